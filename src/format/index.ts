@@ -1,0 +1,10 @@
+// The shared file's layout as pure functions over bytes: no I/O here.
+export * from './constants.js';
+export { FormatError, type FormatErrorCode } from './errors.js';
+export { wordsOf, type Words } from './words.js';
+export { readHeader, readLayout, planLayout, writeHeader, minimumFileSize, type Layout, type HeaderState } from './layout.js';
+export {
+  readSlot, validSlots, latestOf, sortedRecords, checkRecordSet, ringPosition, copyRecord, slotAt,
+  type Slot, type RecordRef,
+} from './slots.js';
+export { readExtension, writeExtension, type Extension } from './extension.js';

@@ -1,0 +1,37 @@
+import { endianness } from 'node:os';
+
+// The layout is little-endian; atomic 8-byte access uses native order.
+if (endianness() !== 'LE') throw new Error('shm-host needs a little-endian machine: the shared layout is little-endian');
+
+/**
+ * 8-byte word access over bytes that may be a live shared mapping. When the
+ * bytes are 8-aligned (a mapping always is), loads and stores are atomic
+ * (Atomics on a BigUint64Array), as the commit protocol requires; otherwise
+ * (an image read into an unaligned buffer) plain little-endian access.
+ */
+export interface Words {
+  load(at: number): bigint;
+  store(at: number, value: bigint): void;
+}
+
+const cache = new WeakMap<Uint8Array, Words>();
+
+export function wordsOf(bytes: Uint8Array): Words {
+  let words = cache.get(bytes);
+  if (words) return words;
+  if (bytes.byteOffset % 8 === 0) {
+    const u64 = new BigUint64Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 8));
+    words = {
+      load: (at) => Atomics.load(u64, at / 8),
+      store: (at, value) => void Atomics.store(u64, at / 8, value),
+    };
+  } else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    words = {
+      load: (at) => dv.getBigUint64(at, true),
+      store: (at, value) => dv.setBigUint64(at, value, true),
+    };
+  }
+  cache.set(bytes, words);
+  return words;
+}

@@ -1,0 +1,36 @@
+import { c, errno } from './libc.js';
+import { SysError } from './errors.js';
+
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+const ENXIO = 6;
+
+/**
+ * The next offset at or after `offset` that holds data, or null when only a
+ * hole remains (ENXIO). Files that cannot tell report everything as data.
+ */
+export function seekData(fd: number, offset: number): number | null {
+  const r = Number(c.lseek(fd, offset, SEEK_DATA));
+  if (r >= 0) return r;
+  const e = errno();
+  if (e === ENXIO) return null;
+  throw new SysError('lseek(SEEK_DATA)', e);
+}
+
+/** The start of the next hole at or after `offset` (the end of file counts as one). */
+export function seekHole(fd: number, offset: number): number {
+  const r = Number(c.lseek(fd, offset, SEEK_HOLE));
+  if (r >= 0) return r;
+  throw new SysError('lseek(SEEK_HOLE)', errno());
+}
+
+/**
+ * Copies up to `count` bytes from `inFd` at `offset` to `outFd`'s current
+ * position inside the kernel. Returns the number of bytes copied.
+ */
+export function sendfile(outFd: number, inFd: number, offset: number, count: number): number {
+  const off = [BigInt(offset)];
+  const r = Number(c.sendfile(outFd, inFd, off, count));
+  if (r < 0) throw new SysError('sendfile', errno());
+  return r;
+}

@@ -1,0 +1,10 @@
+// Every libc call Node lacks, typed, with errors that carry the errno name.
+export { SysError, errnoName } from './errors.js';
+export {
+  memfdCreate, addSeals, getSeals,
+  MFD_CLOEXEC, MFD_ALLOW_SEALING, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE,
+} from './memfd.js';
+export { Mapping } from './mmap.js';
+export { tryLockExclusive, unlock } from './flock.js';
+export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
+export { seekData, seekHole, sendfile } from './file.js';

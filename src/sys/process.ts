@@ -1,0 +1,83 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { c, errno } from './libc.js';
+import { SysError, check } from './errors.js';
+
+const PR_SET_CHILD_SUBREAPER = 36;
+const PR_SET_PDEATHSIG = 1;
+
+/**
+ * Makes this process the reaper of its orphaned descendants, so that the
+ * grandchildren of a dead child are reparented here and can be waited for.
+ */
+export function setChildSubreaper(): void {
+  check('prctl(PR_SET_CHILD_SUBREAPER)', c.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) as number, errno());
+}
+
+/** Asks the kernel to send `signal` to this process when its parent thread dies. */
+export function setParentDeathSignal(signal: number): void {
+  check('prctl(PR_SET_PDEATHSIG)', c.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) as number, errno());
+}
+
+const P_PGID = 2;
+const WEXITED = 4;
+const WNOHANG = 1;
+const ECHILD = 10;
+const SIGINFO_SIZE = 128;
+const SI_PID_OFFSET = 16;
+
+/**
+ * Reaps every exited child of this process in process group `pgid` without
+ * blocking. Returns how many it reaped. Only call it once the group leader's
+ * own exit was seen, or it could steal the status Node waits for.
+ */
+export function reapGroup(pgid: number): number {
+  const info = Buffer.alloc(SIGINFO_SIZE);
+  let reaped = 0;
+  for (;;) {
+    info.fill(0);
+    const r = c.waitid(P_PGID, pgid, info, WEXITED | WNOHANG) as number;
+    if (r !== 0) {
+      const e = errno();
+      if (e === ECHILD) return reaped;
+      throw new SysError('waitid', e, `process group ${pgid}`);
+    }
+    if (info.readInt32LE(SI_PID_OFFSET) === 0) return reaped;
+    reaped += 1;
+  }
+}
+
+/** State letter from /proc/PID/stat (`R`, `S`, `Z`...), or null when the process is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 1)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** True while `pid` exists and is not a zombie: a zombie cannot run, so it counts as dead. */
+export function isAlive(pid: number): boolean {
+  const state = processState(pid);
+  return state !== null && state !== 'Z' && state !== 'X';
+}
+
+/** Pids of the processes in group `pgid` that can still run (zombies excluded). */
+export function livingGroupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields: [0] state, [1] ppid, [2] pgrp
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') members.push(pid);
+  }
+  return members;
+}
