@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, ftruncateSync } from 'node:fs';
 import { FormatError, PAGE_SIZE, planLayout, readHeader, writeHeader, type Layout } from '../format/index.js';
 import { MFD_CLOEXEC, Mapping, SysError, memfdCreate } from '../sys/index.js';
-import { AttachError, findSharedFd, unsetListenEnvironment } from './listen-fds.js';
+import { AttachError, findSharedFd, unsetListenEnvironment } from '../format/listen-fds.js';
 import { SharedState } from './shared-state.js';
 
 export interface AttachOptions {

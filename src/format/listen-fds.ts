@@ -1,4 +1,4 @@
-// Finding the shared file the way sd_listen_fds_with_names(3) does.
+// Finding the shared file the way sd_listen_fds_with_names(3) does (pure: reads an environment object).
 export const SD_LISTEN_FDS_START = 3;
 export const SHARED_FD_NAME = 'SHM_SHARED_FD';
 

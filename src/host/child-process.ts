@@ -1,0 +1,124 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { SHARED_FD_NAME } from '../format/listen-fds.js';
+
+/** How a child ended, as data. */
+export interface ChildExit {
+  readonly pid: number;
+  /** Exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** Signal name (`SIGKILL`), or null. */
+  readonly signal: NodeJS.Signals | null;
+  /** True when the host had to SIGKILL it after a stop timeout. */
+  readonly forced: boolean;
+  readonly ranMs: number;
+}
+
+/** Exit status a shell would report: the code, or 128 + the signal's number. */
+export function exitStatus(exit: Pick<ChildExit, 'code' | 'signal'>, signalNumbers: Record<string, number>): number {
+  if (exit.signal !== null) return 128 + (signalNumbers[exit.signal] ?? 0);
+  return exit.code ?? 1;
+}
+
+/** Says how a child ended in words: `exited with code 3`, `killed by SIGKILL`. */
+export function describeExit(exit: Pick<ChildExit, 'code' | 'signal'>): string {
+  return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+export class CommandNotFoundError extends Error {
+  readonly command: string;
+  constructor(command: string, why: string) {
+    super(`cannot run ${command}: ${why}`);
+    this.name = 'CommandNotFoundError';
+    this.command = command;
+  }
+}
+
+const isExecutableFile = (path: string): boolean => {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Resolves `command` as exec would (a path, or a name searched in PATH), so
+ * that a typo fails once with a clear message instead of a restart loop.
+ */
+export function resolveCommand(command: string, env: NodeJS.ProcessEnv): string {
+  if (command.includes('/')) {
+    if (isExecutableFile(command)) return command;
+    throw new CommandNotFoundError(command, 'no such executable file (check the path and its execute permission)');
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir || '.', command);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new CommandNotFoundError(command, 'command not found in PATH');
+}
+
+/**
+ * The child's environment: the host's own, without any socket-activation
+ * variables meant for the host, plus the shared file's. LISTEN_PID is set by
+ * the trampoline, the only place the child's pid is known before it runs.
+ */
+export function childEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID']) delete out[k];
+  out.LISTEN_FDS = '1';
+  out.LISTEN_FDNAMES = SHARED_FD_NAME;
+  return out;
+}
+
+/**
+ * The exec trampoline. setpriv sets PDEATHSIG=KILL, then the shell checks
+ * that its parent is still this host (had the host died before the prctl,
+ * no signal would ever come: the child must not start as an orphan), sets
+ * LISTEN_PID to its own pid and execs the command, which keeps that pid.
+ */
+export function trampoline(hostPid: number, command: string, args: readonly string[]): { file: string; args: string[] } {
+  const script = `[ "$PPID" = "${hostPid}" ] || exit 129; export LISTEN_PID=$$; exec "$0" "$@"`;
+  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', 'sh', '-c', script, command, ...args] };
+}
+
+export interface StartedChild {
+  readonly pid: number;
+  readonly startedAt: number;
+  /** Resolves once the child (the group leader) has exited. Never rejects. */
+  readonly exited: Promise<Omit<ChildExit, 'forced'>>;
+}
+
+/**
+ * Starts `command` with `sharedFd` as its fd 3, stdio passed through, in a
+ * process group of its own (the host kills the group as a whole).
+ */
+export function startChild(command: string, args: readonly string[], sharedFd: number, env: NodeJS.ProcessEnv): StartedChild {
+  const t = trampoline(process.pid, command, args);
+  const startedAt = Date.now();
+  const subprocess = execa(t.file, t.args, {
+    // A number is handed to spawn, which dups it onto fd 3 in the child (and
+    // so clears its close-on-exec flag); execa's types only list numbers for fds 0-2.
+    stdio: ['inherit', 'inherit', 'inherit', sharedFd as unknown as 'inherit'],
+    env: childEnvironment(env),
+    extendEnv: false,
+    detached: true,
+    reject: false,
+    cleanup: false,
+    buffer: false,
+    forceKillAfterDelay: false,
+  });
+  const pid = subprocess.pid;
+  if (pid === undefined) throw new Error('the child process could not be started (setpriv and sh are required: install util-linux)');
+  const exited = subprocess.then((result) => ({
+    pid,
+    code: result.signal ? null : (result.exitCode ?? null),
+    signal: (result.signal ?? null) as NodeJS.Signals | null,
+    ranMs: Date.now() - startedAt,
+  }));
+  return { pid, startedAt, exited };
+}

@@ -1,0 +1,11 @@
+// The supervisor: shared file, child processes, signals, restarts.
+export { Supervisor, supervise, type SupervisorOptions } from './supervisor.js';
+export { HostState } from './host-state.js';
+export { RestartPolicy, type RestartMode, type RestartPolicyOptions, type RestartDecision } from './restart-policy.js';
+export { createLogger, type Logger, type LogFormat, type LogLevel } from './logger.js';
+export {
+  CommandNotFoundError, describeExit, exitStatus, resolveCommand, startChild, childEnvironment, trampoline,
+  type ChildExit, type StartedChild,
+} from './child-process.js';
+export { killGroupAndWait, signalGroup } from './process-group.js';
+export { createSharedFile, inheritedSharedFile } from './shared-file.js';

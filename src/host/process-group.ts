@@ -1,0 +1,32 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { livingGroupMembers, reapGroup } from '../sys/index.js';
+
+/** Sends `signal` to every process of group `pgid`; a group already gone is not an error. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/**
+ * SIGKILLs group `pgid` and waits until none of its members can run. Members
+ * orphaned by the kill are reparented to this host (a child subreaper) and
+ * reaped here; a zombie counts as gone, since PID 1 may never reap it. Call
+ * only after the group leader's own exit was collected. Returns the pids
+ * still alive at the deadline (normally none).
+ */
+export async function killGroupAndWait(pgid: number, timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let pollMs = 1;
+  for (;;) {
+    signalGroup(pgid, 'SIGKILL');
+    reapGroup(pgid);
+    const living = livingGroupMembers(pgid);
+    if (living.length === 0) return [];
+    if (Date.now() >= deadline) return living;
+    await delay(pollMs);
+    pollMs = Math.min(pollMs * 2, 50);
+  }
+}

@@ -1,0 +1,58 @@
+import type { ChildExit } from './child-process.js';
+
+export type RestartMode = 'never' | 'on-failure' | 'always';
+
+export interface RestartPolicyOptions {
+  readonly mode: RestartMode;
+  /** Give up after this many restarts within `windowMs`. */
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  /** First delay; doubles after each quick failure, up to `maxDelayMs`. */
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** A child that ran at least this long resets the delay. */
+  readonly stableAfterMs: number;
+}
+
+export type RestartDecision =
+  | { readonly restart: true; readonly delayMs: number; readonly count: number }
+  | { readonly restart: false; readonly why: 'policy' | 'clean-exit' | 'too-many'; readonly message: string };
+
+/** Decides, child exit by child exit, whether and when to restart. Pure apart from the times it is given. */
+export class RestartPolicy {
+  readonly options: RestartPolicyOptions;
+  #restarts: number[] = [];
+  #delayMs: number;
+  #total = 0;
+
+  constructor(options: RestartPolicyOptions) {
+    this.options = options;
+    this.#delayMs = options.initialDelayMs;
+  }
+
+  /** Restarts so far over the host's life. */
+  get total(): number {
+    return this.#total;
+  }
+
+  decide(exit: Pick<ChildExit, 'code' | 'signal' | 'ranMs'>, now: number): RestartDecision {
+    const failed = exit.signal !== null || exit.code !== 0;
+    const { mode, maxRestarts, windowMs } = this.options;
+    if (mode === 'never') return { restart: false, why: 'policy', message: 'not restarting (--restart never)' };
+    if (mode === 'on-failure' && !failed) return { restart: false, why: 'clean-exit', message: 'the child exited with code 0; not restarting (--restart on-failure)' };
+    this.#restarts = this.#restarts.filter((t) => now - t < windowMs);
+    if (this.#restarts.length >= maxRestarts) {
+      return {
+        restart: false,
+        why: 'too-many',
+        message: `giving up: the child was restarted ${this.#restarts.length} times within ${windowMs / 1000}s (fix the child, or raise --max-restarts / shorten --restart-window)`,
+      };
+    }
+    if (exit.ranMs >= this.options.stableAfterMs) this.#delayMs = this.options.initialDelayMs;
+    const delayMs = this.#delayMs;
+    this.#delayMs = Math.min(this.#delayMs * 2, this.options.maxDelayMs);
+    this.#restarts.push(now);
+    this.#total += 1;
+    return { restart: true, delayMs, count: this.#total };
+  }
+}

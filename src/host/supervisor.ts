@@ -1,0 +1,370 @@
+import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { setChildSubreaper } from '../sys/index.js';
+import { SnapshotStore, restoreImage, type Generation, type Reason } from '../store/index.js';
+import { CaptureError, capture, copyMemoryFile, type CaptureResult } from '../capture/index.js';
+import {
+  describeExit, exitStatus, resolveCommand, startChild, type ChildExit, type StartedChild,
+} from './child-process.js';
+import { HeaderWatch } from './header-watch.js';
+import type { Logger } from './logger.js';
+import { killGroupAndWait, signalGroup } from './process-group.js';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+import { createSharedFile, growTo, inheritedSharedFile, sizeOf } from './shared-file.js';
+import { HostState } from './host-state.js';
+import { Wakeup } from './wakeup.js';
+
+export interface SupervisorOptions {
+  readonly dir: string;
+  /** Size of a new shared file (never smaller than the image restored into it). */
+  readonly size: number;
+  /** Time between interval captures; 0 = only post-mortem and shutdown captures. */
+  readonly intervalMs: number;
+  readonly keep: number;
+  readonly restart: RestartPolicyOptions;
+  /** After forwarding a stop signal, SIGKILL the child's group after this. */
+  readonly stopTimeoutMs: number;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly logger: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Called once the store is open and the first child runs (the live channel hooks in here). */
+  readonly onStarted?: (host: Supervisor) => void | Promise<void>;
+}
+
+/** A stop signal the host forwards to the child before its final capture. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+const MAX_CAPTURE_BACKOFF_MS = 30_000;
+
+const mib = (n: number): string => `${(n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0)} MiB`;
+
+/**
+ * Runs one child under the host until it is stopped or gives up, keeping its
+ * shared memory across deaths and captures on disk. Resolves to the exit
+ * status the host should end with.
+ */
+export class Supervisor {
+  readonly options: SupervisorOptions;
+  readonly state: HostState;
+  readonly #log: Logger;
+  readonly #env: NodeJS.ProcessEnv;
+  #store!: SnapshotStore;
+  #fd = -1;
+  #inherited = false;
+  #watch: HeaderWatch | null = null;
+  #child: StartedChild | null = null;
+  #stopSignal: NodeJS.Signals | null = null;
+  #forced = false;
+  #wakeup = new Wakeup();
+  #captureChain: Promise<unknown> = Promise.resolve();
+  #capturedWriteOffset: bigint | null = null;
+  #intervalTimer: NodeJS.Timeout | null = null;
+  #captureFailures = 0;
+  #signalHandlers: Array<[string, () => void]> = [];
+
+  constructor(options: SupervisorOptions) {
+    this.options = options;
+    this.#log = options.logger;
+    this.#env = options.env ?? process.env;
+    this.state = new HostState(options.command, options.args);
+  }
+
+  /** The open snapshot store (valid once run() has opened it). */
+  get store(): SnapshotStore {
+    return this.#store;
+  }
+
+  async run(): Promise<number> {
+    const { options } = this;
+    resolveCommand('setpriv', this.#env);
+    resolveCommand(options.command, this.#env);
+    setChildSubreaper();
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
+    try {
+      await this.#prepareFirstFile();
+      this.#installSignalHandlers();
+      const policy = new RestartPolicy(options.restart);
+      let started = false;
+      for (;;) {
+        const exit = await this.#runChildOnce(started ? undefined : options.onStarted);
+        started = true;
+        const status = exitStatus(exit, constants.signals);
+        const final = this.#stopSignal !== null;
+        const captured = await this.#postMortem(final ? 'shutdown' : 'post-mortem');
+        if (final) {
+          this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal}; the child ${describeExit(exit)}`, { status });
+          return status;
+        }
+        const decision = policy.decide(exit, Date.now());
+        if (!decision.restart) {
+          const level = decision.why === 'too-many' ? 'error' : 'info';
+          this.#log.log(level, 'not-restarting', decision.message, { status });
+          return decision.why === 'too-many' && status === 0 ? 1 : status;
+        }
+        this.state.restarts = decision.count;
+        await this.#replaceFile(captured);
+        this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
+          restart: decision.count, delayMs: decision.delayMs,
+        });
+        if (await this.#wakeup.sleep(decision.delayMs)) {
+          this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} while waiting to restart`, { status });
+          return status;
+        }
+      }
+    } finally {
+      this.#removeSignalHandlers();
+      this.#stopIntervalCaptures();
+      this.#watch?.close();
+      if (this.#fd >= 0 && !this.#inherited) closeSync(this.#fd);
+      await this.#store.close();
+    }
+  }
+
+  /** Asks the host to stop as if it received `signal`. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.#onStopSignal(signal);
+  }
+
+  /** A capture now (SIGUSR1, or the live channel); resolves once it is durable. */
+  requestCapture(): Promise<CaptureResult> {
+    return this.#capture('request', false);
+  }
+
+  // --- the shared file --------------------------------------------------
+
+  async #prepareFirstFile(): Promise<void> {
+    const inherited = inheritedSharedFile(this.#env);
+    if (inherited !== null) {
+      this.#inherited = true;
+      const size = growTo(inherited, this.options.size);
+      this.#useFile(inherited);
+      this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${mib(size)}); not restoring over it`);
+      return;
+    }
+    const fd = await this.#restoredFile();
+    this.#useFile(fd);
+  }
+
+  /** A new shared file holding the newest verified generation, or an empty one. */
+  async #restoredFile(): Promise<number> {
+    const found = await this.#store.newestVerified();
+    for (const skipped of found.skipped) {
+      this.#log.log('warn', 'fallback', `generation ${skipped.sequence} is unusable (${skipped.reason}); falling back to an older one`, skipped);
+    }
+    const generation = found.generation;
+    if (!generation) {
+      const fd = createSharedFile(this.options.size);
+      this.#log.log('info', 'empty', `no snapshot to restore in ${this.options.dir}: starting with an empty ${mib(this.options.size)} shared file`);
+      return fd;
+    }
+    const size = Math.max(this.options.size, generation.manifest.imageSize);
+    const fd = createSharedFile(size);
+    try {
+      await restoreImage(generation, fd, size);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    this.#logRestored(generation, size);
+    return fd;
+  }
+
+  #logRestored(generation: Generation, size: number): void {
+    const m = generation.manifest;
+    const latest = m.latest ? `latest record at offset ${m.latest.offset}` : 'no records';
+    this.#log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${mib(size)} shared file`, {
+      sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size,
+    });
+  }
+
+  #useFile(fd: number): void {
+    this.#watch?.close();
+    this.#fd = fd;
+    this.#watch = new HeaderWatch(fd);
+    this.#capturedWriteOffset = this.#watch.writeOffset();
+  }
+
+  /**
+   * Gives the next child a fresh file, so nothing that still holds the old
+   * one (a stray grandchild) can write into it: the newest verified
+   * generation, or, when the post-mortem capture could not be stored, a copy
+   * of the dead child's file itself.
+   */
+  async #replaceFile(captured: CaptureOutcome): Promise<void> {
+    if (this.#inherited) return;
+    const old = this.#fd;
+    let fd: number;
+    if (captured.kind === 'io-error') {
+      const size = Math.max(this.options.size, sizeOf(old));
+      fd = createSharedFile(size);
+      await copyMemoryFile(old, fd);
+      this.#log.log('warn', 'carried', `the snapshot could not be stored, so the child's memory was carried over directly (${mib(size)})`);
+    } else {
+      fd = await this.#restoredFile();
+    }
+    this.#useFile(fd);
+    closeSync(old);
+  }
+
+  // --- the child ---------------------------------------------------------
+
+  async #runChildOnce(onStarted?: SupervisorOptions['onStarted']): Promise<ChildExit> {
+    const { command, args } = this.options;
+    this.#forced = false;
+    const child = startChild(command, args, this.#fd, this.#env);
+    this.#child = child;
+    this.state.childStarted(child.pid, child.startedAt);
+    this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
+    this.#startIntervalCaptures();
+    if (onStarted) await onStarted(this);
+    if (this.#stopSignal !== null) this.#forwardStop(this.#stopSignal);
+    const ended = await child.exited;
+    this.#child = null;
+    this.#stopIntervalCaptures();
+    const exit: ChildExit = { ...ended, forced: this.#forced };
+    this.state.childExited(exit);
+    const lingering = await killGroupAndWait(child.pid);
+    if (lingering.length > 0) {
+      this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
+    }
+    this.#log.log(exit.signal === null && exit.code === 0 ? 'info' : 'warn', 'exit',
+      `child ${exit.pid} ${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
+      { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
+    return exit;
+  }
+
+  #installSignalHandlers(): void {
+    for (const signal of STOP_SIGNALS) {
+      const handler = (): void => this.#onStopSignal(signal);
+      process.on(signal, handler);
+      this.#signalHandlers.push([signal, handler]);
+    }
+    const onUsr1 = (): void => void this.requestCapture().catch(() => {});
+    process.on('SIGUSR1', onUsr1);
+    this.#signalHandlers.push(['SIGUSR1', onUsr1]);
+  }
+
+  #removeSignalHandlers(): void {
+    for (const [signal, handler] of this.#signalHandlers) process.off(signal, handler);
+    this.#signalHandlers = [];
+  }
+
+  #onStopSignal(signal: NodeJS.Signals): void {
+    const first = this.#stopSignal === null;
+    this.#stopSignal ??= signal;
+    if (first) this.#log.log('info', 'stopping', `received ${signal}: stopping the child (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+    this.#wakeup.wake();
+    if (this.#child) this.#forwardStop(signal);
+  }
+
+  #forwardStop(signal: NodeJS.Signals): void {
+    const child = this.#child;
+    if (!child) return;
+    try {
+      process.kill(child.pid, signal);
+    } catch {
+      // Already gone: its exit is on its way.
+    }
+    const timer = setTimeout(() => {
+      if (this.#child !== child) return;
+      this.#forced = true;
+      signalGroup(child.pid, 'SIGKILL');
+    }, this.options.stopTimeoutMs);
+    timer.unref();
+    void child.exited.then(() => clearTimeout(timer));
+  }
+
+  // --- captures ------------------------------------------------------------
+
+  #startIntervalCaptures(): void {
+    if (this.options.intervalMs <= 0) return;
+    this.#scheduleIntervalCapture(this.options.intervalMs);
+  }
+
+  #scheduleIntervalCapture(delayMs: number): void {
+    this.#stopIntervalCaptures();
+    this.state.nextCaptureDue = Date.now() + delayMs;
+    this.#intervalTimer = setTimeout(() => void this.#intervalTick(), delayMs);
+  }
+
+  #stopIntervalCaptures(): void {
+    if (this.#intervalTimer) clearTimeout(this.#intervalTimer);
+    this.#intervalTimer = null;
+    this.state.nextCaptureDue = null;
+  }
+
+  async #intervalTick(): Promise<void> {
+    this.#intervalTimer = null;
+    const child = this.#child;
+    if (!child) return;
+    const writeOffset = this.#watch?.writeOffset() ?? null;
+    let next = this.options.intervalMs;
+    // An idle (or never attached) child costs neither disk nor CPU.
+    if (writeOffset !== null && writeOffset !== this.#capturedWriteOffset) {
+      try {
+        await this.#capture('interval', false);
+        this.#captureFailures = 0;
+      } catch {
+        this.#captureFailures += 1;
+        next = Math.min(this.options.intervalMs * 2 ** this.#captureFailures, Math.max(MAX_CAPTURE_BACKOFF_MS, this.options.intervalMs));
+      }
+    }
+    if (this.#child === child) this.#scheduleIntervalCapture(next);
+  }
+
+  /** Runs captures one at a time; logs failures and rethrows them. */
+  #capture(reason: Reason, postMortem: boolean): Promise<CaptureResult> {
+    const run = async (): Promise<CaptureResult> => {
+      const fd = this.#fd;
+      const before = this.#watch?.writeOffset() ?? null;
+      try {
+        const result = await capture(fd, this.#store, reason, { postMortem });
+        if (this.#fd === fd) this.#capturedWriteOffset = before;
+        this.state.captured(result);
+        if (reason !== 'interval') this.#logCaptured(result, reason);
+        return result;
+      } catch (err) {
+        this.#logCaptureFailure(err, reason);
+        if (err instanceof CaptureError && err.kind === 'starved') this.state.starvedCaptures += 1;
+        throw err;
+      }
+    };
+    const next: Promise<CaptureResult> = this.#captureChain.then(run, run);
+    this.#captureChain = next.catch(() => {});
+    return next;
+  }
+
+  #logCaptured(result: CaptureResult, reason: Reason): void {
+    const m = result.generation.manifest;
+    this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${mib(result.bytesCopied)} copied in ${Math.round(result.durationMs)} ms`, {
+      sequence: m.sequence, reason, records: m.records, bytes: result.bytesCopied, durationMs: result.durationMs,
+      latestOffset: m.latest?.offset ?? null,
+    });
+  }
+
+  #logCaptureFailure(err: unknown, reason: Reason): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const kind = err instanceof CaptureError ? err.kind : 'internal';
+    this.#log.log('error', 'capture-failed', `${reason} capture failed: ${message}`, { reason, kind });
+  }
+
+  /** The capture after the child's group is gone: exact, nothing writes any more. */
+  async #postMortem(reason: Reason): Promise<CaptureOutcome> {
+    try {
+      await this.#capture(reason, true);
+      return { kind: 'stored' };
+    } catch (err) {
+      if (err instanceof CaptureError && err.kind === 'io') return { kind: 'io-error' };
+      if (err instanceof CaptureError) return { kind: 'rejected' };
+      // An unexpected failure: carry the memory over rather than lose it.
+      return { kind: 'io-error' };
+    }
+  }
+}
+
+type CaptureOutcome = { kind: 'stored' } | { kind: 'io-error' } | { kind: 'rejected' };
+
+/** Runs a supervisor to the end; see Supervisor. */
+export function supervise(options: SupervisorOptions): Promise<number> {
+  return new Supervisor(options).run();
+}
