@@ -86,6 +86,25 @@ export function trampoline(hostPid: number, command: string, args: readonly stri
   return { file: 'setpriv', args: ['--pdeathsig', 'KILL', 'sh', '-c', script, command, ...args] };
 }
 
+/** The host cannot start children safely without setpriv (util-linux), which sets their parent-death signal. */
+export class MissingToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingToolError';
+  }
+}
+
+/** Fails early, with the fix, when the trampoline's tools are missing. */
+export function requireTrampoline(env: NodeJS.ProcessEnv): void {
+  for (const tool of ['setpriv', 'sh']) {
+    try {
+      resolveCommand(tool, env);
+    } catch {
+      throw new MissingToolError(`${tool} is not in PATH: shm-host needs it to start children that die with the host (install util-linux)`);
+    }
+  }
+}
+
 export interface StartedChild {
   readonly pid: number;
   readonly startedAt: number;

@@ -4,7 +4,7 @@ export { HostState } from './host-state.js';
 export { RestartPolicy, type RestartMode, type RestartPolicyOptions, type RestartDecision } from './restart-policy.js';
 export { createLogger, type Logger, type LogFormat, type LogLevel } from './logger.js';
 export {
-  CommandNotFoundError, describeExit, exitStatus, resolveCommand, startChild, childEnvironment, trampoline,
+  CommandNotFoundError, MissingToolError, describeExit, exitStatus, resolveCommand, startChild, childEnvironment, trampoline,
   type ChildExit, type StartedChild,
 } from './child-process.js';
 export { killGroupAndWait, signalGroup } from './process-group.js';

@@ -4,7 +4,7 @@ import { setChildSubreaper } from '../sys/index.js';
 import { SnapshotStore, restoreImage, type Generation, type Reason } from '../store/index.js';
 import { CaptureError, capture, copyMemoryFile, type CaptureResult } from '../capture/index.js';
 import {
-  describeExit, exitStatus, resolveCommand, startChild, type ChildExit, type StartedChild,
+  describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
 import { HeaderWatch } from './header-watch.js';
 import type { Logger } from './logger.js';
@@ -76,16 +76,20 @@ export class Supervisor {
 
   async run(): Promise<number> {
     const { options } = this;
-    resolveCommand('setpriv', this.#env);
+    requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
     try {
-      await this.#prepareFirstFile();
       this.#installSignalHandlers();
+      await this.#prepareFirstFile();
       const policy = new RestartPolicy(options.restart);
       let started = false;
       for (;;) {
+        if (this.#stopSignal !== null) {
+          this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} before the child started`);
+          return 128 + (constants.signals[this.#stopSignal] ?? 0);
+        }
         const exit = await this.#runChildOnce(started ? undefined : options.onStarted);
         started = true;
         const status = exitStatus(exit, constants.signals);
@@ -102,7 +106,7 @@ export class Supervisor {
           return decision.why === 'too-many' && status === 0 ? 1 : status;
         }
         this.state.restarts = decision.count;
-        await this.#replaceFile(captured);
+        await this.#exclusive(() => this.#replaceFile(captured));
         this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
           restart: decision.count, delayMs: decision.delayMs,
         });
@@ -312,9 +316,16 @@ export class Supervisor {
     if (this.#child === child) this.#scheduleIntervalCapture(next);
   }
 
-  /** Runs captures one at a time; logs failures and rethrows them. */
+  /** Runs `task` after every capture or file switch queued before it, one at a time. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.#captureChain.then(task, task);
+    this.#captureChain = next.catch(() => {});
+    return next;
+  }
+
+  /** Captures the current shared file (one at a time); logs failures and rethrows them. */
   #capture(reason: Reason, postMortem: boolean): Promise<CaptureResult> {
-    const run = async (): Promise<CaptureResult> => {
+    return this.#exclusive(async (): Promise<CaptureResult> => {
       const fd = this.#fd;
       const before = this.#watch?.writeOffset() ?? null;
       try {
@@ -328,10 +339,7 @@ export class Supervisor {
         if (err instanceof CaptureError && err.kind === 'starved') this.state.starvedCaptures += 1;
         throw err;
       }
-    };
-    const next: Promise<CaptureResult> = this.#captureChain.then(run, run);
-    this.#captureChain = next.catch(() => {});
-    return next;
+    });
   }
 
   #logCaptured(result: CaptureResult, reason: Reason): void {

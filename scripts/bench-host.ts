@@ -1,0 +1,188 @@
+// Supervisor benchmarks (npm run bench:host), each against a baseline taken
+// in the same run:
+//   restart latency  SIGKILL of the child -> the restarted child is ready,
+//                    vs starting the same child bare (no host); 64 MiB and
+//                    1 GiB files, fully written
+//   idle cost        host CPU over a period with an idle child, vs an idle
+//                    Node process over the same period
+//   throughput       commits of a child under a host capturing every 100 ms,
+//                    vs the same child standalone
+// BENCH_QUICK=1 shortens every case (for a smoke run).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/shm-host.js');
+const child = join(root, 'fixtures/bench-child.js');
+const quick = process.env.BENCH_QUICK === '1';
+const MiB = 1024 * 1024;
+
+interface Lines {
+  next(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  all: string[];
+}
+
+/** Follows a stream line by line; next() resolves with the next line matching `re`. */
+function follow(stream: NodeJS.ReadableStream): Lines {
+  const all: string[] = [];
+  let waiter: { re: RegExp; resolve: (m: RegExpMatchArray) => void } | null = null;
+  let seen = 0;
+  createInterface({ input: stream }).on('line', (line) => {
+    all.push(line);
+    if (waiter) {
+      const m = line.match(waiter.re);
+      if (m) {
+        seen = all.length;
+        const w = waiter;
+        waiter = null;
+        w.resolve(m);
+      }
+    }
+  });
+  return {
+    all,
+    next(re, timeoutMs = 60_000) {
+      for (let i = seen; i < all.length; i++) {
+        const m = all[i]!.match(re);
+        if (m) {
+          seen = i + 1;
+          return Promise.resolve(m);
+        }
+      }
+      seen = all.length;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}`)), timeoutMs);
+        waiter = { re, resolve: (m) => { clearTimeout(timer); resolve(m); } };
+      });
+    },
+  };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+function startHost(dir: string, hostArgs: string[], childArgs: string[]): { proc: ChildProcess; out: Lines; err: Lines; exited: Promise<unknown> } {
+  const proc = spawn(process.execPath, [bin, '--dir', dir, '--log-format', 'json', ...hostArgs, '--', process.execPath, child, ...childArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  return { proc, out: follow(proc.stdout!), err: follow(proc.stderr!), exited };
+}
+
+async function bareStartMs(size: number): Promise<number> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [child, '--standalone', '--size', String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await follow(proc.stdout!).next(/^ready/);
+  const ms = performance.now() - t0;
+  proc.kill('SIGKILL');
+  return ms;
+}
+
+async function restartLatency(size: number, rounds: number): Promise<Record<string, number>> {
+  const work = mkdtempSync(join(tmpdir(), 'bench-host-'));
+  try {
+    const host = startHost(join(work, 'state'), ['--size', String(size), '--interval', '0', '--restart-delay', '0ms', '--max-restarts', '1000'], ['--fill']);
+    await host.out.next(/^ready/);
+    const latencies: number[] = [];
+    const captures: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const pid = Number((await host.err.next(/"event":"started".*"pid":(\d+)/))[1]);
+      const t0 = performance.now();
+      process.kill(pid, 'SIGKILL');
+      await host.out.next(/^ready/);
+      latencies.push(performance.now() - t0);
+      const captured = host.err.all.filter((l) => l.includes('"event":"captured"')).at(-1);
+      if (captured) captures.push(JSON.parse(captured).durationMs);
+    }
+    host.proc.kill('SIGTERM');
+    await host.exited;
+    const bare: number[] = [];
+    for (let i = 0; i < rounds; i++) bare.push(await bareStartMs(size));
+    const restart = median(latencies);
+    const bareMs = median(bare);
+    const captureMs = median(captures);
+    return { restart, bare: bareMs, capture: captureMs, ratio: restart / (bareMs + captureMs) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function idleCost(seconds: number): Promise<Record<string, number>> {
+  const work = mkdtempSync(join(tmpdir(), 'bench-host-'));
+  try {
+    const host = startHost(join(work, 'state'), ['--size', '64M', '--interval', '1s'], []);
+    await host.out.next(/^ready/);
+    const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const hostBefore = cpuSeconds(host.proc.pid!);
+    const idleBefore = cpuSeconds(idle.pid!);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const wall = (performance.now() - t0) / 1000;
+    const hostCpu = (cpuSeconds(host.proc.pid!) - hostBefore) / wall;
+    const idleCpu = (cpuSeconds(idle.pid!) - idleBefore) / wall;
+    idle.kill('SIGKILL');
+    host.proc.kill('SIGTERM');
+    await host.exited;
+    return { hostPercent: hostCpu * 100, idleNodePercent: idleCpu * 100, seconds };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function throughput(ms: number): Promise<Record<string, number>> {
+  const work = mkdtempSync(join(tmpdir(), 'bench-host-'));
+  try {
+    const host = startHost(join(work, 'state'), ['--size', '64M', '--interval', '100ms', '--restart', 'never'], ['--commit-for', String(ms)]);
+    const hosted = Number((await host.out.next(/^commits (\d+)/, ms + 60_000))[1]);
+    const captures = host.err.all.filter((l) => l.includes('"event":"captured"')).length;
+    await host.exited;
+    const bare = spawn(process.execPath, [child, '--standalone', '--commit-for', String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const standalone = Number((await follow(bare.stdout!).next(/^commits (\d+)/, ms + 60_000))[1]);
+    return { hostedPerSecond: hosted / (ms / 1000), standalonePerSecond: standalone / (ms / 1000), ratio: hosted / standalone, interval: 100, captures };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const rounds = quick ? 2 : 5;
+  const r64 = await restartLatency(64 * MiB, rounds);
+  console.log('restart 64 MiB', r64);
+  const r1g = quick ? null : await restartLatency(1024 * MiB, 3);
+  if (r1g) console.log('restart 1 GiB', r1g);
+  const idle = await idleCost(quick ? 3 : 30);
+  console.log('idle', idle);
+  const tp = await throughput(quick ? 1000 : 5000);
+  console.log('throughput', tp);
+
+  const f = (n: number, d = 1): string => n.toFixed(d);
+  const restartRow = (label: string, r: Record<string, number>): string =>
+    `| restart latency, ${label} | ${f(r.restart!)} ms | bare start ${f(r.bare!)} ms + post-mortem capture ${f(r.capture!)} ms | **${f(r.ratio!, 2)}x** (target <= 1x) |`;
+  const rows = [
+    '| case | shm-host | baseline (same run) | ratio |',
+    '|---|---|---|---|',
+    restartRow('64 MiB file, fully written', r64),
+    ...(r1g ? [restartRow('1 GiB file, fully written', r1g)] : []),
+    `| idle cost over ${idle.seconds} s (interval 1s) | ${f(idle.hostPercent!, 2)}% of a core | idle Node process ${f(idle.idleNodePercent!, 2)}% | target < 1% |`,
+    `| commit throughput, capture every 100 ms (${tp.captures} captures) | ${f(tp.hostedPerSecond! / 1e6, 2)} M commits/s | standalone ${f(tp.standalonePerSecond! / 1e6, 2)} M commits/s | **${f(tp.ratio!, 3)}x** (target >= 0.95x) |`,
+  ];
+  writeBenchmarkSection('Supervisor', 'npm run bench:host', rows.join('\n'));
+}
+
+await main();

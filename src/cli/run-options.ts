@@ -1,0 +1,107 @@
+// Parsing and validating the `run` command's options: each bad value gets
+// one line naming the option, what is wrong and an example that works.
+import type { RestartMode } from '../host/index.js';
+
+/** A user's mistake in an option; the CLI prints its message alone and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `64M`, `1G`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
+export function parseSize(option: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = m?.[2]?.toLowerCase() ?? '';
+  const scale = SIZE_UNITS[unit];
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size (use a number with K, M or G, e.g. ${option} 64M)`);
+  const bytes = Math.round(Number(m[1]) * scale);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${value}: too large`);
+  return bytes;
+}
+
+/** `1s`, `250ms`, `2m`, `0` -> milliseconds. A bare number is seconds. */
+export function parseDuration(option: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = m?.[2]?.toLowerCase() || 's';
+  const scale = TIME_UNITS[unit];
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration (use ms, s or m, e.g. ${option} 500ms)`);
+  return Math.round(Number(m[1]) * scale);
+}
+
+export interface RunOptions {
+  readonly dir: string;
+  readonly size: number;
+  readonly intervalMs: number;
+  readonly keep: number;
+  readonly restart: RestartMode;
+  readonly maxRestarts: number;
+  readonly restartWindowMs: number;
+  readonly restartDelayMs: number;
+  readonly stopTimeoutMs: number;
+  readonly logFormat: 'text' | 'json';
+  readonly quiet: boolean;
+  readonly command: string;
+  readonly args: string[];
+}
+
+export interface RawRunOptions {
+  dir: string;
+  size: string;
+  interval: string;
+  keep: string | number;
+  restart: string;
+  'max-restarts': string | number;
+  'restart-window': string;
+  'restart-delay': string;
+  'stop-timeout': string;
+  'log-format': string;
+  quiet: boolean;
+  command: string[];
+}
+
+const MIN_SIZE = 3 * 4096;
+const MAX_SIZE = 2 ** 40;
+
+function wholeNumber(option: string, value: string | number, min: number): number {
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${option} ${value}: must be a whole number of at least ${min}`);
+  return n;
+}
+
+/** Validates what yargs parsed into the options a Supervisor takes. */
+export function interpretRunOptions(raw: RawRunOptions): RunOptions {
+  const [command, ...args] = raw.command;
+  if (command === undefined || command === '') {
+    throw new UsageError('no command to run (put it after --, e.g. shm-host --dir ./state -- node app.js)');
+  }
+  const size = parseSize('--size', raw.size);
+  if (size < MIN_SIZE || size > MAX_SIZE) throw new UsageError(`--size ${raw.size}: must be between 12K and 1T (a header page, an entry ring and a data ring need at least 12K)`);
+  if (!['never', 'on-failure', 'always'].includes(raw.restart)) {
+    throw new UsageError(`--restart ${raw.restart}: must be never, on-failure or always`);
+  }
+  if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: must be text or json`);
+  const keep = wholeNumber('--keep', raw.keep, 2);
+  const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
+  const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
+  if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`);
+  return {
+    dir: raw.dir,
+    size,
+    intervalMs: parseDuration('--interval', raw.interval),
+    keep,
+    restart: raw.restart as RestartMode,
+    maxRestarts: wholeNumber('--max-restarts', raw['max-restarts'], 0),
+    restartWindowMs,
+    restartDelayMs,
+    stopTimeoutMs: parseDuration('--stop-timeout', raw['stop-timeout']),
+    logFormat: raw['log-format'] as 'text' | 'json',
+    quiet: raw.quiet,
+    command,
+    args,
+  };
+}

@@ -1,0 +1,87 @@
+// A snapshot directory that fills up or turns read-only under a running
+// host: the child keeps running, a killed child comes back with its state
+// (carried over from its old memory), and captures resume once the
+// directory is writable again.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { isAlive } from '../../src/sys/index.js';
+import { SnapshotStore } from '../../src/store/index.js';
+import { fixture, lastLogged, nthMatch, startHost, until } from './harness.js';
+
+/** Mounts a tiny tmpfs at `dir`; returns why not where the machine refuses. */
+function mountTmpfs(dir: string, size: string): string | null {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** Sequence numbers of the committed generations in `dir`, read as the inspection commands do. */
+async function sequences(dir: string): Promise<number[]> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    return (await store.list()).map((g) => g.sequence);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Fills the filesystem of `dir` until it refuses more. */
+function fill(path: string): void {
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  for (let i = 0; ; i++) {
+    try {
+      writeFileSync(`${path}.${i}`, chunk);
+    } catch {
+      return;
+    }
+  }
+}
+
+for (const trouble of ['full', 'read-only'] as const) {
+  t.test(`snapshot directory ${trouble} while the child runs and is killed`, async (t) => {
+    const mnt = `${t.testdir()}/mnt`;
+    const refused = mountTmpfs(mnt, '2m');
+    if (refused) {
+      t.skip(refused);
+      return;
+    }
+    t.teardown(() => {
+      execFileSync('umount', ['-l', mnt]);
+    });
+    const state = `${mnt}/state`;
+    const log = `${t.testdirName}/committed.log`;
+    const host = startHost(['--dir', state, '--interval', '50ms', '--size', '128K', '--keep', '2', '--restart-delay', '1ms',
+      '--', process.execPath, fixture('counter.js'), '--rate', '1000', '--log', log]);
+    t.teardown(async () => {
+      host.child.kill('SIGTERM');
+      await host.exited;
+    });
+    await host.stdout.waitFor(/resumed at/, 20_000);
+    await until('a first durable generation', async () => (await sequences(state)).length > 0);
+
+    if (trouble === 'full') fill(`${mnt}/filler`);
+    else execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    await host.stderr.waitFor(/interval capture failed: .*(ENOSPC|EROFS|no space|read-only)/i, 10_000);
+    const pid = Number((await nthMatch(host.stderr, /started child (\d+)/, 1))[1]);
+    t.ok(isAlive(pid), 'the child keeps running while captures fail');
+    const before = lastLogged(log)!;
+    await until('the child to keep committing', () => lastLogged(log)! > before + 10);
+
+    process.kill(pid, 'SIGKILL');
+    const logged = lastLogged(log)!;
+    await host.stderr.waitFor(/carried over directly/, 10_000);
+    const resumed = Number((await nthMatch(host.stdout, /resumed at (\d+)/, 2))[1]);
+    t.ok(resumed >= logged, `resumed at ${resumed}, at or after the last committed value ${logged}`);
+
+    const newest = Math.max(...(await sequences(state)));
+    if (trouble === 'full') for (const f of readdirSync(mnt)) if (f.startsWith('filler.')) rmSync(`${mnt}/${f}`);
+    else execFileSync('mount', ['-o', 'remount,rw', mnt]);
+    await until('captures to resume once the directory is writable', async () => Math.max(...(await sequences(state))) > newest, 15_000);
+    t.pass('a new generation was stored after recovery');
+  });
+}

@@ -1,0 +1,138 @@
+// Runs the real shm-host binary as a separate process and follows its output
+// line by line, so tests wait on events instead of sleeping.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { isAlive } from '../../src/sys/index.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = `${ROOT}bin/shm-host.js`;
+export const fixture = (name: string): string => `${ROOT}fixtures/${name}`;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Lines seen on one stream, with waiters for a line matching a pattern. */
+class LineLog {
+  readonly lines: string[] = [];
+  #waiters: Array<{ re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void; fail: (e: Error) => void }> = [];
+  #closed = false;
+
+  push(line: string): void {
+    this.lines.push(line);
+    this.#waiters = this.#waiters.filter((w) => {
+      const m = line.match(w.re);
+      if (m && this.lines.length > w.from) {
+        w.resolve(m);
+        return false;
+      }
+      return true;
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#waiters) w.fail(new Error(`the stream ended without a line matching ${w.re}; last lines:\n${this.lines.slice(-30).join('\n')}`));
+    this.#waiters = [];
+  }
+
+  /** The first line matching `re` among lines number `from` onwards (waiting for it). */
+  waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
+    for (let i = from; i < this.lines.length; i++) {
+      const m = this.lines[i]!.match(re);
+      if (m) return Promise.resolve(m);
+    }
+    if (this.#closed) return Promise.reject(new Error(`the stream ended without a line matching ${re}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no line matching ${re} within ${timeoutMs} ms; lines so far:\n${this.lines.slice(-30).join('\n')}`));
+      }, timeoutMs);
+      this.#waiters.push({
+        re,
+        from,
+        resolve: (m) => { clearTimeout(timer); resolve(m); },
+        fail: (e) => { clearTimeout(timer); reject(e); },
+      });
+    });
+  }
+}
+
+export interface HostProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly stdout: LineLog;
+  readonly stderr: LineLog;
+  readonly exited: Promise<Exit>;
+}
+
+/** Starts `shm-host ...args`; stdout and stderr are followed line by line. */
+export function startHost(args: string[], env: NodeJS.ProcessEnv = process.env): HostProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const stdout = new LineLog();
+  const stderr = new LineLog();
+  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l)).on('close', () => stdout.close());
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l)).on('close', () => stderr.close());
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, pid: child.pid!, stdout, stderr, exited };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails at the deadline. */
+export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 50);
+  }
+}
+
+/** Waits until `pid` is dead (a zombie counts as dead). */
+export function untilDead(pid: number, timeoutMs = 5000): Promise<true> {
+  return until(`process ${pid} to die`, () => !isAlive(pid), timeoutMs);
+}
+
+/** Kills a process if it still runs (test cleanup). */
+export function killQuietly(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * The values the counter fixture logged as committed (it appends each value
+ * after commit() returns); an unfinished last line is ignored.
+ */
+export function loggedValues(path: string): number[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split('\n');
+  lines.pop();
+  return lines.map(Number);
+}
+
+export const lastLogged = (path: string): number | null => loggedValues(path).at(-1) ?? null;
+
+/** Waits until `log` has at least `n` lines matching `re`, and returns the n-th match (1-based). */
+export function nthMatch(log: { lines: string[] }, re: RegExp, n: number, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  return until(`line ${n} matching ${re}`, () => {
+    let seen = 0;
+    for (const line of log.lines) {
+      const m = line.match(re);
+      if (m && ++seen === n) return m;
+    }
+    return undefined;
+  }, timeoutMs);
+}
