@@ -1,14 +1,7 @@
 // Parsing and validating the `run` command's options: each bad value gets
 // one line naming the option, what is wrong and an example that works.
 import type { RestartMode } from '../host/index.js';
-
-/** A user's mistake in an option; the CLI prints its message alone and exits 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -18,9 +11,9 @@ export function parseSize(option: string, value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m?.[2]?.toLowerCase() ?? '';
   const scale = SIZE_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size (use a number with K, M or G, e.g. ${option} 64M)`);
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size`, `use a number with K, M or G, e.g. ${option} 64M`);
   const bytes = Math.round(Number(m[1]) * scale);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${value}: too large`);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${value}: too large`, `e.g. ${option} 1G`);
   return bytes;
 }
 
@@ -29,7 +22,7 @@ export function parseDuration(option: string, value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m?.[2]?.toLowerCase() || 's';
   const scale = TIME_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration (use ms, s or m, e.g. ${option} 500ms)`);
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s or m, e.g. ${option} 500ms`);
   return Math.round(Number(m[1]) * scale);
 }
 
@@ -69,7 +62,7 @@ const MAX_SIZE = 2 ** 40;
 
 function wholeNumber(option: string, value: string | number, min: number): number {
   const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${option} ${value}: must be a whole number of at least ${min}`);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${option} ${value}: not a whole number of at least ${min}`, `e.g. ${option} ${Math.max(min, 3)}`);
   return n;
 }
 
@@ -77,18 +70,18 @@ function wholeNumber(option: string, value: string | number, min: number): numbe
 export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   const [command, ...args] = raw.command;
   if (command === undefined || command === '') {
-    throw new UsageError('no command to run (put it after --, e.g. shm-host --dir ./state -- node app.js)');
+    throw new UsageError('no command to run', 'put it after --, e.g. shm-host --dir ./state -- node app.js');
   }
   const size = parseSize('--size', raw.size);
-  if (size < MIN_SIZE || size > MAX_SIZE) throw new UsageError(`--size ${raw.size}: must be between 12K and 1T (a header page, an entry ring and a data ring need at least 12K)`);
+  if (size < MIN_SIZE || size > MAX_SIZE) throw new UsageError(`--size ${raw.size}: out of range`, 'give between 12K (a header page, an entry ring and a data ring) and 1T, e.g. --size 64M');
   if (!['never', 'on-failure', 'always'].includes(raw.restart)) {
-    throw new UsageError(`--restart ${raw.restart}: must be never, on-failure or always`);
+    throw new UsageError(`--restart ${raw.restart}: unknown policy`, 'use never, on-failure or always');
   }
-  if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: must be text or json`);
+  if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: unknown format`, 'use text or json');
   const keep = wholeNumber('--keep', raw.keep, 2);
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
-  if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`);
+  if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
   return {
     dir: raw.dir,
     size,

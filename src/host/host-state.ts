@@ -1,44 +1,72 @@
+import { resolve } from 'node:path';
 import type { CaptureResult } from '../capture/index.js';
-import type { ChildExit } from './child-process.js';
+import type { Reason } from '../store/index.js';
+import { describeExit, type ChildExit } from './child-process.js';
+import type { CaptureRecord, ExitRecord, HostStatus } from './control/protocol.js';
 
 const KEPT_EXITS = 10;
 
-/** What the host knows about itself, as data: the live channel's `status` reads it. */
+type ChildPhase = HostStatus['child']['state'];
+
+/** What the host knows about itself, as data: logs and the live channel's `status` read it. */
 export class HostState {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly hostStartedAt = Date.now();
+  readonly command: readonly string[];
+  readonly startedAt = Date.now();
   childPid: number | null = null;
   childStartedAt: number | null = null;
+  phase: ChildPhase = 'exited';
   restarts = 0;
-  readonly lastExits: Array<ChildExit & { time: string }> = [];
-  lastCapture: { sequence: number; time: string; reason: string; durationMs: number; bytes: number; records: number } | null = null;
+  readonly lastExits: ExitRecord[] = [];
+  lastCapture: CaptureRecord | null = null;
   starvedCaptures = 0;
   durableOffset = 0n;
   nextCaptureDue: number | null = null;
 
   constructor(command: string, args: readonly string[]) {
-    this.command = command;
-    this.args = args;
+    this.command = [command, ...args];
   }
 
   childStarted(pid: number, at: number): void {
     this.childPid = pid;
     this.childStartedAt = at;
+    this.phase = 'running';
   }
 
   childExited(exit: ChildExit): void {
     this.childPid = null;
     this.childStartedAt = null;
-    this.lastExits.unshift({ ...exit, time: new Date().toISOString() });
+    this.phase = 'exited';
+    this.lastExits.unshift({ time: new Date().toISOString(), pid: exit.pid, code: exit.code, signal: exit.signal, reason: describeExit(exit) });
     this.lastExits.length = Math.min(this.lastExits.length, KEPT_EXITS);
   }
 
-  captured(result: CaptureResult): void {
+  captured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
-    this.lastCapture = {
-      sequence: m.sequence, time: m.time, reason: m.reason, durationMs: result.durationMs, bytes: result.bytesCopied, records: m.records,
+    this.lastCapture = { sequence: m.sequence, time: new Date().toISOString(), durationMs: result.durationMs, bytes: result.bytesCopied, reason };
+    if (result.published) this.durableOffset = result.published.durableOffset;
+  }
+
+  /** The live channel's answer to `status`. */
+  status(dir: string, intervalMs: number): HostStatus {
+    const now = Date.now();
+    return {
+      pid: process.pid,
+      dir: resolve(dir),
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeMs: now - this.startedAt,
+      child: {
+        pid: this.childPid,
+        command: this.command,
+        state: this.phase,
+        startedAt: this.childStartedAt === null ? null : new Date(this.childStartedAt).toISOString(),
+      },
+      restarts: this.restarts,
+      lastExits: this.lastExits,
+      lastCapture: this.lastCapture,
+      starvedCaptures: this.starvedCaptures,
+      durableOffset: this.durableOffset.toString(),
+      intervalMs,
+      nextCaptureDue: this.nextCaptureDue === null ? null : new Date(this.nextCaptureDue).toISOString(),
     };
-    if (m.latest) this.durableOffset = BigInt(m.latest.offset) + BigInt(m.latest.length);
   }
 }

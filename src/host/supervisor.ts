@@ -12,6 +12,7 @@ import { killGroupAndWait, signalGroup } from './process-group.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import { createSharedFile, growTo, inheritedSharedFile, sizeOf } from './shared-file.js';
 import { HostState } from './host-state.js';
+import { startControlServer, type ControlServer } from './control/index.js';
 import { Wakeup } from './wakeup.js';
 
 export interface SupervisorOptions {
@@ -28,15 +29,24 @@ export interface SupervisorOptions {
   readonly args: readonly string[];
   readonly logger: Logger;
   readonly env?: NodeJS.ProcessEnv;
-  /** Called once the store is open and the first child runs (the live channel hooks in here). */
-  readonly onStarted?: (host: Supervisor) => void | Promise<void>;
+  /** Serve `status` and `snapshot` on a unix socket in the snapshot directory (default true). */
+  readonly controlChannel?: boolean;
 }
 
 /** A stop signal the host forwards to the child before its final capture. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 const MAX_CAPTURE_BACKOFF_MS = 30_000;
 
-const mib = (n: number): string => `${(n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0)} MiB`;
+/** 1536 -> `1.5 KiB`: sizes in log lines. */
+function humanBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
 
 /**
  * Runs one child under the host until it is stopped or gives up, keeping its
@@ -61,6 +71,7 @@ export class Supervisor {
   #intervalTimer: NodeJS.Timeout | null = null;
   #captureFailures = 0;
   #signalHandlers: Array<[string, () => void]> = [];
+  #control: ControlServer | null = null;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -83,15 +94,14 @@ export class Supervisor {
     try {
       this.#installSignalHandlers();
       await this.#prepareFirstFile();
+      if (options.controlChannel !== false) await this.#startControlChannel();
       const policy = new RestartPolicy(options.restart);
-      let started = false;
       for (;;) {
         if (this.#stopSignal !== null) {
           this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} before the child started`);
           return 128 + (constants.signals[this.#stopSignal] ?? 0);
         }
-        const exit = await this.#runChildOnce(started ? undefined : options.onStarted);
-        started = true;
+        const exit = await this.#runChildOnce();
         const status = exitStatus(exit, constants.signals);
         const final = this.#stopSignal !== null;
         const captured = await this.#postMortem(final ? 'shutdown' : 'post-mortem');
@@ -106,6 +116,7 @@ export class Supervisor {
           return decision.why === 'too-many' && status === 0 ? 1 : status;
         }
         this.state.restarts = decision.count;
+        this.state.phase = 'restarting';
         await this.#exclusive(() => this.#replaceFile(captured));
         this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
           restart: decision.count, delayMs: decision.delayMs,
@@ -118,6 +129,7 @@ export class Supervisor {
     } finally {
       this.#removeSignalHandlers();
       this.#stopIntervalCaptures();
+      await this.#control?.close();
       this.#watch?.close();
       if (this.#fd >= 0 && !this.#inherited) closeSync(this.#fd);
       await this.#store.close();
@@ -142,7 +154,7 @@ export class Supervisor {
       this.#inherited = true;
       const size = growTo(inherited, this.options.size);
       this.#useFile(inherited);
-      this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${mib(size)}); not restoring over it`);
+      this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${humanBytes(size)}); not restoring over it`);
       return;
     }
     const fd = await this.#restoredFile();
@@ -158,7 +170,7 @@ export class Supervisor {
     const generation = found.generation;
     if (!generation) {
       const fd = createSharedFile(this.options.size);
-      this.#log.log('info', 'empty', `no snapshot to restore in ${this.options.dir}: starting with an empty ${mib(this.options.size)} shared file`);
+      this.#log.log('info', 'empty', `no snapshot to restore in ${this.options.dir}: starting with an empty ${humanBytes(this.options.size)} shared file`);
       return fd;
     }
     const size = Math.max(this.options.size, generation.manifest.imageSize);
@@ -176,7 +188,7 @@ export class Supervisor {
   #logRestored(generation: Generation, size: number): void {
     const m = generation.manifest;
     const latest = m.latest ? `latest record at offset ${m.latest.offset}` : 'no records';
-    this.#log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${mib(size)} shared file`, {
+    this.#log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${humanBytes(size)} shared file`, {
       sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size,
     });
   }
@@ -202,7 +214,7 @@ export class Supervisor {
       const size = Math.max(this.options.size, sizeOf(old));
       fd = createSharedFile(size);
       await copyMemoryFile(old, fd);
-      this.#log.log('warn', 'carried', `the snapshot could not be stored, so the child's memory was carried over directly (${mib(size)})`);
+      this.#log.log('warn', 'carried', `the snapshot could not be stored, so the child's memory was carried over directly (${humanBytes(size)})`);
     } else {
       fd = await this.#restoredFile();
     }
@@ -212,7 +224,21 @@ export class Supervisor {
 
   // --- the child ---------------------------------------------------------
 
-  async #runChildOnce(onStarted?: SupervisorOptions['onStarted']): Promise<ChildExit> {
+  async #startControlChannel(): Promise<void> {
+    try {
+      this.#control = await startControlServer(this.options.dir, {
+        status: () => this.state.status(this.options.dir, this.options.intervalMs),
+        snapshot: async () => ({ sequence: (await this.requestCapture()).generation.sequence }),
+      }, {
+        onError: (err) => this.#log.log('warn', 'control', `live channel: ${err instanceof Error ? err.message : String(err)}`),
+      });
+    } catch (err) {
+      // The child's state matters more than the channel: run without it.
+      this.#log.log('warn', 'control', `no live channel (status/snapshot commands will not reach this host): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async #runChildOnce(): Promise<ChildExit> {
     const { command, args } = this.options;
     this.#forced = false;
     const child = startChild(command, args, this.#fd, this.#env);
@@ -220,8 +246,6 @@ export class Supervisor {
     this.state.childStarted(child.pid, child.startedAt);
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
     this.#startIntervalCaptures();
-    if (onStarted) await onStarted(this);
-    if (this.#stopSignal !== null) this.#forwardStop(this.#stopSignal);
     const ended = await child.exited;
     this.#child = null;
     this.#stopIntervalCaptures();
@@ -257,6 +281,7 @@ export class Supervisor {
     const first = this.#stopSignal === null;
     this.#stopSignal ??= signal;
     if (first) this.#log.log('info', 'stopping', `received ${signal}: stopping the child (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+    if (this.#child) this.state.phase = 'stopping';
     this.#wakeup.wake();
     if (this.#child) this.#forwardStop(signal);
   }
@@ -331,7 +356,7 @@ export class Supervisor {
       try {
         const result = await capture(fd, this.#store, reason, { postMortem });
         if (this.#fd === fd) this.#capturedWriteOffset = before;
-        this.state.captured(result);
+        this.state.captured(result, reason);
         if (reason !== 'interval') this.#logCaptured(result, reason);
         return result;
       } catch (err) {
@@ -344,7 +369,7 @@ export class Supervisor {
 
   #logCaptured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
-    this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${mib(result.bytesCopied)} copied in ${Math.round(result.durationMs)} ms`, {
+    this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${humanBytes(result.bytesCopied)} copied in ${Math.round(result.durationMs)} ms`, {
       sequence: m.sequence, reason, records: m.records, bytes: result.bytesCopied, durationMs: result.durationMs,
       latestOffset: m.latest?.offset ?? null,
     });

@@ -1,0 +1,88 @@
+// The command-line end of the live channel: one request, one reply.
+import net from 'node:net';
+import { ControlError } from './errors.js';
+import { MAX_REPLY_BYTES, encodeLine, type HostStatus, type SnapshotResult } from './protocol.js';
+import { socketAddress, socketPath } from './socket-path.js';
+
+type RequestBody = { readonly op: 'status' } | { readonly op: 'snapshot'; readonly wait: boolean };
+
+const NO_HOST_HINT = (dir: string): string => `start one with shm-host --dir ${dir} -- <command>`;
+
+/**
+ * Sends one request to the host running on `dir` and resolves with its
+ * result. Throws a ControlError: NO_HOST when nothing listens there,
+ * TIMEOUT, BAD_REPLY, or REFUSED with the host's own message.
+ */
+export async function requestHost(dir: string, body: RequestBody, timeoutMs: number): Promise<unknown> {
+  const path = socketPath(dir);
+  let address;
+  try {
+    address = socketAddress(dir);
+  } catch (err) {
+    throw noHost(dir, path, `the directory cannot be opened (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+  }
+  const id = Math.floor(Math.random() * 2 ** 31);
+  const line = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect({ path: address.address });
+    let received = '';
+    let settled = false;
+    const finish = (err: Error | null, value = ''): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      address.release();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new ControlError('TIMEOUT', `the host on ${dir} did not answer within ${timeoutMs} ms`, { path, hint: 'it may be busy: retry, or raise --timeout' })), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write(encodeLine({ id, ...body })));
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const end = received.indexOf('\n');
+      if (end >= 0) finish(null, received.slice(0, end));
+      else if (received.length > MAX_REPLY_BYTES) finish(badReply(dir, path, `a reply longer than ${MAX_REPLY_BYTES} bytes`));
+    });
+    socket.once('end', () => finish(badReply(dir, path, 'the connection closed before a reply')));
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') finish(noHost(dir, path, 'no control socket', err));
+      else if (err.code === 'ECONNREFUSED') finish(noHost(dir, path, 'the control socket is left from a host that is gone', err));
+      else if (err.code === 'EACCES') finish(new ControlError('NO_HOST', `cannot connect to ${path}: permission denied`, { path, hint: 'run as the user who started the host', cause: err }));
+      else finish(badReply(dir, path, `a connection error (${err.code ?? err.message})`));
+    });
+  });
+  return parseReply(dir, path, line, id);
+}
+
+function parseReply(dir: string, path: string, line: string, id: number): unknown {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(line);
+  } catch {
+    throw badReply(dir, path, 'a reply that is not JSON');
+  }
+  if (typeof reply !== 'object' || reply === null) throw badReply(dir, path, 'a reply that is not an object');
+  const r = reply as { id?: unknown; ok?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown } };
+  if (r.ok === true && r.id === id) return r.result;
+  if (r.ok === false && typeof r.error?.message === 'string') {
+    throw new ControlError('REFUSED', `the host on ${dir} refused: ${r.error.message}`, { path, hint: 'see the host\'s log' });
+  }
+  throw badReply(dir, path, 'a reply that does not answer the request');
+}
+
+const noHost = (dir: string, path: string, why: string, cause: unknown): ControlError =>
+  new ControlError('NO_HOST', `no shm-host is running on ${dir} (${why})`, { path, hint: NO_HOST_HINT(dir), cause });
+
+const badReply = (dir: string, path: string, what: string): ControlError =>
+  new ControlError('BAD_REPLY', `the host on ${dir} sent ${what}`, { path, hint: 'is the host the same version as this command? see its log' });
+
+/** The running host's status (shape checked by the caller before display). */
+export async function fetchStatus(dir: string, timeoutMs: number): Promise<HostStatus> {
+  return (await requestHost(dir, { op: 'status' }, timeoutMs)) as HostStatus;
+}
+
+/** Asks for a capture now; with `wait`, resolves once it is durable with its sequence. */
+export async function requestSnapshot(dir: string, wait: boolean, timeoutMs: number): Promise<SnapshotResult | { accepted: true }> {
+  return (await requestHost(dir, { op: 'snapshot', wait }, timeoutMs)) as SnapshotResult | { accepted: true };
+}

@@ -1,0 +1,30 @@
+// Failures of the live channel, on either end, as one line with a fix.
+
+export type ControlErrorCode =
+  /** The host side: a live host already listens in this directory. */
+  | 'SOCKET_IN_USE'
+  /** The host side: the socket's name is taken by a file that is not a socket. */
+  | 'NOT_A_SOCKET'
+  | 'LISTEN_FAILED'
+  /** The client side: no host listens in this directory. */
+  | 'NO_HOST'
+  | 'TIMEOUT'
+  /** The client side: the host answered something that is not a reply. */
+  | 'BAD_REPLY'
+  /** The host understood the request and could not do it. */
+  | 'REFUSED';
+
+/** A live-channel failure: `message` is the problem then the fix, `hint` the fix alone. */
+export class ControlError extends Error {
+  readonly code: ControlErrorCode;
+  readonly path: string;
+  readonly hint: string;
+
+  constructor(code: ControlErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown }) {
+    super(`${problem}: ${options.hint}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ControlError';
+    this.code = code;
+    this.path = options.path;
+    this.hint = options.hint;
+  }
+}
