@@ -43,6 +43,7 @@ export interface RunOptions {
 }
 
 export interface RawRunOptions {
+  // As yargs parsed them: strings, validated here.
   dir: string;
   size: string;
   interval: string;

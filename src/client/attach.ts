@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, type Stats } from 'node:fs';
 import { FormatError, PAGE_SIZE, planLayout, readHeader, writeHeader, type Layout } from '../format/index.js';
 import { MFD_CLOEXEC, Mapping, SysError, memfdCreate } from '../sys/index.js';
 import { AttachError, findSharedFd, unsetListenEnvironment } from '../format/listen-fds.js';
@@ -68,12 +68,28 @@ function sharedFd(options: AttachOptions, env: NodeJS.ProcessEnv): { fd: number;
 }
 
 function fileSize(fd: number): number {
+  let stat;
   try {
-    return fstatSync(fd).size;
+    stat = fstatSync(fd);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new AttachError('BAD_FILE', `file descriptor ${fd} is not open (${code}): the shared file was not passed to this process; start it with shm-host -- <command>`, { cause: err });
   }
+  // When nothing was passed on fd 3, the runtime itself may have opened
+  // something there (Node's event loop does): not a file, so not ours.
+  if (!stat.isFile()) {
+    throw new AttachError('BAD_FILE', `file descriptor ${fd} is not a file (it is ${kindOf(stat)}): the shared file was not passed to this process; start it with shm-host -- <command>`);
+  }
+  return stat.size;
+}
+
+function kindOf(stat: Stats): string {
+  if (stat.isFIFO()) return 'a pipe';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'an anonymous inode, e.g. one the runtime opened itself';
 }
 
 /**

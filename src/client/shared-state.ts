@@ -4,6 +4,8 @@ import {
 } from '../format/index.js';
 import type { Mapping } from '../sys/index.js';
 
+const TWO_32 = 0x1_0000_0000;
+
 /** A committed record read back: its stream offset and a copy of its bytes. */
 export interface CommittedRecord {
   readonly offset: bigint;
@@ -11,36 +13,47 @@ export interface CommittedRecord {
 }
 
 /**
- * The writer's side of one shared file (docs/FORMAT.md, "The writer").
+ * The writer's side of one shared file (docs/FORMAT.md, "Committing a record").
  * One writer per file. `commit()` makes no system call, never waits and, in
- * the common case, allocates nothing but the bigint it returns.
+ * the common case, allocates nothing but the bigint it returns (and the
+ * length as a bigint when it differs from the previous record's).
  */
 export class SharedState {
   readonly fd: number;
   readonly layout: Layout;
   #mapping: Mapping;
   #bytes: Uint8Array;
+  #closed = false;
   #u64: BigUint64Array;
   #u32: Uint32Array;
+  #ring: number;
+  #slots: number;
   #slotMask: number;
   #dataBase: number;
-  // Word (8-byte) indexes.
+  // Word indexes: 8-byte words into #u64, 4-byte words into #u32.
   #entryWord: number;
+  #entryU32: number;
   #writeOffsetWord: number;
   // Writer state. The valid records are the run of `#count` slots ending at
-  // `#latest`, in stream order, so invalidation is amortised O(1). Stream
-  // offsets are kept as exact doubles while they are below 2^53 (`#w` is
-  // Infinity past that and `#bigW` takes over); `#offsets` shadows each
-  // slot's offset and `#offsetHi` the high half of its offset word.
+  // `#latest`, in stream order, so invalidation is amortised O(1).
+  // The write offset is kept twice: exact as a bigint (`#wBig`, what commit
+  // returns: one bigint addition per commit is cheaper than converting a
+  // double), and as a double (`#w`) for arithmetic while it is below 2^53
+  // (Infinity past that, where the bigint path takes over).
   #w: number;
-  #bigW: bigint | null = null;
+  #wBig: bigint;
+  #lengthN = -1;
+  #lengthBig = 0n;
   #ringPos: number;
   #latest: number;
   #oldest: number;
   #count: number;
+  // Each slot's offset as a double (exact below 2^53), and the value of its
+  // offset word's high half times 2^32: a new offset with the same high
+  // half is stored as one atomic 4-byte store of the low half.
   #offsets: Float64Array;
-  #offsetHi: Uint32Array;
-  #writeOffsetHi = new Uint32Array(1);
+  #offsetBase: Float64Array;
+  #writeOffsetBase: number;
   #ownsFd: boolean;
   #closeFd: (fd: number) => void;
 
@@ -52,30 +65,30 @@ export class SharedState {
     this.#bytes = mapping.bytes;
     this.#u64 = new BigUint64Array(this.#bytes.buffer, this.#bytes.byteOffset, layout.tailBase / 8);
     this.#u32 = new Uint32Array(this.#bytes.buffer, this.#bytes.byteOffset, layout.tailBase / 4);
+    this.#ring = layout.ringSize;
+    this.#slots = layout.slots;
     this.#slotMask = layout.slots - 1;
     this.#dataBase = layout.dataBase;
     this.#entryWord = layout.entryBase / 8;
+    this.#entryU32 = layout.entryBase / 4;
     this.#writeOffsetWord = WRITE_OFFSET_AT / 8;
     this.#ownsFd = opts.ownsFd;
     this.#closeFd = opts.closeFd;
     this.#offsets = new Float64Array(layout.slots);
-    this.#offsetHi = new Uint32Array(layout.slots);
+    this.#offsetBase = new Float64Array(layout.slots);
     for (let i = 0; i < layout.slots; i++) {
       const offset = Atomics.load(this.#u64, this.#entryWord + i * 2);
       this.#offsets[i] = Number(offset);
-      this.#offsetHi[i] = Number(offset >> 32n);
+      this.#offsetBase[i] = Number(offset >> 32n) * TWO_32;
     }
-    this.#writeOffsetHi[0] = Number(Atomics.load(this.#u64, this.#writeOffsetWord) >> 32n);
+    this.#writeOffsetBase = Number(Atomics.load(this.#u64, this.#writeOffsetWord) >> 32n) * TWO_32;
 
     const resumed = this.#resumePoint(writeOffset);
     this.#latest = resumed.latest;
     this.#oldest = resumed.oldest;
     this.#count = resumed.count;
-    this.#w = Number(resumed.writeOffset);
-    if (resumed.writeOffset > BigInt(Number.MAX_SAFE_INTEGER)) {
-      this.#w = Number.POSITIVE_INFINITY;
-      this.#bigW = resumed.writeOffset;
-    }
+    this.#wBig = resumed.writeOffset;
+    this.#w = resumed.writeOffset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(resumed.writeOffset);
     this.#ringPos = Number(resumed.writeOffset & layout.dataMask);
   }
 
@@ -113,7 +126,7 @@ export class SharedState {
   }
 
   #live(): Uint8Array {
-    if (this.#mapping.closed) throw new Error('this shared state is closed');
+    if (this.#closed) throw new Error('this shared state is closed');
     return this.#bytes;
   }
 
@@ -127,26 +140,41 @@ export class SharedState {
    * returns the record survives a crash of this process.
    */
   commit(data: Uint8Array): bigint {
-    const bytes = this.#live();
+    if (this.#closed) throw new Error('this shared state is closed');
+    const bytes = this.#bytes;
     const length = data.length;
-    const ring = this.layout.ringSize;
+    const ring = this.#ring;
     if (length === 0 || length >= ring) {
       throw new RangeError(`a record must hold 1 to ${ring - 1} bytes (the data ring size minus one), got ${length}`);
     }
     const w = this.#w;
     const end = w + length;
-    if (end > Number.MAX_SAFE_INTEGER) return this.#commitBig(bytes, data);
-    const mask = this.#slotMask;
-    const offsets = this.#offsets;
+    // Past 2^53 (or for a record whose length needs more than 4 bytes) the
+    // exact 64-bit path.
+    if (end > Number.MAX_SAFE_INTEGER || length > 0xffff_ffff) return this.#commitBig(bytes, data);
     const u32 = this.#u32;
-    const entry = this.#entryWord;
+    const offsets = this.#offsets;
+    const mask = this.#slotMask;
+    // Each slot is 4 u32 words: offset low, offset high, length low, length high.
+    // A valid length is below the ring size, so its high word is always 0
+    // and a 4-byte store of the low word is the whole 8-byte transition.
+    const lengthWords = this.#entryU32 + 2;
 
-    // 2. Invalidate, oldest first, every record whose bytes are about to be overwritten.
+    // 2. Invalidate, oldest first, every record whose bytes are about to be
+    // overwritten; 3. and the slot to reuse when every slot is in use (the
+    // oldest, as the valid slots are the run ending at the latest).
     const limit = end - ring;
-    while (this.#count > 0 && offsets[this.#oldest]! < limit) this.#dropOldest();
-    // 3. The slot after the latest; when every slot is in use it is the oldest.
+    let count = this.#count;
+    let oldest = this.#oldest;
+    while (count > 0 && (offsets[oldest]! < limit || count === this.#slots)) {
+      Atomics.store(u32, lengthWords + oldest * 4, 0);
+      oldest = (oldest + 1) & mask;
+      count -= 1;
+    }
+    this.#oldest = oldest;
+    this.#count = count;
     const slot = (this.#latest + 1) & mask;
-    if (this.#count === this.layout.slots) this.#dropOldest();
+
     // 4. The bytes, across the ring's end if need be.
     const pos = this.#ringPos;
     const first = ring - pos;
@@ -156,42 +184,45 @@ export class SharedState {
       bytes.set(data.subarray(0, first), this.#dataBase + pos);
       bytes.set(data.subarray(first), this.#dataBase);
     }
-    // 5. Offset, then length (a 4-byte store of the low half is the whole
-    //    8-byte transition: the high half is already 0). Committed here.
-    this.#storeWord(entry + slot * 2, this.#offsetHi, slot, w);
-    Atomics.store(u32, (entry + slot * 2 + 1) * 2, length);
+
+    // 5. Offset, then length: committed here.
+    const at = this.#entryU32 + slot * 4;
+    const base = this.#offsetBase[slot]!;
+    if (w >= base && w - base < TWO_32) {
+      Atomics.store(u32, at, w - base);
+    } else {
+      Atomics.store(this.#u64, at / 2, BigInt(w));
+      this.#offsetBase[slot] = w - (w % TWO_32);
+    }
+    Atomics.store(u32, at + 2, length);
     // 6. write_offset.
-    this.#storeWord(this.#writeOffsetWord, this.#writeOffsetHi, 0, end);
+    const writeBase = this.#writeOffsetBase;
+    if (end >= writeBase && end - writeBase < TWO_32) {
+      Atomics.store(u32, this.#writeOffsetWord * 2, end - writeBase);
+    } else {
+      Atomics.store(this.#u64, this.#writeOffsetWord, BigInt(end));
+      this.#writeOffsetBase = end - (end % TWO_32);
+    }
 
     offsets[slot] = w;
-    if (this.#count === 0) this.#oldest = slot;
-    this.#count += 1;
+    if (count === 0) this.#oldest = slot;
+    this.#count = count + 1;
     this.#latest = slot;
     this.#w = end;
     const next = pos + length;
     this.#ringPos = next >= ring ? next - ring : next;
-    return BigInt(w);
-  }
-
-  /**
-   * An atomic store of `value` into the 8-byte word `word`. When its high
-   * half does not change, one 4-byte atomic store of the low half moves the
-   * word from its old value to the new one in a single step, and costs no
-   * BigInt; otherwise a full 8-byte atomic store.
-   */
-  #storeWord(word: number, hiShadow: Uint32Array, at: number, value: number): void {
-    const hi = Math.floor(value / 0x1_0000_0000);
-    if (hiShadow[at] === hi) {
-      Atomics.store(this.#u32, word * 2, value % 0x1_0000_0000);
-    } else {
-      Atomics.store(this.#u64, word, BigInt(value));
-      hiShadow[at] = hi;
+    const offset = this.#wBig;
+    if (length !== this.#lengthN) {
+      this.#lengthN = length;
+      this.#lengthBig = BigInt(length);
     }
+    this.#wBig = offset + this.#lengthBig;
+    return offset;
   }
 
   #dropOldest(): void {
     const oldest = this.#oldest;
-    Atomics.store(this.#u32, (this.#entryWord + oldest * 2 + 1) * 2, 0);
+    Atomics.store(this.#u32, this.#entryU32 + oldest * 4 + 2, 0);
     this.#oldest = (oldest + 1) & this.#slotMask;
     this.#count -= 1;
   }
@@ -202,17 +233,17 @@ export class SharedState {
    */
   #commitBig(bytes: Uint8Array, data: Uint8Array): bigint {
     const length = data.length;
-    const w = this.#bigW ?? BigInt(this.#w);
+    const w = this.#wBig;
     const end = w + BigInt(length);
     if (end > U64_MAX) throw new RangeError(`the record stream is exhausted: ${length} more bytes would pass 2^64`);
-    const limit = end - BigInt(this.layout.ringSize);
+    const limit = end - BigInt(this.#ring);
     const u64 = this.#u64;
     const entry = this.#entryWord;
     while (this.#count > 0 && Atomics.load(u64, entry + this.#oldest * 2) < limit) this.#dropOldest();
     const slot = (this.#latest + 1) & this.#slotMask;
-    if (this.#count === this.layout.slots) this.#dropOldest();
+    if (this.#count === this.#slots) this.#dropOldest();
     const pos = Number(w & this.layout.dataMask);
-    const first = this.layout.ringSize - pos;
+    const first = this.#ring - pos;
     if (length <= first) {
       bytes.set(data, this.#dataBase + pos);
     } else {
@@ -222,16 +253,16 @@ export class SharedState {
     Atomics.store(u64, entry + slot * 2, w);
     Atomics.store(u64, entry + slot * 2 + 1, BigInt(length));
     Atomics.store(u64, this.#writeOffsetWord, end);
-    this.#offsetHi[slot] = Number(w >> 32n);
-    this.#writeOffsetHi[0] = Number(end >> 32n);
-    // Past 2^53 the shadow offsets are only used for ordering, which the
-    // BigInt path does not need; keep them monotonic.
+    this.#offsetBase[slot] = Number(w >> 32n) * TWO_32;
+    this.#writeOffsetBase = Number(end >> 32n) * TWO_32;
+    // Only the number path compares these shadows, and it is never used
+    // again once the stream is past 2^53; below it they stay exact.
     this.#offsets[slot] = Number(w);
     if (this.#count === 0) this.#oldest = slot;
     this.#count += 1;
     this.#latest = slot;
-    this.#bigW = end;
-    this.#w = Number.POSITIVE_INFINITY;
+    this.#wBig = end;
+    this.#w = end > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(end);
     this.#ringPos = Number(end & this.layout.dataMask);
     return w;
   }
@@ -239,7 +270,7 @@ export class SharedState {
   /** Stream offset where the next record will start. */
   get writeOffset(): bigint {
     this.#live();
-    return this.#bigW ?? BigInt(this.#w);
+    return this.#wBig;
   }
 
   /** A copy of the latest committed record, or null when there is none. */
@@ -290,12 +321,13 @@ export class SharedState {
   }
 
   get closed(): boolean {
-    return this.#mapping.closed;
+    return this.#closed;
   }
 
   /** Unmaps the file (and closes the fd if attach opened it). Views such as `tail` die with it. */
   close(): void {
-    if (this.#mapping.closed) return;
+    if (this.#closed) return;
+    this.#closed = true;
     this.#mapping.close();
     if (this.#ownsFd) this.#closeFd(this.fd);
   }

@@ -64,9 +64,11 @@ function layoutOf(fileSize: number, entryMask: bigint, dataMask: bigint): Layout
 /**
  * Reads and validates the header of `bytes` (a live mapping or an image).
  * A zero magic means unconfigured; any other foreign magic, bad mask or ring
- * that does not fit throws a FormatError.
+ * that does not fit throws a FormatError. `fileSize` is the size of the
+ * whole file when `bytes` holds only its beginning (the header page, or the
+ * header and entry ring, which is all the slot functions read).
  */
-export function readHeader(bytes: Uint8Array): HeaderState {
+export function readHeader(bytes: Uint8Array, fileSize: number = bytes.byteLength): HeaderState {
   if (bytes.byteLength < HEADER_SIZE) {
     throw new FormatError('TOO_SMALL', `invalid layout: the file has ${bytes.byteLength} bytes, less than the ${HEADER_SIZE}-byte header page`);
   }
@@ -76,7 +78,7 @@ export function readHeader(bytes: Uint8Array): HeaderState {
   if (magic !== MAGIC) {
     throw new FormatError('BAD_MAGIC', `not a shm-host file: magic is ${hex(magic)}, expected ${hex(MAGIC)}`);
   }
-  const layout = layoutOf(bytes.byteLength, words.load(ENTRY_MASK_AT), words.load(DATA_MASK_AT));
+  const layout = layoutOf(fileSize, words.load(ENTRY_MASK_AT), words.load(DATA_MASK_AT));
   return { configured: true, layout, writeOffset: words.load(WRITE_OFFSET_AT) };
 }
 

@@ -13,18 +13,35 @@ export interface Slot {
 /** A valid record: the stream range [offset, offset + length). */
 export type RecordRef = Slot;
 
+const UNSTABLE_SLOT_TRIES = 100;
+
 export const slotAt = (layout: Layout, index: number): number => layout.entryBase + index * SLOT_SIZE;
 
 /**
- * Reads slot `index`: offset, then length, each an atomic 8-byte load on a
- * live mapping. A length that cannot be a record (>= ring size) or a range
- * past the end of the u64 stream is a FormatError.
+ * Reads slot `index` as one consistent (offset, length) pair, each word an
+ * atomic 8-byte load on a live mapping. A length that cannot be a record
+ * (>= ring size) or a range past the end of the u64 stream is a FormatError.
  */
 export function readSlot(bytes: Uint8Array, layout: Layout, index: number): Slot {
   const words = wordsOf(bytes);
   const at = slotAt(layout, index);
-  const offset = words.load(at);
-  const length = words.load(at + 8);
+  // Offset, length, then the offset again. On a live file the writer may
+  // reuse the slot between our two loads (offset := o', length := l'), and
+  // offset-then-length alone would pair the old offset with the new length:
+  // a "valid" record over bytes that were just overwritten, which a capture's
+  // pre/post comparison cannot tell apart when l' equals the old length.
+  // A slot's offset only ever grows, so an unchanged offset around the
+  // length load proves the pair was in the slot together; else read again.
+  let offset = words.load(at);
+  let length = words.load(at + 8);
+  let tries = 0;
+  for (let again = words.load(at); again !== offset; again = words.load(at)) {
+    // A slot that never holds still (only a hostile writer can do that)
+    // reads as empty: dropping a record is always safe, a mixed pair is not.
+    if (++tries > UNSTABLE_SLOT_TRIES) return { index, offset: again, length: 0 };
+    offset = again;
+    length = words.load(at + 8);
+  }
   if (length === 0n) return { index, offset, length: 0 };
   if (length >= BigInt(layout.ringSize)) {
     throw new FormatError('BAD_SLOT', `invalid layout: slot ${index} holds a ${length}-byte record, but the data ring has only ${layout.ringSize} bytes`);

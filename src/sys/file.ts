@@ -34,3 +34,19 @@ export function sendfile(outFd: number, inFd: number, offset: number, count: num
   if (r < 0) throw new SysError('sendfile', errno());
   return r;
 }
+
+const SYNC_FILE_RANGE_WRITE = 2;
+
+/**
+ * Starts writing back the dirty pages of [offset, offset + length) of `fd`
+ * without waiting for them (sync_file_range, SYNC_FILE_RANGE_WRITE), on a
+ * worker thread, since it can block while the device queue is full. It
+ * makes nothing durable (fsync does, and reports any error); it lets the
+ * disk work while the caller still writes, so the final fsync has less
+ * left to do. Resolves to whether writeback was started.
+ */
+export function startWriteback(fd: number, offset: number, length: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    c.sync_file_range.async(fd, offset, length, SYNC_FILE_RANGE_WRITE, (err: unknown, r: number) => resolve(!err && r === 0));
+  });
+}

@@ -7,4 +7,4 @@ export {
 export { Mapping } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
-export { seekData, seekHole, sendfile } from './file.js';
+export { seekData, seekHole, sendfile, startWriteback } from './file.js';

@@ -16,6 +16,7 @@ export const c = {
   lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)'),
   waitid: libc.func('int waitid(int idtype, int id, _Out_ uint8_t *infop, int options)'),
   sendfile: libc.func('intptr_t sendfile(int out_fd, int in_fd, _Inout_ int64_t *offset, size_t count)'),
+  sync_file_range: libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)'),
 };
 
 export const errno = (): number => koffi.errno();

@@ -75,7 +75,8 @@ t.test('bad options: one line each, exit 2, nothing started', async (t) => {
     [['--size', '10X', '--', 'true'], /--size 10X/],
     [['--keep', '1', '--', 'true'], /--keep 1/],
     [['--interval', 'soon', '--', 'true'], /--interval soon/],
-    [['--restart-delay', '-1s', '--', 'true'], /--restart-delay/],
+    [['--restart-delay', '1y', '--', 'true'], /--restart-delay 1y: not a duration/],
+    [['--restart', 'sometimes', '--', 'true'], /--restart sometimes/],
     [['--dir', 'x'], /no command to run/],
   ];
   for (const [args, message] of cases) {

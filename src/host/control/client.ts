@@ -1,4 +1,5 @@
 // The command-line end of the live channel: one request, one reply.
+import fs from 'node:fs';
 import net from 'node:net';
 import { ControlError } from './errors.js';
 import { MAX_REPLY_BYTES, encodeLine, type HostStatus, type SnapshotResult } from './protocol.js';
@@ -19,7 +20,8 @@ export async function requestHost(dir: string, body: RequestBody, timeoutMs: num
   try {
     address = socketAddress(dir);
   } catch (err) {
-    throw noHost(dir, path, `the directory cannot be opened (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw noHost(dir, path, code === 'ENOENT' ? 'the directory does not exist' : `its directory cannot be opened (${code ?? String(err)})`, err);
   }
   const id = Math.floor(Math.random() * 2 ** 31);
   const line = await new Promise<string>((resolve, reject) => {
@@ -46,8 +48,8 @@ export async function requestHost(dir: string, body: RequestBody, timeoutMs: num
     });
     socket.once('end', () => finish(badReply(dir, path, 'the connection closed before a reply')));
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') finish(noHost(dir, path, 'no control socket', err));
-      else if (err.code === 'ECONNREFUSED') finish(noHost(dir, path, 'the control socket is left from a host that is gone', err));
+      if (err.code === 'ENOENT') finish(noHost(dir, path, fs.existsSync(dir) ? 'it has no control socket' : 'the directory does not exist', err));
+      else if (err.code === 'ECONNREFUSED') finish(noHost(dir, path, 'its control socket is left from a host that is gone', err));
       else if (err.code === 'EACCES') finish(new ControlError('NO_HOST', `cannot connect to ${path}: permission denied`, { path, hint: 'run as the user who started the host', cause: err }));
       else finish(badReply(dir, path, `a connection error (${err.code ?? err.message})`));
     });
@@ -72,7 +74,7 @@ function parseReply(dir: string, path: string, line: string, id: number): unknow
 }
 
 const noHost = (dir: string, path: string, why: string, cause: unknown): ControlError =>
-  new ControlError('NO_HOST', `no shm-host is running on ${dir} (${why})`, { path, hint: NO_HOST_HINT(dir), cause });
+  new ControlError('NO_HOST', `no shm-host is running on ${dir}: ${why}`, { path, hint: NO_HOST_HINT(dir), cause });
 
 const badReply = (dir: string, path: string, what: string): ControlError =>
   new ControlError('BAD_REPLY', `the host on ${dir} sent ${what}`, { path, hint: 'is the host the same version as this command? see its log' });

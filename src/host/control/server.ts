@@ -173,7 +173,8 @@ class ListeningServer implements ControlServer {
     // A peer that goes away mid-reply (EPIPE, ECONNRESET) is not the host's problem.
     socket.on('error', () => {});
     if (this.#closed !== null || this.#connections.size >= this.#maxConnections) {
-      socket.end(encodeLine({ id: null, ok: false, error: { code: 'BUSY', message: 'the host is serving too many connections: try again' } }));
+      // Nothing reads this socket: once the refusal is out, drop it (a paused socket would never see the peer's end).
+      socket.end(encodeLine({ id: null, ok: false, error: { code: 'BUSY', message: 'the host is serving too many connections: try again' } }), () => socket.destroy());
       return;
     }
     this.#connections.add(socket);

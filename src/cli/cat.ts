@@ -1,0 +1,117 @@
+// shm-host cat <ref>: a record's bytes (or the tail) on stdout, raw by
+// default so the application's own decoder can read them from a pipe.
+import { U64_MAX, type Slot } from '../format/index.js';
+import { defineCommand } from './command.js';
+import { describeDamage } from './damage.js';
+import { CommandFailure, UsageError } from './errors.js';
+import { recordBytes, type ImageFile, type ImageInfo } from './image-file.js';
+import type { OutputSink } from './io.js';
+import { withDir, withJson } from './options.js';
+import { REF_HELP, resolveSource, type Source } from './source.js';
+
+type Format = 'raw' | 'hex' | 'base64';
+type Configured = Extract<ImageInfo, { configured: true }>;
+
+/** Base64 of a stream must be cut at multiples of 3 bytes to concatenate cleanly. */
+const BASE64_CHUNK = 3 * (1 << 18);
+/** --json holds the bytes in one document in memory; past this, raw or base64 streaming is the way. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+function checkJsonSize(bytes: number, what: string): void {
+  if (bytes > MAX_JSON_BYTES) {
+    throw new CommandFailure('TOO_LARGE', `${what} holds ${bytes} bytes, too many for one JSON document`, 'stream it with --format base64 or --format raw instead of --json');
+  }
+}
+
+/** Which records `--record` asks for. */
+function selectRecords(info: Configured, which: string, label: string): Slot[] {
+  const records = info.records;
+  if (which === 'all') return [...records];
+  if (which === 'latest') {
+    const latest = records[records.length - 1];
+    if (latest === undefined) throw new CommandFailure('NO_RECORDS', `${label} holds no valid record`, 'the child had committed nothing; try an older generation');
+    return [latest];
+  }
+  if (!/^[0-9]+$/.test(which) || BigInt(which) > U64_MAX) {
+    throw new UsageError(`--record ${which}: not latest, all, or a stream offset`, 'give a decimal offset from shm-host show <ref> --slots');
+  }
+  const offset = BigInt(which);
+  const found = records.find((r) => r.offset === offset);
+  if (found === undefined) throw new CommandFailure('NO_SUCH_RECORD', `${label} has no valid record at offset ${offset}`, 'list the valid offsets with shm-host show <ref> --slots');
+  return [found];
+}
+
+const encode = (bytes: Uint8Array, format: Exclude<Format, 'raw'>): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString(format);
+
+async function writeRecords(out: OutputSink, info: Configured, records: readonly Slot[], format: Format, json: boolean, single: boolean): Promise<void> {
+  if (json) {
+    checkJsonSize(records.reduce((sum, r) => sum + r.length, 0), 'the selection');
+    const items = records.map((r) => ({ offset: r.offset.toString(), length: r.length, base64: encode(recordBytes(info, r), 'base64') }));
+    await out.json(single ? items[0] : items);
+    return;
+  }
+  for (const r of records) {
+    const bytes = recordBytes(info, r);
+    await out.write(format === 'raw' ? bytes : `${encode(bytes, format)}\n`);
+  }
+}
+
+async function writeTail(out: OutputSink, image: ImageFile, info: Configured, format: Format, json: boolean): Promise<void> {
+  const { tailBase, tailSize } = info.layout;
+  const end = tailBase + tailSize;
+  if (json) {
+    // One JSON document: the tail is read whole (it is the application's own state, usually small).
+    checkJsonSize(tailSize, 'the tail');
+    const bytes = await image.read(tailBase, tailSize);
+    await out.json({ offset: tailBase, length: tailSize, base64: encode(bytes, 'base64') });
+    return;
+  }
+  const chunkSize = format === 'base64' ? BASE64_CHUNK : 1 << 20;
+  for await (const chunk of image.chunks(tailBase, end, chunkSize)) await out.write(format === 'raw' ? chunk : encode(chunk, format));
+  if (format !== 'raw') await out.write('\n');
+}
+
+export const catCommand = defineCommand({
+  command: 'cat <ref>',
+  describe: 'Write record bytes (raw by default) or the tail to stdout',
+  builder: (yargs) =>
+    withJson(withDir(yargs))
+      .positional('ref', { type: 'string', demandOption: true, describe: REF_HELP })
+      .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
+      .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
+      .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
+      .example('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder')
+      .example('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64')
+      .example('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12'),
+  handler: async (args, ctx) => {
+    if (args.tail && args.record !== undefined) throw new UsageError('--tail and --record cannot be combined', 'ask for records or for the tail');
+    if (args.json && args.format !== undefined) throw new UsageError('--json and --format cannot be combined', '--json always carries bytes as base64');
+    const format = (args.format ?? 'raw') as Format;
+    const source: Source = await resolveSource(args.ref, args.dir);
+    try {
+      const image = await source.openImage();
+      try {
+        let info: ImageInfo;
+        try {
+          info = await image.inspect({ raw: source.manifest?.configured === false });
+        } catch (err) {
+          throw describeDamage(source, err);
+        }
+        if (!info.configured) {
+          throw new CommandFailure('NOT_CONFIGURED', `${source.label} is a raw capture of a file no writer configured: it has no records and no tail`, 'use a generation taken after the child attached');
+        }
+        if (args.tail) {
+          await writeTail(ctx.out, image, info, format, args.json);
+        } else {
+          const which = args.record ?? 'latest';
+          await writeRecords(ctx.out, info, selectRecords(info, which, source.label), format, args.json, which !== 'all');
+        }
+        return 0;
+      } finally {
+        await image.close();
+      }
+    } finally {
+      await source.close();
+    }
+  },
+});

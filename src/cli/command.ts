@@ -1,0 +1,33 @@
+// The shape every subcommand file exports, and what its handler is given.
+import type { Argv } from 'yargs';
+import type { CliIo, OutputSink } from './io.js';
+import type { Progress } from './progress.js';
+
+/** What a handler gets besides its parsed arguments. */
+export interface CommandContext {
+  readonly io: CliIo;
+  /** Standard output, with backpressure; use it rather than io.stdout for anything large. */
+  readonly out: OutputSink;
+  /** Writes one line to stderr (no prefix added). */
+  note(line: string): void;
+  /** A progress bar on stderr for `totalBytes` of work; inert unless stdout and stderr are terminals and not --json. */
+  progress(label: string, totalBytes: number, options?: { json?: boolean }): Progress;
+}
+
+/**
+ * One subcommand, registered by main(): `command`, `describe` and `builder`
+ * are yargs' own; `handler` runs after parsing and returns the exit code
+ * (0 ok, 1 what it checked is bad, 2 usage; it may throw UsageError or
+ * CommandFailure, or any store/format error, which main() turns into one line).
+ */
+export interface CliCommand<A = Record<string, unknown>> {
+  readonly command: string | readonly string[];
+  readonly describe: string;
+  readonly builder: (yargs: Argv) => Argv<A>;
+  readonly handler: (args: A, context: CommandContext) => Promise<number>;
+}
+
+/** Helps a command file declare itself with its argument types inferred from the builder. */
+export function defineCommand<A>(command: CliCommand<A>): CliCommand<A> {
+  return command;
+}

@@ -1,0 +1,91 @@
+// shm-host export <ref> <file|->: a generation as one portable, checksummed file.
+import { CHUNK_SIZE, ChunkDigests } from '../store/index.js';
+import { serializeManifest } from '../store/manifest.js';
+import { defineCommand } from './command.js';
+import { describeDamage } from './damage.js';
+import { DurableFile } from './durable-file.js';
+import { CommandFailure, UsageError } from './errors.js';
+import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash } from './export-format.js';
+import { disagreement } from './manifest-check.js';
+import { withDir, withJson } from './options.js';
+import { REF_HELP, resolveSource } from './source.js';
+import { humanBytes } from './text.js';
+
+export const exportCommand = defineCommand({
+  command: 'export <ref> <file>',
+  describe: 'Write one generation (image and manifest, checksummed) to a portable file, or to stdout with -',
+  builder: (yargs) =>
+    withJson(withDir(yargs))
+      .positional('ref', { type: 'string', demandOption: true, describe: REF_HELP })
+      .positional('file', { type: 'string', demandOption: true, describe: 'The export file to write, or - for stdout' })
+      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' })
+      .example('shm-host export latest state.shmx', 'Keep the newest generation')
+      .example('shm-host export latest - | ssh other shm-host --dir /srv/app/.shm-host import -', 'Move the state to another machine')
+      .example('shm-host export latest~2 - | shm-host import -', 'Roll back: make an older generation the newest (host stopped)'),
+  handler: async (args, ctx) => {
+    const toStdout = args.file === '-';
+    if (toStdout && args.json) throw new UsageError('--json cannot be combined with export to - (stdout carries the export)', 'write to a file to get a JSON summary');
+    if (toStdout && ctx.out.isTTY) throw new UsageError('refusing to write a binary export to a terminal', 'redirect stdout (> state.shmx) or give a file name');
+    const source = await resolveSource(args.ref, args.dir);
+    try {
+      const manifest = source.manifest;
+      if (manifest === null) {
+        throw new CommandFailure('NO_MANIFEST', `${source.label} has no manifest to export with`, 'export a generation of a snapshot directory (a <ref> of --dir, or a gen-*.img path inside one)');
+      }
+      const image = await source.openImage();
+      const file = toStdout ? null : await DurableFile.create(args.file, args.force);
+      const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
+      let sha256: string;
+      try {
+        // Refuse to carry a damaged generation elsewhere: check it while it is read.
+        let info;
+        try {
+          info = await image.inspect({ raw: !manifest.configured });
+        } catch (err) {
+          throw describeDamage(source, err);
+        }
+        const problem = disagreement(info, manifest);
+        if (problem !== null) throw new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, 'export an older generation; see shm-host list --verify');
+        const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
+        const hash = exportHash();
+        const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
+        const header = encodeExportHeader({ manifestLength: manifestBytes.length, imageLength: image.size });
+        for (const part of [header, manifestBytes]) {
+          hash.update(part);
+          await write(part);
+        }
+        const digests = new ChunkDigests(image.size);
+        let index = 0;
+        for await (const chunk of image.chunks(0, image.size, CHUNK_SIZE)) {
+          hash.update(chunk);
+          digests.set(index++, chunk);
+          await write(chunk);
+          progress.advance(chunk.length);
+        }
+        if (digests.value() !== manifest.checksum.value) {
+          // Without its trailer, what was written is rejected by import as truncated.
+          throw new CommandFailure('CORRUPT', `${source.label} is damaged: its image does not match its checksum`, 'export an older generation; see shm-host list --verify');
+        }
+        const digest = hash.digest();
+        sha256 = digest.toString('hex');
+        await write(encodeTrailer(digest));
+        await file?.commit();
+      } catch (err) {
+        await file?.abort();
+        throw err;
+      } finally {
+        progress.finish();
+        await image.close();
+      }
+      const bytes = exportFileSize({ manifestLength: Buffer.byteLength(serializeManifest(manifest)), imageLength: image.size });
+      if (args.json) {
+        await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes, sha256 });
+      } else if (!toStdout) {
+        await ctx.out.write(`exported generation ${manifest.sequence} (${humanBytes(image.size)} image) to ${args.file}\n`);
+      }
+      return 0;
+    } finally {
+      await source.close();
+    }
+  },
+});

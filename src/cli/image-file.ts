@@ -1,0 +1,161 @@
+// Reading a snapshot image for inspection. An image is untrusted bytes: the
+// header is validated by src/format before anything it points at is read,
+// and every read goes through read(), which refuses (as a bug) any range
+// outside the image, so a hostile header can never make a command read
+// past the file. Reads are positioned reads of an open descriptor, never a
+// mapping: an image truncated while it is read gives an error, not SIGBUS.
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import {
+  DATA_MASK_AT, DURABLE_OFFSET_AT, ENTRY_MASK_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, MAGIC, MAGIC_AT, SLOT_SIZE,
+  SNAPSHOT_SEQ_AT, checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
+} from '../format/index.js';
+import { CommandFailure } from './errors.js';
+
+const read = promisify(fs.read);
+const fstat = promisify(fs.fstat);
+const close = promisify(fs.close);
+
+/** Bytes read per step when streaming a large part of an image. */
+export const STREAM_CHUNK = 1 << 20;
+/** Header, entry ring and data ring are read into memory; beyond this they are refused. */
+const MAX_RINGS_BYTES = 2 ** 32 - 1;
+
+/** The host's extension words, and whether its magic is there at all. */
+export interface ExtensionWords {
+  readonly present: boolean;
+  readonly durableOffset: bigint;
+  readonly snapshotSeq: bigint;
+}
+
+/** What an image holds, validated. */
+export type ImageInfo =
+  | { readonly configured: false; readonly size: number }
+  | {
+    readonly configured: true;
+    readonly size: number;
+    readonly layout: Layout;
+    readonly writeOffset: bigint;
+    readonly extension: ExtensionWords;
+    /** Valid records, oldest first, checked against the commit protocol. */
+    readonly records: readonly Slot[];
+    /** Header, entry ring and data ring (what records are copied from). */
+    readonly rings: Uint8Array;
+  };
+
+const isMask = (m: bigint): boolean => (m & (m + 1n)) === 0n;
+const pages = (n: bigint): bigint => ((n + 4095n) / 4096n) * 4096n;
+
+/** An image file (or an image inside a larger file, such as an export) opened for reading. */
+export class ImageFile {
+  readonly path: string;
+  /** Bytes of the image. */
+  readonly size: number;
+  readonly #fd: number;
+  /** Where the image starts in the file. */
+  readonly #base: number;
+  #closed = false;
+
+  private constructor(path: string, fd: number, base: number, size: number) {
+    this.path = path;
+    this.#fd = fd;
+    this.#base = base;
+    this.size = size;
+  }
+
+  /**
+   * Opens `path` for reading; `slice` selects the image inside a larger
+   * file (it must lie within the file). Throws Node's error (ENOENT...) or
+   * a CommandFailure for something that is not a regular file.
+   */
+  static async open(path: string, slice?: { offset: number; length: number }): Promise<ImageFile> {
+    const fd = await promisify(fs.open)(path, fs.constants.O_RDONLY);
+    try {
+      const stat = await fstat(fd);
+      if (!stat.isFile()) throw new CommandFailure('NOT_A_FILE', `${path} is not a regular file`, 'give the path of an image file');
+      if (slice && slice.offset + slice.length > stat.size) {
+        throw new CommandFailure('TRUNCATED', `${path} is shorter than the image it should hold`, 'the file is truncated: copy it again');
+      }
+      return new ImageFile(path, fd, slice?.offset ?? 0, slice?.length ?? stat.size);
+    } catch (err) {
+      await close(fd).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Reads image bytes [position, position + length); the range must lie inside the image. */
+  async read(position: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
+      // Validation upstream makes this unreachable; reaching it is a bug, never a read past the image.
+      throw new Error(`refusing to read bytes [${position}, ${position + length}) of a ${this.size}-byte image`);
+    }
+    const out = into ?? new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await read(this.#fd, out, done, length - done, this.#base + position + done);
+      if (bytesRead === 0) {
+        throw new CommandFailure('TRUNCATED', `${this.path} ended after ${position + done} bytes while it was read`, 'the file was truncated or replaced meanwhile: try again');
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  /**
+   * Validates the image and returns what it holds: the layout, the
+   * extension words and every valid record (FormatError when anything is
+   * inconsistent). `raw` says the image is a capture of a file no writer
+   * configured, so a file shorter than a header page is fine.
+   */
+  async inspect(options: { raw?: boolean } = {}): Promise<ImageInfo> {
+    if (this.size < HEADER_SIZE && options.raw === true) return { configured: false, size: this.size };
+    if (this.size < HEADER_SIZE) readHeader(await this.read(0, this.size)); // throws TOO_SMALL
+    const header = await this.read(0, HEADER_SIZE);
+    const words = wordsOf(header);
+    const magic = words.load(MAGIC_AT);
+    if (magic !== MAGIC) {
+      readHeader(header); // throws BAD_MAGIC for a foreign magic
+      return { configured: false, size: this.size };
+    }
+    // Read header, entry ring and data ring, no more than the file has:
+    // readHeader then sees the file's real size if the rings do not fit.
+    const entryMask = words.load(ENTRY_MASK_AT);
+    const dataMask = words.load(DATA_MASK_AT);
+    const needed = isMask(entryMask) && isMask(dataMask)
+      ? BigInt(HEADER_SIZE) + pages((entryMask + 1n) * BigInt(SLOT_SIZE)) + pages(dataMask + 1n)
+      : BigInt(HEADER_SIZE);
+    const ringsLength = needed < BigInt(this.size) ? Number(needed) : this.size;
+    if (ringsLength > MAX_RINGS_BYTES) {
+      throw new FormatError('RINGS_DO_NOT_FIT', `the image's entry and data rings take ${ringsLength} bytes, more than this command can inspect (4 GiB)`);
+    }
+    const rings = ringsLength === HEADER_SIZE ? header : await this.read(0, ringsLength);
+    const state = readHeader(rings);
+    if (!state.configured) throw new FormatError('BAD_MAGIC', 'the image header changed while it was read');
+    const layout: Layout = { ...state.layout, fileSize: this.size, tailSize: this.size - state.layout.tailBase };
+    const records = checkRecordSet(layout, validSlots(rings, layout));
+    const ringWords = wordsOf(rings);
+    const extension: ExtensionWords = ringWords.load(EXT_MAGIC_AT) === EXT_MAGIC
+      ? { present: true, durableOffset: ringWords.load(DURABLE_OFFSET_AT), snapshotSeq: ringWords.load(SNAPSHOT_SEQ_AT) }
+      : { present: false, durableOffset: 0n, snapshotSeq: 0n };
+    return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, rings };
+  }
+
+  /** The bytes of image range [start, end), a chunk at a time (for the tail, or a whole export). */
+  async *chunks(start: number, end: number, chunkSize = STREAM_CHUNK): AsyncGenerator<Uint8Array> {
+    for (let at = start; at < end; at += chunkSize) {
+      // A new buffer each step: a stream may still hold the previous chunk after write() returned.
+      yield await this.read(at, Math.min(chunkSize, end - at));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await close(this.#fd).catch(() => {});
+  }
+}
+
+/** A record's bytes, copied out of the rings (across the ring's wrap). */
+export function recordBytes(info: Extract<ImageInfo, { configured: true }>, record: Slot): Uint8Array {
+  return copyRecord(info.rings, info.layout, record);
+}

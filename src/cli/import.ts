@@ -1,0 +1,117 @@
+// shm-host import <file|->: checks an export and adds it as the newest
+// generation (reason `import`), so the next host start restores it.
+//
+// It takes the directory's lock like a host (see writable-store.ts).
+import fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { PendingImage } from '../store/index.js';
+import { ftruncate, writeFully } from '../store/io.js';
+import { defineCommand } from './command.js';
+import { CommandFailure, UsageError } from './errors.js';
+import { ExportFormatError } from './export-format.js';
+import { readExport } from './export-reader.js';
+import { ImageFile } from './image-file.js';
+import { disagreement, fieldsOfImage } from './manifest-check.js';
+import { withDir, withJson } from './options.js';
+import { openForWriting } from './writable-store.js';
+import type { Progress } from './progress.js';
+import { humanBytes, shortTime } from './text.js';
+
+const isZero = (chunk: Uint8Array): boolean => {
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+  return true;
+};
+
+async function importInto(pending: PendingImage, input: Readable, ctx: { progress(label: string, total: number, options?: { json?: boolean }): Progress }, json: boolean) {
+  let progress: Progress | null = null;
+  try {
+    const contents = await readExport(
+      input,
+      async (chunk, position) => {
+        // All-zero chunks stay holes: a mostly empty 1 GiB image costs little disk.
+        if (!isZero(chunk)) await writeFully(pending.fd, chunk, 0, chunk.length, position);
+        progress?.advance(chunk.length);
+      },
+      (header) => {
+        progress = ctx.progress('importing', header.imageLength, { json });
+      },
+    );
+    await ftruncate(pending.fd, contents.header.imageLength);
+    return contents;
+  } finally {
+    (progress as Progress | null)?.finish();
+  }
+}
+
+export const importCommand = defineCommand({
+  command: 'import <file>',
+  describe: 'Check an export file (or - for stdin) and add it as the newest generation, restored at the next start',
+  builder: (yargs) =>
+    withJson(withDir(yargs))
+      .positional('file', { type: 'string', demandOption: true, describe: 'The export file to read, or - for stdin' })
+      .example('shm-host import state.shmx --dir ./state', 'Restore a kept export at the next start')
+      .example('shm-host export latest~2 - | shm-host import -', 'Roll back to an older generation (with the host stopped)'),
+  handler: async (args, ctx) => {
+    const fromStdin = args.file === '-';
+    if (fromStdin && (ctx.io.stdin as { isTTY?: boolean }).isTTY === true) {
+      throw new UsageError('refusing to read an export from a terminal', 'pipe one in (shm-host export latest - | shm-host import -) or give a file name');
+    }
+    let input: Readable;
+    if (fromStdin) {
+      input = ctx.io.stdin;
+    } else {
+      // Open first, so a missing file fails before the directory is touched.
+      const handle = await fs.promises.open(args.file, 'r');
+      if (!(await handle.stat()).isFile()) {
+        await handle.close();
+        throw new CommandFailure('NOT_A_FILE', `${args.file} is not a regular file`, 'give the path of an export file');
+      }
+      input = handle.createReadStream({ highWaterMark: 1 << 20 });
+    }
+    const store = await openForWriting(args.dir, 'import');
+    try {
+      const pending = await store.createImage();
+      let generation;
+      let from;
+      try {
+        const contents = await importInto(pending, input, ctx, args.json);
+        from = contents.manifest;
+        const image = await ImageFile.open(pending.path);
+        try {
+          let info;
+          try {
+            info = await image.inspect({ raw: !from.configured });
+          } catch (err) {
+            throw new ExportFormatError(`the exported image is damaged: ${(err as Error).message}`);
+          }
+          const problem = disagreement(info, from);
+          if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
+          generation = await pending.commit({ reason: 'import', checksum: from.checksum, ...fieldsOfImage(info) });
+        } finally {
+          await image.close();
+        }
+      } catch (err) {
+        await pending.abort();
+        if (err instanceof ExportFormatError) {
+          throw new CommandFailure(err.code, `cannot import ${fromStdin ? 'stdin' : args.file}: ${err.message}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
+        }
+        throw err;
+      }
+      if (args.json) {
+        await ctx.out.json({
+          sequence: generation.sequence,
+          imageSize: generation.manifest.imageSize,
+          from: { sequence: from.sequence, time: from.time, reason: from.reason },
+        });
+      } else {
+        await ctx.out.write(
+          `imported generation ${from.sequence} (${from.reason}, ${shortTime(from.time)}, ${humanBytes(from.imageSize)}) as generation ${generation.sequence} of ${store.dir}: the next start restores it\n`,
+        );
+      }
+      return 0;
+    } finally {
+      input.destroy();
+      await store.close();
+    }
+  },
+});

@@ -1,0 +1,97 @@
+// shm-host list: the generations of a snapshot directory, newest first.
+import type { ListedGeneration } from '../store/index.js';
+import { defineCommand } from './command.js';
+import { withDir, withJson } from './options.js';
+import { openReadOnly, pruned } from './source.js';
+import { humanBytes, shortTime, table } from './text.js';
+
+type CheckState = 'ok' | 'bad' | 'unchecked';
+
+/** One row of `list --json`. */
+export interface ListRow {
+  readonly sequence: number;
+  readonly time: string | null;
+  readonly reason: string | null;
+  readonly imageSize: number | null;
+  readonly configured: boolean | null;
+  readonly records: number | null;
+  readonly latest: { readonly offset: string; readonly length: number } | null;
+  readonly writeOffset: string | null;
+  readonly checksum: { readonly algorithm: string; readonly value: string } | null;
+  /** `ok`/`bad` after --verify; `unchecked` without it; `bad` when the manifest cannot be read. */
+  readonly state: CheckState;
+  readonly problem: string | null;
+  readonly image: string;
+  readonly manifest: string;
+}
+
+function row(listed: ListedGeneration, state: CheckState, problem: string | null): ListRow {
+  if (!listed.ok) {
+    return {
+      sequence: listed.sequence, time: null, reason: null, imageSize: null, configured: null, records: null, latest: null,
+      writeOffset: null, checksum: null, state: 'bad', problem: listed.reason, image: listed.imagePath, manifest: listed.manifestPath,
+    };
+  }
+  const m = listed.manifest;
+  return {
+    sequence: listed.sequence, time: m.time, reason: m.reason, imageSize: m.imageSize, configured: m.configured, records: m.records,
+    latest: m.latest, writeOffset: m.writeOffset, checksum: m.checksum, state, problem, image: listed.imagePath, manifest: listed.manifestPath,
+  };
+}
+
+export const listCommand = defineCommand({
+  command: 'list',
+  describe: 'List the generations in the snapshot directory, newest first',
+  builder: (yargs) =>
+    withJson(withDir(yargs))
+      .option('verify', { type: 'boolean', default: false, describe: 'Check every image (checksum, layout, records); exit 1 if one is bad' })
+      .example('shm-host list --json | jq -r \'.generations[0].image\'', 'Path of the newest image')
+      .example('shm-host list --verify', 'Check every generation'),
+  handler: async (args, ctx) => {
+    const store = await openReadOnly(args.dir);
+    try {
+      const listed = await store.list();
+      const rows: ListRow[] = [];
+      const total = args.verify ? listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0) : 0;
+      const progress = ctx.progress('verifying', total, { json: args.json });
+      try {
+        for (const g of listed) {
+          // Pruned by a running host since the directory was read: it no longer exists, so it is not listed.
+          if (!g.ok && pruned(g)) continue;
+          if (!g.ok || !args.verify) {
+            rows.push(row(g, 'unchecked', null));
+            continue;
+          }
+          const verdict = await store.verify(g);
+          progress.advance(g.manifest.imageSize);
+          if (!verdict.ok && pruned(g)) continue;
+          rows.push(verdict.ok ? row(g, 'ok', null) : row(g, 'bad', verdict.reason));
+        }
+      } finally {
+        progress.finish();
+      }
+      const exitCode = rows.some((r) => r.state === 'bad') ? 1 : 0;
+      if (args.json) {
+        await ctx.out.json({ dir: store.dir, generations: rows });
+        return exitCode;
+      }
+      if (rows.length === 0) {
+        await ctx.out.write(`no generations in ${store.dir} yet\n`);
+        return 0;
+      }
+      const text = table(
+        ['SEQ', 'TIME', 'REASON', 'SIZE', 'CHECK', 'RECORDS', 'LATEST', 'LENGTH', 'IMAGE'],
+        rows.map((r) => [
+          String(r.sequence), r.time === null ? '-' : shortTime(r.time), r.reason ?? '-', r.imageSize === null ? '-' : humanBytes(r.imageSize),
+          r.state, r.records === null ? '-' : String(r.records), r.latest?.offset ?? '-', r.latest === null ? '-' : String(r.latest.length), r.image,
+        ]),
+        ['right', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'left'],
+      );
+      const problems = rows.filter((r) => r.problem !== null).map((r) => `generation ${r.sequence}: bad: ${r.problem}\n`);
+      await ctx.out.write(text + problems.join(''));
+      return exitCode;
+    } finally {
+      await store.close();
+    }
+  },
+});

@@ -1,0 +1,124 @@
+// The shm-host command line: parses argv with yargs, runs one subcommand,
+// and turns whatever it throws into one line on stderr and an exit code.
+// It never calls process.exit and takes its streams as a parameter, so tests
+// run it in-process.
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { catCommand } from './cat.js';
+import type { CliCommand, CommandContext } from './command.js';
+import { asDefault, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
+import { UsageError, explain } from './errors.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
+import { listCommand } from './list.js';
+import { createProgress } from './progress.js';
+import { pruneCommand } from './prune.js';
+import { runCommand } from './run.js';
+import { showCommand } from './show.js';
+import { snapshotCommand } from './snapshot.js';
+import { statusCommand } from './status.js';
+import { helpFor, usageProblem } from './usage-errors.js';
+import { verifyCommand } from './verify.js';
+
+/** Every subcommand; `run` is the default one (`shm-host -- <command>`). */
+const commands: ReadonlyArray<CliCommand<any>> = [
+  runCommand, listCommand, showCommand, verifyCommand, catCommand, exportCommand, importCommand, pruneCommand, statusCommand, snapshotCommand,
+];
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function contextFor(io: CliIo): CommandContext {
+  const out = new OutputSink(io.stdout);
+  return {
+    io,
+    out,
+    note: (line) => void io.stderr.write(`${line}\n`),
+    progress: (label, total, options = {}) =>
+      createProgress(io.stderr, label, total, options.json !== true && io.stdout.isTTY === true && io.stderr.isTTY === true),
+  };
+}
+
+type Selection = { command: CliCommand<any>; args: Record<string, unknown> };
+
+/**
+ * A parser for `argv`. A named subcommand gets a parser of its own, where it
+ * is the default command: yargs then does not render that command's help on
+ * every run (which cost several milliseconds a call). The program's own
+ * parser, with every command, serves --help, --version and the default run.
+ */
+function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) => void): { parser: Argv; args: string[] } {
+  const first = firstWord(argv);
+  const named = first === null ? undefined : commands.find((c) => nameOf(c) === first.word);
+  const parser = yargs()
+    .scriptName(named ? `shm-host ${nameOf(named)}` : 'shm-host')
+    .parserConfiguration({ 'populate--': true })
+    .strict()
+    .exitProcess(false)
+    .version(version)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(100, io.stdout.columns ?? 100))
+    .epilogue('Exit codes: 0 ok, 1 something checked is bad or failed, 2 usage error, 3 no running host (status, snapshot).')
+    .fail((message: string | null, err: Error | undefined) => {
+      // yargs reports its own parse failures as YError (or just a message); anything else is a real error.
+      if (err !== undefined && err.name !== 'YError') throw err;
+      throw new UsageError(usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv), helpFor(commands, argv));
+    });
+  const register = (command: CliCommand<any>, usage: string | string[]): void => {
+    parser.command({
+      command: usage,
+      describe: command.describe,
+      builder: command.builder as never,
+      handler: (args: Record<string, unknown>) => select({ command, args: restoreDashes(args) }),
+    });
+  };
+  if (named && first) {
+    register(named, asDefault(named));
+    return { parser, args: protectDashes(argv.filter((_, i) => i !== first.index)) };
+  }
+  for (const command of commands) register(command, command.command as string | string[]);
+  return { parser, args: protectDashes(argv) };
+}
+
+/**
+ * Runs the command line `argv` (without node and the script) and resolves
+ * with the exit code: 0 ok, 1 what it checked is bad or an expected failure,
+ * 2 a usage error, 3 no running host (status, snapshot), or the run command's.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let selected: Selection | null = null;
+  let help = '';
+  try {
+    const { parser, args } = parserFor(argv, io, (s) => {
+      selected = s;
+    });
+    await parser.parseAsync(args, {}, (_err: unknown, _args: unknown, output: string) => {
+      help = output;
+    });
+  } catch (err) {
+    return report(err, io, false);
+  }
+  if (selected === null) {
+    // --help or --version: yargs produced the text instead of choosing a command.
+    if (help !== '') io.stdout.write(`${help}\n`);
+    return 0;
+  }
+  const { command, args } = selected as Selection;
+  try {
+    return await command.handler(args, contextFor(io));
+  } catch (err) {
+    if (err instanceof ReaderGone) return 0;
+    return report(err, io, args.json === true);
+  }
+}
+
+/** Prints one line for `err` (and with --json, an error document on stdout); returns the exit code. */
+function report(err: unknown, io: CliIo, json: boolean): number {
+  const { exitCode, code, line, expected } = explain(err);
+  // A usage error is about the command line, not a result: no document for it.
+  if (json && !(err instanceof UsageError)) io.stdout.write(`${JSON.stringify({ error: { code, message: line, exitCode } }, null, 2)}\n`);
+  io.stderr.write(`shm-host: ${line}\n`);
+  if (!expected && io.env.SHM_HOST_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  return exitCode;
+}

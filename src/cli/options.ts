@@ -1,0 +1,24 @@
+// Options several subcommands share, declared once so they read the same everywhere.
+import type { Argv } from 'yargs';
+
+/** The snapshot directory's default, as for `shm-host run`. */
+export const DEFAULT_DIR = './.shm-host';
+
+/** `--dir`: the snapshot directory. */
+export function withDir<T>(yargs: Argv<T>) {
+  return yargs.option('dir', {
+    type: 'string',
+    default: DEFAULT_DIR,
+    requiresArg: true,
+    describe: 'Snapshot directory',
+  });
+}
+
+/** `--json`: exactly one JSON document on stdout instead of text. */
+export function withJson<T>(yargs: Argv<T>) {
+  return yargs.option('json', {
+    type: 'boolean',
+    default: false,
+    describe: 'Print one JSON document (offsets as decimal strings)',
+  });
+}

@@ -1,0 +1,63 @@
+// `shm-host [run] [options] -- <command> [args...]`: supervise a command (the
+// default subcommand). Options are declared as strings and validated by
+// run-options.ts, so each bad value gets its own one-line error.
+import { CommandNotFoundError, MissingToolError, createLogger, supervise } from '../host/index.js';
+import { CommandFailure, UsageError } from './errors.js';
+import { defineCommand } from './command.js';
+import { withDir } from './options.js';
+import { interpretRunOptions, type RawRunOptions } from './run-options.js';
+
+const MAX_RESTART_DELAY_MS = 30_000;
+const STABLE_AFTER_MS = 10_000;
+
+export const runCommand = defineCommand({
+  command: ['run [command..]', '$0 [command..]'],
+  describe: 'Run a command with a shared memory file on fd 3 and keep its committed state across crashes, SIGKILL and host restarts',
+  builder: (yargs) => withDir(yargs)
+    .usage('shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts.')
+    .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G); never smaller than the snapshot restored' })
+    .option('interval', { type: 'string', default: '1s', describe: 'Time between captures (ms, s, m); 0 = only when the child dies or the host stops' })
+    .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' })
+    .option('restart', { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' })
+    .option('max-restarts', { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' })
+    .option('restart-window', { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' })
+    .option('restart-delay', { type: 'string', default: '100ms', describe: 'First restart delay; doubles after each quick failure (up to 30s), reset once the child ran 10s' })
+    .option('stop-timeout', { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' })
+    .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
+    .example('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state')
+    .example('shm-host --interval 100ms --size 1G -- ./daemon --port 8080', 'capture every 100 ms, 1 GiB shared file'),
+  handler: async (args) => {
+    const positional = ((args as Record<string, unknown>).command ?? []) as Array<string | number>;
+    if (positional.length > 0) {
+      throw new UsageError(`${positional[0]} is not a subcommand`, `to run a program, put it after --, e.g. shm-host -- ${positional.join(' ')}`);
+    }
+    const command = ((args as Record<string, unknown>)['--'] ?? []) as Array<string | number>;
+    const options = interpretRunOptions({ ...(args as unknown as RawRunOptions), command: command.map(String) });
+    const logger = createLogger({ format: options.logFormat, quiet: options.quiet });
+    try {
+      return await supervise({
+        dir: options.dir,
+        size: options.size,
+        intervalMs: options.intervalMs,
+        keep: options.keep,
+        stopTimeoutMs: options.stopTimeoutMs,
+        command: options.command,
+        args: options.args,
+        logger,
+        restart: {
+          mode: options.restart,
+          maxRestarts: options.maxRestarts,
+          windowMs: options.restartWindowMs,
+          initialDelayMs: options.restartDelayMs,
+          maxDelayMs: Math.max(MAX_RESTART_DELAY_MS, options.restartDelayMs),
+          stableAfterMs: STABLE_AFTER_MS,
+        },
+      });
+    } catch (err) {
+      if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.message, 'check the command after --', { exitCode: 127, cause: err });
+      if (err instanceof MissingToolError) throw new CommandFailure('MISSING_TOOL', err.message, null, { cause: err });
+      throw err;
+    }
+  },
+});

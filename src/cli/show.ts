@@ -1,0 +1,90 @@
+// shm-host show <ref>: one generation's manifest, header, records and tail.
+import type { Manifest } from '../store/index.js';
+import { defineCommand } from './command.js';
+import { describeDamage } from './damage.js';
+import type { ImageInfo } from './image-file.js';
+import { withDir, withJson } from './options.js';
+import { REF_HELP, resolveSource } from './source.js';
+import { fields, humanBytes, shortTime, table } from './text.js';
+import { MAGIC_HEX, imageJson } from './views.js';
+
+const sized = (n: number): string => (n < 1024 ? `${n} bytes` : `${humanBytes(n)} (${n} bytes)`);
+
+function manifestText(m: Manifest): string {
+  return fields([
+    ['sequence', String(m.sequence)],
+    ['time', shortTime(m.time)],
+    ['reason', m.reason],
+    ['image size', sized(m.imageSize)],
+    ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (not checked here: see shm-host verify)`],
+    ['configured', m.configured ? 'yes' : 'no (a raw capture of a file no writer configured)'],
+    ['records', String(m.records)],
+    ['latest', m.latest === null ? 'none' : `offset ${m.latest.offset}, ${m.latest.length} bytes`],
+    ['write_offset', m.writeOffset],
+  ], '  ');
+}
+
+function imageText(info: ImageInfo, withSlots: boolean): string {
+  if (!info.configured) return `image\n${fields([['size', sized(info.size)], ['configured', 'no: no writer set its magic, so it has no records']], '  ')}`;
+  const { layout, extension, records } = info;
+  const oldest = records[0];
+  const newest = records[records.length - 1];
+  const describe = (r: typeof oldest): string => (r === undefined ? 'none' : `offset ${r.offset}, ${r.length} bytes (slot ${r.index})`);
+  let text = `header\n${fields([
+    ['magic', MAGIC_HEX],
+    ['slots', String(layout.slots)],
+    ['ring size', sized(layout.ringSize)],
+    ['write_offset', info.writeOffset.toString()],
+    ['durable_offset', extension.present ? `${extension.durableOffset} (snapshot ${extension.snapshotSeq})` : 'none (the host never published one)'],
+  ], '  ')}`;
+  text += `records\n${fields([['valid', String(records.length)], ['oldest', describe(oldest)], ['newest', describe(newest)]], '  ')}`;
+  text += `tail\n${fields([['offset', String(layout.tailBase)], ['size', sized(layout.tailSize)]], '  ')}`;
+  if (withSlots && records.length > 0) {
+    text += `slots (oldest first)\n${table(['SLOT', 'OFFSET', 'LENGTH'], records.map((r) => [String(r.index), r.offset.toString(), String(r.length)]), ['right', 'right', 'right'])
+      .split('\n').map((l) => (l === '' ? l : `  ${l}`)).join('\n')}`;
+  }
+  return text;
+}
+
+export const showCommand = defineCommand({
+  command: 'show <ref>',
+  describe: 'Show one generation: manifest, header, valid records, tail',
+  builder: (yargs) =>
+    withJson(withDir(yargs))
+      .positional('ref', { type: 'string', demandOption: true, describe: REF_HELP })
+      .option('slots', { type: 'boolean', default: false, describe: 'List every valid slot (index, offset, length)' })
+      .example('shm-host show latest', 'The newest generation')
+      .example('shm-host show latest~1 --slots --json | jq \'.image.records.list | length\'', 'Count the records of the one before')
+      .example('shm-host show ./backup.shmx', 'An export file, read in place'),
+  handler: async (args, ctx) => {
+    const source = await resolveSource(args.ref, args.dir);
+    try {
+      const image = await source.openImage();
+      let info: ImageInfo;
+      try {
+        info = await image.inspect({ raw: source.manifest?.configured === false });
+      } catch (err) {
+        throw describeDamage(source, err);
+      } finally {
+        await image.close();
+      }
+      if (args.json) {
+        await ctx.out.json({
+          source: { kind: source.kind, path: source.path },
+          sequence: source.manifest?.sequence ?? null,
+          manifest: source.manifest,
+          image: imageJson(info, args.slots),
+        });
+        return 0;
+      }
+      let text = `${source.label}${source.kind === 'generation' ? ` in ${source.store?.dir}` : ''}\n`;
+      text += fields([['path', source.path]], '  ');
+      text += source.manifest ? `manifest\n${manifestText(source.manifest)}` : 'manifest\n  none (a bare image file)\n';
+      text += imageText(info, args.slots);
+      await ctx.out.write(text);
+      return 0;
+    } finally {
+      await source.close();
+    }
+  },
+});

@@ -1,0 +1,228 @@
+// What a `<ref>` names: a generation of the store (`7`, `latest`,
+// `latest~2`), or a file given by path: an image in some store directory,
+// a bare image anywhere, or an export file.
+import fs from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { SnapshotStore, parseGenerationFileName, type Generation, type Manifest } from '../store/index.js';
+import { CommandFailure, UsageError } from './errors.js';
+import {
+  EXPORT_HEADER_SIZE, ExportFormatError, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
+} from './export-format.js';
+import { ImageFile } from './image-file.js';
+
+/** A parsed `<ref>`. */
+export type Ref =
+  | { readonly kind: 'sequence'; readonly sequence: number }
+  | { readonly kind: 'latest'; readonly back: number }
+  | { readonly kind: 'path'; readonly path: string };
+
+export const REF_HELP = 'a <ref> is a sequence number, latest, latest~N, or the path of an image or export file';
+
+/** Parses `<ref>`: digits are a sequence (write ./7 for a file named 7), latest[~N], anything else a path. */
+export function parseRef(text: string): Ref {
+  if (/^[0-9]+$/.test(text)) {
+    const sequence = Number(text);
+    if (!Number.isSafeInteger(sequence) || sequence < 1) throw new UsageError(`${text} is not a generation sequence number`, `sequences start at 1; ${REF_HELP}`);
+    return { kind: 'sequence', sequence };
+  }
+  const latest = /^latest(?:~([0-9]+))?$/.exec(text);
+  if (latest) {
+    const back = latest[1] === undefined ? 0 : Number(latest[1]);
+    if (!Number.isSafeInteger(back)) throw new UsageError(`${text}: the number after ~ is too large`, REF_HELP);
+    return { kind: 'latest', back };
+  }
+  if (text === '') throw new UsageError('the <ref> is empty', REF_HELP);
+  return { kind: 'path', path: text };
+}
+
+/** A snapshot to read, wherever it lives. close() releases what resolving it opened. */
+export interface Source {
+  readonly kind: 'generation' | 'image' | 'export';
+  /** How messages name it: `generation 7 in DIR`, `image FILE`, `export FILE`. */
+  readonly label: string;
+  /** The image file (for an export: the export file). */
+  readonly path: string;
+  readonly generation: Generation | null;
+  readonly manifest: Manifest | null;
+  /** The read-only store the generation belongs to, to verify it. */
+  readonly store: SnapshotStore | null;
+  /** Named relative to the newest (`latest~N`): resolving again may name another generation. */
+  readonly relative: boolean;
+  /** Opens the image for reading. */
+  openImage(): Promise<ImageFile>;
+  close(): Promise<void>;
+}
+
+/** True once a listed generation's manifest is gone: retention (a running host) deleted it meanwhile. */
+export const pruned = (g: { readonly manifestPath: string }): boolean => !fs.existsSync(g.manifestPath);
+
+/** Opens the store in `dir` for reading only: no lock, no writes, so it works beside a running host. */
+export function openReadOnly(dir: string): Promise<SnapshotStore> {
+  return SnapshotStore.open(dir, { readOnly: true });
+}
+
+/** How often `latest~N` is resolved again when a running host pruned the generation it named meanwhile. */
+export const PRUNED_RETRIES = 5;
+
+const isGone = (err: unknown): boolean => err instanceof CommandFailure && err.code === 'GONE';
+
+/**
+ * Resolves `text` against the store in `dir` (used only for store refs).
+ * For `latest~N` the image is opened at once, and when a running host
+ * deleted it between the listing and the open, resolved again: the command
+ * then reads whatever is newest, never fails on a race it cannot see.
+ */
+export async function resolveSource(text: string, dir: string): Promise<Source> {
+  const ref = parseRef(text);
+  if (ref.kind === 'path') return resolvePath(ref.path, text);
+  const store = await openReadOnly(dir);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const generation = await findGeneration(store, ref, text);
+      const source = generationSource(store, generation, ref.kind === 'latest');
+      if (ref.kind !== 'latest') return source;
+      try {
+        return withOpenImage(source, await source.openImage());
+      } catch (err) {
+        if (!isGone(err) || attempt >= PRUNED_RETRIES) throw err;
+      }
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** `source` whose first openImage() returns `image`, already open (closed by close() if never taken). */
+function withOpenImage(source: Source, image: ImageFile): Source {
+  let held: ImageFile | null = image;
+  return {
+    ...source,
+    openImage: async () => {
+      const taken = held;
+      held = null;
+      return taken ?? source.openImage();
+    },
+    close: async () => {
+      await held?.close();
+      held = null;
+      await source.close();
+    },
+  };
+}
+
+async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'path' }>, text: string): Promise<Generation> {
+  if (ref.kind === 'sequence') return store.get(ref.sequence);
+  const listed = await store.list();
+  if (listed.length === 0) {
+    throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
+  }
+  // A manifest deleted between the directory read and its own read was pruned, not damaged: skip it.
+  const live = listed.filter((g) => g.ok || !pruned(g));
+  const entry = live[ref.back];
+  if (entry === undefined) {
+    throw new CommandFailure('NOT_FOUND', `${text} does not exist: ${store.dir} holds ${live.length} generation${live.length === 1 ? '' : 's'}`, `use latest~0 to latest~${live.length - 1}; see shm-host list`);
+  }
+  if (!entry.ok) {
+    throw new CommandFailure('BAD_MANIFEST', `generation ${entry.sequence} (${text}) cannot be read: ${entry.reason}`, 'use an older generation; see shm-host list');
+  }
+  const { ok: _ok, ...generation } = entry;
+  return generation;
+}
+
+function generationSource(store: SnapshotStore | null, generation: Generation, relative: boolean): Source {
+  const label = `generation ${generation.sequence}`;
+  return {
+    kind: 'generation',
+    label,
+    path: generation.imagePath,
+    generation,
+    manifest: generation.manifest,
+    store,
+    relative,
+    openImage: async () => {
+      try {
+        return await ImageFile.open(generation.imagePath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new CommandFailure('GONE', `the image of ${label} is gone (pruned by the host while this command ran?)`, 'run the command again', { cause: err });
+        }
+        throw err;
+      }
+    },
+    close: async () => store?.close(),
+  };
+}
+
+async function resolvePath(path: string, text: string): Promise<Source> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && /^latest|~/.test(text)) throw new UsageError(`${text} is not a valid <ref>`, REF_HELP);
+    if (code === 'ENOENT') throw new CommandFailure('NOT_FOUND', `no such file: ${path}`, REF_HELP, { cause: err });
+    throw err;
+  }
+  if (stat.isDirectory()) throw new CommandFailure('NOT_A_FILE', `${path} is a directory, not an image`, `to inspect a snapshot directory use --dir ${path}`);
+  // An image in a store directory: read it with its manifest.
+  const named = parseGenerationFileName(basename(path));
+  if (named !== null && named.kind === 'image') {
+    const store = await openReadOnly(dirname(resolve(path)));
+    try {
+      return generationSource(store, await store.get(named.sequence), false);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  const head = await readStart(path, EXPORT_HEADER_SIZE);
+  if (looksLikeExport(head)) return exportSource(path, head, stat.size);
+  return {
+    kind: 'image',
+    label: `image ${path}`,
+    path,
+    generation: null,
+    manifest: null,
+    store: null,
+    relative: false,
+    openImage: () => ImageFile.open(path),
+    close: async () => {},
+  };
+}
+
+async function readStart(path: string, length: number): Promise<Uint8Array> {
+  const handle = await fs.promises.open(path, 'r');
+  try {
+    const buf = new Uint8Array(length);
+    const { bytesRead } = await handle.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An export file read in place: its manifest, and its image as a slice of the file. */
+async function exportSource(path: string, head: Uint8Array, fileSize: number): Promise<Source> {
+  const header = decodeExportHeader(head);
+  if (exportFileSize(header) !== fileSize) {
+    throw new ExportFormatError(`the export ${path} has ${fileSize} bytes but its header describes ${exportFileSize(header)} (truncated or extended)`);
+  }
+  const manifestBytes = (await readStart(path, EXPORT_HEADER_SIZE + header.manifestLength)).subarray(EXPORT_HEADER_SIZE);
+  const manifest = parseEmbeddedManifest(manifestBytes);
+  if (manifest.imageSize !== header.imageLength) {
+    throw new ExportFormatError(`the export ${path} is damaged: its manifest says ${manifest.imageSize} image bytes, its header ${header.imageLength}`);
+  }
+  const slice = { offset: EXPORT_HEADER_SIZE + header.manifestLength, length: header.imageLength };
+  return {
+    kind: 'export',
+    label: `export ${path}`,
+    path,
+    generation: null,
+    manifest,
+    store: null,
+    relative: false,
+    openImage: () => ImageFile.open(path, slice),
+    close: async () => {},
+  };
+}

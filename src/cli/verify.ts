@@ -1,0 +1,163 @@
+// shm-host verify [<ref>|--all]: checksum, sizes, layout and every valid
+// record's bounds; what is wrong, per generation; exit 1 if anything is.
+import fs from 'node:fs';
+import { FormatError } from '../format/index.js';
+import type { ListedGeneration, SnapshotStore } from '../store/index.js';
+import { defineCommand, type CommandContext } from './command.js';
+import { UsageError } from './errors.js';
+import { ExportFormatError } from './export-format.js';
+import { readExport } from './export-reader.js';
+import { disagreement } from './manifest-check.js';
+import { withDir, withJson } from './options.js';
+import type { Progress } from './progress.js';
+import { PRUNED_RETRIES, REF_HELP, openReadOnly, pruned, resolveSource, type Source } from './source.js';
+
+/** One verified snapshot, as `verify --json` prints it. */
+export interface VerifyResult {
+  readonly kind: Source['kind'];
+  readonly sequence: number | null;
+  readonly path: string;
+  readonly ok: boolean;
+  readonly problem: string | null;
+}
+
+const result = (source: Pick<Source, 'kind' | 'path'>, sequence: number | null, problem: string | null): VerifyResult =>
+  ({ kind: source.kind, sequence, path: source.path, ok: problem === null, problem });
+
+/** A bare image: no manifest, so layout and records only. */
+async function verifyImage(source: Source, progress: Progress): Promise<string | null> {
+  const image = await source.openImage();
+  try {
+    await image.inspect();
+    progress.advance(image.size);
+    return null;
+  } catch (err) {
+    if (err instanceof FormatError) return err.message;
+    throw err;
+  } finally {
+    await image.close();
+  }
+}
+
+/** An export: its SHA-256 and image checksum in one pass, then its image's layout against its manifest. */
+async function verifyExport(source: Source, progress: Progress): Promise<string | null> {
+  try {
+    await readExport(fs.createReadStream(source.path, { highWaterMark: 1 << 20 }), (chunk) => progress.advance(chunk.length));
+    const image = await source.openImage();
+    try {
+      return disagreement(await image.inspect({ raw: source.manifest?.configured === false }), source.manifest!);
+    } finally {
+      await image.close();
+    }
+  } catch (err) {
+    if (err instanceof FormatError || err instanceof ExportFormatError) return err.message;
+    throw err;
+  }
+}
+
+async function verifySource(source: Source, progress: Progress): Promise<VerifyResult> {
+  const sequence = source.manifest?.sequence ?? null;
+  switch (source.kind) {
+    case 'generation': {
+      const verdict = await source.store!.verify(source.generation!);
+      progress.advance(source.generation!.manifest.imageSize);
+      return result(source, sequence, verdict.ok ? null : verdict.reason);
+    }
+    case 'image':
+      return result(source, null, await verifyImage(source, progress));
+    case 'export':
+      return result(source, sequence, await verifyExport(source, progress));
+  }
+}
+
+async function verifyAll(store: SnapshotStore, listed: readonly ListedGeneration[], progress: Progress): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
+  for (const g of listed) {
+    const source = { kind: 'generation' as const, path: g.imagePath };
+    // A running host may prune while this runs: a generation gone meanwhile is not a damaged one.
+    if (!g.ok && pruned(g)) continue;
+    if (!g.ok) {
+      results.push(result(source, g.sequence, g.reason));
+      continue;
+    }
+    const verdict = await store.verify(g);
+    progress.advance(g.manifest.imageSize);
+    if (!verdict.ok && pruned(g)) continue;
+    results.push(result(source, g.sequence, verdict.ok ? null : verdict.reason));
+  }
+  return results;
+}
+
+/**
+ * Verifies what `ref` names. For `latest~N`, a generation that a running
+ * host pruned while it was being verified is not reported as damaged: the
+ * ref is resolved again and the generation now named is verified instead.
+ */
+async function verifyRef(ref: string, dir: string, ctx: CommandContext, json: boolean): Promise<VerifyResult> {
+  for (let attempt = 0; ; attempt++) {
+    const source = await resolveSource(ref, dir);
+    try {
+      const progress = ctx.progress('verifying', sizeOf(source), { json });
+      let result: VerifyResult;
+      try {
+        result = await verifySource(source, progress);
+      } finally {
+        progress.finish();
+      }
+      const raced = !result.ok && source.relative && source.generation !== null && pruned(source.generation);
+      if (!raced || attempt >= PRUNED_RETRIES) return result;
+    } finally {
+      await source.close();
+    }
+  }
+}
+
+const sizeOf = (source: Source): number => {
+  if (source.manifest) return source.manifest.imageSize;
+  try {
+    return fs.statSync(source.path).size;
+  } catch {
+    return 0;
+  }
+};
+
+export const verifyCommand = defineCommand({
+  command: 'verify [ref]',
+  describe: 'Check generations: checksum, sizes, layout and every record\'s bounds (default: latest)',
+  builder: (yargs) =>
+    withJson(withDir(yargs))
+      .positional('ref', { type: 'string', describe: `${REF_HELP} (default: latest)` })
+      .option('all', { type: 'boolean', default: false, describe: 'Check every generation' })
+      .example('shm-host verify --all || alert "snapshots damaged"', 'A cron check')
+      .example('shm-host verify ./state.shmx', 'Check an export file before moving it'),
+  handler: async (args, ctx) => {
+    if (args.all && args.ref !== undefined) throw new UsageError(`give either a <ref> (${args.ref}) or --all, not both`, 'see shm-host verify --help');
+    let results: VerifyResult[];
+    if (args.all) {
+      const store = await openReadOnly(args.dir);
+      try {
+        const listed = await store.list();
+        const progress = ctx.progress('verifying', listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0), { json: args.json });
+        try {
+          results = await verifyAll(store, listed, progress);
+        } finally {
+          progress.finish();
+        }
+      } finally {
+        await store.close();
+      }
+    } else {
+      results = [await verifyRef(args.ref ?? 'latest', args.dir, ctx, args.json)];
+    }
+    const ok = results.every((r) => r.ok);
+    if (args.json) {
+      await ctx.out.json({ ok, results });
+    } else if (results.length === 0) {
+      await ctx.out.write('no generations to verify\n');
+    } else {
+      const name = (r: VerifyResult): string => (r.kind === 'generation' ? `generation ${r.sequence}` : `${r.kind} ${r.path}`);
+      await ctx.out.write(results.map((r) => `${name(r)}: ${r.ok ? 'ok' : `bad: ${r.problem}`}\n`).join(''));
+    }
+    return ok ? 0 : 1;
+  },
+});

@@ -1,0 +1,65 @@
+// Creating and checking the snapshot directory before anything is written
+// in it: it must be a directory, ours, and closed to other users' writes
+// (anyone who can write it can replace the state a restart restores).
+import fs from 'node:fs';
+import { StoreError, storeIoError } from './errors.js';
+
+const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
+
+/**
+ * Makes sure `dir` exists (created 0700, with any missing parents) and is a
+ * directory this user owns that no other user can write. Throws a
+ * StoreError naming the problem and the fix.
+ */
+export function prepareDirectory(dir: string): void {
+  let stat = statOrNull(dir);
+  if (stat === null) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw storeIoError('create the snapshot directory', dir, err);
+    }
+    stat = statOrNull(dir);
+    if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} vanished right after it was created`, { path: dir, hint: 'check what removes it' });
+  }
+  checkDirectory(dir, stat);
+}
+
+/** Checks an existing `dir` for a read-only store: it must exist and be a directory. */
+export function requireDirectory(dir: string): void {
+  const stat = statOrNull(dir);
+  if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the --dir path' });
+  if (!stat.isDirectory()) throw notADirectory(dir);
+}
+
+function checkDirectory(dir: string, stat: fs.Stats): void {
+  if (!stat.isDirectory()) throw notADirectory(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new StoreError('UNSAFE_DIRECTORY', `snapshot directory ${dir} belongs to user ${stat.uid}, not to this user (${uid})`, {
+      path: dir,
+      hint: `use a directory of your own, or chown it to user ${uid}`,
+    });
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new StoreError('UNSAFE_DIRECTORY', `snapshot directory ${dir} can be written by other users (mode ${mode(stat.mode)})`, {
+      path: dir,
+      hint: `run chmod 700 ${dir}, or use another --dir`,
+    });
+  }
+}
+
+function notADirectory(dir: string): StoreError {
+  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'give --dir a directory (or a path that does not exist yet)' });
+}
+
+function statOrNull(dir: string): fs.Stats | null {
+  try {
+    return fs.statSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ENOTDIR') throw notADirectory(dir);
+    throw storeIoError('inspect the snapshot directory', dir, err);
+  }
+}

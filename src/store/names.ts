@@ -1,0 +1,53 @@
+// The names of the files in a snapshot directory: one format/parse pair, so
+// that every part of the store agrees on them. Sequence numbers are written
+// with a fixed width so that names sort by sequence.
+import { join } from 'node:path';
+
+/** The two files of a generation. */
+export type GenerationFileKind = 'image' | 'manifest';
+
+const EXTENSIONS: Record<GenerationFileKind, string> = { image: 'img', manifest: 'json' };
+const SEQUENCE_DIGITS = 16; // 2^53 has 16 decimal digits
+const NAME = /^gen-(\d{16})\.(img|json)$/;
+
+/** Prefix of every temporary file; anything so named is debris of an interrupted write. */
+export const TEMP_PREFIX = '.tmp-';
+
+/** The lock file that marks the directory's current host. */
+export const LOCK_NAME = 'lock';
+
+/** The largest sequence number a name can hold (and JavaScript count exactly). */
+export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
+
+/** `gen-0000000000000042.img` / `.json` for generation 42. */
+export function generationFileName(sequence: number, kind: GenerationFileKind): string {
+  if (!Number.isSafeInteger(sequence) || sequence < 1) throw new RangeError(`a generation's sequence must be a positive integer, got ${sequence}`);
+  return `gen-${String(sequence).padStart(SEQUENCE_DIGITS, '0')}.${EXTENSIONS[kind]}`;
+}
+
+/** The generation a file name belongs to, or null for any other name (temporary files included). */
+export function parseGenerationFileName(name: string): { sequence: number; kind: GenerationFileKind } | null {
+  const m = NAME.exec(name);
+  if (!m) return null;
+  const sequence = Number(m[1]);
+  if (!Number.isSafeInteger(sequence) || sequence < 1) return null;
+  return { sequence, kind: m[2] === 'img' ? 'image' : 'manifest' };
+}
+
+/** The temporary name a file is written under before its rename to `finalName`. */
+export function temporaryName(finalName: string): string {
+  return `${TEMP_PREFIX}${finalName}`;
+}
+
+/** True for a name temporaryName() made: debris to sweep when no write is in progress. */
+export function isTemporaryName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+/** Absolute paths of one generation's image and manifest. */
+export function generationPaths(dir: string, sequence: number): { imagePath: string; manifestPath: string } {
+  return {
+    imagePath: join(dir, generationFileName(sequence, 'image')),
+    manifestPath: join(dir, generationFileName(sequence, 'manifest')),
+  };
+}

@@ -1,0 +1,121 @@
+// One generation being written, and the durable write sequence that turns
+// it into a committed generation (SPEC section 5):
+//   image to a temporary name, fsync; rename;
+//   manifest to a temporary name, fsync; rename (the commit point);
+//   fsync the directory.
+// An image without its manifest does not exist, so a crash anywhere leaves
+// either the previous generations alone or the new one complete.
+import fs from 'node:fs';
+import { basename, join } from 'node:path';
+import { StoreError, storeIoError } from './errors.js';
+import { close, fstat, fsync, fsyncDirectory, open, removeIfPresent, rename, writeFully } from './io.js';
+import { buildManifest, serializeManifest } from './manifest.js';
+import { generationPaths, temporaryName } from './names.js';
+import type { Generation, ManifestFields, PendingImage } from './types.js';
+
+const CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/** What the store does once a generation is durable (retention). */
+export type AfterCommit = (generation: Generation) => Promise<void>;
+
+/** Creates the temporary image of generation `sequence` in `dir`. */
+export async function createPendingImage(dir: string, sequence: number, afterCommit: AfterCommit): Promise<PendingImage> {
+  const { imagePath } = generationPaths(dir, sequence);
+  const path = join(dir, temporaryName(basename(imagePath)));
+  let fd: number;
+  try {
+    fd = await open(path, fs.constants.O_RDWR | CREATE, 0o600);
+  } catch (err) {
+    throw storeIoError('create snapshot image', path, err);
+  }
+  return new Pending(dir, sequence, fd, path, new Date(), afterCommit);
+}
+
+class Pending implements PendingImage {
+  readonly fd: number;
+  readonly path: string;
+  readonly #dir: string;
+  readonly #sequence: number;
+  readonly #time: Date;
+  readonly #afterCommit: AfterCommit;
+  #state: 'open' | 'closing' | 'done' = 'open';
+
+  constructor(dir: string, sequence: number, fd: number, path: string, time: Date, afterCommit: AfterCommit) {
+    this.#dir = dir;
+    this.#sequence = sequence;
+    this.fd = fd;
+    this.path = path;
+    this.#time = time;
+    this.#afterCommit = afterCommit;
+  }
+
+  #begin(what: string): void {
+    if (this.#state !== 'open') {
+      throw new StoreError('CLOSED', `cannot ${what} snapshot image ${this.path}: it was already committed or aborted`, { path: this.path, hint: 'create a new image' });
+    }
+    this.#state = 'closing';
+  }
+
+  async commit(fields: ManifestFields): Promise<Generation> {
+    this.#begin('commit');
+    const dir = this.#dir;
+    const { imagePath, manifestPath } = generationPaths(dir, this.#sequence);
+    const manifestTemp = join(dir, temporaryName(basename(manifestPath)));
+    let fdOpen = true;
+    let step = 'sync snapshot image';
+    let stepPath = this.path;
+    let generation: Generation;
+    try {
+      const imageSize = (await fstat(this.fd)).size;
+      await fsync(this.fd);
+      fdOpen = false;
+      await close(this.fd);
+      step = 'rename snapshot image to';
+      stepPath = imagePath;
+      await rename(this.path, imagePath);
+      const manifest = buildManifest(this.#sequence, this.#time, imageSize, fields);
+      step = 'write snapshot manifest';
+      stepPath = manifestTemp;
+      await writeDurably(manifestTemp, serializeManifest(manifest));
+      step = 'rename snapshot manifest to';
+      stepPath = manifestPath;
+      await rename(manifestTemp, manifestPath); // the commit point
+      generation = { sequence: this.#sequence, manifest, imagePath, manifestPath };
+    } catch (err) {
+      if (fdOpen) await close(this.fd).catch(() => {});
+      // Nothing was committed: remove every piece, including an image renamed already.
+      for (const p of [this.path, imagePath, manifestTemp]) await removeIfPresent(p).catch(() => {});
+      this.#state = 'done';
+      throw storeIoError(step, stepPath, err);
+    }
+    this.#state = 'done';
+    try {
+      await fsyncDirectory(dir);
+    } catch (err) {
+      // Committed in the namespace but maybe not on the disk: report it, so
+      // nobody publishes it as durable. The generation itself is complete.
+      throw storeIoError('sync snapshot directory', dir, err);
+    }
+    await this.#afterCommit(generation);
+    return generation;
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'done';
+    await close(this.fd).catch(() => {});
+    await removeIfPresent(this.path).catch(() => {});
+  }
+}
+
+/** Writes `text` to a new file at `path` (0600) and fsyncs it. */
+async function writeDurably(path: string, text: string): Promise<void> {
+  const fd = await open(path, fs.constants.O_WRONLY | CREATE, 0o600);
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    await writeFully(fd, bytes, 0, bytes.length, 0);
+    await fsync(fd);
+  } finally {
+    await close(fd);
+  }
+}

@@ -1,0 +1,23 @@
+// Telling the child which of its records are durable (SPEC section 2,
+// extension words): written through the host's own mapping of the header.
+import { HEADER_SIZE, MAGIC, MAGIC_AT, readExtension, wordsOf, writeExtension } from '../format/index.js';
+import { Mapping } from '../sys/index.js';
+
+/**
+ * Publishes durable_offset = `durableOffset` and snapshot_seq = `sequence`
+ * in the live header of `fd`, unless the header already claims a larger
+ * durable offset (it never moves backwards). Returns what it published, or
+ * null. Only call it once the generation is durable.
+ */
+export function publishDurable(fd: number, durableOffset: bigint, sequence: number): { durableOffset: bigint; snapshotSeq: number } | null {
+  const mapping = Mapping.map(fd, HEADER_SIZE, { writable: true });
+  try {
+    const bytes = mapping.bytes;
+    if (wordsOf(bytes).load(MAGIC_AT) !== MAGIC) return null;
+    if (readExtension(bytes).durableOffset > durableOffset) return null;
+    writeExtension(bytes, { durableOffset, snapshotSeq: BigInt(sequence) });
+    return { durableOffset, snapshotSeq: sequence };
+  } finally {
+    mapping.close();
+  }
+}

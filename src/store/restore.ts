@@ -1,0 +1,75 @@
+// Restoring a generation into a memory file.
+import fs from 'node:fs';
+import { basename } from 'node:path';
+import { HEADER_SIZE } from '../format/index.js';
+import { CHECKSUM_ALGORITHM, ChunkDigests } from './checksum.js';
+import { StoreError, storeIoError } from './errors.js';
+import { close, fstat, ftruncate, open } from './io.js';
+import { Mapping } from '../sys/index.js';
+import { dataRuns } from './data-runs.js';
+import { CopyError, copySparse, zeroData } from './sparse-copy.js';
+import { publishDurable } from './publish-durable.js';
+import type { Generation } from './types.js';
+
+/**
+ * Copies a verified generation's image into the memory file `fd` (normally
+ * a new one), growing it to max(minSize, image size); holes of the image
+ * stay holes. The image is hashed again as it is copied: if it changed on
+ * disk since it was verified, this throws StoreError CORRUPT and the caller
+ * must not use the file. Afterwards the file's header says that everything
+ * in it is durable (durable_offset = end of its latest record, snapshot_seq
+ * = the generation), since all of it came from that generation.
+ */
+export async function restoreImage(generation: Generation, fd: number, minSize: number): Promise<{ size: number }> {
+  const { manifest, imagePath } = generation;
+  const name = basename(imagePath);
+  if (manifest.checksum.algorithm !== CHECKSUM_ALGORITHM) {
+    throw corrupt(generation, `its checksum algorithm ${manifest.checksum.algorithm} is unknown`);
+  }
+  let imageFd: number;
+  try {
+    imageFd = await open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw storeIoError('open snapshot image', imagePath, err);
+  }
+  try {
+    const imageSize = (await fstat(imageFd)).size;
+    if (imageSize !== manifest.imageSize) throw corrupt(generation, `image ${name} has ${imageSize} bytes, its manifest says ${manifest.imageSize}`);
+    const size = Math.max(minSize, imageSize);
+    const before = (await fstat(fd)).size;
+    if (before < size) await ftruncate(fd, size);
+    // A destination that already holds data needs the image's zeros written too.
+    const dirty = before > 0 && dataRuns(fd, 0, before).length > 0;
+    const digests = new ChunkDigests(imageSize);
+    if (imageSize > 0) {
+      // Read straight into the memory file's pages, then hash them there:
+      // the checksum covers exactly what the child will see.
+      const mapping = Mapping.map(fd, imageSize, { writable: true });
+      try {
+        await copySparse(imageFd, fd, 0, imageSize, { size: imageSize, destination: mapping.bytes, dense: dirty, digests });
+      } catch (err) {
+        if (err instanceof CopyError && err.side === 'read') throw storeIoError('read snapshot image', imagePath, err.cause);
+        if (err instanceof CopyError) throw storeIoError('write the restored memory file from', imagePath, err.cause);
+        throw err;
+      } finally {
+        mapping.close();
+      }
+    }
+    if (dirty && before > imageSize) await zeroData(fd, imageSize, before);
+    if (digests.value() !== manifest.checksum.value) throw corrupt(generation, `image ${name} changed on disk after it was verified`);
+    if (manifest.configured && manifest.latest !== null && imageSize >= HEADER_SIZE) {
+      publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
+    }
+    return { size };
+  } finally {
+    await close(imageFd).catch(() => {});
+  }
+}
+
+function corrupt(generation: Generation, what: string): StoreError {
+  return new StoreError('CORRUPT', `cannot restore generation ${generation.manifest.sequence}: ${what}`, {
+    path: generation.imagePath,
+    hint: 'restore an older generation (newestVerified() picks the next good one)',
+  });
+}
+

@@ -1,0 +1,200 @@
+// The snapshot directory as an object: generations listed, verified,
+// written durably, pruned; one host at a time.
+import { join } from 'node:path';
+import { prepareDirectory, requireDirectory } from './directory.js';
+import { StoreError, errorCode, storeIoError } from './errors.js';
+import { removeIfPresent } from './io.js';
+import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
+import { DirectoryLock } from './lock.js';
+import { parseManifest } from './manifest.js';
+import { MAX_SEQUENCE, generationPaths } from './names.js';
+import { createPendingImage } from './pending-image.js';
+import { DEFAULT_KEEP, checkKeep, retentionVictims } from './retention.js';
+import type {
+  Generation, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
+} from './types.js';
+import { verifyGeneration } from './verify.js';
+
+/**
+ * A snapshot directory (SPEC section 5). Open it with SnapshotStore.open();
+ * a writable store holds the directory's lock until close().
+ */
+export class SnapshotStore implements SnapshotStoreApi {
+  readonly dir: string;
+  readonly keep: number;
+  readonly readOnly: boolean;
+  #lock: DirectoryLock | null;
+  #nextSequence: number;
+  #closed = false;
+  #background: Promise<void> = Promise.resolve();
+
+  private constructor(dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
+    this.dir = dir;
+    this.keep = keep;
+    this.readOnly = readOnly;
+    this.#lock = lock;
+    this.#nextSequence = nextSequence;
+  }
+
+  /**
+   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses
+   * a path that is not a private directory, takes the lock (a second host
+   * gets StoreError LOCKED naming the holder's pid), and removes what
+   * interrupted writes left (temporary files, images with no manifest).
+   * `readOnly`: none of that, for inspecting a directory beside its host.
+   */
+  static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
+    let keep: number;
+    try {
+      keep = checkKeep(options.keep ?? DEFAULT_KEEP);
+    } catch (err) {
+      throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --keep 2 or more' });
+    }
+    const readOnly = options.readOnly === true;
+    if (readOnly) {
+      requireDirectory(dir);
+      return new SnapshotStore(dir, keep, true, null, 0);
+    }
+    prepareDirectory(dir);
+    const lock = DirectoryLock.acquire(dir);
+    try {
+      const scan = await scanDirectory(dir);
+      for (const name of scan.temporaries) await removeIfPresent(join(dir, name));
+      for (const sequence of scan.orphanImages) await removeIfPresent(generationPaths(dir, sequence).imagePath);
+      return new SnapshotStore(dir, keep, false, lock, scan.highest + 1);
+    } catch (err) {
+      lock.release();
+      throw storeIoError('clean up snapshot directory', dir, err);
+    }
+  }
+
+  #usable(): void {
+    if (this.#closed) throw new StoreError('CLOSED', `snapshot store ${this.dir} is closed`, { path: this.dir, hint: 'open it again' });
+  }
+
+  #writable(what: string): void {
+    this.#usable();
+    if (this.readOnly) {
+      throw new StoreError('READ_ONLY', `cannot ${what} in ${this.dir}: the store was opened read-only`, { path: this.dir, hint: 'open it without readOnly (no other host may be using it)' });
+    }
+  }
+
+  async list(): Promise<ListedGeneration[]> {
+    this.#usable();
+    const scan = await scanDirectory(this.dir);
+    const out: ListedGeneration[] = [];
+    for (const sequence of scan.sequences) {
+      const paths = generationPaths(this.dir, sequence);
+      try {
+        const manifest = parseManifest(await readManifestText(paths.manifestPath), sequence);
+        out.push({ ok: true, sequence, manifest, ...paths });
+      } catch (err) {
+        out.push({ ok: false, sequence, ...paths, reason: manifestProblem(err) });
+      }
+    }
+    return out;
+  }
+
+  async get(sequence: number): Promise<Generation> {
+    this.#usable();
+    if (!Number.isSafeInteger(sequence) || sequence < 1) {
+      throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: this.dir, hint: 'generations are numbered from 1; list them to see which exist' });
+    }
+    const paths = generationPaths(this.dir, sequence);
+    let text: string;
+    try {
+      text = await readManifestText(paths.manifestPath);
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') {
+        throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: paths.manifestPath, hint: 'list the generations to see which exist' });
+      }
+      throw new StoreError('BAD_MANIFEST', `generation ${sequence} cannot be read: ${manifestProblem(err)}`, { path: paths.manifestPath, hint: 'use another generation' });
+    }
+    try {
+      return { sequence, manifest: parseManifest(text, sequence), ...paths };
+    } catch (err) {
+      throw new StoreError('BAD_MANIFEST', `generation ${sequence} cannot be read: ${manifestProblem(err)}`, { path: paths.manifestPath, hint: 'use another generation' });
+    }
+  }
+
+  async verify(generation: Generation): Promise<Verdict> {
+    this.#usable();
+    return verifyGeneration(generation);
+  }
+
+  async newestVerified(): Promise<NewestVerified> {
+    this.#usable();
+    const skipped: Array<{ sequence: number; reason: string }> = [];
+    for (const listed of await this.list()) {
+      if (!listed.ok) {
+        skipped.push({ sequence: listed.sequence, reason: listed.reason });
+        continue;
+      }
+      const verdict = await verifyGeneration(listed);
+      if (verdict.ok) {
+        const { ok: _ok, ...generation } = listed;
+        return { generation, skipped };
+      }
+      skipped.push({ sequence: listed.sequence, reason: verdict.reason });
+    }
+    return { generation: null, skipped };
+  }
+
+  async createImage(): Promise<PendingImage> {
+    this.#writable('write a snapshot');
+    if (this.#nextSequence > MAX_SEQUENCE) {
+      throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
+    }
+    const sequence = this.#nextSequence++;
+    // Retention after the commit is durable; the new generation is known
+    // good (its writer hashed what it wrote), so it is the one to spare.
+    return createPendingImage(this.dir, sequence, async (generation) => {
+      try {
+        await this.#prune(this.keep, generation.sequence);
+      } catch {
+        // A failed deletion loses nothing: the next commit prunes again.
+      }
+    });
+  }
+
+  async prune(keep: number = this.keep): Promise<number[]> {
+    this.#writable('prune generations');
+    try {
+      checkKeep(keep);
+    } catch (err) {
+      throw new StoreError('BAD_OPTION', (err as Error).message, { path: this.dir, hint: 'pass --keep 2 or more' });
+    }
+    return this.#prune(keep, null);
+  }
+
+  /** Deletes generations past the newest `keep`, sparing `knownGood` or else the newest that verifies. */
+  async #prune(keep: number, knownGood: number | null): Promise<number[]> {
+    const scan = await scanDirectory(this.dir);
+    if (scan.sequences.length <= keep) return [];
+    const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
+    const victims = retentionVictims(scan.sequences, keep, protect);
+    for (const sequence of victims) {
+      const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
+      // The manifest goes first, and now: the generation stops existing.
+      try {
+        await removeIfPresent(manifestPath);
+      } catch (err) {
+        throw storeIoError('delete old generation', manifestPath, err);
+      }
+      // Its image, now debris, goes in the background: unlinking a large
+      // file frees every page it has in the page cache, which can take
+      // longer than the capture itself. close() waits for it; if the
+      // process dies first, the next open() sweeps it.
+      this.#background = this.#background.then(() => removeIfPresent(imagePath)).catch(() => {}).then(() => {});
+    }
+    return victims;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#background;
+    this.#lock?.release();
+    this.#lock = null;
+  }
+}

@@ -1,0 +1,90 @@
+// Verifying a generation: its image is untrusted bytes on disk. Every
+// problem becomes a one-line reason; nothing here throws for bad input.
+import fs from 'node:fs';
+import { basename } from 'node:path';
+import { FormatError, HEADER_SIZE, checkRecordSet, latestOf, readHeader, validSlots } from '../format/index.js';
+import { CHECKSUM_ALGORITHM, checksumOfFile } from './checksum.js';
+import { errorCode } from './errors.js';
+import { close, fstat, open, readFully } from './io.js';
+import type { Generation, Manifest, Verdict } from './types.js';
+
+const bad = (reason: string): Verdict => ({ ok: false, reason });
+
+/**
+ * Checks one generation: the image exists and has the manifest's size, its
+ * layout is valid and agrees with the manifest (record count, latest record,
+ * write_offset, every record within bounds), and its checksum matches.
+ */
+export async function verifyGeneration(generation: Generation): Promise<Verdict> {
+  const { manifest, imagePath } = generation;
+  const name = basename(imagePath);
+  let fd: number;
+  try {
+    fd = await open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT') return bad(`image ${name} is missing`);
+    return bad(`image ${name} cannot be opened (${code ?? String(err)})`);
+  }
+  try {
+    const stat = await fstat(fd);
+    if (!stat.isFile()) return bad(`image ${name} is not a regular file`);
+    if (stat.size !== manifest.imageSize) {
+      return bad(`image ${name} has ${stat.size} bytes but its manifest says ${manifest.imageSize} (truncated or replaced)`);
+    }
+    if (manifest.checksum.algorithm !== CHECKSUM_ALGORITHM) {
+      return bad(`unknown checksum algorithm ${JSON.stringify(manifest.checksum.algorithm)} (this version uses ${CHECKSUM_ALGORITHM})`);
+    }
+    // The layout first: it reads a few pages, the checksum reads everything.
+    const layoutProblem = await checkImageLayout(fd, stat.size, manifest);
+    if (layoutProblem !== null) return bad(layoutProblem);
+    const actual = await checksumOfFile(fd, stat.size);
+    if (actual !== manifest.checksum.value) {
+      return bad(`checksum mismatch: image ${name} changed after it was written (manifest ${manifest.checksum.value}, image ${actual})`);
+    }
+    return { ok: true };
+  } catch (err) {
+    return bad(`image ${name} cannot be read (${errorCode(err) ?? (err instanceof Error ? err.message : String(err))})`);
+  } finally {
+    await close(fd).catch(() => {});
+  }
+}
+
+/** What is wrong with the image's layout, or null. Reads with pread only: an unreadable page is an error, never a fault. */
+async function checkImageLayout(fd: number, size: number, manifest: Manifest): Promise<string | null> {
+  if (size < HEADER_SIZE) {
+    if (manifest.configured) return `invalid layout: the image has ${size} bytes, less than the ${HEADER_SIZE}-byte header page`;
+    return null; // a raw image of a file too small to configure: nothing more to check
+  }
+  try {
+    const header = readHeader(await readPrefix(fd, HEADER_SIZE), size);
+    if (!header.configured) return manifest.configured ? 'the image is not configured (magic is zero) but its manifest says it is' : null;
+    if (!manifest.configured) return 'the image is configured but its manifest says it was captured raw';
+    // The header and the entry ring: all that the slot functions read.
+    const bytes = await readPrefix(fd, header.layout.dataBase);
+    const records = checkRecordSet(header.layout, validSlots(bytes, header.layout));
+    if (records.length !== manifest.records) return `the image holds ${records.length} records but its manifest says ${manifest.records}`;
+    const latest = latestOf(records);
+    const expected = manifest.latest;
+    if ((latest === null) !== (expected === null)
+      || (latest !== null && expected !== null && (latest.offset !== BigInt(expected.offset) || latest.length !== expected.length))) {
+      const got = latest === null ? 'none' : `offset ${latest.offset}, ${latest.length} bytes`;
+      const want = expected === null ? 'none' : `offset ${expected.offset}, ${expected.length} bytes`;
+      return `the image's latest record (${got}) is not the manifest's (${want})`;
+    }
+    if (header.writeOffset !== BigInt(manifest.writeOffset)) {
+      return `the image's write_offset ${header.writeOffset} is not the manifest's ${manifest.writeOffset}`;
+    }
+    return null;
+  } catch (err) {
+    if (err instanceof FormatError) return err.message;
+    throw err;
+  }
+}
+
+/** The first `length` bytes of the file, 8-aligned for the atomic word access the format uses. */
+async function readPrefix(fd: number, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(new ArrayBuffer(length));
+  await readFully(fd, bytes, 0, length, 0);
+  return bytes;
+}

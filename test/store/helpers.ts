@@ -1,0 +1,57 @@
+// Shared by the store and capture tests: scratch directories, live memory
+// files with a real writer, and the fixtures' paths. Not a test itself.
+import { closeSync, ftruncateSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach, type SharedState } from '../../src/client/index.js';
+import { F_SEAL_SHRINK, addSeals, memfdCreate } from '../../src/sys/index.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const fixture = (name: string): string => join(ROOT, 'fixtures', name);
+
+interface Teardown {
+  teardown(fn: () => void | Promise<void>): void;
+}
+
+/** A new empty directory under the system's temporary directory, removed after the test. */
+export function scratchDir(t: Teardown, label = 'store'): string {
+  const dir = mkdtempSync(join(tmpdir(), `shm-host-${label}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A live shared file: a memfd of `size` bytes configured by a real writer,
+ * sealed against shrinking as the host seals it (unless `sealed` is false).
+ */
+export function liveFile(t: Teardown, size = 256 * 1024, slots = 64, ringSize = 64 * 1024, sealed = true): { fd: number; state: SharedState } {
+  const fd = memfdCreate('store-test');
+  ftruncateSync(fd, size);
+  if (sealed) addSeals(fd, F_SEAL_SHRINK);
+  const state = attach({ fd, slots, ringSize });
+  t.teardown(() => {
+    state.close();
+    closeSync(fd);
+  });
+  return { fd, state };
+}
+
+/** A new memfd of `size` bytes (no writer), closed after the test; sealed against shrinking if asked. */
+export function memoryFile(t: Teardown, size: number, sealed = false): number {
+  const fd = memfdCreate('store-test');
+  ftruncateSync(fd, size);
+  if (sealed) addSeals(fd, F_SEAL_SHRINK);
+  t.teardown(() => closeSync(fd));
+  return fd;
+}
+
+const encoder = new TextEncoder();
+
+/** Commits `count` small records, each naming its number. */
+export function commitRecords(state: SharedState, count: number, label = 'record'): void {
+  for (let i = 0; i < count; i++) state.commit(encoder.encode(`${label} ${i} `.repeat(1 + (i % 7))));
+}
+
+/** Every byte of a file. */
+export const readBytes = (path: string): Uint8Array => new Uint8Array(readFileSync(path));
