@@ -4,25 +4,25 @@
 // It takes the directory's lock like a host (see writable-store.ts).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { PendingImage } from '../store/index.js';
+import { CHUNK_SIZE, type Generation, type Manifest, type PendingImage } from '../store/index.js';
 import { ftruncate, writeFully } from '../store/io.js';
-import { defineCommand } from './command.js';
+import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
+import { FormatError } from '../format/index.js';
 import { ExportFormatError } from './export-format.js';
 import { readExport } from './export-reader.js';
-import { ImageFile } from './image-file.js';
+import { ImageFile, type ImageInfo } from './image-file.js';
 import { disagreement, fieldsOfImage } from './manifest-check.js';
 import { withDir, withJson } from './options.js';
 import { openForWriting } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
 
-const isZero = (chunk: Uint8Array): boolean => {
-  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
-  return true;
-};
+const ZEROS = Buffer.alloc(CHUNK_SIZE);
+const isZero = (chunk: Uint8Array): boolean => ZEROS.subarray(0, chunk.length).equals(chunk);
 
-async function importInto(pending: PendingImage, input: Readable, ctx: { progress(label: string, total: number, options?: { json?: boolean }): Progress }, json: boolean) {
+/** Streams the export on `input` into the pending image, checked on the way (see readExport). */
+async function importInto(pending: PendingImage, input: Readable, ctx: CommandContext, json: boolean) {
   let progress: Progress | null = null;
   try {
     const contents = await readExport(
@@ -68,50 +68,61 @@ export const importCommand = defineCommand({
       }
       input = handle.createReadStream({ highWaterMark: 1 << 20 });
     }
-    const store = await openForWriting(args.dir, 'import');
     try {
-      const pending = await store.createImage();
-      let generation;
-      let from;
-      try {
-        const contents = await importInto(pending, input, ctx, args.json);
-        from = contents.manifest;
-        const image = await ImageFile.open(pending.path);
-        try {
-          let info;
-          try {
-            info = await image.inspect({ raw: !from.configured });
-          } catch (err) {
-            throw new ExportFormatError(`the exported image is damaged: ${(err as Error).message}`);
-          }
-          const problem = disagreement(info, from);
-          if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
-          generation = await pending.commit({ reason: 'import', checksum: from.checksum, ...fieldsOfImage(info) });
-        } finally {
-          await image.close();
-        }
-      } catch (err) {
-        await pending.abort();
-        if (err instanceof ExportFormatError) {
-          throw new CommandFailure(err.code, `cannot import ${fromStdin ? 'stdin' : args.file}: ${err.message}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
-        }
-        throw err;
-      }
-      if (args.json) {
-        await ctx.out.json({
-          sequence: generation.sequence,
-          imageSize: generation.manifest.imageSize,
-          from: { sequence: from.sequence, time: from.time, reason: from.reason },
-        });
-      } else {
-        await ctx.out.write(
-          `imported generation ${from.sequence} (${from.reason}, ${shortTime(from.time)}, ${humanBytes(from.imageSize)}) as generation ${generation.sequence} of ${store.dir}: the next start restores it\n`,
-        );
-      }
-      return 0;
+      return await importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file);
     } finally {
       input.destroy();
-      await store.close();
     }
   },
 });
+
+/** Checks the image written to `pending` against its manifest, then commits it (reason `import`). */
+async function checkAndCommit(pending: PendingImage, manifest: Manifest): Promise<Generation> {
+  const image = await ImageFile.open(pending.path);
+  let info: ImageInfo;
+  try {
+    info = await image.inspect({ raw: !manifest.configured });
+  } catch (err) {
+    if (err instanceof FormatError) throw new ExportFormatError(`the exported image is damaged: ${err.message}`);
+    throw err;
+  } finally {
+    await image.close();
+  }
+  const problem = disagreement(info, manifest);
+  if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
+  return pending.commit({ reason: 'import', checksum: manifest.checksum, ...fieldsOfImage(info) });
+}
+
+/** Checks the export on `input` and commits it as the newest generation of `args.dir`. */
+async function importFrom(input: Readable, args: { dir: string; json: boolean }, ctx: CommandContext, name: string): Promise<number> {
+  const store = await openForWriting(args.dir, 'import');
+  try {
+    const pending = await store.createImage();
+    let generation: Generation;
+    let from: Manifest;
+    try {
+      from = (await importInto(pending, input, ctx, args.json)).manifest;
+      generation = await checkAndCommit(pending, from);
+    } catch (err) {
+      await pending.abort();
+      if (err instanceof ExportFormatError) {
+        throw new CommandFailure(err.code, `cannot import ${name}: ${err.message}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
+      }
+      throw err;
+    }
+    if (args.json) {
+      await ctx.out.json({
+        sequence: generation.sequence,
+        imageSize: generation.manifest.imageSize,
+        from: { sequence: from.sequence, time: from.time, reason: from.reason },
+      });
+    } else {
+      await ctx.out.write(
+        `imported generation ${from.sequence} (${from.reason}, ${shortTime(from.time)}, ${humanBytes(from.imageSize)}) as generation ${generation.sequence} of ${store.dir}: the next start restores it\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

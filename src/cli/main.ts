@@ -49,7 +49,9 @@ type Selection = { command: CliCommand<any>; args: Record<string, unknown> };
  */
 function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) => void): { parser: Argv; args: string[] } {
   const first = firstWord(argv);
-  const named = first === null ? undefined : commands.find((c) => nameOf(c) === first.word);
+  // The default command (run) keeps the program's parser: its help is the program's.
+  const isDefault = (c: CliCommand<any>): boolean => Array.isArray(c.command) && c.command.some((u: string) => u.startsWith('$0'));
+  const named = first === null ? undefined : commands.find((c) => nameOf(c) === first.word && !isDefault(c));
   const parser = yargs()
     .scriptName(named ? `shm-host ${nameOf(named)}` : 'shm-host')
     .parserConfiguration({ 'populate--': true })

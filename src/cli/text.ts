@@ -54,8 +54,8 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** `key: value` lines with the values aligned. */
+/** `key: value` lines with the values aligned; an empty key continues the line above. */
 export function fields(pairs: ReadonlyArray<readonly [string, string]>, indent = ''): string {
   const width = Math.max(0, ...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 2)}${v}`).join('\n') + '\n';
+  return pairs.map(([k, v]) => `${indent}${(k === '' ? '' : `${k}:`).padEnd(width + 2)}${v}`).join('\n') + '\n';
 }

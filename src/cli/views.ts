@@ -1,7 +1,6 @@
 // The JSON shapes the inspection commands print (documented in docs/CLI.md).
 // Stream offsets and extension words are decimal strings: they can pass 2^53.
 import { MAGIC, type Slot } from '../format/index.js';
-import type { Generation, Manifest } from '../store/index.js';
 import type { ImageInfo } from './image-file.js';
 
 /** The layout's magic as show prints it. */
@@ -10,11 +9,6 @@ export const MAGIC_HEX = `0x${MAGIC.toString(16).padStart(16, '0')}`;
 /** A record as JSON. */
 export function recordJson(r: Slot): { slot: number; offset: string; length: number } {
   return { slot: r.index, offset: r.offset.toString(), length: r.length };
-}
-
-/** A manifest as JSON (it already holds offsets as strings). */
-export function manifestJson(m: Manifest): Manifest {
-  return m;
 }
 
 /** What show prints about an image: header, records and tail. */
@@ -47,9 +41,4 @@ export function imageJson(info: ImageInfo, withSlots: boolean): Record<string, u
     },
     tail: { offset: layout.tailBase, size: layout.tailSize },
   };
-}
-
-/** Where a generation's files are. */
-export function pathsJson(g: Pick<Generation, 'imagePath' | 'manifestPath'>): { image: string; manifest: string } {
-  return { image: g.imagePath, manifest: g.manifestPath };
 }

@@ -35,7 +35,9 @@ export interface SupervisorOptions {
 
 /** A stop signal the host forwards to the child before its final capture. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
-const MAX_CAPTURE_BACKOFF_MS = 30_000;
+// Failing captures (disk full, read-only) back off, but not so far that a
+// directory which recovered goes unnoticed for long.
+const MAX_CAPTURE_BACKOFF_MS = 5_000;
 
 /** 1536 -> `1.5 KiB`: sizes in log lines. */
 function humanBytes(n: number): string {

@@ -158,8 +158,8 @@ t.test('show, verify and cat on a mutated bare image', async (t) => {
     cases += 1;
     fs.writeFileSync(path, apply(validImage, mutations));
     await check(argv);
-  }), runs(3000));
-  t.pass('3000 cases');
+  }), runs(2600));
+  t.pass('2600 cases');
 });
 
 t.test('show, verify, cat and list on a generation with a mutated manifest and image', async (t) => {
@@ -171,8 +171,8 @@ t.test('show, verify, cat and list on a generation with a mutated manifest and i
     fs.writeFileSync(join(dir, 'gen-0000000000000001.json'), manifest);
     fs.writeFileSync(join(dir, 'gen-0000000000000001.img'), mutations === null ? validImage : apply(validImage, mutations));
     await check([...argv, '--dir', dir]);
-  }), runs(2500));
-  t.pass('2500 cases');
+  }), runs(2200));
+  t.pass('2200 cases');
 });
 
 t.test('import of a mutated export: one generation that verifies, or nothing at all', async (t) => {
@@ -191,8 +191,8 @@ t.test('import of a mutated export: one generation that verifies, or nothing at 
     } else if (names.length !== 0) {
       throw new Error(`a failed import left ${names.join(', ')}`);
     }
-  }), runs(2500));
-  t.pass(`2500 cases, ${imported} accepted`);
+  }), runs(2200));
+  t.pass(`2200 cases, ${imported} accepted`);
 });
 
 t.test('verify, show and cat of a mutated export file read in place', async (t) => {
@@ -202,8 +202,8 @@ t.test('verify, show and cat of a mutated export file read in place', async (t) 
     cases += 1;
     fs.writeFileSync(path, bytes);
     await check(argv);
-  }), runs(1000));
-  t.pass('1000 cases');
+  }), runs(800));
+  t.pass('800 cases');
 });
 
 t.test('random bytes as an image, a manifest and an export', async (t) => {
@@ -229,8 +229,8 @@ t.test('random bytes as an image, a manifest and an export', async (t) => {
       const r = await check(['import', '-', '--dir', importDir], { stdin: buf });
       if (r.code !== 1) throw new Error('random bytes were imported');
     }
-  }), runs(1500));
-  t.pass('1500 cases');
+  }), runs(1200));
+  t.pass('1200 cases');
 });
 
 t.test('the live channel decodes any line without throwing', async (t) => {
@@ -244,7 +244,7 @@ t.test('the live channel decodes any line without throwing', async (t) => {
     cases += 1;
     const decoded = decodeRequest(text);
     if (decoded.ok) return ['status', 'snapshot'].includes(decoded.request.op);
-    return /^[^\n]+$/.test(decoded.reply.error.message) && !decoded.reply.ok;
+    return !decoded.reply.ok && /^[^\n]+$/.test(decoded.reply.error.message);
   }), { numRuns: 1000 });
   t.pass('1000 cases');
 });

@@ -235,7 +235,7 @@ t.test('the reading commands work on a read-only directory; import and prune say
   ].join('; ');
   const r = await withReadOnlyMount(dir, script);
   if (r === null) {
-    t.skip('mount namespaces are not available here');
+    t.plan(0, 'mount namespaces are not available here');
     return;
   }
   t.equal(r.exitCode, 0, r.stderr);
@@ -248,7 +248,7 @@ t.test('the reading commands work on a read-only directory; import and prune say
 
 t.test('the reading commands work as a user who may only read the directory', async (t) => {
   if (process.getuid?.() !== 0) {
-    t.skip('needs root to switch to another user');
+    t.plan(0, 'needs root to switch to another user');
     return;
   }
   const dir = fs.mkdtempSync('/tmp/shm-cli-ro-');

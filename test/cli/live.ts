@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { socketAddress } from '../../src/host/control/index.js';
-import { hostDir, isOneLineError, runBin, runCli, startHost } from './harness.js';
+import { socketAddress, startControlServer, type HostStatus } from '../../src/host/control/index.js';
+import { execa, type ResultPromise } from 'execa';
+import { BIN, hostDir, isOneLineError, runBin, runCli, startHost } from './harness.js';
 
 t.test('without a running host: one line, exit 3', async (t) => {
   const dir = t.testdir();
@@ -44,12 +45,12 @@ t.test('status and snapshot against a running host', async (t) => {
   t.same([listed[0].sequence, listed[0].reason], [sequence, 'request'], 'the generation is durable and listed');
   t.equal((await runCli(['verify', String(sequence), '--dir', dir])).code, 0);
 
-  const status = JSON.parse((await runBin(['status', '--json', '--dir', dir])).out);
+  const status = JSON.parse((await runCli(['status', '--json', '--dir', dir])).out);
   t.match(status, { protocol: 1, pid: host.pid, dir, restarts: 0, starvedCaptures: 0, lastCapture: { sequence, reason: 'request' } });
   t.type(status.durableOffset, 'string');
   t.ok(BigInt(status.durableOffset) > 0n, 'the capture published durable_offset');
 
-  const accepted = await runBin(['snapshot', '--dir', dir]);
+  const accepted = await runCli(['snapshot', '--dir', dir]);
   t.equal(accepted.code, 0);
   t.match(accepted.out, /^capture requested from the host on /);
   const deadline = Date.now() + 10_000;
@@ -124,4 +125,89 @@ t.test('a host that does not answer in time, or answers nonsense', async (t) => 
   const refused = await runCli(['snapshot', '--wait', '--dir', odd]);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /^shm-host: the host on .* refused: capture failed: disk full \(see the host's log\)\n$/);
+});
+
+t.test('status shows restarts, exits, the last capture and the next one', async (t) => {
+  const dir = t.testdir();
+  const status: HostStatus = {
+    pid: 4242,
+    dir,
+    startedAt: '2024-05-01T09:00:00.000Z',
+    uptimeMs: 3 * 3600_000 + 12 * 60_000,
+    child: { pid: null, command: ['node', 'app.js', '--port', '8080'], state: 'restarting', startedAt: null },
+    restarts: 2,
+    lastExits: [
+      { time: '2024-05-01T11:00:00.000Z', pid: 4250, code: null, signal: 'SIGKILL', reason: 'killed by SIGKILL' },
+      { time: '2024-05-01T10:00:00.000Z', pid: 4245, code: 3, signal: null, reason: 'exited with code 3' },
+    ],
+    lastCapture: { sequence: 812, time: '2024-05-01T11:00:00.100Z', durationMs: 12.5, bytes: 64 * 1024 * 1024, reason: 'post-mortem' },
+    starvedCaptures: 1,
+    durableOffset: '18446744073709551000',
+    intervalMs: 1000,
+    nextCaptureDue: '2024-05-01T11:00:01.000Z',
+  };
+  let answer: unknown = status;
+  const server = await startControlServer(dir, { status: () => answer as HostStatus, snapshot: async () => ({ sequence: 813 }) });
+  t.teardown(() => server.close());
+  const r = await runCli(['status', '--dir', dir]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.out, [
+    `host:           pid 4242, up 3h 12m, on ${dir}`,
+    'command:        node app.js --port 8080',
+    'child:          restarting',
+    'restarts:       2',
+    'last exits:     killed by SIGKILL (pid 4250, 2024-05-01T11:00:00Z)',
+    '                exited with code 3 (pid 4245, 2024-05-01T10:00:00Z)',
+    'last capture:   generation 812 at 2024-05-01T11:00:00Z (post-mortem, 13ms, 64 MiB)',
+    'starved:        1 capture retried because the child outran the copy',
+    'durable_offset: 18446744073709551000',
+    'next capture:   2024-05-01T11:00:01Z (every 1.0s)',
+    '',
+  ].join('\n'));
+  t.same(JSON.parse((await runCli(['status', '--json', '--dir', dir])).out), { protocol: 1, ...status });
+  // A host of another version: a reply without the fields this command reads.
+  answer = { pid: 1, something: 'else' };
+  const odd = await runCli(['status', '--dir', dir]);
+  t.equal(odd.code, 1);
+  t.match(odd.stderr, /^shm-host: the host on .* sent a status this shm-host cannot read \(use the shm-host that started the host\)\n$/);
+  t.same(JSON.parse((await runCli(['snapshot', '--wait', '--json', '--dir', dir])).out), { sequence: 813, durable: true });
+});
+
+t.test('end to end: the real host running the counter answers status and snapshot', async (t) => {
+  // Registered before testdir(): teardowns run in order, and the host must be gone before its directory.
+  let host: ResultPromise | null = null;
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) host?.kill('SIGKILL');
+    await host;
+  });
+  const dir = t.testdir();
+  host = execa('node', [BIN, '--dir', dir, '--interval', '0', '--', 'node', 'fixtures/counter.js', '200'], { reject: false });
+  // The host is up once status answers.
+  const deadline = Date.now() + 15_000;
+  let status: any = null;
+  while (status === null) {
+    const r = await runCli(['status', '--json', '--dir', dir]);
+    if (r.code === 0 && JSON.parse(r.out).child.pid !== null) status = JSON.parse(r.out);
+    else if (Date.now() > deadline) throw new Error(`no status within 15 s: ${r.stderr}`);
+    else await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.same(status.child.command, ['node', 'fixtures/counter.js', '200']);
+  t.equal(status.child.state, 'running');
+  t.equal(status.intervalMs, 0);
+  const snap = await runBin(['snapshot', '--wait', '--json', '--dir', dir]);
+  t.equal(snap.code, 0, snap.stderr);
+  const { sequence } = JSON.parse(snap.out);
+  const shown = JSON.parse((await runCli(['show', String(sequence), '--dir', dir, '--json'])).out);
+  t.equal(shown.manifest.reason, 'request');
+  const counter = (await runCli(['cat', String(sequence), '--dir', dir])).stdout;
+  t.equal(counter.length, 8, 'the counter commits 8-byte records');
+  t.ok(counter.readBigUInt64LE(0) >= 1n, `the counter was at ${counter.readBigUInt64LE(0)}`);
+  host.kill('SIGTERM');
+  stopped = true;
+  const result = await host;
+  t.equal(result.exitCode, 0);
+  t.notOk(fs.existsSync(join(dir, 'control.sock')), 'the host removed its socket');
+  t.equal((await runCli(['status', '--dir', dir])).code, 3);
+  t.equal((await runCli(['verify', '--all', '--dir', dir])).code, 0);
 });

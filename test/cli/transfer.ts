@@ -110,7 +110,7 @@ t.test('damaged exports are refused and leave the directory as it was', async (t
   const before = names(dir);
   const variants: Array<[string, Buffer, RegExp]> = [];
   const flipped = Buffer.from(good);
-  flipped[good.length - 1000] ^= 0x01;
+  flipped[good.length - 1000]! ^= 0x01;
   variants.push(['a flipped image byte', flipped, /its SHA-256 does not match its contents/]);
   variants.push(['truncated', good.subarray(0, good.length - 100), /the export is truncated: it ends inside its (image|trailer)/]);
   variants.push(['extended', Buffer.concat([good, Buffer.from('x')]), /bytes after its trailer/]);

@@ -169,6 +169,17 @@ t.test('handler failures become error replies, never a crash', async (t) => {
   await t.rejects(requestHost(dir, { op: 'snapshot', wait: true }, 2000), { code: 'REFUSED', message: /disk full/ });
 });
 
+t.test('a status that cannot be sent is an error reply, not a crash', async (t) => {
+  const dir = t.testdir();
+  const circular: Record<string, unknown> = { pid: 1 };
+  circular.self = circular;
+  const server = await startControlServer(dir, handlers(dir, { status: () => circular as unknown as HostStatus }));
+  t.teardown(() => server.close());
+  const { replies } = await exchange(dir, '{"id":1,"op":"status"}\n{"id":2,"op":"snapshot","wait":true}\n', 2);
+  t.same(replies.map((r) => [r.id, r.ok, r.error?.code]), [[1, false, 'FAILED'], [2, true, undefined]]);
+  t.match(replies[0]!.error.message, /circular/i);
+});
+
 t.test('a peer that disconnects while its capture runs does not disturb the host', async (t) => {
   const dir = t.testdir();
   let release!: () => void;

@@ -4,10 +4,11 @@
 // directory is writable again.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { isAlive } from '../../src/sys/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { fixture, lastLogged, nthMatch, startHost, until } from './harness.js';
+import { fixture, lastLogged, nthMatch, until, scratch } from './harness.js';
 
 /** Mounts a tiny tmpfs at `dir`; returns why not where the machine refuses. */
 function mountTmpfs(dir: string, size: string): string | null {
@@ -44,23 +45,23 @@ function fill(path: string): void {
 
 for (const trouble of ['full', 'read-only'] as const) {
   t.test(`snapshot directory ${trouble} while the child runs and is killed`, async (t) => {
-    const mnt = `${t.testdir()}/mnt`;
+    // A fresh directory of its own: a mount left by a crashed run elsewhere cannot get in the way.
+    const mnt = mkdtempSync(`${tmpdir()}/shm-host-disk-`);
     const refused = mountTmpfs(mnt, '2m');
+    t.teardown(() => {
+      // Registered before scratch(t): tap runs teardowns last first, so the hosts stop before this.
+      if (!refused) execFileSync('umount', [mnt]);
+      rmSync(mnt, { recursive: true, force: true });
+    });
+    const work = scratch(t);
     if (refused) {
       t.skip(refused);
       return;
     }
-    t.teardown(() => {
-      execFileSync('umount', ['-l', mnt]);
-    });
     const state = `${mnt}/state`;
-    const log = `${t.testdirName}/committed.log`;
-    const host = startHost(['--dir', state, '--interval', '50ms', '--size', '128K', '--keep', '2', '--restart-delay', '1ms',
+    const log = `${work.dir}/committed.log`;
+    const host = work.start(['--dir', state, '--interval', '50ms', '--size', '128K', '--keep', '2', '--restart-delay', '1ms',
       '--', process.execPath, fixture('counter.js'), '--rate', '1000', '--log', log]);
-    t.teardown(async () => {
-      host.child.kill('SIGTERM');
-      await host.exited;
-    });
     await host.stdout.waitFor(/resumed at/, 20_000);
     await until('a first durable generation', async () => (await sequences(state)).length > 0);
 
@@ -79,9 +80,15 @@ for (const trouble of ['full', 'read-only'] as const) {
     t.ok(resumed >= logged, `resumed at ${resumed}, at or after the last committed value ${logged}`);
 
     const newest = Math.max(...(await sequences(state)));
-    if (trouble === 'full') for (const f of readdirSync(mnt)) if (f.startsWith('filler.')) rmSync(`${mnt}/${f}`);
-    else execFileSync('mount', ['-o', 'remount,rw', mnt]);
-    await until('captures to resume once the directory is writable', async () => Math.max(...(await sequences(state))) > newest, 15_000);
+    if (trouble === 'full') {
+      for (const f of readdirSync(mnt)) if (f.startsWith('filler.')) rmSync(`${mnt}/${f}`);
+    } else {
+      execFileSync('mount', ['-o', 'remount,rw', mnt]);
+    }
+    await until('captures to resume once the directory is writable', async () => {
+      const now = await sequences(state);
+      return Math.max(...now) > newest;
+    }, 15_000);
     t.pass('a new generation was stored after recovery');
   });
 }

@@ -1,15 +1,16 @@
 // How the host ends: exit statuses, forwarded signals, the restart policy.
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { fixture, startHost } from './harness.js';
+import { fixture, scratch } from './harness.js';
 
 const node = process.execPath;
 const idleChild = [node, '-e', 'setInterval(() => {}, 1000)'];
 const manifests = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 t.test('--restart never: the host ends with the child exit code after a post-mortem capture', async (t) => {
-  const dir = `${t.testdir()}/state`;
-  const host = startHost(['--dir', dir, '--restart', 'never', '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js'), 'exit', '3']);
+  const work = scratch(t);
+  const dir = `${work.dir}/state`;
+  const host = work.start(['--dir', dir, '--restart', 'never', '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js'), 'exit', '3']);
   const exit = await host.exited;
   t.equal(exit.code, 3);
   await host.stderr.waitFor(/exited with code 3/, 1000);
@@ -17,8 +18,9 @@ t.test('--restart never: the host ends with the child exit code after a post-mor
 });
 
 t.test('SIGTERM is forwarded; a child that ignores it is SIGKILLed after --stop-timeout; 128+9', async (t) => {
-  const dir = `${t.testdir()}/state`;
-  const host = startHost(['--dir', dir, '--stop-timeout', '300ms', '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js')]);
+  const work = scratch(t);
+  const dir = `${work.dir}/state`;
+  const host = work.start(['--dir', dir, '--stop-timeout', '300ms', '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js')]);
   await host.stdout.waitFor(/^stubborn: ready/, 20_000);
   host.child.kill('SIGTERM');
   await host.stdout.waitFor(/ignoring SIGTERM/, 5000);
@@ -29,8 +31,9 @@ t.test('SIGTERM is forwarded; a child that ignores it is SIGKILLed after --stop-
 });
 
 t.test('SIGINT to the host ends a child that obeys it with 128+2, after a final capture', async (t) => {
-  const dir = `${t.testdir()}/state`;
-  const host = startHost(['--dir', dir, '--interval', '0', '--size', '64K', '--', ...idleChild]);
+  const work = scratch(t);
+  const dir = `${work.dir}/state`;
+  const host = work.start(['--dir', dir, '--interval', '0', '--size', '64K', '--', ...idleChild]);
   await host.stderr.waitFor(/started child \d+/, 20_000);
   host.child.kill('SIGINT');
   const exit = await host.exited;
@@ -40,12 +43,14 @@ t.test('SIGINT to the host ends a child that obeys it with 128+2, after a final 
 });
 
 t.test('a child that exits 0 under on-failure ends the host with 0', async (t) => {
-  const host = startHost(['--dir', `${t.testdir()}/state`, '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js'), 'exit', '0']);
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js'), 'exit', '0']);
   t.equal((await host.exited).code, 0);
 });
 
 t.test('--max-restarts: the host gives up with a clear message', async (t) => {
-  const host = startHost(['--dir', `${t.testdir()}/state`, '--interval', '0', '--size', '64K', '--max-restarts', '2', '--restart-delay', '1ms',
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--interval', '0', '--size', '64K', '--max-restarts', '2', '--restart-delay', '1ms',
     '--', node, '-e', 'process.exit(5)']);
   const exit = await host.exited;
   t.equal(exit.code, 5, 'the host ends with the last child status');
@@ -55,7 +60,8 @@ t.test('--max-restarts: the host gives up with a clear message', async (t) => {
 });
 
 t.test('--restart always restarts a child that exited 0', async (t) => {
-  const host = startHost(['--dir', `${t.testdir()}/state`, '--interval', '0', '--size', '64K', '--restart', 'always', '--max-restarts', '1', '--restart-delay', '1ms',
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--interval', '0', '--size', '64K', '--restart', 'always', '--max-restarts', '1', '--restart-delay', '1ms',
     '--', node, '-e', 'process.exit(0)']);
   const exit = await host.exited;
   t.equal(host.stderr.lines.filter((l) => /started child/.test(l)).length, 2);
@@ -63,7 +69,8 @@ t.test('--restart always restarts a child that exited 0', async (t) => {
 });
 
 t.test('a command that does not exist: 127, one line, no restart loop', async (t) => {
-  const host = startHost(['--dir', `${t.testdir()}/state`, '--', 'no-such-command-here']);
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--', 'no-such-command-here']);
   const exit = await host.exited;
   t.equal(exit.code, 127);
   t.equal(host.stderr.lines.length, 1, host.stderr.lines.join('\n'));
@@ -71,6 +78,7 @@ t.test('a command that does not exist: 127, one line, no restart loop', async (t
 });
 
 t.test('bad options: one line each, exit 2, nothing started', async (t) => {
+  const work = scratch(t);
   const cases: Array<[string[], RegExp]> = [
     [['--size', '10X', '--', 'true'], /--size 10X/],
     [['--keep', '1', '--', 'true'], /--keep 1/],
@@ -80,7 +88,7 @@ t.test('bad options: one line each, exit 2, nothing started', async (t) => {
     [['--dir', 'x'], /no command to run/],
   ];
   for (const [args, message] of cases) {
-    const host = startHost(['--dir', `${t.testdir()}/state`, ...args]);
+    const host = work.start(['--dir', `${work.dir}/state`, ...args]);
     const exit = await host.exited;
     t.equal(exit.code, 2, args.join(' '));
     t.equal(host.stderr.lines.length, 1, host.stderr.lines.join('\n'));
@@ -89,7 +97,8 @@ t.test('bad options: one line each, exit 2, nothing started', async (t) => {
 });
 
 t.test('--log-format json: every line parses', async (t) => {
-  const host = startHost(['--dir', `${t.testdir()}/state`, '--log-format', 'json', '--interval', '0', '--size', '64K', '--restart-delay', '1ms', '--stop-timeout', '100ms',
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--log-format', 'json', '--interval', '0', '--size', '64K', '--restart-delay', '1ms', '--stop-timeout', '100ms',
     '--', node, fixture('host-stubborn.js')]);
   const first = Number((await host.stdout.waitFor(/^stubborn: ready (\d+)/, 20_000))[1]);
   process.kill(first, 'SIGKILL');

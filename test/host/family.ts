@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync, statSync } from 'node:fs';
 import { readLayout } from '../../src/format/index.js';
 import { isAlive } from '../../src/sys/index.js';
-import { fixture, killQuietly, startHost, until, untilDead } from './harness.js';
+import { fixture, killQuietly, until, untilDead, scratch } from './harness.js';
 
 /** The counter a host-fd3-writer keeps in the first 8 bytes of the tail of the file at `path`. */
 function tailCounter(path: string): bigint {
@@ -14,14 +14,11 @@ function tailCounter(path: string): bigint {
 }
 
 t.test('grandchildren: the group dies with the child, an escaped writer cannot touch the new memory', async (t) => {
-  const dir = t.testdir();
-  const host = startHost(['--dir', `${dir}/state`, '--interval', '0', '--size', '256K', '--restart-delay', '10ms', '--', process.execPath, fixture('host-family.js')]);
+  const work = scratch(t);
+  const dir = work.dir;
+  const host = work.start(['--dir', `${dir}/state`, '--interval', '0', '--size', '256K', '--restart-delay', '10ms', '--', process.execPath, fixture('host-family.js')]);
   let escaped: number | undefined;
-  t.teardown(async () => {
-    killQuietly(escaped);
-    killQuietly(host.pid, 'SIGTERM');
-    await host.exited;
-  });
+  t.teardown(() => killQuietly(escaped));
   const first = JSON.parse((await host.stdout.waitFor(/^\{.*"escaped".*$/, 20_000))[0]);
   escaped = first.escaped;
   t.equal(first.resumed, false, 'the first child starts fresh');

@@ -1,7 +1,8 @@
 // Runs the real shm-host binary as a separate process and follows its output
 // line by line, so tests wait on events instead of sleeping.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { isAlive } from '../../src/sys/index.js';
@@ -135,4 +136,31 @@ export function nthMatch(log: { lines: string[] }, re: RegExp, n: number, timeou
     }
     return undefined;
   }, timeoutMs);
+}
+
+/**
+ * A scratch directory for one test and the hosts it starts: one teardown
+ * stops every host (SIGTERM, then SIGKILL), waits for them, and only then
+ * removes the directory, so no host ever writes into a removed one.
+ */
+export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string; start(args: string[]): HostProcess } {
+  const dir = mkdtempSync(`${tmpdir()}/shm-host-test-`);
+  const hosts: HostProcess[] = [];
+  t.teardown(async () => {
+    for (const host of hosts) {
+      killQuietly(host.pid, 'SIGTERM');
+      const timer = setTimeout(() => killQuietly(host.pid, 'SIGKILL'), 5000);
+      await host.exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    start(args) {
+      const host = startHost(args);
+      hosts.push(host);
+      return host;
+    },
+  };
 }

@@ -2,19 +2,16 @@
 // random moments; every restart resumes at or after the last value it
 // logged as committed, and the whole log never goes back.
 import t from 'tap';
-import { fixture, lastLogged, loggedValues, nthMatch, startHost } from './harness.js';
+import { fixture, lastLogged, loggedValues, nthMatch, scratch } from './harness.js';
 
 const KILLS = Number(process.env.SHM_HOST_STORM_KILLS ?? 30);
 
 t.test(`kill storm: ${KILLS} SIGKILLs of the counter, nothing committed lost`, async (t) => {
-  const dir = t.testdir();
+  const work = scratch(t);
+  const dir = work.dir;
   const log = `${dir}/committed.log`;
-  const host = startHost(['--dir', `${dir}/state`, '--interval', '50ms', '--size', '256K', '--restart-delay', '1ms', '--max-restarts', '1000',
+  const host = work.start(['--dir', `${dir}/state`, '--interval', '50ms', '--size', '256K', '--restart-delay', '0ms', '--max-restarts', '1000',
     '--', process.execPath, fixture('counter.js'), '--rate', '2000', '--log', log]);
-  t.teardown(async () => {
-    host.child.kill('SIGTERM');
-    await host.exited;
-  });
   for (let kill = 1; kill <= KILLS; kill++) {
     await nthMatch(host.stdout, /resumed at (\d+)/, kill);
     const pid = Number((await nthMatch(host.stderr, /started child (\d+)/, kill))[1]);

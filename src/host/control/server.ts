@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { ControlError } from './errors.js';
 import {
-  MAX_REQUEST_BYTES, PROTOCOL_VERSION, decodeRequest, encodeLine, type ControlReply, type ControlRequest, type HostStatus, type SnapshotResult,
+  MAX_REQUEST_BYTES, PROTOCOL_VERSION, decodeRequest, encodeLine, type ControlRequest, type HostStatus, type SnapshotResult,
 } from './protocol.js';
 import { socketAddress, socketPath } from './socket-path.js';
 
@@ -254,9 +254,13 @@ class Connection {
         if (text.trim() === '') continue;
         const reply = await this.#answer(text);
         if (this.#socket.destroyed) return;
-        if (!this.#socket.write(encodeLine(reply))) await new Promise((resolve) => this.#socket.once('drain', resolve).once('close', resolve));
+        if (!this.#socket.write(reply)) await this.#writable();
       }
       if (this.#ended) this.#socket.end();
+    } catch (err) {
+      // Nothing a peer does may throw into the host: drop this connection, report why.
+      this.#socket.destroy();
+      this.#onError(err);
     } finally {
       this.#busy = false;
       if (!this.#socket.destroyed && !this.#hangingUp) {
@@ -266,14 +270,26 @@ class Connection {
     }
   }
 
-  async #answer(line: string): Promise<ControlReply> {
+  /** Resolves once the socket drained its write buffer (or closed). */
+  #writable(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#socket.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.#socket.on('drain', done).on('close', done);
+    });
+  }
+
+  /** The reply line to `line`; a handler's failure, or a result that cannot be sent, becomes an error reply. */
+  async #answer(line: string): Promise<string> {
     const decoded = decodeRequest(line);
-    if (!decoded.ok) return decoded.reply;
+    if (!decoded.ok) return encodeLine(decoded.reply);
     const request = decoded.request;
     try {
-      return { id: request.id, ok: true, result: await this.#perform(request) };
+      return encodeLine({ id: request.id, ok: true, result: await this.#perform(request) });
     } catch (err) {
-      return { id: request.id, ok: false, error: { code: 'FAILED', message: oneLine(err) } };
+      return encodeLine({ id: request.id, ok: false, error: { code: 'FAILED', message: oneLine(err) } });
     }
   }
 

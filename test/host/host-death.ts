@@ -1,0 +1,79 @@
+// When the host itself dies, the child dies with it (parent-death signal),
+// and the next host restores the last durable generation.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { copyRecord, latestOf, readLayout, validSlots } from '../../src/format/index.js';
+import { SnapshotStore } from '../../src/store/index.js';
+import { execFileSync } from 'node:child_process';
+import { BIN, scratch, fixture, lastLogged, nthMatch, until, untilDead } from './harness.js';
+
+/** The counter value held by the newest verified generation in `dir`. */
+async function newestDurableValue(dir: string): Promise<number> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    const { generation } = await store.newestVerified();
+    if (!generation) throw new Error('no verified generation');
+    const bytes = new Uint8Array(readFileSync(generation.imagePath));
+    const { layout } = readLayout(bytes);
+    const latest = latestOf(validSlots(bytes, layout));
+    if (!latest) throw new Error('the newest generation holds no record');
+    return Number(new DataView(copyRecord(bytes, layout, latest).buffer).getBigUint64(0, true));
+  } finally {
+    await store.close();
+  }
+}
+
+async function generations(dir: string): Promise<number> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    return (await store.list()).length;
+  } finally {
+    await store.close();
+  }
+}
+
+t.test('SIGKILL of the host: the child dies, a new host restores the last durable generation', async (t) => {
+  const work = scratch(t);
+  const dir = work.dir;
+  const state = `${dir}/state`;
+  const log = `${dir}/committed.log`;
+  const args = ['--dir', state, '--interval', '100ms', '--size', '256K', '--', process.execPath, fixture('counter.js'), '--rate', '1000', '--log', log];
+  const first = work.start(args);
+  await first.stdout.waitFor(/resumed at 0/, 20_000);
+  const child = Number((await nthMatch(first.stderr, /started child (\d+)/, 1))[1]);
+  await until('a few interval captures', async () => (await generations(state)) >= 2);
+
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const t0 = Date.now();
+  await untilDead(child, 2000);
+  t.ok(Date.now() - t0 < 1000, `the child died ${Date.now() - t0} ms after its host`);
+  const logged = lastLogged(log)!;
+  const durable = await newestDurableValue(state);
+  t.ok(durable > 0 && durable <= logged + 1, `the newest durable generation holds ${durable}; the child logged up to ${logged}`);
+
+  const second = work.start(args);
+  const resumed = Number((await second.stdout.waitFor(/resumed at (\d+)/, 20_000))[1]);
+  t.equal(resumed, durable, 'the new host restored the newest durable generation');
+  t.ok(logged - resumed <= 1000, `lost ${logged - resumed} commits, at most what the child commits in about one interval and a kill`);
+});
+
+t.test('an idle child costs no captures; SIGUSR1 takes one now', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  // bench-child commits once, then stays idle.
+  const host = work.start(['--dir', state, '--interval', '20ms', '--size', '64K', '--', process.execPath, fixture('bench-child.js')]);
+  await host.stdout.waitFor(/^ready 1$/, 20_000);
+  await until('the one commit to be captured', async () => (await generations(state)) === 1);
+  // Watch the interval timer tick through the live channel: many ticks, no new generation.
+  const dues = new Set<string>();
+  await until('ten interval ticks', async () => {
+    const status = JSON.parse(execFileSync(process.execPath, [BIN, 'status', '--json', '--dir', state]).toString());
+    if (status.nextCaptureDue) dues.add(status.nextCaptureDue);
+    return dues.size >= 10;
+  });
+  t.equal(await generations(state), 1, 'ten ticks with an idle child stored nothing');
+  host.child.kill('SIGUSR1');
+  await until('a requested capture', async () => (await generations(state)) === 2);
+  t.pass('SIGUSR1 stored a generation although nothing changed');
+});
