@@ -1,7 +1,6 @@
 // `shm-host [run] [options] -- <command> [args...]`: supervise a command (the
 // default subcommand). Options are declared as strings and validated by
 // run-options.ts, so each bad value gets its own one-line error.
-import { CommandNotFoundError, MissingToolError, createLogger, supervise } from '../host/index.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { defineCommand } from './command.js';
 import { withDir } from './options.js';
@@ -34,6 +33,8 @@ export const runCommand = defineCommand({
     }
     const command = ((args as Record<string, unknown>)['--'] ?? []) as Array<string | number>;
     const options = interpretRunOptions({ ...(args as unknown as RawRunOptions), command: command.map(String) });
+    // Loaded here, not at the top: the inspection commands need none of it.
+    const { CommandNotFoundError, MissingToolError, createLogger, supervise } = await import('../host/index.js');
     const logger = createLogger({ format: options.logFormat, quiet: options.quiet });
     try {
       return await supervise({

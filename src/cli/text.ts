@@ -1,17 +1,6 @@
 // Plain-text output for people: sizes, durations and aligned tables.
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** `1536` -> `1.5 KiB`; exact bytes below 1 KiB. */
-export function humanBytes(n: number): string {
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${n} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${UNITS[unit]}`;
-}
+export { humanBytes } from '../host/human-bytes.js';
 
 /** `93784000` -> `1d 2h 3m`, `4500` -> `4.5s`, `12` -> `12ms`. */
 export function humanDuration(ms: number): string {

@@ -121,7 +121,7 @@ export function startChild(command: string, args: readonly string[], sharedFd: n
   const startedAt = Date.now();
   const subprocess = execa(t.file, t.args, {
     // A number is handed to spawn, which dups it onto fd 3 in the child (and
-    // so clears its close-on-exec flag); execa's types only list numbers for fds 0-2.
+    // so clears its close-on-exec flag); the process library's types only list numbers for fds 0-2.
     stdio: ['inherit', 'inherit', 'inherit', sharedFd as unknown as 'inherit'],
     env: childEnvironment(env),
     extendEnv: false,

@@ -12,6 +12,7 @@ import { killGroupAndWait, signalGroup } from './process-group.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import { createSharedFile, growTo, inheritedSharedFile, sizeOf } from './shared-file.js';
 import { HostState } from './host-state.js';
+import { humanBytes } from './human-bytes.js';
 import { startControlServer, type ControlServer } from './control/index.js';
 import { Wakeup } from './wakeup.js';
 
@@ -38,17 +39,6 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 // Failing captures (disk full, read-only) back off, but not so far that a
 // directory which recovered goes unnoticed for long.
 const MAX_CAPTURE_BACKOFF_MS = 5_000;
-
-/** 1536 -> `1.5 KiB`: sizes in log lines. */
-function humanBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i += 1;
-  }
-  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
-}
 
 /**
  * Runs one child under the host until it is stopped or gives up, keeping its

@@ -4,8 +4,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { copyRecord, latestOf, readLayout, validSlots } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { execFileSync } from 'node:child_process';
-import { BIN, scratch, fixture, lastLogged, nthMatch, until, untilDead } from './harness.js';
+import { fetchStatus } from '../../src/host/control/index.js';
+import { scratch, fixture, lastLogged, nthMatch, until, untilDead } from './harness.js';
 
 /** The counter value held by the newest verified generation in `dir`. */
 async function newestDurableValue(dir: string): Promise<number> {
@@ -68,10 +68,10 @@ t.test('an idle child costs no captures; SIGUSR1 takes one now', async (t) => {
   // Watch the interval timer tick through the live channel: many ticks, no new generation.
   const dues = new Set<string>();
   await until('ten interval ticks', async () => {
-    const status = JSON.parse(execFileSync(process.execPath, [BIN, 'status', '--json', '--dir', state]).toString());
+    const status = await fetchStatus(state, 5000);
     if (status.nextCaptureDue) dues.add(status.nextCaptureDue);
     return dues.size >= 10;
-  });
+  }, 30_000);
   t.equal(await generations(state), 1, 'ten ticks with an idle child stored nothing');
   host.child.kill('SIGUSR1');
   await until('a requested capture', async () => (await generations(state)) === 2);
