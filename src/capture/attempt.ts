@@ -1,38 +1,27 @@
 // One attempt at a capture (SPEC section 4): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync } from 'node:fs';
-import {
-  DATA_MASK_AT, ENTRY_MASK_AT, FormatError, HEADER_SIZE, MAGIC, MAGIC_AT, checkRecordSet, latestOf, readHeader, validSlots, wordsOf,
-  type Layout, type Slot,
-} from '../format/index.js';
+import { HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, digestChunksOfFile, type ManifestFields, type Reason, type SnapshotStore } from '../store/index.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
 import { keepOnlyConsistent, readImageHeader } from './image-header.js';
+import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots } from './live-file.js';
 import { commit, copyInto, onImage, withImage, type Attempt } from './image-plumbing.js';
 import type { CaptureOptions } from './options.js';
 
 /** Reads the live file's header, then captures it as configured, or raw when post-mortem. */
 export async function captureOnce(fd: number, store: SnapshotStore, reason: Reason, postMortem: boolean, options: CaptureOptions): Promise<Attempt> {
-  const fileSize = fstatSync(fd).size;
-  if (fileSize < HEADER_SIZE) throw invalidLayout(`the shared file has ${fileSize} bytes, less than the ${HEADER_SIZE}-byte header page`);
-  // Only the header and the entry ring are mapped (to scan with atomic
-  // loads); the rings and tail are read with pread. A mapping of the whole
-  // file would cost the runtime a garbage collection per capture.
-  const headerPage = Mapping.map(fd, HEADER_SIZE);
-  let header: ReturnType<typeof readHeader>;
-  try {
-    header = readLiveHeader(headerPage.bytes, fileSize);
-  } finally {
-    headerPage.close();
-  }
+  const header = readLiveHeader(fd);
   if (!header.configured) {
     if (!postMortem) {
       throw new CaptureError('unconfigured', 'the shared file is not configured yet (no writer attached): nothing to capture while the child runs; a post-mortem or shutdown capture takes it raw');
     }
     return captureRaw(fd, store, reason, options);
   }
+  // Only the header and the entry ring are mapped (to scan with atomic
+  // loads); the rings and tail are read with pread.
   const mapping = Mapping.map(fd, header.layout.dataBase);
   try {
     return await captureConfigured(fd, mapping.bytes, header.layout, store, reason, options);
@@ -41,29 +30,10 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
   }
 }
 
-function readLiveHeader(page: Uint8Array, fileSize: number): ReturnType<typeof readHeader> {
-  try {
-    return readHeader(page, fileSize);
-  } catch (err) {
-    if (err instanceof FormatError) throw invalidLayout(err.message, err);
-    throw err;
-  }
-}
-
-function scan(live: Uint8Array, layout: Layout): Slot[] {
-  try {
-    return validSlots(live, layout);
-  } catch (err) {
-    if (err instanceof FormatError) throw invalidLayout(err.message, err);
-    throw err;
-  }
-}
-
 /** The steps of SPEC section 4 for a configured file. */
 async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, store: SnapshotStore, reason: Reason, options: CaptureOptions): Promise<Attempt> {
-  const words = wordsOf(live);
   // 1. pre: every slot, offset then length, atomic loads.
-  const pre = scan(live, layout);
+  const pre = scanSlots(live, layout);
   options.onScan?.('pre', pre);
   // The size after the pre-scan: whatever the child grew and wrote before
   // committing a record seen by the pre-scan is inside it.
@@ -78,22 +48,14 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     // 2. copy header, entry ring and data ring.
     const rings = await copyInto(fd, image, 0, layout.tailBase, size, digests, hashChunk, options, 'rings');
     // 3. post: every slot again.
-    if (words.load(MAGIC_AT) !== MAGIC || words.load(ENTRY_MASK_AT) !== layout.entryMask || words.load(DATA_MASK_AT) !== layout.dataMask) {
-      throw invalidLayout('the header (magic or masks) changed during the capture');
-    }
-    const post = scan(live, layout);
+    checkHeaderUnchanged(live, layout, 'capture');
+    const post = scanSlots(live, layout);
     options.onScan?.('post', post);
     // 4. consistent: the same pair valid in both.
     const consistent = consistentSlots(pre, post);
     // 7. starved: records existed, none survived the copy.
     if (isStarved(pre, post, consistent)) return { kind: 'starved' } as const;
-    let records: Slot[];
-    try {
-      records = checkRecordSet(layout, consistent);
-    } catch (err) {
-      if (err instanceof FormatError) throw invalidLayout(err.message, err);
-      throw err;
-    }
+    const records = recordSet(layout, consistent);
     // 6. the tail, after the pre-scan.
     const tail = await copyInto(fd, image, layout.tailBase, size, size, digests, hashChunk, options, 'tail');
     // 5. in the copy, length 0 in every slot that is not consistent.

@@ -6,9 +6,9 @@ import { ftruncate } from '../store/io.js';
 
 /**
  * Copies every byte of memory file `fromFd` into `toFd`, growing `toFd` to
- * `fromFd`'s size if it is smaller. Pages never written stay holes. For the
- * supervisor when a post-mortem capture cannot be stored (full disk): the
- * dead child's state goes straight into the next child's new file. If
+ * `fromFd`'s size if it is smaller. Pages never written stay holes. The
+ * dead child's state goes straight into the next child's new file (see
+ * carryOver, and the supervisor when nothing else can be restored). If
  * `toFd` already holds data, the copy writes zeros too, so afterwards it
  * reads exactly like `fromFd` (and zeros past its size).
  */

@@ -1,8 +1,8 @@
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
-import { SnapshotStore, restoreImage, type Generation, type Reason } from '../store/index.js';
-import { CaptureError, capture, copyMemoryFile, type CaptureResult } from '../capture/index.js';
+import { SnapshotStore, publishDurable, restoreImage, type Generation, type Reason } from '../store/index.js';
+import { CaptureError, capture, carryOver, copyMemoryFile, type CaptureResult, type CarryOver } from '../capture/index.js';
 import {
   describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
@@ -59,6 +59,10 @@ export class Supervisor {
   #forced = false;
   #wakeup = new Wakeup();
   #captureChain: Promise<unknown> = Promise.resolve();
+  /** The post-mortem capture of a file already carried over, while it runs. */
+  #backgroundCapture: Promise<void> = Promise.resolve();
+  /** Processes of the last child's group that would not die (they may still write its file). */
+  #lingering = false;
   #capturedWriteOffset: bigint | null = null;
   #intervalTimer: NodeJS.Timeout | null = null;
   #captureFailures = 0;
@@ -95,21 +99,21 @@ export class Supervisor {
         }
         const exit = await this.#runChildOnce();
         const status = exitStatus(exit, constants.signals);
-        const final = this.#stopSignal !== null;
-        const captured = await this.#postMortem(final ? 'shutdown' : 'post-mortem');
-        if (final) {
+        if (this.#stopSignal !== null) {
+          await this.#postMortem('shutdown');
           this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal}; the child ${describeExit(exit)}`, { status });
           return status;
         }
         const decision = policy.decide(exit, Date.now());
         if (!decision.restart) {
+          await this.#postMortem('post-mortem');
           const level = decision.why === 'too-many' ? 'error' : 'info';
           this.#log.log(level, 'not-restarting', decision.message, { status });
           return decision.why === 'too-many' && status === 0 ? 1 : status;
         }
         this.state.restarts = decision.count;
         this.state.phase = 'restarting';
-        await this.#exclusive(() => this.#replaceFile(captured));
+        await this.#prepareNextFile();
         this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
           restart: decision.count, delayMs: decision.delayMs,
         });
@@ -121,6 +125,8 @@ export class Supervisor {
     } finally {
       this.#removeSignalHandlers();
       this.#stopIntervalCaptures();
+      // A post-mortem capture may still be running in the background.
+      await this.#captureChain;
       await this.#control?.close();
       this.#watch?.close();
       if (this.#fd >= 0 && !this.#inherited) closeSync(this.#fd);
@@ -194,19 +200,77 @@ export class Supervisor {
 
   /**
    * Gives the next child a fresh file, so nothing that still holds the old
-   * one (a stray grandchild) can write into it: the newest verified
-   * generation, or, when the post-mortem capture could not be stored, a copy
-   * of the dead child's file itself.
+   * one (a stray grandchild) can write into it. Normally the dead child's
+   * memory is carried over, proven exact, and its post-mortem capture is
+   * written in the background while the next child starts. When the
+   * carry-over proves nothing (an invalid layout, a file still being
+   * written), the capture comes first and decides: the newest verified
+   * generation, or the old file copied as is when the disk refused it.
    */
-  async #replaceFile(captured: CaptureOutcome): Promise<void> {
-    if (this.#inherited) return;
+  async #prepareNextFile(): Promise<void> {
+    if (this.#inherited) {
+      await this.#postMortem('post-mortem');
+      return;
+    }
+    // One background capture at a time: each holds a whole old file in memory.
+    await this.#backgroundCapture;
     const old = this.#fd;
+    if (!this.#lingering && await this.#carryOverFrom(old)) return;
+    const captured = await this.#postMortem('post-mortem');
+    await this.#exclusive(() => this.#replaceFile(old, captured));
+  }
+
+  /** Switches to a proven copy of `old` and captures `old` in the background; false if nothing was proven. */
+  async #carryOverFrom(old: number): Promise<boolean> {
+    let fd = -1;
+    let carried: CarryOver;
+    try {
+      fd = createSharedFile(Math.max(this.options.size, sizeOf(old)));
+      carried = await carryOver(old, fd);
+    } catch (err) {
+      // Out of memory, say: the capture path may still manage.
+      carried = { kind: 'refused', reason: `the child's memory could not be copied (${err instanceof Error ? err.message : String(err)})` };
+    }
+    if (carried.kind === 'refused') {
+      if (fd >= 0) closeSync(fd);
+      this.#log.log('warn', 'carry-refused', `${carried.reason}; capturing it before restarting`, { reason: carried.reason });
+      return false;
+    }
+    this.#useFile(fd);
+    const latest = carried.latest ? `latest record at offset ${carried.latest.offset}` : 'no records';
+    this.#log.log('info', 'carried', `carried the child's memory over into a new ${humanBytes(carried.size)} shared file (${carried.records} records, ${latest}); its post-mortem capture is written meanwhile`, {
+      records: carried.records, latestOffset: carried.latest?.offset.toString() ?? null, size: carried.size,
+    });
+    this.#backgroundCapture = this.#exclusive(() => this.#captureCarried(old, fd, carried.latest));
+    return true;
+  }
+
+  /**
+   * The post-mortem capture of a file already carried over into `next`;
+   * once durable, `next` learns it too. A failure is logged and loses
+   * nothing: the memory lives on in `next`.
+   */
+  async #captureCarried(old: number, next: number, latest: { offset: bigint; length: number } | null): Promise<void> {
+    try {
+      const result = await this.#captureFile(old, 'post-mortem', true);
+      const stored = result.generation.manifest.latest;
+      const same = latest !== null && stored !== null && BigInt(stored.offset) === latest.offset && stored.length === latest.length;
+      if (same && !result.writerActive) publishDurable(next, latest.offset + BigInt(latest.length), result.generation.manifest.sequence);
+    } catch {
+      // Logged by the capture; the child's state is in its new file.
+    } finally {
+      closeSync(old);
+    }
+  }
+
+  /** Switches from `old` to the newest verified generation, or to a copy of `old` when its capture could not be stored. */
+  async #replaceFile(old: number, captured: CaptureOutcome): Promise<void> {
     let fd: number;
     if (captured.kind === 'io-error') {
       const size = Math.max(this.options.size, sizeOf(old));
       fd = createSharedFile(size);
       await copyMemoryFile(old, fd);
-      this.#log.log('warn', 'carried', `the snapshot could not be stored, so the child's memory was carried over directly (${humanBytes(size)})`);
+      this.#log.log('warn', 'carried', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);
     } else {
       fd = await this.#restoredFile();
     }
@@ -244,6 +308,7 @@ export class Supervisor {
     const exit: ChildExit = { ...ended, forced: this.#forced };
     this.state.childExited(exit);
     const lingering = await killGroupAndWait(child.pid);
+    this.#lingering = lingering.length > 0;
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
     }
@@ -342,21 +407,24 @@ export class Supervisor {
 
   /** Captures the current shared file (one at a time); logs failures and rethrows them. */
   #capture(reason: Reason, postMortem: boolean): Promise<CaptureResult> {
-    return this.#exclusive(async (): Promise<CaptureResult> => {
-      const fd = this.#fd;
-      const before = this.#watch?.writeOffset() ?? null;
-      try {
-        const result = await capture(fd, this.#store, reason, { postMortem });
-        if (this.#fd === fd) this.#capturedWriteOffset = before;
-        this.state.captured(result, reason);
-        if (reason !== 'interval') this.#logCaptured(result, reason);
-        return result;
-      } catch (err) {
-        this.#logCaptureFailure(err, reason);
-        if (err instanceof CaptureError && err.kind === 'starved') this.state.starvedCaptures += 1;
-        throw err;
-      }
-    });
+    return this.#exclusive(() => this.#captureFile(this.#fd, reason, postMortem));
+  }
+
+  /** Captures `fd` now (call only inside #exclusive); logs failures and rethrows them. */
+  async #captureFile(fd: number, reason: Reason, postMortem: boolean): Promise<CaptureResult> {
+    const current = fd === this.#fd;
+    const before = current ? this.#watch?.writeOffset() ?? null : null;
+    try {
+      const result = await capture(fd, this.#store, reason, { postMortem });
+      if (current && this.#fd === fd) this.#capturedWriteOffset = before;
+      this.state.captured(result, reason);
+      if (reason !== 'interval') this.#logCaptured(result, reason);
+      return result;
+    } catch (err) {
+      this.#logCaptureFailure(err, reason);
+      if (err instanceof CaptureError && err.kind === 'starved') this.state.starvedCaptures += 1;
+      throw err;
+    }
   }
 
   #logCaptured(result: CaptureResult, reason: Reason): void {

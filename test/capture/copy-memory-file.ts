@@ -1,18 +1,10 @@
-// Carrying a dead child's memory into a new file when its post-mortem
-// capture cannot be stored: every byte, holes kept as holes.
+// Copying a memory file into another (how a dead child's memory reaches its
+// successor): every byte, holes kept as holes.
 import t from 'tap';
-import { fstatSync, readSync, writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { dataRuns } from '../../src/store/index.js';
 import { copyMemoryFile } from '../../src/capture/index.js';
-import { memoryFile } from '../store/helpers.js';
-
-function contents(fd: number): Buffer {
-  const size = fstatSync(fd).size;
-  const out = Buffer.alloc(size);
-  let done = 0;
-  while (done < size) done += readSync(fd, out, done, size - done, done);
-  return out;
-}
+import { fileContents as contents, memoryFile } from '../store/helpers.js';
 
 const dataBytes = (fd: number): number => dataRuns(fd, 0, fstatSync(fd).size).reduce((n, [a, b]) => n + b - a, 0);
 

@@ -1,6 +1,6 @@
 // Shared by the store and capture tests: scratch directories, live memory
 // files with a real writer, and the fixtures' paths. Not a test itself.
-import { closeSync, ftruncateSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,3 +55,12 @@ export function commitRecords(state: SharedState, count: number, label = 'record
 
 /** Every byte of a file. */
 export const readBytes = (path: string): Uint8Array => new Uint8Array(readFileSync(path));
+
+/** Every byte of the open file `fd` (a memory file), holes as zeros. */
+export function fileContents(fd: number): Buffer {
+  const size = fstatSync(fd).size;
+  const out = Buffer.alloc(size);
+  let done = 0;
+  while (done < size) done += readSync(fd, out, done, size - done, done);
+  return out;
+}

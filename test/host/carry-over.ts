@@ -1,0 +1,53 @@
+// What a restarted child is given: the dead child's memory carried over at
+// once, told afterwards which of it the post-mortem capture made durable;
+// and, when the dead child broke its file, the last good generation instead.
+import t from 'tap';
+import { SnapshotStore } from '../../src/store/index.js';
+import { fixture, scratch } from './harness.js';
+
+const vandal = fixture('host-vandal.js');
+const jsonLines = (lines: string[]): Array<Record<string, unknown>> =>
+  lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+t.test('a killed child resumes from its carried-over memory, then learns the post-mortem generation is durable', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  // No interval captures: only the post-mortem capture can make anything durable.
+  const host = work.start(['--dir', state, '--interval', '0', '--size', '256K', '--restart-delay', '0ms', '--', process.execPath, vandal, '--commits', '3']);
+  const first = JSON.parse((await host.stdout.waitFor(/^\{"resumed":0,.*$/, 20_000))[0]);
+  const committed = JSON.parse((await host.stdout.waitFor(/^\{"committed":3,.*$/, 5000))[0]);
+  process.kill(first.pid, 'SIGKILL');
+
+  const secondLine = (await host.stdout.waitFor(/^\{"resumed":3,.*$/, 20_000))[0];
+  t.not(JSON.parse(secondLine).pid, first.pid, 'a new child resumed at the last committed value');
+  const carried = await host.stderr.waitFor(/carried the child's memory over .*\(3 records, latest record at offset (\d+)\)/, 1000);
+  const sequence = Number((await host.stderr.waitFor(/captured generation (\d+) \(post-mortem\)/, 20_000))[1]);
+  // Polled by the restarted child: its header now names the post-mortem generation.
+  const told = new RegExp(`^\\{"durable":"${committed.end}","seq":"${sequence}"\\}$`);
+  await host.stdout.waitFor(told, 10_000, host.stdout.lines.indexOf(secondLine) + 1);
+  t.pass(`the restarted child was told that generation ${sequence} holds everything up to ${committed.end}`);
+  t.equal(BigInt(carried[1]!) + 8n, BigInt(committed.end), 'the carried-over latest record ends where the dead child stopped');
+
+  const store = await SnapshotStore.open(state, { readOnly: true });
+  t.teardown(() => store.close());
+  const generation = await store.get(sequence);
+  t.equal(generation.manifest.records, 3, 'the post-mortem generation holds the three records');
+  t.equal((await store.verify(generation)).ok, true, 'and verifies');
+});
+
+t.test('a child that breaks its header and dies: its successor gets the last good generation', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const marker = `${work.dir}/vandalized`;
+  const host = work.start(['--dir', state, '--interval', '50ms', '--size', '256K', '--restart-delay', '0ms',
+    '--', process.execPath, vandal, '--commits', '5', '--vandalize', marker]);
+  await host.stdout.waitFor(/^\{"resumed":0,.*$/, 20_000);
+  await host.stderr.waitFor(/exited with code 1/, 20_000);
+  await host.stderr.waitFor(/child wrote an invalid layout: not a shm-host file.*capturing it before restarting/, 5000);
+  await host.stderr.waitFor(/post-mortem capture failed: child wrote an invalid layout/, 5000);
+  const restored = Number((await host.stderr.waitFor(/restored generation (\d+)/, 5000))[1]);
+  const second = JSON.parse((await host.stdout.waitFor(/^\{"resumed":\d+,.*$/, 20_000, 1))[0]);
+  t.equal(second.resumed, 5, `the restarted child resumed at the value generation ${restored} holds`);
+  t.notOk(host.stderr.lines.some((l) => /carried the child's memory over/.test(l)), 'the broken memory was not carried over');
+  t.equal(jsonLines(host.stdout.lines).filter((l) => 'resumed' in l).length, 2, 'one restart, no loop');
+});
