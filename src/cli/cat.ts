@@ -6,8 +6,8 @@ import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { recordBytes, type ImageFile, type ImageInfo } from './image-file.js';
 import type { OutputSink } from './io.js';
-import { withDir, withJson } from './options.js';
-import { REF_HELP, resolveSource, type Source } from './source.js';
+import { withGenerationRef } from './options.js';
+import { resolveSource, type Source } from './source.js';
 
 type Format = 'raw' | 'hex' | 'base64';
 type Configured = Extract<ImageInfo, { configured: true }>;
@@ -75,8 +75,7 @@ export const catCommand = defineCommand({
   command: 'cat <ref>',
   describe: 'Write record bytes (raw by default) or the tail to stdout',
   builder: (yargs) =>
-    withJson(withDir(yargs))
-      .positional('ref', { type: 'string', demandOption: true, describe: REF_HELP })
+    withGenerationRef(yargs)
       .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
       .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })

@@ -7,16 +7,15 @@ import { DurableFile } from './durable-file.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash } from './export-format.js';
 import { disagreement } from './manifest-check.js';
-import { withDir, withJson } from './options.js';
-import { REF_HELP, resolveSource } from './source.js';
+import { withGenerationRef } from './options.js';
+import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
 
 export const exportCommand = defineCommand({
   command: 'export <ref> <file>',
   describe: 'Write one generation (image and manifest, checksummed) to a portable file, or to stdout with -',
   builder: (yargs) =>
-    withJson(withDir(yargs))
-      .positional('ref', { type: 'string', demandOption: true, describe: REF_HELP })
+    withGenerationRef(yargs)
       .positional('file', { type: 'string', demandOption: true, describe: 'The export file to write, or - for stdout' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' })
       .example('shm-host export latest state.shmx', 'Keep the newest generation')

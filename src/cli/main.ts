@@ -14,7 +14,7 @@ import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
 import { listCommand } from './list.js';
 import { createProgress } from './progress.js';
 import { pruneCommand } from './prune.js';
-import { runCommand } from './run.js';
+import { RUN_USAGE, runCommand } from './run.js';
 import { showCommand } from './show.js';
 import { snapshotCommand } from './snapshot.js';
 import { statusCommand } from './status.js';
@@ -103,7 +103,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   if (selected === null) {
     // --help or --version: yargs produced the text instead of choosing a command.
-    if (help !== '') io.stdout.write(`${help}\n`);
+    if (help !== '') io.stdout.write(`${startingAtRunUsage(help)}\n`);
     return 0;
   }
   const { command, args } = selected as Selection;
@@ -113,6 +113,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     if (err instanceof ReaderGone) return 0;
     return report(err, io, args.json === true);
   }
+}
+
+/**
+ * The program's help begins with the default command's own line and
+ * description, then the run usage; the usage says it all, so it comes first.
+ */
+function startingAtRunUsage(help: string): string {
+  const at = help.indexOf(RUN_USAGE.split('\n')[0]!);
+  return at > 0 ? help.slice(at) : help;
 }
 
 /** Prints one line for `err` (and with --json, an error document on stdout); returns the exit code. */

@@ -7,13 +7,16 @@ import { withDir } from './options.js';
 import { interpretRunOptions, type RawRunOptions } from './run-options.js';
 
 const MAX_RESTART_DELAY_MS = 30_000;
+
+/** The first lines of the run command's help, which is also the program's. */
+export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. The other commands inspect and manage the snapshots (shm-host <command> --help).';
 const STABLE_AFTER_MS = 10_000;
 
 export const runCommand = defineCommand({
   command: ['run [command..]', '$0 [command..]'],
   describe: 'Run a command with a shared memory file on fd 3 and keep its committed state across crashes, SIGKILL and host restarts',
   builder: (yargs) => withDir(yargs)
-    .usage('shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts.')
+    .usage(RUN_USAGE)
     .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G); never smaller than the snapshot restored' })
     .option('interval', { type: 'string', default: '1s', describe: 'Time between captures (ms, s, m); 0 = only when the child dies or the host stops' })
     .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' })
@@ -25,7 +28,7 @@ export const runCommand = defineCommand({
     .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
     .example('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state')
-    .example('shm-host --interval 100ms --size 1G -- ./daemon --port 8080', 'capture every 100 ms, 1 GiB shared file'),
+    .example('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file'),
   handler: async (args) => {
     const positional = ((args as Record<string, unknown>).command ?? []) as Array<string | number>;
     if (positional.length > 0) {

@@ -3,8 +3,8 @@ import type { Manifest } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
 import type { ImageInfo } from './image-file.js';
-import { withDir, withJson } from './options.js';
-import { REF_HELP, resolveSource } from './source.js';
+import { withGenerationRef } from './options.js';
+import { resolveSource } from './source.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
 import { MAGIC_HEX, imageJson } from './views.js';
 
@@ -50,8 +50,7 @@ export const showCommand = defineCommand({
   command: 'show <ref>',
   describe: 'Show one generation: manifest, header, valid records, tail',
   builder: (yargs) =>
-    withJson(withDir(yargs))
-      .positional('ref', { type: 'string', demandOption: true, describe: REF_HELP })
+    withGenerationRef(yargs)
       .option('slots', { type: 'boolean', default: false, describe: 'List every valid slot (index, offset, length)' })
       .example('shm-host show latest', 'The newest generation')
       .example('shm-host show latest~1 --slots --json | jq \'.image.records.list | length\'', 'Count the records of the one before')

@@ -2,7 +2,8 @@ import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
 import { SnapshotStore, publishDurable, restoreImage, type Generation, type Reason } from '../store/index.js';
-import { CaptureError, capture, carryOver, copyMemoryFile, type CaptureResult, type CarryOver } from '../capture/index.js';
+import { carryOver, copyMemoryFile, type CaptureResult, type CarryOver } from '../capture/index.js';
+import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
 import {
   describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
@@ -58,7 +59,7 @@ export class Supervisor {
   #stopSignal: NodeJS.Signals | null = null;
   #forced = false;
   #wakeup = new Wakeup();
-  #captureChain: Promise<unknown> = Promise.resolve();
+  #captures!: CaptureQueue;
   /** The post-mortem capture of a file already carried over, while it runs. */
   #backgroundCapture: Promise<void> = Promise.resolve();
   /** Processes of the last child's group that would not die (they may still write its file). */
@@ -87,6 +88,7 @@ export class Supervisor {
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
+    this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     try {
       this.#installSignalHandlers();
       await this.#prepareFirstFile();
@@ -126,7 +128,7 @@ export class Supervisor {
       this.#removeSignalHandlers();
       this.#stopIntervalCaptures();
       // A post-mortem capture may still be running in the background.
-      await this.#captureChain;
+      await this.#captures.drained();
       await this.#control?.close();
       this.#watch?.close();
       if (this.#fd >= 0 && !this.#inherited) closeSync(this.#fd);
@@ -217,7 +219,7 @@ export class Supervisor {
     const old = this.#fd;
     if (!this.#lingering && await this.#carryOverFrom(old)) return;
     const captured = await this.#postMortem('post-mortem');
-    await this.#exclusive(() => this.#replaceFile(old, captured));
+    await this.#captures.exclusive(() => this.#replaceFile(old, captured));
   }
 
   /** Switches to a proven copy of `old` and captures `old` in the background; false if nothing was proven. */
@@ -241,7 +243,7 @@ export class Supervisor {
     this.#log.log('info', 'carried', `carried the child's memory over into a new ${humanBytes(carried.size)} shared file (${carried.records} records, ${latest}); its post-mortem capture is written meanwhile`, {
       records: carried.records, latestOffset: carried.latest?.offset.toString() ?? null, size: carried.size,
     });
-    this.#backgroundCapture = this.#exclusive(() => this.#captureCarried(old, fd, carried.latest));
+    this.#backgroundCapture = this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest));
     return true;
   }
 
@@ -252,7 +254,7 @@ export class Supervisor {
    */
   async #captureCarried(old: number, next: number, latest: { offset: bigint; length: number } | null): Promise<void> {
     try {
-      const result = await this.#captureFile(old, 'post-mortem', true);
+      const result = await this.#captures.captureNow(old, 'post-mortem', true);
       const stored = result.generation.manifest.latest;
       const same = latest !== null && stored !== null && BigInt(stored.offset) === latest.offset && stored.length === latest.length;
       if (same && !result.writerActive) publishDurable(next, latest.offset + BigInt(latest.length), result.generation.manifest.sequence);
@@ -398,64 +400,23 @@ export class Supervisor {
     if (this.#child === child) this.#scheduleIntervalCapture(next);
   }
 
-  /** Runs `task` after every capture or file switch queued before it, one at a time. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.#captureChain.then(task, task);
-    this.#captureChain = next.catch(() => {});
-    return next;
-  }
-
-  /** Captures the current shared file (one at a time); logs failures and rethrows them. */
+  /** Captures the current shared file after the captures queued before; logs failures and rethrows them. */
   #capture(reason: Reason, postMortem: boolean): Promise<CaptureResult> {
-    return this.#exclusive(() => this.#captureFile(this.#fd, reason, postMortem));
-  }
-
-  /** Captures `fd` now (call only inside #exclusive); logs failures and rethrows them. */
-  async #captureFile(fd: number, reason: Reason, postMortem: boolean): Promise<CaptureResult> {
-    const current = fd === this.#fd;
-    const before = current ? this.#watch?.writeOffset() ?? null : null;
-    try {
-      const result = await capture(fd, this.#store, reason, { postMortem });
-      if (current && this.#fd === fd) this.#capturedWriteOffset = before;
-      this.state.captured(result, reason);
-      if (reason !== 'interval') this.#logCaptured(result, reason);
+    return this.#captures.exclusive(async () => {
+      const fd = this.#fd;
+      const before = this.#watch?.writeOffset() ?? null;
+      const result = await this.#captures.captureNow(fd, reason, postMortem);
+      // Interval captures skip the file until its write offset moves on from here.
+      if (this.#fd === fd) this.#capturedWriteOffset = before;
       return result;
-    } catch (err) {
-      this.#logCaptureFailure(err, reason);
-      if (err instanceof CaptureError && err.kind === 'starved') this.state.starvedCaptures += 1;
-      throw err;
-    }
-  }
-
-  #logCaptured(result: CaptureResult, reason: Reason): void {
-    const m = result.generation.manifest;
-    this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${humanBytes(result.bytesCopied)} copied in ${Math.round(result.durationMs)} ms`, {
-      sequence: m.sequence, reason, records: m.records, bytes: result.bytesCopied, durationMs: result.durationMs,
-      latestOffset: m.latest?.offset ?? null,
     });
   }
 
-  #logCaptureFailure(err: unknown, reason: Reason): void {
-    const message = err instanceof Error ? err.message : String(err);
-    const kind = err instanceof CaptureError ? err.kind : 'internal';
-    this.#log.log('error', 'capture-failed', `${reason} capture failed: ${message}`, { reason, kind });
-  }
-
   /** The capture after the child's group is gone: exact, nothing writes any more. */
-  async #postMortem(reason: Reason): Promise<CaptureOutcome> {
-    try {
-      await this.#capture(reason, true);
-      return { kind: 'stored' };
-    } catch (err) {
-      if (err instanceof CaptureError && err.kind === 'io') return { kind: 'io-error' };
-      if (err instanceof CaptureError) return { kind: 'rejected' };
-      // An unexpected failure: carry the memory over rather than lose it.
-      return { kind: 'io-error' };
-    }
+  #postMortem(reason: Reason): Promise<CaptureOutcome> {
+    return this.#captures.exclusive(() => this.#captures.finalCaptureNow(this.#fd, reason));
   }
 }
-
-type CaptureOutcome = { kind: 'stored' } | { kind: 'io-error' } | { kind: 'rejected' };
 
 /** Runs a supervisor to the end; see Supervisor. */
 export function supervise(options: SupervisorOptions): Promise<number> {

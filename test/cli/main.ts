@@ -24,6 +24,7 @@ t.test('--help lists every subcommand; each subcommand has its own help', async 
   t.equal(r.code, 0);
   for (const name of SUBCOMMANDS) t.match(r.out, new RegExp(`shm-host ${name}\\b`), `program help names ${name}`);
   t.match(r.out, /Exit codes: 0 ok, 1 .*, 2 usage error, 3 no running host/);
+  t.match(r.out, /^shm-host \[run\] \[options\] -- <command> \[args\.\.\.\]\n/, 'the program help starts with how to run a command');
   for (const name of SUBCOMMANDS) {
     const sub = await runCli([name, '--help']);
     t.equal(sub.code, 0, `${name} --help exits 0`);

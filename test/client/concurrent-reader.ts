@@ -7,27 +7,19 @@
 // cleanly. A writer that stored the length before the data, or overwrote
 // bytes before invalidating their slot, would show torn copies here.
 import t from 'tap';
-import { closeSync, ftruncateSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { copyRecord, readHeader, readSlot, type Layout } from '../../src/format/index.js';
-import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { recordDefect } from '../../fixtures/lib/record-codec.js';
 import { spawnShared } from '../../fixtures/lib/shared-child.js';
+import { watchedMemoryFile } from '../store/helpers.js';
 
 const OBSERVE_MS = 1500;
 const FILE_SIZE = 1 << 20;
 const records = fileURLToPath(new URL('../../fixtures/records.js', import.meta.url));
 
 t.test('a reader racing the writer never accepts a torn record', async (t) => {
-  const fd = memfdCreate('concurrent-reader');
-  ftruncateSync(fd, FILE_SIZE);
-  const observer = Mapping.map(fd, FILE_SIZE);
-  t.teardown(() => {
-    observer.close();
-    closeSync(fd);
-  });
-  const view = observer.bytes;
+  const { fd, view } = watchedMemoryFile(t, FILE_SIZE);
   // A 64 KiB ring with 256 slots and records of 1..4 KiB: the ring runs out
   // of bytes long before it runs out of slots, so every commit overwrites
   // bytes of records it must first invalidate, and each record takes the

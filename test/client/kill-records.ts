@@ -14,17 +14,17 @@
 // latest index and at its end. Every tenth round runs a child to completion
 // (--count) and checks exactly what it committed.
 import t from 'tap';
-import { closeSync, ftruncateSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   checkRecordSet, copyRecord, readHeader, validSlots,
 } from '../../src/format/index.js';
-import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
 import { spawnShared, waitFor } from '../../fixtures/lib/shared-child.js';
+import { watchedMemoryFile } from '../store/helpers.js';
 
 const ROUNDS = Number(process.env.SHM_KILL_ROUNDS ?? 60);
 const FILE_SIZE = 1 << 20;
@@ -60,14 +60,7 @@ t.test(`SIGKILL the records child ${ROUNDS} times at random moments`, async (t) 
   const random = rng(seed);
   const dir = t.testdir({});
   const log = join(dir, 'committed.log');
-  const fd = memfdCreate('kill-records');
-  ftruncateSync(fd, FILE_SIZE);
-  const observer = Mapping.map(fd, FILE_SIZE);
-  t.teardown(() => {
-    observer.close();
-    closeSync(fd);
-  });
-  const view = observer.bytes;
+  const { fd, view } = watchedMemoryFile(t, FILE_SIZE);
 
   /** Checks the file after a child is gone; returns its latest record (index 0 when none). */
   function check(round: number): Latest {

@@ -1,11 +1,12 @@
 // Header parsing and layout planning: valid headers, and one hostile header
 // per validation rule (each asserts the rule's own error code, so removing
 // the rule makes its test fail).
-import t, { type Test } from 'tap';
+import t from 'tap';
 import {
-  DATA_MASK_AT, ENTRY_MASK_AT, FormatError, HEADER_SIZE, MAGIC, MAGIC_AT, PAGE_SIZE, U64_MAX, WRITE_OFFSET_AT,
+  DATA_MASK_AT, ENTRY_MASK_AT, HEADER_SIZE, MAGIC, MAGIC_AT, PAGE_SIZE, U64_MAX, WRITE_OFFSET_AT,
   minimumFileSize, planLayout, readHeader, readLayout, writeHeader,
 } from '../../src/format/index.js';
+import { throwsFormatError } from './helpers.js';
 
 interface Header {
   magic?: bigint;
@@ -25,17 +26,6 @@ function image(size: number, h: Header, shift = 0): Uint8Array {
     dv.setBigUint64(WRITE_OFFSET_AT, h.writeOffset ?? 0n, true);
   }
   return bytes;
-}
-
-function formatError(t: Test, fn: () => unknown, code: string, message: RegExp): void {
-  let caught: unknown = null;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  t.ok(caught instanceof FormatError, `throws a FormatError (${code})`);
-  t.match(caught, { code, message }, `${code}: ${message}`);
 }
 
 t.test('a valid header gives the layout the SPEC describes', async (t) => {
@@ -70,23 +60,23 @@ t.test('the entry ring is rounded up to whole pages, even for one slot', async (
 
 t.test('a zero magic is an unconfigured file, and readLayout refuses it', async (t) => {
   t.same(readHeader(image(3 * PAGE_SIZE, { magic: 0n, entryMask: 5n, dataMask: 7n })), { configured: false });
-  formatError(t, () => readLayout(image(3 * PAGE_SIZE, { magic: 0n })), 'BAD_MAGIC', /not configured/);
+  throwsFormatError(t, () => readLayout(image(3 * PAGE_SIZE, { magic: 0n })), 'BAD_MAGIC', /not configured/);
 });
 
 t.test('hostile headers: each validation rule has its own error', async (t) => {
-  formatError(t, () => readHeader(new Uint8Array(HEADER_SIZE - 8)), 'TOO_SMALL', /4088 bytes, less than the 4096-byte header/);
-  formatError(t, () => readHeader(new Uint8Array(0)), 'TOO_SMALL', /0 bytes/);
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { magic: 0x1234n })), 'BAD_MAGIC', /not a shm-host file: magic is 0x1234/);
+  throwsFormatError(t, () => readHeader(new Uint8Array(HEADER_SIZE - 8)), 'TOO_SMALL', /4088 bytes, less than the 4096-byte header/);
+  throwsFormatError(t, () => readHeader(new Uint8Array(0)), 'TOO_SMALL', /0 bytes/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { magic: 0x1234n })), 'BAD_MAGIC', /not a shm-host file: magic is 0x1234/);
   // The magic of another layout version, byte-swapped: still foreign.
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { magic: 0xb31985b6f4a6c296n })), 'BAD_MAGIC', /expected 0x96c2a6f4b68519b3/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { magic: 0xb31985b6f4a6c296n })), 'BAD_MAGIC', /expected 0x96c2a6f4b68519b3/);
 
   // Masks that are not 2^k - 1.
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 5n, dataMask: 4095n })), 'BAD_ENTRY_MASK', /entry_mask 0x5 is not a power of two minus one/);
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 1n << 40n, dataMask: 4095n })), 'BAD_ENTRY_MASK', /entry_mask/);
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 4094n })), 'BAD_DATA_MASK', /data_mask 0xffe is not a power of two minus one/);
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 0x8000_0000_0000_0000n })), 'BAD_DATA_MASK', /data_mask/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 5n, dataMask: 4095n })), 'BAD_ENTRY_MASK', /entry_mask 0x5 is not a power of two minus one/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 1n << 40n, dataMask: 4095n })), 'BAD_ENTRY_MASK', /entry_mask/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 4094n })), 'BAD_DATA_MASK', /data_mask 0xffe is not a power of two minus one/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 0x8000_0000_0000_0000n })), 'BAD_DATA_MASK', /data_mask/);
   // A 1-byte ring (mask 0) cannot hold a record (records are 1 .. ring-1 bytes).
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 0n })), 'BAD_DATA_MASK', /cannot hold a record/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 0n })), 'BAD_DATA_MASK', /cannot hold a record/);
   // A 2-byte ring is the smallest valid one.
   t.equal(readLayout(image(3 * PAGE_SIZE, { entryMask: 3n, dataMask: 1n })).layout.ringSize, 2);
 });
@@ -94,15 +84,15 @@ t.test('hostile headers: each validation rule has its own error', async (t) => {
 t.test('hostile headers: rings that do not fit the file', async (t) => {
   // Exactly fits: header + 1 entry page + 2 ring pages.
   t.equal(readLayout(image(4 * PAGE_SIZE, { entryMask: 255n, dataMask: 8191n })).layout.tailSize, 0);
-  formatError(t, () => readHeader(image(4 * PAGE_SIZE - 8, { entryMask: 255n, dataMask: 8191n })), 'RINGS_DO_NOT_FIT', /need 16384 bytes, but the file has 16376/);
+  throwsFormatError(t, () => readHeader(image(4 * PAGE_SIZE - 8, { entryMask: 255n, dataMask: 8191n })), 'RINGS_DO_NOT_FIT', /need 16384 bytes, but the file has 16376/);
   // Entry ring too large (2 pages of entries in a 3-page file).
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 511n, dataMask: 4095n })), 'RINGS_DO_NOT_FIT', /512 entry slots/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 511n, dataMask: 4095n })), 'RINGS_DO_NOT_FIT', /512 entry slots/);
   // Masks near 2^64: the size arithmetic must not overflow or lose precision.
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: U64_MAX, dataMask: 4095n })), 'RINGS_DO_NOT_FIT', /18446744073709551616 entry slots/);
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 0n, dataMask: U64_MAX })), 'RINGS_DO_NOT_FIT', /18446744073709551616-byte data ring/);
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: (1n << 60n) - 1n, dataMask: (1n << 63n) - 1n })), 'RINGS_DO_NOT_FIT', /need/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: U64_MAX, dataMask: 4095n })), 'RINGS_DO_NOT_FIT', /18446744073709551616 entry slots/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 0n, dataMask: U64_MAX })), 'RINGS_DO_NOT_FIT', /18446744073709551616-byte data ring/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: (1n << 60n) - 1n, dataMask: (1n << 63n) - 1n })), 'RINGS_DO_NOT_FIT', /need/);
   // 2^53 + something: a double would round this to a size that "fits".
-  formatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 0n, dataMask: (1n << 53n) - 1n })), 'RINGS_DO_NOT_FIT', /need/);
+  throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 0n, dataMask: (1n << 53n) - 1n })), 'RINGS_DO_NOT_FIT', /need/);
 });
 
 t.test('planLayout checks a writer configuration against the file', async (t) => {
@@ -111,10 +101,10 @@ t.test('planLayout checks a writer configuration against the file', async (t) =>
   t.equal(minimumFileSize(1, 2), 3 * PAGE_SIZE);
   t.equal(minimumFileSize(257 * 16, 8192), HEADER_SIZE + pagesOf(257 * 16 * 16) + 2 * PAGE_SIZE);
   for (const [slots, ring, name] of [[3, 4096, 'slots'], [0, 4096, 'slots'], [-4, 4096, 'slots'], [1.5, 4096, 'slots'], [4, 1000, 'ringSize'], [4, 2 ** 60, 'ringSize']] as const) {
-    formatError(t, () => planLayout(1 << 20, slots, ring), 'BAD_CONFIG', new RegExp(`${name} must be a power of two`));
+    throwsFormatError(t, () => planLayout(1 << 20, slots, ring), 'BAD_CONFIG', new RegExp(`${name} must be a power of two`));
   }
-  formatError(t, () => planLayout(1 << 20, 4, 1), 'BAD_CONFIG', /ringSize must be at least 2/);
-  formatError(t, () => planLayout(3 * PAGE_SIZE, 4, 8192), 'RINGS_DO_NOT_FIT', /need a file of at least 16384 bytes, but it has 12288/);
+  throwsFormatError(t, () => planLayout(1 << 20, 4, 1), 'BAD_CONFIG', /ringSize must be at least 2/);
+  throwsFormatError(t, () => planLayout(3 * PAGE_SIZE, 4, 8192), 'RINGS_DO_NOT_FIT', /need a file of at least 16384 bytes, but it has 12288/);
 });
 
 function pagesOf(n: number): number {
@@ -146,6 +136,6 @@ t.test('readHeader of a file\'s first page, given the whole file\'s size', async
   const state = readHeader(page, whole);
   t.equal(state.configured && state.layout.fileSize, whole);
   t.equal(state.configured && state.layout.tailSize, 0);
-  formatError(t, () => readHeader(page, whole - 1), 'RINGS_DO_NOT_FIT', /but the file has 16383/);
-  formatError(t, () => readHeader(page), 'RINGS_DO_NOT_FIT', /but the file has 4096/);
+  throwsFormatError(t, () => readHeader(page, whole - 1), 'RINGS_DO_NOT_FIT', /but the file has 16383/);
+  throwsFormatError(t, () => readHeader(page), 'RINGS_DO_NOT_FIT', /but the file has 4096/);
 });

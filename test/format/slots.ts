@@ -1,11 +1,12 @@
 // Slots and records of a static image: reading a slot (and refusing a
 // hostile one), the latest record, the record-set invariants, and copying a
 // record out across the ring's wrap-around.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import {
-  FormatError, PAGE_SIZE, U64_MAX, checkRecordSet, copyRecord, latestOf, planLayout, readSlot, ringPosition,
+  PAGE_SIZE, U64_MAX, checkRecordSet, copyRecord, latestOf, planLayout, readSlot, ringPosition,
   slotAt, sortedRecords, validSlots, writeHeader, type Layout, type Slot,
 } from '../../src/format/index.js';
+import { throwsFormatError } from './helpers.js';
 
 const SLOTS = 8;
 const RING = 256;
@@ -29,17 +30,6 @@ function writeStream(bytes: Uint8Array, layout: Layout, offset: bigint, data: Ui
   for (let i = 0; i < data.length; i++) bytes[ringPosition(layout, offset + BigInt(i))] = data[i]!;
 }
 
-function throwsFormat(t: Test, fn: () => unknown, code: string, message: RegExp): void {
-  let caught: unknown = null;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  t.ok(caught instanceof FormatError, `throws a FormatError (${code})`);
-  t.match(caught, { code, message });
-}
-
 const slot = (index: number, offset: bigint, length: number): Slot => ({ index, offset, length });
 
 t.test('readSlot reads offset and length; length 0 is an empty slot', async (t) => {
@@ -58,17 +48,17 @@ t.test('readSlot refuses lengths that cannot be a record and ranges past 2^64', 
   setSlot(bytes, layout, 0, 0n, BigInt(RING - 1));
   t.equal(readSlot(bytes, layout, 0).length, RING - 1, 'ring size minus one is the largest record');
   setSlot(bytes, layout, 0, 0n, BigInt(RING));
-  throwsFormat(t, () => readSlot(bytes, layout, 0), 'BAD_SLOT', /slot 0 holds a 256-byte record, but the data ring has only 256 bytes/);
+  throwsFormatError(t, () => readSlot(bytes, layout, 0), 'BAD_SLOT', /slot 0 holds a 256-byte record, but the data ring has only 256 bytes/);
   setSlot(bytes, layout, 1, 0n, U64_MAX);
-  throwsFormat(t, () => readSlot(bytes, layout, 1), 'BAD_SLOT', /slot 1 holds a 18446744073709551615-byte record/);
-  throwsFormat(t, () => validSlots(bytes, layout), 'BAD_SLOT', /slot 0/);
+  throwsFormatError(t, () => readSlot(bytes, layout, 1), 'BAD_SLOT', /slot 1 holds a 18446744073709551615-byte record/);
+  throwsFormatError(t, () => validSlots(bytes, layout), 'BAD_SLOT', /slot 0/);
 
   const other = fresh();
   // Ends exactly at 2^64 - 1: the last representable stream byte range.
   setSlot(other.bytes, other.layout, 2, U64_MAX - 10n, 10n);
   t.same(readSlot(other.bytes, other.layout, 2), { index: 2, offset: U64_MAX - 10n, length: 10 });
   setSlot(other.bytes, other.layout, 2, U64_MAX - 9n, 10n);
-  throwsFormat(t, () => readSlot(other.bytes, other.layout, 2), 'BAD_SLOT', /runs past the end of the u64 stream/);
+  throwsFormatError(t, () => readSlot(other.bytes, other.layout, 2), 'BAD_SLOT', /runs past the end of the u64 stream/);
 });
 
 t.test('latestOf and sortedRecords order by stream offset, not by slot', async (t) => {
@@ -94,12 +84,12 @@ t.test('checkRecordSet accepts what the commit protocol can leave behind', async
 
 t.test('checkRecordSet refuses overlaps and records over overwritten bytes', async (t) => {
   const { layout } = fresh();
-  throwsFormat(t, () => checkRecordSet(layout, [slot(1, 1000n, 100), slot(2, 1099n, 10)]), 'BAD_RECORD_SET', /slots 1 and 2 overlap/);
+  throwsFormatError(t, () => checkRecordSet(layout, [slot(1, 1000n, 100), slot(2, 1099n, 10)]), 'BAD_RECORD_SET', /slots 1 and 2 overlap/);
   // The latest record ends at 1257: stream bytes before 1001 were overwritten.
-  throwsFormat(t, () => checkRecordSet(layout, [slot(3, 1000n, 1), slot(4, 1201n, 56)]), 'BAD_RECORD_SET', /slot 3 record at offset 1000 lies in ring bytes overwritten/);
+  throwsFormatError(t, () => checkRecordSet(layout, [slot(3, 1000n, 1), slot(4, 1201n, 56)]), 'BAD_RECORD_SET', /slot 3 record at offset 1000 lies in ring bytes overwritten/);
   t.equal(checkRecordSet(layout, [slot(3, 1001n, 1), slot(4, 1201n, 56)]).length, 2, 'the oldest byte still in the ring');
   // Two records claiming the same offset overlap as well.
-  throwsFormat(t, () => checkRecordSet(layout, [slot(1, 50n, 5), slot(2, 50n, 5)]), 'BAD_RECORD_SET', /overlap/);
+  throwsFormatError(t, () => checkRecordSet(layout, [slot(1, 50n, 5), slot(2, 50n, 5)]), 'BAD_RECORD_SET', /overlap/);
 });
 
 t.test('copyRecord copies across the wrap-around, into a new or given buffer', async (t) => {
@@ -130,7 +120,7 @@ t.test('copyRecord copies across the wrap-around, into a new or given buffer', a
 
 t.test('copyRecord refuses a record that does not fit the ring', async (t) => {
   const { bytes, layout } = fresh();
-  throwsFormat(t, () => copyRecord(bytes, layout, { offset: 0n, length: RING }), 'BAD_SLOT', /record of 256 bytes does not fit a 256-byte ring/);
+  throwsFormatError(t, () => copyRecord(bytes, layout, { offset: 0n, length: RING }), 'BAD_SLOT', /record of 256 bytes does not fit a 256-byte ring/);
 });
 
 t.test('ringPosition maps stream offsets into the ring, at any magnitude', async (t) => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attach, type SharedState } from '../../src/client/index.js';
-import { F_SEAL_SHRINK, addSeals, memfdCreate } from '../../src/sys/index.js';
+import { F_SEAL_SHRINK, Mapping, addSeals, memfdCreate } from '../../src/sys/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const fixture = (name: string): string => join(ROOT, 'fixtures', name);
@@ -44,6 +44,14 @@ export function memoryFile(t: Teardown, size: number, sealed = false): number {
   if (sealed) addSeals(fd, F_SEAL_SHRINK);
   t.teardown(() => closeSync(fd));
   return fd;
+}
+
+/** A memory file of `size` bytes and a mapping of all of it, to watch what another process writes there. */
+export function watchedMemoryFile(t: Teardown, size: number): { fd: number; view: Uint8Array } {
+  const fd = memoryFile(t, size);
+  const mapping = Mapping.map(fd, size);
+  t.teardown(() => mapping.close());
+  return { fd, view: mapping.bytes };
 }
 
 const encoder = new TextEncoder();
