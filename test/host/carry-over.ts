@@ -1,11 +1,26 @@
 // What a restarted child is given: the dead child's memory carried over at
 // once, told afterwards which of it the post-mortem capture made durable;
-// and, when the dead child broke its file, the last good generation instead.
+// and, when the dead child broke its file or a stray still writes it, what
+// the store holds instead.
 import t from 'tap';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { WRITE_OFFSET_AT } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { fixture, scratch } from './harness.js';
+import { fixture, killQuietly, scratch, until } from './harness.js';
 
 const vandal = fixture('host-vandal.js');
+
+/** The write_offset word in the header of the shared file at `path`. */
+function writeOffsetOf(path: string): bigint {
+  const fd = openSync(path, 'r');
+  try {
+    const word = Buffer.alloc(8);
+    readSync(fd, word, 0, 8, WRITE_OFFSET_AT);
+    return word.readBigUInt64LE();
+  } finally {
+    closeSync(fd);
+  }
+}
 const jsonLines = (lines: string[]): Array<Record<string, unknown>> =>
   lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
@@ -50,4 +65,22 @@ t.test('a child that breaks its header and dies: its successor gets the last goo
   t.equal(second.resumed, 5, `the restarted child resumed at the value generation ${restored} holds`);
   t.notOk(host.stderr.lines.some((l) => /carried the child's memory over/.test(l)), 'the broken memory was not carried over');
   t.equal(jsonLines(host.stdout.lines).filter((l) => 'resumed' in l).length, 2, 'one restart, no loop');
+});
+
+t.test('a file a stray process still commits into is captured first, never carried over as proven', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const host = work.start(['--dir', state, '--interval', '50ms', '--size', '16M', '--restart-delay', '0ms',
+    '--', process.execPath, fixture('host-escaped-committer.js'), `${work.dir}/started`]);
+  const first = JSON.parse((await host.stdout.waitFor(/^\{"pid":\d+,"escaped":\d+\}$/, 20_000))[0]);
+  t.teardown(() => killQuietly(first.escaped));
+  await until('the escaped writer to commit', () => writeOffsetOf(`/proc/${first.escaped}/fd/3`) > 0n);
+  process.kill(first.pid, 'SIGKILL');
+
+  const refused = await host.stderr.waitFor(/warn: (.*); capturing it before restarting$/, 20_000);
+  t.match(refused[1], /a process outside the child's group still writes it|child wrote an invalid layout/, `refused: ${refused[1]}`);
+  const second = JSON.parse((await host.stdout.waitFor(/^\{"pid":\d+,"escaped":null\}$/, 20_000))[0]);
+  t.not(second.pid, first.pid, 'a new child runs');
+  t.notOk(host.stderr.lines.some((l) => /carried the child's memory over/.test(l)), 'nothing was carried over as proven');
+  t.ok(host.stderr.lines.some((l) => /restored generation \d+|starting with an empty/.test(l)), 'the new file came from the store');
 });
