@@ -222,7 +222,18 @@ async function main(): Promise<void> {
     `| idle cost over ${idle.seconds} s (interval 1s) | ${f(idle.hostPercent!, 2)}% of a core | idle Node process ${f(idle.idleNodePercent!, 2)}% | target < 1% |`,
     `| commit throughput over ${tp.seconds} s, host capturing every 100 ms (${tp.captures} captures; median of ${tp.rounds} runs) | ${f(tp.hostedPerSecond! / 1e6, 2)} M commits/s | standalone ${f(tp.standalonePerSecond! / 1e6, 2)} M commits/s | **${f(tp.ratio!, 3)}x** (target >= 0.95x) |`,
   ];
-  writeBenchmarkSection('Supervisor', 'npm run bench:host', rows.join('\n'));
+  const notes = `
+Restart latency runs from the SIGKILL of the child to the restarted child's
+first commit (median of ${rounds} rounds at 64 MiB, 3 at 1 GiB); the target
+is the issue's: a bare start of the same child plus the post-mortem capture
+measured in the same run. The restarted child starts on a copy of the dead
+child's memory, proven exact like a post-mortem capture, while that capture
+is written to disk; so a restart costs the group's death, one memory copy
+(most of the 1 GiB figure) and the child's own start. Throughput: a capture
+of a 64 MiB file that is being written takes longer than the interval, so
+the captures ran back to back. A ratio above 1 there is this machine's
+run-to-run variance, not a gain: the host costs the child nothing measurable.`;
+  writeBenchmarkSection('Supervisor', 'npm run bench:host', `${rows.join('\n')}\n${notes}`);
 }
 
 await main();

@@ -32,7 +32,7 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
 
 /** The steps of SPEC section 4 for a configured file. */
 async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, store: SnapshotStore, reason: Reason, options: CaptureOptions): Promise<Attempt> {
-  // 1. pre: every slot, offset then length, atomic loads.
+  // 1. pre: every slot (offset, length, offset again), atomic loads.
   const pre = scanSlots(live, layout);
   options.onScan?.('pre', pre);
   // The size after the pre-scan: whatever the child grew and wrote before
