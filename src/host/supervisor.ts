@@ -272,7 +272,7 @@ export class Supervisor {
       const size = Math.max(this.options.size, sizeOf(old));
       fd = createSharedFile(size);
       await copyMemoryFile(old, fd);
-      this.#log.log('warn', 'carried', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);
+      this.#log.log('warn', 'carried-as-is', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);
     } else {
       fd = await this.#restoredFile();
     }
