@@ -60,7 +60,11 @@ export class Supervisor {
   #forced = false;
   #wakeup = new Wakeup();
   #captures!: CaptureQueue;
-  /** The post-mortem capture of a file already carried over, while it runs. */
+  /**
+   * The post-mortem capture of a file already carried over, while it runs.
+   * The next carry-over waits for it, so at most three files (that one,
+   * the current, the next) are held in memory in a crash loop.
+   */
   #backgroundCapture: Promise<void> = Promise.resolve();
   /** Processes of the last child's group that would not die (they may still write its file). */
   #lingering = false;
@@ -127,9 +131,10 @@ export class Supervisor {
     } finally {
       this.#removeSignalHandlers();
       this.#stopIntervalCaptures();
-      // A post-mortem capture may still be running in the background.
-      await this.#captures.drained();
+      // No new capture can be asked for now; the queued ones (a post-mortem
+      // capture in the background) end before the file and store close.
       await this.#control?.close();
+      await this.#captures.drained();
       this.#watch?.close();
       if (this.#fd >= 0 && !this.#inherited) closeSync(this.#fd);
       await this.#store.close();
@@ -143,6 +148,7 @@ export class Supervisor {
 
   /** A capture now (SIGUSR1, or the live channel); resolves once it is durable. */
   requestCapture(): Promise<CaptureResult> {
+    if (this.#fd < 0) return Promise.reject(new Error('no shared file yet: the host is still restoring it'));
     return this.#capture('request', false);
   }
 
@@ -194,20 +200,31 @@ export class Supervisor {
   }
 
   #useFile(fd: number): void {
+    const watch = new HeaderWatch(fd);
     this.#watch?.close();
     this.#fd = fd;
-    this.#watch = new HeaderWatch(fd);
-    this.#capturedWriteOffset = this.#watch.writeOffset();
+    this.#watch = watch;
+    this.#capturedWriteOffset = watch.writeOffset();
+  }
+
+  /**
+   * Closes a file the host switched away from, after every capture queued
+   * so far: a capture takes its file when it is asked for, so those may
+   * still read it.
+   */
+  #retire(fd: number): void {
+    void this.#captures.exclusive(async () => closeSync(fd));
   }
 
   /**
    * Gives the next child a fresh file, so nothing that still holds the old
    * one (a stray grandchild) can write into it. Normally the dead child's
-   * memory is carried over, proven exact, and its post-mortem capture is
-   * written in the background while the next child starts. When the
-   * carry-over proves nothing (an invalid layout, a file still being
-   * written), the capture comes first and decides: the newest verified
-   * generation, or the old file copied as is when the disk refused it.
+   * memory is carried over, proven unchanged while it was copied, and its
+   * post-mortem capture is written in the background while the next child
+   * starts. When the carry-over proves nothing (an invalid layout, a file
+   * still being written), the capture comes first and decides: the newest
+   * verified generation, or the old file copied as is when the disk
+   * refused it.
    */
   async #prepareNextFile(): Promise<void> {
     if (this.#inherited) {
@@ -230,7 +247,7 @@ export class Supervisor {
       fd = createSharedFile(Math.max(this.options.size, sizeOf(old)));
       carried = await carryOver(old, fd);
     } catch (err) {
-      // Out of memory, say: the capture path may still manage.
+      // No memory file or mapping to be had, say: the capture path may still manage.
       carried = { kind: 'refused', reason: `the child's memory could not be copied (${err instanceof Error ? err.message : String(err)})` };
     }
     if (carried.kind === 'refused') {
@@ -250,34 +267,55 @@ export class Supervisor {
   /**
    * The post-mortem capture of a file already carried over into `next`;
    * once durable, `next` learns it too. A failure is logged and loses
-   * nothing: the memory lives on in `next`.
+   * nothing: the memory lives on in `next`, which is then captured at the
+   * next interval even if its child stays idle.
    */
   async #captureCarried(old: number, next: number, latest: { offset: bigint; length: number } | null): Promise<void> {
+    let told = false;
     try {
       const result = await this.#captures.captureNow(old, 'post-mortem', true);
       const stored = result.generation.manifest.latest;
       const same = latest !== null && stored !== null && BigInt(stored.offset) === latest.offset && stored.length === latest.length;
-      if (same && !result.writerActive) publishDurable(next, latest.offset + BigInt(latest.length), result.generation.manifest.sequence);
+      if (same && !result.writerActive) {
+        publishDurable(next, latest.offset + BigInt(latest.length), result.generation.manifest.sequence);
+        told = true;
+      } else if (latest !== null || stored !== null) {
+        // Something outside the group wrote the old file after the copy.
+        this.#log.log('warn', 'carry-diverged', `generation ${result.generation.manifest.sequence} may not hold what the new file was given: something outside the child's group wrote the old file after it was copied; the new file is captured next`);
+      }
     } catch {
-      // Logged by the capture; the child's state is in its new file.
+      // Logged by the capture.
     } finally {
-      closeSync(old);
+      try {
+        closeSync(old);
+      } catch {
+        // Closed already: nothing to give back.
+      }
     }
+    if (!told && latest !== null && this.#fd === next) this.#capturedWriteOffset = null;
   }
 
   /** Switches from `old` to the newest verified generation, or to a copy of `old` when its capture could not be stored. */
   async #replaceFile(old: number, captured: CaptureOutcome): Promise<void> {
-    let fd: number;
-    if (captured.kind === 'io-error') {
+    let fd: number | null = null;
+    if (captured.kind !== 'io-error') {
+      try {
+        fd = await this.#restoredFile();
+      } catch (err) {
+        // The old file still holds the state: better it than nothing.
+        this.#log.log('error', 'restore-failed', `no generation could be restored (${err instanceof Error ? err.message : String(err)}); carrying the child's memory over as it is`);
+      }
+    }
+    if (fd === null) {
       const size = Math.max(this.options.size, sizeOf(old));
       fd = createSharedFile(size);
       await copyMemoryFile(old, fd);
-      this.#log.log('warn', 'carried-as-is', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);
-    } else {
-      fd = await this.#restoredFile();
+      if (captured.kind === 'io-error') {
+        this.#log.log('warn', 'carried-as-is', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);
+      }
     }
     this.#useFile(fd);
-    closeSync(old);
+    this.#retire(old);
   }
 
   // --- the child ---------------------------------------------------------
@@ -400,21 +438,28 @@ export class Supervisor {
     if (this.#child === child) this.#scheduleIntervalCapture(next);
   }
 
-  /** Captures the current shared file after the captures queued before; logs failures and rethrows them. */
+  /**
+   * Captures the current shared file, after the captures queued before;
+   * logs failures and rethrows them. The file is the one current now: if
+   * the host switches files meanwhile, this still captures the old one
+   * (which stays open until then), so generations keep the order of events.
+   */
   #capture(reason: Reason, postMortem: boolean): Promise<CaptureResult> {
+    const fd = this.#fd;
     return this.#captures.exclusive(async () => {
-      const fd = this.#fd;
-      const before = this.#watch?.writeOffset() ?? null;
+      const current = this.#fd === fd;
+      const before = current ? this.#watch?.writeOffset() ?? null : null;
       const result = await this.#captures.captureNow(fd, reason, postMortem);
       // Interval captures skip the file until its write offset moves on from here.
-      if (this.#fd === fd) this.#capturedWriteOffset = before;
+      if (current && this.#fd === fd) this.#capturedWriteOffset = before;
       return result;
     });
   }
 
   /** The capture after the child's group is gone: exact, nothing writes any more. */
   #postMortem(reason: Reason): Promise<CaptureOutcome> {
-    return this.#captures.exclusive(() => this.#captures.finalCaptureNow(this.#fd, reason));
+    const fd = this.#fd;
+    return this.#captures.exclusive(() => this.#captures.finalCaptureNow(fd, reason));
   }
 }
 
