@@ -84,7 +84,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
       records: records.length,
       latestEnd: latest === null ? null : latest.offset + BigInt(latest.length),
       bytesCopied: rings.bytesCopied + tail.bytesCopied,
-      writerActive: !sameRecords(pre, post),
+      writerActive: !sameRecords(pre, post, consistent),
     } as const;
   });
 }

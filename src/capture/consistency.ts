@@ -17,9 +17,12 @@ export function consistentSlots(pre: readonly Slot[], post: readonly Slot[]): Sl
   });
 }
 
-/** True when both scans saw exactly the same valid records (nothing wrote during the copy). */
-export function sameRecords(pre: readonly Slot[], post: readonly Slot[]): boolean {
-  return consistentSlots(pre, post).length === pre.length && pre.length === post.length;
+/**
+ * True when both scans saw exactly the same valid records (nothing wrote
+ * during the copy); `consistent` is consistentSlots(pre, post) when known.
+ */
+export function sameRecords(pre: readonly Slot[], post: readonly Slot[], consistent: readonly Slot[] = consistentSlots(pre, post)): boolean {
+  return consistent.length === pre.length && pre.length === post.length;
 }
 
 /**

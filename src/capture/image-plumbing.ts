@@ -75,13 +75,13 @@ export async function commit(image: PendingImage, fields: ManifestFields): Promi
 }
 
 /** A failed file operation on the image as the capture's 'io' error. */
-export function ioFailure(op: string, path: string, err: unknown): CaptureError {
+function ioFailure(op: string, path: string, err: unknown): CaptureError {
   const storeError = storeIoError(op, path, err);
   return new CaptureError('io', storeError.message, { cause: storeError });
 }
 
 /** A store failure as the capture's 'io' error (programming errors pass through). */
-export function asCaptureError(err: unknown): unknown {
+function asCaptureError(err: unknown): unknown {
   if (err instanceof CaptureError) return err;
   if (err instanceof StoreError && err.code !== 'READ_ONLY' && err.code !== 'CLOSED' && err.code !== 'BAD_OPTION') {
     return new CaptureError('io', err.message, { cause: err });

@@ -31,7 +31,7 @@ export const CHUNK_SIZE = 1 << 20;
 const hasher = xxh3.Xxh3.withSeed(0n);
 
 /** XXH3-64 (seed 0) of `bytes`. */
-export function digestOf(bytes: Uint8Array): bigint {
+function digestOf(bytes: Uint8Array): bigint {
   hasher.reset();
   hasher.update(bytes);
   return hasher.digest();
@@ -44,7 +44,7 @@ const zeros = (length: number): Uint8Array => ZEROS.subarray(0, length);
 const zeroDigests = new Map<number, bigint>();
 
 /** The digest of `length` zero bytes (every hole-only chunk of that length). */
-export function zeroDigest(length: number): bigint {
+function zeroDigest(length: number): bigint {
   let d = zeroDigests.get(length);
   if (d === undefined) {
     d = digestOf(new Uint8Array(length));
@@ -54,10 +54,10 @@ export function zeroDigest(length: number): bigint {
 }
 
 /** Number of chunks of an image of `size` bytes. */
-export const chunkCount = (size: number): number => Math.ceil(size / CHUNK_SIZE);
+const chunkCount = (size: number): number => Math.ceil(size / CHUNK_SIZE);
 
 /** Byte range [start, end) of chunk `index` in an image of `size` bytes. */
-export function chunkRange(index: number, size: number): { start: number; end: number } {
+function chunkRange(index: number, size: number): { start: number; end: number } {
   const start = index * CHUNK_SIZE;
   return { start, end: Math.min(start + CHUNK_SIZE, size) };
 }

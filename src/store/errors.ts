@@ -57,8 +57,7 @@ const explanations: Record<string, { code: StoreErrorCode; what: string; hint: s
  */
 export function storeIoError(op: string, path: string, err: unknown): StoreError {
   if (err instanceof StoreError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const name = typeof code === 'string' ? code : 'unknown error';
+  const name = errorCode(err) ?? 'unknown error';
   const known = explanations[name];
   if (known) return new StoreError(known.code, `cannot ${op} ${path}: ${known.what} (${name})`, { path, hint: known.hint, cause: err });
   const detail = err instanceof Error ? err.message : String(err);

@@ -1,14 +1,13 @@
 // The manifest beside each image: built by the store, read back as untrusted
 // JSON. Parsing checks every field and names the first one that is wrong.
-import type { Manifest, ManifestFields, Reason } from './types.js';
+import { U64_MAX } from '../format/index.js';
+import { REASONS, type Manifest, type ManifestFields, type Reason } from './types.js';
 
 /** The `format` every manifest this version writes carries, and the only one it reads. */
 export const MANIFEST_FORMAT = 1;
 /** A manifest is a few hundred bytes; anything far larger is not one. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
-const REASONS: readonly Reason[] = ['interval', 'post-mortem', 'shutdown', 'request', 'import'];
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
 
 /** Why a manifest cannot be used, in words. */

@@ -4,10 +4,9 @@ import { basename } from 'node:path';
 import { HEADER_SIZE } from '../format/index.js';
 import { CHECKSUM_ALGORITHM, ChunkDigests } from './checksum.js';
 import { StoreError, storeIoError } from './errors.js';
-import { close, fstat, ftruncate, open } from './io.js';
-import { Mapping } from '../sys/index.js';
-import { dataRuns } from './data-runs.js';
-import { CopyError, copySparse, zeroData } from './sparse-copy.js';
+import { copyIntoMemoryFile } from './into-memory-file.js';
+import { close, fstat, open } from './io.js';
+import { CopyError } from './sparse-copy.js';
 import { publishDurable } from './publish-durable.js';
 import type { Generation } from './types.js';
 
@@ -36,26 +35,15 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
     const imageSize = (await fstat(imageFd)).size;
     if (imageSize !== manifest.imageSize) throw corrupt(generation, `image ${name} has ${imageSize} bytes, its manifest says ${manifest.imageSize}`);
     const size = Math.max(minSize, imageSize);
-    const before = (await fstat(fd)).size;
-    if (before < size) await ftruncate(fd, size);
-    // A destination that already holds data needs the image's zeros written too.
-    const dirty = before > 0 && dataRuns(fd, 0, before).length > 0;
+    // Hashed in the memory file's pages: the checksum covers exactly what the child will see.
     const digests = new ChunkDigests(imageSize);
-    if (imageSize > 0) {
-      // Read straight into the memory file's pages, then hash them there:
-      // the checksum covers exactly what the child will see.
-      const mapping = Mapping.map(fd, imageSize, { writable: true });
-      try {
-        await copySparse(imageFd, fd, 0, imageSize, { size: imageSize, destination: mapping.bytes, dense: dirty, digests });
-      } catch (err) {
-        if (err instanceof CopyError && err.side === 'read') throw storeIoError('read snapshot image', imagePath, err.cause);
-        if (err instanceof CopyError) throw storeIoError('write the restored memory file from', imagePath, err.cause);
-        throw err;
-      } finally {
-        mapping.close();
-      }
+    try {
+      await copyIntoMemoryFile(imageFd, fd, imageSize, size, digests);
+    } catch (err) {
+      if (err instanceof CopyError && err.side === 'read') throw storeIoError('read snapshot image', imagePath, err.cause);
+      if (err instanceof CopyError) throw storeIoError('write the restored memory file from', imagePath, err.cause);
+      throw err;
     }
-    if (dirty && before > imageSize) await zeroData(fd, imageSize, before);
     if (digests.value() !== manifest.checksum.value) throw corrupt(generation, `image ${name} changed on disk after it was verified`);
     if (manifest.configured && manifest.latest !== null && imageSize >= HEADER_SIZE) {
       publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);

@@ -44,12 +44,7 @@ export class SnapshotStore implements SnapshotStoreApi {
    * `readOnly`: none of that, for inspecting a directory beside its host.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
-    let keep: number;
-    try {
-      keep = checkKeep(options.keep ?? DEFAULT_KEEP);
-    } catch (err) {
-      throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --keep 2 or more' });
-    }
+    const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
     const readOnly = options.readOnly === true;
     if (readOnly) {
       requireDirectory(dir);
@@ -101,18 +96,12 @@ export class SnapshotStore implements SnapshotStoreApi {
       throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: this.dir, hint: 'generations are numbered from 1; list them to see which exist' });
     }
     const paths = generationPaths(this.dir, sequence);
-    let text: string;
     try {
-      text = await readManifestText(paths.manifestPath);
+      return { sequence, manifest: parseManifest(await readManifestText(paths.manifestPath), sequence), ...paths };
     } catch (err) {
       if (errorCode(err) === 'ENOENT') {
         throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: paths.manifestPath, hint: 'list the generations to see which exist' });
       }
-      throw new StoreError('BAD_MANIFEST', `generation ${sequence} cannot be read: ${manifestProblem(err)}`, { path: paths.manifestPath, hint: 'use another generation' });
-    }
-    try {
-      return { sequence, manifest: parseManifest(text, sequence), ...paths };
-    } catch (err) {
       throw new StoreError('BAD_MANIFEST', `generation ${sequence} cannot be read: ${manifestProblem(err)}`, { path: paths.manifestPath, hint: 'use another generation' });
     }
   }
@@ -159,11 +148,7 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async prune(keep: number = this.keep): Promise<number[]> {
     this.#writable('prune generations');
-    try {
-      checkKeep(keep);
-    } catch (err) {
-      throw new StoreError('BAD_OPTION', (err as Error).message, { path: this.dir, hint: 'pass --keep 2 or more' });
-    }
+    keepOption(keep, this.dir);
     return this.#prune(keep, null);
   }
 
@@ -196,5 +181,14 @@ export class SnapshotStore implements SnapshotStoreApi {
     await this.#background;
     this.#lock?.release();
     this.#lock = null;
+  }
+}
+
+/** `keep` checked for the store in `dir`: a bad one is StoreError BAD_OPTION. */
+function keepOption(keep: number, dir: string): number {
+  try {
+    return checkKeep(keep);
+  } catch (err) {
+    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --keep 2 or more' });
   }
 }

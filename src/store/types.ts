@@ -1,25 +1,19 @@
 // The snapshot store's public shapes. The supervisor (src/host) and the
 // inspection commands (src/cli) are written against these.
 
+/** Why a generation can be taken. */
+export const REASONS = ['interval', 'post-mortem', 'shutdown', 'request', 'import'] as const;
 /** Why a generation was taken. */
-export type Reason = 'interval' | 'post-mortem' | 'shutdown' | 'request' | 'import';
+export type Reason = typeof REASONS[number];
 
-/** The manifest stored beside each image (JSON). Offsets are decimal strings: they can pass 2^53. */
-export interface Manifest {
+/** The manifest stored beside each image (JSON): what its writer supplied, and what the store adds. */
+export interface Manifest extends ManifestFields {
   /** Manifest format version. */
   readonly format: 1;
   readonly sequence: number;
   /** ISO 8601 time the generation was taken. */
   readonly time: string;
-  readonly reason: Reason;
   readonly imageSize: number;
-  readonly checksum: { readonly algorithm: string; readonly value: string };
-  /** False for a raw capture of a file no writer ever configured. */
-  readonly configured: boolean;
-  /** Consistent records in the image. */
-  readonly records: number;
-  readonly latest: { readonly offset: string; readonly length: number } | null;
-  readonly writeOffset: string;
 }
 
 /** A committed generation on disk (its manifest parsed, not yet verified). */
@@ -56,11 +50,16 @@ export interface StoreOptions {
   readonly readOnly?: boolean;
 }
 
-/** Fields the writer of a generation supplies; the store fills in format, sequence, time and imageSize. */
+/**
+ * Fields the writer of a generation supplies; the store fills in format,
+ * sequence, time and imageSize. Offsets are decimal strings: they can pass 2^53.
+ */
 export interface ManifestFields {
   readonly reason: Reason;
   readonly checksum: { readonly algorithm: string; readonly value: string };
+  /** False for a raw capture of a file no writer ever configured. */
   readonly configured: boolean;
+  /** Consistent records in the image. */
   readonly records: number;
   readonly latest: { readonly offset: string; readonly length: number } | null;
   readonly writeOffset: string;

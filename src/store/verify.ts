@@ -2,9 +2,10 @@
 // problem becomes a one-line reason; nothing here throws for bad input.
 import fs from 'node:fs';
 import { basename } from 'node:path';
-import { FormatError, HEADER_SIZE, checkRecordSet, latestOf, readHeader, validSlots } from '../format/index.js';
+import { FormatError, HEADER_SIZE, checkRecordSet, readHeader, validSlots } from '../format/index.js';
 import { CHECKSUM_ALGORITHM, checksumOfFile } from './checksum.js';
 import { errorCode } from './errors.js';
+import { manifestDisagreement } from './image-facts.js';
 import { close, fstat, open, readFully } from './io.js';
 import type { Generation, Manifest, Verdict } from './types.js';
 
@@ -58,24 +59,13 @@ async function checkImageLayout(fd: number, size: number, manifest: Manifest): P
   }
   try {
     const header = readHeader(await readPrefix(fd, HEADER_SIZE), size);
-    if (!header.configured) return manifest.configured ? 'the image is not configured (magic is zero) but its manifest says it is' : null;
-    if (!manifest.configured) return 'the image is configured but its manifest says it was captured raw';
-    // The header and the entry ring: all that the slot functions read.
-    const bytes = await readPrefix(fd, header.layout.dataBase);
-    const records = checkRecordSet(header.layout, validSlots(bytes, header.layout));
-    if (records.length !== manifest.records) return `the image holds ${records.length} records but its manifest says ${manifest.records}`;
-    const latest = latestOf(records);
-    const expected = manifest.latest;
-    if ((latest === null) !== (expected === null)
-      || (latest !== null && expected !== null && (latest.offset !== BigInt(expected.offset) || latest.length !== expected.length))) {
-      const got = latest === null ? 'none' : `offset ${latest.offset}, ${latest.length} bytes`;
-      const want = expected === null ? 'none' : `offset ${expected.offset}, ${expected.length} bytes`;
-      return `the image's latest record (${got}) is not the manifest's (${want})`;
-    }
-    if (header.writeOffset !== BigInt(manifest.writeOffset)) {
-      return `the image's write_offset ${header.writeOffset} is not the manifest's ${manifest.writeOffset}`;
-    }
-    return null;
+    if (!header.configured) return manifestDisagreement({ configured: false }, manifest);
+    // A manifest that says raw disagrees before any record is read. Else the
+    // header and the entry ring: all that the slot functions read.
+    const records = manifest.configured
+      ? checkRecordSet(header.layout, validSlots(await readPrefix(fd, header.layout.dataBase), header.layout))
+      : [];
+    return manifestDisagreement({ configured: true, records, writeOffset: header.writeOffset }, manifest);
   } catch (err) {
     if (err instanceof FormatError) return err.message;
     throw err;
