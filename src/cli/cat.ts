@@ -92,7 +92,7 @@ export const catCommand = defineCommand({
       try {
         let info: ImageInfo;
         try {
-          info = await image.inspect({ raw: source.manifest?.configured === false });
+          info = await image.inspect({ raw: source.manifest?.configured === false, rings: !args.tail });
         } catch (err) {
           throw describeDamage(source, err);
         }

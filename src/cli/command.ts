@@ -8,8 +8,6 @@ export interface CommandContext {
   readonly io: CliIo;
   /** Standard output, with backpressure; use it rather than io.stdout for anything large. */
   readonly out: OutputSink;
-  /** Writes one line to stderr (no prefix added). */
-  note(line: string): void;
   /** A progress bar on stderr for `totalBytes` of work; inert unless stdout and stderr are terminals and not --json. */
   progress(label: string, totalBytes: number, options?: { json?: boolean }): Progress;
 }

@@ -31,6 +31,7 @@ export const exportCommand = defineCommand({
       if (manifest === null) {
         throw new CommandFailure('NO_MANIFEST', `${source.label} has no manifest to export with`, 'export a generation of a snapshot directory (a <ref> of --dir, or a gen-*.img path inside one)');
       }
+      const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
       const image = await source.openImage();
       const file = toStdout ? null : await DurableFile.create(args.file, args.force);
       const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
@@ -47,7 +48,6 @@ export const exportCommand = defineCommand({
         if (problem !== null) throw new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, 'export an older generation; see shm-host list --verify');
         const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
         const hash = exportHash();
-        const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
         const header = encodeExportHeader({ manifestLength: manifestBytes.length, imageLength: image.size });
         for (const part of [header, manifestBytes]) {
           hash.update(part);
@@ -76,7 +76,7 @@ export const exportCommand = defineCommand({
         progress.finish();
         await image.close();
       }
-      const bytes = exportFileSize({ manifestLength: Buffer.byteLength(serializeManifest(manifest)), imageLength: image.size });
+      const bytes = exportFileSize({ manifestLength: manifestBytes.length, imageLength: image.size });
       if (args.json) {
         await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes, sha256 });
       } else if (!toStdout) {

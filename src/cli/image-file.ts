@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import {
-  DATA_MASK_AT, DURABLE_OFFSET_AT, ENTRY_MASK_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, MAGIC, MAGIC_AT, SLOT_SIZE,
-  SNAPSHOT_SEQ_AT, checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
+  DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
+  checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
 } from '../format/index.js';
 import { CommandFailure } from './errors.js';
 
@@ -18,7 +18,7 @@ const close = promisify(fs.close);
 
 /** Bytes read per step when streaming a large part of an image. */
 export const STREAM_CHUNK = 1 << 20;
-/** Header, entry ring and data ring are read into memory; beyond this they are refused. */
+/** What inspect() reads into memory (header, entry ring, maybe the data ring); beyond this it refuses. */
 const MAX_RINGS_BYTES = 2 ** 32 - 1;
 
 /** The host's extension words, and whether its magic is there at all. */
@@ -39,12 +39,9 @@ export type ImageInfo =
     readonly extension: ExtensionWords;
     /** Valid records, oldest first, checked against the commit protocol. */
     readonly records: readonly Slot[];
-    /** Header, entry ring and data ring (what records are copied from). */
-    readonly rings: Uint8Array;
+    /** Header, entry ring and data ring (what records are copied from), if inspect() was asked for them. */
+    readonly rings: Uint8Array | null;
   };
-
-const isMask = (m: bigint): boolean => (m & (m + 1n)) === 0n;
-const pages = (n: bigint): bigint => ((n + 4095n) / 4096n) * 4096n;
 
 /** An image file (or an image inside a larger file, such as an export) opened for reading. */
 export class ImageFile {
@@ -84,12 +81,12 @@ export class ImageFile {
   }
 
   /** Reads image bytes [position, position + length); the range must lie inside the image. */
-  async read(position: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+  async read(position: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
       // Validation upstream makes this unreachable; reaching it is a bug, never a read past the image.
       throw new Error(`refusing to read bytes [${position}, ${position + length}) of a ${this.size}-byte image`);
     }
-    const out = into ?? new Uint8Array(length);
+    const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await read(this.#fd, out, done, length - done, this.#base + position + done);
@@ -105,39 +102,32 @@ export class ImageFile {
    * Validates the image and returns what it holds: the layout, the
    * extension words and every valid record (FormatError when anything is
    * inconsistent). `raw` says the image is a capture of a file no writer
-   * configured, so a file shorter than a header page is fine.
+   * configured, so a file shorter than a header page is fine. Only the
+   * header and the entry ring are read, unless `rings` asks for the data
+   * ring too (to copy records out of it).
    */
-  async inspect(options: { raw?: boolean } = {}): Promise<ImageInfo> {
+  async inspect(options: { raw?: boolean; rings?: boolean } = {}): Promise<ImageInfo> {
     if (this.size < HEADER_SIZE && options.raw === true) return { configured: false, size: this.size };
     if (this.size < HEADER_SIZE) readHeader(await this.read(0, this.size)); // throws TOO_SMALL
     const header = await this.read(0, HEADER_SIZE);
-    const words = wordsOf(header);
-    const magic = words.load(MAGIC_AT);
-    if (magic !== MAGIC) {
-      readHeader(header); // throws BAD_MAGIC for a foreign magic
-      return { configured: false, size: this.size };
+    // Masks and ring sizes checked against the image's real size before
+    // anything they point at is read.
+    const first = readHeader(header, this.size);
+    if (!first.configured) return { configured: false, size: this.size };
+    const length = options.rings === true ? first.layout.tailBase : first.layout.dataBase;
+    if (length > MAX_RINGS_BYTES) {
+      throw new FormatError('RINGS_DO_NOT_FIT', `the image's entry and data rings take ${length} bytes, more than this command can inspect (4 GiB)`);
     }
-    // Read header, entry ring and data ring, no more than the file has:
-    // readHeader then sees the file's real size if the rings do not fit.
-    const entryMask = words.load(ENTRY_MASK_AT);
-    const dataMask = words.load(DATA_MASK_AT);
-    const needed = isMask(entryMask) && isMask(dataMask)
-      ? BigInt(HEADER_SIZE) + pages((entryMask + 1n) * BigInt(SLOT_SIZE)) + pages(dataMask + 1n)
-      : BigInt(HEADER_SIZE);
-    const ringsLength = needed < BigInt(this.size) ? Number(needed) : this.size;
-    if (ringsLength > MAX_RINGS_BYTES) {
-      throw new FormatError('RINGS_DO_NOT_FIT', `the image's entry and data rings take ${ringsLength} bytes, more than this command can inspect (4 GiB)`);
-    }
-    const rings = ringsLength === HEADER_SIZE ? header : await this.read(0, ringsLength);
-    const state = readHeader(rings);
+    const prefix = length === HEADER_SIZE ? header : await this.read(0, length);
+    const state = readHeader(prefix, this.size);
     if (!state.configured) throw new FormatError('BAD_MAGIC', 'the image header changed while it was read');
-    const layout: Layout = { ...state.layout, fileSize: this.size, tailSize: this.size - state.layout.tailBase };
-    const records = checkRecordSet(layout, validSlots(rings, layout));
-    const ringWords = wordsOf(rings);
-    const extension: ExtensionWords = ringWords.load(EXT_MAGIC_AT) === EXT_MAGIC
-      ? { present: true, durableOffset: ringWords.load(DURABLE_OFFSET_AT), snapshotSeq: ringWords.load(SNAPSHOT_SEQ_AT) }
+    const { layout } = state;
+    const records = checkRecordSet(layout, validSlots(prefix, layout));
+    const words = wordsOf(prefix);
+    const extension: ExtensionWords = words.load(EXT_MAGIC_AT) === EXT_MAGIC
+      ? { present: true, durableOffset: words.load(DURABLE_OFFSET_AT), snapshotSeq: words.load(SNAPSHOT_SEQ_AT) }
       : { present: false, durableOffset: 0n, snapshotSeq: 0n };
-    return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, rings };
+    return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, rings: options.rings === true ? prefix : null };
   }
 
   /** The bytes of image range [start, end), a chunk at a time (for the tail, or a whole export). */
@@ -157,5 +147,6 @@ export class ImageFile {
 
 /** A record's bytes, copied out of the rings (across the ring's wrap). */
 export function recordBytes(info: Extract<ImageInfo, { configured: true }>, record: Slot): Uint8Array {
+  if (info.rings === null) throw new Error('recordBytes() needs an image inspected with { rings: true }');
   return copyRecord(info.rings, info.layout, record);
 }

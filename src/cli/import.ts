@@ -4,7 +4,7 @@
 // It takes the directory's lock like a host (see writable-store.ts).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CHUNK_SIZE, type Generation, type Manifest, type PendingImage } from '../store/index.js';
+import { CHUNK_SIZE, fieldsOfImage, type Generation, type Manifest, type PendingImage } from '../store/index.js';
 import { ftruncate, writeFully } from '../store/io.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
@@ -12,7 +12,7 @@ import { FormatError } from '../format/index.js';
 import { ExportFormatError } from './export-format.js';
 import { readExport } from './export-reader.js';
 import { ImageFile, type ImageInfo } from './image-file.js';
-import { disagreement, fieldsOfImage } from './manifest-check.js';
+import { disagreement } from './manifest-check.js';
 import { withDir, withJson } from './options.js';
 import { openForWriting } from './writable-store.js';
 import type { Progress } from './progress.js';

@@ -33,7 +33,6 @@ function contextFor(io: CliIo): CommandContext {
   return {
     io,
     out,
-    note: (line) => void io.stderr.write(`${line}\n`),
     progress: (label, total, options = {}) =>
       createProgress(io.stderr, label, total, options.json !== true && io.stdout.isTTY === true && io.stderr.isTTY === true),
   };

@@ -1,6 +1,8 @@
 // Options several subcommands share, declared once so they read the same everywhere.
 import type { Argv } from 'yargs';
-import { REF_HELP } from './source.js';
+
+/** How a generation is named on the command line. */
+export const REF_HELP = 'a <ref> is a sequence number, latest, latest~N, or the path of an image or export file';
 
 /** The snapshot directory's default, as for `shm-host run`. */
 export const DEFAULT_DIR = './.shm-host';

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { SnapshotStore, parseGenerationFileName, type Generation, type Manifest } from '../store/index.js';
 import { CommandFailure, UsageError } from './errors.js';
+import { REF_HELP } from './options.js';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
 } from './export-format.js';
@@ -16,7 +17,6 @@ export type Ref =
   | { readonly kind: 'latest'; readonly back: number }
   | { readonly kind: 'path'; readonly path: string };
 
-export const REF_HELP = 'a <ref> is a sequence number, latest, latest~N, or the path of an image or export file';
 
 /** Parses `<ref>`: digits are a sequence (write ./7 for a file named 7), latest[~N], anything else a path. */
 export function parseRef(text: string): Ref {

@@ -8,9 +8,9 @@ import { UsageError } from './errors.js';
 import { ExportFormatError } from './export-format.js';
 import { readExport } from './export-reader.js';
 import { disagreement } from './manifest-check.js';
-import { withDir, withJson } from './options.js';
+import { REF_HELP, withDir, withJson } from './options.js';
 import type { Progress } from './progress.js';
-import { PRUNED_RETRIES, REF_HELP, openReadOnly, pruned, resolveSource, type Source } from './source.js';
+import { PRUNED_RETRIES, openReadOnly, pruned, resolveSource, type Source } from './source.js';
 
 /** One verified snapshot, as `verify --json` prints it. */
 export interface VerifyResult {

@@ -2,18 +2,15 @@
 // host does, and refuse, in one line, a directory a running host holds:
 // importing under a running child would be pointless (its next capture
 // supersedes the import), and a host prunes by its own --keep.
-import { DEFAULT_KEEP, SnapshotStore, StoreError } from '../store/index.js';
+import { SnapshotStore, StoreError } from '../store/index.js';
 import { CommandFailure } from './errors.js';
 
 /** Opens `dir` for writing (`what`: import, prune), turning "a host holds the lock" into one line. */
 export async function openForWriting(dir: string, what: string): Promise<SnapshotStore> {
   // Keep every generation there is: retention on commit must not delete any
   // (the host applies its own --keep at its next capture).
-  const probe = await SnapshotStore.open(dir, { readOnly: true }).catch(() => null);
-  const existing = probe ? (await probe.list().catch(() => [])).length : 0;
-  await probe?.close();
   try {
-    return await SnapshotStore.open(dir, { keep: Math.max(DEFAULT_KEEP, existing + 1) });
+    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER });
   } catch (err) {
     if (err instanceof StoreError && err.code === 'LOCKED') {
       const holder = /\(([^)]*)\)/.exec(err.message)?.[1] ?? 'pid unknown';

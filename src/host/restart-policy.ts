@@ -30,11 +30,6 @@ export class RestartPolicy {
     this.#delayMs = options.initialDelayMs;
   }
 
-  /** Restarts so far over the host's life. */
-  get total(): number {
-    return this.#total;
-  }
-
   decide(exit: Pick<ChildExit, 'code' | 'signal' | 'ranMs'>, now: number): RestartDecision {
     const failed = exit.signal !== null || exit.code !== 0;
     const { mode, maxRestarts, windowMs } = this.options;

@@ -81,11 +81,6 @@ export class Supervisor {
     this.state = new HostState(options.command, options.args);
   }
 
-  /** The open snapshot store (valid once run() has opened it). */
-  get store(): SnapshotStore {
-    return this.#store;
-  }
-
   async run(): Promise<number> {
     const { options } = this;
     requireTrampoline(this.#env);
