@@ -18,6 +18,7 @@ import { F_SEAL_SHRINK, addSeals, memfdCreate, sendfile } from '../src/sys/index
 import { SnapshotStore } from '../src/store/index.js';
 import { CaptureError, capture } from '../src/capture/index.js';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
+import { median } from './lib/median.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.env.BENCH_QUICK === '1';
@@ -26,10 +27,6 @@ const GiB = 1024 * MiB;
 // Same file system as the store: the scratch directory holds both.
 const scratch = mkdtempSync(join(root, '.bench-capture-'));
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 const fmt = (x: number, digits = 2): string => x.toFixed(digits);
 
 /**

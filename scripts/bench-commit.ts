@@ -14,11 +14,12 @@
 // calls and disk waits leaves the CPU in a state that would slow the next
 // round of memory copies, and that is not what we measure). Writes the "Commit" section
 // of docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every case (a smoke run).
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attach, type SharedState } from 'shm-host';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
+import { median } from './lib/median.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -63,11 +64,6 @@ function measure(cases: Case[]): void {
     }
   }
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 function fmt(ns: number): string {
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
+import { median } from './lib/median.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/shm-host.js');
@@ -73,11 +74,6 @@ async function nthLine(lines: Lines, re: RegExp, n: number, timeoutMs = 120_000)
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 function startHost(dir: string, hostArgs: string[], childArgs: string[]): { proc: ChildProcess; out: Lines; err: Lines; exited: Promise<unknown> } {
   const proc = spawn(process.execPath, [bin, '--dir', dir, '--log-format', 'json', ...hostArgs, '--', process.execPath, child, ...childArgs], {

@@ -4,11 +4,12 @@
 // last value it committed, then stops the host and shows a new host
 // restoring it from disk. Exits 1 if any committed value was lost.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { lastLogged } from '../fixtures/lib/commit-log.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'shm-host-demo-'));
@@ -19,20 +20,6 @@ const RATE = 2000; // commits per second
 
 const say = (line) => console.log(`demo: ${line}`);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The last value the counter logged as committed (the log is appended after each commit returns). */
-function lastLogged() {
-  let text = '';
-  try {
-    text = readFileSync(logFile, 'utf8');
-  } catch {
-    return null;
-  }
-  const lines = text.split('\n');
-  lines.pop(); // an unfinished line, or the empty string after the last newline
-  const last = lines.pop();
-  return last === undefined ? null : Number(last);
-}
 
 /** Starts a host running the counter; resolves values as the child announces where it resumed. */
 function startHost() {
@@ -85,7 +72,7 @@ async function main() {
     const pid = run.childPid();
     const next = run.nextResume();
     process.kill(pid, 'SIGKILL');
-    const logged = lastLogged();
+    const logged = lastLogged(logFile);
     say(`kill ${i}/${KILLS}: SIGKILL child ${pid}`);
     ok = check(`after kill ${i}`, await next, logged) && ok;
   }
@@ -94,7 +81,7 @@ async function main() {
   say('stopping the host with SIGTERM');
   run.host.kill('SIGTERM');
   const stopped = await run.exited;
-  const loggedAtStop = lastLogged();
+  const loggedAtStop = lastLogged(logFile);
   say(`the host exited with code ${stopped.code}`);
 
   say('starting a new host on the same directory');

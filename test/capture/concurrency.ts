@@ -9,7 +9,7 @@ import { Mapping } from '../../src/sys/index.js';
 import { SnapshotStore, type Generation, type Verdict } from '../../src/store/index.js';
 import { CaptureError, capture, type CaptureOptions } from '../../src/capture/index.js';
 import { decodeRecord } from '../../fixtures/lib/record-codec.js';
-import { spawnShared, type SharedChild } from '../../fixtures/lib/shared-child.js';
+import { spawnShared, waitFor, type SharedChild } from '../../fixtures/lib/shared-child.js';
 import { fixture, memoryFile, readBytes, scratchDir } from '../store/helpers.js';
 
 /** A live file of `size` bytes and a child committing into it at full speed. */
@@ -26,17 +26,8 @@ async function writerOn(t: Test, script: string, size: number, slots: number, ri
   t.teardown(() => header.close());
   const words = wordsOf(header.bytes);
   const writeOffset = (): bigint => words.load(WRITE_OFFSET_AT);
-  await until('the child commits', () => writeOffset() > 0n);
+  await waitFor('the child commits', () => writeOffset() > 0n);
   return { fd, writeOffset };
-}
-
-/** Polls `check` until it holds; fails after `ms`. */
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 async function openStore(t: Test): Promise<{ dir: string; store: SnapshotStore }> {
@@ -155,7 +146,7 @@ t.test('a copy slower than the writer: starvation detected, retried, reported; n
     // Wait in the middle of the copy until the writer has gone twice round
     // the ring: every record the pre-scan saw is overwritten by then.
     throttle: async ({ phase }) => {
-      if (phase === 'rings' && attempts <= slowAttempts) await until('the writer laps the ring twice', () => writeOffset() > preOffset + BigInt(2 * ring));
+      if (phase === 'rings' && attempts <= slowAttempts) await waitFor('the writer laps the ring twice', () => writeOffset() > preOffset + BigInt(2 * ring));
     },
   };
   const before = (await store.list()).length;
@@ -185,7 +176,7 @@ t.test('a post-mortem capture that finds the file still changing keeps only cons
   const result = await capture(fd, store, 'post-mortem', {
     onScan: (scan) => { if (scan === 'pre') preOffset = writeOffset(); },
     throttle: async ({ phase }) => {
-      if (phase === 'rings') await until('the writer commits during the copy', () => writeOffset() > preOffset);
+      if (phase === 'rings') await waitFor('the writer commits during the copy', () => writeOffset() > preOffset);
     },
   });
   t.equal(result.writerActive, true, 'reported');

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
+import { waitFor } from '../../fixtures/lib/shared-child.js';
 import {
   MAX_REQUEST_BYTES, requestHost, socketAddress, socketPath, startControlServer, type ControlHandlers, type HostStatus,
 } from '../../src/host/control/index.js';
@@ -63,15 +64,6 @@ function exchange(dir: string, payload: string | Buffer, lines: number, timeoutM
       finish();
     });
   });
-}
-
-/** Waits until `predicate` holds, polling, or fails after `ms`. */
-async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 t.test('status and snapshot round trip; the socket is 0600 and removed on close', async (t) => {
@@ -164,7 +156,7 @@ t.test('handler failures become error replies, never a crash', async (t) => {
   t.same(replies.map((r) => [r.id, r.ok, r.error?.code]), [[1, false, 'FAILED'], [2, false, 'FAILED'], [3, true, undefined]]);
   t.equal(replies[0]!.error.message, 'status broke with two lines');
   t.equal(replies[1]!.error.message, 'disk full');
-  await until(() => unobserved.length === 1);
+  await waitFor('the unobserved error', () => unobserved.length === 1, { timeout: 5000, interval: 10 });
   t.match(String(unobserved[0]), /disk full/, 'a capture nobody waits for reports its failure to onError');
   await t.rejects(requestHost(dir, { op: 'snapshot', wait: true }, 2000), { code: 'REFUSED', message: /disk full/ });
 });
@@ -195,7 +187,7 @@ t.test('a peer that disconnects while its capture runs does not disturb the host
   t.teardown(() => server.close());
   const socket = connect(dir, () => socket.write('{"id":1,"op":"snapshot","wait":true}\n'));
   socket.on('error', () => {});
-  await until(() => started === 1);
+  await waitFor('the request to start', () => started === 1, { timeout: 5000, interval: 10 });
   socket.destroy();
   release();
   t.same(await requestHost(dir, { op: 'snapshot', wait: true }, 2000), { sequence: 99 });
@@ -212,7 +204,6 @@ t.test('too many connections: the extra one is told BUSY', async (t) => {
   // Both idle connections are accepted before the third one connects.
   t.same((await exchange(dir, '{"id":1,"op":"status"}\n', 1)).replies[0]?.error?.code, 'BUSY');
   for (const s of idle) s.destroy();
-  await until(() => true);
   let answered = false;
   const deadline = Date.now() + 5000;
   while (!answered && Date.now() < deadline) {

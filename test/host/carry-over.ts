@@ -3,10 +3,10 @@
 // and, when the dead child broke its file or a stray still writes it, what
 // the store holds instead.
 import t from 'tap';
-import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { WRITE_OFFSET_AT } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { fixture, killQuietly, scratch, until } from './harness.js';
+import { fixture, killQuietly, scratch, storedSequences, until } from './harness.js';
 
 const vandal = fixture('host-vandal.js');
 
@@ -92,10 +92,7 @@ t.test('a file a stray process still commits into: never trusted beyond what was
     const diverged = Number(seen[2]);
     t.comment(`the writer was paused for the whole copy; generation ${diverged} diverged`);
     // The restarted child never commits: only the host's reaction stores a newer generation.
-    await until('the new file to be captured', () => {
-      const store = readdirSync(state).map((f) => /^gen-(\d+)\.json$/.exec(f)?.[1]).filter((n) => n !== undefined).map(Number);
-      return Math.max(0, ...store) > diverged;
-    });
+    await until('the new file to be captured', async () => Math.max(0, ...(await storedSequences(state))) > diverged);
     t.pass('the new file was captured after the diverged generation');
   }
 });

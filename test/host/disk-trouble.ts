@@ -7,8 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAlive } from '../../src/sys/index.js';
-import { SnapshotStore } from '../../src/store/index.js';
-import { fixture, lastLogged, nthMatch, until, scratch } from './harness.js';
+import { fixture, lastLogged, nthMatch, storedSequences, until, scratch } from './harness.js';
 
 /** Mounts a tiny tmpfs at `dir`; returns why not where the machine refuses. */
 function mountTmpfs(dir: string, size: string): string | null {
@@ -18,16 +17,6 @@ function mountTmpfs(dir: string, size: string): string | null {
     return null;
   } catch (err) {
     return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`;
-  }
-}
-
-/** Sequence numbers of the committed generations in `dir`, read as the inspection commands do. */
-async function sequences(dir: string): Promise<number[]> {
-  const store = await SnapshotStore.open(dir, { readOnly: true });
-  try {
-    return (await store.list()).map((g) => g.sequence);
-  } finally {
-    await store.close();
   }
 }
 
@@ -63,7 +52,7 @@ for (const trouble of ['full', 'read-only'] as const) {
     const host = work.start(['--dir', state, '--interval', '50ms', '--size', '128K', '--keep', '2', '--restart-delay', '1ms',
       '--', process.execPath, fixture('counter.js'), '--rate', '1000', '--log', log]);
     await host.stdout.waitFor(/resumed at/, 20_000);
-    await until('a first durable generation', async () => (await sequences(state)).length > 0);
+    await until('a first durable generation', async () => (await storedSequences(state)).length > 0);
 
     if (trouble === 'full') fill(`${mnt}/filler`);
     else execFileSync('mount', ['-o', 'remount,ro', mnt]);
@@ -79,14 +68,14 @@ for (const trouble of ['full', 'read-only'] as const) {
     const resumed = Number((await nthMatch(host.stdout, /resumed at (\d+)/, 2))[1]);
     t.ok(resumed >= logged, `resumed at ${resumed}, at or after the last committed value ${logged}`);
 
-    const newest = Math.max(...(await sequences(state)));
+    const newest = Math.max(...(await storedSequences(state)));
     if (trouble === 'full') {
       for (const f of readdirSync(mnt)) if (f.startsWith('filler.')) rmSync(`${mnt}/${f}`);
     } else {
       execFileSync('mount', ['-o', 'remount,rw', mnt]);
     }
     await until('captures to resume once the directory is writable', async () => {
-      const now = await sequences(state);
+      const now = await storedSequences(state);
       return Math.max(...now) > newest;
     }, 15_000);
     t.pass('a new generation was stored after recovery');

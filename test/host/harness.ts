@@ -1,10 +1,11 @@
 // Runs the real shm-host binary as a separate process and follows its output
 // line by line, so tests wait on events instead of sleeping.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { SnapshotStore } from '../../src/store/index.js';
 import { isAlive } from '../../src/sys/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,23 +109,18 @@ export function killQuietly(pid: number | undefined, signal: NodeJS.Signals = 'S
   }
 }
 
-/**
- * The values the counter fixture logged as committed (it appends each value
- * after commit() returns); an unfinished last line is ignored.
- */
-export function loggedValues(path: string): number[] {
-  let text: string;
+/** Sequence numbers of the committed generations in `dir`, read as the inspection commands do. */
+export async function storedSequences(dir: string): Promise<number[]> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
+    return (await store.list()).map((g) => g.sequence);
+  } finally {
+    await store.close();
   }
-  const lines = text.split('\n');
-  lines.pop();
-  return lines.map(Number);
 }
 
-export const lastLogged = (path: string): number | null => loggedValues(path).at(-1) ?? null;
+/** The values the counter fixture logged as committed, and the last one. */
+export { readCommitLog as loggedValues, lastLogged } from '../../fixtures/lib/commit-log.js';
 
 /** Waits until `log` has at least `n` lines matching `re`, and returns the n-th match (1-based). */
 export function nthMatch(log: { lines: string[] }, re: RegExp, n: number, timeoutMs = 20_000): Promise<RegExpMatchArray> {

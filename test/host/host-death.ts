@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { copyRecord, latestOf, readLayout, validSlots } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
 import { fetchStatus } from '../../src/host/control/index.js';
-import { scratch, fixture, lastLogged, nthMatch, until, untilDead } from './harness.js';
+import { scratch, fixture, lastLogged, nthMatch, storedSequences, until, untilDead } from './harness.js';
 
 /** The counter value held by the newest verified generation in `dir`. */
 async function newestDurableValue(dir: string): Promise<number> {
@@ -23,14 +23,7 @@ async function newestDurableValue(dir: string): Promise<number> {
   }
 }
 
-async function generations(dir: string): Promise<number> {
-  const store = await SnapshotStore.open(dir, { readOnly: true });
-  try {
-    return (await store.list()).length;
-  } finally {
-    await store.close();
-  }
-}
+const generations = async (dir: string): Promise<number> => (await storedSequences(dir)).length;
 
 t.test('SIGKILL of the host: the child dies, a new host restores the last durable generation', async (t) => {
   const work = scratch(t);
