@@ -1,12 +1,10 @@
 // How a command fails: a usage error (exit 2), an expected failure (exit 1,
 // or the code the command chose), or a bug. Each becomes one line on stderr,
 // `shm-host: <problem> (<fix>)`; only a bug, with SHM_HOST_DEBUG=1, shows a stack.
-import { AttachError } from '../format/listen-fds.js';
-import { FormatError } from '../format/index.js';
-import { ControlError } from '../host/control/errors.js';
-import { StoreError } from '../store/index.js';
+import { AttachError, FormatError } from '../format/index.js';
+import { ControlError } from '../host/control/index.js';
+import { ExportFormatError, StoreError } from '../store/index.js';
 import { SysError } from '../sys/index.js';
-import { ExportFormatError } from './export-format.js';
 
 /** The command line itself is wrong: exit 2. `fix` says what to type instead. */
 export class UsageError extends Error {

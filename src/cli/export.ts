@@ -1,15 +1,25 @@
 // shm-host export <ref> <file|->: a generation as one portable, checksummed file.
-import { CHUNK_SIZE, ChunkDigests } from '../store/index.js';
-import { serializeManifest } from '../store/manifest.js';
+import {
+  CHUNK_SIZE, ChunkDigests, DurableFile, encodeExportHeader, encodeTrailer, exportFileSize, exportHash, imageDisagreement, serializeManifest, StoreError,
+} from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
-import { DurableFile } from './durable-file.js';
 import { CommandFailure, UsageError } from './errors.js';
-import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash } from './export-format.js';
-import { disagreement } from './manifest-check.js';
 import { withGenerationRef } from './options.js';
 import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
+
+/** The export file, durable once committed; an existing one is replaced only with --force. */
+async function createExportFile(path: string, force: boolean): Promise<DurableFile> {
+  try {
+    return await DurableFile.create(path, force);
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'EXISTS') {
+      throw new CommandFailure('EXISTS', `${path} already exists`, 'remove it, choose another name, or pass --force', { cause: err });
+    }
+    throw err;
+  }
+}
 
 export const exportCommand = defineCommand({
   command: 'export <ref> <file>',
@@ -33,7 +43,7 @@ export const exportCommand = defineCommand({
       }
       const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
       const image = await source.openImage();
-      const file = toStdout ? null : await DurableFile.create(args.file, args.force);
+      const file = toStdout ? null : await createExportFile(args.file, args.force);
       const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
       let sha256: string;
       try {
@@ -44,7 +54,7 @@ export const exportCommand = defineCommand({
         } catch (err) {
           throw describeDamage(source, err);
         }
-        const problem = disagreement(info, manifest);
+        const problem = imageDisagreement(info, manifest);
         if (problem !== null) throw new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, 'export an older generation; see shm-host list --verify');
         const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
         const hash = exportHash();

@@ -4,15 +4,14 @@
 // It takes the directory's lock like a host (see writable-store.ts).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CHUNK_SIZE, fieldsOfImage, type Generation, type Manifest, type PendingImage } from '../store/index.js';
-import { ftruncate, writeFully } from '../store/io.js';
+import {
+  CHUNK_SIZE, ExportFormatError, ImageFile, fieldsOfImage, imageDisagreement, readExport,
+  type Generation, type ImageInfo, type Manifest, type PendingImage,
+} from '../store/index.js';
+import { ftruncate, writeFully } from '../sys/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { FormatError } from '../format/index.js';
-import { ExportFormatError } from './export-format.js';
-import { readExport } from './export-reader.js';
-import { ImageFile, type ImageInfo } from './image-file.js';
-import { disagreement } from './manifest-check.js';
 import { withDir, withJson } from './options.js';
 import { openForWriting } from './writable-store.js';
 import type { Progress } from './progress.js';
@@ -88,7 +87,7 @@ async function checkAndCommit(pending: PendingImage, manifest: Manifest): Promis
   } finally {
     await image.close();
   }
-  const problem = disagreement(info, manifest);
+  const problem = imageDisagreement(info, manifest);
   if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
   return pending.commit({ reason: 'import', checksum: manifest.checksum, ...fieldsOfImage(info) });
 }

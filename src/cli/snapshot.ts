@@ -1,8 +1,6 @@
 // shm-host snapshot: asks the running host for a capture now, over its live
 // channel; with --wait, prints the new generation once it is durable.
-import { requestSnapshot } from '../host/control/index.js';
-import { ControlError } from '../host/control/errors.js';
-import { socketPath } from '../host/control/socket-path.js';
+import { ControlError, socketPath, requestSnapshot } from '../host/control/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson } from './options.js';
 import { parseDuration } from './run-options.js';

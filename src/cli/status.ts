@@ -1,8 +1,6 @@
 // shm-host status: what the host running on a directory is doing, asked
 // over its live channel. Exit 3 when no host runs there.
-import { fetchStatus, type HostStatus } from '../host/control/index.js';
-import { ControlError } from '../host/control/errors.js';
-import { socketPath } from '../host/control/socket-path.js';
+import { ControlError, socketPath, fetchStatus, type HostStatus } from '../host/control/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson } from './options.js';
 import { parseDuration } from './run-options.js';

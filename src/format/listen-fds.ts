@@ -39,7 +39,10 @@ export function findSharedFd(env: NodeJS.ProcessEnv, pid: number): number {
   return SD_LISTEN_FDS_START + index;
 }
 
+/** The socket-activation variables sd_listen_fds(3) reads. */
+export const LISTEN_VARIABLES = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID'] as const;
+
 /** Removes the socket-activation variables, as libsystemd's unset_environment does. */
 export function unsetListenEnvironment(env: NodeJS.ProcessEnv): void {
-  for (const name of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID']) delete env[name];
+  for (const name of LISTEN_VARIABLES) delete env[name];
 }

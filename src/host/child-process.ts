@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
-import { SHARED_FD_NAME } from '../format/listen-fds.js';
+import { SHARED_FD_NAME } from '../format/index.js';
 
 /** How a child ended, as data. */
 export interface ChildExit {

@@ -8,4 +8,5 @@ export {
   type ChildExit, type StartedChild,
 } from './child-process.js';
 export { killGroupAndWait, signalGroup } from './process-group.js';
-export { createSharedFile, inheritedSharedFile } from './shared-file.js';
+export { inheritedSharedFile } from './inherited-file.js';
+export { createSharedFile } from '../live/index.js';

@@ -1,19 +1,21 @@
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
-import { SnapshotStore, publishDurable, restoreImage, type Generation, type Reason } from '../store/index.js';
-import { carryOver, copyMemoryFile, type CaptureResult, type CarryOver } from '../capture/index.js';
+import { SnapshotStore, type Generation, type Reason } from '../store/index.js';
+import {
+  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, growTo, publishDurable, restoreImage, sizeOf,
+  type CaptureResult, type CarryOver,
+} from '../live/index.js';
 import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
 import {
   describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
-import { HeaderWatch } from './header-watch.js';
 import type { Logger } from './logger.js';
 import { killGroupAndWait, signalGroup } from './process-group.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
-import { createSharedFile, growTo, inheritedSharedFile, sizeOf } from './shared-file.js';
+import { inheritedSharedFile } from './inherited-file.js';
 import { HostState } from './host-state.js';
-import { humanBytes } from './human-bytes.js';
+import { humanBytes } from '../human-bytes.js';
 import { startControlServer, type ControlServer } from './control/index.js';
 import { Wakeup } from './wakeup.js';
 

@@ -15,7 +15,10 @@ export type StoreErrorCode =
   | 'NO_SPACE'
   | 'READ_ONLY_FS'
   | 'PERMISSION'
-  | 'IO';
+  | 'IO'
+  | 'EXISTS'
+  | 'NOT_A_FILE'
+  | 'TRUNCATED';
 
 /**
  * Something about the snapshot directory a person can act on. `message` is

@@ -2,7 +2,7 @@
 // interrupted writes left, and each manifest's text (untrusted input).
 import fs from 'node:fs';
 import { errorCode, storeIoError } from './errors.js';
-import { close, open, readdir } from './io.js';
+import { close, open, readdir } from '../sys/index.js';
 import { MAX_MANIFEST_BYTES, ManifestError } from './manifest.js';
 import { isTemporaryName, parseGenerationFileName } from './names.js';
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { StoreError, storeIoError } from './errors.js';
-import { close, fstat, fsync, fsyncDirectory, open, removeIfPresent, rename, writeFully } from './io.js';
+import { close, fstat, fsync, fsyncDirectory, open, removeIfPresent, rename, writeFully } from '../sys/index.js';
 import { buildManifest, serializeManifest } from './manifest.js';
 import { generationPaths, temporaryName } from './names.js';
 import type { Generation, ManifestFields, PendingImage } from './types.js';

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { prepareDirectory, requireDirectory } from './directory.js';
 import { StoreError, errorCode, storeIoError } from './errors.js';
-import { removeIfPresent } from './io.js';
+import { removeIfPresent } from '../sys/index.js';
 import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
 import { parseManifest } from './manifest.js';

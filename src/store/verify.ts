@@ -2,11 +2,11 @@
 // problem becomes a one-line reason; nothing here throws for bad input.
 import fs from 'node:fs';
 import { basename } from 'node:path';
-import { FormatError, HEADER_SIZE, checkRecordSet, readHeader, validSlots } from '../format/index.js';
-import { CHECKSUM_ALGORITHM, checksumOfFile } from './checksum.js';
+import { CHECKSUM_ALGORITHM, FormatError, HEADER_SIZE, checkRecordSet, readHeader, validSlots } from '../format/index.js';
+import { checksumOfFile } from './checksum-file.js';
 import { errorCode } from './errors.js';
 import { manifestDisagreement } from './image-facts.js';
-import { close, fstat, open, readFully } from './io.js';
+import { close, fstat, open, readFully } from '../sys/index.js';
 import type { Generation, Manifest, Verdict } from './types.js';
 
 const bad = (reason: string): Verdict => ({ ok: false, reason });

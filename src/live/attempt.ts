@@ -1,15 +1,15 @@
 // One attempt at a capture (SPEC section 4): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync } from 'node:fs';
-import { HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
+import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
-import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, digestChunksOfFile, type ManifestFields, type Reason, type SnapshotStore } from '../store/index.js';
+import { digestChunksOfFile, type ManifestFields, type Reason, type SnapshotStore } from '../store/index.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
 import { keepOnlyConsistent, readImageHeader } from './image-header.js';
 import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots } from './live-file.js';
 import { commit, copyInto, onImage, withImage, type Attempt } from './image-plumbing.js';
-import type { CaptureOptions } from './options.js';
+import type { CaptureOptions } from './capture-options.js';
 
 /** Reads the live file's header, then captures it as configured, or raw when post-mortem. */
 export async function captureOnce(fd: number, store: SnapshotStore, reason: Reason, postMortem: boolean, options: CaptureOptions): Promise<Attempt> {

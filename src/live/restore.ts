@@ -1,14 +1,12 @@
 // Restoring a generation into a memory file.
 import fs from 'node:fs';
 import { basename } from 'node:path';
-import { HEADER_SIZE } from '../format/index.js';
-import { CHECKSUM_ALGORITHM, ChunkDigests } from './checksum.js';
-import { StoreError, storeIoError } from './errors.js';
+import { CHECKSUM_ALGORITHM, ChunkDigests, HEADER_SIZE } from '../format/index.js';
+import { StoreError, storeIoError, type Generation } from '../store/index.js';
+import { close, fstat, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
-import { close, fstat, open } from './io.js';
-import { CopyError } from './sparse-copy.js';
 import { publishDurable } from './publish-durable.js';
-import type { Generation } from './types.js';
+import { CopyError } from './sparse-copy.js';
 
 /**
  * Copies a verified generation's image into the memory file `fd` (normally

@@ -10,7 +10,7 @@ import {
   DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
   checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
 } from '../format/index.js';
-import { CommandFailure } from './errors.js';
+import { StoreError } from './errors.js';
 
 const read = promisify(fs.read);
 const fstat = promisify(fs.fstat);
@@ -63,15 +63,15 @@ export class ImageFile {
   /**
    * Opens `path` for reading; `slice` selects the image inside a larger
    * file (it must lie within the file). Throws Node's error (ENOENT...) or
-   * a CommandFailure for something that is not a regular file.
+   * a StoreError (NOT_A_FILE, TRUNCATED) for something that is not a regular file.
    */
   static async open(path: string, slice?: { offset: number; length: number }): Promise<ImageFile> {
     const fd = await promisify(fs.open)(path, fs.constants.O_RDONLY);
     try {
       const stat = await fstat(fd);
-      if (!stat.isFile()) throw new CommandFailure('NOT_A_FILE', `${path} is not a regular file`, 'give the path of an image file');
+      if (!stat.isFile()) throw new StoreError('NOT_A_FILE', `${path} is not a regular file`, { path, hint: 'give the path of an image file' });
       if (slice && slice.offset + slice.length > stat.size) {
-        throw new CommandFailure('TRUNCATED', `${path} is shorter than the image it should hold`, 'the file is truncated: copy it again');
+        throw new StoreError('TRUNCATED', `${path} is shorter than the image it should hold`, { path, hint: 'the file is truncated: copy it again' });
       }
       return new ImageFile(path, fd, slice?.offset ?? 0, slice?.length ?? stat.size);
     } catch (err) {
@@ -91,7 +91,7 @@ export class ImageFile {
     while (done < length) {
       const { bytesRead } = await read(this.#fd, out, done, length - done, this.#base + position + done);
       if (bytesRead === 0) {
-        throw new CommandFailure('TRUNCATED', `${this.path} ended after ${position + done} bytes while it was read`, 'the file was truncated or replaced meanwhile: try again');
+        throw new StoreError('TRUNCATED', `${this.path} ended after ${position + done} bytes while it was read`, { path: this.path, hint: 'the file was truncated or replaced meanwhile: try again' });
       }
       done += bytesRead;
     }

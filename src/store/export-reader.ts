@@ -3,7 +3,8 @@
 // bytes go to the caller chunk by chunk; nothing is trusted before the
 // trailer's SHA-256 has matched.
 import type { Readable } from 'node:stream';
-import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, type Manifest } from '../store/index.js';
+import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests } from '../format/index.js';
+import type { Manifest } from './types.js';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, TRAILER_SIZE, checkTrailer, decodeExportHeader, exportHash, parseEmbeddedManifest,
   type ExportHeader,

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { WRITE_OFFSET_AT, copyRecord, readLayout, validSlots, wordsOf, type Slot } from '../../src/format/index.js';
 import { Mapping } from '../../src/sys/index.js';
 import { SnapshotStore, type Generation, type Verdict } from '../../src/store/index.js';
-import { CaptureError, capture, type CaptureOptions } from '../../src/capture/index.js';
+import { CaptureError, capture, type CaptureOptions } from '../../src/live/index.js';
 import { decodeRecord } from '../../fixtures/lib/record-codec.js';
 import { spawnShared, waitFor, type SharedChild } from '../../fixtures/lib/shared-child.js';
 import { fixture, memoryFile, readBytes, scratchDir } from '../store/helpers.js';

@@ -1,5 +1,5 @@
+// Creating the memory file a child maps, and the facts about its size.
 import { closeSync, fstatSync, ftruncateSync } from 'node:fs';
-import { AttachError, findSharedFd } from '../format/listen-fds.js';
 import { F_SEAL_SHRINK, addSeals, memfdCreate } from '../sys/index.js';
 
 /**
@@ -29,18 +29,4 @@ export function growTo(fd: number, size: number): number {
 /** Current size of the file: a child may have grown it. */
 export function sizeOf(fd: number): number {
   return fstatSync(fd).size;
-}
-
-/**
- * The shared file handed to this host by its service manager's file
- * descriptor store (LISTEN_FDS naming SHM_SHARED_FD for this pid), or null.
- */
-export function inheritedSharedFile(env: NodeJS.ProcessEnv): number | null {
-  if (env.LISTEN_FDS === undefined) return null;
-  try {
-    return findSharedFd(env, process.pid);
-  } catch (err) {
-    if (err instanceof AttachError) return null;
-    throw err;
-  }
 }

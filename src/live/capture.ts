@@ -1,10 +1,11 @@
 // Capturing a consistent snapshot of a live shared file (SPEC section 4,
 // the queue strategy). The host never stops or asks the child: it scans the
 // slots, copies, scans again, and keeps the records it can prove untouched.
-import { publishDurable, type Reason, type SnapshotStore } from '../store/index.js';
+import type { Reason, SnapshotStore } from '../store/index.js';
 import { captureOnce } from './attempt.js';
 import { CaptureError } from './errors.js';
-import type { CaptureOptions, CaptureResult } from './options.js';
+import { publishDurable } from './publish-durable.js';
+import type { CaptureOptions, CaptureResult } from './capture-options.js';
 
 const DEFAULT_MAX_STARVED_RETRIES = 3;
 

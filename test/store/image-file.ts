@@ -4,8 +4,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CommandFailure } from '../../src/cli/errors.js';
-import { ImageFile } from '../../src/cli/image-file.js';
+import { ImageFile, StoreError } from '../../src/store/index.js';
 import { writeGenerations } from '../../fixtures/cli-store.js';
 
 const base = t.testdir();
@@ -52,6 +51,6 @@ t.test('an image that shrinks while it is read is an error, not stale bytes', as
   t.teardown(() => image.close());
   fs.truncateSync(path, 1000);
   const err = await image.read(0, 4096).catch((e: unknown) => e);
-  t.ok(err instanceof CommandFailure && err.code === 'TRUNCATED', String(err));
+  t.ok(err instanceof StoreError && err.code === 'TRUNCATED', String(err));
   t.match((err as Error).message, /ended after 1000 bytes while it was read/);
 });

@@ -1,9 +1,7 @@
 // Copying the first bytes of a file into a memory file that a child will
 // map: what a restore and a carried-over memory have in common.
-import { Mapping } from '../sys/index.js';
-import type { ChunkDigests } from './checksum.js';
-import { dataRuns } from './data-runs.js';
-import { fstat, ftruncate } from './io.js';
+import type { ChunkDigests } from '../format/index.js';
+import { Mapping, dataRuns, fstat, ftruncate } from '../sys/index.js';
 import { copySparse, zeroData } from './sparse-copy.js';
 
 /**

@@ -3,8 +3,8 @@
 // leaves a half-written file under the name the user asked for.
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDirectory } from '../store/io.js';
-import { CommandFailure } from './errors.js';
+import { fsyncDirectory } from '../sys/index.js';
+import { StoreError } from './errors.js';
 
 /** A file being written; commit() publishes it under its final name, abort() removes it. */
 export class DurableFile {
@@ -19,10 +19,10 @@ export class DurableFile {
     this.#handle = handle;
   }
 
-  /** Starts writing `path` (0600). Unless `overwrite`, an existing file there is an error. */
+  /** Starts writing `path` (0600). Unless `overwrite`, an existing file there is StoreError EXISTS. */
   static async create(path: string, overwrite: boolean): Promise<DurableFile> {
     if (!overwrite && fs.existsSync(path)) {
-      throw new CommandFailure('EXISTS', `${path} already exists`, 'remove it, choose another name, or pass --force');
+      throw new StoreError('EXISTS', `${path} already exists`, { path, hint: 'remove it or choose another name' });
     }
     const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
     const handle = await fs.promises.open(temp, 'wx', 0o600);

@@ -18,8 +18,8 @@
 // the same reason, and covers the header too, so a flipped length is caught.
 // `head -c -40 FILE | sha256sum` recomputes it with common tools.
 import { createHash, type Hash } from 'node:crypto';
-import { parseManifest } from '../store/manifest.js';
-import type { Manifest } from '../store/index.js';
+import { parseManifest } from './manifest.js';
+import type { Manifest } from './types.js';
 
 export const EXPORT_MAGIC = Buffer.from('SHMHEXP\n', 'latin1');
 export const TRAILER_MAGIC = Buffer.from('SHMHEND\n', 'latin1');

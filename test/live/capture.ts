@@ -8,7 +8,7 @@ import {
 } from '../../src/format/index.js';
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { CaptureError, capture } from '../../src/capture/index.js';
+import { CaptureError, capture } from '../../src/live/index.js';
 import { commitRecords, liveFile, memoryFile, readBytes, scratchDir } from '../store/helpers.js';
 
 async function openStore(t: Test): Promise<{ dir: string; store: SnapshotStore }> {

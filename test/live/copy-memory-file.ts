@@ -2,8 +2,8 @@
 // successor): every byte, holes kept as holes.
 import t from 'tap';
 import { fstatSync, writeSync } from 'node:fs';
-import { dataRuns } from '../../src/store/index.js';
-import { copyMemoryFile } from '../../src/capture/index.js';
+import { dataRuns } from '../../src/sys/index.js';
+import { copyMemoryFile } from '../../src/live/index.js';
 import { fileContents as contents, memoryFile } from '../store/helpers.js';
 
 const dataBytes = (fd: number): number => dataRuns(fd, 0, fstatSync(fd).size).reduce((n, [a, b]) => n + b - a, 0);

@@ -5,10 +5,11 @@ import t from 'tap';
 import { closeSync, fstatSync, readSync, truncateSync, writeFileSync, openSync, writeSync } from 'node:fs';
 import { readExtension } from '../../src/format/index.js';
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
-import { SnapshotStore, StoreError, dataRuns, restoreImage } from '../../src/store/index.js';
-import { capture } from '../../src/capture/index.js';
+import { SnapshotStore, StoreError } from '../../src/store/index.js';
+import { dataRuns } from '../../src/sys/index.js';
+import { capture, restoreImage } from '../../src/live/index.js';
 import { attach } from '../../src/client/index.js';
-import { commitRecords, liveFile, memoryFile, readBytes, scratchDir } from './helpers.js';
+import { commitRecords, liveFile, memoryFile, readBytes, scratchDir } from '../store/helpers.js';
 
 function contents(fd: number): Uint8Array {
   const size = fstatSync(fd).size;

@@ -3,7 +3,7 @@
 import {
   DATA_MASK_AT, ENTRY_MASK_AT, HEADER_SIZE, MAGIC_AT, SLOT_SIZE, WRITE_OFFSET_AT, type Layout, type Slot,
 } from '../format/index.js';
-import { readFully, writeFully } from '../store/io.js';
+import { readFully, writeFully } from '../sys/index.js';
 
 /** Slots patched per read-modify-write step (1 MiB of entry ring). */
 const SLOTS_PER_STEP = (1 << 20) / SLOT_SIZE;

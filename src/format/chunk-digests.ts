@@ -19,19 +19,27 @@
 // be recomputed from the image file alone: by verify, or on a copy exported
 // elsewhere that lost its holes. Chunks also let a capture hash the chunks it
 // must rewrite (the entry ring, after zeroing slots) after the others.
-import { xxh3 } from '@node-rs/xxhash';
-import { readFully } from './io.js';
-import { dataRuns } from './data-runs.js';
+import { createRequire } from 'node:module';
 
 /** The `checksum.algorithm` of manifests this store writes and can verify. */
 export const CHECKSUM_ALGORITHM = 'xxh3-64/chunks-1MiB';
 /** Bytes per hashed chunk; copies work in the same grid. */
 export const CHUNK_SIZE = 1 << 20;
 
-const hasher = xxh3.Xxh3.withSeed(0n);
+type XxhashModule = typeof import('@node-rs/xxhash');
+type Hasher = InstanceType<XxhashModule['xxh3']['Xxh3']>;
+let theHasher: Hasher | null = null;
+
+// Loaded on first use: src/format is also what a child's client loads, and
+// a child never hashes images, so it need not load the native addon.
+function hasherOf(): Hasher {
+  theHasher ??= (createRequire(import.meta.url)('@node-rs/xxhash') as XxhashModule).xxh3.Xxh3.withSeed(0n);
+  return theHasher;
+}
 
 /** XXH3-64 (seed 0) of `bytes`. */
 function digestOf(bytes: Uint8Array): bigint {
+  const hasher = hasherOf();
   hasher.reset();
   hasher.update(bytes);
   return hasher.digest();
@@ -57,7 +65,7 @@ function zeroDigest(length: number): bigint {
 const chunkCount = (size: number): number => Math.ceil(size / CHUNK_SIZE);
 
 /** Byte range [start, end) of chunk `index` in an image of `size` bytes. */
-function chunkRange(index: number, size: number): { start: number; end: number } {
+export function chunkRange(index: number, size: number): { start: number; end: number } {
   const start = index * CHUNK_SIZE;
   return { start, end: Math.min(start + CHUNK_SIZE, size) };
 }
@@ -98,6 +106,7 @@ export class ChunkDigests {
    */
   setRuns(index: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
     const { start, end } = chunkRange(index, this.size);
+    const hasher = hasherOf();
     hasher.reset();
     let p = start;
     for (const [r0, r1] of runs) {
@@ -134,28 +143,4 @@ export class ChunkDigests {
     view.setBigUint64(this.#digests.length * 8, BigInt(this.size), true);
     return digestOf(folded).toString(16).padStart(16, '0');
   }
-}
-
-/**
- * Records into `digests` the chunks listed in `indexes` as they are now in
- * the file `fd` (reading only chunks that hold data).
- */
-export async function digestChunksOfFile(fd: number, digests: ChunkDigests, indexes: Iterable<number>): Promise<void> {
-  const buf = new Uint8Array(CHUNK_SIZE);
-  for (const index of indexes) {
-    const { start, end } = chunkRange(index, digests.size);
-    if (dataRuns(fd, start, end).length === 0) {
-      digests.set(index, null);
-      continue;
-    }
-    await readFully(fd, buf, 0, end - start, start);
-    digests.set(index, buf.subarray(0, end - start));
-  }
-}
-
-/** The checksum of the first `size` bytes of the file `fd`, computed from the file alone. */
-export async function checksumOfFile(fd: number, size: number): Promise<string> {
-  const digests = new ChunkDigests(size);
-  await digestChunksOfFile(fd, digests, digests.missing());
-  return digests.value();
 }

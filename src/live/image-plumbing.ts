@@ -1,12 +1,13 @@
 // The temporary image a capture attempt writes, and how store and copy
 // failures become the capture's one-line 'io' errors.
+import type { ChunkDigests } from '../format/index.js';
 import {
-  CopyError, StoreError, copySparse, storeIoError,
-  type ChunkDigests, type Generation, type ManifestFields, type PendingImage, type SnapshotStore,
+  StoreError, storeIoError, type Generation, type ManifestFields, type PendingImage, type SnapshotStore,
 } from '../store/index.js';
-import { ftruncate } from '../store/io.js';
+import { ftruncate } from '../sys/index.js';
+import { CopyError, copySparse } from './sparse-copy.js';
 import { CaptureError } from './errors.js';
-import type { CaptureOptions, CopyProgress } from './options.js';
+import type { CaptureOptions, CopyProgress } from './capture-options.js';
 
 /** What one attempt at a capture came to. */
 export type Attempt =

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { writeSync } from 'node:fs';
 import { WRITE_OFFSET_AT, wordsOf } from '../../src/format/index.js';
 import { Mapping } from '../../src/sys/index.js';
-import { carryOver } from '../../src/capture/index.js';
+import { carryOver } from '../../src/live/index.js';
 import { spawnShared } from '../../fixtures/lib/shared-child.js';
 import { commitRecords, fileContents as contents, fixture, liveFile, memoryFile } from '../store/helpers.js';
 

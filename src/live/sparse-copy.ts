@@ -15,10 +15,8 @@
 //   copy they save.
 // - straight into a mapping of the destination (pread into it): for a
 //   restore into a new memory file, whose pages must be faulted in anyway.
-import { startWriteback } from '../sys/index.js';
-import { CHUNK_SIZE, type ChunkDigests } from './checksum.js';
-import { dataRuns, type Run } from './data-runs.js';
-import { readFully, writeFully } from './io.js';
+import { CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
+import { dataRuns, readFully, startWriteback, writeFully, type Run } from '../sys/index.js';
 
 /** Bytes per copy step: the checksum's chunk, so a whole step is a whole chunk. */
 const STEP = CHUNK_SIZE;

@@ -1,6 +1,6 @@
 // Carrying a memory file's contents into another, holes kept as holes.
 import { fstatSync } from 'node:fs';
-import { copyIntoMemoryFile } from '../store/index.js';
+import { copyIntoMemoryFile } from './into-memory-file.js';
 
 /**
  * Copies every byte of memory file `fromFd` into `toFd`, growing `toFd` to

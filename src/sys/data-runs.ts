@@ -1,7 +1,8 @@
 // Where a file holds data: memory files and most disk file systems answer
 // SEEK_DATA/SEEK_HOLE, and the pages they call holes read as zeros, cost no
 // memory and need no copy.
-import { SysError, seekData, seekHole } from '../sys/index.js';
+import { SysError } from './errors.js';
+import { seekData, seekHole } from './file.js';
 
 /** A data run [from, to) of a file. */
 export type Run = [number, number];

@@ -4,7 +4,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import type { Slot } from '../../src/format/index.js';
-import { consistentSlots, isStarved } from '../../src/capture/index.js';
+import { consistentSlots, isStarved } from '../../src/live/index.js';
 
 const slot = (index: number, offset: bigint, length: number): Slot => ({ index, offset, length });
 
