@@ -1,15 +1,16 @@
 // Finding the shared file the way sd_listen_fds_with_names(3) does (pure: reads an environment object).
+import { ShmHostError } from '../errors.js';
+
 export const SD_LISTEN_FDS_START = 3;
 export const SHARED_FD_NAME = 'SHM_SHARED_FD';
 
 /** Why no shared file was found: each case names what is missing and the fix. */
-export class AttachError extends Error {
-  readonly code: 'NO_SHARED_FILE' | 'PID_MISMATCH' | 'NO_SUCH_NAME' | 'BAD_ENVIRONMENT' | 'BAD_FILE';
+export class AttachError extends ShmHostError {
+  declare readonly code: 'NO_SHARED_FILE' | 'PID_MISMATCH' | 'NO_SUCH_NAME' | 'BAD_ENVIRONMENT' | 'BAD_FILE';
 
   constructor(code: AttachError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, { cause: options?.cause });
     this.name = 'AttachError';
-    this.code = code;
   }
 }
 

@@ -1,4 +1,5 @@
 // Why a capture stored nothing, as data the supervisor can branch on.
+import { ShmHostError } from '../errors.js';
 
 /**
  * - `invalid-layout`: the child wrote a header or slots that break the format
@@ -14,13 +15,14 @@
 export type CaptureErrorKind = 'invalid-layout' | 'starved' | 'io' | 'unconfigured';
 
 /** A capture that stored nothing; `message` is one line naming the problem. */
-export class CaptureError extends Error {
+export class CaptureError extends ShmHostError {
   readonly kind: CaptureErrorKind;
   /** Attempts that found no consistent record (all of them, for `starved`). */
   readonly starvedRetries: number;
 
   constructor(kind: CaptureErrorKind, message: string, options: { cause?: unknown; starvedRetries?: number } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // The code is the kind as a constant's name: INVALID_LAYOUT, STARVED, IO, UNCONFIGURED.
+    super(kind.toUpperCase().replace('-', '_'), message, { cause: options.cause });
     this.name = 'CaptureError';
     this.kind = kind;
     this.starvedRetries = options.starvedRetries ?? 0;

@@ -18,6 +18,7 @@
 // the same reason, and covers the header too, so a flipped length is caught.
 // `head -c -40 FILE | sha256sum` recomputes it with common tools.
 import { createHash, type Hash } from 'node:crypto';
+import { ShmHostError } from '../errors.js';
 import { parseManifest } from './manifest.js';
 import type { Manifest } from './types.js';
 
@@ -31,10 +32,10 @@ export const MAX_EXPORT_MANIFEST_BYTES = 64 * 1024;
 export const MAX_EXPORT_IMAGE_BYTES = 2 ** 40;
 
 /** An export file's contents do not follow the format. */
-export class ExportFormatError extends Error {
-  readonly code = 'BAD_EXPORT';
+export class ExportFormatError extends ShmHostError {
+  declare readonly code: 'BAD_EXPORT';
   constructor(message: string) {
-    super(message);
+    super('BAD_EXPORT', message);
     this.name = 'ExportFormatError';
   }
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, tryLockExclusive, unlock } from '../sys/index.js';
-import { StoreError, storeIoError } from './errors.js';
+import { DirectoryLockedError, storeIoError } from './errors.js';
 import { LOCK_NAME } from './names.js';
 
 /** A held lock on a snapshot directory. */
@@ -19,7 +19,7 @@ export class DirectoryLock {
   }
 
   /**
-   * Takes the lock of `dir` or throws a StoreError (LOCKED) naming the pid
+   * Takes the lock of `dir` or throws a DirectoryLockedError (a StoreError, code LOCKED) naming the pid
    * that holds it. The lock file is opened read-only: holding it open for
    * writing would stop the file system from being remounted read-only.
    */
@@ -40,9 +40,7 @@ export class DirectoryLock {
     }
     if (!locked) {
       fs.closeSync(fd);
-      const pid = holderPid(path);
-      const who = pid === null ? 'pid unknown' : `pid ${pid}`;
-      throw new StoreError('LOCKED', `snapshot directory ${dir} is in use by another shm-host (${who})`, { path: dir, hint: 'stop it or use another --dir' });
+      throw new DirectoryLockedError(dir, holderPid(path));
     }
     try {
       fs.writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
