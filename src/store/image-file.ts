@@ -5,16 +5,12 @@
 // past the file. Reads are positioned reads of an open descriptor, never a
 // mapping: an image truncated while it is read gives an error, not SIGBUS.
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import {
   DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
   checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
 } from '../format/index.js';
 import { StoreError } from './errors.js';
-
-const read = promisify(fs.read);
-const fstat = promisify(fs.fstat);
-const close = promisify(fs.close);
+import { realStoreFs, type StoreFs } from './fs.js';
 
 /** Bytes read per step when streaming a large part of an image. */
 export const STREAM_CHUNK = 1 << 20;
@@ -51,9 +47,11 @@ export class ImageFile {
   readonly #fd: number;
   /** Where the image starts in the file. */
   readonly #base: number;
+  readonly #sfs: StoreFs;
   #closed = false;
 
-  private constructor(path: string, fd: number, base: number, size: number) {
+  private constructor(sfs: StoreFs, path: string, fd: number, base: number, size: number) {
+    this.#sfs = sfs;
     this.path = path;
     this.#fd = fd;
     this.#base = base;
@@ -65,17 +63,17 @@ export class ImageFile {
    * file (it must lie within the file). Throws Node's error (ENOENT...) or
    * a StoreError (NOT_A_FILE, TRUNCATED) for something that is not a regular file.
    */
-  static async open(path: string, slice?: { offset: number; length: number }): Promise<ImageFile> {
-    const fd = await promisify(fs.open)(path, fs.constants.O_RDONLY);
+  static async open(path: string, slice?: { offset: number; length: number }, sfs: StoreFs = realStoreFs): Promise<ImageFile> {
+    const fd = await sfs.open(path, fs.constants.O_RDONLY);
     try {
-      const stat = await fstat(fd);
+      const stat = await sfs.fstat(fd);
       if (!stat.isFile()) throw new StoreError('NOT_A_FILE', `${path} is not a regular file`, { path, hint: 'give the path of an image file' });
       if (slice && slice.offset + slice.length > stat.size) {
         throw new StoreError('TRUNCATED', `${path} is shorter than the image it should hold`, { path, hint: 'the file is truncated: copy it again' });
       }
-      return new ImageFile(path, fd, slice?.offset ?? 0, slice?.length ?? stat.size);
+      return new ImageFile(sfs, path, fd, slice?.offset ?? 0, slice?.length ?? stat.size);
     } catch (err) {
-      await close(fd).catch(() => {});
+      await sfs.close(fd).catch(() => {});
       throw err;
     }
   }
@@ -89,7 +87,7 @@ export class ImageFile {
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await read(this.#fd, out, done, length - done, this.#base + position + done);
+      const bytesRead = await this.#sfs.read(this.#fd, out, done, length - done, this.#base + position + done);
       if (bytesRead === 0) {
         throw new StoreError('TRUNCATED', `${this.path} ended after ${position + done} bytes while it was read`, { path: this.path, hint: 'the file was truncated or replaced meanwhile: try again' });
       }
@@ -141,7 +139,7 @@ export class ImageFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await close(this.#fd).catch(() => {});
+    await this.#sfs.close(this.#fd).catch(() => {});
   }
 }
 

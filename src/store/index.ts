@@ -2,8 +2,9 @@
 // names and manifests, verify and fallback, retention, and the export file.
 export type {
   Reason, Manifest, Generation, ListedGeneration, Verdict, NewestVerified, StoreOptions, ManifestFields, PendingImage,
-  SnapshotStoreApi,
+  SnapshotStoreApi, GenerationCheck,
 } from './types.js';
+export { realStoreFs, type StoreFs } from './fs.js';
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, storeIoError, type StoreErrorCode } from './errors.js';
