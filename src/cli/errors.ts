@@ -4,6 +4,7 @@
 // with SHM_HOST_DEBUG=1, shows a stack.
 import { ShmHostError } from '../errors.js';
 import { ControlError } from '../host/control/index.js';
+import { DirectoryPathError } from '../store/index.js';
 
 /** The command line itself is wrong: exit 2. The hint says what to type instead. */
 export class UsageError extends ShmHostError {
@@ -56,9 +57,10 @@ const FILE_ERRORS: Record<string, string> = {
 
 const flat = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
-/** The exit code for an expected error: 2 for usage, the command's own, 3 when no host runs, else 1. */
+/** The exit code for an expected error: 2 for usage (a --dir that cannot be used included), the command's own, 3 when no host runs, else 1. */
 function exitCodeOf(err: ShmHostError): number {
-  if (err instanceof UsageError) return 2;
+  if (err instanceof UsageError || err instanceof DirectoryPathError) return 2;
+  if (err instanceof ControlError && err.code === 'BAD_PATH') return 2;
   if (err instanceof CommandFailure) return err.exitCode;
   if (err instanceof ControlError && err.code === 'NO_HOST') return 3;
   return 1;

@@ -107,6 +107,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   const { command, args } = selected as Selection;
   try {
+    if (args.dir === '') throw new UsageError('--dir is empty', 'give a directory path, e.g. --dir ./state');
     return await command.handler(args, contextFor(io));
   } catch (err) {
     if (err instanceof ReaderGone) return 0;

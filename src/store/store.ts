@@ -1,8 +1,8 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
 import { join } from 'node:path';
-import { prepareDirectory, requireDirectory } from './directory.js';
-import { StoreError, errorCode, storeIoError } from './errors.js';
+import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
+import { DirectoryLockedError, StoreError, errorCode, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
@@ -51,10 +51,18 @@ export class SnapshotStore implements SnapshotStoreApi {
     const sfs = options.fs ?? realStoreFs;
     if (readOnly) {
       await requireDirectory(sfs, dir);
+      // A directory that cannot be listed is a problem of the path (its mode), found now rather than mid-command.
+      await sfs.readdir(dir).catch((err: unknown) => {
+        throw asPathError(storeIoError('read the snapshot directory', dir, err));
+      });
       return new SnapshotStore(sfs, dir, keep, true, null, 0);
     }
     await prepareDirectory(sfs, dir);
-    const lock = await DirectoryLock.acquire(sfs, dir);
+    // The lock file is the first file written: a directory on a read-only
+    // file system, or one this user cannot write, fails here.
+    const lock = await DirectoryLock.acquire(sfs, dir).catch((err: unknown) => {
+      throw err instanceof DirectoryLockedError ? err : asPathError(storeIoError('take the lock of', dir, err));
+    });
     try {
       const scan = await scanDirectory(sfs, dir);
       for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
