@@ -63,13 +63,21 @@ t.test('usage errors: one line naming the problem and the fix, exit 2', async (t
 });
 
 t.test('expected failures print one line and exit 1; with --json also an error document', async (t) => {
-  const dir = `${t.testdir()}/missing`;
-  const r = await runCli(['list', '--dir', dir]);
+  const dir = t.testdir();
+  const line = `there is no generation 99 in ${dir} (list the generations to see which exist)`;
+  const r = await runCli(['show', '99', '--dir', dir]);
   t.equal(r.code, 1);
-  t.equal(r.stderr, `shm-host: snapshot directory ${dir} does not exist (check the --dir path)\n`);
-  const j = await runCli(['list', '--dir', dir, '--json']);
+  t.equal(r.stderr, `shm-host: ${line}\n`);
+  const j = await runCli(['show', '99', '--dir', dir, '--json']);
   t.equal(j.code, 1);
-  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the --dir path)`, exitCode: 1 } });
+  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: line, exitCode: 1 } });
+});
+
+t.test('a --dir that does not exist, for a command that only reads, is a problem of the command line: exit 2', async (t) => {
+  const dir = `${t.testdir()}/missing`;
+  const j = await runCli(['list', '--dir', dir, '--json']);
+  t.equal(j.code, 2);
+  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the --dir path)`, exitCode: 2 } });
 });
 
 t.test('explain() sorts errors into expected ones and bugs', async (t) => {
