@@ -26,16 +26,19 @@ export class SnapshotStore implements SnapshotStoreApi {
   #lock: DirectoryLock | null;
   readonly #fs: StoreFs;
   #nextSequence: number;
+  /** Sequences whose names a file that is not a generation holds (a stray manifest name): never written over. */
+  readonly #strays: ReadonlySet<number>;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, strays: ReadonlySet<number> = new Set()) {
     this.#fs = sfs;
     this.dir = dir;
     this.keep = keep;
     this.readOnly = readOnly;
     this.#lock = lock;
     this.#nextSequence = nextSequence;
+    this.#strays = strays;
   }
 
   /**
@@ -67,7 +70,11 @@ export class SnapshotStore implements SnapshotStoreApi {
       const scan = await scanDirectory(sfs, dir);
       for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
       for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
-      return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
+      // Numbering continues after the newest real generation: a stray file
+      // named like one (whatever its number, up to the last a name holds)
+      // must not move it, or use it up.
+      const { generations, strays } = await classify(sfs, dir, scan.sequences);
+      return new SnapshotStore(sfs, dir, keep, false, lock, (generations[0] ?? 0) + 1, new Set(strays));
     } catch (err) {
       await lock.release();
       throw storeIoError('clean up snapshot directory', dir, err);
@@ -147,6 +154,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (this.#nextSequence > MAX_SEQUENCE) {
       throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
     }
+    while (this.#strays.has(this.#nextSequence)) this.#nextSequence++;
     const sequence = this.#nextSequence++;
     // Retention after the commit is durable; the new generation is known
     // good (its writer hashed what it wrote), so it is the one to spare.
@@ -169,8 +177,13 @@ export class SnapshotStore implements SnapshotStoreApi {
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
     const scan = await scanDirectory(this.#fs, this.dir);
     if (scan.sequences.length <= keep) return [];
+    // Only generations count and go: a file whose manifest name holds no
+    // manifest (another program's, or damage to report) is never deleted,
+    // and does not take the place of one that is kept.
+    const { generations } = await classify(this.#fs, this.dir, scan.sequences);
+    if (generations.length <= keep) return [];
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const victims = retentionVictims(scan.sequences, keep, protect);
+    const victims = retentionVictims(generations, keep, protect);
     for (const sequence of victims) {
       const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
       // The manifest goes first, and now: the generation stops existing.
@@ -195,6 +208,26 @@ export class SnapshotStore implements SnapshotStoreApi {
     await this.#lock?.release();
     this.#lock = null;
   }
+}
+
+/**
+ * Splits manifest-named `sequences` (newest first) into real generations
+ * (the manifest parses) and strays (it does not: another program's file,
+ * or a damaged manifest, which list and verify report).
+ */
+async function classify(sfs: StoreFs, dir: string, sequences: readonly number[]): Promise<{ generations: number[]; strays: number[] }> {
+  const generations: number[] = [];
+  const strays: number[] = [];
+  for (const sequence of sequences) {
+    try {
+      parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence);
+      generations.push(sequence);
+    } catch (err) {
+      // Deleted meanwhile (pruned by this store): neither.
+      if (errorCode(err) !== 'ENOENT') strays.push(sequence);
+    }
+  }
+  return { generations, strays };
 }
 
 /** `keep` checked for the store in `dir`: a bad one is StoreError BAD_OPTION. */
