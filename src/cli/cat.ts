@@ -6,7 +6,7 @@ import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import type { OutputSink } from './io.js';
-import { withGenerationRef } from './options.js';
+import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource, type Source } from './source.js';
 
 type Format = 'raw' | 'hex' | 'base64';
@@ -79,9 +79,9 @@ export const catCommand = defineCommand({
       .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
       .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
-      .example('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder')
-      .example('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64')
-      .example('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12'),
+      .example(exampleLines('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder'))
+      .example(exampleLines('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64'))
+      .example(exampleLines('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12')),
   handler: async (args, ctx) => {
     if (args.tail && args.record !== undefined) throw new UsageError('--tail and --record cannot be combined', 'ask for records or for the tail');
     if (args.json && args.format !== undefined) throw new UsageError('--json and --format cannot be combined', '--json always carries bytes as base64');

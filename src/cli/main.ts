@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { catCommand } from './cat.js';
 import type { CliCommand, CommandContext } from './command.js';
-import { asDefault, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
+import { asDefault, attachMinusValues, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
 import { UsageError, explain } from './errors.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
@@ -18,7 +18,7 @@ import { RUN_USAGE, runCommand } from './run.js';
 import { showCommand } from './show.js';
 import { snapshotCommand } from './snapshot.js';
 import { statusCommand } from './status.js';
-import { helpFor, usageProblem } from './usage-errors.js';
+import { helpFor, notASubcommand, usageProblem } from './usage-errors.js';
 import { verifyCommand } from './verify.js';
 
 /** Every subcommand; `run` is the default one (`shm-host -- <command>`). */
@@ -87,10 +87,14 @@ function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) =>
  * with the exit code: 0 ok, 1 what it checked is bad or an expected failure,
  * 2 a usage error, 3 no running host (status, snapshot), or the run command's.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(given: readonly string[], io: CliIo = processIo()): Promise<number> {
   let selected: Selection | null = null;
   let help = '';
+  const argv = attachMinusValues(given);
   try {
+    // A first word that names no subcommand is a typo or a program to run: said before yargs calls it an unknown argument.
+    const first = firstWord(argv);
+    if (first !== null && !commands.some((c) => nameOf(c) === first.word)) throw notASubcommand(commands, first.word, argv);
     const { parser, args } = parserFor(argv, io, (s) => {
       selected = s;
     });

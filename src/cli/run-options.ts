@@ -3,26 +3,36 @@
 import type { RestartMode } from '../host/index.js';
 import { UsageError } from './errors.js';
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `64M`, `1G`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
 export function parseSize(option: string, value: string): number {
+  if (/^\s*-/.test(value)) throw new UsageError(`${option} ${value}: a size cannot be negative`, `give a positive size, e.g. ${option} 64M`);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m?.[2]?.toLowerCase() ?? '';
   const scale = SIZE_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size`, `use a number with K, M or G, e.g. ${option} 64M`);
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size`, `use a number with K, M, G or T, e.g. ${option} 64M`);
   const bytes = Math.round(Number(m[1]) * scale);
   if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${value}: too large`, `e.g. ${option} 1G`);
   return bytes;
 }
 
-/** `1s`, `250ms`, `2m`, `0` -> milliseconds. A bare number is seconds. */
+/**
+ * `250ms`, `1s`, `2m`, `1h`, `0` -> milliseconds. A number without a unit
+ * other than 0 is refused: `--interval 1` reads as one millisecond to some
+ * and one second to others, and either guess is wrong for someone.
+ */
 export function parseDuration(option: string, value: string): number {
+  if (/^\s*-/.test(value)) throw new UsageError(`${option} ${value}: a duration cannot be negative`, `e.g. ${option} 1s, or ${option} 0`);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = m?.[2]?.toLowerCase() || 's';
-  const scale = TIME_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s or m, e.g. ${option} 500ms`);
+  const unit = m?.[2]?.toLowerCase() ?? '';
+  if (m && unit === '' && Number(m[1]) !== 0) {
+    const n = m[1]!;
+    throw new UsageError(`${option} ${value}: a duration needs a unit`, `write ${option} ${n}s or ${option} ${Number(n) * 1000}ms; units are ms, s, m, h`);
+  }
+  const scale = unit === '' ? 1 : TIME_UNITS[unit];
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s, m or h, e.g. ${option} 500ms`);
   return Math.round(Number(m[1]) * scale);
 }
 
