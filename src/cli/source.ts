@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-  parseGenerationFileName, type Generation, type Manifest,
+  parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { REF_HELP } from './options.js';
@@ -112,18 +112,28 @@ function withOpenImage(source: Source, image: ImageFile): Source {
 
 async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'path' }>, text: string): Promise<Generation> {
   if (ref.kind === 'sequence') return store.get(ref.sequence);
-  const listed = await store.list();
-  if (listed.length === 0) {
-    throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
+  for (let attempt = 0; ; attempt++) {
+    const listed = await store.list();
+    if (listed.length === 0) {
+      throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
+    }
+    // latest~N counts generations only: a file named like a manifest that
+    // holds none (another program's, or damage, which list reports) is not
+    // one, and a manifest deleted meanwhile was pruned.
+    const live = listed.filter((g) => g.ok);
+    const entry = live[ref.back];
+    // A busy host may prune every listed generation before its manifest is read: read the directory again.
+    if (entry === undefined && listed.some((g) => !g.ok && pruned(g)) && attempt < PRUNED_RETRIES) continue;
+    return liveEntry(store, text, live, entry);
   }
-  // latest~N counts generations only: a file named like a manifest that
-  // holds none (another program's, or damage, which list reports) is not
-  // one, and a manifest deleted meanwhile was pruned.
-  const live = listed.filter((g) => g.ok);
-  const entry = live[ref.back];
+}
+
+/** The generation `entry` of the listing names, or why there is none to read. */
+function liveEntry(store: SnapshotStore, text: string, live: ListedGeneration[], entry: ListedGeneration | undefined): Generation {
   if (entry === undefined) {
     throw new CommandFailure('NOT_FOUND', `${text} does not exist: ${store.dir} holds ${live.length} generation${live.length === 1 ? '' : 's'}`, live.length === 0 ? 'see shm-host list' : `use latest~0 to latest~${live.length - 1}; see shm-host list`);
   }
+  if (!entry.ok) throw new Error('liveEntry: an entry without a manifest');
   const { ok: _ok, ...generation } = entry;
   return generation;
 }

@@ -34,7 +34,7 @@ export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void>
 export async function requireDirectory(sfs: StoreFs, dir: string): Promise<void> {
   try {
     const stat = await statOrNull(sfs, dir);
-    if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the --dir path' });
+    if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the snapshot directory path', option: 'dir' });
     if (!stat.isDirectory()) throw notADirectory(dir);
   } catch (err) {
     throw asPathError(err);
@@ -58,7 +58,8 @@ async function createDirectory(sfs: StoreFs, dir: string): Promise<void> {
     if (errorCode(err) === 'ENOENT' && typeof failed === 'string') {
       throw new StoreError('BAD_PATH', `cannot create the snapshot directory ${dir}: ${dirname(failed)} takes no new directories (a file system like /proc, or it was just removed) (ENOENT)`, {
         path: dir,
-        hint: 'use a path on a disk file system',
+        hint: 'use a snapshot directory on a disk file system',
+        option: 'dir',
       });
     }
     throw storeIoError('create the snapshot directory', dir, err);
@@ -77,13 +78,14 @@ function checkDirectory(dir: string, stat: fs.Stats): void {
   if ((stat.mode & 0o022) !== 0) {
     throw new StoreError('UNSAFE_DIRECTORY', `snapshot directory ${dir} can be written by other users (mode ${mode(stat.mode)})`, {
       path: dir,
-      hint: `run chmod 700 ${dir}, or use another --dir`,
+      hint: `run chmod 700 ${dir}, or use another snapshot directory`,
+      option: 'dir',
     });
   }
 }
 
 function notADirectory(dir: string): StoreError {
-  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'give --dir a directory (or a path that does not exist yet)' });
+  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'name a directory (or a path that does not exist yet)', option: 'dir' });
 }
 
 async function statOrNull(sfs: StoreFs, dir: string): Promise<fs.Stats | null> {

@@ -77,7 +77,7 @@ t.test('a --dir that does not exist, for a command that only reads, is a problem
   const dir = `${t.testdir()}/missing`;
   const j = await runCli(['list', '--dir', dir, '--json']);
   t.equal(j.code, 2);
-  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the --dir path)`, exitCode: 2 } });
+  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the snapshot directory path: --dir)`, exitCode: 2 } });
 });
 
 t.test('explain() sorts errors into expected ones and bugs', async (t) => {
