@@ -36,6 +36,24 @@ export function parseDuration(option: string, value: string): number {
   return Math.round(Number(m[1]) * scale);
 }
 
+/**
+ * The run command's options besides --dir, as yargs declares them: one
+ * table for the yargs parser (--help, errors) and for the fast path that
+ * starts a host without loading yargs (fast-run.ts).
+ */
+export const RUN_OPTIONS = {
+  size: { type: 'string', default: '64M', describe: 'Size of the shared file: 12K to 1T (K, M, G, T: binary units); never smaller than the snapshot restored' },
+  interval: { type: 'string', default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
+  keep: { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' },
+  restart: { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
+  'max-restarts': { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' },
+  'restart-window': { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' },
+  'restart-delay': { type: 'string', default: '100ms', describe: 'First restart delay; doubles after each quick failure (up to 30s), reset once the child ran 10s' },
+  'stop-timeout': { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' },
+  'log-format': { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' },
+  quiet: { type: 'boolean', default: false, describe: 'Log only errors' },
+} as const;
+
 export interface RunOptions {
   readonly dir: string;
   readonly size: number;

@@ -4,7 +4,7 @@
 import { CommandFailure, UsageError } from './errors.js';
 import { defineCommand } from './command.js';
 import { withDir, exampleLines } from './options.js';
-import { interpretRunOptions, type RawRunOptions } from './run-options.js';
+import { RUN_OPTIONS, interpretRunOptions, type RawRunOptions } from './run-options.js';
 
 /** The first lines of the run command's help, which is also the program's. */
 export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. Durations take a unit (ms, s, m, h); sizes K, M, G or T (binary). The other commands inspect and manage the snapshots (shm-host <command> --help).';
@@ -14,16 +14,7 @@ export const runCommand = defineCommand({
   describe: 'Run a command with a shared memory file on fd 3 and keep its committed state across crashes, SIGKILL and host restarts',
   builder: (yargs) => withDir(yargs)
     .usage(RUN_USAGE)
-    .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file: 12K to 1T (K, M, G, T: binary units); never smaller than the snapshot restored' })
-    .option('interval', { type: 'string', default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' })
-    .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' })
-    .option('restart', { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' })
-    .option('max-restarts', { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' })
-    .option('restart-window', { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' })
-    .option('restart-delay', { type: 'string', default: '100ms', describe: 'First restart delay; doubles after each quick failure (up to 30s), reset once the child ran 10s' })
-    .option('stop-timeout', { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' })
-    .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
+    .options(RUN_OPTIONS)
     .example(exampleLines('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state'))
     .example(exampleLines('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file')),
   handler: async (args) => {

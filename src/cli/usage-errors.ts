@@ -18,9 +18,9 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The subcommand `word` is most likely a typo of (at most 2 edits, and fewer than half its letters), or null. */
-export function closestSubcommand(commands: ReadonlyArray<CliCommand<any>>, word: string): string | null {
+export function closestSubcommand(names: readonly string[], word: string): string | null {
   let best: { name: string; distance: number } | null = null;
-  for (const name of commands.map(nameOf)) {
+  for (const name of names) {
     const distance = editDistance(word.toLowerCase(), name);
     if (distance <= 2 && distance * 2 < name.length && (best === null || distance < best.distance)) best = { name, distance };
   }
@@ -31,8 +31,8 @@ export function closestSubcommand(commands: ReadonlyArray<CliCommand<any>>, word
  * `word`, the first word of `argv`, names no subcommand: a typo of one
  * ("did you mean"), or a program to run that belongs after `--`.
  */
-export function notASubcommand(commands: ReadonlyArray<CliCommand<any>>, word: string, argv: readonly string[]): UsageError {
-  const closest = closestSubcommand(commands, word);
+export function notASubcommand(names: readonly string[], word: string, argv: readonly string[]): UsageError {
+  const closest = closestSubcommand(names, word);
   if (closest !== null) return new UsageError(`${word} is not a subcommand`, `did you mean ${closest}? see shm-host --help`);
   const at = argv.indexOf(word);
   const options = argv.slice(0, at);
