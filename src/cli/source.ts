@@ -110,6 +110,9 @@ function withOpenImage(source: Source, image: ImageFile): Source {
   };
 }
 
+/** A listed generation whose manifest was read. */
+type ReadableGeneration = Extract<ListedGeneration, { ok: true }>;
+
 async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'path' }>, text: string): Promise<Generation> {
   if (ref.kind === 'sequence') return store.get(ref.sequence);
   for (let attempt = 0; ; attempt++) {
@@ -120,7 +123,7 @@ async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'p
     // latest~N counts generations only: a file named like a manifest that
     // holds none (another program's, or damage, which list reports) is not
     // one, and a manifest deleted meanwhile was pruned.
-    const live = listed.filter((g) => g.ok);
+    const live = listed.filter((g): g is ReadableGeneration => g.ok);
     const entry = live[ref.back];
     // A busy host may prune every listed generation before its manifest is read: read the directory again.
     if (entry === undefined && listed.some((g) => !g.ok && pruned(g)) && attempt < PRUNED_RETRIES) continue;
@@ -129,11 +132,10 @@ async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'p
 }
 
 /** The generation `entry` of the listing names, or why there is none to read. */
-function liveEntry(store: SnapshotStore, text: string, live: ListedGeneration[], entry: ListedGeneration | undefined): Generation {
+function liveEntry(store: SnapshotStore, text: string, live: ReadableGeneration[], entry: ReadableGeneration | undefined): Generation {
   if (entry === undefined) {
     throw new CommandFailure('NOT_FOUND', `${text} does not exist: ${store.dir} holds ${live.length} generation${live.length === 1 ? '' : 's'}`, live.length === 0 ? 'see shm-host list' : `use latest~0 to latest~${live.length - 1}; see shm-host list`);
   }
-  if (!entry.ok) throw new Error('liveEntry: an entry without a manifest');
   const { ok: _ok, ...generation } = entry;
   return generation;
 }
