@@ -37,7 +37,8 @@ t.test('--help lists every subcommand; each subcommand has its own help', async 
 
 t.test('usage errors: one line naming the problem and the fix, exit 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['lst'], /^shm-host: lst is not a subcommand \(to run a program, put it after --/],
+    [['lst'], /^shm-host: lst is not a subcommand \(did you mean list\? see shm-host --help\)\n$/],
+    [['myapp'], /^shm-host: myapp is not a subcommand \(to run a program, put it after --: shm-host -- myapp\)\n$/],
     [['list', '--bogus'], /^shm-host: unknown argument: bogus \(see shm-host list --help\)\n$/],
     [['show'], /^shm-host: show needs <ref> \(see shm-host show --help\)\n$/],
     [['export', 'latest'], /^shm-host: export needs <ref> <file> \(see shm-host export --help\)/],
