@@ -6,6 +6,8 @@
 //   host start  spawning `shm-host --dir D -- node CHILD` until the child's
 //               first line on stdout, vs spawning `node CHILD` bare until
 //               the same line (the difference is what the host adds)
+//   imports     `node -e "await import(X)"` for yargs and execa vs
+//               `node -e 0`: what each library alone adds to a start
 // The build in dist/ is what runs (npm run build first).
 // BENCH_ROUNDS (default 11) sets the number of runs of each.
 import { spawn } from 'node:child_process';
@@ -46,7 +48,8 @@ function timed(args: string[], untilOutput: boolean): Promise<number> {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'shm-bench-startup-'));
-const samples: Record<string, number[]> = { node: [], version: [], list: [], bare: [], host: [] };
+const samples: Record<string, number[]> = { node: [], version: [], list: [], bare: [], host: [], yargs: [], execa: [] };
+const importing = (name: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`];
 try {
   // One warm-up of each (page cache), not counted.
   await timed(['-e', '0'], false);
@@ -60,6 +63,8 @@ try {
     // A fresh directory each time: nothing to restore, as on a first start.
     const dir = join(scratch, `host-${i}`);
     samples.host!.push(await timed([bin, '--dir', dir, '--interval', '0', '--quiet', '--', process.execPath, ...CHILD], true));
+    samples.yargs!.push(await timed(importing('yargs'), false));
+    samples.execa!.push(await timed(importing('execa'), false));
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
@@ -76,6 +81,8 @@ one process that spawns them; the build in \`dist/\`.
 | \`shm-host --version\` | ${f(m.version!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.version! / m.node!).toFixed(2)}x | ${f(m.version! - m.node!)} |
 | \`shm-host list\` (empty directory) | ${f(m.list!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.list! / m.node!).toFixed(2)}x | ${f(m.list! - m.node!)} |
 | host start to the child's first line | ${f(m.host!)} | the same child started bare | ${f(m.bare!)} | ${(m.host! / m.bare!).toFixed(2)}x | ${f(m.host! - m.bare!)} |
+| importing yargs alone | ${f(m.yargs!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.yargs! / m.node!).toFixed(2)}x | ${f(m.yargs! - m.node!)} |
+| importing execa alone | ${f(m.execa!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.execa! / m.node!).toFixed(2)}x | ${f(m.execa! - m.node!)} |
 `;
 process.stdout.write(body);
 if (process.env.BENCH_WRITE !== '0') writeBenchmarkSection('Start-up', 'npm run bench:startup', body);
