@@ -10,7 +10,7 @@ import { UsageError, explain } from './errors.js';
 import { fastRunArgs } from './fast-run.js';
 import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
 import { createProgress } from './progress.js';
-import { helpFor, notASubcommand, usageProblem } from './usage-errors.js';
+import { helpFor, notASubcommand, optionTypo, usageProblem } from './usage-errors.js';
 
 /**
  * Every subcommand's module, loaded only when it is the one that runs (all
@@ -71,7 +71,8 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
     .fail((message: string | null, err: Error | undefined) => {
       // yargs reports its own parse failures as YError (or just a message); anything else is a real error.
       if (err !== undefined && err.name !== 'YError') throw err;
-      throw new UsageError(usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv), helpFor(commands, argv));
+      const problem = usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv);
+      throw new UsageError(problem, optionTypo(message ?? '', (parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key) ?? helpFor(commands, argv));
     });
   const register = (command: CliCommand<any>, usage: string | string[]): void => {
     parser.command({

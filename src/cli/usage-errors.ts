@@ -17,6 +17,18 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/**
+ * For yargs' `Unknown argument: al`, a hint naming the option it is most
+ * likely a typo of (`did you mean --all?`), among `known` (option names as
+ * yargs keeps them); null for anything else.
+ */
+export function optionTypo(message: string, known: Readonly<Record<string, unknown>>): string | null {
+  const m = /^Unknown argument: (\S+)$/.exec(message.trim());
+  if (!m) return null;
+  const closest = closestSubcommand(Object.keys(known).filter((k) => k.length > 1 && k !== '$0' && k !== '_'), m[1]!);
+  return closest === null ? null : `did you mean --${closest}?`;
+}
+
 /** The subcommand `word` is most likely a typo of (at most 2 edits, and fewer than half its letters), or null. */
 export function closestSubcommand(names: readonly string[], word: string): string | null {
   let best: { name: string; distance: number } | null = null;

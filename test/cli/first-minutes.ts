@@ -30,6 +30,13 @@ t.test('a typo of a subcommand gets "did you mean"', async (t) => {
   await usage(t, ['exprot', 'latest', 'x'], 'exprot is not a subcommand (did you mean export? see shm-host --help)');
 });
 
+t.test('a typo of an option gets "did you mean" too', async (t) => {
+  await usage(t, ['verify', '--al'], 'unknown argument: al (did you mean --all?)');
+  await usage(t, ['list', '--jsn'], 'unknown argument: jsn (did you mean --json?)');
+  await usage(t, ['--intreval', '1s', '--', 'true'], 'unknown argument: intreval (did you mean --interval?)');
+  await usage(t, ['list', '--bogus'], 'unknown argument: bogus (see shm-host list --help)');
+});
+
 t.test('negative sizes, durations and counts name their own problem', async (t) => {
   await usage(t, ['--size', '-5M', '--', 'true'], '--size -5M: a size cannot be negative (give a positive size, e.g. --size 64M)');
   await usage(t, ['--interval', '-1s', '--', 'true'], '--interval -1s: a duration cannot be negative (e.g. --interval 1s, or --interval 0)');
