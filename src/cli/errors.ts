@@ -4,7 +4,6 @@
 // with SHM_HOST_DEBUG=1, shows a stack.
 import { ShmHostError } from '../errors.js';
 import { ControlError } from '../host/control/index.js';
-import { DirectoryPathError } from '../store/index.js';
 import { cliHint } from './hints.js';
 
 /** The command line itself is wrong: exit 2. The hint says what to type instead. */
@@ -60,7 +59,8 @@ const flat = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
 /** The exit code for an expected error: 2 for usage (a --dir that cannot be used included), the command's own, 3 when no host runs, else 1. */
 function exitCodeOf(err: ShmHostError): number {
-  if (err instanceof UsageError || err instanceof DirectoryPathError) return 2;
+  // By name: importing the store's class here would load the store (and koffi) for every command, status included.
+  if (err instanceof UsageError || err.name === 'DirectoryPathError') return 2;
   if (err instanceof ControlError && err.code === 'BAD_PATH') return 2;
   if (err instanceof CommandFailure) return err.exitCode;
   if (err instanceof ControlError && err.code === 'NO_HOST') return 3;
