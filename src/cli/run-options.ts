@@ -97,10 +97,6 @@ function wholeNumber(option: string, value: string | number, min: number): numbe
 
 /** Validates what yargs parsed into the options a Supervisor takes. */
 export function interpretRunOptions(raw: RawRunOptions): RunOptions {
-  const [command, ...args] = raw.command;
-  if (command === undefined || command === '') {
-    throw new UsageError('no command to run', 'put it after --, e.g. shm-host --dir ./state -- node app.js');
-  }
   const size = parseSize('--size', raw.size);
   if (size < MIN_SIZE || size > MAX_SIZE) throw new UsageError(`--size ${raw.size}: out of range`, 'give between 12K (a header page, an entry ring and a data ring) and 1T, e.g. --size 64M');
   if (!['never', 'on-failure', 'always'].includes(raw.restart)) {
@@ -111,16 +107,24 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
   if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
+  // The options first: `--size -5M` without a command is about the size.
+  const stopTimeoutMs = parseDuration('--stop-timeout', raw['stop-timeout']);
+  const intervalMs = parseDuration('--interval', raw.interval);
+  const maxRestarts = wholeNumber('--max-restarts', raw['max-restarts'], 0);
+  const [command, ...args] = raw.command;
+  if (command === undefined || command === '') {
+    throw new UsageError('no command to run', 'put it after --, e.g. shm-host --dir ./state -- node app.js');
+  }
   return {
     dir: raw.dir,
     size,
-    intervalMs: parseDuration('--interval', raw.interval),
+    intervalMs,
     keep,
     restart: raw.restart as RestartMode,
-    maxRestarts: wholeNumber('--max-restarts', raw['max-restarts'], 0),
+    maxRestarts,
     restartWindowMs,
     restartDelayMs,
-    stopTimeoutMs: parseDuration('--stop-timeout', raw['stop-timeout']),
+    stopTimeoutMs,
     logFormat: raw['log-format'] as 'text' | 'json',
     quiet: raw.quiet,
     command,

@@ -39,6 +39,7 @@ t.test('a typo of an option gets "did you mean" too', async (t) => {
 
 t.test('negative sizes, durations and counts name their own problem', async (t) => {
   await usage(t, ['--size', '-5M', '--', 'true'], '--size -5M: a size cannot be negative (give a positive size, e.g. --size 64M)');
+  await usage(t, ['--size', '-5M'], '--size -5M: a size cannot be negative (give a positive size, e.g. --size 64M)');
   await usage(t, ['--interval', '-1s', '--', 'true'], '--interval -1s: a duration cannot be negative (e.g. --interval 1s, or --interval 0)');
   await usage(t, ['--stop-timeout', '-10s', '--', 'true'], '--stop-timeout -10s: a duration cannot be negative (e.g. --stop-timeout 1s, or --stop-timeout 0)');
   await usage(t, ['--keep', '-1', '--', 'true'], '--keep -1: not a whole number of at least 2 (e.g. --keep 3)');

@@ -75,6 +75,8 @@ t.test('the real host: captures and retention go on beside strays; list and show
   t.equal(kept.length <= 3, true, `retention still runs (kept ${kept.join(', ')})`);
   t.notOk(host.stderr.lines.some((l) => /sequence numbers|capture failed/.test(l)), host.stderr.lines.join('\n'));
   for (const [name, text] of strays) t.equal(fs.readFileSync(join(state, name), 'utf8'), text, `${name} untouched`);
+  // Reported once, at the start: the file named like a manifest near the end of the numbers.
+  t.equal(host.stderr.lines.filter((l) => l.includes(String(LAST - 1))).length, 1, host.stderr.lines.join('\n'));
   const { runBin } = await import('../cli/harness.js');
   const show = await runBin(['show', 'latest', '--dir', state, '--json']);
   t.equal(show.code, 0, show.stderr);
