@@ -9,6 +9,7 @@ import {
 } from './socket-abi.js';
 
 const EAGAIN = 11;
+const EINVAL = 22;
 const ENAMETOOLONG = 36;
 const EAFNOSUPPORT = 97;
 const FD_BYTES = 4;
@@ -36,7 +37,8 @@ function putAddress(block: NativeBlock, offset: number, address: string, syscall
   if (!abstract && !address.startsWith('/')) throw new SysError(syscall, EAFNOSUPPORT, `${address}: not an absolute path or @abstract name`);
   const name = Buffer.from(abstract ? address.slice(1) : address, 'utf8');
   const pathBytes = abstract ? 1 + name.length : name.length + 1;
-  if (pathBytes > layout.sockaddrUn.pathMax || (abstract && name.length === 0)) throw new SysError(syscall, ENAMETOOLONG, address);
+  if (name.length === 0) throw new SysError(syscall, EINVAL, `${address}: empty socket name`);
+  if (pathBytes > layout.sockaddrUn.pathMax) throw new SysError(syscall, ENAMETOOLONG, address);
   block.view.setUint16(offset, AF_UNIX, true);
   block.bytes.set(name, offset + layout.sockaddrUn.pathOffset + (abstract ? 1 : 0));
   return layout.sockaddrUn.pathOffset + pathBytes;
