@@ -43,8 +43,11 @@ for (const kind of ['path', 'abstract'] as const) {
     t.teardown(() => closeSync(fd));
     writeSync(fd, Buffer.from('marker-1'), 0, 8, 0);
     t.same(notifier.storeSharedFile(fd), { sent: true });
+    const removedFirst = await manager.next();
+    t.same(removedFirst.lines, ['FDSTOREREMOVE=1', 'FDNAME=SHM_SHARED_FD'], 'the stored file is removed first, in a datagram of its own');
+    t.same(removedFirst.fds, []);
     const stored = await manager.next();
-    t.same(stored.lines, ['FDSTOREREMOVE=1', 'FDSTORE=1', 'FDNAME=SHM_SHARED_FD'], 'removal of the old file first, in the same datagram');
+    t.same(stored.lines, ['FDSTORE=1', 'FDNAME=SHM_SHARED_FD']);
     t.equal(stored.fds.length, 1, 'exactly one descriptor');
     const got = stored.fds[0]!;
     t.not(got, fd, 'the receiver has its own descriptor');

@@ -18,14 +18,14 @@ export const WATCHDOG = 'WATCHDOG=1';
 export const status = (text: string): string => `STATUS=${statusLine(text)}`;
 
 /**
- * Hands the attached descriptor to the store under SHM_SHARED_FD. With
- * `replace`, the same datagram first drops what the store holds under that
- * name: systemd handles FDSTOREREMOVE=1 before FDSTORE=1 within one message
- * (service_notify_message), so the store is never empty in between and never
- * holds two files, which FileDescriptorStoreMax=1 would refuse anyway.
+ * Hands the attached descriptor to the store under SHM_SHARED_FD. It only
+ * adds: to replace a stored file, send fdStoreRemove() first, in its own
+ * datagram. systemd 252 closes the descriptors of a message that holds both
+ * FDSTOREREMOVE=1 and FDSTORE=1 ("Got extra auxiliary fds"), and refuses a
+ * second file beyond FileDescriptorStoreMax=1, keeping the old one; both
+ * seen under a real user manager (test/notify/systemd.ts).
  */
-export const fdStore = (replace: boolean): string =>
-  [...(replace ? ['FDSTOREREMOVE=1'] : []), 'FDSTORE=1', `FDNAME=${SHARED_FD_NAME}`].join('\n');
+export const fdStore = (): string => `FDSTORE=1\nFDNAME=${SHARED_FD_NAME}`;
 
 /** Drops every descriptor the store holds under SHM_SHARED_FD. */
 export const fdStoreRemove = (): string => `FDSTOREREMOVE=1\nFDNAME=${SHARED_FD_NAME}`;

@@ -103,13 +103,20 @@ export class Notifier {
   /**
    * FDSTORE=1 with FDNAME=SHM_SHARED_FD and `fd` attached: the service manager
    * keeps a duplicate of the shared file and hands it to the next host it
-   * starts (LISTEN_FDS/LISTEN_FDNAMES). With `replace` (the default), the
-   * same message first removes what it held under that name, so the store
-   * always holds exactly one file: the live one. Needs
-   * FileDescriptorStoreMax=1 (or more) in the unit, or systemd closes it.
+   * starts (LISTEN_FDS/LISTEN_FDNAMES). With `replace` (the default), a
+   * FDSTOREREMOVE=1 datagram goes first, so the store holds exactly one
+   * file, the live one: with FileDescriptorStoreMax=1 systemd would refuse
+   * the new file and keep the old. The two datagrams leave in one tick; a
+   * host killed between them leaves the store empty (the next host then
+   * restores the newest durable generation), never holding a stale file.
+   * Needs FileDescriptorStoreMax=1 (or more) in the unit, or systemd closes it.
    */
   storeSharedFile(fd: number, options: { replace?: boolean } = {}): NotifyResult {
-    return this.#send(message.fdStore(options.replace ?? true), [fd]);
+    if (options.replace ?? true) {
+      const removed = this.removeSharedFile();
+      if (!removed.sent) return removed;
+    }
+    return this.#send(message.fdStore(), [fd]);
   }
 
   /** FDSTOREREMOVE=1 with FDNAME=SHM_SHARED_FD: the store forgets the shared file. */
