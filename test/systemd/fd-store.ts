@@ -23,6 +23,9 @@ interface Start {
   LISTEN_FDNAMES: string | null;
   NOTIFY_SOCKET: string | null;
   failure?: unknown;
+  WATCHDOG_USEC: string | null;
+  WATCHDOG_PID: string | null;
+  watchdogMs: number | null;
 }
 
 const starts = (report: string): Start[] =>
@@ -42,11 +45,11 @@ if (skip !== null) {
   });
 
   /** Starts the fixture as a transient Type=notify service; resolves once it sent READY=1 (systemd-run waits for it). */
-  async function service(mode: string, marker: string): Promise<{ unit: string; report: string }> {
+  async function service(mode: string, marker: string, extra: string[] = []): Promise<{ unit: string; report: string }> {
     const unit = uniqueUnit(mode);
     const report = join(manager.runtimeDir, `${unit}.jsonl`);
     await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'NotifyAccess=main', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
-      '-p', 'FileDescriptorStoreMax=1', process.execPath, FIXTURE, report, marker, mode);
+      '-p', 'FileDescriptorStoreMax=1', ...extra, process.execPath, FIXTURE, report, marker, mode);
     t.teardown(() => manager.systemctl('stop', unit));
     return { unit, report };
   }
@@ -99,5 +102,24 @@ if (skip !== null) {
     await killMain(unit);
     const again = await until('the restarted service to report', () => starts(report)[1], 20_000);
     t.match(again, { start: 'first', LISTEN_FDS: null }, 'the next main process gets no file');
+  });
+
+  t.test('WatchdogSec=: the notifier feeds the watchdog every half period; a starved one is restarted', async (t) => {
+    const { unit, report } = await service('store', 'watchdog', ['-p', 'WatchdogSec=1']);
+    const [first] = starts(report);
+    t.match(first, { WATCHDOG_USEC: '1000000', WATCHDOG_PID: String(first!.pid), watchdogMs: 500 }, 'systemd 252 sets WATCHDOG_PID to the main process');
+    // Each WATCHDOG=1 moves the unit's watchdog timestamp; two moves span more than one WatchdogSec since the start.
+    const stamps = new Set<string>();
+    await until('two watchdog keep-alives', async () => {
+      stamps.add(await manager.show(unit, 'WatchdogTimestampMonotonic'));
+      return stamps.size >= 3;
+    }, 15_000);
+    t.equal(await manager.show(unit, 'NRestarts'), '0', 'never killed by the watchdog');
+    t.equal(await manager.show(unit, 'ActiveState'), 'active');
+
+    const starved = await service('starve', 'watchdog', ['-p', 'WatchdogSec=1']);
+    t.equal(starts(starved.report)[0]!.watchdogMs, null);
+    await until('the starved service to be restarted by the watchdog', async () => Number(await manager.show(starved.unit, 'NRestarts')) >= 1, 15_000);
+    t.pass('a service that does not feed the watchdog is killed and restarted: the check above can fail');
   });
 }
