@@ -48,7 +48,7 @@ if (skip !== null) {
   async function service(mode: string, marker: string, extra: string[] = []): Promise<{ unit: string; report: string }> {
     const unit = uniqueUnit(mode);
     const report = join(manager.runtimeDir, `${unit}.jsonl`);
-    await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'NotifyAccess=main', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
+    await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
       '-p', 'FileDescriptorStoreMax=1', ...extra, process.execPath, FIXTURE, report, marker, mode);
     t.teardown(() => manager.systemctl('stop', unit));
     return { unit, report };
@@ -68,6 +68,7 @@ if (skip !== null) {
     t.match(first!.NOTIFY_SOCKET, /^\//, 'a user manager gives a path socket');
     t.equal(await manager.show(unit, 'NFileDescriptorStore'), '1', 'systemd holds the file (accepted before READY=1, while activating)');
     t.equal(await manager.show(unit, 'StatusText'), 'stored');
+    t.equal(await manager.show(unit, 'NotifyAccess'), 'main', 'Type=notify implies NotifyAccess=main');
     t.equal(await manager.show(unit, 'MainPID'), String(first!.pid));
 
     const killed = await killMain(unit);
@@ -121,5 +122,24 @@ if (skip !== null) {
     t.equal(starts(starved.report)[0]!.watchdogMs, null);
     await until('the starved service to be restarted by the watchdog', async () => Number(await manager.show(starved.unit, 'NRestarts')) >= 1, 15_000);
     t.pass('a service that does not feed the watchdog is killed and restarted: the check above can fail');
+  });
+
+  t.test('with FileDescriptorStoreMax=1 a second file is refused and the first one stays', async (t) => {
+    const marker = `first-${process.pid}-${Date.now()}`;
+    const { unit, report } = await service('overflow', marker);
+    t.match(starts(report)[0], { store: { sent: true }, storeOld: { sent: true } }, 'both sends leave the host');
+    t.equal(await manager.show(unit, 'NFileDescriptorStore'), '1');
+    await killMain(unit);
+    const restored = await until('the restarted service to report', () => starts(report)[1], 20_000);
+    t.match(restored, { start: 'restored', read: marker }, 'the store kept the older file: hence FDSTOREREMOVE first');
+  });
+
+  t.test('NotifyAccess=main ignores a message from a child that inherited NOTIFY_SOCKET', async (t) => {
+    const main = await service('child-status', 'unused', ['-p', 'NotifyAccess=main']);
+    t.match(starts(main.report)[0], { child: 'sent', ready: { sent: true } });
+    // The child's datagram was queued before READY=1, which systemd-run waited for.
+    t.equal(await manager.show(main.unit, 'StatusText'), '', 'the child spoke and was ignored');
+    const all = await service('child-status', 'unused', ['-p', 'NotifyAccess=all']);
+    t.equal(await manager.show(all.unit, 'StatusText'), 'from-child', 'under NotifyAccess=all it would speak for the unit');
   });
 }
