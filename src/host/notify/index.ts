@@ -4,3 +4,4 @@ export { Notifier, type NotifierOptions, type NotifyFailure, type NotifyResult }
 export { NOTIFY_VARIABLES, readNotifyEnvironment, withoutNotifyVariables, type NotifyEnvironment } from './environment.js';
 export { MAX_STATUS_LENGTH, hostStatus, statusLine } from './messages.js';
 export { takeHandover, type ClosedFd, type Handover } from './handover.js';
+export { ServiceManagerLink, type ServiceManagerLinkOptions } from './link.js';

@@ -17,6 +17,9 @@ export const WATCHDOG = 'WATCHDOG=1';
 
 export const status = (text: string): string => `STATUS=${statusLine(text)}`;
 
+/** EXTEND_TIMEOUT_USEC= takes microseconds; `ms` is rounded up to whole ones and never negative. */
+export const extendTimeout = (ms: number): string => `EXTEND_TIMEOUT_USEC=${Math.max(0, Math.ceil(ms * 1000))}`;
+
 /**
  * Hands the attached descriptor to the store under SHM_SHARED_FD. It only
  * adds: to replace a stored file, send fdStoreRemove() first, in its own

@@ -76,6 +76,15 @@ export class Notifier {
     return this.#send(statusText === undefined ? message.STOPPING : `${message.STOPPING}\n${message.status(statusText)}`);
   }
 
+  /**
+   * EXTEND_TIMEOUT_USEC=: asks for `ms` more before systemd gives up on the
+   * current start or stop (TimeoutStartSec=/TimeoutStopSec=), e.g. while a
+   * large generation is restored; repeat it before it runs out.
+   */
+  extendTimeout(ms: number): NotifyResult {
+    return this.#send(message.extendTimeout(ms));
+  }
+
   /** WATCHDOG=1: one keep-alive, sent whether or not the watchdog is on (systemd ignores it then). */
   watchdog(): NotifyResult {
     return this.#send(message.WATCHDOG);
