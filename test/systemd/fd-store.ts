@@ -45,7 +45,7 @@ if (skip !== null) {
   });
 
   /** Starts the fixture as a transient Type=notify service; resolves once it sent READY=1 (systemd-run waits for it). */
-  async function service(mode: string, marker: string, extra: string[] = []): Promise<{ unit: string; report: string }> {
+  async function service(t: { teardown(fn: () => unknown): void }, mode: string, marker: string, extra: string[] = []): Promise<{ unit: string; report: string }> {
     const unit = uniqueUnit(mode);
     const report = join(manager.runtimeDir, `${unit}.jsonl`);
     await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
@@ -62,7 +62,7 @@ if (skip !== null) {
 
   t.test('a stored memfd comes back to the restarted main process, marker and all', async (t) => {
     const marker = `marker-${process.pid}-${Date.now()}`;
-    const { unit, report } = await service('store', marker);
+    const { unit, report } = await service(t, 'store', marker);
     const [first] = starts(report);
     t.match(first, { start: 'first', store: { sent: true }, ready: { sent: true }, LISTEN_FDS: null });
     t.match(first!.NOTIFY_SOCKET, /^\//, 'a user manager gives a path socket');
@@ -87,7 +87,7 @@ if (skip !== null) {
 
   t.test('replacing: FDSTOREREMOVE then FDSTORE leaves exactly the new file', async (t) => {
     const marker = `replaced-${process.pid}-${Date.now()}`;
-    const { unit, report } = await service('replace', marker);
+    const { unit, report } = await service(t, 'replace', marker);
     t.match(starts(report)[0], { start: 'first', storeOld: { sent: true }, store: { sent: true } });
     t.equal(await manager.show(unit, 'NFileDescriptorStore'), '1');
     await killMain(unit);
@@ -97,7 +97,7 @@ if (skip !== null) {
 
   t.test('systemd 252 drops the descriptor of a datagram holding both FDSTOREREMOVE=1 and FDSTORE=1', async (t) => {
     // Pins the behaviour that makes the notifier send the removal on its own.
-    const { unit, report } = await service('combined', 'unused');
+    const { unit, report } = await service(t, 'combined', 'unused');
     t.match(starts(report)[0], { start: 'first', store: true });
     t.equal(await manager.show(unit, 'NFileDescriptorStore'), '0', 'nothing stored');
     await killMain(unit);
@@ -106,7 +106,7 @@ if (skip !== null) {
   });
 
   t.test('WatchdogSec=: the notifier feeds the watchdog every half period; a starved one is restarted', async (t) => {
-    const { unit, report } = await service('store', 'watchdog', ['-p', 'WatchdogSec=1']);
+    const { unit, report } = await service(t, 'store', 'watchdog', ['-p', 'WatchdogSec=1']);
     const [first] = starts(report);
     t.match(first, { WATCHDOG_USEC: '1000000', WATCHDOG_PID: String(first!.pid), watchdogMs: 500 }, 'systemd 252 sets WATCHDOG_PID to the main process');
     // Each WATCHDOG=1 moves the unit's watchdog timestamp; two moves span more than one WatchdogSec since the start.
@@ -118,7 +118,7 @@ if (skip !== null) {
     t.equal(await manager.show(unit, 'NRestarts'), '0', 'never killed by the watchdog');
     t.equal(await manager.show(unit, 'ActiveState'), 'active');
 
-    const starved = await service('starve', 'watchdog', ['-p', 'WatchdogSec=1']);
+    const starved = await service(t, 'starve', 'watchdog', ['-p', 'WatchdogSec=1']);
     t.equal(starts(starved.report)[0]!.watchdogMs, null);
     await until('the starved service to be restarted by the watchdog', async () => Number(await manager.show(starved.unit, 'NRestarts')) >= 1, 15_000);
     t.pass('a service that does not feed the watchdog is killed and restarted: the check above can fail');
@@ -126,7 +126,7 @@ if (skip !== null) {
 
   t.test('with FileDescriptorStoreMax=1 a second file is refused and the first one stays', async (t) => {
     const marker = `first-${process.pid}-${Date.now()}`;
-    const { unit, report } = await service('overflow', marker);
+    const { unit, report } = await service(t, 'overflow', marker);
     t.match(starts(report)[0], { store: { sent: true }, storeOld: { sent: true } }, 'both sends leave the host');
     t.equal(await manager.show(unit, 'NFileDescriptorStore'), '1');
     await killMain(unit);
@@ -135,11 +135,11 @@ if (skip !== null) {
   });
 
   t.test('NotifyAccess=main ignores a message from a child that inherited NOTIFY_SOCKET', async (t) => {
-    const main = await service('child-status', 'unused', ['-p', 'NotifyAccess=main']);
+    const main = await service(t, 'child-status', 'unused', ['-p', 'NotifyAccess=main']);
     t.match(starts(main.report)[0], { child: 'sent', ready: { sent: true } });
     // The child's datagram was queued before READY=1, which systemd-run waited for.
     t.equal(await manager.show(main.unit, 'StatusText'), '', 'the child spoke and was ignored');
-    const all = await service('child-status', 'unused', ['-p', 'NotifyAccess=all']);
+    const all = await service(t, 'child-status', 'unused', ['-p', 'NotifyAccess=all']);
     t.equal(await manager.show(all.unit, 'StatusText'), 'from-child', 'under NotifyAccess=all it would speak for the unit');
   });
 }
