@@ -1,10 +1,10 @@
 // Unix datagram sockets with descriptor passing (SCM_RIGHTS), for the
 // service manager's notification socket (sd_notify(3)) and its test double.
-import { errno as lastErrno } from './libc.js';
+import { c, errno as lastErrno } from './libc.js';
 import { SysError, check } from './errors.js';
 import {
   AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_DGRAM,
-  SOCK_NONBLOCK, SOL_SOCKET, allocBlock, cmsgAlign, cmsgLen, cmsgSpace, getInt, getWord, layout, putInt, putWord, sc,
+  SOCK_NONBLOCK, SOL_SOCKET, allocBlock, cmsgAlign, cmsgLen, cmsgSpace, getInt, getWord, layout, putInt, putWord,
   type NativeBlock,
 } from './socket-abi.js';
 
@@ -21,7 +21,7 @@ const FD_BYTES = 4;
  */
 export function openDatagramSocket(options: { blocking?: boolean } = {}): number {
   const type = SOCK_DGRAM | SOCK_CLOEXEC | (options.blocking ? 0 : SOCK_NONBLOCK);
-  return check('socket(AF_UNIX, SOCK_DGRAM)', sc.socket(AF_UNIX, type, 0) as number, lastErrno());
+  return check('socket(AF_UNIX, SOCK_DGRAM)', c.socket(AF_UNIX, type, 0) as number, lastErrno());
 }
 
 /**
@@ -88,7 +88,7 @@ export function sendDatagram(fd: number, address: string, data: string | Uint8Ar
       putInt(view, msg.control + layout.cmsghdr.type, SCM_RIGHTS);
       fds.forEach((f, i) => putInt(view, msg.control + cmsgLen(0) + i * FD_BYTES, f));
     }
-    const sent = Number(sc.sendmsg(fd, msg.block.ptr, MSG_NOSIGNAL));
+    const sent = Number(c.sendmsg(fd, msg.block.ptr, MSG_NOSIGNAL));
     return check('sendmsg', sent, lastErrno(), address);
   } finally {
     msg.block.free();
@@ -100,7 +100,7 @@ export function bindDatagram(fd: number, address: string): void {
   const block = allocBlock(layout.sockaddrUn.size);
   try {
     const length = putAddress(block, 0, address, 'bind');
-    check('bind', sc.bind(fd, block.ptr, length) as number, lastErrno(), address);
+    check('bind', c.bind(fd, block.ptr, length) as number, lastErrno(), address);
   } finally {
     block.free();
   }
@@ -125,7 +125,7 @@ export function receiveDatagram(fd: number, maxBytes = 4096, maxFds = 16): Recei
   const controlBytes = cmsgSpace(maxFds * FD_BYTES);
   const msg = messageBlock(maxBytes, controlBytes);
   try {
-    const n = Number(sc.recvmsg(fd, msg.block.ptr, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
+    const n = Number(c.recvmsg(fd, msg.block.ptr, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
     if (n < 0) {
       const e = lastErrno();
       if (e === EAGAIN) return null;

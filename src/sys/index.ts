@@ -12,3 +12,5 @@ export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
 } from './io.js';
 export { dataRuns, type Run } from './data-runs.js';
+export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
+export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';

@@ -3,20 +3,9 @@
 // the platform ABI (glibc on LP64 Linux: x86_64 and aarch64 lay them out the
 // same). Node has datagram sockets for UDP only and cannot pass descriptors
 // (SCM_RIGHTS) at all, so sendmsg/recvmsg go through here.
-//
-// TODO(phase 2): move the four declarations into libc.ts, the one place that
-// loads libc, once the re-layout on main has landed (this file was new-only).
+// The libc functions themselves are declared in libc.ts with the others.
 import koffi from 'koffi';
 import { endianness } from 'node:os';
-
-const libc = koffi.load('libc.so.6');
-
-export const sc = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, void *addr, uint32_t len)'),
-  sendmsg: libc.func('intptr_t sendmsg(int fd, void *msg, int flags)'),
-  recvmsg: libc.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
-};
 
 // <sys/socket.h> and <bits/socket_type.h> values shared by x86_64 and
 // aarch64 (mips, sparc and alpha number SOCK_NONBLOCK differently).

@@ -2,8 +2,8 @@
 // store, passed as LISTEN_FDS/LISTEN_FDNAMES), taken the way
 // sd_listen_fds_with_names(3) does, with every outcome as data for the log.
 import { closeSync, fstatSync } from 'node:fs';
-import { SD_LISTEN_FDS_START, SHARED_FD_NAME } from '../../format/listen-fds.js';
-import { setCloseOnExec } from '../../sys/fd-flags.js';
+import { SD_LISTEN_FDS_START, SHARED_FD_NAME } from '../../format/index.js';
+import { setCloseOnExec } from '../../sys/index.js';
 
 /** A passed descriptor the host closed, with its LISTEN_FDNAMES name. */
 export interface ClosedFd {

@@ -1,6 +1,6 @@
 // The notification messages the host sends, as text (sd_notify(3): newline-
 // separated VARIABLE=VALUE assignments in one datagram). Pure.
-import { SHARED_FD_NAME } from '../../format/listen-fds.js';
+import { SHARED_FD_NAME } from '../../format/index.js';
 
 /** Longest STATUS= text sent: `systemctl status` shows one line. */
 export const MAX_STATUS_LENGTH = 200;

@@ -1,7 +1,7 @@
 // The host's side of the systemd notification protocol (sd_notify(3),
 // systemd.service(5) Type=notify, WatchdogSec=, FileDescriptorStoreMax=).
 import { closeSync } from 'node:fs';
-import { openDatagramSocket, sendDatagram } from '../../sys/datagram.js';
+import { openDatagramSocket, sendDatagram } from '../../sys/index.js';
 import { readNotifyEnvironment, type NotifyEnvironment } from './environment.js';
 import * as message from './messages.js';
 
