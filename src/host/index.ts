@@ -13,6 +13,5 @@ export {
   type ChildExit, type StartedChild,
 } from './child-process.js';
 export { killGroupAndWait, signalGroup } from './process-group.js';
-export { inheritedSharedFile } from './inherited-file.js';
 export { captureBackoffMs, MAX_CAPTURE_BACKOFF_MS } from './interval.js';
 export { createSharedFile } from '../live/index.js';

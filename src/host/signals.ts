@@ -6,6 +6,21 @@ import { signalGroup } from './process-group.js';
 /** A stop signal the host forwards to the child before its final capture. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
+/**
+ * How long a child killed by a stop signal waits before its restart, at
+ * least: under systemd's default KillMode=control-group, `systemctl stop`
+ * signals the child and the host at once, and the host must not restart a
+ * child the service manager is stopping. The host's own signal arrives
+ * within a few ms (docs/SYSTEMD.md has the figures); a stop signal from
+ * anyone else costs this much delay once.
+ */
+export const STOP_SIGNAL_GRACE_MS = 250;
+
+/** Whether `signal` is one the host treats as a request to stop. */
+export function isStopSignal(signal: string | null): boolean {
+  return (STOP_SIGNALS as readonly string[]).includes(signal ?? '');
+}
+
 /** Installed handlers; remove() takes them all away again. */
 export interface SignalHandlers {
   remove(): void;
