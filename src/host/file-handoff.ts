@@ -3,6 +3,7 @@
 // over (or replaced) at each restart, old files retired once no capture
 // reads them any more.
 import { closeSync } from 'node:fs';
+import { freemem } from 'node:os';
 import type { Generation, SnapshotStore } from '../store/index.js';
 import {
   HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, restoreImage, sizeOf, type CarryOver,
@@ -28,11 +29,13 @@ export class SharedFiles {
   readonly #size: number;
   readonly #onFileChanged: (fd: number) => void;
   /**
-   * The post-mortem capture of a file already carried over, while it runs.
-   * The next carry-over waits for it, so at most three files (that one,
-   * the current, the next) are held in memory in a crash loop.
+   * Post-mortem captures of files already carried over, still running, with
+   * each old file's size. Each holds a whole old file in memory, so a
+   * carry-over waits for the oldest while they would hold more than a
+   * quarter of the available memory; below that a restart never waits for
+   * the disk (a kill storm, or a second death while a 1 GiB capture runs).
    */
-  #backgroundCapture: Promise<void> = Promise.resolve();
+  #background: Array<{ readonly done: Promise<void>; readonly bytes: number }> = [];
 
   /** `onFileChanged` is told each file a child is about to get (the service manager's fd store keeps it). */
   constructor(
@@ -75,9 +78,10 @@ export class SharedFiles {
    * refused it. `postMortem` runs the capture of the current file.
    */
   async prepareNext(postMortem: () => Promise<CaptureOutcome>): Promise<void> {
-    // One background capture at a time: each holds a whole old file in memory.
-    await this.#backgroundCapture;
     const old = this.fd;
+    const budget = freemem() / 4;
+    const held = (): number => this.#background.reduce((sum, b) => sum + b.bytes, 0);
+    while (this.#background.length > 0 && held() + sizeOf(old) > budget) await this.#background[0]!.done;
     if (!this.lingering && await this.#carryOverFrom(old)) return;
     const captured = await postMortem();
     await this.#captures.exclusive(() => this.#replaceFile(old, captured));
@@ -172,7 +176,9 @@ export class SharedFiles {
     } else {
       this.#log.log('info', 'handed-over', `took the last child's memory from the service manager's fd store (${carried.records} records, ${latest}): nothing committed was lost; its capture is written meanwhile`, fields);
     }
-    this.#backgroundCapture = this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest));
+    const entry = { bytes: carried.size, done: this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest)) };
+    this.#background.push(entry);
+    void entry.done.finally(() => this.#background.splice(this.#background.indexOf(entry), 1));
     return true;
   }
 

@@ -7,7 +7,7 @@ export {
 export { Mapping } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
-export { seekData, seekHole, sendfile, startWriteback } from './file.js';
+export { seekData, seekHole, sendfile, copyFileRange, copyFileRangeSync, startWriteback } from './file.js';
 export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
 } from './io.js';
