@@ -10,6 +10,7 @@ export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAli
 export { seekData, seekHole, sendfile, copyFileRange, copyFileRangeSync, startWriteback } from './file.js';
 export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
+  readFullyWith, writeFullyWith, type PositionedIo,
 } from './io.js';
 export { dataRuns, type Run } from './data-runs.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
