@@ -67,7 +67,7 @@ if (skip !== null) {
     t.match(await manager.show(svc.unit, 'StatusText'), /^child \d+ running, 0 restarts, no capture yet$/);
 
     const hostPid = Number(await manager.show(svc.unit, 'MainPID'));
-    const last = await commitsThenDies(svc, async () => process.kill(hostPid, 'SIGKILL'));
+    const last = await commitsThenDies(svc, async () => void process.kill(hostPid, 'SIGKILL'));
     t.same(await storedSequences(svc.state), [], 'nothing durable: the interval is an hour');
     await until('the restarted child to resume', () => svc.resumes().length >= 2, 20_000);
     const resumed = svc.resumes()[1]!;
