@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { memfdCreate } from '../../src/sys/index.js';
-import { isCloseOnExec, setCloseOnExec } from '../../src/sys/fd-flags.js';
+import { isCloseOnExec, memfdCreate, setCloseOnExec } from '../../src/sys/index.js';
+import { ROOT } from '../host/harness.js';
 import { takeHandover } from '../../src/host/notify/index.js';
 
 const PROBE = fileURLToPath(new URL('../../fixtures/handover-probe.js', import.meta.url));
@@ -30,7 +30,8 @@ function marked(t: { teardown(fn: () => unknown): void }, text: string): number 
  */
 function probe(fds: number[], env: Record<string, string>, listenPid?: string): Promise<Probe> {
   const setPid = listenPid === undefined ? 'export LISTEN_PID=$$;' : `export LISTEN_PID=${listenPid};`;
-  const child = spawn('sh', ['-c', `${setPid} exec "$0" "$1" "$2"`, process.execPath, PROBE, String(fds.length)], {
+  const child = spawn('sh', ['-c', `${setPid} exec "$0" --import tsx "$1" "$2"`, process.execPath, PROBE, String(fds.length)], {
+    cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit', ...fds],
     env: { PATH: process.env.PATH, ...env },
   });

@@ -3,7 +3,7 @@
 import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bindDatagram, openDatagramSocket, receiveDatagram } from '../../src/sys/datagram.js';
+import { bindDatagram, openDatagramSocket, receiveDatagram } from '../../src/sys/index.js';
 import { until } from '../host/harness.js';
 
 export interface Notification {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { closeSync, fstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bindDatagram, openDatagramSocket, receiveDatagram, sendDatagram } from '../../src/sys/datagram.js';
+import { bindDatagram, openDatagramSocket, receiveDatagram, sendDatagram } from '../../src/sys/index.js';
 import { cmsgLen, cmsgSpace, layout } from '../../src/sys/socket-abi.js';
 import { memfdCreate } from '../../src/sys/index.js';
 

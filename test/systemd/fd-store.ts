@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { until } from '../host/harness.js';
+import { ROOT, until } from '../host/harness.js';
 import { startUserManager, systemdSkipReason, uniqueUnit, type UserManager } from './harness.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/fdstore-service.js', import.meta.url));
@@ -49,7 +49,7 @@ if (skip !== null) {
     const unit = uniqueUnit(mode);
     const report = join(manager.runtimeDir, `${unit}.jsonl`);
     await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
-      '-p', 'FileDescriptorStoreMax=1', ...extra, process.execPath, FIXTURE, report, marker, mode);
+      '-p', 'FileDescriptorStoreMax=1', '-p', `WorkingDirectory=${ROOT}`, ...extra, process.execPath, '--import', 'tsx', FIXTURE, report, marker, mode);
     t.teardown(() => manager.systemctl('stop', unit));
     return { unit, report };
   }
