@@ -29,13 +29,12 @@ export class SharedFiles {
   readonly #size: number;
   readonly #onFileChanged: (fd: number) => void;
   /**
-   * Post-mortem captures of files already carried over, still running, with
-   * each old file's size. Each holds a whole old file in memory, so a
-   * carry-over waits for the oldest while they would hold more than a
-   * quarter of the available memory; below that a restart never waits for
-   * the disk (a kill storm, or a second death while a 1 GiB capture runs).
+   * Post-mortem captures of carried-over files, each holding a whole old file in memory: a carry-over
+   * waits for the oldest only while they would hold over a quarter of the available memory.
    */
   #background: Array<{ readonly done: Promise<void>; readonly bytes: number }> = [];
+  /** Starts of those captures, run once the next child is spawned (startBackground). */
+  #deferred: Array<() => void> = [];
 
   /** `onFileChanged` is told each file a child is about to get (the service manager's fd store keeps it). */
   constructor(
@@ -85,6 +84,11 @@ export class SharedFiles {
     if (!this.lingering && await this.#carryOverFrom(old)) return;
     const captured = await postMortem();
     await this.#captures.exclusive(() => this.#replaceFile(old, captured));
+  }
+
+  /** Starts the carried-over files' post-mortem captures: once the next child is spawned, and before the host ends. */
+  startBackground(): void {
+    for (const start of this.#deferred.splice(0)) start();
   }
 
   /** Closes the current file once no capture needs it. */
@@ -176,7 +180,10 @@ export class SharedFiles {
     } else {
       this.#log.log('info', 'handed-over', `took the last child's memory from the service manager's fd store (${carried.records} records, ${latest}): nothing committed was lost; its capture is written meanwhile`, fields);
     }
-    const entry = { bytes: carried.size, done: this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest)) };
+    // Queued once the next child is spawned: a capture's hashing on the event
+    // loop would otherwise delay the restart's timer and spawn.
+    const started = new Promise<void>((resolve) => this.#deferred.push(resolve));
+    const entry = { bytes: carried.size, done: started.then(() => this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest))) };
     this.#background.push(entry);
     void entry.done.finally(() => this.#background.splice(this.#background.indexOf(entry), 1));
     return true;

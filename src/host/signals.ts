@@ -21,6 +21,16 @@ export function isStopSignal(signal: string | null): boolean {
   return (STOP_SIGNALS as readonly string[]).includes(signal ?? '');
 }
 
+/**
+ * The restart delay of a child killed by `signal`: at least
+ * STOP_SIGNAL_GRACE_MS after a stop signal, which may have reached the child
+ * first (systemd's KillMode=control-group signals the whole unit at once),
+ * so the host's own has time to arrive and end it instead.
+ */
+export function delayAfterDeath(signal: string | null, delayMs: number): number {
+  return isStopSignal(signal) ? Math.max(delayMs, STOP_SIGNAL_GRACE_MS) : delayMs;
+}
+
 /** Installed handlers; remove() takes them all away again. */
 export interface SignalHandlers {
   remove(): void;

@@ -20,7 +20,7 @@ import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify
 import { killGroupAndWait } from './process-group.js';
 import { RestartPolicy } from './restart-policy.js';
 import { RestartTimeline, describeTimeline } from './restart-timeline.js';
-import { STOP_SIGNAL_GRACE_MS, forwardStop, installSignalHandlers, isStopSignal, type SignalHandlers } from './signals.js';
+import { delayAfterDeath, forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
 
 export type { SupervisorOptions } from './options.js';
@@ -88,6 +88,7 @@ export class Supervisor {
       // No new capture can be asked for now; the queued ones (a post-mortem
       // capture in the background) end before the file and store close.
       await this.#control?.close();
+      this.#files.startBackground();
       await this.#captures.drained();
       this.#files.close();
       await this.#store.close();
@@ -133,9 +134,7 @@ export class Supervisor {
       this.state.phase = 'restarting';
       await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
       this.#timeline?.mark();
-      // A stop signal that reached the child first (systemd's KillMode=control-group
-      // signals the whole unit at once): the host's own follows within ms.
-      const delayMs = isStopSignal(exit.signal) ? Math.max(decision.delayMs, STOP_SIGNAL_GRACE_MS) : decision.delayMs;
+      const delayMs = delayAfterDeath(exit.signal, decision.delayMs);
       this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (${exit.signal} may be a stop of the whole service: waiting for the host's own)` : ''}`, {
         restart: decision.count, delayMs,
       });
@@ -166,6 +165,7 @@ export class Supervisor {
     this.#forced = false;
     const child = startChild(command, args, this.#files.fd, withoutNotifyVariables(this.#env));
     this.#child = child;
+    this.#files.startBackground();
     this.#logTimeline();
     this.state.childStarted(child.pid, child.startedAt);
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
