@@ -11,7 +11,7 @@
 // BENCH_QUICK=1 shortens every case (for a smoke run).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -248,6 +248,7 @@ async function throughput(ms: number, rounds: number): Promise<Record<string, nu
 /** Restart latency at 8 MiB and 1 GiB: the "Restart" section. */
 async function restarts(): Promise<void> {
   const rounds = quick ? 2 : 7;
+  const loadBefore = loadavg()[0]!;
   const r8 = await restartLatency(8 * MiB, rounds);
   console.log('restart 8 MiB', r8);
   const r1g = quick ? null : await restartLatency(1024 * MiB, 5);
@@ -260,7 +261,10 @@ async function restarts(): Promise<void> {
     restartRow('8 MiB', r8, '15 ms'),
     ...(r1g ? [restartRow('1 GiB', r1g, `1.5 x one kernel copy (${f(r1g.kernelCopy!)} ms)`)] : []),
   ];
+  const load = `Load average (1 min) ${f(loadBefore)} before the rounds, ${f(loadavg()[0]!)} after, on ${cpus().length} cores shared with other work.`;
   const notes = `
+${load}
+
 From the SIGKILL of the child to the restarted child's first line (median of
 ${rounds} rounds at 8 MiB, 5 at 1 GiB) at a constant 10 ms restart delay
 (\`--restart-delay 10ms --restart-max-delay 10ms\`); the phases are the
