@@ -73,11 +73,11 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-    this.#link.start();
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     try {
+      this.#link.start();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await this.#files.prepareFirst(this.#env);
       if (options.controlChannel !== false) await this.#startControlChannel();
