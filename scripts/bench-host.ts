@@ -284,9 +284,7 @@ event loop up to 16 MiB and in 64 MiB steps on the pool above); the
 post-mortem capture, started at once, hashed on the event loop during the
 delay and the spawn (now queued after the spawn); a restart waited for the
 previous post-mortem capture (now only while memory is short). Left: the
-setpriv + sh trampoline (2.3 ms over a bare exec when idle) and, under
-load, the scheduling of every step: the gap between the host's phases and
-the ratio above is the machine's, as the bare start itself shows.`;
+setpriv + sh trampoline (2.3 ms over a bare exec when idle).`;
   writeBenchmarkSection('Restart', 'npm run bench:host', `${rows.join('\n')}\n${notes}`);
 }
 
