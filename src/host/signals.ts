@@ -21,14 +21,21 @@ export function isStopSignal(signal: string | null): boolean {
   return (STOP_SIGNALS as readonly string[]).includes(signal ?? '');
 }
 
+/** Exit codes a shell reports for a death by SIGHUP, SIGINT, SIGTERM (128 + the signal). */
+const STOP_EXIT_CODES = [129, 130, 143];
+
 /**
- * The restart delay of a child killed by `signal`: at least
- * STOP_SIGNAL_GRACE_MS after a stop signal, which may have reached the child
- * first (systemd's KillMode=control-group signals the whole unit at once),
- * so the host's own has time to arrive and end it instead.
+ * The restart delay of a child that ended as `exit` did: at least
+ * STOP_SIGNAL_GRACE_MS when a stop signal may have ended it (killed by
+ * one, an exit with 128 + one, or a clean exit, as a child that handles
+ * SIGTERM makes), since the stop may be the whole service's, reaching the
+ * child first (systemd's KillMode=control-group signals the unit at once):
+ * the host's own signal then has time to arrive and end it instead.
+ * A crash (SIGKILL, SIGSEGV, another exit code) keeps `delayMs`.
  */
-export function delayAfterDeath(signal: string | null, delayMs: number): number {
-  return isStopSignal(signal) ? Math.max(delayMs, STOP_SIGNAL_GRACE_MS) : delayMs;
+export function delayAfterDeath(exit: { readonly code: number | null; readonly signal: string | null }, delayMs: number): number {
+  const maybeStopped = isStopSignal(exit.signal) || exit.code === 0 || STOP_EXIT_CODES.includes(exit.code ?? -1);
+  return maybeStopped ? Math.max(delayMs, STOP_SIGNAL_GRACE_MS) : delayMs;
 }
 
 /** Installed handlers; remove() takes them all away again. */

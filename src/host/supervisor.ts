@@ -134,8 +134,8 @@ export class Supervisor {
       this.state.phase = 'restarting';
       await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
       this.#timeline?.mark();
-      const delayMs = delayAfterDeath(exit.signal, decision.delayMs);
-      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (${exit.signal} may be a stop of the whole service: waiting for the host's own)` : ''}`, {
+      const delayMs = delayAfterDeath(exit, decision.delayMs);
+      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (the child ${describeExit(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
         restart: decision.count, delayMs,
       });
       if (await this.#wakeup.sleep(delayMs)) {

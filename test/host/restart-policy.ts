@@ -77,11 +77,13 @@ t.test('giving up: maxRestarts within the window; restarts older than the window
   t.match(policy({ maxRestarts: 0 }).decide(crash, 0), { restart: false, why: 'too-many' }, 'maxRestarts 0: never restarted');
 });
 
-t.test('a child killed by a stop signal waits at least the grace for the host\'s own stop signal', async (t) => {
+t.test('a child that may have ended by a stop signal waits at least the grace for the host\'s own stop signal', async (t) => {
   const { delayAfterDeath, STOP_SIGNAL_GRACE_MS } = await import('../../src/host/signals.js');
   t.equal(STOP_SIGNAL_GRACE_MS, 250);
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) t.equal(delayAfterDeath(signal, 10), 250, signal);
-  t.equal(delayAfterDeath('SIGTERM', 1000), 1000, 'a longer policy delay stays');
-  t.equal(delayAfterDeath('SIGKILL', 10), 10, 'SIGKILL is no stop request');
-  t.equal(delayAfterDeath(null, 10), 10, 'an exit code neither');
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) t.equal(delayAfterDeath({ code: null, signal }, 10), 250, signal);
+  for (const code of [0, 129, 130, 143]) t.equal(delayAfterDeath({ code, signal: null }, 10), 250, `exit ${code}: a child that handled the stop signal`);
+  t.equal(delayAfterDeath({ code: null, signal: 'SIGTERM' }, 1000), 1000, 'a longer policy delay stays');
+  t.equal(delayAfterDeath({ code: null, signal: 'SIGKILL' }, 10), 10, 'SIGKILL is no stop request');
+  t.equal(delayAfterDeath({ code: null, signal: 'SIGSEGV' }, 10), 10, 'a crash neither');
+  t.equal(delayAfterDeath({ code: 1, signal: null }, 10), 10, 'nor a failed exit');
 });
