@@ -84,7 +84,7 @@ export interface HostStatus {
   /** The most recent exits, newest first (a few at most). */
   readonly lastExits: readonly ExitRecord[];
   readonly lastCapture: CaptureRecord | null;
-  /** The phases of the last restart, or null before the first. */
+  /** The phases of the last restart, or null before the first (absent from hosts before issue 12). */
   readonly lastRestart: RestartTimelineRecord | null;
   /** Captures retried because the child outran the copy. */
   readonly starvedCaptures: number;
