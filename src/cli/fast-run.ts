@@ -9,7 +9,7 @@ import { RUN_OPTIONS } from './run-options.js';
 
 const OPTIONS = {
   dir: { type: 'string', default: DEFAULT_DIR },
-  ...Object.fromEntries(Object.entries(RUN_OPTIONS).map(([name, o]) => [name, { type: o.type, default: o.default }])),
+  ...Object.fromEntries(Object.entries(RUN_OPTIONS).map(([name, o]) => [name, 'default' in o ? { type: o.type, default: o.default } : { type: o.type }])),
 } as const;
 
 /**

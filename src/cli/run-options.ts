@@ -48,7 +48,8 @@ export const RUN_OPTIONS = {
   restart: { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
   'max-restarts': { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' },
   'restart-window': { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' },
-  'restart-delay': { type: 'string', default: '100ms', describe: 'First restart delay; doubles after each quick failure (up to 30s), reset once the child ran 10s' },
+  'restart-delay': { type: 'string', default: '100ms', describe: 'First restart delay (systemd RestartSec=, pm2 restart_delay); doubles after each quick failure up to --restart-max-delay, back to this once the child ran 10s' },
+  'restart-max-delay': { type: 'string', defaultDescription: '30s', describe: 'Longest restart delay (systemd RestartMaxDelaySec= with RestartSteps=, pm2 exp_backoff_restart_delay); equal to --restart-delay: a constant delay' },
   'stop-timeout': { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' },
   'log-format': { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' },
   quiet: { type: 'boolean', default: false, describe: 'Log only errors' },
@@ -63,6 +64,7 @@ export interface RunOptions {
   readonly maxRestarts: number;
   readonly restartWindowMs: number;
   readonly restartDelayMs: number;
+  readonly restartMaxDelayMs: number;
   readonly stopTimeoutMs: number;
   readonly logFormat: 'text' | 'json';
   readonly quiet: boolean;
@@ -80,6 +82,8 @@ export interface RawRunOptions {
   'max-restarts': string | number;
   'restart-window': string;
   'restart-delay': string;
+  /** Unset: 30s, or --restart-delay when that is longer. */
+  'restart-max-delay'?: string;
   'stop-timeout': string;
   'log-format': string;
   quiet: boolean;
@@ -87,6 +91,8 @@ export interface RawRunOptions {
 }
 
 const MIN_SIZE = 3 * 4096;
+/** The default --restart-max-delay (the host's MAX_RESTART_DELAY_MS; not imported so the inspection commands load no host code). */
+const MAX_RESTART_DELAY_MS = 30_000;
 const MAX_SIZE = 2 ** 40;
 
 function wholeNumber(option: string, value: string | number, min: number): number {
@@ -105,6 +111,11 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: unknown format`, 'use text or json');
   const keep = wholeNumber('--keep', raw.keep, 2);
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
+  const rawMax = raw['restart-max-delay'];
+  const restartMaxDelayMs = rawMax === undefined ? Math.max(MAX_RESTART_DELAY_MS, restartDelayMs) : parseDuration('--restart-max-delay', rawMax);
+  if (restartMaxDelayMs < restartDelayMs) {
+    throw new UsageError(`--restart-max-delay ${rawMax}: shorter than --restart-delay ${raw['restart-delay']}`, `give at least the first delay; equal means a constant delay, e.g. --restart-delay ${raw['restart-delay']} --restart-max-delay ${raw['restart-delay']}`);
+  }
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
   if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
   // The options first: `--size -5M` without a command is about the size.
@@ -124,6 +135,7 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     maxRestarts,
     restartWindowMs,
     restartDelayMs,
+    restartMaxDelayMs,
     stopTimeoutMs,
     logFormat: raw['log-format'] as 'text' | 'json',
     quiet: raw.quiet,

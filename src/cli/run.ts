@@ -42,6 +42,7 @@ export const runCommand = defineCommand({
           maxRestarts: options.maxRestarts,
           windowMs: options.restartWindowMs,
           initialDelayMs: options.restartDelayMs,
+          maxDelayMs: options.restartMaxDelayMs,
         }),
       });
     } catch (err) {
