@@ -8,3 +8,4 @@ export { Mapping } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
 export { seekData, seekHole, sendfile, startWriteback } from './file.js';
+export { futexWake } from './futex.js';

@@ -17,6 +17,8 @@ export const c = {
   waitid: libc.func('int waitid(int idtype, int id, _Out_ uint8_t *infop, int options)'),
   sendfile: libc.func('intptr_t sendfile(int out_fd, int in_fd, _Inout_ int64_t *offset, size_t count)'),
   sync_file_range: libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)'),
+  // futex(2) has no libc wrapper: syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3).
+  syscall_futex: libc.func('long syscall(long number, uintptr_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)'),
 };
 
 export const errno = (): number => koffi.errno();
