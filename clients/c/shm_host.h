@@ -162,7 +162,7 @@ const char *shm_host_error_name(int code);
 #define SHM_HOST__PAGE 4096u
 #define SHM_HOST__MAGIC UINT64_C(0x96C2A6F4B68519B3)
 #define SHM_HOST__EXT_MAGIC UINT64_C(0x53484D484F535401)
-#define SHM_HOST__DBUF_MAGIC UINT64_C(0x3146554244484d53) /* "SHMDBUF1" little-endian */
+#define SHM_HOST__DBUF_MAGIC UINT64_C(0x31465542444d4853) /* "SHMDBUF1" little-endian */
 #define SHM_HOST__SLOT_TRIES 100
 
 __extension__ typedef unsigned __int128 shm_host__u128;

@@ -12,7 +12,7 @@ import { recordBytes, type RecordBytes } from './bytes.js';
 import type { SharedState } from './shared-state.js';
 
 const RECORD_SIZE = 32;
-const MAGIC = 0x3146_5542_4448_4d53n; // "SHMDBUF1" read as a little-endian u64
+const MAGIC = 0x3146_5542_444d_4853n; // "SHMDBUF1" read as a little-endian u64
 
 interface Current {
   version: bigint;
