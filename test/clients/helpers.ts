@@ -1,0 +1,128 @@
+// The Python and C clients as the tests drive them: one tool per language
+// (shm_tool.py, shm_tool.c) with the same commands and output. The C tool is
+// compiled with `cc` into a temporary directory once per test file; a client
+// whose toolchain is missing is skipped with a visible reason.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
+import { memfdCreate } from '../../src/sys/index.js';
+import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
+import { spawnShared } from '../../fixtures/lib/shared-child.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PY_TOOL = `${ROOT}test/clients/shm_tool.py`;
+const C_TOOL = `${ROOT}test/clients/shm_tool.c`;
+
+/** A client under test: how to start its tool (command and leading arguments). */
+export interface ClientTool {
+  readonly name: 'python' | 'c';
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** The Python tool, or why it cannot run here. */
+export function pythonTool(): ClientTool | string {
+  const probe = spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 9), sys.version'], { encoding: 'utf8' });
+  if (probe.error) return `python3 is not installed (${probe.error.message})`;
+  if (probe.status !== 0) return `python3 is older than 3.9: ${probe.stderr.trim()}`;
+  return { name: 'python', command: 'python3', args: [PY_TOOL] };
+}
+
+/** The C tool compiled into a temporary directory (removed at teardown), or why it cannot be. */
+export function cTool(t: Teardown): ClientTool | string {
+  if (spawnSync('cc', ['--version']).error) return 'no C compiler (cc) is installed';
+  const dir = mkdtempSync(`${tmpdir()}/shm-host-c-`);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const binary = `${dir}/shm_tool`;
+  // Warnings are errors: the header must stay clean under strict C11.
+  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, C_TOOL], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return { name: 'c', command: binary, args: [] };
+}
+
+/** Every client tool available here; the missing ones are skipped visibly through `skip`. */
+export function clientTools(t: Teardown & { comment(...m: unknown[]): void }): ClientTool[] {
+  const tools: ClientTool[] = [];
+  for (const tool of [pythonTool(), cTool(t)]) {
+    if (typeof tool === 'string') t.comment(`SKIP a client: ${tool}`);
+    else tools.push(tool);
+  }
+  return tools;
+}
+
+export interface ToolResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tool command...` with `fd` as its fd 3 and LISTEN_* as the host sets them (`listen` overrides). */
+export async function runTool(tool: ClientTool, fd: number | null, args: string[], listen: Record<string, string | undefined> = {}): Promise<ToolResult> {
+  return (await spawnShared(tool.command, [...tool.args, ...args], { fd, listen }).exited) as ToolResult;
+}
+
+/** Runs the tool and parses the last line of its output as JSON; fails on a crash. */
+export async function toolJson<T>(tool: ClientTool, fd: number | null, args: string[], listen: Record<string, string | undefined> = {}): Promise<{ status: number | null; value: T; stderr: string }> {
+  const r = await runTool(tool, fd, args, listen);
+  if (r.signal !== null) throw new Error(`${tool.name} ${args.join(' ')} died of ${r.signal}: ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  try {
+    return { status: r.code, value: JSON.parse(lines.at(-1)!) as T, stderr: r.stderr };
+  } catch {
+    throw new Error(`${tool.name} ${args.join(' ')} (status ${r.code}) printed no JSON: ${r.stdout}${r.stderr}`);
+  }
+}
+
+/** What the tools' `read` prints. */
+export interface ReadView {
+  slots: number;
+  ring: number;
+  write_offset: string;
+  records: { offset: string; length: number; index?: number; defect?: string }[];
+  durable_offset: string;
+  snapshot_seq: string;
+  tail_size: number;
+  tail_crc: number;
+}
+
+/** A fresh memfd of `size` bytes, closed at teardown. */
+export function memfd(t: Teardown, size: number): number {
+  const fd = memfdCreate('clients-test');
+  ftruncateSync(fd, size);
+  t.teardown(() => closeSync(fd));
+  return fd;
+}
+
+/** The tail pattern the tools write for `--tail-seed S`: xorshift32 steps, low byte each. */
+export function tailPattern(seed: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let s = seed >>> 0 || 1;
+  for (let k = 0; k < length; k++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[k] = s & 0xff;
+  }
+  return out;
+}
+
+/** Every valid record of the image at `path` decoded, oldest first; `fail` for a torn one. */
+export function recordsInImage(fail: (message: string) => unknown, path: string): { indexes: number[]; latestOffset: bigint | null } {
+  const bytes = new Uint8Array(readFileSync(path));
+  const { layout } = readLayout(bytes);
+  const records = checkRecordSet(layout, validSlots(bytes, layout));
+  const indexes = records.map((slot) => {
+    const data = copyRecord(bytes, layout, slot);
+    const defect = recordDefect(data);
+    if (defect) fail(`record at offset ${slot.offset} is torn: ${defect}`);
+    return defect ? -1 : decodeRecord(data);
+  });
+  return { indexes, latestOffset: records.at(-1)?.offset ?? null };
+}
