@@ -67,8 +67,14 @@ class SharedState:
         self._entry_word = layout.entry_base // 8
         self._futex_word: Optional[ctypes.c_uint32] = None
         # Each slot's offset as the writer last stored it (it is the only writer).
-        self._offsets = [self._words[self._entry_word + 2 * i] for i in range(layout.slots)]
-        self._resume(header_write_offset)
+        try:
+            self._offsets = [self._words[self._entry_word + 2 * i] for i in range(layout.slots)]
+            self._resume(header_write_offset)
+        except BaseException:
+            # Let attach() unmap: no view of the mapping may outlive a refusal.
+            self._words.release()
+            self._buf.release()
+            raise
 
     def _resume(self, header_write_offset: int) -> None:
         """Resumes after the latest record or write_offset, whichever is further, and
