@@ -10,6 +10,12 @@ import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/fo
 import { memfdCreate } from '../../src/sys/index.js';
 import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 import { spawnShared } from '../../fixtures/lib/shared-child.js';
+import { lastLogged } from '../../fixtures/lib/commit-log.js';
+import { nthMatch, until } from '../host/harness.js';
+
+/** A host's output stream as test/host/harness.ts follows it. */
+type LineLog = Parameters<typeof nthMatch>[0] & { waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> };
+type Test = Teardown & { ok(v: unknown, m?: string): unknown; fail(m: string): unknown };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PY_TOOL = `${ROOT}test/clients/shm_tool.py`;
@@ -125,4 +131,53 @@ export function recordsInImage(fail: (message: string) => unknown, path: string)
     return defect ? -1 : decodeRecord(data);
   });
   return { indexes, latestOffset: records.at(-1)?.offset ?? null };
+}
+
+/**
+ * SIGKILLs `tool`'s writer `kills` times under the real shm-host, at varied
+ * points (after 1 to 30 more logged commits each time), and checks after
+ * every kill: the child resumes at or after the last index it logged as
+ * committed, and the post-mortem generation holds only intact, consecutive
+ * records reaching at least that far. Then a clean stop of the host and a
+ * new host on the same directory: the child resumes exactly where it was.
+ */
+export async function killStorm(
+  t: Test,
+  tool: ClientTool,
+  kills: number,
+  host: { dir: string; start(args: string[]): { pid: number; child: { kill(s: NodeJS.Signals): boolean }; stdout: LineLog; stderr: LineLog; exited: Promise<unknown> } },
+): Promise<void> {
+  const log = `${host.dir}/committed.log`;
+  const args = ['--dir', `${host.dir}/state`, '--interval', '50ms', '--size', '256K', '--restart-delay', '0ms', '--max-restarts', String(kills * 2),
+    '--keep', String(kills * 10), '--', tool.command, ...tool.args, 'write', '--rate', '3000', '--log', log];
+  const resumedRe = new RegExp(`^${tool.name}: resumed at (\\d+)`);
+  const first = host.start(args);
+  let checked = 0;
+  for (let kill = 1; kill <= kills; kill++) {
+    const resumed = Number((await nthMatch(first.stdout, resumedRe, kill))[1]);
+    const pid = Number((await nthMatch(first.stderr, /started child (\d+)/, kill))[1]);
+    const more = 1 + Math.floor(Math.random() * 30);
+    await until(`${more} more commits after ${resumed}`, () => (lastLogged(log) ?? 0) >= resumed + more, 20_000);
+    process.kill(pid, 'SIGKILL');
+    const logged = lastLogged(log) ?? 0;
+    const next = Number((await nthMatch(first.stdout, resumedRe, kill + 1))[1]);
+    if (next < logged) t.fail(`kill ${kill}: index ${logged} was logged as committed, the child resumed at ${next}`);
+    const sequence = Number((await nthMatch(first.stderr, /captured generation (\d+) \(post-mortem\)/, kill))[1]);
+    const { indexes } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), `${host.dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
+    checked += indexes.length;
+    const gap = indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1);
+    if (gap >= 0) t.fail(`kill ${kill}: record indexes are not consecutive at ${indexes[gap]}`);
+    if ((indexes.at(-1) ?? 0) < logged) t.fail(`kill ${kill}: the post-mortem generation ends at ${indexes.at(-1)}, ${logged} was committed`);
+  }
+  t.ok(checked > kills, `${tool.name}: ${kills} SIGKILLs, ${checked} records in the post-mortem generations checked intact and consecutive`);
+
+  // A clean stop (the host captures after the child exits), then a new host.
+  const resumedBefore = await nthMatch(first.stdout, resumedRe, kills + 1);
+  await until('a commit after the last restart', () => (lastLogged(log) ?? 0) > Number(resumedBefore[1]), 20_000);
+  first.child.kill('SIGTERM');
+  await first.exited;
+  const logged = lastLogged(log) ?? 0;
+  const second = host.start(args);
+  const resumed = Number((await second.stdout.waitFor(resumedRe, 30_000))[1]);
+  t.ok(resumed >= logged && resumed <= logged + 1, `${tool.name}: after a host restart the child resumed at ${resumed}; it had logged ${logged}`);
 }
