@@ -148,8 +148,11 @@ export async function killStorm(
   host: { dir: string; start(args: string[]): { pid: number; child: { kill(s: NodeJS.Signals): boolean }; stdout: LineLog; stderr: LineLog; exited: Promise<unknown> } },
 ): Promise<void> {
   const log = `${host.dir}/committed.log`;
-  const args = ['--dir', `${host.dir}/state`, '--interval', '50ms', '--size', '256K', '--restart-delay', '0ms', '--max-restarts', String(kills * 2),
-    '--keep', String(kills * 10), '--', tool.command, ...tool.args, 'write', '--rate', '3000', '--log', log];
+  // As fast as the client goes where the log keeps up (Python spends most of
+  // its time encoding records), so that kills also land inside commits.
+  const rate = tool.name === 'python' ? 0 : 50_000;
+  const args = ['--dir', `${host.dir}/state`, '--interval', '50ms', '--size', '1M', '--restart-delay', '0ms', '--max-restarts', String(kills * 2),
+    '--keep', String(kills * 10), '--', tool.command, ...tool.args, 'write', '--rate', String(rate), '--log', log];
   const resumedRe = new RegExp(`^${tool.name}: resumed at (\\d+)`);
   const first = host.start(args);
   let checked = 0;
