@@ -5,7 +5,7 @@
 export type RecordBytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'object' || typeof value === 'function') {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
     return typeof name === 'string' && name !== '' ? `an object (${name})` : 'an object';
