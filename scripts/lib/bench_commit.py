@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Python rows of `npm run bench:commit`: nanoseconds per commit() of a record
+of SIZE bytes into a standalone 16 MiB file, against a plain slice assignment
+of the same bytes into a bytearray as large as the ring, at advancing
+positions (the copy floor in Python). Rounds interleaved, medians printed as
+one JSON line. Usage: bench_commit.py SIZE ROUNDS ROUND_MS [PACKAGE_DIR]"""
+import json
+import statistics
+import sys
+import time
+
+size, rounds, round_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+if len(sys.argv) > 4:
+    sys.path.insert(0, sys.argv[4])
+import shm_host  # noqa: E402
+
+state = shm_host.attach(standalone=True, env={})
+ring = state.layout.ring_size
+data = bytes((i * 31 + 7) & 0xFF for i in range(size))
+floor = bytearray(ring + size)
+pos = 0
+
+
+def commits(n):
+    commit = state.commit
+    for _ in range(n):
+        commit(data)
+
+
+def copies(n):
+    global pos
+    p, buf = pos, floor
+    for _ in range(n):
+        buf[p:p + size] = data
+        p += size
+        if p >= ring:
+            p -= ring
+    pos = p
+
+
+def calibrate(fn):
+    n = 1
+    while True:
+        t0 = time.perf_counter_ns()
+        fn(n)
+        ms = (time.perf_counter_ns() - t0) / 1e6
+        if ms >= round_ms / 4:
+            return max(1, int(n * round_ms / max(ms, 0.001)))
+        n *= 2
+
+
+cases = [[commits, calibrate(commits), []], [copies, calibrate(copies), []]]
+for _ in range(rounds):
+    for fn, n, samples in cases:
+        t0 = time.perf_counter_ns()
+        fn(n)
+        samples.append((time.perf_counter_ns() - t0) / n)
+state.close()
+print(json.dumps({"commit_ns": statistics.median(cases[0][2]), "copy_ns": statistics.median(cases[1][2]),
+                  "python": sys.version.split()[0]}))
