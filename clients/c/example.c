@@ -6,6 +6,7 @@
  *   cc -std=c11 -O2 -o counter clients/c/example.c
  *   shm-host --dir ./state -- ./counter
  *   ./counter --standalone          (no host: a private file that does not survive)
+ *   ./counter --no-wait             (never wait for durability)
  */
 #define SHM_HOST_IMPLEMENTATION
 #include "shm_host.h"
@@ -15,7 +16,11 @@
 
 int main(int argc, char **argv) {
   struct shm_host_options options = {0};
-  if (argc > 1 && strcmp(argv[1], "--standalone") == 0) options.standalone = 1 << 20;
+  int wait = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--standalone") == 0) options.standalone = 1 << 20;
+    else if (strcmp(argv[i], "--no-wait") == 0) wait = 0;
+  }
   struct shm_host_state st;
   if (shm_host_attach(&st, &options) != SHM_HOST_OK) {
     fprintf(stderr, "counter: %s\n", st.message);
@@ -36,7 +41,7 @@ int main(int argc, char **argv) {
     }
     /* Every 100th value: wait (up to 10 s) until the host has it on disk
      * (standalone, no host ever writes it: st.owns_fd says we made the file). */
-    if (counter % 100 == 0 && !st.owns_fd) {
+    if (wait && counter % 100 == 0 && !st.owns_fd) {
       int rc = shm_host_wait_durable(&st, offset, 10000000000LL);
       if (rc == SHM_HOST_OK) printf("counter: %llu is durable\n", (unsigned long long)counter);
       else printf("counter: %llu not durable yet (%s)\n", (unsigned long long)counter, shm_host_error_name(rc));
