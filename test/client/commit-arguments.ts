@@ -4,12 +4,12 @@
 // committed one byte per element (its values truncated), a string or
 // { length: 3 } committed bytes of zeros, and a number was a RangeError
 // about an empty record.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { closeSync, ftruncateSync } from 'node:fs';
 import { memfdCreate } from '../../src/sys/index.js';
 import { attach, DoubleBuffer } from '../../src/client/index.js';
 
-function fresh(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function fresh(t: Test) {
   const fd = memfdCreate('commit-arguments');
   ftruncateSync(fd, 1 << 20);
   const state = attach({ fd, env: {} });

@@ -50,7 +50,7 @@ async function waiter(tool: ClientTool, fd: number, offset: bigint, timeoutMs: n
   const first = await child.firstLine();
   if (first === null || !first.startsWith('waiting')) throw new Error(`${tool.name} wait-durable did not start: ${child.stderr}`);
   await waitFor(`${tool.name} to sleep in futex`, () => inFutex(child.pid!), { timeout: 10_000 });
-  const done = child.exited.then((r: { stdout: string; stderr: string; code: number }) => {
+  const done = child.exited.then((r) => {
     if (r.code !== 0) throw new Error(`${tool.name} wait-durable failed (${r.code}): ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as WaitResult;
   });

@@ -15,7 +15,7 @@ import { nthMatch, until } from '../host/harness.js';
 
 /** A host's output stream as test/host/harness.ts follows it. */
 type LineLog = Parameters<typeof nthMatch>[0] & { waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> };
-type Test = Teardown & { ok(v: unknown, m?: string): unknown; fail(m: string): unknown };
+type Test = import('tap').Test;
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PY_TOOL = `${ROOT}test/clients/shm_tool.py`;
