@@ -3,15 +3,13 @@
 // compiled with `cc` into a temporary directory once per test file; a client
 // whose toolchain is missing is skipped with a visible reason.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
 import { memfdCreate } from '../../src/sys/index.js';
-import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 import { spawnShared } from '../../fixtures/lib/shared-child.js';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
-import { nthMatch, until } from '../host/harness.js';
+import { nthMatch, recordsInImage, until } from '../host/harness.js';
 
 /** A host's output stream as test/host/harness.ts follows it. */
 type LineLog = Parameters<typeof nthMatch>[0] & { waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> };
@@ -117,20 +115,6 @@ export function tailPattern(seed: number, length: number): Uint8Array {
     out[k] = s & 0xff;
   }
   return out;
-}
-
-/** Every valid record of the image at `path` decoded, oldest first; `fail` for a torn one. */
-export function recordsInImage(fail: (message: string) => unknown, path: string): { indexes: number[]; latestOffset: bigint | null } {
-  const bytes = new Uint8Array(readFileSync(path));
-  const { layout } = readLayout(bytes);
-  const records = checkRecordSet(layout, validSlots(bytes, layout));
-  const indexes = records.map((slot) => {
-    const data = copyRecord(bytes, layout, slot);
-    const defect = recordDefect(data);
-    if (defect) fail(`record at offset ${slot.offset} is torn: ${defect}`);
-    return defect ? -1 : decodeRecord(data);
-  });
-  return { indexes, latestOffset: records.at(-1)?.offset ?? null };
 }
 
 /**

@@ -11,6 +11,7 @@ import { planLayout, writeHeader, type Layout } from '../../src/format/index.js'
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { AttachError, attach } from '../../src/client/index.js';
 import { encodeRecord } from '../../fixtures/lib/record-codec.js';
+import { seededRandom } from '../host/harness.js';
 import { clientTools, toolJson, type ClientTool } from './helpers.js';
 
 const SIZE = 64 * 1024;
@@ -122,23 +123,12 @@ t.test('hostile environments and descriptors, as sd_listen_fds_with_names does',
   }
 });
 
-/** xorshift32, seeded (SHM_FUZZ_SEED replays a run). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0) / 2 ** 32;
-  };
-}
-
 t.test('random damage to a written file: every reader agrees with Node and never crashes', async (t) => {
   const tools = clientTools(t);
   if (tools.length === 0) return t.skip('neither python3 nor cc is available');
   const seed = Number(process.env.SHM_FUZZ_SEED ?? Date.now() % 2 ** 31);
   t.comment(`seed ${seed} (replay with SHM_FUZZ_SEED=${seed})`);
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const ROUNDS = Number(process.env.SHM_FUZZ_ROUNDS ?? 60);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const u64 = (): bigint => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));

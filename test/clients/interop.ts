@@ -88,16 +88,7 @@ t.test('records and tail: every client writes after, and reads, every other one'
 // Version v of a double buffer, as the tools make it: 100 + v % 900 bytes of
 // xorshift32 output seeded like the record codec.
 function dbufVersion(v: number): Uint8Array {
-  let s = ((v ^ 0x9e3779b9) >>> 0) || 1;
-  const out = new Uint8Array(100 + (v % 900));
-  for (let k = 0; k < out.length; k++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[k] = s & 0xff;
-  }
-  return out;
+  return tailPattern(((v ^ 0x9e3779b9) >>> 0) || 1, 100 + (v % 900));
 }
 
 t.test('double buffer: each client continues the versions another wrote', async (t) => {

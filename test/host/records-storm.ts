@@ -2,27 +2,10 @@
 // restart, every record in the restored memory is intact, the latest is at
 // or after the last index the child logged, and the child resumed after it.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
-import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
-import { fixture, nthMatch, scratch } from './harness.js';
+import { fixture, nthMatch, recordsInImage, scratch } from './harness.js';
 
 const KILLS = Number(process.env.SHM_HOST_STORM_KILLS ?? 30);
-
-/** Every valid record of the image at `path` decoded, oldest first, and the newest one's offset; fails on a torn one. */
-function recordsIn(t: { fail(message: string): unknown }, path: string): { indexes: number[]; latestOffset: bigint | null } {
-  const bytes = new Uint8Array(readFileSync(path));
-  const { layout } = readLayout(bytes);
-  const records = checkRecordSet(layout, validSlots(bytes, layout));
-  const indexes = records.map((slot) => {
-    const data = copyRecord(bytes, layout, slot);
-    const defect = recordDefect(data);
-    if (defect) t.fail(`record at offset ${slot.offset} is torn: ${defect}`);
-    return decodeRecord(data);
-  });
-  return { indexes, latestOffset: records.at(-1)?.offset ?? null };
-}
 
 t.test(`kill storm: ${KILLS} SIGKILLs of the records child, every record intact`, async (t) => {
   const work = scratch(t);
@@ -44,7 +27,7 @@ t.test(`kill storm: ${KILLS} SIGKILLs of the records child, every record intact`
     // same newest record as the carried-over copy.
     const carried = await nthMatch(host.stderr, /carried the child's memory over .*\(\d+ records, (?:latest record at offset (\d+)|no records)\)/, kill);
     const sequence = Number((await nthMatch(host.stderr, /captured generation (\d+) \(post-mortem\)/, kill))[1]);
-    const { indexes, latestOffset } = recordsIn(t, `${dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
+    const { indexes, latestOffset } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), `${dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
     t.equal(String(latestOffset ?? 'none'), carried[1] ?? 'none', `kill ${kill}: the image and the carried-over memory end at the same record`);
     checked += indexes.length;
     const behind = indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1);
