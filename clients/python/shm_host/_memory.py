@@ -14,20 +14,36 @@ an arm64 release followed by an acquire orders everything before it against
 everything after it, which is the full barrier FORMAT.md section 3 asks for.
 (The arm64 path is not exercised by this project's CI machines, which are x86-64.)
 """
-import ctypes
-import platform
+import os
 import sys
-from typing import Callable
+from typing import Any, Callable, Optional
 
 if sys.byteorder != "little":
     raise ImportError("shm_host needs a little-endian machine: the shared layout is little-endian")
 
-MACHINE = platform.machine().lower()
+MACHINE = os.uname().machine.lower()
 ORDERED_STORES = MACHINE in ("x86_64", "amd64")
 if not ORDERED_STORES and MACHINE not in ("aarch64", "arm64"):
     raise ImportError(f"shm_host supports x86-64 and arm64 (64-bit atomic words, known ordering); this machine is {MACHINE}")
 
-_libc = ctypes.CDLL(None, use_errno=True)
+# ctypes is loaded on first use (a futex wait, or the arm64 fence), so that a
+# child that never waits does not pay for importing it at start-up.
+_libc: Optional[Any] = None
+_timespec: Optional[Any] = None
+
+
+def _c() -> Any:
+    global _libc, _timespec
+    if _libc is None:
+        import ctypes
+
+        class Timespec(ctypes.Structure):
+            _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+        _timespec = Timespec
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.syscall.restype = ctypes.c_long
+    return _libc
 
 
 def _no_fence() -> None:
@@ -35,10 +51,13 @@ def _no_fence() -> None:
 
 
 def _spin_lock_fence() -> Callable[[], None]:
+    import ctypes
+    libc = _c()
     lock = ctypes.c_int(0)
-    _libc.pthread_spin_init(ctypes.byref(lock), 0)
-    _libc.pthread_spin_lock(ctypes.byref(lock))
-    unlock, relock, ref = _libc.pthread_spin_unlock, _libc.pthread_spin_lock, ctypes.byref(lock)
+    ref = ctypes.byref(lock)
+    libc.pthread_spin_init(ref, 0)
+    libc.pthread_spin_lock(ref)
+    unlock, relock = libc.pthread_spin_unlock, libc.pthread_spin_lock
 
     def fence() -> None:
         unlock(ref)
@@ -50,28 +69,35 @@ def _spin_lock_fence() -> Callable[[], None]:
 
 fence: Callable[[], None] = _no_fence if ORDERED_STORES else _spin_lock_fence()
 
-# futex(2): FUTEX_WAIT / FUTEX_WAKE without FUTEX_PRIVATE_FLAG, so that the
-# host's wake through its own mapping of the same file reaches us.
+# futex(2): FUTEX_WAIT without FUTEX_PRIVATE_FLAG, so that the host's wake
+# through its own mapping of the same file reaches us.
 _SYS_FUTEX = 202 if ORDERED_STORES else 98
 FUTEX_WAIT = 0
 
 
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+def word_address(mapped: Any, offset: int) -> Any:
+    """A ctypes object over the 4-byte word at ``offset`` of ``mapped`` (it holds an
+    export of the mapping until dropped); ``address_of`` gives its address."""
+    import ctypes
+    return ctypes.c_uint32.from_buffer(mapped, offset)
 
 
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
+def address_of(word: Any) -> int:
+    import ctypes
+    return ctypes.addressof(word)
 
 
 def futex_wait(address: int, expected: int, timeout_s: float) -> None:
     """Sleeps while the 4-byte word at ``address`` holds ``expected``, at most
     ``timeout_s`` seconds (a wake, a changed word, a signal or the timeout end
     it; the caller re-checks). Raises OSError on any other failure."""
-    ts = _Timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
-    r = _syscall(ctypes.c_long(_SYS_FUTEX), ctypes.c_void_p(address), ctypes.c_int(FUTEX_WAIT),
-                 ctypes.c_uint32(expected), ctypes.byref(ts), None, ctypes.c_int(0))
+    import ctypes
+
+    libc = _c()
+    ts = _timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
+    r = libc.syscall(ctypes.c_long(_SYS_FUTEX), ctypes.c_void_p(address), ctypes.c_int(FUTEX_WAIT),
+                     ctypes.c_uint32(expected), ctypes.byref(ts), None, ctypes.c_int(0))
     if r != 0:
         err = ctypes.get_errno()
-        if err not in (11, 110, 4):  # EAGAIN (word changed), ETIMEDOUT, EINTR
-            raise OSError(err, f"futex wait on durable_offset failed: {__import__('os').strerror(err)}")
+        if err not in (11, 110, 4):  # EAGAIN (the word changed), ETIMEDOUT, EINTR
+            raise OSError(err, f"futex wait on durable_offset failed: {os.strerror(err)}")

@@ -1,5 +1,4 @@
 """The writer's side of one shared file (docs/FORMAT.md sections 3 to 6)."""
-import ctypes
 import mmap
 import os
 import time
@@ -10,7 +9,7 @@ from ._format import (
     DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, SNAPSHOT_SEQ_AT, U64_MAX, WRITE_OFFSET_AT,
     Layout, check_record_set, read_slot,
 )
-from ._memory import ORDERED_STORES, fence, futex_wait
+from ._memory import ORDERED_STORES, address_of, fence, futex_wait, word_address
 
 # Longest single futex wait: a host that does not wake waiters is still
 # noticed within this long (seconds).
@@ -69,7 +68,7 @@ class SharedState:
         self._dmask = layout.ring_size - 1
         self._data_base = layout.data_base
         self._entry_word = layout.entry_base // 8
-        self._futex_word: Optional[ctypes.c_uint32] = None
+        self._futex_word: Optional[Any] = None
         # Each slot's offset as the writer last stored it (it is the only writer).
         try:
             self._offsets = [self._words[self._entry_word + 2 * i] for i in range(layout.slots)]
@@ -299,8 +298,8 @@ class SharedState:
         wakes after publishing it; costs nothing while nobody waits."""
         self._live()
         if self._futex_word is None:
-            self._futex_word = ctypes.c_uint32.from_buffer(self._map, DURABLE_OFFSET_AT)
-        address = ctypes.addressof(self._futex_word)
+            self._futex_word = word_address(self._map, DURABLE_OFFSET_AT)
+        address = address_of(self._futex_word)
         words = self._words
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         while True:
