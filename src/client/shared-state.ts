@@ -327,6 +327,8 @@ export class SharedState {
     return readExtension(this.#live()).snapshotSeq;
   }
 
+  // HOOK: replicated(offset) will be the same with a second CoverageWaiters
+  // over the host's replicated-offset word, once replication publishes one.
   /**
    * Resolves (with the durable offset it saw) once the record committed at
    * stream `offset` (what commit() returned) is durable: durableOffset() >
@@ -335,8 +337,6 @@ export class SharedState {
    * and when the state is closed. Polls every millisecond while a wait is
    * pending, never otherwise (src/client/durable.ts).
    */
-  // HOOK: replicated(offset) will be the same with a second CoverageWaiters
-  // over the host's replicated-offset word, once replication publishes one.
   durable(offset: bigint, options: DurableOptions = {}): Promise<bigint> {
     const at = streamOffset(offset);
     this.#live();
