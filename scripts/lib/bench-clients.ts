@@ -15,10 +15,14 @@ export interface ClientRow {
   size: number;
   commitNs: number;
   copyNs: number;
+  /** A second baseline where the language has two plain copies worth showing. */
+  other?: { name: string; ns: number };
 }
 
-function run(command: string, args: string[]): { commit_ns: number; copy_ns: number; python?: string } {
-  return JSON.parse(execFileSync(command, args, { encoding: 'utf8' })) as { commit_ns: number; copy_ns: number; python?: string };
+interface Measured { commit_ns: number; copy_ns: number; mmap_copy_ns?: number; python?: string }
+
+function run(command: string, args: string[]): Measured {
+  return JSON.parse(execFileSync(command, args, { encoding: 'utf8' })) as Measured;
 }
 
 /** One row per available client and record size; a missing toolchain is a note instead. */
@@ -30,7 +34,10 @@ export function benchClients(sizes: number[], rounds: number, roundMs: number): 
   } else {
     for (const size of sizes) {
       const r = run('python3', [`${root}scripts/lib/bench_commit.py`, String(size), String(rounds), String(roundMs), `${root}clients/python`]);
-      rows.push({ client: `Python ${r.python}`, baseline: 'bytearray slice assignment', size, commitNs: r.commit_ns, copyNs: r.copy_ns });
+      rows.push({
+        client: `Python ${r.python}`, baseline: 'bytearray slice assignment', size, commitNs: r.commit_ns, copyNs: r.copy_ns,
+        other: { name: 'mmap slice assignment', ns: r.mmap_copy_ns! },
+      });
     }
   }
   if (spawnSync('cc', ['--version']).error) {
