@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { attach, defaultConfig } from '../../src/client/index.js';
 import { childEnv, spawnShared } from '../../fixtures/lib/shared-child.js';
-import { ROOT, memfd, pythonTool } from './helpers.js';
+import { ROOT, cTool, memfd, pythonTool } from './helpers.js';
 
 t.test('pip install ./clients/python gives an importable, typed shm_host', async (t) => {
   const python = pythonTool();
@@ -63,4 +63,12 @@ t.test('shm_host.h compiles under strict C11 and its example child runs and resu
   const state = attach({ fd, env: {} });
   t.same(state.latest(), new Uint8Array([0xd0, 0x07, 0, 0, 0, 0, 0, 0]), 'node reads the counter: 2000');
   state.close();
+});
+
+t.test('the C API\'s edge cases: each error code where documented', async (t) => {
+  const tool = cTool(t);
+  if (typeof tool === 'string') return t.skip(tool);
+  const r = spawnSync(tool.command, ['api'], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  for (const [name, result] of Object.entries(JSON.parse(r.stdout) as Record<string, true | string>)) t.equal(result, true, `c: ${name}`);
 });

@@ -219,9 +219,64 @@ static int cmd_dbuf(int argc, char **argv, int writing) {
   return 0;
 }
 
+/* The API's edge cases on a standalone file: one JSON object {check: true | "what happened"}. */
+static int cmd_api(void) {
+  struct shm_host_state st;
+  struct shm_host_options o = {0};
+  o.standalone = 1 << 20;
+  o.slots = 16;
+  o.ring_size = 8192;
+  int first = 1;
+#define CHECK(name, cond) do { printf("%s\"%s\":%s", first ? "{" : ",", name, (cond) ? "true" : "\"false\""); first = 0; } while (0)
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_PID");
+  int rc = shm_host_attach(&st, &o);
+  CHECK("standalone attach with geometry", rc == SHM_HOST_OK && st.slots == 16 && st.ring == 8192);
+  size_t n = 99;
+  uint64_t off = 7;
+  CHECK("no latest record: len 0", shm_host_latest(&st, &off, buf, sizeof buf, &n) == SHM_HOST_OK && n == 0);
+  CHECK("commit NULL data", shm_host_commit(&st, NULL, 5, &off) == SHM_HOST_INVALID_ARGUMENT);
+  CHECK("empty record", shm_host_commit(&st, buf, 0, &off) == SHM_HOST_RANGE && strstr(st.message, "1 to 8191 bytes"));
+  CHECK("record as long as the ring", shm_host_commit(&st, buf, 8192, &off) == SHM_HOST_RANGE);
+  CHECK("nothing committed by refusals", st.w == 0 && shm_host_record_count(&st) == 0);
+  memcpy(buf, "hello", 5);
+  CHECK("commit returns offsets", shm_host_commit(&st, buf, 5, &off) == SHM_HOST_OK && off == 0 && shm_host_commit(&st, buf, 3, &off) == SHM_HOST_OK && off == 5);
+  CHECK("a buffer too small: RANGE, needed length", shm_host_latest(&st, &off, buf, 2, &n) == SHM_HOST_RANGE && n == 3);
+  CHECK("record index past the end", shm_host_record(&st, 2, &off, buf, sizeof buf, &n) == SHM_HOST_RANGE);
+  CHECK("durable words are 0 standalone", shm_host_durable_offset(&st) == 0 && shm_host_snapshot_seq(&st) == 0);
+  CHECK("wait times out", shm_host_wait_durable(&st, 0, 30000000) == SHM_HOST_TIMEOUT && strstr(st.message, "not durable within"));
+  uint64_t tail_size;
+  unsigned char *tail = shm_host_tail(&st, &tail_size);
+  CHECK("tail after the ring", tail == st.base + st.tail_base && tail_size == st.size - st.tail_base);
+  const unsigned char *data;
+  uint64_t version;
+  CHECK("double buffer that does not fit", shm_host_dbuf_read(&st, 0, tail_size, &data, &n, &version) == SHM_HOST_RANGE);
+  CHECK("double buffer: none yet", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version) == SHM_HOST_OK && data == NULL);
+  CHECK("double buffer: two versions", shm_host_dbuf_write(&st, 0, 1024, "one", 3, NULL) == SHM_HOST_OK && shm_host_dbuf_write(&st, 0, 1024, "four", 4, NULL) == SHM_HOST_OK &&
+        shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version) == SHM_HOST_OK && version == 2 && n == 4 && memcmp(data, "four", 4) == 0 && data == tail + 1024);
+  tail[1024] ^= 1;
+  CHECK("double buffer: a changed half fails its checksum", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version) == SHM_HOST_BAD_DOUBLE_BUFFER);
+  CHECK("double buffer: too big", shm_host_dbuf_write(&st, 0, 1024, buf, 1025, NULL) == SHM_HOST_RANGE);
+  shm_host_close(&st);
+  shm_host_close(&st);
+  CHECK("closed: commit refused", shm_host_commit(&st, "x", 1, &off) == SHM_HOST_CLOSED);
+  CHECK("closed: reads refused", shm_host_latest(&st, &off, buf, sizeof buf, &n) == SHM_HOST_CLOSED && shm_host_record_count(&st) == 0);
+  CHECK("error names", strcmp(shm_host_error_name(SHM_HOST_BAD_RECORD_SET), "BAD_RECORD_SET") == 0 && strcmp(shm_host_error_name(-99), "UNKNOWN") == 0);
+  o.slots = 3;
+  CHECK("slots must be a power of two", shm_host_attach(&st, &o) == SHM_HOST_BAD_CONFIG);
+  o.slots = 16;
+  o.ring_size = 1 << 20;
+  CHECK("a ring that does not fit", shm_host_attach(&st, &o) == SHM_HOST_RINGS_DO_NOT_FIT && strstr(st.message, "need a file of at least"));
+  o.standalone = 0;
+  CHECK("no shared file", shm_host_attach(&st, &o) == SHM_HOST_NO_SHARED_FILE);
+  printf("}\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: shm_tool write|read|check|wait-durable|dbuf-write|dbuf-read [options]\n"); return 2; }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(argv[1], "api") == 0) return cmd_api();
   if (strcmp(argv[1], "write") == 0) return cmd_write(argc, argv);
   if (strcmp(argv[1], "read") == 0) return cmd_read(argc, argv);
   if (strcmp(argv[1], "wait-durable") == 0) return cmd_wait(argc, argv);
