@@ -164,6 +164,7 @@ const char *shm_host_error_name(int code);
 #define SHM_HOST__EXT_MAGIC UINT64_C(0x53484D484F535401)
 #define SHM_HOST__DBUF_MAGIC UINT64_C(0x31465542444d4853) /* "SHMDBUF1" little-endian */
 #define SHM_HOST__SLOT_TRIES 100
+#define SHM_HOST__MAX_STRAYS 4096
 
 __extension__ typedef unsigned __int128 shm_host__u128;
 
@@ -345,7 +346,10 @@ static int shm_host__resume(struct shm_host_state *st, uint64_t header_w) {
   st->count = count;
   /* Every valid record: inside the window of the latest record's writer, and, outside
    * the run, overlapping no other record (against the run by binary search, which is in
-   * offset order, and against the others outside the run pairwise). */
+   * offset order, and against the others outside the run pairwise). Only a foreign
+   * writer leaves records outside the run; without memory to sort them, more than
+   * SHM_HOST__MAX_STRAYS of them are refused rather than compared pairwise. */
+  uint64_t strays = 0;
   for (uint64_t i = 0; i < st->slots; i++) {
     if ((rc = shm_host__slot(st, i, &o, &l))) return rc;
     if (!l) continue;
@@ -353,6 +357,9 @@ static int shm_host__resume(struct shm_host_state *st, uint64_t header_w) {
       return shm_host__fail(st, SHM_HOST_BAD_RECORD_SET, "invalid layout: slot %llu record at offset %llu lies in ring bytes overwritten by the record ending at %llu",
                             (unsigned long long)i, (unsigned long long)o, (unsigned long long)latest_end);
     if (shm_host__in_run(st, i)) continue;
+    if (++strays > SHM_HOST__MAX_STRAYS)
+      return shm_host__fail(st, SHM_HOST_BAD_RECORD_SET, "invalid layout: more than %d valid records lie outside the run that ends at the latest record (a foreign writer's slots)",
+                            SHM_HOST__MAX_STRAYS);
     uint64_t lo = 0, hi = count; /* first run position whose offset > o */
     while (lo < hi) {
       uint64_t mid = lo + (hi - lo) / 2, ro, rl;
