@@ -129,7 +129,7 @@ t.test('random damage to a written file: every reader agrees with Node and never
   const seed = Number(process.env.SHM_FUZZ_SEED ?? Date.now() % 2 ** 31);
   t.comment(`seed ${seed} (replay with SHM_FUZZ_SEED=${seed})`);
   const random = seededRandom(seed);
-  const ROUNDS = Number(process.env.SHM_FUZZ_ROUNDS ?? 60);
+  const ROUNDS = Number(process.env.SHM_FUZZ_ROUNDS ?? 40);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const u64 = (): bigint => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
   const values = [0n, 1n, 2n, 15n, 16n, 8191n, 8192n, 9000n, 2n ** 32n, 2n ** 63n, U64_MAX];
