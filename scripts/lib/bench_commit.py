@@ -31,26 +31,21 @@ def commits(n):
         commit(data)
 
 
-def copies(n):
-    global pos
-    p, buf = pos, floor
-    for _ in range(n):
-        buf[p:p + size] = data
-        p += size
-        if p >= ring:
-            p -= ring
-    pos = p
+def slice_copies(buf):
+    """n slice assignments of the record into ``buf`` at advancing positions, wrapping at the ring size."""
+    def run(n):
+        global pos
+        p = pos
+        for _ in range(n):
+            buf[p:p + size] = data
+            p += size
+            if p >= ring:
+                p -= ring
+        pos = p
+    return run
 
 
-def mmap_copies(n):
-    global pos
-    p, buf = pos, mapped
-    for _ in range(n):
-        buf[p:p + size] = data
-        p += size
-        if p >= ring:
-            p -= ring
-    pos = p
+copies, mmap_copies = slice_copies(floor), slice_copies(mapped)
 
 
 def calibrate(fn):
