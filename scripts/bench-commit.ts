@@ -16,6 +16,7 @@
 // of docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every case (a smoke run).
 import { fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { attach, type SharedState } from 'shm-host';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
@@ -28,6 +29,8 @@ const SIZES = [64, 4096];
 const ROUNDS = quick ? 3 : 15;
 // Each round lasts about this long, whatever one operation costs.
 const ROUND_MS = quick ? 20 : 100;
+const CLIENT_ROUNDS = quick ? 9 : 61;
+const CLIENT_ROUND_MS = quick ? 10 : 25;
 
 interface Case {
   name: string;
@@ -158,11 +161,14 @@ function main(): void {
     state.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const clients = benchClients(SIZES, ROUNDS, ROUND_MS);
+  const loadBefore = loadavg()[0]!;
+  // Many short rounds: the ratio of adjacent rounds is what the rows report.
+  const clients = benchClients(SIZES, CLIENT_ROUNDS, CLIENT_ROUND_MS);
+  const load = `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores`;
   const clientTable = [
     '| client | record | commit | plain copy | baseline | commit / copy | other baseline |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...clients.rows.map((r) => `| ${r.client} | ${r.size === 64 ? '64 B' : '4 KiB'} | ${fmt(r.commitNs)} | ${fmt(r.copyNs)} | ${r.baseline} | ${ratio(r.commitNs / r.copyNs)} | ${r.other ? `${r.other.name}: ${fmt(r.other.ns)}, commit ${ratio(r.commitNs / r.other.ns)} that` : ''} |`),
+    ...clients.rows.map((r) => `| ${r.client} | ${r.size === 64 ? '64 B' : '4 KiB'} | ${fmt(r.commitNs)} | ${fmt(r.copyNs)} | ${r.baseline} | ${ratio(r.ratio)} | ${r.other ? `${r.other.name}: ${fmt(r.other.ns)}, commit ${ratio(r.other.ratio)} that` : ''} |`),
     ...clients.notes.map((n) => `| ${n} | | | | | | |`),
   ].join('\n');
   const table = [
@@ -205,12 +211,16 @@ records the copy dominates.
 The same commit through \`clients/python\` and \`clients/c/shm_host.h\`, each
 against the plain copy of the same bytes in its own language, measured by a
 program in that language (\`scripts/lib/bench_commit.py\`,
-\`scripts/lib/bench_commit.c\`), median of ${ROUNDS} interleaved rounds of about
-${ROUND_MS} ms, standalone 16 MiB file as above. Python's baseline is a slice
+\`scripts/lib/bench_commit.c\`) in ${CLIENT_ROUNDS} interleaved rounds of about
+${CLIENT_ROUND_MS} ms, standalone 16 MiB file as above. Times are medians over
+rounds; each ratio is the median of the ratios of adjacent rounds (a
+neighbour's burst slows both sides of a pair alike, so this holds up on a
+shared machine where the medians of the times alone do not). Python's baseline is a slice
 assignment into a \`bytearray\` as large as the ring at advancing positions
 (the loop and the position update included on both sides); C's is
 \`memcpy\` into an ordinary buffer plus the stores the protocol requires (one
-relaxed invalidation, a release fence, three release stores).
+relaxed invalidation, a release fence, three release stores). The machine's
+load average around these rows (other work shares it): ${load}.
 
 ${clientTable}
 

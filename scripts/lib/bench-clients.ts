@@ -15,11 +15,13 @@ export interface ClientRow {
   size: number;
   commitNs: number;
   copyNs: number;
+  /** Median of commit / copy over adjacent rounds. */
+  ratio: number;
   /** A second baseline where the language has two plain copies worth showing. */
-  other?: { name: string; ns: number };
+  other?: { name: string; ns: number; ratio: number };
 }
 
-interface Measured { commit_ns: number; copy_ns: number; mmap_copy_ns?: number; python?: string }
+interface Measured { commit_ns: number; copy_ns: number; ratio: number; mmap_copy_ns?: number; mmap_ratio?: number; python?: string }
 
 function run(command: string, args: string[]): Measured {
   return JSON.parse(execFileSync(command, args, { encoding: 'utf8' })) as Measured;
@@ -35,8 +37,8 @@ export function benchClients(sizes: number[], rounds: number, roundMs: number): 
     for (const size of sizes) {
       const r = run('python3', [`${root}scripts/lib/bench_commit.py`, String(size), String(rounds), String(roundMs), `${root}clients/python`]);
       rows.push({
-        client: `Python ${r.python}`, baseline: 'bytearray slice assignment', size, commitNs: r.commit_ns, copyNs: r.copy_ns,
-        other: { name: 'mmap slice assignment', ns: r.mmap_copy_ns! },
+        client: `Python ${r.python}`, baseline: 'bytearray slice assignment', size, commitNs: r.commit_ns, copyNs: r.copy_ns, ratio: r.ratio,
+        other: { name: 'mmap slice assignment', ns: r.mmap_copy_ns!, ratio: r.mmap_ratio! },
       });
     }
   }
@@ -49,7 +51,7 @@ export function benchClients(sizes: number[], rounds: number, roundMs: number): 
       execFileSync('cc', ['-std=c11', '-O2', '-o', binary, `${root}scripts/lib/bench_commit.c`]);
       for (const size of sizes) {
         const r = run(binary, [String(size), String(rounds), String(roundMs)]);
-        rows.push({ client: 'C (cc -O2)', baseline: 'memcpy + the protocol\'s 4 stores and fence', size, commitNs: r.commit_ns, copyNs: r.copy_ns });
+        rows.push({ client: 'C (cc -O2)', baseline: 'memcpy + the protocol\'s 4 stores and fence', size, commitNs: r.commit_ns, copyNs: r.copy_ns, ratio: r.ratio });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

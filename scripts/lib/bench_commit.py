@@ -5,7 +5,7 @@ of the same bytes into a bytearray as large as the ring, at advancing
 positions (the copy floor in Python), and, for transparency, the same slice
 assignment into an anonymous shared mmap (the kind of memory commit writes,
 where CPython's slice assignment is cheaper). Rounds interleaved, medians
-printed as one JSON line. Usage: bench_commit.py SIZE ROUNDS ROUND_MS [PACKAGE_DIR]"""
+printed as one JSON line, with the median ratio of adjacent rounds. Usage: bench_commit.py SIZE ROUNDS ROUND_MS [PACKAGE_DIR]"""
 import json
 import mmap
 import statistics
@@ -66,5 +66,11 @@ for _ in range(rounds):
         fn(n)
         samples.append((time.perf_counter_ns() - t0) / n)
 state.close()
-print(json.dumps({"commit_ns": statistics.median(cases[0][2]), "copy_ns": statistics.median(cases[1][2]),
-                  "mmap_copy_ns": statistics.median(cases[2][2]), "python": sys.version.split()[0]}))
+commit, copy, mcopy = (c[2] for c in cases)
+# Ratios of adjacent rounds: a neighbour's burst slows both sides of a pair alike.
+print(json.dumps({
+    "commit_ns": statistics.median(commit), "copy_ns": statistics.median(copy), "mmap_copy_ns": statistics.median(mcopy),
+    "ratio": statistics.median(a / b for a, b in zip(commit, copy)),
+    "mmap_ratio": statistics.median(a / b for a, b in zip(commit, mcopy)),
+    "python": sys.version.split()[0],
+}))
