@@ -73,9 +73,12 @@ class SharedState:
         try:
             self._offsets = [self._words[self._entry_word + 2 * i] for i in range(layout.slots)]
             self._resume(header_write_offset)
-            # What the fast commit path reads, in one tuple (one attribute load).
-            self._consts = (self._ring, self._slots, self._mask, self._dmask, self._data_base, self._entry_word,
-                            self._first_length, self._offsets, self._lengths, self._words, self._map)
+            # What the fast commit path reads, in one tuple (one attribute load),
+            # with each slot's word indexes and successor looked up, not computed.
+            n = layout.slots
+            self._consts = (self._ring, n, self._dmask, self._data_base,
+                            [self._entry_word + 2 * i for i in range(n)], [self._first_length + 4 * i for i in range(n)],
+                            [(i + 1) & self._mask for i in range(n)], self._offsets, self._lengths, self._words, self._map)
         except BaseException:
             # Let attach() unmap: no view of the mapping may outlive a refusal.
             self._words.release()
@@ -139,7 +142,7 @@ class SharedState:
         n = len(data)
         w = self._w
         end = w + n
-        ring, slots, mask, dmask, data_base, entry, first_length, offsets, lengths, words, mapped = self._consts
+        ring, slots, dmask, data_base, offset_at, length_at, next_slot, offsets, lengths, words, mapped = self._consts
         if n == 0 or n >= ring or end > U64_MAX:
             self._refuse(n)
         count = self._count
@@ -149,15 +152,15 @@ class SharedState:
             oldest = self._oldest
             limit = end - ring
             if count == slots or offsets[oldest] < limit:
-                lengths[first_length + 4 * oldest] = 0
-                oldest = (oldest + 1) & mask
+                lengths[length_at[oldest]] = 0
+                oldest = next_slot[oldest]
                 count -= 1
                 while count and offsets[oldest] < limit:
-                    lengths[first_length + 4 * oldest] = 0
-                    oldest = (oldest + 1) & mask
+                    lengths[length_at[oldest]] = 0
+                    oldest = next_slot[oldest]
                     count -= 1
                 self._oldest = oldest
-        slot = (self._latest + 1) & mask
+        slot = next_slot[self._latest]
         # 4: the bytes, across the ring's end if need be.
         pos = w & dmask
         at = data_base + pos
@@ -166,8 +169,8 @@ class SharedState:
         else:
             self._wrap(at, pos, data)
         # 5: offset, then length: committed here. 6: write_offset.
-        words[entry + 2 * slot] = w
-        lengths[first_length + 4 * slot] = n
+        words[offset_at[slot]] = w
+        lengths[length_at[slot]] = n
         words[3] = end
         offsets[slot] = w
         if not count:
