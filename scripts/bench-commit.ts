@@ -16,7 +16,7 @@
 // of docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every case (a smoke run).
 import { fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus, loadavg } from 'node:os';
+import { cpus, getPriority, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { attach, type SharedState } from 'shm-host';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
@@ -164,7 +164,7 @@ function main(): void {
   const loadBefore = loadavg()[0]!;
   // Many short rounds: the ratio of adjacent rounds is what the rows report.
   const clients = benchClients(SIZES, CLIENT_ROUNDS, CLIENT_ROUND_MS);
-  const load = `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores`;
+  const load = `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores; this run's nice value ${getPriority()}`;
   const clientTable = [
     '| client | record | commit | plain copy | baseline | commit / copy | other baseline |',
     '| --- | --- | --- | --- | --- | --- | --- |',
