@@ -1,5 +1,7 @@
 import { copyRecord, readExtension, readSlot, type Layout } from '../format/index.js';
 import type { Mapping } from '../sys/index.js';
+import { recordBytes, type RecordBytes } from './bytes.js';
+import { CoverageWaiters, streamOffset, type DurableOptions } from './durable.js';
 import { RecordQueue } from './record-queue.js';
 
 /** A committed record read back: its stream offset and a copy of its bytes. */
@@ -24,6 +26,7 @@ export class SharedState {
   #queue: RecordQueue;
   #ownsFd: boolean;
   #closeFd: (fd: number) => void;
+  #durable: CoverageWaiters | null = null;
 
   /** @internal use attach() */
   constructor(fd: number, mapping: Mapping, layout: Layout, writeOffset: bigint, opts: { ownsFd: boolean; closeFd: (fd: number) => void }) {
@@ -47,10 +50,14 @@ export class SharedState {
   }
 
   /**
-   * Commits `data` as one record and returns its stream offset. After it
-   * returns the record survives a crash of this process.
+   * Commits `input` as one record and returns its stream offset. After it
+   * returns the record survives a crash of this process. A Uint8Array, any
+   * other typed array or DataView (its raw bytes, `byteLength` of them) or an
+   * ArrayBuffer; a string or anything else is a TypeError, before any store.
    */
-  commit(data: Uint8Array): bigint {
+  commit(input: RecordBytes): bigint {
+    // Any other argument is a TypeError before any store (src/client/bytes.ts).
+    const data = input instanceof Uint8Array ? input : recordBytes(input);
     if (this.#closed) throw new Error('this shared state is closed');
     return this.#queue.commit(data);
   }
@@ -107,6 +114,23 @@ export class SharedState {
     return readExtension(this.#live()).snapshotSeq;
   }
 
+  // HOOK: replicated(offset) will be the same with a second CoverageWaiters
+  // over the host's replicated-offset word, once replication publishes one.
+  /**
+   * Resolves (with the durable offset it saw) once the record committed at
+   * stream `offset` (what commit() returned) is durable: durableOffset() >
+   * offset, so it survives a crash of the host or the machine. Rejects with
+   * `options.signal`'s reason when it aborts (e.g. AbortSignal.timeout(ms)),
+   * and when the state is closed. Polls every millisecond while a wait is
+   * pending, never otherwise (src/client/durable.ts).
+   */
+  durable(offset: bigint, options: DurableOptions = {}): Promise<bigint> {
+    const at = streamOffset(offset);
+    this.#live();
+    this.#durable ??= new CoverageWaiters(() => this.durableOffset());
+    return this.#durable.wait(at, options);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -115,6 +139,7 @@ export class SharedState {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#durable?.rejectAll(new Error('this shared state was closed while waiting for durability'));
     this.#mapping.close();
     if (this.#ownsFd) this.#closeFd(this.fd);
   }

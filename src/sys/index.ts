@@ -15,3 +15,4 @@ export {
 export { dataRuns, type Run } from './data-runs.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
 export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';
+export { futexWake } from './futex.js';

@@ -35,6 +35,12 @@ export class Mapping {
     return new Mapping(ptr, length, writable);
   }
 
+  /** Address of the first mapped byte (for system calls on the mapping, e.g. futex). */
+  get address(): bigint {
+    if (this.#bytes === null) throw new Error('the shared memory mapping is closed');
+    return address(this.#ptr);
+  }
+
   get closed(): boolean {
     return this.#bytes === null;
   }
