@@ -39,10 +39,12 @@ export interface SparseCopyOptions {
   /** Size of the destination, which sets the chunk grid's last chunk. */
   readonly size: number;
   /**
-   * A mapping of the destination covering [0, end): bytes are read straight
-   * into it (and hashed there). Without it they go through a buffer.
+   * A window of a mapping of the destination covering [start, end), its
+   * byte 0 at file offset `destinationBase` (default 0): bytes are read
+   * straight into it (and hashed there). Without it they go through a buffer.
    */
   readonly destination?: Uint8Array;
+  readonly destinationBase?: number;
   /**
    * Write zeros for the source's holes too: for a destination that may
    * already hold data there. Otherwise holes are skipped, and must read
@@ -75,7 +77,7 @@ const WRITEBACK_EVERY = 8 * STEP;
  * failed.
  */
 export async function copySparse(from: number, to: number, start: number, end: number, options: SparseCopyOptions): Promise<{ bytesCopied: number }> {
-  const { size, destination, dense = false, digests, hashChunk, writeback = false, afterStep } = options;
+  const { size, destination, destinationBase = 0, dense = false, digests, hashChunk, writeback = false, afterStep } = options;
   const buffers: Array<Uint8Array | null> = new Array(DEPTH).fill(null);
   // Each step in flight; it resolves to its failure, never rejects, so that
   // a failing step is not an unhandled rejection while the next one starts.
@@ -123,7 +125,7 @@ export async function copySparse(from: number, to: number, start: number, end: n
         stepEnds[k] = b;
         const step0 = a; // `a` moves on before this step completes
         const work = destination
-          ? intoMapping(from, destination, step0, b, runs, dense, hash ? (d) => d.setRuns(index, destination, dense ? [[step0, b]] : runs) : null, digests)
+          ? intoMapping(from, destination, destinationBase, step0, b, runs, dense, hash ? (d) => d.setRuns(index, destination, dense ? [[step0, b]] : runs, destinationBase) : null, digests)
           : throughBuffer(from, to, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, dense, hash ? (d, buf) => d.setRuns(index, buf, dense ? [[step0, b]] : runs, step0) : null, digests);
         inFlight[k] = work.then(() => null, (err: unknown) => err);
         for (const [r0, r1] of runs) bytesCopied += r1 - r0;
@@ -160,18 +162,18 @@ async function throughBuffer(
   for (const [w0, w1] of dense ? [[a, b] as Run] : runs) await write(to, buf, w0 - a, w1 - w0, w0);
 }
 
-/** One step straight into the destination's mapping (holes zeroed there only when dense). */
+/** One step straight into the destination's mapping window, which starts at file offset `base` (holes zeroed there only when dense). */
 async function intoMapping(
-  from: number, destination: Uint8Array, a: number, b: number, runs: Run[], dense: boolean,
+  from: number, destination: Uint8Array, base: number, a: number, b: number, runs: Run[], dense: boolean,
   hash: HashStep<Uint8Array>, digests: ChunkDigests | undefined,
 ): Promise<void> {
   let p = a;
   for (const [r0, r1] of runs) {
-    if (dense) destination.fill(0, p, r0);
-    await read(from, destination, r0, r1 - r0, r0);
+    if (dense) destination.fill(0, p - base, r0 - base);
+    await read(from, destination, r0 - base, r1 - r0, r0);
     p = r1;
   }
-  if (dense) destination.fill(0, p, b);
+  if (dense) destination.fill(0, p - base, b - base);
   if (hash && digests) hash(digests, destination);
 }
 
