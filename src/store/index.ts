@@ -20,6 +20,7 @@ export {
   looksLikeExport, parseEmbeddedManifest, type ExportHeader,
 } from './export-format.js';
 export { readExport, type ExportContents } from './export-reader.js';
+export { exportFileStream } from './export-file-stream.js';
 // The digest of an image's chunks lives in src/format; the store's users get it here too.
 export { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests } from '../format/index.js';
 export { writeExport, importExport, type ImportProgress } from './transfer.js';
