@@ -32,7 +32,7 @@ export const runCommand = defineCommand({
   describe: 'Run a command with a shared memory file on fd 3 and keep its committed state across crashes, SIGKILL and host restarts',
   builder: (yargs) => withDir(yargs)
     .usage(RUN_USAGE)
-    .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G); never smaller than the snapshot restored' })
+    .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G, T; 12K to 1T); never smaller than the snapshot restored' })
     .option('interval', { type: 'string', default: '1s', describe: 'Time between captures (ms, s, m); 0 = only when the child dies or the host stops' })
     .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' })
     .option('restart', { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' })
