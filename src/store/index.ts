@@ -16,7 +16,7 @@ export { serializeManifest } from './manifest.js';
 export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';
 export { DurableFile } from './durable-file.js';
 export {
-  EXPORT_HEADER_SIZE, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
+  EXPORT_HEADER_SIZE, MAX_EXPORT_IMAGE_BYTES, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
   looksLikeExport, parseEmbeddedManifest, type ExportHeader,
 } from './export-format.js';
 export { readExport, type ExportContents } from './export-reader.js';

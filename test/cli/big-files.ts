@@ -3,7 +3,7 @@
 // past 4 GiB, and an export/import round trip. The image is sparse, and so
 // are the export and the imported image.
 import t from 'tap';
-import { closeSync, ftruncateSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { memfdCreate } from '../../src/sys/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
@@ -65,4 +65,25 @@ t.test('a 5 GiB generation: list, show, verify, cat past 4 GiB, export and impor
   t.ok(again.stdout.equals(PATTERN), 'and holds the bytes past 4 GiB');
   const imageStat = statSync(JSON.parse((await runCli(['list', '--dir', other, '--json'])).out).generations[0].image as string);
   t.ok(imageStat.blocks * 512 < 64 * MiB, 'the imported image is sparse too');
+});
+
+t.test('an image larger than an export holds (a child grew its file past 1 TiB): one line, nothing written', async (t) => {
+  const work = mkdtempSync(`${tmpdir()}/shm-host-huge-cli-`);
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const dir = `${work}/state`;
+  const fd = memfdCreate('huge-cli-test');
+  t.teardown(() => closeSync(fd));
+  ftruncateSync(fd, 2 ** 40 + MiB);
+  const state = attach({ fd, env: {} });
+  state.commit(new Uint8Array([1]));
+  state.close();
+  const store = await SnapshotStore.open(dir, { keep: 10 });
+  await capture(fd, store, 'request');
+  await store.close();
+  t.equal((await runCli(['verify', 'latest', '--dir', dir])).code, 0, 'the 1 TiB + 1 MiB generation verifies');
+  const file = `${work}/huge.shmx`;
+  const r = await runCli(['export', 'latest', file, '--dir', dir]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^shm-host: generation 1 has a 1\.0 TiB image, more than an export holds \(1 TiB\) \(copy the image and its manifest out of the snapshot directory instead\)\n$/);
+  t.same(readdirSync(work).sort(), ['state'], 'no export file, not even a temporary one');
 });
