@@ -27,8 +27,10 @@ export async function copyIntoMemoryFile(
   const before = (await fstat(to)).size;
   const size = Math.max(before, length, minSize);
   if (before < size) await ftruncate(to, size);
-  // A destination that already holds data needs the source's zeros written too.
-  const dirty = before > 0 && dataRuns(to, 0, before).length > 0;
+  // A destination that already holds data gets zeros over that data first
+  // (in the pages it already has: writing the source's holes as zeros would
+  // allocate every page of a large sparse file), then only the source's data.
+  if (before > 0 && dataRuns(to, 0, before).length > 0) await zeroData(to, 0, before);
   let bytesCopied = 0;
   if (length > 0) {
     const mapping = Mapping.map(to, length, { writable: true });
@@ -36,13 +38,12 @@ export async function copyIntoMemoryFile(
       for (let start = 0; start < length; start += COPY_WINDOW) {
         const end = Math.min(length, start + COPY_WINDOW);
         const destination = mapping.view(start, end - start);
-        const copied = await copySparse(from, to, start, end, { size: length, destination, destinationBase: start, dense: dirty, digests });
+        const copied = await copySparse(from, to, start, end, { size: length, destination, destinationBase: start, digests });
         bytesCopied += copied.bytesCopied;
       }
     } finally {
       mapping.close();
     }
   }
-  if (dirty && before > length) await zeroData(to, length, before);
   return { size, bytesCopied };
 }
