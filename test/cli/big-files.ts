@@ -2,13 +2,13 @@
 // JavaScript buffer spans on Node 20): list, show, verify, cat of tail bytes
 // past 4 GiB, and an export/import round trip. The image is sparse, and so
 // are the export and the imported image.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { closeSync, ftruncateSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { memfdCreate } from '../../src/sys/index.js';
-import { SnapshotStore } from '../../src/store/index.js';
+import { SnapshotStore, type Generation } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
-import { attach } from '../../src/client/index.js';
+import { attach, type SharedState } from '../../src/client/index.js';
 import { runCli } from './harness.js';
 
 const GiB = 2 ** 30;
@@ -18,21 +18,34 @@ const SIZE = 5 * GiB;
 const AT = 4 * GiB + 4093;
 const PATTERN = Buffer.from(Array.from({ length: 2 * MiB }, (_, i) => (i * 7 + (i >>> 12)) & 0xff));
 
-t.test('a 5 GiB generation: list, show, verify, cat past 4 GiB, export and import', async (t) => {
+/**
+ * A scratch directory holding `state/`, a store with one generation: a
+ * memory file of `size` bytes that `write` filled as a child would.
+ */
+async function storedGeneration(t: Test, size: number, write: (state: SharedState) => void): Promise<{ work: string; dir: string; generation: Generation; tailBase: number }> {
   const work = mkdtempSync(`${tmpdir()}/shm-host-big-cli-`);
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const dir = `${work}/state`;
   const fd = memfdCreate('big-cli-test');
   t.teardown(() => closeSync(fd));
-  ftruncateSync(fd, SIZE);
+  ftruncateSync(fd, size);
   const state = attach({ fd, env: {} });
   const tailBase = state.layout.tailBase;
-  state.writeTail(AT - tailBase, PATTERN);
-  state.commit(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+  write(state);
   state.close();
   const store = await SnapshotStore.open(dir, { keep: 10 });
-  const { generation } = await capture(fd, store, 'request');
-  await store.close();
+  try {
+    return { work, dir, generation: (await capture(fd, store, 'request')).generation, tailBase };
+  } finally {
+    await store.close();
+  }
+}
+
+t.test('a 5 GiB generation: list, show, verify, cat past 4 GiB, export and import', async (t) => {
+  const { work, dir, generation, tailBase } = await storedGeneration(t, SIZE, (state) => {
+    state.writeTail(AT - state.layout.tailBase, PATTERN);
+    state.commit(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+  });
   t.equal(generation.manifest.imageSize, SIZE, 'captured a 5 GiB image');
 
   const listed = JSON.parse((await runCli(['list', '--dir', dir, '--verify', '--json'])).out);
@@ -68,18 +81,7 @@ t.test('a 5 GiB generation: list, show, verify, cat past 4 GiB, export and impor
 });
 
 t.test('an image larger than an export holds (a child grew its file past 1 TiB): one line, nothing written', async (t) => {
-  const work = mkdtempSync(`${tmpdir()}/shm-host-huge-cli-`);
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const dir = `${work}/state`;
-  const fd = memfdCreate('huge-cli-test');
-  t.teardown(() => closeSync(fd));
-  ftruncateSync(fd, 2 ** 40 + MiB);
-  const state = attach({ fd, env: {} });
-  state.commit(new Uint8Array([1]));
-  state.close();
-  const store = await SnapshotStore.open(dir, { keep: 10 });
-  await capture(fd, store, 'request');
-  await store.close();
+  const { work, dir } = await storedGeneration(t, 2 ** 40 + MiB, (state) => { state.commit(new Uint8Array([1])); });
   t.equal((await runCli(['verify', 'latest', '--dir', dir])).code, 0, 'the 1 TiB + 1 MiB generation verifies');
   const file = `${work}/huge.shmx`;
   const r = await runCli(['export', 'latest', file, '--dir', dir]);

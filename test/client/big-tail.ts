@@ -1,19 +1,13 @@
 // The client on files over 4 GiB: the whole file is mapped, JavaScript sees
 // it through views; `tail` is one buffer where the runtime allows one,
 // tailWindow/readTail/writeTail reach any byte on every Node version.
-import t, { type Test } from 'tap';
-import { closeSync, ftruncateSync, readSync, writeSync } from 'node:fs';
-import { MAX_VIEW_BYTES, memfdCreate } from '../../src/sys/index.js';
+import t from 'tap';
+import { readSync, writeSync } from 'node:fs';
+import { MAX_VIEW_BYTES } from '../../src/sys/index.js';
 import { attach } from '../../src/client/index.js';
+import { memoryFile as memfd } from '../store/helpers.js';
 
 const GiB = 2 ** 30;
-
-function memfd(t: Test, size: number): number {
-  const fd = memfdCreate('big-tail-test');
-  ftruncateSync(fd, size);
-  t.teardown(() => closeSync(fd));
-  return fd;
-}
 
 t.test('a 5 GiB file: commits work, the tail past 4 GiB is reached through windows', async (t) => {
   const size = 5 * GiB;
