@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readSync, writeSync } from 'node:fs';
 import { MAX_VIEW_BYTES } from '../../src/sys/index.js';
-import { attach } from '../../src/client/index.js';
+import { AttachError, attach } from '../../src/client/index.js';
 import { memoryFile as memfd } from '../store/helpers.js';
 
 const GiB = 2 ** 30;
@@ -56,4 +56,13 @@ t.test('a small file: tail and the windows are the same memory', async (t) => {
   state.writeTail(state.tailSize - 1, new Uint8Array([5]));
   t.equal(state.tail[state.tailSize - 1], 5);
   t.same(state.readTail(0, 0), new Uint8Array(0), 'an empty range');
+});
+
+t.test('rings larger than one buffer are refused with one line', { skip: MAX_VIEW_BYTES > 2 ** 32 ? `Node ${process.version} views them in one buffer` : false }, async (t) => {
+  const fd = memfd(t, 5 * GiB);
+  t.throws(() => attach({ fd, env: {}, slots: 2 ** 28, ringSize: 4096 }), new AttachError('BAD_FILE',
+    `the shared file on fd ${fd} has a header and rings of ${4096 + 2 ** 32 + 4096} bytes, more than one JavaScript buffer holds in Node ${process.version} (4294967296): configure fewer slots or a smaller ring, or use Node 22 or later`));
+  const magic = Buffer.alloc(8);
+  readSync(fd, magic, 0, 8, 0);
+  t.equal(magic.readBigUInt64LE(), 0n, 'the file was left unconfigured');
 });
