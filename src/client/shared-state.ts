@@ -1,5 +1,5 @@
 import { copyRecord, readExtension, readSlot, type Layout } from '../format/index.js';
-import type { Mapping } from '../sys/index.js';
+import { MAX_VIEW_BYTES, type Mapping } from '../sys/index.js';
 import { recordBytes, type RecordBytes } from './bytes.js';
 import { CoverageWaiters, streamOffset, type DurableOptions } from './durable.js';
 import { RecordQueue } from './record-queue.js';
@@ -21,7 +21,9 @@ export class SharedState {
   readonly fd: number;
   readonly layout: Layout;
   #mapping: Mapping;
+  /** The header and both rings: what the protocol reads and writes. */
   #bytes: Uint8Array;
+  #tail: Uint8Array | null = null;
   #closed = false;
   #queue: RecordQueue;
   #ownsFd: boolean;
@@ -33,7 +35,7 @@ export class SharedState {
     this.fd = fd;
     this.layout = layout;
     this.#mapping = mapping;
-    this.#bytes = mapping.bytes;
+    this.#bytes = mapping.view(0, layout.tailBase);
     this.#ownsFd = opts.ownsFd;
     this.#closeFd = opts.closeFd;
     this.#queue = new RecordQueue(this.#bytes, layout, writeOffset);
@@ -94,14 +96,53 @@ export class SharedState {
     return out;
   }
 
+  /** Bytes of the tail (the file's size at attach time minus the header and rings). */
+  get tailSize(): number {
+    return this.layout.tailSize;
+  }
+
   /**
-   * The application's own bytes after the data ring, a view into the shared
-   * memory: writes land there directly. It dies with close(): using it after
-   * close touches unmapped memory and crashes the process.
+   * The application's own bytes after the data ring, one view into the
+   * shared memory: writes land there directly. It dies with close(): using
+   * it after close touches unmapped memory and crashes the process. A tail
+   * larger than one JavaScript buffer (`tailSize` above 4 GiB on Node 20)
+   * is a RangeError: reach it with tailWindow(), readTail() and writeTail().
    */
   get tail(): Uint8Array {
-    const bytes = this.#live();
-    return bytes.subarray(this.layout.tailBase);
+    this.#live();
+    if (this.#tail === null) {
+      if (this.layout.tailSize > MAX_VIEW_BYTES) {
+        throw new RangeError(`the tail has ${this.layout.tailSize} bytes, more than one JavaScript buffer holds in Node ${process.version} (${MAX_VIEW_BYTES}): use tailWindow(offset, length), readTail() or writeTail()`);
+      }
+      this.#tail = this.#mapping.view(this.layout.tailBase, this.layout.tailSize);
+    }
+    return this.#tail;
+  }
+
+  /**
+   * A view of tail bytes [offset, offset + length) (offsets from the start
+   * of the tail), into the shared memory like `tail`, for any tail size.
+   * `length` is at most one buffer (MAX_VIEW_BYTES: 4 GiB on Node 20). Valid
+   * until close(). RangeError for a range outside the tail.
+   */
+  tailWindow(offset: number, length: number): Uint8Array {
+    this.#live();
+    const { tailBase, tailSize } = this.layout;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > tailSize) {
+      throw new RangeError(`tail bytes [${offset}, ${offset + length}) are outside the ${tailSize}-byte tail`);
+    }
+    return this.#mapping.view(tailBase + offset, length);
+  }
+
+  /** A copy of tail bytes [offset, offset + length). RangeError outside the tail. */
+  readTail(offset: number, length: number): Uint8Array {
+    return this.tailWindow(offset, length).slice();
+  }
+
+  /** Copies `bytes` into the tail at `offset`. RangeError when they would pass its end. */
+  writeTail(offset: number, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`writeTail() takes a Uint8Array, got ${typeof bytes}`);
+    this.tailWindow(offset, bytes.length).set(bytes);
   }
 
   /** End of the newest record the host has made durable on disk (0 = none yet). */
@@ -140,6 +181,7 @@ export class SharedState {
     if (this.#closed) return;
     this.#closed = true;
     this.#durable?.rejectAll(new Error('this shared state was closed while waiting for durability'));
+    this.#tail = null;
     this.#mapping.close();
     if (this.#ownsFd) this.#closeFd(this.fd);
   }

@@ -29,4 +29,5 @@ export const c = {
 
 export const errno = (): number => koffi.errno();
 export const address = (ptr: unknown): bigint => koffi.address(ptr);
+// `ptr` may be a pointer or a raw address (a bigint), so a window can start inside a mapping.
 export const view = (ptr: unknown, length: number): ArrayBuffer => koffi.view(ptr, length);
