@@ -1,6 +1,6 @@
 // Both ReplicaClient backends, the same cases: the S3 one against the real
 // Ceph gateway, the file one on a scratch directory.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ async function readAll(client: ReplicaClient, key: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function sameCases(t: Tap.Test, client: ReplicaClient, scratch: string): Promise<void> {
+async function sameCases(t: Test, client: ReplicaClient, scratch: string): Promise<void> {
   await t.test('put from memory and from a file, get, read, list in key order', async (t) => {
     const small = noise(1000);
     const r1 = await client.put('g/0002/a.bin', { bytes: small });
