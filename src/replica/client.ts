@@ -23,6 +23,12 @@ export interface PutResult {
   sha256: string;
 }
 
+/** How a put goes: `onProgress` gets the bytes sent so far; `signal` abandons it (the promise rejects). */
+export interface PutOptions {
+  onProgress?: (bytesSent: number) => void;
+  signal?: AbortSignal;
+}
+
 /** An object being read: its size in bytes and its bytes, in order, once. */
 export interface ObjectReader {
   bytes: number;
@@ -46,7 +52,7 @@ export interface ReplicaClient {
    * verifies; a file: written, fsynced and renamed into place).
    * @throws ReplicaError INTEGRITY when the server saw other bytes, ACCESS, UNREACHABLE, IO.
    */
-  put(key: string, source: PutSource): Promise<PutResult>;
+  put(key: string, source: PutSource, options?: PutOptions): Promise<PutResult>;
 
   /**
    * Creates `key` holding `bytes` only if no object has that key

@@ -10,6 +10,8 @@ export type ReplicaErrorCode =
   | 'UNREACHABLE' // the endpoint did not answer (connection refused, DNS, timeout)
   | 'INTEGRITY' // bytes or a digest disagree with what was written
   | 'LEASE' // another live host writes this prefix
+  | 'LOCAL' // the local side: a directory that is not empty, a file that vanished
+  | 'ABORTED' // stopped on request
   | 'IO'; // anything else the storage or the file system answered
 
 /**

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { checkKey, type ObjectInfo, type ObjectReader, type PutResult, type PutSource, type ReplicaClient } from './client.js';
+import { checkKey, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { Sha256Counter } from './digest.js';
 import { ReplicaError } from './errors.js';
 
@@ -38,6 +38,7 @@ export class FileReplicaClient implements ReplicaClient {
 
   #fail(e: unknown, op: string, key: string): ReplicaError {
     if (e instanceof ReplicaError) return e;
+    if ((e as Error).name === 'AbortError') return new ReplicaError('ABORTED', `replica ${this.url}, object ${key}: ${op} stopped`, { key, retryable: false, cause: e });
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const where = `replica ${this.url}, ${key === '' ? 'its directory' : `object ${key}`}`;
     if (code === 'ENOENT') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op}): it was deleted or never written`, { key, cause: e });
@@ -67,7 +68,7 @@ export class FileReplicaClient implements ReplicaClient {
   }
 
   /** Writes a new temporary file beside `final` from `source`, fsynced; returns its path, size and digest. */
-  async #writeTemp(final: string, source: PutSource): Promise<{ temp: string; bytes: number; sha256: string }> {
+  async #writeTemp(final: string, source: PutSource, options: PutOptions = {}): Promise<{ temp: string; bytes: number; sha256: string }> {
     await this.#ensureDir(dirname(final));
     const temp = join(dirname(final), `${TEMP}${randomBytes(6).toString('hex')}-${final.split(sep).pop() ?? ''}`);
     const counter = new Sha256Counter();
@@ -78,6 +79,8 @@ export class FileReplicaClient implements ReplicaClient {
         counter.update(chunk);
         let done = 0;
         while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+        options.onProgress?.(counter.bytes);
+        options.signal?.throwIfAborted();
       }
       await fh.sync();
     } catch (e) {
@@ -118,10 +121,10 @@ export class FileReplicaClient implements ReplicaClient {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async put(key: string, source: PutSource): Promise<PutResult> {
+  async put(key: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const final = this.#path(key);
     try {
-      const { temp, bytes, sha256 } = await this.#writeTemp(final, source);
+      const { temp, bytes, sha256 } = await this.#writeTemp(final, source, options);
       await rename(temp, final);
       await syncDir(dirname(final));
       return { key, bytes, sha256 };

@@ -5,3 +5,12 @@ export type { ReplicaClient, ObjectInfo, ObjectReader, PutResult, PutSource } fr
 export { S3ReplicaClient, type S3ReplicaOptions } from './s3-client.js';
 export { FileReplicaClient } from './file-client.js';
 export { openReplicaClient, type ReplicaClientOptions } from './open.js';
+export type { LocalGeneration, LocalGenerationFile, GenerationSource } from './generation.js';
+export { Replicator, type ReplicatorOptions } from './replicator.js';
+export type { ReplicaStatus, ReplicaEvent } from './status.js';
+export type { LeaseIdentity, LeaseHolder } from './lease.js';
+export type { RemoteGeneration, RemoteFile } from './record.js';
+export type { RemoteRetention } from './retention.js';
+export { listRemote, chainOf, type RemoteListing } from './remote.js';
+export { restoreFromReplica, type RestoreOptions, type RestoreResult } from './restore.js';
+export { describeStoreGeneration, storeGenerationSource } from './store-source.js';

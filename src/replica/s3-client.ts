@@ -8,8 +8,9 @@ import {
   DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey, type ObjectInfo, type ObjectReader, type PutResult, type PutSource, type ReplicaClient } from './client.js';
+import { checkKey, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { Sha256Counter } from './digest.js';
+import { ReplicaError } from './errors.js';
 import { s3Failure } from './s3-errors.js';
 
 /** Where and how to reach an S3-compatible server. */
@@ -100,7 +101,7 @@ export class S3ReplicaClient implements ReplicaClient {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async put(key: string, source: PutSource): Promise<PutResult> {
+  async put(key: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const counter = new Sha256Counter();
     const input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = 'path' in source ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : [source.bytes];
     async function* hashed(): AsyncGenerator<Uint8Array> {
@@ -116,10 +117,18 @@ export class S3ReplicaClient implements ReplicaClient {
       queueSize: this.#queueSize,
       leavePartsOnError: false,
     });
+    const { onProgress, signal } = options;
+    if (onProgress !== undefined) upload.on('httpUploadProgress', (p) => onProgress(p.loaded ?? 0));
+    const abort = (): void => void upload.abort().catch(() => {});
+    signal?.addEventListener('abort', abort, { once: true });
     try {
+      signal?.throwIfAborted();
       await upload.done();
     } catch (e) {
+      if (signal?.aborted === true) throw new ReplicaError('ABORTED', `replica ${this.url}, object ${key}: upload stopped`, { key, retryable: false, cause: e });
       throw s3Failure(e, this.url, 'upload', key);
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
     return { key, bytes: counter.bytes, sha256: counter.hex() };
   }

@@ -1,0 +1,60 @@
+// Downloads one replicated file into a local directory durably: written to
+// a temporary name while its SHA-256 is computed, checked against the
+// record, fsynced, renamed, and the directory fsynced by the caller.
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReplicaClient } from './client.js';
+import { Sha256Counter } from './digest.js';
+import { ReplicaError } from './errors.js';
+import type { RemoteFile } from './record.js';
+
+/** fsync(2) of directory `dir`. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Downloads object `key` into `dir/file.name`, checking its size and
+ * SHA-256 against `file` (from the generation's record).
+ * @throws ReplicaError INTEGRITY when the bytes differ (nothing is left in
+ * `dir`), NOT_FOUND, ACCESS, UNREACHABLE, IO; LOCAL for a local write failure.
+ */
+export async function downloadFile(client: ReplicaClient, key: string, file: RemoteFile, dir: string): Promise<void> {
+  const final = join(dir, file.name);
+  const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}-${file.name}`);
+  const { body } = await client.read(key);
+  const counter = new Sha256Counter();
+  let fh;
+  try {
+    fh = await open(temp, 'wx', 0o600);
+  } catch (e) {
+    throw new ReplicaError('LOCAL', `cannot write ${temp} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
+  }
+  try {
+    for await (const chunk of body) {
+      counter.update(chunk);
+      let done = 0;
+      while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+    }
+    const sha256 = counter.hex();
+    if (counter.bytes !== file.bytes || sha256 !== file.sha256) {
+      const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose SHA-256 differs from its record';
+      throw new ReplicaError('INTEGRITY', `replica ${client.url}, object ${key} is corrupt (${what})`, { key, retryable: false });
+    }
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(temp, final);
+  } catch (e) {
+    await fh?.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    if (e instanceof ReplicaError) throw e;
+    throw new ReplicaError('LOCAL', `cannot write ${final} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
+  }
+}

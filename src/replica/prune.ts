@@ -1,0 +1,34 @@
+// Carries out remote retention: deletes the generations the rule lets go
+// (record first, so a generation stops being visible before any of its
+// files goes), then the objects of uploads that never finished.
+import type { ReplicaClient } from './client.js';
+import { GENERATIONS, objectKey, parseKey, recordKey } from './layout.js';
+import type { RemoteGeneration } from './record.js';
+import { generationsToDelete, type RemoteRetention } from './retention.js';
+
+/**
+ * Applies `rule` to the replica whose complete generations are `remote`
+ * (updated in place). Objects of a generation without a record are deleted
+ * when it is older than the newest complete one and not in `busy` (being
+ * uploaded or waiting): they are what an interrupted upload left.
+ * @returns the sequences of the generations deleted.
+ * @throws ReplicaError ACCESS, UNREACHABLE, IO (what was deleted stays deleted).
+ */
+export async function pruneRemote(client: ReplicaClient, remote: Map<number, RemoteGeneration>, rule: RemoteRetention, busy: ReadonlySet<number>): Promise<number[]> {
+  const doomed = generationsToDelete(remote, rule, Date.now());
+  for (const sequence of doomed) {
+    const g = remote.get(sequence) as RemoteGeneration;
+    await client.delete([recordKey(sequence)]);
+    remote.delete(sequence);
+    await client.delete([...g.files, g.manifest].map((f) => objectKey(sequence, f.name)));
+  }
+  if (remote.size === 0) return doomed;
+  const newest = Math.max(...remote.keys());
+  const debris: string[] = [];
+  for (const o of await client.list(GENERATIONS)) {
+    const k = parseKey(o.key);
+    if (k !== null && k.kind === 'object' && k.sequence < newest && !remote.has(k.sequence) && !busy.has(k.sequence)) debris.push(o.key);
+  }
+  await client.delete(debris);
+  return doomed;
+}
