@@ -36,8 +36,14 @@ export function storeGenerationSource(dir: string): GenerationSource {
       }
       const complete = [...kinds].filter(([, k]) => k.size === 2).map(([s]) => s).sort((a, b) => a - b);
       const out: LocalGeneration[] = [];
-      for (const s of complete) out.push(await describeStoreGeneration(dir, s).catch(() => null as never));
-      return out.filter((g) => g !== null);
+      for (const s of complete) {
+        try {
+          out.push(await describeStoreGeneration(dir, s));
+        } catch {
+          // Deleted by retention since the listing: not durable any more.
+        }
+      }
+      return out;
     },
   };
 }

@@ -1,6 +1,6 @@
 // Shared by the replica tests: the S3 gateway the environment names (or the
 // reason there is none), fresh buckets, scratch directories. Not a test itself.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -60,3 +60,32 @@ export async function freshBucket(t: Teardown, endpoint: string, label: string):
 
 /** `n` pseudo-random bytes (distinct per call). */
 export const noise = (n: number): Buffer => randomBytes(n);
+
+/**
+ * Writes generation `sequence` into `dir` as the store would (a data file
+ * of `bytes` random bytes and a small manifest) and describes it.
+ */
+export function localGeneration(dir: string, sequence: number, bytes: number, parent?: number): import('../../src/replica/index.js').LocalGeneration {
+  const seq = String(sequence).padStart(16, '0');
+  const image = join(dir, `gen-${seq}.img`);
+  const manifest = join(dir, `gen-${seq}.json`);
+  writeFileSync(image, randomBytes(bytes));
+  const m = Buffer.from(JSON.stringify({ sequence, parent: parent ?? null, bytes }));
+  writeFileSync(manifest, m);
+  const g: import('../../src/replica/index.js').LocalGeneration = {
+    sequence, offset: sequence * 100,
+    files: [{ name: `gen-${seq}.img`, path: image, bytes }],
+    manifest: { name: `gen-${seq}.json`, path: manifest, bytes: m.length },
+  };
+  if (parent !== undefined) g.parent = parent;
+  return g;
+}
+
+/** Polls `check` every 10 ms until it is true, failing after `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
