@@ -33,8 +33,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'shm-host-bench-replica-'));
 const bucket = `bench-${Date.now().toString(36)}`;
 const admin = new S3Client({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true });
 
-async function emptyBucket(): Promise<void> {
-  const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
+/** Deletes the objects under `prefix` ('' for all; never the replicator's lease while it runs). */
+async function emptyBucket(prefix = ''): Promise<void> {
+  const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   for (const o of listed.Contents ?? []) await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }));
 }
 
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   const client = new S3ReplicaClient({ bucket, prefix: 'rep', url: `s3://${bucket}/rep`, endpoint, forcePathStyle: true, queueSize: QUEUE });
   let replicated: (sequence: number) => void = () => {};
-  const r = new Replicator({ client, identity: { host: 'bench' }, retention: { keep: 100 }, onEvent: (e) => e.kind === 'replicated' && replicated(e.sequence) });
+  const r = new Replicator({ client, identity: { host: 'bench' }, retention: { keep: 1 }, onEvent: (e) => e.kind === 'replicated' && replicated(e.sequence) });
   await r.start();
   const rows: string[] = [];
   let sequence = 0;
@@ -61,12 +62,13 @@ async function main(): Promise<void> {
       r.offer(g);
       await done;
       ours.push(bytes / MiB / ((performance.now() - t0) / 1000));
+      // Retention deletes the previous generation after the record: not timed, not overlapping the baseline.
       while (r.status().state !== 'idle') await new Promise((res) => setTimeout(res, 5));
       // The baseline: the same image through lib-storage alone.
       t0 = performance.now();
       await new Upload({ client: admin, params: { Bucket: bucket, Key: `plain/${sequence}`, Body: createReadStream(g.files[0]!.path) }, partSize: DEFAULT_PART_SIZE, queueSize: QUEUE }).done();
       plain.push(g.files[0]!.bytes / MiB / ((performance.now() - t0) / 1000));
-      await emptyBucket();
+      await emptyBucket('plain/');
       rmSync(g.files[0]!.path);
       console.error(`${size / MiB} MiB round ${i + 1}: replicator ${fmt(ours.at(-1)!, 1)} MiB/s, plain upload ${fmt(plain.at(-1)!, 1)} MiB/s`);
     }

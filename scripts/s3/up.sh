@@ -28,6 +28,9 @@ fsid=$(uuidgen)
 # - size 1, no autoscale, crush on OSDs (chooseleaf type 0): one OSD must be
 #   enough for every pool to become active.
 # - msgr2 only on loopback; the monitor's address is given as v2.
+# - rgw gc: the gateway frees a deleted object's data only in its garbage
+#   collection, by default two hours later; on memstore the OSD then fills
+#   up (4 GiB here) and blocks every write, and requests hang. Collect at once.
 cat > "$CEPH_CONF" <<CONF
 [global]
 fsid = $fsid
@@ -73,6 +76,9 @@ rgw frontends = beast endpoint=127.0.0.1:$S3_PORT
 rgw data = $S3_DIR/rgw
 rgw thread pool size = 64
 rgw dns name = localhost
+rgw gc obj min wait = 0
+rgw gc processor period = 2
+rgw gc processor max time = 2
 CONF
 
 # One keyring for every entity. Each entity needs caps: the monitor's mkfs

@@ -5,7 +5,7 @@ import { S3ReplicaClient, type S3ReplicaOptions } from './s3-client.js';
 import { parseReplicaUrl } from './url.js';
 
 /** Connection options of an s3:// replica (ignored for file://). */
-export type ReplicaClientOptions = Partial<Pick<S3ReplicaOptions, 'endpoint' | 'region' | 'forcePathStyle' | 'partSize' | 'queueSize' | 'maxAttempts'>>;
+export type ReplicaClientOptions = Partial<Pick<S3ReplicaOptions, 'endpoint' | 'region' | 'forcePathStyle' | 'partSize' | 'queueSize' | 'maxAttempts' | 'idleTimeoutMs'>>;
 
 /**
  * The client of the replica `url` (`s3://BUCKET/PREFIX` or `file:///path`).
@@ -16,7 +16,7 @@ export function openReplicaClient(url: string, options: ReplicaClientOptions = {
   const location = parseReplicaUrl(url);
   if (location.kind === 'file') return new FileReplicaClient(location.path, url);
   const s3: S3ReplicaOptions = { bucket: location.bucket, prefix: location.prefix, url };
-  for (const k of ['endpoint', 'region', 'forcePathStyle', 'partSize', 'queueSize', 'maxAttempts'] as const) {
+  for (const k of ['endpoint', 'region', 'forcePathStyle', 'partSize', 'queueSize', 'maxAttempts', 'idleTimeoutMs'] as const) {
     if (options[k] !== undefined) (s3 as unknown as Record<string, unknown>)[k] = options[k];
   }
   return new S3ReplicaClient(s3);

@@ -47,7 +47,8 @@ export class Replicator {
   #wake: () => void = () => {};
   #abort = new AbortController();
   #loop: Promise<void> = Promise.resolve();
-  #renewedAt = 0;
+  #renewal: NodeJS.Timeout | undefined;
+  #renewing = false;
   #idle: Array<() => void> = [];
 
   constructor(options: ReplicatorOptions) {
@@ -117,6 +118,7 @@ export class Replicator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#renewal);
     this.#abort.abort();
     this.#wake();
     await this.#loop;
@@ -127,7 +129,7 @@ export class Replicator {
 
   async #prepare(): Promise<void> {
     const how = await this.#lease.acquire(this.#opts.takeover ?? false);
-    this.#renewedAt = Date.now();
+    this.#startRenewal();
     this.#opts.onEvent?.({ kind: 'lease', how });
     const listing = await listRemote(this.#client);
     for (const [s, g] of listing.generations) this.#remote.set(s, g);
@@ -141,18 +143,13 @@ export class Replicator {
     while (!this.#closed && !this.#stopped) {
       try {
         if (!this.#ready) await this.#prepare();
-        const renewEvery = ((this.#opts.leaseTtlSeconds ?? 60) * 1000) / 3;
-        if (Date.now() - this.#renewedAt >= renewEvery) {
-          await this.#lease.renew();
-          this.#renewedAt = Date.now();
-        }
         const plan = planUpload(this.#waiting, (s) => this.#remote.has(s));
         this.#drop(plan.skipped, 'a newer generation supersedes them');
         this.#drop(plan.orphaned, 'the generation they depend on is neither local nor on the replica');
         if (plan.next === null) {
           this.#status.state = 'idle';
           this.#settleIdle();
-          await this.#sleep(Math.max(0, renewEvery - (Date.now() - this.#renewedAt)), true);
+          await this.#sleep(Infinity, true);
           continue;
         }
         await this.#ship(plan.next);
@@ -165,6 +162,33 @@ export class Replicator {
         else await this.#sleep(this.#fail(e), false);
       }
     }
+  }
+
+  /**
+   * Renews the lease every third of its lifetime, beside the uploads (one
+   * upload may outlast the lifetime). Losing it stops everything at once,
+   * the upload in progress included; a failed renewal is tried again at the
+   * next tick.
+   */
+  #startRenewal(): void {
+    if (this.#renewal !== undefined) return;
+    const every = ((this.#opts.leaseTtlSeconds ?? 60) * 1000) / 3;
+    this.#renewal = setInterval(() => {
+      if (this.#renewing || this.#closed || this.#stopped) return;
+      this.#renewing = true;
+      this.#lease.renew().then(
+        () => { this.#renewing = false; },
+        (e: unknown) => {
+          this.#renewing = false;
+          if (isReplicaError(e, 'LEASE') && !this.#closed) {
+            this.#stop(e);
+            this.#abort.abort();
+            this.#wake();
+          }
+        },
+      );
+    }, every);
+    this.#renewal.unref();
   }
 
   async #ship(g: LocalGeneration): Promise<void> {
@@ -236,6 +260,7 @@ export class Replicator {
 
   #stop(e: ReplicaError): void {
     this.#stopped = true;
+    clearInterval(this.#renewal);
     this.#status.state = 'stopped';
     this.#status.lastError = { message: e.message, at: now() };
     this.#opts.onEvent?.({ kind: 'stopped', message: e.message });
@@ -249,13 +274,13 @@ export class Replicator {
   /** Waits `ms`, or less when closed (or, if `wakeOnOffer`, when a generation is offered). */
   #sleep(ms: number, wakeOnOffer: boolean): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
       this.#wake = () => {
-        if (wakeOnOffer || this.#closed) done();
+        if (wakeOnOffer || this.#closed || this.#stopped) done();
       };
     });
   }

@@ -32,6 +32,13 @@ export interface S3ReplicaOptions {
   queueSize?: number;
   /** SDK attempts per request (its standard retry strategy, with backoff). Default 3. */
   maxAttempts?: number;
+  /**
+   * A request whose connection sees no byte either way for this long fails
+   * (ms). Default 30 000. Without it a server that accepts a request and
+   * never answers (a Ceph cluster whose OSDs are full blocks writes so)
+   * would hold the replica forever: the SDK sets no timeout of its own.
+   */
+  idleTimeoutMs?: number;
 }
 
 export const DEFAULT_PART_SIZE = 8 << 20;
@@ -73,7 +80,11 @@ export class S3ReplicaClient implements ReplicaClient {
     this.#root = options.prefix === '' ? '' : `${options.prefix}/`;
     this.#partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.#queueSize = options.queueSize ?? 4;
-    const config: S3ClientConfig = { forcePathStyle: options.forcePathStyle ?? false, maxAttempts: options.maxAttempts ?? 3 };
+    const config: S3ClientConfig = {
+      forcePathStyle: options.forcePathStyle ?? false,
+      maxAttempts: options.maxAttempts ?? 3,
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: options.idleTimeoutMs ?? 30_000 },
+    };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (region !== undefined) config.region = region;
