@@ -84,6 +84,10 @@ export class S3ReplicaClient implements ReplicaClient {
       forcePathStyle: options.forcePathStyle ?? false,
       maxAttempts: options.maxAttempts ?? 3,
       requestHandler: { connectionTimeout: 10_000, socketTimeout: options.idleTimeoutMs ?? 30_000 },
+      // Every body carries Content-MD5 (addContentMd5), which every S3
+      // server checks; the SDK's own CRC32 on top would cost a second pass
+      // over every byte and protect nothing more.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
