@@ -1,6 +1,9 @@
 // Downloads one replicated file into a local directory durably: written to
 // a temporary name while its SHA-256 is computed, checked against the
 // record, fsynced, renamed, and the directory fsynced by the caller.
+// Object storage has no holes, so an image that was sparse arrives with its
+// zeros spelled out; blocks that are all zeros are skipped rather than
+// written, and the file is sized at the end, so it is sparse again.
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +11,12 @@ import type { ReplicaClient } from './client.js';
 import { Sha256Counter } from './digest.js';
 import { ReplicaError } from './errors.js';
 import type { RemoteFile } from './record.js';
+
+const BLOCK = 4096;
+const ZEROS = new Uint8Array(BLOCK);
+
+/** True when `block` (at most BLOCK bytes) holds only zeros. */
+const isZero = (block: Uint8Array): boolean => Buffer.compare(block, ZEROS.subarray(0, block.length)) === 0;
 
 /** fsync(2) of directory `dir`. */
 export async function syncDirectory(dir: string): Promise<void> {
@@ -37,11 +46,19 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
     throw new ReplicaError('LOCAL', `cannot write ${temp} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
   }
   try {
+    let position = 0;
     for await (const chunk of body) {
       counter.update(chunk);
-      let done = 0;
-      while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+      for (let at = 0; at < chunk.length; at += BLOCK) {
+        const block = chunk.subarray(at, at + BLOCK);
+        if (!isZero(block)) {
+          let done = 0;
+          while (done < block.length) done += (await fh.write(block, done, block.length - done, position + at + done)).bytesWritten;
+        }
+      }
+      position += chunk.length;
     }
+    await fh.truncate(position);
     const sha256 = counter.hex();
     if (counter.bytes !== file.bytes || sha256 !== file.sha256) {
       const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose SHA-256 differs from its record';

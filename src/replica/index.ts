@@ -13,4 +13,4 @@ export type { RemoteGeneration, RemoteFile } from './record.js';
 export type { RemoteRetention } from './retention.js';
 export { listRemote, chainOf, type RemoteListing } from './remote.js';
 export { restoreFromReplica, type RestoreOptions, type RestoreResult } from './restore.js';
-export { describeStoreGeneration, storeGenerationSource } from './store-source.js';
+export { describeStoreGeneration, storeGenerationSource, verifyStoreGeneration } from './store-source.js';

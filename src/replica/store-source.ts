@@ -3,7 +3,8 @@
 // with no parent. Delta generations will describe their parent here.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generationFileName, parseGenerationFileName } from '../store/index.js';
+import { SnapshotStore, generationFileName, parseGenerationFileName } from '../store/index.js';
+import type { RemoteGeneration } from './record.js';
 import type { GenerationSource, LocalGeneration } from './generation.js';
 
 /**
@@ -46,4 +47,21 @@ export function storeGenerationSource(dir: string): GenerationSource {
       return out;
     },
   };
+}
+
+/**
+ * The store's own check of a generation restored from a replica into
+ * `dir` (its manifest and image checksum), for restoreFromReplica's
+ * `verify`: null when it holds, else the reason.
+ */
+export async function verifyStoreGeneration(dir: string, generation: RemoteGeneration): Promise<string | null> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    const verdict = await store.verify(await store.get(generation.sequence));
+    return verdict.ok ? null : verdict.reason;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    await store.close();
+  }
 }
