@@ -95,3 +95,10 @@ export function checkKey(key: string): string {
   if (key === '' || parts.some((p) => !PART.test(p) || p === '.' || p === '..')) throw new RangeError(`malformed replica key ${JSON.stringify(key)}`);
   return key;
 }
+
+/** Every byte of `reader`'s body, in one buffer (for small objects). */
+export async function readWhole(reader: ObjectReader): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of reader.body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}

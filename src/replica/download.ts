@@ -18,16 +18,6 @@ const ZEROS = new Uint8Array(BLOCK);
 /** True when `block` (at most BLOCK bytes) holds only zeros. */
 const isZero = (block: Uint8Array): boolean => Buffer.compare(block, ZEROS.subarray(0, block.length)) === 0;
 
-/** fsync(2) of directory `dir`. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Downloads object `key` into `dir/file.name`, checking its size and
  * SHA-256 against `file` (from the generation's record).

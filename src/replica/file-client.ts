@@ -5,21 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { checkKey, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
+import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { Sha256Counter } from './digest.js';
+import { syncDirectory } from './sync-directory.js';
 import { ReplicaError } from './errors.js';
 
 const TEMP = '.tmp-';
 
-/** fsync(2) of a directory, so that the names created or removed in it last. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** A ReplicaClient on a directory. */
 export class FileReplicaClient implements ReplicaClient {
@@ -63,7 +55,7 @@ export class FileReplicaClient implements ReplicaClient {
     }
     for (const d of missing) {
       await mkdir(d).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
-      await syncDir(dirname(d));
+      await syncDirectory(dirname(d));
     }
   }
 
@@ -126,7 +118,7 @@ export class FileReplicaClient implements ReplicaClient {
     try {
       const { temp, bytes, sha256 } = await this.#writeTemp(final, source, options);
       await rename(temp, final);
-      await syncDir(dirname(final));
+      await syncDirectory(dirname(final));
       return { key, bytes, sha256 };
     } catch (e) {
       throw this.#fail(e, 'write', key);
@@ -144,7 +136,7 @@ export class FileReplicaClient implements ReplicaClient {
       } finally {
         await unlink(temp).catch(() => {});
       }
-      await syncDir(dirname(final));
+      await syncDirectory(dirname(final));
     } catch (e) {
       throw this.#fail(e, 'create', key);
     }
@@ -172,10 +164,7 @@ export class FileReplicaClient implements ReplicaClient {
   }
 
   async get(key: string): Promise<Uint8Array> {
-    const { body } = await this.read(key);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of body) chunks.push(chunk);
-    return Buffer.concat(chunks);
+    return readWhole(await this.read(key));
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -191,12 +180,12 @@ export class FileReplicaClient implements ReplicaClient {
     }
     for (const dir of dirs) {
       try {
-        await syncDir(dir);
+        await syncDirectory(dir);
         // Folders a deletion emptied go too (never the root).
         for (let d = dir; d !== this.#root && d.startsWith(this.#root); d = dirname(d)) {
           try {
             await rmdir(d);
-            await syncDir(dirname(d));
+            await syncDirectory(dirname(d));
           } catch {
             break;
           }

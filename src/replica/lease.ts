@@ -146,3 +146,35 @@ export class WriterLease {
     if (holder !== null && holder.host === this.#me.host) await this.#client.delete([LEASE_KEY]);
   }
 }
+
+/**
+ * Renews `lease` every `everyMs` beside the uploads (one upload may outlast
+ * the lease's lifetime). `onLost` is called once if another host took the
+ * lease; any other failure is tried again at the next tick.
+ */
+export function keepRenewing(lease: WriterLease, everyMs: number, onLost: (e: ReplicaError) => void): { stop(): void } {
+  let busy = false;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (busy || stopped) return;
+    busy = true;
+    lease.renew().then(
+      () => { busy = false; },
+      (e: unknown) => {
+        busy = false;
+        if (isReplicaError(e, 'LEASE') && !stopped) {
+          stopped = true;
+          clearInterval(timer);
+          onLost(e);
+        }
+      },
+    );
+  }, everyMs);
+  timer.unref();
+  return {
+    stop(): void {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

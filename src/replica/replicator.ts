@@ -6,13 +6,14 @@ import type { ReplicaClient } from './client.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ReplicaError, isReplicaError } from './errors.js';
 import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
-import { WriterLease, type LeaseIdentity } from './lease.js';
+import { WriterLease, keepRenewing, type LeaseIdentity } from './lease.js';
 import { planUpload } from './plan.js';
 import type { RemoteGeneration } from './record.js';
 import { listRemote } from './remote.js';
 import { pruneRemote } from './prune.js';
 import type { RemoteRetention } from './retention.js';
-import type { ReplicaEvent, ReplicaStatus } from './status.js';
+import { initialStatus, type ReplicaEvent, type ReplicaStatus } from './status.js';
+import { Nap } from './nap.js';
 import { uploadGeneration } from './upload.js';
 
 export interface ReplicatorOptions {
@@ -44,11 +45,10 @@ export class Replicator {
   #stopped = false;
   #offered: number[] = [];
   #status: ReplicaStatus;
-  #wake: () => void = () => {};
+  readonly #nap = new Nap();
   #abort = new AbortController();
   #loop: Promise<void> = Promise.resolve();
-  #renewal: NodeJS.Timeout | undefined;
-  #renewing = false;
+  #renewal: { stop(): void } | undefined;
   #idle: Array<() => void> = [];
 
   constructor(options: ReplicatorOptions) {
@@ -57,7 +57,7 @@ export class Replicator {
     this.#lease = new WriterLease(options.client, options.identity, options.leaseTtlSeconds ?? 60);
     this.#retention = { keep: options.retention?.keep ?? 8, keepForMs: options.retention?.keepForMs ?? 0 };
     this.#backoff = new Backoff(options.backoff);
-    this.#status = { url: options.client.url, state: 'starting', lastReplicated: null, uploading: null, lagGenerations: 0, lagBytes: 0, remoteGenerations: 0, lastError: null };
+    this.#status = initialStatus(options.client.url);
   }
 
   /**
@@ -87,7 +87,7 @@ export class Replicator {
     this.#waiting.set(g.sequence, g);
     this.#offered.push(g.sequence);
     this.#updateLag();
-    this.#wake();
+    this.#nap.wake(false);
   }
 
   /** Sequences the replicator still needs locally (waiting or uploading): the store must keep their files. */
@@ -118,9 +118,9 @@ export class Replicator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#renewal);
+    this.#renewal?.stop();
     this.#abort.abort();
-    this.#wake();
+    this.#nap.wake(true);
     await this.#loop;
     if (this.#ready && !this.#stopped) await this.#lease.release().catch(() => {});
     this.#status.state = 'stopped';
@@ -129,7 +129,13 @@ export class Replicator {
 
   async #prepare(): Promise<void> {
     const how = await this.#lease.acquire(this.#opts.takeover ?? false);
-    this.#startRenewal();
+    this.#renewal ??= keepRenewing(this.#lease, ((this.#opts.leaseTtlSeconds ?? 60) * 1000) / 3, (e) => {
+      if (this.#closed) return;
+      // Another host writes now: stop at once, the upload in progress included.
+      this.#stop(e);
+      this.#abort.abort();
+      this.#nap.wake(true);
+    });
     this.#opts.onEvent?.({ kind: 'lease', how });
     const listing = await listRemote(this.#client);
     for (const [s, g] of listing.generations) this.#remote.set(s, g);
@@ -149,7 +155,7 @@ export class Replicator {
         if (plan.next === null) {
           this.#status.state = 'idle';
           this.#settleIdle();
-          await this.#sleep(Infinity, true);
+          await this.#nap.sleep(Infinity, true);
           continue;
         }
         await this.#ship(plan.next);
@@ -159,36 +165,9 @@ export class Replicator {
       } catch (e) {
         if (this.#closed) break;
         if (isReplicaError(e, 'LEASE')) this.#stop(e);
-        else await this.#sleep(this.#fail(e), false);
+        else await this.#nap.sleep(this.#fail(e), false);
       }
     }
-  }
-
-  /**
-   * Renews the lease every third of its lifetime, beside the uploads (one
-   * upload may outlast the lifetime). Losing it stops everything at once,
-   * the upload in progress included; a failed renewal is tried again at the
-   * next tick.
-   */
-  #startRenewal(): void {
-    if (this.#renewal !== undefined) return;
-    const every = ((this.#opts.leaseTtlSeconds ?? 60) * 1000) / 3;
-    this.#renewal = setInterval(() => {
-      if (this.#renewing || this.#closed || this.#stopped) return;
-      this.#renewing = true;
-      this.#lease.renew().then(
-        () => { this.#renewing = false; },
-        (e: unknown) => {
-          this.#renewing = false;
-          if (isReplicaError(e, 'LEASE') && !this.#closed) {
-            this.#stop(e);
-            this.#abort.abort();
-            this.#wake();
-          }
-        },
-      );
-    }, every);
-    this.#renewal.unref();
   }
 
   async #ship(g: LocalGeneration): Promise<void> {
@@ -237,9 +216,9 @@ export class Replicator {
 
   #updateLag(): void {
     this.#status.lagGenerations = this.#offered.length;
-    const plan = planUpload(this.#waiting, (s) => this.#remote.has(s));
-    const sent = this.#status.uploading?.bytesSent ?? 0;
-    this.#status.lagBytes = Math.max(0, plan.chain.reduce((n, g) => n + generationBytes(g), 0) - sent);
+    // What the newest offered generation still needs sent: its chain, less what is in flight.
+    const { chain } = planUpload(this.#waiting, (s) => this.#remote.has(s));
+    this.#status.lagBytes = Math.max(0, chain.reduce((n, g) => n + generationBytes(g), 0) - (this.#status.uploading?.bytesSent ?? 0));
   }
 
   #drop(sequences: number[], reason: string): void {
@@ -260,7 +239,7 @@ export class Replicator {
 
   #stop(e: ReplicaError): void {
     this.#stopped = true;
-    clearInterval(this.#renewal);
+    this.#renewal?.stop();
     this.#status.state = 'stopped';
     this.#status.lastError = { message: e.message, at: now() };
     this.#opts.onEvent?.({ kind: 'stopped', message: e.message });
@@ -269,19 +248,5 @@ export class Replicator {
 
   #settleIdle(): void {
     for (const resolve of this.#idle.splice(0)) resolve();
-  }
-
-  /** Waits `ms`, or less when closed (or, if `wakeOnOffer`, when a generation is offered). */
-  #sleep(ms: number, wakeOnOffer: boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
-        if (wakeOnOffer || this.#closed || this.#stopped) done();
-      };
-    });
   }
 }

@@ -5,7 +5,8 @@
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ReplicaClient } from './client.js';
-import { downloadFile, syncDirectory } from './download.js';
+import { downloadFile } from './download.js';
+import { syncDirectory } from './sync-directory.js';
 import { ReplicaError, isReplicaError } from './errors.js';
 import { objectKey } from './layout.js';
 import type { RemoteGeneration } from './record.js';

@@ -8,7 +8,7 @@ import {
   DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
+import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { Sha256Counter } from './digest.js';
 import { ReplicaError } from './errors.js';
 import { s3Failure } from './s3-errors.js';
@@ -177,10 +177,7 @@ export class S3ReplicaClient implements ReplicaClient {
   }
 
   async get(key: string): Promise<Uint8Array> {
-    const { body } = await this.read(key);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of body) chunks.push(chunk);
-    return Buffer.concat(chunks);
+    return readWhole(await this.read(key));
   }
 
   async delete(keys: readonly string[]): Promise<void> {

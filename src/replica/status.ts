@@ -18,6 +18,11 @@ export interface ReplicaStatus {
   lastError: { message: string; at: string } | null;
 }
 
+/** The status before anything happened. */
+export function initialStatus(url: string): ReplicaStatus {
+  return { url, state: 'starting', lastReplicated: null, uploading: null, lagGenerations: 0, lagBytes: 0, remoteGenerations: 0, lastError: null };
+}
+
 /** One thing the replicator did, for the host's log. Messages are one line. */
 export type ReplicaEvent =
   | { kind: 'lease'; how: string }

@@ -1,7 +1,6 @@
 // Shared by the replica tests: the S3 gateway the environment names (or the
 // reason there is none), fresh buckets, scratch directories. Not a test itself.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +12,7 @@ interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
 }
 
-/** A new empty directory, removed after the test. */
-export function scratchDir(t: Teardown, label = 'replica'): string {
-  const dir = mkdtempSync(join(tmpdir(), `shm-host-${label}-`));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { scratchDir } from '../store/helpers.js';
 
 /** The gateway's endpoint, or why the S3 tests cannot run here. */
 export async function s3Gateway(): Promise<{ endpoint: string } | { skip: string }> {

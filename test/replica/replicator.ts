@@ -1,7 +1,7 @@
 // The replicator above the interface, on the directory backend: ordering,
 // backlog, retention, lease, restore and its fallback. The S3 backend gets
 // the same through replicator-s3.ts and gateway-fault.ts.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,18 +21,26 @@ class Watched extends FileReplicaClient {
   }
 }
 
-function replicator(client: ReplicaClient, host: string, extra: Partial<ConstructorParameters<typeof Replicator>[0]> = {}): { r: Replicator; events: ReplicaEvent[] } {
+type Options = Partial<ConstructorParameters<typeof Replicator>[0]>;
+
+function replicator(client: ReplicaClient, host: string, extra: Options = {}): { r: Replicator; events: ReplicaEvent[] } {
   const events: ReplicaEvent[] = [];
   const r = new Replicator({ client, identity: { host }, backoff: { firstMs: 20, maxMs: 200 }, onEvent: (e) => events.push(e), ...extra });
   return { r, events };
 }
 
-t.test('files, then the manifest, then the record; restore gives the same bytes', async (t) => {
-  const local = scratchDir(t, 'local');
-  const client = new Watched(join(scratchDir(t, 'remote'), 'rep'));
-  const { r, events } = replicator(client, 'h1');
+/** A started replicator on a new replica directory (through `Client`), and a local directory for generations. */
+async function started<C extends FileReplicaClient>(t: Test, extra: Options = {}, Client: new (root: string) => C = FileReplicaClient as new (root: string) => C) {
+  const root = join(scratchDir(t, 'remote'), 'rep');
+  const client = new Client(root);
+  const { r, events } = replicator(client, 'h1', extra);
   t.teardown(() => r.close());
   await r.start();
+  return { local: scratchDir(t, 'local'), root, client, r, events };
+}
+
+t.test('files, then the manifest, then the record; restore gives the same bytes', async (t) => {
+  const { local, client, r, events } = await started(t, {}, Watched);
   const g = localGeneration(local, 7, 300_000);
   const before = Date.now();
   r.offer(g);
@@ -53,11 +61,7 @@ t.test('files, then the manifest, then the record; restore gives the same bytes'
 });
 
 t.test('a backlog keeps only the newest generation and the chain it needs', async (t) => {
-  const local = scratchDir(t, 'local');
-  const client = new Watched(join(scratchDir(t, 'remote'), 'rep'));
-  const { r, events } = replicator(client, 'h1', { retention: { keep: 100 } });
-  t.teardown(() => r.close());
-  await r.start();
+  const { local, client, r, events } = await started(t, { retention: { keep: 100 } }, Watched);
   let release!: () => void;
   client.gate = new Promise((resolve) => { release = resolve; });
   r.offer(localGeneration(local, 1, 1000));
@@ -78,12 +82,7 @@ t.test('a backlog keeps only the newest generation and the chain it needs', asyn
 });
 
 t.test('retention keeps N and every generation a kept one depends on, deleting only after a newer one is complete', async (t) => {
-  const local = scratchDir(t, 'local');
-  const root = join(scratchDir(t, 'remote'), 'rep');
-  const client = new FileReplicaClient(root);
-  const { r } = replicator(client, 'h1', { retention: { keep: 1 } });
-  t.teardown(() => r.close());
-  await r.start();
+  const { local, root, r } = await started(t, { retention: { keep: 1 } });
   const ship = async (s: number, parent?: number) => {
     r.offer(localGeneration(local, s, 2000, parent));
     await r.idle();
@@ -131,12 +130,7 @@ t.test('one writer per prefix: a second host is refused, takeover stops the firs
 });
 
 t.test('restore falls back past a corrupt object and a missing one, and says so', async (t) => {
-  const local = scratchDir(t, 'local');
-  const root = join(scratchDir(t, 'remote'), 'rep');
-  const client = new FileReplicaClient(root);
-  const { r } = replicator(client, 'h1', { retention: { keep: 10 } });
-  t.teardown(() => r.close());
-  await r.start();
+  const { local, root, client, r } = await started(t, { retention: { keep: 10 } });
   for (const s of [1, 2, 3]) {
     r.offer(localGeneration(local, s, 50_000));
     await r.idle();
@@ -156,11 +150,7 @@ t.test('restore falls back past a corrupt object and a missing one, and says so'
 });
 
 t.test('a local file that vanished skips its generation; the next one ships', async (t) => {
-  const local = scratchDir(t, 'local');
-  const client = new FileReplicaClient(join(scratchDir(t, 'remote'), 'rep'));
-  const { r, events } = replicator(client, 'h1');
-  t.teardown(() => r.close());
-  await r.start();
+  const { local, r, events } = await started(t);
   const g = localGeneration(local, 1, 1000);
   rmSync(g.files[0]!.path);
   r.offer(g);
