@@ -80,6 +80,15 @@ export interface ReplicaClient {
    */
   delete(keys: readonly string[]): Promise<void>;
 
+  /**
+   * Abandons every upload under `prefix` that was started and never
+   * finished, and returns how many (S3: multipart uploads, whose parts take
+   * space but show in no listing of objects; a directory has none). Call
+   * only when none of ours is in progress.
+   * @throws ReplicaError ACCESS, UNREACHABLE, IO.
+   */
+  abandonIncompleteUploads(prefix: string): Promise<number>;
+
   /** Releases connections and handles. */
   close(): void;
 }

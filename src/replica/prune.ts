@@ -10,7 +10,9 @@ import { generationsToDelete, type RemoteRetention } from './retention.js';
  * Applies `rule` to the replica whose complete generations are `remote`
  * (updated in place). Objects of a generation without a record are deleted
  * when it is older than the newest complete one and not in `busy` (being
- * uploaded or waiting): they are what an interrupted upload left.
+ * uploaded or waiting): they are what an interrupted upload left; so are
+ * uploads started and never finished, which are abandoned. Call only
+ * between uploads.
  * @returns the sequences of the generations deleted.
  * @throws ReplicaError ACCESS, UNREACHABLE, IO (what was deleted stays deleted).
  */
@@ -30,5 +32,8 @@ export async function pruneRemote(client: ReplicaClient, remote: Map<number, Rem
     if (k !== null && k.kind === 'object' && k.sequence < newest && !remote.has(k.sequence) && !busy.has(k.sequence)) debris.push(o.key);
   }
   await client.delete(debris);
+  // The replicator uploads one thing at a time and prunes between uploads,
+  // so no upload of ours is in progress here.
+  await client.abandonIncompleteUploads(GENERATIONS);
   return doomed;
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
-  DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2, type S3ClientConfig,
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, paginateListObjectsV2, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
@@ -190,6 +190,29 @@ export class S3ReplicaClient implements ReplicaClient {
         const f = s3Failure(e, this.url, 'DeleteObject', key);
         if (f.code !== 'NOT_FOUND') throw f;
       }
+    }
+  }
+
+  async abandonIncompleteUploads(prefix: string): Promise<number> {
+    // An upload that failed while the server was unreachable could not be
+    // aborted then (S3 API Reference: ListMultipartUploads, AbortMultipartUpload).
+    let count = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.#s3.send(new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: this.#root + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+        for (const u of page.Uploads ?? []) {
+          if (u.Key === undefined || u.UploadId === undefined) continue;
+          await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: u.Key, UploadId: u.UploadId }));
+          count += 1;
+        }
+        if (page.IsTruncated !== true) return count;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+      }
+    } catch (e) {
+      throw s3Failure(e, this.url, 'AbortMultipartUpload', prefix);
     }
   }
 

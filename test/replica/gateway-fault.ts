@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import {
   Replicator, S3ReplicaClient, listRemote, restoreFromReplica, type PutOptions, type PutResult, type PutSource, type ReplicaEvent,
 } from '../../src/replica/index.js';
@@ -87,9 +87,13 @@ t.test('the gateway goes away and comes back', { skip: hasCeph() ? false : 'Ceph
     const seen = await listRemote(client);
     t.same([...seen.generations.keys()], [1], 'generation 2 is not visible');
     t.notOk((seen.objects.get(2) ?? []).some((o) => o.key.endsWith('.json')), 'neither its manifest nor its record');
+    const incomplete = async () => (await admin.send(new ListMultipartUploadsCommand({ Bucket: 'fault' }))).Uploads?.length ?? 0;
+    t.ok((await incomplete()) >= 1, 'the interrupted multipart upload is still on the server');
     client.hold = null;
     release();
     await waitFor(() => r.status().lastReplicated?.sequence === 2, 60_000, 'generation 2 on the replica');
+    await waitFor(() => r.status().state === 'idle', 10_000, 'retention after the upload');
+    t.equal(await incomplete(), 0, 'and abandoned once the generation is complete');
     const dir = scratchDir(t, 'restore');
     const restored = await restoreFromReplica({ client, dir });
     t.equal(restored.generation.sequence, 2);
