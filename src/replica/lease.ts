@@ -123,10 +123,12 @@ export class WriterLease {
   }
 
   /**
-   * Renews the lease if it is still ours.
-   * @throws ReplicaError LEASE when another host took it over (stop writing); ACCESS, UNREACHABLE, IO.
+   * Checks that the lease is still ours: before a generation's record is
+   * written and before retention deletes anything, so that a host that lost
+   * the lease writes and deletes nothing more.
+   * @throws ReplicaError LEASE when another host took it over or it is gone; ACCESS, UNREACHABLE, IO.
    */
-  async renew(): Promise<void> {
+  async check(): Promise<void> {
     let holder: LeaseHolder | null = null;
     try {
       holder = parseHolder(await this.#client.get(LEASE_KEY));
@@ -137,6 +139,18 @@ export class WriterLease {
       const who = holder === null ? 'the lease is gone' : `host ${holder.host} (pid ${holder.pid} on ${holder.hostname}) took it over`;
       throw new ReplicaError('LEASE', `replica ${this.#client.url}: ${who}; this host stopped replicating: restart it with --replica-takeover to write again`, { retryable: false });
     }
+  }
+
+  /**
+   * Renews the lease if it is still ours. Servers without compare-and-swap
+   * on PUT (Ceph RGW 16 answers 412 to If-Match even with the right ETag,
+   * measured here) leave a window between the check and the write: a
+   * takeover landing in it is overwritten, and the host that took over
+   * finds out at its own next check and stops. Either way one host writes.
+   * @throws ReplicaError LEASE when another host took it over (stop writing); ACCESS, UNREACHABLE, IO.
+   */
+  async renew(): Promise<void> {
+    await this.check();
     await this.#client.put(LEASE_KEY, { bytes: this.#body() });
   }
 

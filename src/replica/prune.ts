@@ -26,10 +26,14 @@ export async function pruneRemote(client: ReplicaClient, remote: Map<number, Rem
   }
   if (remote.size === 0) return doomed;
   const newest = Math.max(...remote.keys());
+  // Debris is judged by the listing, not by what this host knows: an object
+  // with a record beside it belongs to a generation, whoever wrote it.
+  const listed = await client.list(GENERATIONS);
+  const recorded = new Set(listed.map((o) => parseKey(o.key)).filter((k) => k?.kind === 'record').map((k) => k!.sequence));
   const debris: string[] = [];
-  for (const o of await client.list(GENERATIONS)) {
+  for (const o of listed) {
     const k = parseKey(o.key);
-    if (k !== null && k.kind === 'object' && k.sequence < newest && !remote.has(k.sequence) && !busy.has(k.sequence)) debris.push(o.key);
+    if (k !== null && k.kind === 'object' && k.sequence < newest && !recorded.has(k.sequence) && !busy.has(k.sequence)) debris.push(o.key);
   }
   await client.delete(debris);
   // The replicator uploads one thing at a time and prunes between uploads,

@@ -178,6 +178,7 @@ export class Replicator {
     try {
       const record = await uploadGeneration(this.#client, g, this.#opts.identity.host, {
         signal: this.#abort.signal,
+        beforeRecord: () => this.#lease.check(),
         onProgress: (n) => {
           if (this.#status.uploading !== null) this.#status.uploading.bytesSent = n;
           this.#updateLag();
@@ -199,6 +200,7 @@ export class Replicator {
   }
 
   async #prune(): Promise<void> {
+    await this.#lease.check();
     const deleted = await pruneRemote(this.#client, this.#remote, this.#retention, new Set(this.#waiting.keys()));
     if (deleted.length > 0) this.#opts.onEvent?.({ kind: 'deleted', sequences: deleted });
     this.#status.remoteGenerations = this.#remote.size;

@@ -26,11 +26,14 @@ async function checkLocal(g: LocalGeneration, f: LocalGenerationFile): Promise<v
 
 /**
  * Uploads generation `g` and returns its record, which is on the replica
- * when this resolves. `onProgress` gets the generation's bytes sent so far.
+ * when this resolves. `onProgress` gets the generation's bytes sent so far;
+ * `beforeRecord` runs just before the record is written (the lease check).
  * @throws ReplicaError LOCAL (a file vanished or changed: drop the
  * generation), INTEGRITY, ACCESS, UNREACHABLE, IO (retry later), ABORTED.
  */
-export async function uploadGeneration(client: ReplicaClient, g: LocalGeneration, host: string, options: PutOptions = {}): Promise<RemoteGeneration> {
+export async function uploadGeneration(
+  client: ReplicaClient, g: LocalGeneration, host: string, options: PutOptions & { beforeRecord?: () => Promise<void> } = {},
+): Promise<RemoteGeneration> {
   const shipped: RemoteFile[] = [];
   let before = 0;
   for (const f of [...g.files, g.manifest]) {
@@ -51,6 +54,7 @@ export async function uploadGeneration(client: ReplicaClient, g: LocalGeneration
       throw new ReplicaError('INTEGRITY', `replica ${client.url}, object ${key}: listed with ${listed.get(key) ?? 'no'} bytes after writing ${f.bytes}: it will be uploaded again`, { key, retryable: true });
     }
   }
+  await options.beforeRecord?.();
   const manifest = shipped.pop() as RemoteFile;
   const record: RemoteGeneration = {
     format: RECORD_FORMAT, sequence: g.sequence, parent: g.parent ?? null, offset: g.offset ?? null,

@@ -99,7 +99,7 @@ t.test('retention keeps N and every generation a kept one depends on, deleting o
 
 t.test('one writer per prefix: a second host is refused, takeover stops the first, a dead holder is replaced', async (t) => {
   const root = join(scratchDir(t, 'remote'), 'rep');
-  const a = replicator(new FileReplicaClient(root), 'host-a', { leaseTtlSeconds: 0.3 });
+  const a = replicator(new FileReplicaClient(root), 'host-a', { leaseTtlSeconds: 1.5 });
   t.teardown(() => a.r.close());
   await a.r.start();
   const b = replicator(new FileReplicaClient(root), 'host-b');
@@ -110,10 +110,10 @@ t.test('one writer per prefix: a second host is refused, takeover stops the firs
   t.teardown(() => c.r.close());
   await c.r.start();
   t.match(c.events[0], { kind: 'lease', how: 'taken over from host host-a' });
-  // host-a notices at its next renewal (every 0.1 s here) and stops.
+  // host-a notices at its next renewal (every 0.5 s here) and stops.
   const deadline = Date.now() + 5000;
   while (a.r.status().state !== 'stopped' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
-  t.match(a.r.status(), { state: 'stopped', lastError: { message: /host host-c .* took it over; this host stopped replicating: restart it with --replica-takeover/ } });
+  t.match(a.r.status(), { state: 'stopped', lastError: { message: /(host host-c .* took it over|the lease is gone); this host stopped replicating: restart it with --replica-takeover/ } });
   await c.r.close();
 
   // A holder whose process is gone (this machine) does not block.
@@ -127,6 +127,21 @@ t.test('one writer per prefix: a second host is refused, takeover stops the firs
   t.teardown(() => e.r.close());
   await e.r.start();
   t.match(e.events[0], { kind: 'lease', how: `its holder (pid ${dead} on this machine) is gone` });
+});
+
+t.test('a host that lost the lease writes no record and deletes nothing', async (t) => {
+  const { local, root, r } = await started(t, { retention: { keep: 1 } }); // renews every 20 s: not during this test
+  r.offer(localGeneration(local, 1, 1000));
+  await r.idle();
+  const c = replicator(new FileReplicaClient(root), 'host-c', { takeover: true, retention: { keep: 1 } });
+  t.teardown(() => c.r.close());
+  await c.r.start();
+  c.r.offer(localGeneration(local, 5, 1000));
+  await c.r.idle();
+  r.offer(localGeneration(local, 2, 1000));
+  await r.idle();
+  t.match(r.status(), { state: 'stopped', lastError: { message: /host host-c .* took it over/ } });
+  t.same(readdirSync(join(root, 'generations')).filter((n) => n.endsWith('.json')).sort(), ['0000000000000005.json'], 'no record of 2 (host-c pruned 1)');
 });
 
 t.test('restore falls back past a corrupt object and a missing one, and says so', async (t) => {
