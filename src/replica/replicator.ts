@@ -210,7 +210,7 @@ export class Replicator {
     const newest = Math.max(0, ...this.#remote.keys());
     const r = this.#remote.get(newest);
     const prev = this.#status.lastReplicated;
-    if (r !== undefined && (prev === null || prev.sequence !== newest)) this.#status.lastReplicated = { sequence: newest, offset: r.offset, at: now() };
+    if (r !== undefined && (prev === null || prev.sequence !== newest)) this.#status.lastReplicated = { sequence: newest, offset: r.offset, at: r.created };
     this.#status.remoteGenerations = this.#remote.size;
     this.#offered = this.#offered.filter((s) => s > newest);
     this.#updateLag();

@@ -5,7 +5,7 @@ export interface ReplicaStatus {
   url: string;
   /** starting: lease and listing not yet done; idle: caught up; uploading; retrying: after a failure; stopped: lease lost or closed. */
   state: 'starting' | 'idle' | 'uploading' | 'retrying' | 'stopped';
-  /** The newest generation complete on the replica, with the commit-log offset it holds. */
+  /** The newest generation complete on the replica, the commit-log offset it holds, and when its record was written. */
   lastReplicated: { sequence: number; offset: number | null; at: string } | null;
   /** The upload in progress: the generation's bytes sent so far and in all. */
   uploading: { sequence: number; bytesSent: number; bytes: number } | null;

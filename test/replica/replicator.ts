@@ -164,6 +164,23 @@ t.test('restore falls back past a corrupt object and a missing one, and says so'
   await t.rejects(restoreFromReplica({ client, dir: scratchDir(t, 'restore') }), { code: 'NOT_FOUND', message: /has no generation that verifies \(3 passed over; newest: .*corrupt/ });
 });
 
+t.test('a delta restores with its whole chain; a broken chain is passed over', async (t) => {
+  const { local, root, client, r } = await started(t, { retention: { keep: 10 } });
+  for (const [s, parent] of [[1, undefined], [2, 1], [3, 2], [4, undefined], [5, 4]] as const) {
+    r.offer(localGeneration(local, s, 3000, parent));
+    await r.idle();
+  }
+  const dir = scratchDir(t, 'restore');
+  const restored = await restoreFromReplica({ client, dir, sequence: 3 });
+  t.same(restored.chain, [3, 2, 1]);
+  t.same(readdirSync(dir).sort(), [1, 2, 3].flatMap((s) => [`gen-${String(s).padStart(16, '0')}.img`, `gen-${String(s).padStart(16, '0')}.json`]));
+  rmSync(join(root, 'generations', '0000000000000004.json')); // 5's parent is gone
+  const told: string[] = [];
+  const newest = await restoreFromReplica({ client, dir: scratchDir(t, 'restore'), onFallback: (s, why) => told.push(`${s}: ${why}`) });
+  t.equal(newest.generation.sequence, 3);
+  t.same(told, ['5: generation 5 needs generation 4, which is not on the replica']);
+});
+
 t.test('a local file that vanished skips its generation; the next one ships', async (t) => {
   const { local, r, events } = await started(t);
   const g = localGeneration(local, 1, 1000);
