@@ -11,6 +11,6 @@ export type { ReplicaStatus, ReplicaEvent } from './status.js';
 export type { LeaseIdentity, LeaseHolder } from './lease.js';
 export type { RemoteGeneration, RemoteFile } from './record.js';
 export type { RemoteRetention } from './retention.js';
-export { listRemote, chainOf, type RemoteListing } from './remote.js';
+export { listRemote, chainOf, remoteRows, type RemoteListing, type RemoteRow } from './remote.js';
 export { restoreFromReplica, type RestoreOptions, type RestoreResult } from './restore.js';
 export { describeStoreGeneration, storeGenerationSource, verifyStoreGeneration } from './store-source.js';

@@ -3,7 +3,7 @@
 import type { ObjectInfo, ReplicaClient } from './client.js';
 import { isReplicaError } from './errors.js';
 import { GENERATIONS, parseKey, recordKey } from './layout.js';
-import { parseRecord, type RemoteGeneration } from './record.js';
+import { parseRecord, remoteBytes, type RemoteGeneration } from './record.js';
 
 /** The replica's generations as listed. */
 export interface RemoteListing {
@@ -59,4 +59,19 @@ export function chainOf(sequence: number, generations: ReadonlyMap<number, Remot
     s = g.parent;
   }
   return chain;
+}
+
+/** One row of `list --replica`: a complete generation, or a record that does not parse. */
+export type RemoteRow =
+  | { sequence: number; ok: true; parent: number | null; offset: number | null; bytes: number; created: string; host: string; objects: string[] }
+  | { sequence: number; ok: false; problem: string };
+
+/** The rows of a listing, newest first (as `list` shows a snapshot directory). Sizes in bytes. */
+export function remoteRows(listing: RemoteListing): RemoteRow[] {
+  const rows: RemoteRow[] = [];
+  for (const [sequence, g] of listing.generations) {
+    rows.push({ sequence, ok: true, parent: g.parent, offset: g.offset, bytes: remoteBytes(g), created: g.created, host: g.host, objects: [...g.files, g.manifest].map((f) => f.name) });
+  }
+  for (const [sequence, problem] of listing.damaged) rows.push({ sequence, ok: false, problem });
+  return rows.sort((a, b) => b.sequence - a.sequence);
 }

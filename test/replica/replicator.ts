@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FileReplicaClient, Replicator, restoreFromReplica, type PutOptions, type PutResult, type PutSource, type ReplicaClient, type ReplicaEvent,
+  FileReplicaClient, Replicator, listRemote, remoteRows, restoreFromReplica, type PutOptions, type PutResult, type PutSource, type ReplicaClient, type ReplicaEvent,
 } from '../../src/replica/index.js';
 import { localGeneration, scratchDir, waitFor } from './helpers.js';
 
@@ -174,11 +174,13 @@ t.test('a delta restores with its whole chain; a broken chain is passed over', a
   const restored = await restoreFromReplica({ client, dir, sequence: 3 });
   t.same(restored.chain, [3, 2, 1]);
   t.same(readdirSync(dir).sort(), [1, 2, 3].flatMap((s) => [`gen-${String(s).padStart(16, '0')}.img`, `gen-${String(s).padStart(16, '0')}.json`]));
-  rmSync(join(root, 'generations', '0000000000000004.json')); // 5's parent is gone
+  t.same((remoteRows(await listRemote(client))).map((row) => [row.sequence, row.ok && row.parent]), [[5, 4], [4, null], [3, 2], [2, 1], [1, null]], 'listed newest first, with parents');
+  writeFileSync(join(root, 'generations', '0000000000000004.json'), '{"format":"shm-host-replica-generation/1"'); // 5's parent is damaged
   const told: string[] = [];
   const newest = await restoreFromReplica({ client, dir: scratchDir(t, 'restore'), onFallback: (s, why) => told.push(`${s}: ${why}`) });
   t.equal(newest.generation.sequence, 3);
-  t.same(told, ['5: generation 5 needs generation 4, which is not on the replica']);
+  t.same(told, ['4: generation 4: its record is not JSON', '5: generation 5 needs generation 4, which is not on the replica'].reverse());
+  t.match(remoteRows(await listRemote(client))[1], { sequence: 4, ok: false, problem: 'its record is not JSON' });
 });
 
 t.test('a local file that vanished skips its generation; the next one ships', async (t) => {
