@@ -14,7 +14,9 @@ export interface LocalGenerationFile {
  * - `parent`: for a delta, the sequence of the generation it depends on;
  *   absent for a full generation (which needs no other).
  * - `offset`: the commit-log offset the generation holds durably
- *   (`durable_offset` in docs/FORMAT.md); opaque here, reported once replicated.
+ *   (`durable_offset` in docs/FORMAT.md), a decimal string like the
+ *   manifest's offsets (they can pass 2^53); opaque here, reported once
+ *   replicated.
  * - `files`: its data files, uploaded first, in any order.
  * - `manifest`: its manifest file, uploaded after every data file.
  * Files must not change once described (generations are immutable).
@@ -22,7 +24,7 @@ export interface LocalGenerationFile {
 export interface LocalGeneration {
   sequence: number;
   parent?: number;
-  offset?: number;
+  offset?: string;
   files: LocalGenerationFile[];
   manifest: LocalGenerationFile;
 }
@@ -46,6 +48,7 @@ const FILE_NAME = /^[^/\0]+$/;
 export function checkGeneration(g: LocalGeneration): LocalGeneration {
   const seq = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 1;
   if (!seq(g.sequence)) throw new RangeError(`generation sequence must be a positive integer, got ${g.sequence}`);
+  if (g.offset !== undefined && !/^\d+$/.test(g.offset)) throw new RangeError(`generation ${g.sequence}: offset must be a decimal string, got ${JSON.stringify(g.offset)}`);
   if (g.parent !== undefined && (!seq(g.parent) || g.parent >= g.sequence)) throw new RangeError(`generation ${g.sequence}: parent ${g.parent} must be an older sequence`);
   const names = new Set<string>();
   for (const f of [...g.files, g.manifest]) {

@@ -15,7 +15,8 @@ export interface RemoteGeneration {
   format: typeof RECORD_FORMAT;
   sequence: number;
   parent: number | null;
-  offset: number | null;
+  /** Decimal string (may pass 2^53), or null. */
+  offset: string | null;
   /** When the record was written (ISO 8601, the writer's clock). */
   created: string;
   /** The writer's host id (see the lease). */
@@ -62,7 +63,7 @@ export function parseRecord(bytes: Uint8Array, sequence: number): RemoteGenerati
   const parent = r.parent ?? null;
   if (parent !== null && !(Number.isSafeInteger(parent) && (parent as number) >= 1 && (parent as number) < sequence)) return { reason: 'its record has a bad parent' };
   const offset = r.offset ?? null;
-  if (offset !== null && !(Number.isSafeInteger(offset) && (offset as number) >= 0)) return { reason: 'its record has a bad offset' };
+  if (offset !== null && !(typeof offset === 'string' && /^\d{1,20}$/.test(offset))) return { reason: 'its record has a bad offset' };
   if (typeof r.created !== 'string' || Number.isNaN(Date.parse(r.created))) return { reason: 'its record has a bad creation time' };
   const files = Array.isArray(r.files) ? r.files.map(fileOf) : null;
   const manifest = fileOf(r.manifest);
@@ -70,7 +71,7 @@ export function parseRecord(bytes: Uint8Array, sequence: number): RemoteGenerati
   const all = [...(files as RemoteFile[]), manifest];
   if (new Set(all.map((f) => f.name)).size !== all.length) return { reason: 'its record lists a file twice' };
   return {
-    format: RECORD_FORMAT, sequence, parent: parent as number | null, offset: offset as number | null,
+    format: RECORD_FORMAT, sequence, parent: parent as number | null, offset: offset as string | null,
     created: r.created, host: typeof r.host === 'string' ? r.host : '', files: files as RemoteFile[], manifest,
   };
 }

@@ -63,7 +63,7 @@ export function chainOf(sequence: number, generations: ReadonlyMap<number, Remot
 
 /** One row of `list --replica`: a complete generation, or a record that does not parse. */
 export type RemoteRow =
-  | { sequence: number; ok: true; parent: number | null; offset: number | null; bytes: number; created: string; host: string; objects: string[] }
+  | { sequence: number; ok: true; parent: number | null; offset: string | null; bytes: number; created: string; host: string; objects: string[] }
   | { sequence: number; ok: false; problem: string };
 
 /** The rows of a listing, newest first (as `list` shows a snapshot directory). Sizes in bytes. */

@@ -6,7 +6,7 @@ export interface ReplicaStatus {
   /** starting: lease and listing not yet done; idle: caught up; uploading; retrying: after a failure; stopped: lease lost or closed. */
   state: 'starting' | 'idle' | 'uploading' | 'retrying' | 'stopped';
   /** The newest generation complete on the replica, the commit-log offset it holds, and when its record was written. */
-  lastReplicated: { sequence: number; offset: number | null; at: string } | null;
+  lastReplicated: { sequence: number; offset: string | null; at: string } | null;
   /** The upload in progress: the generation's bytes sent so far and in all. */
   uploading: { sequence: number; bytesSent: number; bytes: number } | null;
   /** Generations offered since the last replicated one (skipped ones included). */
@@ -26,7 +26,7 @@ export function initialStatus(url: string): ReplicaStatus {
 /** One thing the replicator did, for the host's log. Messages are one line. */
 export type ReplicaEvent =
   | { kind: 'lease'; how: string }
-  | { kind: 'replicated'; sequence: number; offset: number | null; bytes: number; ms: number }
+  | { kind: 'replicated'; sequence: number; offset: string | null; bytes: number; ms: number }
   | { kind: 'skipped'; sequences: number[]; reason: string }
   | { kind: 'retry'; message: string; delayMs: number }
   | { kind: 'deleted'; sequences: number[] }

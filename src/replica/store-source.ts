@@ -9,10 +9,11 @@ import type { GenerationSource, LocalGeneration } from './generation.js';
 
 /**
  * Describes generation `sequence` of the snapshot directory `dir`;
- * `offset` is the commit-log offset it holds (from its manifest), if known.
+ * `offset` is the commit-log offset it holds (a decimal string, from its
+ * manifest: latest.offset + latest.length), if known.
  * @throws the fs error (ENOENT) when a file is missing.
  */
-export async function describeStoreGeneration(dir: string, sequence: number, offset?: number): Promise<LocalGeneration> {
+export async function describeStoreGeneration(dir: string, sequence: number, offset?: string): Promise<LocalGeneration> {
   const file = async (kind: 'image' | 'manifest') => {
     const name = generationFileName(sequence, kind);
     const path = join(dir, name);

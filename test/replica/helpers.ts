@@ -67,7 +67,7 @@ export function localGeneration(dir: string, sequence: number, bytes: number, pa
   const m = Buffer.from(JSON.stringify({ sequence, parent: parent ?? null, bytes }));
   writeFileSync(manifest, m);
   const g: import('../../src/replica/index.js').LocalGeneration = {
-    sequence, offset: sequence * 100,
+    sequence, offset: String(sequence * 100),
     files: [{ name: `gen-${seq}.img`, path: image, bytes }],
     manifest: { name: `gen-${seq}.json`, path: manifest, bytes: m.length },
   };

@@ -49,8 +49,8 @@ t.test('files, then the manifest, then the record; restore gives the same bytes'
   const keys = client.puts.filter((k) => k !== 'lease.json');
   t.same(keys, ['generations/0000000000000007/gen-0000000000000007.img', 'generations/0000000000000007/gen-0000000000000007.json', 'generations/0000000000000007.json']);
   const s = r.status();
-  t.match(s, { state: 'idle', lastReplicated: { sequence: 7, offset: 700 }, lagGenerations: 0, lagBytes: 0, remoteGenerations: 1, lastError: null });
-  t.match(events.find((e) => e.kind === 'replicated'), { sequence: 7, offset: 700, bytes: 300_000 + g.manifest.bytes });
+  t.match(s, { state: 'idle', lastReplicated: { sequence: 7, offset: '700' }, lagGenerations: 0, lagBytes: 0, remoteGenerations: 1, lastError: null });
+  t.match(events.find((e) => e.kind === 'replicated'), { sequence: 7, offset: '700', bytes: 300_000 + g.manifest.bytes });
 
   const into = join(scratchDir(t, 'restore'), 'new', 'dir');
   const restored = await restoreFromReplica({ client, dir: into });

@@ -27,7 +27,7 @@ t.test('a captured generation restores on another machine, verified by the store
   const listed = await storeGenerationSource(dirA).generations();
   t.same(listed.map((g) => g.sequence), [1, 2], 'the source lists both generations');
   const latest = generation.manifest.latest!;
-  const described = await describeStoreGeneration(dirA, generation.sequence, Number(BigInt(latest.offset) + BigInt(latest.length)));
+  const described = await describeStoreGeneration(dirA, generation.sequence, String(BigInt(latest.offset) + BigInt(latest.length)));
   t.equal(described.files[0]!.bytes, 16 << 20);
 
   const client = new FileReplicaClient(join(scratchDir(t, 'remote'), 'rep'));
