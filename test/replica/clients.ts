@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileReplicaClient, ReplicaError, S3ReplicaClient, openReplicaClient, type ReplicaClient } from '../../src/replica/index.js';
-import { freshBucket, noise, s3Gateway, scratchDir } from './helpers.js';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { adminS3, freshBucket, noise, s3Gateway, scratchDir } from './helpers.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -79,6 +80,13 @@ t.test('S3 backend on the Ceph gateway', async (t) => {
   const client = new S3ReplicaClient({ bucket, prefix: 'p/q', url: `s3://${bucket}/p/q`, endpoint: gw.endpoint, forcePathStyle: true, partSize: 5 << 20 });
   t.teardown(() => client.close());
   await sameCases(t, client, scratchDir(t));
+
+  await t.test('the large object went up as a multipart upload of 3 parts', async (t) => {
+    const admin = adminS3(gw.endpoint);
+    t.teardown(() => admin.destroy());
+    const head = await admin.send(new HeadObjectCommand({ Bucket: bucket, Key: 'p/q/big/object' }));
+    t.match(head.ETag, /^"[0-9a-f]{32}-3"$/, 'a multipart ETag names its part count');
+  });
 
   await t.test('objects live under the prefix; another prefix sees none of them', async (t) => {
     const other = openReplicaClient(`s3://${bucket}/p`, { endpoint: gw.endpoint, forcePathStyle: true });
