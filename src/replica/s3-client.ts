@@ -51,7 +51,7 @@ export const DEFAULT_PART_SIZE = 8 << 20;
  * x-amz-checksum-* headers (measured here), so the SDK's default CRC32 alone
  * would not be checked by every server.
  */
-function addContentMd5(client: S3Client): void {
+export function addContentMd5(client: S3Client): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { Body?: unknown; ContentMD5?: string };
