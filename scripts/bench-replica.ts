@@ -6,9 +6,12 @@
 //                            on the replica, vs a plain @aws-sdk/lib-storage
 //                            Upload of the same image file (same part size
 //                            and parallelism): throughput ratio (target >= 0.8x)
+//   steady writer            generations offered faster than the gateway
+//                            takes them: lag behind the newest, against
+//                            the time of one plain upload
 // Needs the S3 gateway the tests use: eval "$(scripts/s3/up.sh)" first.
 // BENCH_QUICK=1 shortens it (for a smoke run).
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -46,11 +49,64 @@ const cpuMs = (since: NodeJS.CpuUsage): number => {
   return (c.user + c.system) / 1000;
 };
 
+/**
+ * A writer faster than the gateway: a new 16 MiB generation every 150 ms
+ * for 8 s (about 100 MiB/s offered). Lag of a generation: from its offer
+ * until it or a newer one is on the replica. The baseline is one plain
+ * upload of 16 MiB in the same run: with the backlog bounded, the lag
+ * should stay within about two uploads (the one in flight, then the newest).
+ */
+async function steadyWriter(r: Replicator, after: number, onReplicated: (f: (sequence: number) => void) => void, skippedSoFar: () => number): Promise<string> {
+  const size = 16 * MiB;
+  const every = 150;
+  const seconds = quick ? 2 : 8;
+  const offeredAt = new Map<number, number>();
+  const lags: number[] = [];
+  let caughtUp = (): void => {};
+  onReplicated((s) => {
+    for (const [seq, at] of offeredAt) {
+      if (seq > s) continue;
+      lags.push(performance.now() - at);
+      offeredAt.delete(seq);
+    }
+    if (offeredAt.size === 0) caughtUp();
+  });
+  const skipped0 = skippedSoFar();
+  const template = localGeneration(scratch, after + 1, size).files[0]!.path;
+  const t0 = performance.now();
+  let maxLagGenerations = 0;
+  let offered = 0;
+  for (let seq = after + 2; performance.now() - t0 < seconds * 1000; seq++) {
+    const g = localGeneration(scratch, seq, 1);
+    copyFileSync(template, g.files[0]!.path);
+    g.files[0]!.bytes = size;
+    offeredAt.set(seq, performance.now());
+    r.offer(g);
+    offered += 1;
+    maxLagGenerations = Math.max(maxLagGenerations, r.status().lagGenerations);
+    await new Promise((res) => setTimeout(res, every));
+  }
+  if (offeredAt.size > 0) await new Promise<void>((resolve) => { caughtUp = resolve; });
+  const t1 = performance.now();
+  await new Upload({ client: admin, params: { Bucket: bucket, Key: 'plain/steady', Body: createReadStream(template) }, partSize: DEFAULT_PART_SIZE, queueSize: QUEUE }).done();
+  const oneUpload = performance.now() - t1;
+  await emptyBucket('plain/');
+  const lag = median(lags);
+  return `| replication lag, a 16 MiB generation every ${every} ms for ${seconds} s (${offered} offered, ${skippedSoFar() - skipped0} skipped, at most ${maxLagGenerations} behind) | median ${fmt(lag, 0)} ms, max ${fmt(Math.max(...lags), 0)} ms | one plain 16 MiB upload ${fmt(oneUpload, 0)} ms | **${fmt(lag / oneUpload)}** uploads behind (target: bounded, about 2) |`;
+}
+
 async function main(): Promise<void> {
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   const client = new S3ReplicaClient({ bucket, prefix: 'rep', url: `s3://${bucket}/rep`, endpoint, forcePathStyle: true, queueSize: QUEUE });
   let replicated: (sequence: number) => void = () => {};
-  const r = new Replicator({ client, identity: { host: 'bench' }, retention: { keep: 1 }, onEvent: (e) => e.kind === 'replicated' && replicated(e.sequence) });
+  let skipped = 0;
+  const r = new Replicator({
+    client, identity: { host: 'bench' }, retention: { keep: 1 },
+    onEvent: (e) => {
+      if (e.kind === 'replicated') replicated(e.sequence);
+      if (e.kind === 'skipped') skipped += e.sequences.length;
+    },
+  });
   await r.start();
   const rows: string[] = [];
   let sequence = 0;
@@ -99,12 +155,13 @@ async function main(): Promise<void> {
     const b = median(plain);
     rows.push(`| full generation, ${size / MiB} MiB image (median of ${rounds}) | ${fmt(a, 1)} MiB/s; ${fmt(median(oursCpu))} ms CPU per MiB | lib-storage Upload ${fmt(b, 1)} MiB/s; ${fmt(median(plainCpu))} ms CPU per MiB | **${fmt(a / b)}x** (target >= 0.8x) |`);
   }
+  const steady = await steadyWriter(r, sequence, (f) => { replicated = f; }, () => skipped);
   await r.close();
   client.close();
   const body = `| case | Replicator | baseline (same run, same gateway) | ratio |
 |---|---|---|---|
 ${rows.join('\n')}
-| replication lag under a steady writer | pending: needs the host integration | | |
+${steady}
 | bytes uploaded per delta generation vs bytes changed | pending: needs delta generations | | |
 
 Gateway: Ceph RADOS Gateway 16 (Debian 12) on loopback, one OSD on memstore
