@@ -8,15 +8,17 @@ import { generationsToDelete, type RemoteRetention } from './retention.js';
 
 /**
  * Applies `rule` to the replica whose complete generations are `remote`
- * (updated in place). Objects of a generation without a record are deleted
- * when it is older than the newest complete one and not in `busy` (being
- * uploaded or waiting): they are what an interrupted upload left; so are
- * uploads started and never finished, which are abandoned. Call only
- * between uploads.
+ * (updated in place). With `sweep` (after a failed upload, or at start:
+ * only an interrupted upload leaves debris), objects of a generation
+ * without a record are deleted when it is older than the newest complete
+ * one and not in `busy` (waiting to be uploaded), and uploads started and
+ * never finished are abandoned. Call only between uploads.
  * @returns the sequences of the generations deleted.
  * @throws ReplicaError ACCESS, UNREACHABLE, IO (what was deleted stays deleted).
  */
-export async function pruneRemote(client: ReplicaClient, remote: Map<number, RemoteGeneration>, rule: RemoteRetention, busy: ReadonlySet<number>): Promise<number[]> {
+export async function pruneRemote(
+  client: ReplicaClient, remote: Map<number, RemoteGeneration>, rule: RemoteRetention, busy: ReadonlySet<number>, sweep: boolean,
+): Promise<number[]> {
   const doomed = generationsToDelete(remote, rule, Date.now());
   for (const sequence of doomed) {
     const g = remote.get(sequence) as RemoteGeneration;
@@ -24,7 +26,7 @@ export async function pruneRemote(client: ReplicaClient, remote: Map<number, Rem
     remote.delete(sequence);
     await client.delete([...g.files, g.manifest].map((f) => objectKey(sequence, f.name)));
   }
-  if (remote.size === 0) return doomed;
+  if (!sweep || remote.size === 0) return doomed;
   const newest = Math.max(...remote.keys());
   // Debris is judged by the listing, not by what this host knows: an object
   // with a record beside it belongs to a generation, whoever wrote it.

@@ -41,6 +41,8 @@ export class Replicator {
   readonly #waiting = new Map<number, LocalGeneration>();
   readonly #remote = new Map<number, RemoteGeneration>();
   #ready = false;
+  /** Whether an upload may have been interrupted since the last sweep for its debris. */
+  #sweep = true;
   #closed = false;
   #stopped = false;
   #offered: number[] = [];
@@ -163,6 +165,7 @@ export class Replicator {
         this.#status.lastError = null;
         await this.#prune();
       } catch (e) {
+        this.#sweep = true;
         if (this.#closed) break;
         if (isReplicaError(e, 'LEASE')) this.#stop(e);
         else await this.#nap.sleep(this.#fail(e), false);
@@ -191,6 +194,7 @@ export class Replicator {
     } catch (e) {
       if (!isReplicaError(e, 'LOCAL')) throw e;
       // A local file vanished or changed: this generation cannot go; later ones may.
+      this.#sweep = true;
       this.#drop([g.sequence], e.message);
       this.#status.lastError = { message: e.message, at: now() };
     } finally {
@@ -201,7 +205,8 @@ export class Replicator {
 
   async #prune(): Promise<void> {
     await this.#lease.check();
-    const deleted = await pruneRemote(this.#client, this.#remote, this.#retention, new Set(this.#waiting.keys()));
+    const deleted = await pruneRemote(this.#client, this.#remote, this.#retention, new Set(this.#waiting.keys()), this.#sweep);
+    if (this.#remote.size > 0) this.#sweep = false;
     if (deleted.length > 0) this.#opts.onEvent?.({ kind: 'deleted', sequences: deleted });
     this.#status.remoteGenerations = this.#remote.size;
   }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FileReplicaClient, Replicator, listRemote, remoteRows, restoreFromReplica, type PutOptions, type PutResult, type PutSource, type ReplicaClient, type ReplicaEvent,
+  FileReplicaClient, ReplicaError, Replicator, listRemote, remoteRows, restoreFromReplica, type PutOptions, type PutResult, type PutSource, type ReplicaClient, type ReplicaEvent,
 } from '../../src/replica/index.js';
 import { localGeneration, scratchDir, waitFor } from './helpers.js';
 
@@ -14,8 +14,11 @@ import { localGeneration, scratchDir, waitFor } from './helpers.js';
 class Watched extends FileReplicaClient {
   puts: string[] = [];
   gate: Promise<void> | null = null;
+  /** Puts of keys ending so fail, as a server that went away would (retryable). */
+  failing: string | null = null;
   override async put(key: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
     if (this.gate !== null) await this.gate;
+    if (this.failing !== null && key.endsWith(this.failing)) throw new ReplicaError('UNREACHABLE', `replica ${this.url}: unreachable for ${key}`);
     this.puts.push(key);
     return super.put(key, source, options);
   }
@@ -79,6 +82,18 @@ t.test('a backlog keeps only the newest generation and the chain it needs', asyn
   t.same(skipped.sort(), [2, 3, 4]);
   t.match(r.status(), { lastReplicated: { sequence: 7 }, lagGenerations: 0, lagBytes: 0 });
   t.same([...r.needed()], []);
+});
+
+t.test('what an interrupted upload left is deleted once a newer generation is complete', async (t) => {
+  const { local, root, client, r, events } = await started(t, {}, Watched);
+  client.failing = '0000000000000002.json'; // gen 2's manifest and record never get there
+  r.offer(localGeneration(local, 2, 5000));
+  await waitFor(() => events.filter((e) => e.kind === 'retry').length >= 2, 5000, 'retries of generation 2');
+  t.ok(readdirSync(join(root, 'generations', '0000000000000002')).includes('gen-0000000000000002.img'), 'its image is there, alone');
+  client.failing = null;
+  r.offer(localGeneration(local, 3, 5000)); // supersedes 2, which is skipped
+  await waitFor(() => r.status().lastReplicated?.sequence === 3 && r.status().state === 'idle', 5000, 'generation 3');
+  t.same(readdirSync(join(root, 'generations')).sort(), ['0000000000000003', '0000000000000003.json'], 'no debris of 2 is left');
 });
 
 t.test('retention keeps N and every generation a kept one depends on, deleting only after a newer one is complete', async (t) => {
