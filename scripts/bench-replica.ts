@@ -175,10 +175,10 @@ during the run: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (1, 5, 15 min) 
 this process's (the client's) time per MiB sent: steadier than throughput
 when other work shares the machine. The Replicator's time runs from the
 offer to its record being on the replica: the image, the manifest, a listing
-that checks both sizes, and the record; on the way it computes the SHA-256
-of every byte for the record and the Content-MD5 of every part, which the
-gateway verifies (the SDK's CRC32 is turned off for these: one checked
-digest per body is enough). The baseline uploads the image alone with the
+that checks both sizes, and the record; on the way it computes the MD5 of
+every part once, sent as Content-MD5 (which the gateway verifies) and folded
+into the record's digest (the SDK's CRC32 is turned off for these: one
+checked digest per body is enough). The baseline uploads the image alone with the
 SDK's defaults (CRC32 per part).`;
   writeBenchmarkSection('Replication', 'npm run bench:replica', body);
   console.log(body);

@@ -16,11 +16,12 @@ export interface ObjectInfo {
 /** What to upload: a file's contents (read from the start to its end) or bytes in memory. */
 export type PutSource = { path: string } | { bytes: Uint8Array };
 
-/** An object written: its size in bytes and the SHA-256 (hex) of its bytes. */
+/** An object written: its size in bytes and its digest (digest.ts) over parts of `partSize` bytes. */
 export interface PutResult {
   key: string;
   bytes: number;
-  sha256: string;
+  digest: string;
+  partSize: number;
 }
 
 /** How a put goes: `onProgress` gets the bytes sent so far; `signal` abandons it (the promise rejects). */
@@ -47,7 +48,7 @@ export interface ReplicaClient {
 
   /**
    * Writes `key` from `source`, replacing any object there, and returns its
-   * size and SHA-256. The backend checks the bytes it stored against the
+   * size and digest. The backend checks the bytes it stored against the
    * bytes sent (S3: Content-MD5 on every request body, which the server
    * verifies; a file: written, fsynced and renamed into place).
    * @throws ReplicaError INTEGRITY when the server saw other bytes, ACCESS, UNREACHABLE, IO.

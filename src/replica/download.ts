@@ -1,5 +1,5 @@
 // Downloads one replicated file into a local directory durably: written to
-// a temporary name while its SHA-256 is computed, checked against the
+// a temporary name while its digest is computed, checked against the
 // record, fsynced, renamed, and the directory fsynced by the caller.
 // Object storage has no holes, so an image that was sparse arrives with its
 // zeros spelled out; blocks that are all zeros are skipped rather than
@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReplicaClient } from './client.js';
-import { Sha256Counter } from './digest.js';
+import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
 import type { RemoteFile } from './record.js';
 
@@ -20,7 +20,7 @@ const isZero = (block: Uint8Array): boolean => Buffer.compare(block, ZEROS.subar
 
 /**
  * Downloads object `key` into `dir/file.name`, checking its size and
- * SHA-256 against `file` (from the generation's record).
+ * digest against `file` (from the generation's record).
  * @throws ReplicaError INTEGRITY when the bytes differ (nothing is left in
  * `dir`), NOT_FOUND, ACCESS, UNREACHABLE, IO; LOCAL for a local write failure.
  */
@@ -28,7 +28,7 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
   const final = join(dir, file.name);
   const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}-${file.name}`);
   const { body } = await client.read(key);
-  const counter = new Sha256Counter();
+  const counter = new PartDigest(file.partSize);
   let fh;
   try {
     fh = await open(temp, 'wx', 0o600);
@@ -49,9 +49,9 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
       position += chunk.length;
     }
     await fh.truncate(position);
-    const sha256 = counter.hex();
-    if (counter.bytes !== file.bytes || sha256 !== file.sha256) {
-      const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose SHA-256 differs from its record';
+    const digest = counter.value();
+    if (counter.bytes !== file.bytes || digest !== file.digest) {
+      const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose digest differs from its record';
       throw new ReplicaError('INTEGRITY', `replica ${client.url}, object ${key} is corrupt (${what})`, { key, retryable: false });
     }
     await fh.sync();

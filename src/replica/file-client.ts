@@ -6,11 +6,13 @@ import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
-import { Sha256Counter } from './digest.js';
+import { PartDigest } from './digest.js';
 import { syncDirectory } from './sync-directory.js';
 import { ReplicaError } from './errors.js';
 
 const TEMP = '.tmp-';
+/** Part size of the digests of objects in a directory (as the S3 backend's default parts). */
+const PART_SIZE = 8 << 20;
 
 
 /** A ReplicaClient on a directory. */
@@ -60,10 +62,10 @@ export class FileReplicaClient implements ReplicaClient {
   }
 
   /** Writes a new temporary file beside `final` from `source`, fsynced; returns its path, size and digest. */
-  async #writeTemp(final: string, source: PutSource, options: PutOptions = {}): Promise<{ temp: string; bytes: number; sha256: string }> {
+  async #writeTemp(final: string, source: PutSource, options: PutOptions = {}): Promise<{ temp: string; bytes: number; digest: string }> {
     await this.#ensureDir(dirname(final));
     const temp = join(dirname(final), `${TEMP}${randomBytes(6).toString('hex')}-${final.split(sep).pop() ?? ''}`);
-    const counter = new Sha256Counter();
+    const counter = new PartDigest(PART_SIZE);
     const fh: FileHandle = await open(temp, 'wx', 0o644);
     try {
       const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = 'path' in source ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : [source.bytes];
@@ -81,7 +83,7 @@ export class FileReplicaClient implements ReplicaClient {
       throw e;
     }
     await fh.close();
-    return { temp, bytes: counter.bytes, sha256: counter.hex() };
+    return { temp, bytes: counter.bytes, digest: counter.value() };
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -116,10 +118,10 @@ export class FileReplicaClient implements ReplicaClient {
   async put(key: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const final = this.#path(key);
     try {
-      const { temp, bytes, sha256 } = await this.#writeTemp(final, source, options);
+      const { temp, bytes, digest } = await this.#writeTemp(final, source, options);
       await rename(temp, final);
       await syncDirectory(dirname(final));
-      return { key, bytes, sha256 };
+      return { key, bytes, digest, partSize: PART_SIZE };
     } catch (e) {
       throw this.#fail(e, 'write', key);
     }

@@ -1,13 +1,16 @@
 // A generation's record on the replica: the last object written for it, so
 // its presence means every file it lists is there. It carries what a
-// restore needs to check them (sizes and SHA-256 digests) and what retention
+// restore needs to check them (sizes and digests) and what retention
 // needs to keep chains whole (the parent).
 
-/** A file of a replicated generation: name, size in bytes, SHA-256 (hex). */
+import { DIGEST } from './digest.js';
+
+/** A file of a replicated generation: name, size in bytes, digest (digest.ts) over parts of `partSize` bytes. */
 export interface RemoteFile {
   name: string;
   bytes: number;
-  sha256: string;
+  digest: string;
+  partSize: number;
 }
 
 /** The record of a replicated generation (JSON, `format` RECORD_FORMAT). */
@@ -27,7 +30,6 @@ export interface RemoteGeneration {
 
 export const RECORD_FORMAT = 'shm-host-replica-generation/1';
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const NAME = /^[^/\0]+$/;
 
 /** The record as bytes (UTF-8 JSON, one line). */
@@ -40,8 +42,9 @@ function fileOf(v: unknown): RemoteFile | null {
   const f = v as Record<string, unknown>;
   if (typeof f.name !== 'string' || !NAME.test(f.name) || f.name === '.' || f.name === '..') return null;
   if (!Number.isSafeInteger(f.bytes) || (f.bytes as number) < 0) return null;
-  if (typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) return null;
-  return { name: f.name, bytes: f.bytes as number, sha256: f.sha256 };
+  if (typeof f.digest !== 'string' || !DIGEST.test(f.digest)) return null;
+  if (!Number.isSafeInteger(f.partSize) || (f.partSize as number) < 1) return null;
+  return { name: f.name, bytes: f.bytes as number, digest: f.digest, partSize: f.partSize as number };
 }
 
 /**

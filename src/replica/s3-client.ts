@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
-import { Sha256Counter } from './digest.js';
+import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
 import { s3Failure } from './s3-errors.js';
 
@@ -49,15 +49,18 @@ export const DEFAULT_PART_SIZE = 8 << 20;
  * verify it and answer 400 BadDigest on a mismatch (S3 API Reference,
  * PutObject and UploadPart, "Content-MD5"); Ceph RGW 16 ignores the newer
  * x-amz-checksum-* headers (measured here), so the SDK's default CRC32 alone
- * would not be checked by every server.
+ * would not be checked by every server. `known(key, part, length)` may give
+ * a part's MD5 already computed (PartDigest), so that no byte is hashed twice.
  */
-export function addContentMd5(client: S3Client): void {
+export function addContentMd5(client: S3Client, known: (key: string, part: number, length: number) => Buffer | undefined = () => undefined): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { Body?: unknown; ContentMD5?: string };
+      const input = args.input as { Body?: unknown; ContentMD5?: string; Key?: string; PartNumber?: number };
       const command = (context as { commandName?: string }).commandName;
       if ((command === 'PutObjectCommand' || command === 'UploadPartCommand') && input.Body instanceof Uint8Array && input.ContentMD5 === undefined) {
-        input.ContentMD5 = createHash('md5').update(input.Body).digest('base64');
+        // A single PutObject holds the whole object: part 1.
+        const md5 = known(input.Key ?? '', input.PartNumber ?? 1, input.Body.length) ?? createHash('md5').update(input.Body).digest();
+        input.ContentMD5 = md5.toString('base64');
       }
       return next(args);
     },
@@ -73,6 +76,8 @@ export class S3ReplicaClient implements ReplicaClient {
   readonly #s3: S3Client;
   readonly #partSize: number;
   readonly #queueSize: number;
+  /** The digests of the puts in progress, by full key: their parts' MD5s serve as Content-MD5. */
+  readonly #digests = new Map<string, PartDigest>();
 
   constructor(options: S3ReplicaOptions) {
     this.url = options.url;
@@ -94,7 +99,7 @@ export class S3ReplicaClient implements ReplicaClient {
     if (region !== undefined) config.region = region;
     else if (options.endpoint !== undefined) config.region = 'us-east-1';
     this.#s3 = new S3Client(config);
-    addContentMd5(this.#s3);
+    addContentMd5(this.#s3, (key, part, length) => this.#digests.get(key)?.partMd5(part - 1, length));
   }
 
   #key(key: string): string {
@@ -117,17 +122,22 @@ export class S3ReplicaClient implements ReplicaClient {
   }
 
   async put(key: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
-    const counter = new Sha256Counter();
+    const counter = new PartDigest(this.#partSize);
     const input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = 'path' in source ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : [source.bytes];
+    // lib-storage cuts the stream into parts of exactly partSize bytes and
+    // sends a part only once it has all of it: by then its MD5 is known.
     async function* hashed(): AsyncGenerator<Uint8Array> {
       for await (const chunk of input) {
         counter.update(chunk);
         yield chunk;
       }
+      counter.end();
     }
+    const fullKey = this.#key(key);
+    this.#digests.set(fullKey, counter);
     const upload = new Upload({
       client: this.#s3,
-      params: { Bucket: this.#bucket, Key: this.#key(key), Body: Readable.from(hashed(), { objectMode: false }) },
+      params: { Bucket: this.#bucket, Key: fullKey, Body: Readable.from(hashed(), { objectMode: false }) },
       partSize: this.#partSize,
       queueSize: this.#queueSize,
       leavePartsOnError: false,
@@ -144,8 +154,9 @@ export class S3ReplicaClient implements ReplicaClient {
       throw s3Failure(e, this.url, 'upload', key);
     } finally {
       signal?.removeEventListener('abort', abort);
+      this.#digests.delete(fullKey);
     }
-    return { key, bytes: counter.bytes, sha256: counter.hex() };
+    return { key, bytes: counter.bytes, digest: counter.value(), partSize: this.#partSize };
   }
 
   async createExclusive(key: string, bytes: Uint8Array): Promise<void> {

@@ -43,7 +43,7 @@ export async function uploadGeneration(
     if (options.signal !== undefined) put.signal = options.signal;
     const r = await client.put(objectKey(g.sequence, f.name), { path: f.path }, put);
     if (r.bytes !== f.bytes) throw localProblem(g, f, `changed while it was uploaded (${r.bytes} bytes read, ${f.bytes} described)`);
-    shipped.push({ name: f.name, bytes: r.bytes, sha256: r.sha256 });
+    shipped.push({ name: f.name, bytes: r.bytes, digest: r.digest, partSize: r.partSize });
     before += f.bytes;
   }
   // Every object must be listed with its size before the record says so.

@@ -45,7 +45,7 @@ t.test('retention keeps the newest, the N newest, the young, and every generatio
     const now = Date.parse('2026-11-29T00:00:00Z');
     const remote = new Map<number, RemoteGeneration>(history.map((h) => [h.sequence, {
       format: RECORD_FORMAT, sequence: h.sequence, parent: h.parent, offset: null, host: 'h', files: [],
-      manifest: { name: 'm', bytes: 1, sha256: '0'.repeat(64) },
+      manifest: { name: 'm', bytes: 1, digest: `${'0'.repeat(32)}-1`, partSize: 1 },
       created: new Date(now - (h.sequence >= youngFrom ? 1000 : 10 * 3600_000)).toISOString(),
     }]));
     const doomed = new Set(generationsToDelete(remote, { keep, keepForMs: 3600_000 }, now));

@@ -173,7 +173,7 @@ t.test('restore falls back past a corrupt object and a missing one, and says so'
   const told: string[] = [];
   const restored = await restoreFromReplica({ client, dir: scratchDir(t, 'restore'), onFallback: (s, reason) => told.push(`${s}: ${reason}`) });
   t.equal(restored.generation.sequence, 1);
-  t.match(told, [/^3: replica .*object generations\/0000000000000003\/gen-0000000000000003.img is corrupt \(bytes whose SHA-256 differs from its record\)$/, /^2: .*does not exist/]);
+  t.match(told, [/^3: replica .*object generations\/0000000000000003\/gen-0000000000000003.img is corrupt \(bytes whose digest differs from its record\)$/, /^2: .*does not exist/]);
   t.same(restored.fallbacks.map((f) => f.sequence), [3, 2]);
   rmSync(img(1));
   await t.rejects(restoreFromReplica({ client, dir: scratchDir(t, 'restore') }), { code: 'NOT_FOUND', message: /has no generation that verifies \(3 passed over; newest: .*corrupt/ });
