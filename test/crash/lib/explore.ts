@@ -1,0 +1,120 @@
+// The crash-point explorer: runs a scenario once on real files while
+// recording, then, for every operation and every (bounded) combination of
+// what the disk kept, writes the crash state out and checks it as the next
+// host would. A scenario is one small function (see scenarios.ts).
+import './record-fs.js'; // first: it wraps node:fs before the store binds it
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SnapshotStore, type Generation } from '../../../src/store/index.js';
+import { materialize } from './materialize.js';
+import { crashStates, describe } from './model.js';
+import { checkAsNextHost } from './next-host.js';
+import { type LiveImage, liveImage } from './live-image.js';
+import { OpLog } from './oplog.js';
+import { record } from './record-fs.js';
+
+/** Where scratch trees go: tmpfs when there is one (fsync costs nothing there, and the model decides durability). */
+const SCRATCH = process.env.CRASH_SCRATCH ?? '/dev/shm';
+
+export interface ScenarioContext {
+  /** The recorded tree; the store directory is `dir`, inside it. */
+  readonly root: string;
+  dir: string;
+  /** A directory outside the recorded tree (inputs such as export files). */
+  readonly aside: string;
+  readonly keep: number;
+  readonly live: LiveImage;
+  /** Records what generation `g` holds and, when `ack`, that its writer was told it is durable now. */
+  captured(g: Generation, ack?: boolean): void;
+  /** Opens the store in `dir` as a host does. */
+  open(): Promise<SnapshotStore>;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly keep?: number;
+  /** Before recording: whatever it leaves counts as durable (as after sync). */
+  setup?(ctx: ScenarioContext): Promise<void>;
+  /** The recorded part. */
+  run(ctx: ScenarioContext): Promise<void>;
+}
+
+export interface Exploration {
+  readonly scenario: string;
+  readonly operations: number;
+  readonly crashPoints: number;
+  readonly states: number;
+  readonly failures: string[];
+}
+
+/**
+ * Explores `scenario`: at most `perPoint` distinct states per crash point,
+ * failures kept up to `maxFailures` (each with its point, the operation
+ * that had just returned, and the state's label).
+ */
+export async function explore(scenario: Scenario, perPoint: number, maxFailures = 20): Promise<Exploration> {
+  const root = mkdtempSync(join(SCRATCH, `crash-${scenario.name}-`));
+  const aside = mkdtempSync(join(SCRATCH, `crash-aside-`));
+  const live = liveImage();
+  const images = new Map<number, Buffer>();
+  let log: OpLog | null = null;
+  const earlyAcks: number[] = [];
+  const ctx: ScenarioContext = {
+    root,
+    aside,
+    dir: join(root, 'state'),
+    keep: scenario.keep ?? 3,
+    live,
+    captured(g, ack = true) {
+      images.set(g.sequence, readFileSync(g.imagePath));
+      if (!ack) return;
+      if (log === null) earlyAcks.push(g.sequence);
+      else log.ack(g.sequence);
+    },
+    open: () => SnapshotStore.open(ctx.dir, { keep: ctx.keep }),
+  };
+  try {
+    live.commit(20);
+    await scenario.setup?.(ctx);
+    log = new OpLog(root);
+    const stop = record(log);
+    try {
+      await scenario.run(ctx);
+    } finally {
+      stop();
+    }
+    if (log.ops.length === 0) throw new Error(`scenario ${scenario.name} recorded no operation: was record-fs.js loaded before the store?`);
+    const ops = log.ops;
+    const acks = [...earlyAcks.map((sequence) => ({ sequence, afterOps: 0 })), ...log.acks];
+    const storeDir = ctx.dir.slice(root.length + 1);
+    const failures: string[] = [];
+    let states = 0;
+    let failed = 0;
+    for (let point = 0; point <= ops.length; point++) {
+      const acked = acks.filter((a) => a.afterOps <= point).reduce<number | null>((m, a) => Math.max(m ?? 0, a.sequence), null);
+      for (const state of crashStates(ops, log.baseline, point, perPoint, point * 7919 + scenario.name.length)) {
+        const base = mkdtempSync(join(SCRATCH, 'crash-state-'));
+        try {
+          materialize(state, base);
+          const problems = await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live });
+          states += 1;
+          if (problems.length > 0) {
+            failed += 1;
+            if (failures.length < maxFailures) {
+              const after = point === 0 ? 'before the first operation' : `after ${describe(ops[point - 1]!)}`;
+              failures.push(`${scenario.name}: crash at operation ${point}/${ops.length} (${after}), ${state.label}: ${problems.join('; ')}`);
+            }
+          }
+        } finally {
+          rmSync(base, { recursive: true, force: true });
+        }
+      }
+    }
+    if (failed > failures.length) failures.push(`${scenario.name}: ... and ${failed - failures.length} more failing states`);
+    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, failures };
+  } finally {
+    live.close();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(aside, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,96 @@
+// The crash scenarios: each is what a host (or a command) does to a
+// snapshot directory, as one small function. setup() runs unrecorded and
+// counts as durable; run() is what gets crashed at every operation.
+import { PassThrough, Readable } from 'node:stream';
+import { join } from 'node:path';
+import { capture } from '../../../src/capture/index.js';
+import { main } from '../../../src/cli/main.js';
+import { SnapshotStore } from '../../../src/store/index.js';
+import type { Scenario, ScenarioContext } from './explore.js';
+
+/** `captures` captures into the store, each acknowledged when it returns, the file changing in between. */
+async function captures(ctx: ScenarioContext, count: number): Promise<void> {
+  const store = await ctx.open();
+  try {
+    for (let i = 0; i < count; i++) {
+      ctx.live.commit(3);
+      ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs the command line in this process; throws unless it exits 0. */
+async function cli(argv: string[]): Promise<void> {
+  const sink = (): PassThrough => new PassThrough().resume();
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await main(argv, { stdout: sink(), stderr, stdin: Readable.from([]), env: {} });
+  if (code !== 0) throw new Error(`shm-host ${argv.join(' ')} exited ${code}: ${err}`);
+}
+
+/** The newest generation of `dir`, read-only (as `list` would), marked as acknowledged. */
+async function ackNewest(ctx: ScenarioContext): Promise<void> {
+  const store = await SnapshotStore.open(ctx.dir, { readOnly: true });
+  try {
+    const newest = (await store.list())[0];
+    if (!newest?.ok) throw new Error('the command left no readable generation');
+    ctx.captured(newest);
+  } finally {
+    await store.close();
+  }
+}
+
+export const scenarios: Scenario[] = [
+  {
+    // A host start (open: lock, sweep) and one full capture on top of two generations.
+    name: 'capture',
+    setup: (ctx) => captures(ctx, 2),
+    run: (ctx) => captures(ctx, 1),
+  },
+  {
+    // The first captures into a directory the host creates with its parents (mkdir -p).
+    name: 'first-capture',
+    setup: async (ctx) => {
+      ctx.dir = join(ctx.root, 'var', 'lib', 'state');
+    },
+    run: (ctx) => captures(ctx, 2),
+  },
+  {
+    // Captures past --keep: every commit is followed by retention deleting the oldest.
+    name: 'retention',
+    keep: 2,
+    setup: (ctx) => captures(ctx, 2),
+    run: (ctx) => captures(ctx, 2),
+  },
+  {
+    // `shm-host prune --keep 2` on five generations.
+    name: 'prune',
+    setup: async (ctx) => {
+      const store = await SnapshotStore.open(ctx.dir, { keep: 10 });
+      try {
+        for (let i = 0; i < 5; i++) {
+          ctx.live.commit(2);
+          ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation);
+        }
+      } finally {
+        await store.close();
+      }
+    },
+    run: (ctx) => cli(['prune', '--keep', '2', '--dir', ctx.dir]),
+  },
+  {
+    // `shm-host import` of an export of an older generation: it becomes the newest.
+    name: 'import',
+    setup: async (ctx) => {
+      await captures(ctx, 2);
+      await cli(['export', '1', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
+    },
+    run: async (ctx) => {
+      await cli(['import', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
+      await ackNewest(ctx);
+    },
+  },
+];
