@@ -6,7 +6,7 @@ import t from 'tap';
 import { explore } from './lib/explore.js';
 import { scenarios } from './lib/scenarios.js';
 
-const PER_POINT = Number(process.env.CRASH_STATES_PER_POINT ?? 24);
+const PER_POINT = Number(process.env.CRASH_STATES_PER_POINT ?? 128);
 const MIN_TOTAL = 10_000;
 
 let total = 0;

@@ -44,6 +44,8 @@ export interface Exploration {
   readonly operations: number;
   readonly crashPoints: number;
   readonly states: number;
+  /** Distinct directories (after the open's sweep) the checks past the open ran on. */
+  readonly checkedInFull: number;
   readonly failures: string[];
 }
 
@@ -90,13 +92,14 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     const failures: string[] = [];
     let states = 0;
     let failed = 0;
+    const memo = new Map<string, string[]>();
     for (let point = 0; point <= ops.length; point++) {
       const acked = acks.filter((a) => a.afterOps <= point).reduce<number | null>((m, a) => Math.max(m ?? 0, a.sequence), null);
       for (const state of crashStates(ops, log.baseline, point, perPoint, point * 7919 + scenario.name.length)) {
         const base = mkdtempSync(join(SCRATCH, 'crash-state-'));
         try {
           materialize(state, base);
-          const problems = await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live });
+          const problems = await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live }, memo);
           states += 1;
           if (problems.length > 0) {
             failed += 1;
@@ -111,7 +114,7 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
       }
     }
     if (failed > failures.length) failures.push(`${scenario.name}: ... and ${failed - failures.length} more failing states`);
-    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, failures };
+    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, checkedInFull: memo.size, failures };
   } finally {
     live.close();
     rmSync(root, { recursive: true, force: true });

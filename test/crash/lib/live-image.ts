@@ -50,9 +50,11 @@ export function readAll(fd: number): Buffer {
 
 /** `a` and `b` equal except in the host's header words; returns the first differing offset or -1. */
 export function firstDifference(a: Buffer, b: Buffer): number {
+  const [from, to] = HOST_WORDS;
+  if (a.length === b.length && a.compare(b, 0, from, 0, from) === 0 && a.compare(b, to, b.length, to, a.length) === 0) return -1;
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (i >= HOST_WORDS[0] && i < HOST_WORDS[1]) continue;
+    if (i >= from && i < to) continue;
     if (a[i] !== b[i]) return i;
   }
   return -1;

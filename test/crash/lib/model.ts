@@ -9,7 +9,7 @@
 //    in log order, so a chosen one whose source is gone has no effect.
 // File systems promise more (ext4's data=ordered, journals that keep
 // renames in order); a store that survives every state here survives them.
-import { createHash } from 'node:crypto';
+import { digestOf } from './digest.js';
 import { type Baseline, type Op, parentOf } from './oplog.js';
 
 /** A directory tree as a disk holds it: what materialize.ts writes out. */
@@ -214,10 +214,9 @@ function build(
 }
 
 function keyOf(state: TreeState): string {
-  const h = createHash('sha1');
-  for (const [p, m] of [...state.dirs].sort()) h.update(`d ${p} ${m}\n`);
-  for (const [p, f] of [...state.files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) h.update(`f ${p} ${f.mode} ${f.data.length}\n`).update(f.data);
-  return h.digest('hex');
+  const dirs = [...state.dirs].map(([p, m]) => `d ${p} ${m}`);
+  const files = [...state.files].map(([p, f]) => `f ${p} ${f.mode} ${f.data.length} ${digestOf(f.data)}`);
+  return [...dirs, ...files].sort().join('\n');
 }
 
 export function describe(op: Op): string {

@@ -1,6 +1,7 @@
 // The crash scenarios: each is what a host (or a command) does to a
 // snapshot directory, as one small function. setup() runs unrecorded and
 // counts as durable; run() is what gets crashed at every operation.
+import { rmSync, writeFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
 import { capture } from '../../../src/capture/index.js';
@@ -8,13 +9,13 @@ import { main } from '../../../src/cli/main.js';
 import { SnapshotStore } from '../../../src/store/index.js';
 import type { Scenario, ScenarioContext } from './explore.js';
 
-/** `captures` captures into the store, each acknowledged when it returns, the file changing in between. */
-async function captures(ctx: ScenarioContext, count: number): Promise<void> {
+/** `count` captures into the store, each acknowledged (unless `ack` is false) when it returns, the file changing in between. */
+async function captures(ctx: ScenarioContext, count: number, ack = true): Promise<void> {
   const store = await ctx.open();
   try {
     for (let i = 0; i < count; i++) {
       ctx.live.commit(3);
-      ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation);
+      ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation, ack);
     }
   } finally {
     await store.close();
@@ -43,12 +44,20 @@ async function ackNewest(ctx: ScenarioContext): Promise<void> {
   }
 }
 
+/** Debris an interrupted host leaves: a temporary image and manifest, an image whose manifest never came. */
+function leaveDebris(ctx: ScenarioContext, next: number): void {
+  const name = (kind: string): string => `gen-${String(next).padStart(16, '0')}.${kind}`;
+  writeFileSync(join(ctx.dir, `.tmp-${name('img')}`), Buffer.alloc(8192, 7), { mode: 0o600 });
+  writeFileSync(join(ctx.dir, `.tmp-${name('json')}`), '{"format":', { mode: 0o600 });
+  writeFileSync(join(ctx.dir, `gen-${String(next + 1).padStart(16, '0')}.img`), Buffer.alloc(4096, 9), { mode: 0o600 });
+}
+
 export const scenarios: Scenario[] = [
   {
-    // A host start (open: lock, sweep) and one full capture on top of two generations.
+    // A host start (open: lock, sweep) and six full captures on top of two generations.
     name: 'capture',
     setup: (ctx) => captures(ctx, 2),
-    run: (ctx) => captures(ctx, 1),
+    run: (ctx) => captures(ctx, 6),
   },
   {
     // The first captures into a directory the host creates with its parents (mkdir -p).
@@ -56,22 +65,31 @@ export const scenarios: Scenario[] = [
     setup: async (ctx) => {
       ctx.dir = join(ctx.root, 'var', 'lib', 'state');
     },
-    run: (ctx) => captures(ctx, 2),
+    run: (ctx) => captures(ctx, 3),
+  },
+  {
+    // A host starting where an interrupted one left debris: the open sweeps it, then captures.
+    name: 'restart-with-debris',
+    setup: async (ctx) => {
+      await captures(ctx, 2);
+      leaveDebris(ctx, 3);
+    },
+    run: (ctx) => captures(ctx, 3),
   },
   {
     // Captures past --keep: every commit is followed by retention deleting the oldest.
     name: 'retention',
     keep: 2,
     setup: (ctx) => captures(ctx, 2),
-    run: (ctx) => captures(ctx, 2),
+    run: (ctx) => captures(ctx, 8),
   },
   {
-    // `shm-host prune --keep 2` on five generations.
+    // `shm-host prune --keep 2` on eight generations.
     name: 'prune',
     setup: async (ctx) => {
       const store = await SnapshotStore.open(ctx.dir, { keep: 10 });
       try {
-        for (let i = 0; i < 5; i++) {
+        for (let i = 0; i < 8; i++) {
           ctx.live.commit(2);
           ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation);
         }
@@ -87,6 +105,20 @@ export const scenarios: Scenario[] = [
     setup: async (ctx) => {
       await captures(ctx, 2);
       await cli(['export', '1', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
+    },
+    run: async (ctx) => {
+      await cli(['import', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
+      await ackNewest(ctx);
+    },
+  },
+  {
+    // `shm-host import` into a directory that does not exist yet: import creates it.
+    name: 'import-new-dir',
+    setup: async (ctx) => {
+      await captures(ctx, 1, false); // into a directory the import does not touch
+      await cli(['export', '1', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
+      rmSync(ctx.dir, { recursive: true });
+      ctx.dir = join(ctx.root, 'restored', 'state');
     },
     run: async (ctx) => {
       await cli(['import', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
