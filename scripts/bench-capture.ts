@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { attach } from '../src/client/index.js';
 import { F_SEAL_SHRINK, addSeals, memfdCreate, sendfile } from '../src/sys/index.js';
 import { SnapshotStore } from '../src/store/index.js';
-import { CaptureError, capture } from '../src/capture/index.js';
+import { CaptureError, capture } from '../src/live/index.js';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
 

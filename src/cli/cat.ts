@@ -1,10 +1,10 @@
 // shm-host cat <ref>: a record's bytes (or the tail) on stdout, raw by
 // default so the application's own decoder can read them from a pipe.
 import { U64_MAX, type Slot } from '../format/index.js';
+import { recordBytes, type ImageFile, type ImageInfo } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
-import { recordBytes, type ImageFile, type ImageInfo } from './image-file.js';
 import type { OutputSink } from './io.js';
 import { withGenerationRef } from './options.js';
 import { resolveSource, type Source } from './source.js';

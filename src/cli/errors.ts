@@ -1,36 +1,28 @@
 // How a command fails: a usage error (exit 2), an expected failure (exit 1,
 // or the code the command chose), or a bug. Each becomes one line on stderr,
-// `shm-host: <problem> (<fix>)`; only a bug, with SHM_HOST_DEBUG=1, shows a stack.
-import { AttachError } from '../format/listen-fds.js';
-import { FormatError } from '../format/index.js';
-import { ControlError } from '../host/control/errors.js';
-import { StoreError } from '../store/index.js';
-import { SysError } from '../sys/index.js';
-import { ExportFormatError } from './export-format.js';
+// `shm-host: <problem> (<hint>)`, built from the error's fields; only a bug,
+// with SHM_HOST_DEBUG=1, shows a stack.
+import { ShmHostError } from '../errors.js';
+import { ControlError } from '../host/control/index.js';
 
-/** The command line itself is wrong: exit 2. `fix` says what to type instead. */
-export class UsageError extends Error {
-  readonly fix: string;
+/** The command line itself is wrong: exit 2. The hint says what to type instead. */
+export class UsageError extends ShmHostError {
   constructor(problem: string, fix: string) {
-    super(problem);
+    super('USAGE', problem, { hint: fix });
     this.name = 'UsageError';
-    this.fix = fix;
   }
 }
 
 /**
  * A failure the command expected and explained: exit `exitCode` (1 unless
- * said otherwise). `code` is a stable word for --json output.
+ * said otherwise). `code` is a stable word for --json output; `fix` (the
+ * hint) may name command-line flags, which library errors never do.
  */
-export class CommandFailure extends Error {
-  readonly code: string;
-  readonly fix: string | null;
+export class CommandFailure extends ShmHostError {
   readonly exitCode: number;
   constructor(code: string, problem: string, fix: string | null, options: { exitCode?: number; cause?: unknown } = {}) {
-    super(problem, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, problem, { hint: fix ?? undefined, cause: options.cause });
     this.name = 'CommandFailure';
-    this.code = code;
-    this.fix = fix;
     this.exitCode = options.exitCode ?? 1;
   }
 }
@@ -64,26 +56,21 @@ const FILE_ERRORS: Record<string, string> = {
 
 const flat = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
-/** Splits `problem: hint` messages (store and channel errors) into `problem (hint)`. */
-function withHint(message: string, hint: string): string {
-  const suffix = `: ${hint}`;
-  const problem = message.endsWith(suffix) ? message.slice(0, -suffix.length) : message;
-  return `${problem} (${hint})`;
+/** The exit code for an expected error: 2 for usage, the command's own, 3 when no host runs, else 1. */
+function exitCodeOf(err: ShmHostError): number {
+  if (err instanceof UsageError) return 2;
+  if (err instanceof CommandFailure) return err.exitCode;
+  if (err instanceof ControlError && err.code === 'NO_HOST') return 3;
+  return 1;
 }
 
 /** Classifies any thrown value into the line to print and the exit code. */
 export function explain(err: unknown): Explained {
-  if (err instanceof UsageError) return { exitCode: 2, code: 'USAGE', line: flat(`${err.message} (${err.fix})`), expected: true };
-  if (err instanceof CommandFailure) {
-    return { exitCode: err.exitCode, code: err.code, line: flat(err.fix === null ? err.message : `${err.message} (${err.fix})`), expected: true };
+  if (err instanceof ShmHostError) {
+    const line = err.hint === undefined ? err.problem : `${err.problem} (${err.hint})`;
+    return { exitCode: exitCodeOf(err), code: err.code, line: flat(line), expected: true };
   }
-  if (err instanceof StoreError) return { exitCode: 1, code: err.code, line: flat(withHint(err.message, err.hint)), expected: true };
-  if (err instanceof ControlError) {
-    return { exitCode: err.code === 'NO_HOST' ? 3 : 1, code: err.code, line: flat(withHint(err.message, err.hint)), expected: true };
-  }
-  if (err instanceof FormatError || err instanceof AttachError || err instanceof SysError || err instanceof ExportFormatError) {
-    return { exitCode: 1, code: err.code, line: flat(err.message), expected: true };
-  }
+  // Node's own file errors (a user's file that cannot be opened): errno code and path are fields too.
   const code = (err as { code?: unknown } | null)?.code;
   const path = (err as { path?: unknown } | null)?.path;
   if (typeof code === 'string' && code in FILE_ERRORS) {

@@ -1,15 +1,23 @@
 // shm-host export <ref> <file|->: a generation as one portable, checksummed file.
-import { CHUNK_SIZE, ChunkDigests } from '../store/index.js';
-import { serializeManifest } from '../store/manifest.js';
+import { DurableFile, StoreError, imageDisagreement, writeExport } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
-import { DurableFile } from './durable-file.js';
 import { CommandFailure, UsageError } from './errors.js';
-import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash } from './export-format.js';
-import { disagreement } from './manifest-check.js';
 import { withGenerationRef } from './options.js';
 import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
+
+/** The export file, durable once committed; an existing one is replaced only with --force. */
+async function createExportFile(path: string, force: boolean): Promise<DurableFile> {
+  try {
+    return await DurableFile.create(path, force);
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'EXISTS') {
+      throw new CommandFailure('EXISTS', `${path} already exists`, 'remove it, choose another name, or pass --force', { cause: err });
+    }
+    throw err;
+  }
+}
 
 export const exportCommand = defineCommand({
   command: 'export <ref> <file>',
@@ -31,11 +39,10 @@ export const exportCommand = defineCommand({
       if (manifest === null) {
         throw new CommandFailure('NO_MANIFEST', `${source.label} has no manifest to export with`, 'export a generation of a snapshot directory (a <ref> of --dir, or a gen-*.img path inside one)');
       }
-      const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
       const image = await source.openImage();
-      const file = toStdout ? null : await DurableFile.create(args.file, args.force);
+      const file = toStdout ? null : await createExportFile(args.file, args.force);
       const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
-      let sha256: string;
+      let written: { sha256: string; bytes: number };
       try {
         // Refuse to carry a damaged generation elsewhere: check it while it is read.
         let info;
@@ -44,30 +51,15 @@ export const exportCommand = defineCommand({
         } catch (err) {
           throw describeDamage(source, err);
         }
-        const problem = disagreement(info, manifest);
+        const problem = imageDisagreement(info, manifest);
         if (problem !== null) throw new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, 'export an older generation; see shm-host list --verify');
         const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
-        const hash = exportHash();
-        const header = encodeExportHeader({ manifestLength: manifestBytes.length, imageLength: image.size });
-        for (const part of [header, manifestBytes]) {
-          hash.update(part);
-          await write(part);
+        try {
+          written = await writeExport(image, manifest, write, (n) => progress.advance(n));
+        } catch (err) {
+          if (!(err instanceof StoreError) || err.code !== 'CORRUPT') throw err;
+          throw new CommandFailure('CORRUPT', `${source.label} is damaged: its image does not match its checksum`, 'export an older generation; see shm-host list --verify', { cause: err });
         }
-        const digests = new ChunkDigests(image.size);
-        let index = 0;
-        for await (const chunk of image.chunks(0, image.size, CHUNK_SIZE)) {
-          hash.update(chunk);
-          digests.set(index++, chunk);
-          await write(chunk);
-          progress.advance(chunk.length);
-        }
-        if (digests.value() !== manifest.checksum.value) {
-          // Without its trailer, what was written is rejected by import as truncated.
-          throw new CommandFailure('CORRUPT', `${source.label} is damaged: its image does not match its checksum`, 'export an older generation; see shm-host list --verify');
-        }
-        const digest = hash.digest();
-        sha256 = digest.toString('hex');
-        await write(encodeTrailer(digest));
         await file?.commit();
       } catch (err) {
         await file?.abort();
@@ -76,9 +68,8 @@ export const exportCommand = defineCommand({
         progress.finish();
         await image.close();
       }
-      const bytes = exportFileSize({ manifestLength: manifestBytes.length, imageLength: image.size });
       if (args.json) {
-        await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes, sha256 });
+        await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes: written.bytes, sha256: written.sha256 });
       } else if (!toStdout) {
         await ctx.out.write(`exported generation ${manifest.sequence} (${humanBytes(image.size)} image) to ${args.file}\n`);
       }

@@ -1,47 +1,17 @@
 // shm-host import <file|->: checks an export and adds it as the newest
 // generation (reason `import`), so the next host start restores it.
 //
-// It takes the directory's lock like a host (see writable-store.ts).
+// It takes the directory's lock like a host (see writable-store.ts); the
+// reading, checking and committing are the store's (importExport).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CHUNK_SIZE, fieldsOfImage, type Generation, type Manifest, type PendingImage } from '../store/index.js';
-import { ftruncate, writeFully } from '../store/io.js';
+import { ExportFormatError, importExport, type Generation, type Manifest } from '../store/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
-import { FormatError } from '../format/index.js';
-import { ExportFormatError } from './export-format.js';
-import { readExport } from './export-reader.js';
-import { ImageFile, type ImageInfo } from './image-file.js';
-import { disagreement } from './manifest-check.js';
 import { withDir, withJson } from './options.js';
 import { openForWriting } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
-
-const ZEROS = Buffer.alloc(CHUNK_SIZE);
-const isZero = (chunk: Uint8Array): boolean => ZEROS.subarray(0, chunk.length).equals(chunk);
-
-/** Streams the export on `input` into the pending image, checked on the way (see readExport). */
-async function importInto(pending: PendingImage, input: Readable, ctx: CommandContext, json: boolean) {
-  let progress: Progress | null = null;
-  try {
-    const contents = await readExport(
-      input,
-      async (chunk, position) => {
-        // All-zero chunks stay holes: a mostly empty 1 GiB image costs little disk.
-        if (!isZero(chunk)) await writeFully(pending.fd, chunk, 0, chunk.length, position);
-        progress?.advance(chunk.length);
-      },
-      (header) => {
-        progress = ctx.progress('importing', header.imageLength, { json });
-      },
-    );
-    await ftruncate(pending.fd, contents.header.imageLength);
-    return contents;
-  } finally {
-    (progress as Progress | null)?.finish();
-  }
-}
 
 export const importCommand = defineCommand({
   command: 'import <file>',
@@ -76,39 +46,27 @@ export const importCommand = defineCommand({
   },
 });
 
-/** Checks the image written to `pending` against its manifest, then commits it (reason `import`). */
-async function checkAndCommit(pending: PendingImage, manifest: Manifest): Promise<Generation> {
-  const image = await ImageFile.open(pending.path);
-  let info: ImageInfo;
-  try {
-    info = await image.inspect({ raw: !manifest.configured });
-  } catch (err) {
-    if (err instanceof FormatError) throw new ExportFormatError(`the exported image is damaged: ${err.message}`);
-    throw err;
-  } finally {
-    await image.close();
-  }
-  const problem = disagreement(info, manifest);
-  if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
-  return pending.commit({ reason: 'import', checksum: manifest.checksum, ...fieldsOfImage(info) });
-}
-
 /** Checks the export on `input` and commits it as the newest generation of `args.dir`. */
 async function importFrom(input: Readable, args: { dir: string; json: boolean }, ctx: CommandContext, name: string): Promise<number> {
   const store = await openForWriting(args.dir, 'import');
   try {
-    const pending = await store.createImage();
     let generation: Generation;
     let from: Manifest;
+    let progress: Progress | null = null;
     try {
-      from = (await importInto(pending, input, ctx, args.json)).manifest;
-      generation = await checkAndCommit(pending, from);
+      ({ generation, from } = await importExport(store, input, {
+        onHeader: (header) => {
+          progress = ctx.progress('importing', header.imageLength, { json: args.json });
+        },
+        onChunk: (bytes) => progress?.advance(bytes),
+      }));
     } catch (err) {
-      await pending.abort();
       if (err instanceof ExportFormatError) {
         throw new CommandFailure(err.code, `cannot import ${name}: ${err.message}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
       }
       throw err;
+    } finally {
+      (progress as Progress | null)?.finish();
     }
     if (args.json) {
       await ctx.out.json({

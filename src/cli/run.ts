@@ -6,11 +6,8 @@ import { defineCommand } from './command.js';
 import { withDir } from './options.js';
 import { interpretRunOptions, type RawRunOptions } from './run-options.js';
 
-const MAX_RESTART_DELAY_MS = 30_000;
-
 /** The first lines of the run command's help, which is also the program's. */
 export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. The other commands inspect and manage the snapshots (shm-host <command> --help).';
-const STABLE_AFTER_MS = 10_000;
 
 export const runCommand = defineCommand({
   command: ['run [command..]', '$0 [command..]'],
@@ -37,7 +34,7 @@ export const runCommand = defineCommand({
     const command = ((args as Record<string, unknown>)['--'] ?? []) as Array<string | number>;
     const options = interpretRunOptions({ ...(args as unknown as RawRunOptions), command: command.map(String) });
     // Loaded here, not at the top: the inspection commands need none of it.
-    const { CommandNotFoundError, MissingToolError, createLogger, supervise } = await import('../host/index.js');
+    const { CommandNotFoundError, MissingToolError, createLogger, restartPolicyOptions, supervise } = await import('../host/index.js');
     const logger = createLogger({ format: options.logFormat, quiet: options.quiet });
     try {
       return await supervise({
@@ -49,14 +46,12 @@ export const runCommand = defineCommand({
         command: options.command,
         args: options.args,
         logger,
-        restart: {
+        restart: restartPolicyOptions({
           mode: options.restart,
           maxRestarts: options.maxRestarts,
           windowMs: options.restartWindowMs,
           initialDelayMs: options.restartDelayMs,
-          maxDelayMs: Math.max(MAX_RESTART_DELAY_MS, options.restartDelayMs),
-          stableAfterMs: STABLE_AFTER_MS,
-        },
+        }),
       });
     } catch (err) {
       if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.message, 'check the command after --', { exitCode: 127, cause: err });

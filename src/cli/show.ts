@@ -1,8 +1,7 @@
 // shm-host show <ref>: one generation's manifest, header, records and tail.
-import type { Manifest } from '../store/index.js';
+import type { ImageInfo, Manifest } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
-import type { ImageInfo } from './image-file.js';
 import { withGenerationRef } from './options.js';
 import { resolveSource } from './source.js';
 import { fields, humanBytes, shortTime, table } from './text.js';

@@ -3,13 +3,12 @@
 // a bare image anywhere, or an export file.
 import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { SnapshotStore, parseGenerationFileName, type Generation, type Manifest } from '../store/index.js';
+import {
+  EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
+  parseGenerationFileName, type Generation, type Manifest,
+} from '../store/index.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { REF_HELP } from './options.js';
-import {
-  EXPORT_HEADER_SIZE, ExportFormatError, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-} from './export-format.js';
-import { ImageFile } from './image-file.js';
 
 /** A parsed `<ref>`. */
 export type Ref =

@@ -1,6 +1,6 @@
 // Plain-text output for people: sizes, durations and aligned tables.
 
-export { humanBytes } from '../host/human-bytes.js';
+export { humanBytes } from '../human-bytes.js';
 
 /** `93784000` -> `1d 2h 3m`, `4500` -> `4.5s`, `12` -> `12ms`. */
 export function humanDuration(ms: number): string {

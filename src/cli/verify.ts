@@ -2,12 +2,9 @@
 // record's bounds; what is wrong, per generation; exit 1 if anything is.
 import fs from 'node:fs';
 import { FormatError } from '../format/index.js';
-import type { ListedGeneration, SnapshotStore } from '../store/index.js';
+import { ExportFormatError, imageDisagreement, readExport, type ListedGeneration, type SnapshotStore } from '../store/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { UsageError } from './errors.js';
-import { ExportFormatError } from './export-format.js';
-import { readExport } from './export-reader.js';
-import { disagreement } from './manifest-check.js';
 import { REF_HELP, withDir, withJson } from './options.js';
 import type { Progress } from './progress.js';
 import { PRUNED_RETRIES, openReadOnly, pruned, resolveSource, type Source } from './source.js';
@@ -45,7 +42,7 @@ async function verifyExport(source: Source, progress: Progress): Promise<string 
     await readExport(fs.createReadStream(source.path, { highWaterMark: 1 << 20 }), (chunk) => progress.advance(chunk.length));
     const image = await source.openImage();
     try {
-      return disagreement(await image.inspect({ raw: source.manifest?.configured === false }), source.manifest!);
+      return imageDisagreement(await image.inspect({ raw: source.manifest?.configured === false }), source.manifest!);
     } finally {
       await image.close();
     }

@@ -1,7 +1,7 @@
 // The JSON shapes the inspection commands print (documented in docs/CLI.md).
 // Stream offsets and extension words are decimal strings: they can pass 2^53.
 import { MAGIC, type Slot } from '../format/index.js';
-import type { ImageInfo } from './image-file.js';
+import type { ImageInfo } from '../store/index.js';
 
 /** The layout's magic as show prints it. */
 export const MAGIC_HEX = `0x${MAGIC.toString(16).padStart(16, '0')}`;

@@ -2,7 +2,7 @@
 // host does, and refuse, in one line, a directory a running host holds:
 // importing under a running child would be pointless (its next capture
 // supersedes the import), and a host prunes by its own --keep.
-import { SnapshotStore, StoreError } from '../store/index.js';
+import { DirectoryLockedError, SnapshotStore } from '../store/index.js';
 import { CommandFailure } from './errors.js';
 
 /** Opens `dir` for writing (`what`: import, prune), turning "a host holds the lock" into one line. */
@@ -12,8 +12,8 @@ export async function openForWriting(dir: string, what: string): Promise<Snapsho
   try {
     return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER });
   } catch (err) {
-    if (err instanceof StoreError && err.code === 'LOCKED') {
-      const holder = /\(([^)]*)\)/.exec(err.message)?.[1] ?? 'pid unknown';
+    if (err instanceof DirectoryLockedError) {
+      const holder = err.holderPid === null ? 'pid unknown' : `pid ${err.holderPid}`;
       throw new CommandFailure('LOCKED', `cannot ${what}: a host is running on ${dir} (${holder})`, `stop the host first, then ${what} again`, { cause: err });
     }
     throw err;

@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, ftruncateSync, type Stats } from 'node:fs';
-import { FormatError, PAGE_SIZE, planLayout, readHeader, writeHeader, type Layout } from '../format/index.js';
+import {
+  AttachError, FormatError, PAGE_SIZE, findSharedFd, planLayout, readHeader, unsetListenEnvironment, writeHeader, type Layout,
+} from '../format/index.js';
 import { MFD_CLOEXEC, Mapping, SysError, memfdCreate } from '../sys/index.js';
-import { AttachError, findSharedFd, unsetListenEnvironment } from '../format/listen-fds.js';
 import { SharedState } from './shared-state.js';
 
 export interface AttachOptions {

@@ -1,5 +1,4 @@
 // What a child program imports: attach to the shared file and commit records.
 export { attach, defaultConfig, type AttachOptions } from './attach.js';
 export { SharedState, type CommittedRecord } from './shared-state.js';
-export { AttachError, findSharedFd, unsetListenEnvironment, SHARED_FD_NAME, SD_LISTEN_FDS_START } from '../format/listen-fds.js';
-export { FormatError } from '../format/index.js';
+export { AttachError, findSharedFd, unsetListenEnvironment, SHARED_FD_NAME, SD_LISTEN_FDS_START, FormatError } from '../format/index.js';

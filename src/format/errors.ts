@@ -1,15 +1,16 @@
+import { ShmHostError } from '../errors.js';
+
 /**
  * Something read from a shared file or image breaks the layout. Such bytes
  * are untrusted input: the message says what is wrong in words a person can
  * act on, and `code` lets callers branch without parsing it.
  */
-export class FormatError extends Error {
-  readonly code: FormatErrorCode;
+export class FormatError extends ShmHostError {
+  declare readonly code: FormatErrorCode;
 
   constructor(code: FormatErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'FormatError';
-    this.code = code;
   }
 }
 

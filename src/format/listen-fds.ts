@@ -1,15 +1,16 @@
 // Finding the shared file the way sd_listen_fds_with_names(3) does (pure: reads an environment object).
+import { ShmHostError } from '../errors.js';
+
 export const SD_LISTEN_FDS_START = 3;
 export const SHARED_FD_NAME = 'SHM_SHARED_FD';
 
 /** Why no shared file was found: each case names what is missing and the fix. */
-export class AttachError extends Error {
-  readonly code: 'NO_SHARED_FILE' | 'PID_MISMATCH' | 'NO_SUCH_NAME' | 'BAD_ENVIRONMENT' | 'BAD_FILE';
+export class AttachError extends ShmHostError {
+  declare readonly code: 'NO_SHARED_FILE' | 'PID_MISMATCH' | 'NO_SUCH_NAME' | 'BAD_ENVIRONMENT' | 'BAD_FILE';
 
   constructor(code: AttachError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, { cause: options?.cause });
     this.name = 'AttachError';
-    this.code = code;
   }
 }
 
@@ -39,7 +40,10 @@ export function findSharedFd(env: NodeJS.ProcessEnv, pid: number): number {
   return SD_LISTEN_FDS_START + index;
 }
 
+/** The socket-activation variables sd_listen_fds(3) reads. */
+export const LISTEN_VARIABLES = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID'] as const;
+
 /** Removes the socket-activation variables, as libsystemd's unset_environment does. */
 export function unsetListenEnvironment(env: NodeJS.ProcessEnv): void {
-  for (const name of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID']) delete env[name];
+  for (const name of LISTEN_VARIABLES) delete env[name];
 }

@@ -2,10 +2,10 @@
 // compete for the same disk, and a file must not be closed or replaced
 // while a capture still reads it. Each capture is logged and counted in
 // the host's state.
-import { CaptureError, capture, type CaptureResult } from '../capture/index.js';
+import { CaptureError, capture, type CaptureResult } from '../live/index.js';
 import type { Reason, SnapshotStore } from '../store/index.js';
 import type { HostState } from './host-state.js';
-import { humanBytes } from './human-bytes.js';
+import { humanBytes } from '../human-bytes.js';
 import type { Logger } from './logger.js';
 
 /** How a post-mortem or shutdown capture ended, as the supervisor acts on it. */

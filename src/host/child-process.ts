@@ -1,7 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
-import { SHARED_FD_NAME } from '../format/listen-fds.js';
+import { ShmHostError } from '../errors.js';
+import { SHARED_FD_NAME } from '../format/index.js';
 
 /** How a child ended, as data. */
 export interface ChildExit {
@@ -26,10 +27,11 @@ export function describeExit(exit: Pick<ChildExit, 'code' | 'signal'>): string {
   return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
-export class CommandNotFoundError extends Error {
+/** The command to supervise cannot be run (no such file, not executable, not in PATH). */
+export class CommandNotFoundError extends ShmHostError {
   readonly command: string;
   constructor(command: string, why: string) {
-    super(`cannot run ${command}: ${why}`);
+    super('COMMAND_NOT_FOUND', `cannot run ${command}: ${why}`);
     this.name = 'CommandNotFoundError';
     this.command = command;
   }
@@ -87,9 +89,9 @@ export function trampoline(hostPid: number, command: string, args: readonly stri
 }
 
 /** The host cannot start children safely without setpriv (util-linux), which sets their parent-death signal. */
-export class MissingToolError extends Error {
+export class MissingToolError extends ShmHostError {
   constructor(message: string) {
-    super(message);
+    super('MISSING_TOOL', message);
     this.name = 'MissingToolError';
   }
 }

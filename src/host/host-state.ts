@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CaptureResult } from '../capture/index.js';
+import type { CaptureResult } from '../live/index.js';
 import type { Reason } from '../store/index.js';
 import { describeExit, type ChildExit } from './child-process.js';
 import type { CaptureRecord, ExitRecord, HostStatus } from './control/protocol.js';

@@ -1,4 +1,10 @@
+// When to restart a child that ended, and after how long.
 import type { ChildExit } from './child-process.js';
+
+/** The longest restart delay, however often the child failed (unless the first delay is longer). */
+export const MAX_RESTART_DELAY_MS = 30_000;
+/** A child that ran this long is stable: the next restart comes after the first delay again. */
+export const STABLE_AFTER_MS = 10_000;
 
 export type RestartMode = 'never' | 'on-failure' | 'always';
 
@@ -17,6 +23,19 @@ export interface RestartPolicyOptions {
 export type RestartDecision =
   | { readonly restart: true; readonly delayMs: number; readonly count: number }
   | { readonly restart: false; readonly why: 'policy' | 'clean-exit' | 'too-many'; readonly message: string };
+
+/**
+ * The policy for `mode` with the host's own constants: delays start at
+ * `initialDelayMs`, double up to MAX_RESTART_DELAY_MS (or the first delay,
+ * if longer) and go back to the first once a child ran STABLE_AFTER_MS.
+ */
+export function restartPolicyOptions(options: Pick<RestartPolicyOptions, 'mode' | 'maxRestarts' | 'windowMs' | 'initialDelayMs'>): RestartPolicyOptions {
+  return {
+    ...options,
+    maxDelayMs: Math.max(MAX_RESTART_DELAY_MS, options.initialDelayMs),
+    stableAfterMs: STABLE_AFTER_MS,
+  };
+}
 
 /** Decides, child exit by child exit, whether and when to restart. Pure apart from the times it is given. */
 export class RestartPolicy {

@@ -3,31 +3,33 @@
 // (anyone who can write it can replace the state a restart restores).
 import fs from 'node:fs';
 import { StoreError, storeIoError } from './errors.js';
+import { makeDirectoryDurably, type StoreFs } from './fs.js';
 
 const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
 
 /**
- * Makes sure `dir` exists (created 0700, with any missing parents) and is a
+ * Makes sure `dir` exists (created 0700, with any missing parents, each
+ * made durable by an fsync of its parent) and is a
  * directory this user owns that no other user can write. Throws a
  * StoreError naming the problem and the fix.
  */
-export function prepareDirectory(dir: string): void {
-  let stat = statOrNull(dir);
+export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void> {
+  let stat = await statOrNull(sfs, dir);
   if (stat === null) {
     try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      await makeDirectoryDurably(sfs, dir, 0o700);
     } catch (err) {
       throw storeIoError('create the snapshot directory', dir, err);
     }
-    stat = statOrNull(dir);
+    stat = await statOrNull(sfs, dir);
     if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} vanished right after it was created`, { path: dir, hint: 'check what removes it' });
   }
   checkDirectory(dir, stat);
 }
 
 /** Checks an existing `dir` for a read-only store: it must exist and be a directory. */
-export function requireDirectory(dir: string): void {
-  const stat = statOrNull(dir);
+export async function requireDirectory(sfs: StoreFs, dir: string): Promise<void> {
+  const stat = await statOrNull(sfs, dir);
   if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the --dir path' });
   if (!stat.isDirectory()) throw notADirectory(dir);
 }
@@ -53,9 +55,9 @@ function notADirectory(dir: string): StoreError {
   return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'give --dir a directory (or a path that does not exist yet)' });
 }
 
-function statOrNull(dir: string): fs.Stats | null {
+async function statOrNull(sfs: StoreFs, dir: string): Promise<fs.Stats | null> {
   try {
-    return fs.statSync(dir);
+    return await sfs.stat(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;

@@ -1,5 +1,6 @@
-// The store's one error class, and the translation of file-system failures
+// The store's error class, and the translation of file-system failures
 // into one line that names the problem and the fix.
+import { ShmHostError } from '../errors.js';
 
 /** What kind of problem a StoreError is, for callers that branch on it. */
 export type StoreErrorCode =
@@ -15,7 +16,10 @@ export type StoreErrorCode =
   | 'NO_SPACE'
   | 'READ_ONLY_FS'
   | 'PERMISSION'
-  | 'IO';
+  | 'IO'
+  | 'EXISTS'
+  | 'NOT_A_FILE'
+  | 'TRUNCATED';
 
 /**
  * Something about the snapshot directory a person can act on. `message` is
@@ -23,17 +27,26 @@ export type StoreErrorCode =
  * directory concerned and `hint` the fix alone; the original error, when
  * there is one, is `cause`.
  */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-  readonly path: string;
-  readonly hint: string;
+export class StoreError extends ShmHostError {
+  declare readonly code: StoreErrorCode;
+  declare readonly path: string;
+  declare readonly hint: string;
 
   constructor(code: StoreErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown }) {
-    super(`${problem}: ${options.hint}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, problem, options);
     this.name = 'StoreError';
-    this.code = code;
-    this.path = options.path;
-    this.hint = options.hint;
+  }
+}
+
+/** Another host holds the directory's lock: `holderPid` is its pid, when the lock file names a living one. */
+export class DirectoryLockedError extends StoreError {
+  readonly holderPid: number | null;
+
+  constructor(dir: string, holderPid: number | null) {
+    const who = holderPid === null ? 'pid unknown' : `pid ${holderPid}`;
+    super('LOCKED', `snapshot directory ${dir} is in use by another shm-host (${who})`, { path: dir, hint: 'stop it or use another --dir' });
+    this.name = 'DirectoryLockedError';
+    this.holderPid = holderPid;
   }
 }
 

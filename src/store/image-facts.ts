@@ -38,3 +38,12 @@ export function manifestDisagreement(facts: ImageFacts, manifest: Manifest): str
   if (actual.writeOffset !== manifest.writeOffset) return `the image's write_offset ${actual.writeOffset} is not the manifest's ${manifest.writeOffset}`;
   return null;
 }
+
+/**
+ * What in `manifest` disagrees with an image that is not in a store yet (an
+ * export being checked or imported): its size, then its contents.
+ */
+export function imageDisagreement(info: ImageFacts & { readonly size: number }, manifest: Manifest): string | null {
+  if (info.size !== manifest.imageSize) return `the image has ${info.size} bytes but its manifest says ${manifest.imageSize}`;
+  return manifestDisagreement(info, manifest);
+}

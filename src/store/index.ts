@@ -1,16 +1,25 @@
-// The snapshot store: durable, checksummed generations in a directory.
+// The snapshot directory: durable, checksummed generations, their lock,
+// names and manifests, verify and fallback, retention, and the export file.
 export type {
   Reason, Manifest, Generation, ListedGeneration, Verdict, NewestVerified, StoreOptions, ManifestFields, PendingImage,
-  SnapshotStoreApi,
+  SnapshotStoreApi, GenerationCheck,
 } from './types.js';
+export { realStoreFs, type StoreFs } from './fs.js';
+export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
-export { StoreError, storeIoError, type StoreErrorCode } from './errors.js';
-export { restoreImage } from './restore.js';
-export { fieldsOfImage, manifestDisagreement, type ImageFacts } from './image-facts.js';
-export { copyIntoMemoryFile } from './into-memory-file.js';
-export { publishDurable } from './publish-durable.js';
-export { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, checksumOfFile, digestChunksOfFile } from './checksum.js';
-export { copySparse, zeroData, CopyError } from './sparse-copy.js';
-export { dataRuns, type Run } from './data-runs.js';
+export { StoreError, DirectoryLockedError, storeIoError, type StoreErrorCode } from './errors.js';
+export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
+export { checksumOfFile, digestChunksOfFile } from './checksum-file.js';
 export { generationFileName, parseGenerationFileName, TEMP_PREFIX } from './names.js';
 export { MIN_KEEP, DEFAULT_KEEP } from './retention.js';
+export { serializeManifest } from './manifest.js';
+export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';
+export { DurableFile } from './durable-file.js';
+export {
+  EXPORT_HEADER_SIZE, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
+  looksLikeExport, parseEmbeddedManifest, type ExportHeader,
+} from './export-format.js';
+export { readExport, type ExportContents } from './export-reader.js';
+// The digest of an image's chunks lives in src/format; the store's users get it here too.
+export { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests } from '../format/index.js';
+export { writeExport, importExport, type ImportProgress } from './transfer.js';

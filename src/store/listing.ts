@@ -2,7 +2,7 @@
 // interrupted writes left, and each manifest's text (untrusted input).
 import fs from 'node:fs';
 import { errorCode, storeIoError } from './errors.js';
-import { close, open, readdir } from './io.js';
+import type { StoreFs } from './fs.js';
 import { MAX_MANIFEST_BYTES, ManifestError } from './manifest.js';
 import { isTemporaryName, parseGenerationFileName } from './names.js';
 
@@ -18,10 +18,10 @@ export interface DirectoryScan {
 }
 
 /** Lists `dir` by the names of its files. */
-export async function scanDirectory(dir: string): Promise<DirectoryScan> {
+export async function scanDirectory(sfs: StoreFs, dir: string): Promise<DirectoryScan> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await sfs.readdir(dir);
   } catch (err) {
     throw storeIoError('read snapshot directory', dir, err);
   }
@@ -45,18 +45,18 @@ export async function scanDirectory(dir: string): Promise<DirectoryScan> {
 }
 
 /** The manifest's text, refusing anything too large to be one (untrusted input must not exhaust memory). */
-export async function readManifestText(path: string): Promise<string> {
+export async function readManifestText(sfs: StoreFs, path: string): Promise<string> {
   // O_NONBLOCK: a FIFO planted under a manifest's name must not hang the open.
-  const fd = await open(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  const fd = await sfs.open(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   try {
-    const stat = fs.fstatSync(fd);
+    const stat = await sfs.fstat(fd);
     if (!stat.isFile()) throw new ManifestError('the manifest is not a regular file');
     if (stat.size > MAX_MANIFEST_BYTES) throw new ManifestError(`the manifest has ${stat.size} bytes, far more than a manifest holds`);
     const buf = Buffer.alloc(stat.size);
-    const n = fs.readSync(fd, buf, 0, stat.size, 0);
+    const n = await sfs.read(fd, buf, 0, stat.size, 0);
     return buf.subarray(0, n).toString('utf8');
   } finally {
-    await close(fd);
+    await sfs.close(fd);
   }
 }
 

@@ -1,5 +1,6 @@
 // The manifest beside each image: built by the store, read back as untrusted
 // JSON. Parsing checks every field and names the first one that is wrong.
+import { ShmHostError } from '../errors.js';
 import { U64_MAX } from '../format/index.js';
 import { REASONS, type Manifest, type ManifestFields, type Reason } from './types.js';
 
@@ -11,8 +12,11 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
 const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
 
 /** Why a manifest cannot be used, in words. */
-export class ManifestError extends Error {
-  override name = 'ManifestError';
+export class ManifestError extends ShmHostError {
+  constructor(message: string) {
+    super('BAD_MANIFEST', message);
+    this.name = 'ManifestError';
+  }
 }
 
 /** The manifest of generation `sequence`, as the store writes it. */

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { StoreError, storeIoError } from './errors.js';
-import { close, fstat, fsync, fsyncDirectory, open, removeIfPresent, rename, writeFully } from './io.js';
+import { fsyncDirectoryWith, removeIfPresentWith, writeFullyWith, type StoreFs } from './fs.js';
 import { buildManifest, serializeManifest } from './manifest.js';
 import { generationPaths, temporaryName } from './names.js';
 import type { Generation, ManifestFields, PendingImage } from './types.js';
@@ -19,16 +19,16 @@ const CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOL
 export type AfterCommit = (generation: Generation) => Promise<void>;
 
 /** Creates the temporary image of generation `sequence` in `dir`. */
-export async function createPendingImage(dir: string, sequence: number, afterCommit: AfterCommit): Promise<PendingImage> {
+export async function createPendingImage(sfs: StoreFs, dir: string, sequence: number, afterCommit: AfterCommit): Promise<PendingImage> {
   const { imagePath } = generationPaths(dir, sequence);
   const path = join(dir, temporaryName(basename(imagePath)));
   let fd: number;
   try {
-    fd = await open(path, fs.constants.O_RDWR | CREATE, 0o600);
+    fd = await sfs.open(path, fs.constants.O_RDWR | CREATE, 0o600);
   } catch (err) {
     throw storeIoError('create snapshot image', path, err);
   }
-  return new Pending(dir, sequence, fd, path, new Date(), afterCommit);
+  return new Pending(sfs, dir, sequence, fd, path, new Date(), afterCommit);
 }
 
 class Pending implements PendingImage {
@@ -38,9 +38,11 @@ class Pending implements PendingImage {
   readonly #sequence: number;
   readonly #time: Date;
   readonly #afterCommit: AfterCommit;
+  readonly #sfs: StoreFs;
   #state: 'open' | 'closing' | 'done' = 'open';
 
-  constructor(dir: string, sequence: number, fd: number, path: string, time: Date, afterCommit: AfterCommit) {
+  constructor(sfs: StoreFs, dir: string, sequence: number, fd: number, path: string, time: Date, afterCommit: AfterCommit) {
+    this.#sfs = sfs;
     this.#dir = dir;
     this.#sequence = sequence;
     this.fd = fd;
@@ -59,6 +61,7 @@ class Pending implements PendingImage {
   async commit(fields: ManifestFields): Promise<Generation> {
     this.#begin('commit');
     const dir = this.#dir;
+    const sfs = this.#sfs;
     const { imagePath, manifestPath } = generationPaths(dir, this.#sequence);
     const manifestTemp = join(dir, temporaryName(basename(manifestPath)));
     let fdOpen = true;
@@ -66,31 +69,31 @@ class Pending implements PendingImage {
     let stepPath = this.path;
     let generation: Generation;
     try {
-      const imageSize = (await fstat(this.fd)).size;
-      await fsync(this.fd);
+      const imageSize = (await sfs.fstat(this.fd)).size;
+      await sfs.fsync(this.fd);
       fdOpen = false;
-      await close(this.fd);
+      await sfs.close(this.fd);
       step = 'rename snapshot image to';
       stepPath = imagePath;
-      await rename(this.path, imagePath);
+      await sfs.rename(this.path, imagePath);
       const manifest = buildManifest(this.#sequence, this.#time, imageSize, fields);
       step = 'write snapshot manifest';
       stepPath = manifestTemp;
-      await writeDurably(manifestTemp, serializeManifest(manifest));
+      await writeDurably(sfs, manifestTemp, serializeManifest(manifest));
       step = 'rename snapshot manifest to';
       stepPath = manifestPath;
-      await rename(manifestTemp, manifestPath); // the commit point
+      await sfs.rename(manifestTemp, manifestPath); // the commit point
       generation = { sequence: this.#sequence, manifest, imagePath, manifestPath };
     } catch (err) {
-      if (fdOpen) await close(this.fd).catch(() => {});
+      if (fdOpen) await sfs.close(this.fd).catch(() => {});
       // Nothing was committed: remove every piece, including an image renamed already.
-      for (const p of [this.path, imagePath, manifestTemp]) await removeIfPresent(p).catch(() => {});
+      for (const p of [this.path, imagePath, manifestTemp]) await removeIfPresentWith(sfs, p).catch(() => {});
       this.#state = 'done';
       throw storeIoError(step, stepPath, err);
     }
     this.#state = 'done';
     try {
-      await fsyncDirectory(dir);
+      await fsyncDirectoryWith(sfs, dir);
     } catch (err) {
       // Committed in the namespace but maybe not on the disk: report it, so
       // nobody publishes it as durable. The generation itself is complete.
@@ -103,19 +106,19 @@ class Pending implements PendingImage {
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'done';
-    await close(this.fd).catch(() => {});
-    await removeIfPresent(this.path).catch(() => {});
+    await this.#sfs.close(this.fd).catch(() => {});
+    await removeIfPresentWith(this.#sfs, this.path).catch(() => {});
   }
 }
 
 /** Writes `text` to a new file at `path` (0600) and fsyncs it. */
-async function writeDurably(path: string, text: string): Promise<void> {
-  const fd = await open(path, fs.constants.O_WRONLY | CREATE, 0o600);
+async function writeDurably(sfs: StoreFs, path: string, text: string): Promise<void> {
+  const fd = await sfs.open(path, fs.constants.O_WRONLY | CREATE, 0o600);
   try {
     const bytes = Buffer.from(text, 'utf8');
-    await writeFully(fd, bytes, 0, bytes.length, 0);
-    await fsync(fd);
+    await writeFullyWith(sfs, fd, bytes, 0, bytes.length, 0);
+    await sfs.fsync(fd);
   } finally {
-    await close(fd);
+    await sfs.close(fd);
   }
 }

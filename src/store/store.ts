@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { prepareDirectory, requireDirectory } from './directory.js';
 import { StoreError, errorCode, storeIoError } from './errors.js';
-import { removeIfPresent } from './io.js';
+import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
 import { parseManifest } from './manifest.js';
@@ -11,7 +11,7 @@ import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
 import { DEFAULT_KEEP, checkKeep, retentionVictims } from './retention.js';
 import type {
-  Generation, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
+  Generation, GenerationCheck, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
 } from './types.js';
 import { verifyGeneration } from './verify.js';
 
@@ -24,11 +24,13 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly keep: number;
   readonly readOnly: boolean;
   #lock: DirectoryLock | null;
+  readonly #fs: StoreFs;
   #nextSequence: number;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
 
-  private constructor(dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
+    this.#fs = sfs;
     this.dir = dir;
     this.keep = keep;
     this.readOnly = readOnly;
@@ -46,19 +48,20 @@ export class SnapshotStore implements SnapshotStoreApi {
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
     const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
     const readOnly = options.readOnly === true;
+    const sfs = options.fs ?? realStoreFs;
     if (readOnly) {
-      requireDirectory(dir);
-      return new SnapshotStore(dir, keep, true, null, 0);
+      await requireDirectory(sfs, dir);
+      return new SnapshotStore(sfs, dir, keep, true, null, 0);
     }
-    prepareDirectory(dir);
-    const lock = DirectoryLock.acquire(dir);
+    await prepareDirectory(sfs, dir);
+    const lock = await DirectoryLock.acquire(sfs, dir);
     try {
-      const scan = await scanDirectory(dir);
-      for (const name of scan.temporaries) await removeIfPresent(join(dir, name));
-      for (const sequence of scan.orphanImages) await removeIfPresent(generationPaths(dir, sequence).imagePath);
-      return new SnapshotStore(dir, keep, false, lock, scan.highest + 1);
+      const scan = await scanDirectory(sfs, dir);
+      for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
+      for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
+      return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
     } catch (err) {
-      lock.release();
+      await lock.release();
       throw storeIoError('clean up snapshot directory', dir, err);
     }
   }
@@ -76,12 +79,12 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async list(): Promise<ListedGeneration[]> {
     this.#usable();
-    const scan = await scanDirectory(this.dir);
+    const scan = await scanDirectory(this.#fs, this.dir);
     const out: ListedGeneration[] = [];
     for (const sequence of scan.sequences) {
       const paths = generationPaths(this.dir, sequence);
       try {
-        const manifest = parseManifest(await readManifestText(paths.manifestPath), sequence);
+        const manifest = parseManifest(await readManifestText(this.#fs, paths.manifestPath), sequence);
         out.push({ ok: true, sequence, manifest, ...paths });
       } catch (err) {
         out.push({ ok: false, sequence, ...paths, reason: manifestProblem(err) });
@@ -97,7 +100,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     }
     const paths = generationPaths(this.dir, sequence);
     try {
-      return { sequence, manifest: parseManifest(await readManifestText(paths.manifestPath), sequence), ...paths };
+      return { sequence, manifest: parseManifest(await readManifestText(this.#fs, paths.manifestPath), sequence), ...paths };
     } catch (err) {
       if (errorCode(err) === 'ENOENT') {
         throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: paths.manifestPath, hint: 'list the generations to see which exist' });
@@ -108,23 +111,25 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async verify(generation: Generation): Promise<Verdict> {
     this.#usable();
-    return verifyGeneration(generation);
+    return verifyGeneration(generation, this.#fs);
+  }
+
+  async *verifyAll(): AsyncGenerator<GenerationCheck> {
+    this.#usable();
+    for (const listed of await this.list()) {
+      const verdict: Verdict = listed.ok ? await verifyGeneration(listed, this.#fs) : { ok: false, reason: listed.reason };
+      yield { listed, verdict };
+    }
   }
 
   async newestVerified(): Promise<NewestVerified> {
-    this.#usable();
     const skipped: Array<{ sequence: number; reason: string }> = [];
-    for (const listed of await this.list()) {
-      if (!listed.ok) {
-        skipped.push({ sequence: listed.sequence, reason: listed.reason });
-        continue;
-      }
-      const verdict = await verifyGeneration(listed);
-      if (verdict.ok) {
+    for await (const { listed, verdict } of this.verifyAll()) {
+      if (listed.ok && verdict.ok) {
         const { ok: _ok, ...generation } = listed;
         return { generation, skipped };
       }
-      skipped.push({ sequence: listed.sequence, reason: verdict.reason });
+      skipped.push({ sequence: listed.sequence, reason: verdict.ok ? '' : verdict.reason });
     }
     return { generation: null, skipped };
   }
@@ -137,7 +142,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     const sequence = this.#nextSequence++;
     // Retention after the commit is durable; the new generation is known
     // good (its writer hashed what it wrote), so it is the one to spare.
-    return createPendingImage(this.dir, sequence, async (generation) => {
+    return createPendingImage(this.#fs, this.dir, sequence, async (generation) => {
       try {
         await this.#prune(this.keep, generation.sequence);
       } catch {
@@ -154,7 +159,7 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   /** Deletes generations past the newest `keep`, sparing `knownGood` or else the newest that verifies. */
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
-    const scan = await scanDirectory(this.dir);
+    const scan = await scanDirectory(this.#fs, this.dir);
     if (scan.sequences.length <= keep) return [];
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
     const victims = retentionVictims(scan.sequences, keep, protect);
@@ -162,7 +167,7 @@ export class SnapshotStore implements SnapshotStoreApi {
       const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
       // The manifest goes first, and now: the generation stops existing.
       try {
-        await removeIfPresent(manifestPath);
+        await removeIfPresentWith(this.#fs, manifestPath);
       } catch (err) {
         throw storeIoError('delete old generation', manifestPath, err);
       }
@@ -170,7 +175,7 @@ export class SnapshotStore implements SnapshotStoreApi {
       // file frees every page it has in the page cache, which can take
       // longer than the capture itself. close() waits for it; if the
       // process dies first, the next open() sweeps it.
-      this.#background = this.#background.then(() => removeIfPresent(imagePath)).catch(() => {}).then(() => {});
+      this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, imagePath)).catch(() => {}).then(() => {});
     }
     return victims;
   }
@@ -179,7 +184,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (this.#closed) return;
     this.#closed = true;
     await this.#background;
-    this.#lock?.release();
+    await this.#lock?.release();
     this.#lock = null;
   }
 }

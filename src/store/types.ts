@@ -1,5 +1,6 @@
 // The snapshot store's public shapes. The supervisor (src/host) and the
 // inspection commands (src/cli) are written against these.
+import type { StoreFs } from './fs.js';
 
 /** Why a generation can be taken. */
 export const REASONS = ['interval', 'post-mortem', 'shutdown', 'request', 'import'] as const;
@@ -48,6 +49,14 @@ export interface StoreOptions {
    * beside a running host and on directories they may only read.
    */
   readonly readOnly?: boolean;
+  /** The file-system operations to use (default: the real file system); a test substitutes a recording one. */
+  readonly fs?: StoreFs;
+}
+
+/** One result of verifyAll(): a listed generation and its verdict (an unreadable manifest is a failed one). */
+export interface GenerationCheck {
+  readonly listed: ListedGeneration;
+  readonly verdict: Verdict;
 }
 
 /**
@@ -89,6 +98,8 @@ export interface SnapshotStoreApi {
   get(sequence: number): Promise<Generation>;
   /** Manifest, image size, checksum, layout and every valid record's bounds. */
   verify(generation: Generation): Promise<Verdict>;
+  /** Every generation, newest first, each with its verdict, one at a time (nothing is held open between them). */
+  verifyAll(): AsyncGenerator<GenerationCheck>;
   /** The newest generation that verifies, and the newer ones skipped with why. */
   newestVerified(): Promise<NewestVerified>;
   /** A new temporary image (throws StoreError READ_ONLY on a read-only store). */

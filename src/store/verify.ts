@@ -2,11 +2,11 @@
 // problem becomes a one-line reason; nothing here throws for bad input.
 import fs from 'node:fs';
 import { basename } from 'node:path';
-import { FormatError, HEADER_SIZE, checkRecordSet, readHeader, validSlots } from '../format/index.js';
-import { CHECKSUM_ALGORITHM, checksumOfFile } from './checksum.js';
+import { CHECKSUM_ALGORITHM, FormatError, HEADER_SIZE, checkRecordSet, readHeader, validSlots } from '../format/index.js';
+import { checksumOfFile } from './checksum-file.js';
 import { errorCode } from './errors.js';
 import { manifestDisagreement } from './image-facts.js';
-import { close, fstat, open, readFully } from './io.js';
+import { readFullyWith, realStoreFs, type StoreFs } from './fs.js';
 import type { Generation, Manifest, Verdict } from './types.js';
 
 const bad = (reason: string): Verdict => ({ ok: false, reason });
@@ -16,19 +16,19 @@ const bad = (reason: string): Verdict => ({ ok: false, reason });
  * layout is valid and agrees with the manifest (record count, latest record,
  * write_offset, every record within bounds), and its checksum matches.
  */
-export async function verifyGeneration(generation: Generation): Promise<Verdict> {
+export async function verifyGeneration(generation: Generation, sfs: StoreFs = realStoreFs): Promise<Verdict> {
   const { manifest, imagePath } = generation;
   const name = basename(imagePath);
   let fd: number;
   try {
-    fd = await open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = await sfs.open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
     const code = errorCode(err);
     if (code === 'ENOENT') return bad(`image ${name} is missing`);
     return bad(`image ${name} cannot be opened (${code ?? String(err)})`);
   }
   try {
-    const stat = await fstat(fd);
+    const stat = await sfs.fstat(fd);
     if (!stat.isFile()) return bad(`image ${name} is not a regular file`);
     if (stat.size !== manifest.imageSize) {
       return bad(`image ${name} has ${stat.size} bytes but its manifest says ${manifest.imageSize} (truncated or replaced)`);
@@ -37,9 +37,9 @@ export async function verifyGeneration(generation: Generation): Promise<Verdict>
       return bad(`unknown checksum algorithm ${JSON.stringify(manifest.checksum.algorithm)} (this version uses ${CHECKSUM_ALGORITHM})`);
     }
     // The layout first: it reads a few pages, the checksum reads everything.
-    const layoutProblem = await checkImageLayout(fd, stat.size, manifest);
+    const layoutProblem = await checkImageLayout(sfs, fd, stat.size, manifest);
     if (layoutProblem !== null) return bad(layoutProblem);
-    const actual = await checksumOfFile(fd, stat.size);
+    const actual = await checksumOfFile(fd, stat.size, sfs);
     if (actual !== manifest.checksum.value) {
       return bad(`checksum mismatch: image ${name} changed after it was written (manifest ${manifest.checksum.value}, image ${actual})`);
     }
@@ -47,23 +47,23 @@ export async function verifyGeneration(generation: Generation): Promise<Verdict>
   } catch (err) {
     return bad(`image ${name} cannot be read (${errorCode(err) ?? (err instanceof Error ? err.message : String(err))})`);
   } finally {
-    await close(fd).catch(() => {});
+    await sfs.close(fd).catch(() => {});
   }
 }
 
 /** What is wrong with the image's layout, or null. Reads with pread only: an unreadable page is an error, never a fault. */
-async function checkImageLayout(fd: number, size: number, manifest: Manifest): Promise<string | null> {
+async function checkImageLayout(sfs: StoreFs, fd: number, size: number, manifest: Manifest): Promise<string | null> {
   if (size < HEADER_SIZE) {
     if (manifest.configured) return `invalid layout: the image has ${size} bytes, less than the ${HEADER_SIZE}-byte header page`;
     return null; // a raw image of a file too small to configure: nothing more to check
   }
   try {
-    const header = readHeader(await readPrefix(fd, HEADER_SIZE), size);
+    const header = readHeader(await readPrefix(sfs, fd, HEADER_SIZE), size);
     if (!header.configured) return manifestDisagreement({ configured: false }, manifest);
     // A manifest that says raw disagrees before any record is read. Else the
     // header and the entry ring: all that the slot functions read.
     const records = manifest.configured
-      ? checkRecordSet(header.layout, validSlots(await readPrefix(fd, header.layout.dataBase), header.layout))
+      ? checkRecordSet(header.layout, validSlots(await readPrefix(sfs, fd, header.layout.dataBase), header.layout))
       : [];
     return manifestDisagreement({ configured: true, records, writeOffset: header.writeOffset }, manifest);
   } catch (err) {
@@ -73,8 +73,8 @@ async function checkImageLayout(fd: number, size: number, manifest: Manifest): P
 }
 
 /** The first `length` bytes of the file, 8-aligned for the atomic word access the format uses. */
-async function readPrefix(fd: number, length: number): Promise<Uint8Array> {
+async function readPrefix(sfs: StoreFs, fd: number, length: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(new ArrayBuffer(length));
-  await readFully(fd, bytes, 0, length, 0);
+  await readFullyWith(sfs, fd, bytes, 0, length, 0);
   return bytes;
 }

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { ShmHostError } from '../errors.js';
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {
@@ -15,16 +16,14 @@ export function errnoName(value: number): string {
  * A failed system call: `code` is the errno name, as in Node's own errors,
  * so callers can branch on `err.code === 'EPERM'`.
  */
-export class SysError extends Error {
-  readonly code: string;
+export class SysError extends ShmHostError {
   readonly errno: number;
   readonly syscall: string;
 
   constructor(syscall: string, errnoValue: number, detail?: string) {
     const code = errnoName(errnoValue);
-    super(`${syscall}${detail ? ` (${detail})` : ''} failed: ${code}`);
+    super(code, `${syscall}${detail ? ` (${detail})` : ''} failed: ${code}`);
     this.name = 'SysError';
-    this.code = code;
     this.errno = errnoValue;
     this.syscall = syscall;
   }

@@ -8,3 +8,7 @@ export { Mapping } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
 export { seekData, seekHole, sendfile, startWriteback } from './file.js';
+export {
+  open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
+} from './io.js';
+export { dataRuns, type Run } from './data-runs.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { MAGIC } from '../../src/format/index.js';
-import { decodeRequest } from '../../src/host/control/protocol.js';
+import { decodeRequest } from '../../src/host/control/index.js';
 import { writeGenerations } from '../../fixtures/cli-store.js';
 import { runCli, type CliResult } from './harness.js';
 

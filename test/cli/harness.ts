@@ -98,7 +98,7 @@ export function hostDir(t: Test): string {
 export async function startHost(t: Test, dir: string, ...options: string[]): Promise<TestHost> {
   const hosts = hostsOf.get(t);
   if (!hosts) throw new Error('call hostDir(t) before startHost');
-  const host = execa('node', [fileURLToPath(new URL('../../fixtures/cli-host.js', import.meta.url)), dir, ...options], { reject: false });
+  const host = execa('node', ['--import', 'tsx', fileURLToPath(new URL('../../fixtures/cli-host.js', import.meta.url)), dir, ...options], { reject: false });
   hosts.push(host);
   await new Promise<void>((resolve, reject) => {
     host.stdout!.on('data', (d: Buffer) => d.toString().startsWith('ready') && resolve());

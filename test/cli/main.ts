@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { CommandFailure, UsageError, explain } from '../../src/cli/errors.js';
 import { FormatError } from '../../src/format/index.js';
-import { ControlError } from '../../src/host/control/errors.js';
+import { ControlError } from '../../src/host/control/index.js';
 import { StoreError } from '../../src/store/index.js';
 import { SysError } from '../../src/sys/index.js';
 import { BIN, isOneLineError, runBin, runCli } from './harness.js';

@@ -298,7 +298,7 @@ t.test('a directory path too long for a socket address still works, at the right
 
 t.test('a host that exits without closing the channel leaves no socket behind', async (t) => {
   const dir = t.testdir();
-  const host = execa('node', ['fixtures/cli-host.js', dir], { reject: false });
+  const host = execa('node', ['--import', 'tsx', 'fixtures/cli-host.js', dir], { reject: false });
   await new Promise<void>((resolve, reject) => {
     host.stdout!.on('data', (d: Buffer) => d.toString().startsWith('ready') && resolve());
     void host.then((r) => reject(new Error(`host ended: ${r.stderr}`)));

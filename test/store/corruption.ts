@@ -8,7 +8,7 @@ import {
   ENTRY_MASK_AT, DATA_MASK_AT, MAGIC_AT, WRITE_OFFSET_AT, readLayout, slotAt,
 } from '../../src/format/index.js';
 import { SnapshotStore, checksumOfFile, type Generation } from '../../src/store/index.js';
-import { capture } from '../../src/capture/index.js';
+import { capture } from '../../src/live/index.js';
 import { commitRecords, liveFile, scratchDir } from './helpers.js';
 
 /** A store holding generations 1..3 of a live file with records and a tail. */

@@ -5,8 +5,9 @@ import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SnapshotStore, dataRuns } from '../../src/store/index.js';
-import { CaptureError, capture } from '../../src/capture/index.js';
+import { SnapshotStore } from '../../src/store/index.js';
+import { dataRuns } from '../../src/sys/index.js';
+import { CaptureError, capture } from '../../src/live/index.js';
 import { commitRecords, liveFile, scratchDir } from './helpers.js';
 
 /** Runs mount(8); returns why not when the machine refuses. */

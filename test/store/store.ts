@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotStore, StoreError, generationFileName, parseGenerationFileName } from '../../src/store/index.js';
-import { capture } from '../../src/capture/index.js';
+import { capture } from '../../src/live/index.js';
 import { commitRecords, fixture, liveFile, scratchDir } from './helpers.js';
 
 const rejectsWith = async (t: Test, p: Promise<unknown>, code: string, message: RegExp): Promise<void> => {

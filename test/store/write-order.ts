@@ -52,7 +52,7 @@ t.test('image fsync < image rename < manifest write, fsync < manifest rename < d
   const dir = scratchDir(t, 'order');
   const state = join(dir, 'state');
   const trace = join(dir, 'trace.txt');
-  const run = spawnSync('strace', ['-f', '-qq', '-y', '-e', `trace=${TRACED}`, '-o', trace, process.execPath, fixture('capture-once.js'), state], {
+  const run = spawnSync('strace', ['-f', '-qq', '-y', '-e', `trace=${TRACED}`, '-o', trace, process.execPath, '--import', 'tsx', fixture('capture-once.js'), state], {
     env: childEnv(),
     encoding: 'utf8',
   });

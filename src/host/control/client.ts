@@ -79,12 +79,37 @@ const noHost = (dir: string, path: string, why: string, cause: unknown): Control
 const badReply = (dir: string, path: string, what: string): ControlError =>
   new ControlError('BAD_REPLY', `the host on ${dir} sent ${what}`, { path, hint: 'is the host the same version as this command? see its log' });
 
-/** The running host's status (shape checked by the caller before display). */
+/** The running host's status, its shape checked (ControlError BAD_REPLY for one this version cannot read). */
 export async function fetchStatus(dir: string, timeoutMs: number): Promise<HostStatus> {
-  return (await requestHost(dir, { op: 'status' }, timeoutMs)) as HostStatus;
+  return checkStatus(await requestHost(dir, { op: 'status' }, timeoutMs), dir);
 }
 
-/** Asks for a capture now; with `wait`, resolves once it is durable with its sequence. */
+/**
+ * Asks for a capture now; with `wait`, resolves once it is durable with its
+ * sequence (ControlError BAD_REPLY when the reply carries none).
+ */
 export async function requestSnapshot(dir: string, wait: boolean, timeoutMs: number): Promise<SnapshotResult | { accepted: true }> {
-  return (await requestHost(dir, { op: 'snapshot', wait }, timeoutMs)) as SnapshotResult | { accepted: true };
+  const reply = await requestHost(dir, { op: 'snapshot', wait }, timeoutMs);
+  if (!wait) return { accepted: true };
+  const sequence = (reply as { sequence?: unknown } | null)?.sequence;
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
+    throw new ControlError('BAD_REPLY', `the host on ${dir} answered the capture without a sequence`, { path: socketPath(dir), hint: 'use the shm-host that started the host' });
+  }
+  return { sequence };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Checks the reply has the fields the text view reads (the host is trusted, but may be another version). */
+function checkStatus(value: unknown, dir: string): HostStatus {
+  const s = value as Partial<HostStatus> | null;
+  const ok = isObject(s) && typeof s.pid === 'number' && typeof s.uptimeMs === 'number' && isObject(s.child) && Array.isArray(s.child.command)
+    && typeof s.restarts === 'number' && Array.isArray(s.lastExits) && typeof s.starvedCaptures === 'number' && typeof s.durableOffset === 'string'
+    && typeof s.intervalMs === 'number' && typeof s.dir === 'string' && typeof s.child.state === 'string'
+    && s.lastExits.every((e) => isObject(e) && typeof e.reason === 'string' && typeof e.time === 'string')
+    && (s.lastCapture === null || (isObject(s.lastCapture) && typeof s.lastCapture.time === 'string' && typeof s.lastCapture.sequence === 'number'))
+    && (s.nextCaptureDue === null || typeof s.nextCaptureDue === 'string');
+  if (!ok) throw new ControlError('BAD_REPLY', `the host on ${dir} sent a status this shm-host cannot read`, { path: socketPath(dir), hint: 'use the shm-host that started the host' });
+  return s as HostStatus;
+}
+

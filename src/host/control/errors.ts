@@ -1,4 +1,5 @@
 // Failures of the live channel, on either end, as one line with a fix.
+import { ShmHostError } from '../../errors.js';
 
 export type ControlErrorCode =
   /** The host side: a live host already listens in this directory. */
@@ -15,16 +16,13 @@ export type ControlErrorCode =
   | 'REFUSED';
 
 /** A live-channel failure: `message` is the problem then the fix, `hint` the fix alone. */
-export class ControlError extends Error {
-  readonly code: ControlErrorCode;
-  readonly path: string;
-  readonly hint: string;
+export class ControlError extends ShmHostError {
+  declare readonly code: ControlErrorCode;
+  declare readonly path: string;
+  declare readonly hint: string;
 
   constructor(code: ControlErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown }) {
-    super(`${problem}: ${options.hint}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, problem, options);
     this.name = 'ControlError';
-    this.code = code;
-    this.path = options.path;
-    this.hint = options.hint;
   }
 }

@@ -1,7 +1,7 @@
 // The live channel's wire format: one JSON object per line in each
 // direction, a request answered by exactly one reply carrying the same id.
 // Everything a peer sends is untrusted; decodeRequest never throws.
-import type { Reason } from '../../store/types.js';
+import type { Reason } from '../../store/index.js';
 
 /** The socket's file name inside the snapshot directory. */
 export const SOCKET_NAME = 'control.sock';

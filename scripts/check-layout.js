@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Checks the walls of src/ (docs/ARCHITECTURE.md): prints the folder-level
+// import graph, and fails on
+//   - an import against the one-way flow
+//     cli -> host -> live -> store -> format; replica beside live;
+//     client -> format; sys under all,
+//   - a deep import across folders (anything but a folder's index.ts, or a
+//     sub-folder's, such as host/control/index.ts),
+//   - a file in src/ longer than 250 lines.
+// The files directly in src/ (errors.ts, human-bytes.ts) are shared leaves:
+// every folder may import them, and they import no folder.
+//
+//   node scripts/check-layout.js        (npm run check:layout)
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const MAX_LINES = 250;
+
+/** What each folder may import (besides itself and the shared leaves). Skipping a layer downwards is fine. */
+const ALLOWED = {
+  sys: [],
+  format: [],
+  client: ['format', 'sys'],
+  store: ['format', 'sys'],
+  live: ['store', 'format', 'sys'],
+  replica: ['store', 'format', 'sys'],
+  host: ['live', 'replica', 'store', 'format', 'sys'],
+  cli: ['host', 'live', 'replica', 'store', 'format', 'sys'],
+};
+const SHARED = '(shared)';
+
+function* sourceFiles(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    else if (name.endsWith('.ts')) yield path;
+  }
+}
+
+/** The folder of a file in src/ (`store`), or SHARED for a file directly in src/. */
+const folderOf = (path) => {
+  const parts = relative(SRC, path).split(sep);
+  return parts.length === 1 ? SHARED : parts[0];
+};
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+const problems = [];
+const edges = new Map(); // "a -> b" -> count
+
+for (const file of sourceFiles(SRC)) {
+  const text = readFileSync(file, 'utf8');
+  const name = relative(ROOT, file);
+  const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  if (lines > MAX_LINES) problems.push(`${name}: ${lines} lines, more than ${MAX_LINES}: split it by concern`);
+  const from = folderOf(file);
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (!spec.startsWith('.')) continue; // a package or node: builtin
+    const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+    if (!target.startsWith(SRC + sep)) {
+      problems.push(`${name}: imports ${spec}, outside src/`);
+      continue;
+    }
+    const to = folderOf(target);
+    if (to === from) continue;
+    edges.set(`${from} -> ${to}`, (edges.get(`${from} -> ${to}`) ?? 0) + 1);
+    if (to === SHARED) continue;
+    if (from === SHARED) {
+      problems.push(`${name}: a shared file imports ${spec}; the files directly in src/ import no folder`);
+      continue;
+    }
+    if (!(ALLOWED[from] ?? []).includes(to)) {
+      problems.push(`${name}: imports ${spec}: ${from} -> ${to} goes against the flow (${from} may import ${ALLOWED[from]?.join(', ') || 'no other folder'})`);
+    }
+    const inside = relative(join(SRC, to), target).split(sep);
+    const isIndex = inside[inside.length - 1] === 'index.ts' && inside.length <= 2;
+    if (!isIndex) problems.push(`${name}: imports ${spec}: a deep import into ${to}/ (import its index.ts instead)`);
+  }
+}
+
+process.stdout.write('folder-level imports (number of import statements):\n');
+for (const [edge, count] of [...edges].sort()) process.stdout.write(`  ${edge}  (${count})\n`);
+if (problems.length > 0) {
+  process.stdout.write(`\n${problems.length} layout problem${problems.length === 1 ? '' : 's'}:\n`);
+  for (const p of problems) process.stdout.write(`  ${p}\n`);
+  process.exitCode = 1;
+} else {
+  process.stdout.write('\nlayout ok: one-way flow, imports through index.ts, no file over 250 lines\n');
+}

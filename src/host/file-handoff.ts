@@ -1,0 +1,215 @@
+// The shared file the child runs on, and handing it from one child to the
+// next: restored from the newest verified generation at start, carried
+// over (or replaced) at each restart, old files retired once no capture
+// reads them any more.
+import { closeSync } from 'node:fs';
+import type { Generation, SnapshotStore } from '../store/index.js';
+import {
+  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, growTo, publishDurable, restoreImage, sizeOf, type CarryOver,
+} from '../live/index.js';
+import { humanBytes } from '../human-bytes.js';
+import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
+import { inheritedSharedFile } from './inherited-file.js';
+import type { Logger } from './logger.js';
+
+/** The current shared file and what the host knows about it. */
+export class SharedFiles {
+  /** The current file, or -1 before the first one is ready. */
+  fd = -1;
+  /** Whether the current file came from the service manager (never closed or replaced by the host). */
+  inherited = false;
+  watch: HeaderWatch | null = null;
+  /** write_offset at the last capture of the current file; interval captures skip it until it moves. */
+  capturedWriteOffset: bigint | null = null;
+  /** Processes of the last child's group that would not die (they may still write its file). */
+  lingering = false;
+  readonly #store: SnapshotStore;
+  readonly #captures: CaptureQueue;
+  readonly #log: Logger;
+  readonly #dir: string;
+  readonly #size: number;
+  /**
+   * The post-mortem capture of a file already carried over, while it runs.
+   * The next carry-over waits for it, so at most three files (that one,
+   * the current, the next) are held in memory in a crash loop.
+   */
+  #backgroundCapture: Promise<void> = Promise.resolve();
+
+  constructor(store: SnapshotStore, captures: CaptureQueue, log: Logger, options: { readonly dir: string; readonly size: number }) {
+    this.#store = store;
+    this.#captures = captures;
+    this.#log = log;
+    this.#dir = options.dir;
+    this.#size = options.size;
+  }
+
+  /** The first file: one the service manager passed, else the newest verified generation, else an empty one. */
+  async prepareFirst(env: NodeJS.ProcessEnv): Promise<void> {
+    const inherited = inheritedSharedFile(env);
+    if (inherited !== null) {
+      this.inherited = true;
+      const size = growTo(inherited, this.#size);
+      this.#use(inherited);
+      this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${humanBytes(size)}); not restoring over it`);
+      return;
+    }
+    this.#use(await this.#restoredFile());
+  }
+
+  /**
+   * Gives the next child a fresh file, so nothing that still holds the old
+   * one (a stray grandchild) can write into it. Normally the dead child's
+   * memory is carried over, proven unchanged while it was copied, and its
+   * post-mortem capture is written in the background while the next child
+   * starts. When the carry-over proves nothing (an invalid layout, a file
+   * still being written), the capture comes first and decides: the newest
+   * verified generation, or the old file copied as is when the disk
+   * refused it. `postMortem` runs the capture of the current file.
+   */
+  async prepareNext(postMortem: () => Promise<CaptureOutcome>): Promise<void> {
+    if (this.inherited) {
+      await postMortem();
+      return;
+    }
+    // One background capture at a time: each holds a whole old file in memory.
+    await this.#backgroundCapture;
+    const old = this.fd;
+    if (!this.lingering && await this.#carryOverFrom(old)) return;
+    const captured = await postMortem();
+    await this.#captures.exclusive(() => this.#replaceFile(old, captured));
+  }
+
+  /** Closes the current file (unless inherited) once no capture needs it. */
+  close(): void {
+    this.watch?.close();
+    if (this.fd >= 0 && !this.inherited) closeSync(this.fd);
+  }
+
+  /** A new shared file holding the newest verified generation, or an empty one. */
+  async #restoredFile(): Promise<number> {
+    const found = await this.#store.newestVerified();
+    for (const skipped of found.skipped) {
+      this.#log.log('warn', 'fallback', `generation ${skipped.sequence} is unusable (${skipped.reason}); falling back to an older one`, skipped);
+    }
+    const generation = found.generation;
+    if (!generation) {
+      const fd = createSharedFile(this.#size);
+      this.#log.log('info', 'empty', `no snapshot to restore in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
+      return fd;
+    }
+    const size = Math.max(this.#size, generation.manifest.imageSize);
+    const fd = createSharedFile(size);
+    try {
+      await restoreImage(generation, fd, size);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    this.#logRestored(generation, size);
+    return fd;
+  }
+
+  #logRestored(generation: Generation, size: number): void {
+    const m = generation.manifest;
+    const latest = m.latest ? `latest record at offset ${m.latest.offset}` : 'no records';
+    this.#log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${humanBytes(size)} shared file`, {
+      sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size,
+    });
+  }
+
+  #use(fd: number): void {
+    const watch = new HeaderWatch(fd);
+    this.watch?.close();
+    this.fd = fd;
+    this.watch = watch;
+    this.capturedWriteOffset = watch.writeOffset();
+  }
+
+  /**
+   * Closes a file the host switched away from, after every capture queued
+   * so far: a capture takes its file when it is asked for, so those may
+   * still read it.
+   */
+  #retire(fd: number): void {
+    void this.#captures.exclusive(async () => closeSync(fd));
+  }
+
+  /** Switches to a proven copy of `old` and captures `old` in the background; false if nothing was proven. */
+  async #carryOverFrom(old: number): Promise<boolean> {
+    let fd = -1;
+    let carried: CarryOver;
+    try {
+      fd = createSharedFile(Math.max(this.#size, sizeOf(old)));
+      carried = await carryOver(old, fd);
+    } catch (err) {
+      // No memory file or mapping to be had, say: the capture path may still manage.
+      carried = { kind: 'refused', reason: `the child's memory could not be copied (${err instanceof Error ? err.message : String(err)})` };
+    }
+    if (carried.kind === 'refused') {
+      if (fd >= 0) closeSync(fd);
+      this.#log.log('warn', 'carry-refused', `${carried.reason}; capturing it before restarting`, { reason: carried.reason });
+      return false;
+    }
+    this.#use(fd);
+    const latest = carried.latest ? `latest record at offset ${carried.latest.offset}` : 'no records';
+    this.#log.log('info', 'carried', `carried the child's memory over into a new ${humanBytes(carried.size)} shared file (${carried.records} records, ${latest}); its post-mortem capture is written meanwhile`, {
+      records: carried.records, latestOffset: carried.latest?.offset.toString() ?? null, size: carried.size,
+    });
+    this.#backgroundCapture = this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest));
+    return true;
+  }
+
+  /**
+   * The post-mortem capture of a file already carried over into `next`;
+   * once durable, `next` learns it too. A failure is logged and loses
+   * nothing: the memory lives on in `next`, which is then captured at the
+   * next interval even if its child stays idle.
+   */
+  async #captureCarried(old: number, next: number, latest: { offset: bigint; length: number } | null): Promise<void> {
+    let told = false;
+    try {
+      const result = await this.#captures.captureNow(old, 'post-mortem', true);
+      const stored = result.generation.manifest.latest;
+      const same = latest !== null && stored !== null && BigInt(stored.offset) === latest.offset && stored.length === latest.length;
+      if (same && !result.writerActive) {
+        publishDurable(next, latest.offset + BigInt(latest.length), result.generation.manifest.sequence);
+        told = true;
+      } else if (latest !== null || stored !== null) {
+        // Something outside the group wrote the old file after the copy.
+        this.#log.log('warn', 'carry-diverged', `generation ${result.generation.manifest.sequence} may not hold what the new file was given: something outside the child's group wrote the old file after it was copied; the new file is captured next`);
+      }
+    } catch {
+      // Logged by the capture.
+    } finally {
+      try {
+        closeSync(old);
+      } catch {
+        // Closed already: nothing to give back.
+      }
+    }
+    if (!told && latest !== null && this.fd === next) this.capturedWriteOffset = null;
+  }
+
+  /** Switches from `old` to the newest verified generation, or to a copy of `old` when its capture could not be stored. */
+  async #replaceFile(old: number, captured: CaptureOutcome): Promise<void> {
+    let fd: number | null = null;
+    if (captured.kind !== 'io-error') {
+      try {
+        fd = await this.#restoredFile();
+      } catch (err) {
+        // The old file still holds the state: better it than nothing.
+        this.#log.log('error', 'restore-failed', `no generation could be restored (${err instanceof Error ? err.message : String(err)}); carrying the child's memory over as it is`);
+      }
+    }
+    if (fd === null) {
+      const size = Math.max(this.#size, sizeOf(old));
+      fd = createSharedFile(size);
+      await copyMemoryFile(old, fd);
+      if (captured.kind === 'io-error') {
+        this.#log.log('warn', 'carried-as-is', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);
+      }
+    }
+    this.#use(fd);
+    this.#retire(old);
+  }
+}

@@ -1,0 +1,49 @@
+// What supervise() takes, checked before anything starts, as attach() checks its own.
+import type { Logger } from './logger.js';
+import type { RestartPolicyOptions } from './restart-policy.js';
+
+export interface SupervisorOptions {
+  readonly dir: string;
+  /** Size of a new shared file in bytes (never smaller than the image restored into it). */
+  readonly size: number;
+  /** Time between interval captures in ms; 0 = only post-mortem and shutdown captures. */
+  readonly intervalMs: number;
+  /** Generations retention keeps (at least 2). */
+  readonly keep: number;
+  readonly restart: RestartPolicyOptions;
+  /** After forwarding a stop signal, SIGKILL the child's group after this many ms. */
+  readonly stopTimeoutMs: number;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly logger: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Serve `status` and `snapshot` on a unix socket in the snapshot directory (default true). */
+  readonly controlChannel?: boolean;
+}
+
+/** The smallest shared file: a header page, an entry ring page and a data ring page. */
+const MIN_SIZE = 3 * 4096;
+const MODES = ['never', 'on-failure', 'always'];
+
+const isCount = (v: unknown, min = 0): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
+/**
+ * Throws a TypeError or RangeError naming the first option that is wrong
+ * (a programming error of the caller: the CLI validates what users type).
+ */
+export function validateSupervisorOptions(options: SupervisorOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('supervise() needs an options object');
+  if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('options.dir must be a directory path');
+  if (typeof options.command !== 'string' || options.command === '') throw new TypeError('options.command must name the program to run');
+  if (!Array.isArray(options.args) || !options.args.every((a) => typeof a === 'string')) throw new TypeError('options.args must be an array of strings');
+  if (typeof options.logger?.log !== 'function') throw new TypeError('options.logger must have a log() method (see createLogger())');
+  if (!isCount(options.size, MIN_SIZE)) throw new RangeError(`options.size must be a whole number of bytes, at least ${MIN_SIZE}; got ${options.size}`);
+  if (!isCount(options.intervalMs)) throw new RangeError(`options.intervalMs must be a whole number of ms (0: no interval captures); got ${options.intervalMs}`);
+  if (!isCount(options.keep, 2)) throw new RangeError(`options.keep must be a whole number of generations, at least 2; got ${options.keep}`);
+  if (!isCount(options.stopTimeoutMs)) throw new RangeError(`options.stopTimeoutMs must be a whole number of ms; got ${options.stopTimeoutMs}`);
+  const r = options.restart;
+  if (typeof r !== 'object' || r === null || !MODES.includes(r.mode)) throw new TypeError(`options.restart.mode must be one of ${MODES.join(', ')}`);
+  for (const [name, min] of [['maxRestarts', 0], ['windowMs', 1], ['initialDelayMs', 0], ['maxDelayMs', 0], ['stableAfterMs', 0]] as const) {
+    if (!isCount(r[name], min)) throw new RangeError(`options.restart.${name} must be a whole number of at least ${min}; got ${r[name]}`);
+  }
+}

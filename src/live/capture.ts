@@ -1,0 +1,55 @@
+// Capturing a consistent snapshot of a live shared file (SPEC section 4,
+// the queue strategy). The host never stops or asks the child: it scans the
+// slots, copies, scans again, and keeps the records it can prove untouched.
+import type { Reason, SnapshotStore } from '../store/index.js';
+import { captureOnce } from './attempt.js';
+import { CaptureError } from './errors.js';
+import { publishDurable } from './publish-durable.js';
+import type { CaptureOptions, CaptureResult } from './capture-options.js';
+
+const DEFAULT_MAX_STARVED_RETRIES = 3;
+
+/**
+ * Captures the live shared file `fd` into a new durable generation of
+ * `store`, then publishes durable_offset in the live header. Throws a
+ * CaptureError ('invalid-layout', 'starved', 'io', 'unconfigured') when it
+ * stores nothing. Reads the file's size at every call: a child may grow it.
+ */
+export async function capture(fd: number, store: SnapshotStore, reason: Reason, options: CaptureOptions = {}): Promise<CaptureResult> {
+  const started = performance.now();
+  const postMortem = options.postMortem ?? (reason === 'post-mortem' || reason === 'shutdown');
+  const maxRetries = options.maxStarvedRetries ?? DEFAULT_MAX_STARVED_RETRIES;
+  if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxStarvedRetries must be a whole number, got ${maxRetries}`);
+  let starved = 0;
+  for (let configuredMeanwhile = 0; ;) {
+    const attempt = await captureOnce(fd, store, reason, postMortem, options);
+    if (attempt.kind === 'stored') {
+      let published: CaptureResult['published'] = null;
+      if (attempt.latestEnd !== null) {
+        try {
+          published = publishDurable(fd, attempt.latestEnd, attempt.generation.sequence);
+        } catch {
+          // The generation is durable either way; the child only learns it later.
+        }
+      }
+      return {
+        generation: attempt.generation,
+        records: attempt.records,
+        bytesCopied: attempt.bytesCopied,
+        durationMs: performance.now() - started,
+        starvedRetries: starved,
+        writerActive: attempt.writerActive,
+        published,
+      };
+    }
+    if (attempt.kind === 'configured-meanwhile') {
+      // A raw capture saw the file being configured: capture it again as configured.
+      if (++configuredMeanwhile > maxRetries) throw new CaptureError('invalid-layout', 'child wrote an invalid layout: its header kept changing during the capture');
+      continue;
+    }
+    starved += 1;
+    if (starved > maxRetries) {
+      throw new CaptureError('starved', `capture starved ${starved} times: the child overwrote every record while it was being copied; nothing was stored (give the child a larger data ring or more entry slots)`, { starvedRetries: starved });
+    }
+  }
+}

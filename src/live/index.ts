@@ -1,0 +1,15 @@
+// Everything that reads or writes a live shared memory file: creating it,
+// watching its header, the queue-strategy capture (docs/FORMAT.md, "Capture
+// proof"), carry-over, restoring an image into it, publishing durable_offset.
+export { capture } from './capture.js';
+export type { CaptureOptions, CaptureResult, CopyProgress } from './capture-options.js';
+export { CaptureError, type CaptureErrorKind } from './errors.js';
+export { consistentSlots, isStarved, sameRecords } from './consistency.js';
+export { copyMemoryFile } from './copy-memory-file.js';
+export { carryOver, type CarryOver } from './carry-over.js';
+export { restoreImage } from './restore.js';
+export { publishDurable } from './publish-durable.js';
+export { createSharedFile, growTo, sizeOf } from './memory-file.js';
+export { HeaderWatch } from './header-watch.js';
+export { copySparse, zeroData, CopyError } from './sparse-copy.js';
+export { copyIntoMemoryFile } from './into-memory-file.js';

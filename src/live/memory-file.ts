@@ -1,0 +1,32 @@
+// Creating the memory file a child maps, and the facts about its size.
+import { closeSync, fstatSync, ftruncateSync } from 'node:fs';
+import { F_SEAL_SHRINK, addSeals, memfdCreate } from '../sys/index.js';
+
+/**
+ * A new anonymous memory file of `size` bytes, close-on-exec (the child gets
+ * it by an explicit dup onto fd 3) and sealed against shrinking, so no party
+ * can cut pages from under another's mapping.
+ */
+export function createSharedFile(size: number): number {
+  const fd = memfdCreate('shm-host');
+  try {
+    ftruncateSync(fd, size);
+    addSeals(fd, F_SEAL_SHRINK);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** Grows `fd` to at least `size` bytes (a memory file never shrinks here). */
+export function growTo(fd: number, size: number): number {
+  const current = fstatSync(fd).size;
+  if (current < size) ftruncateSync(fd, size);
+  return Math.max(current, size);
+}
+
+/** Current size of the file: a child may have grown it. */
+export function sizeOf(fd: number): number {
+  return fstatSync(fd).size;
+}

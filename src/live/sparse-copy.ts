@@ -1,0 +1,203 @@
+// Copying between files by 1 MiB steps, skipping the holes of the source.
+//
+// Only the source's data runs are copied (SEEK_DATA/SEEK_HOLE): a 1 GiB
+// memory file that holds 10 MiB costs about 10 MiB of work and leaves the
+// destination sparse too. Reads and writes run on libuv's thread pool,
+// several steps in flight, so a multi-GiB copy never holds the event loop
+// for more than one step's bookkeeping and one 1 MiB digest.
+//
+// Two ways to move the bytes, both measured on this machine:
+// - through a buffer (pread, hash, pwrite): the bytes hashed are the bytes
+//   written, and the source is only ever read with pread, so a source that
+//   shrinks meanwhile gives zeros, never a fault. For a capture, where the
+//   source is the live file, this was as fast as writing straight from a
+//   mapping of it: the page faults of a fresh mapping cost as much as the
+//   copy they save.
+// - straight into a mapping of the destination (pread into it): for a
+//   restore into a new memory file, whose pages must be faulted in anyway.
+import { CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
+import { dataRuns, readFully, startWriteback, writeFully, type Run } from '../sys/index.js';
+
+/** Bytes per copy step: the checksum's chunk, so a whole step is a whole chunk. */
+const STEP = CHUNK_SIZE;
+/** Steps in flight at once. */
+const DEPTH = 4;
+
+/** Which side of a copy failed: callers report a failed read and a failed write differently. */
+export class CopyError extends Error {
+  readonly side: 'read' | 'write';
+
+  constructor(side: 'read' | 'write', cause: unknown) {
+    super(`${side} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'CopyError';
+    this.side = side;
+  }
+}
+
+/** How copySparse moves, hashes and paces the bytes. */
+export interface SparseCopyOptions {
+  /** Size of the destination, which sets the chunk grid's last chunk. */
+  readonly size: number;
+  /**
+   * A mapping of the destination covering [0, end): bytes are read straight
+   * into it (and hashed there). Without it they go through a buffer.
+   */
+  readonly destination?: Uint8Array;
+  /**
+   * Write zeros for the source's holes too: for a destination that may
+   * already hold data there. Otherwise holes are skipped, and must read
+   * as zeros in the destination already.
+   */
+  readonly dense?: boolean;
+  /**
+   * Hash every whole chunk as copied (holes as zeros, without touching
+   * them) into `digests`, for the chunks `hashChunk` accepts (default all).
+   */
+  readonly digests?: ChunkDigests;
+  readonly hashChunk?: (index: number) => boolean;
+  /**
+   * Start the disk writing the destination's pages every few MiB while the
+   * copy goes on (for a file on disk that is fsynced afterwards): the copy
+   * and the disk then work at the same time, instead of one after the other.
+   */
+  readonly writeback?: boolean;
+  /** Awaited after each step is under way (a test hook that slows the copy down). */
+  readonly afterStep?: (offset: number, length: number) => Promise<void> | void;
+}
+
+/** Bytes written between two writeback requests. */
+const WRITEBACK_EVERY = 8 * STEP;
+
+/**
+ * Copies [start, end) of file `from` to the same offsets of file `to`,
+ * skipping holes. Returns the number of data bytes copied. Every write has
+ * completed when it returns. Failures are CopyErrors saying which side
+ * failed.
+ */
+export async function copySparse(from: number, to: number, start: number, end: number, options: SparseCopyOptions): Promise<{ bytesCopied: number }> {
+  const { size, destination, dense = false, digests, hashChunk, writeback = false, afterStep } = options;
+  const buffers: Array<Uint8Array | null> = new Array(DEPTH).fill(null);
+  // Each step in flight; it resolves to its failure, never rejects, so that
+  // a failing step is not an unhandled rejection while the next one starts.
+  const inFlight: Array<Promise<unknown> | null> = new Array(DEPTH).fill(null);
+  const stepEnds: number[] = new Array(DEPTH).fill(start);
+  // Everything below `written` is written: a slot is settled before its
+  // reuse, so once step s is settled, so are all steps before it.
+  let written = start;
+  let writebackFrom = start;
+  const writebacks: Array<Promise<boolean>> = [];
+  const settle = async (k: number): Promise<void> => {
+    const pending = inFlight[k];
+    inFlight[k] = null;
+    const err = pending ? await pending : null;
+    if (err) throw err;
+    written = Math.max(written, stepEnds[k]!);
+    if (writeback && written - writebackFrom >= WRITEBACK_EVERY) {
+      writebacks.push(startWriteback(to, writebackFrom, written - writebackFrom));
+      writebackFrom = written;
+    }
+  };
+  let bytesCopied = 0;
+  // Where the data is, looked up once: on a memory file SEEK_HOLE walks the
+  // pages of the run it starts in, so a lookup per step would cost O(n^2).
+  // Pages written after this look-up are copied as the holes they were.
+  const allRuns = dataRuns(from, start, end);
+  let cursor = 0;
+  try {
+    for (let a = start, step = 0; a < end; step++) {
+      const chunkStart = Math.floor(a / STEP) * STEP;
+      const b = Math.min(chunkStart + STEP, size, end);
+      const whole = a === chunkStart && b === Math.min(chunkStart + STEP, size);
+      const index = chunkStart / STEP;
+      while (cursor < allRuns.length && allRuns[cursor]![1] <= a) cursor++;
+      const runs: Run[] = [];
+      for (let i = cursor; i < allRuns.length && allRuns[i]![0] < b; i++) {
+        runs.push([Math.max(allRuns[i]![0], a), Math.min(allRuns[i]![1], b)]);
+      }
+      const hash = digests !== undefined && whole && (hashChunk?.(index) ?? true);
+      if (runs.length === 0 && !dense) {
+        if (hash) digests.set(index, null);
+      } else {
+        const k = step % DEPTH;
+        await settle(k);
+        stepEnds[k] = b;
+        const step0 = a; // `a` moves on before this step completes
+        const work = destination
+          ? intoMapping(from, destination, step0, b, runs, dense, hash ? (d) => d.setRuns(index, destination, dense ? [[step0, b]] : runs) : null, digests)
+          : throughBuffer(from, to, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, dense, hash ? (d, buf) => d.setRuns(index, buf, dense ? [[step0, b]] : runs, step0) : null, digests);
+        inFlight[k] = work.then(() => null, (err: unknown) => err);
+        for (const [r0, r1] of runs) bytesCopied += r1 - r0;
+      }
+      if (afterStep) await afterStep(a, b - a);
+      a = b;
+    }
+    for (let k = 0; k < DEPTH; k++) await settle(k);
+  } finally {
+    // On failure too, let the steps and writeback requests still in flight
+    // finish before the caller closes or removes the destination.
+    await Promise.all(inFlight);
+    await Promise.all(writebacks);
+  }
+  return { bytesCopied };
+}
+
+type HashStep<V> = ((digests: ChunkDigests, view: V) => void) | null;
+
+/** One step through a buffer: read the runs (holes as zeros), hash, write. */
+async function throughBuffer(
+  from: number, to: number, buffer: Uint8Array, a: number, b: number, runs: Run[], dense: boolean,
+  hash: HashStep<Uint8Array>, digests: ChunkDigests | undefined,
+): Promise<void> {
+  const buf = buffer.subarray(0, b - a);
+  let p = a;
+  for (const [r0, r1] of runs) {
+    if (dense) buf.fill(0, p - a, r0 - a);
+    await read(from, buf, r0 - a, r1 - r0, r0);
+    p = r1;
+  }
+  if (dense) buf.fill(0, p - a, b - a);
+  if (hash && digests) hash(digests, buf);
+  for (const [w0, w1] of dense ? [[a, b] as Run] : runs) await write(to, buf, w0 - a, w1 - w0, w0);
+}
+
+/** One step straight into the destination's mapping (holes zeroed there only when dense). */
+async function intoMapping(
+  from: number, destination: Uint8Array, a: number, b: number, runs: Run[], dense: boolean,
+  hash: HashStep<Uint8Array>, digests: ChunkDigests | undefined,
+): Promise<void> {
+  let p = a;
+  for (const [r0, r1] of runs) {
+    if (dense) destination.fill(0, p, r0);
+    await read(from, destination, r0, r1 - r0, r0);
+    p = r1;
+  }
+  if (dense) destination.fill(0, p, b);
+  if (hash && digests) hash(digests, destination);
+}
+
+async function read(fd: number, into: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  try {
+    await readFully(fd, into, offset, length, position);
+  } catch (err) {
+    throw new CopyError('read', err);
+  }
+}
+
+async function write(fd: number, from: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  try {
+    await writeFully(fd, from, offset, length, position);
+  } catch (err) {
+    throw new CopyError('write', err);
+  }
+}
+
+/**
+ * Writes zeros over whatever data [start, end) of `fd` holds, so that the
+ * range reads as zeros (for a destination that held data before a copy).
+ */
+export async function zeroData(fd: number, start: number, end: number): Promise<void> {
+  const zeros = new Uint8Array(STEP);
+  for (const [r0, r1] of dataRuns(fd, start, end)) {
+    for (let p = r0; p < r1; p += STEP) await writeFully(fd, zeros, 0, Math.min(STEP, r1 - p), p);
+  }
+}

@@ -1,0 +1,79 @@
+// Writing a file a user keeps (an export) the safe way: to a temporary name
+// beside it, fsync, rename, fsync the directory. An interrupted export never
+// leaves a half-written file under the name the user asked for.
+import fs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { StoreError } from './errors.js';
+import { fsyncDirectoryWith, realStoreFs, removeIfPresentWith, writeFullyWith, type StoreFs } from './fs.js';
+
+/** A file being written; commit() publishes it under its final name, abort() removes it. */
+export class DurableFile {
+  readonly path: string;
+  readonly #temp: string;
+  readonly #fd: number;
+  readonly #sfs: StoreFs;
+  #position = 0;
+  #open = true;
+  #done = false;
+
+  private constructor(sfs: StoreFs, path: string, temp: string, fd: number) {
+    this.#sfs = sfs;
+    this.path = path;
+    this.#temp = temp;
+    this.#fd = fd;
+  }
+
+  /** Starts writing `path` (0600). Unless `overwrite`, an existing file there is StoreError EXISTS. */
+  static async create(path: string, overwrite: boolean, sfs: StoreFs = realStoreFs): Promise<DurableFile> {
+    if (!overwrite && await exists(sfs, path)) {
+      throw new StoreError('EXISTS', `${path} already exists`, { path, hint: 'remove it or choose another name' });
+    }
+    const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+    const fd = await sfs.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    return new DurableFile(sfs, path, temp, fd);
+  }
+
+  /** Appends `chunk`. */
+  async write(chunk: Uint8Array): Promise<void> {
+    await writeFullyWith(this.#sfs, this.#fd, chunk, 0, chunk.length, this.#position);
+    this.#position += chunk.length;
+  }
+
+  /** Makes the file durable under its final name. */
+  async commit(): Promise<void> {
+    this.#done = true;
+    try {
+      await this.#sfs.fsync(this.#fd);
+      await this.#close();
+      await this.#sfs.rename(this.#temp, this.path);
+      await fsyncDirectoryWith(this.#sfs, dirname(this.path));
+    } catch (err) {
+      await this.#close().catch(() => {});
+      await removeIfPresentWith(this.#sfs, this.#temp);
+      throw err;
+    }
+  }
+
+  /** Removes the temporary file (after a failure); does nothing after commit(). */
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.#close().catch(() => {});
+    await removeIfPresentWith(this.#sfs, this.#temp).catch(() => {});
+  }
+
+  async #close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    await this.#sfs.close(this.#fd);
+  }
+}
+
+async function exists(sfs: StoreFs, path: string): Promise<boolean> {
+  try {
+    await sfs.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

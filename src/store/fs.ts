@@ -1,0 +1,139 @@
+// Every file-system operation the store performs goes through one StoreFs
+// object: the real one by default, or one a test substitutes to record (or
+// cut short) the operations, as a power-loss test does. Only the lock's
+// flock and the data-run look-ups (lseek SEEK_DATA/SEEK_HOLE) go straight
+// to src/sys: neither changes what is on the disk.
+import fs from 'node:fs';
+import { dirname } from 'node:path';
+import { close, fstat, fsync, ftruncate, open, readdir, rename, unlink } from '../sys/index.js';
+
+/**
+ * The store's file-system operations, fd-based like the system calls they
+ * stand for (open(2), pread(2), pwrite(2), fsync(2), rename(2), unlink(2),
+ * mkdir(2)...). Failures reject with Node's errno errors (`code` ENOSPC...).
+ * Positions and lengths are bytes.
+ */
+export interface StoreFs {
+  open(path: string, flags: number, mode?: number): Promise<number>;
+  close(fd: number): Promise<void>;
+  /** Reads up to `length` bytes at `position` into `buf[offset..]`; resolves to the count read (0 at end of file). */
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Writes up to `length` bytes of `buf[offset..]` at `position`; resolves to the count written. */
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  fsync(fd: number): Promise<void>;
+  fstat(fd: number): Promise<fs.Stats>;
+  ftruncate(fd: number, length: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Creates one directory (its parent must exist). */
+  mkdir(path: string, mode: number): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  /** stat(2) of a path, following symbolic links. */
+  stat(path: string): Promise<fs.Stats>;
+}
+
+/** The real file system, each operation on libuv's thread pool. */
+export const realStoreFs: StoreFs = {
+  open: (path, flags, mode) => open(path, flags, mode),
+  close: (fd) => close(fd),
+  read: (fd, buf, offset, length, position) =>
+    new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
+  write: (fd, buf, offset, length, position) =>
+    new Promise((resolve, reject) => fs.write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
+  fsync: (fd) => fsync(fd),
+  fstat: (fd) => fstat(fd),
+  ftruncate: (fd, length) => ftruncate(fd, length),
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  mkdir: (path, mode) => fs.promises.mkdir(path, { mode }).then(() => {}),
+  readdir: (path) => readdir(path),
+  stat: (path) => fs.promises.stat(path),
+};
+
+/**
+ * Reads `length` bytes at `position` into `buf[offset..]`; bytes past the
+ * end of the file read as zeros (see readFully in src/sys).
+ */
+export async function readFullyWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const n = await sfs.read(fd, buf, offset + done, length - done, position + done);
+    if (n === 0) {
+      buf.fill(0, offset + done, offset + length);
+      return;
+    }
+    done += n;
+  }
+}
+
+/** Writes all `length` bytes of `buf[offset..]` at `position`. */
+export async function writeFullyWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const n = await sfs.write(fd, buf, offset + done, length - done, position + done);
+    if (n === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    done += n;
+  }
+}
+
+/** Removes a file if it exists; returns whether it did. */
+export async function removeIfPresentWith(sfs: StoreFs, path: string): Promise<boolean> {
+  try {
+    await sfs.unlink(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** fsync of a directory, which makes the renames, unlinks and creations inside it durable. */
+export async function fsyncDirectoryWith(sfs: StoreFs, dir: string): Promise<void> {
+  const fd = await sfs.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    await sfs.fsync(fd);
+  } finally {
+    await sfs.close(fd);
+  }
+}
+
+/**
+ * mkdir -p `dir` with `mode`, each new directory made durable by an fsync
+ * of its parent (a directory entry is only on the disk once its parent is
+ * synced). Returns whether anything was created.
+ */
+export async function makeDirectoryDurably(sfs: StoreFs, dir: string, mode: number): Promise<boolean> {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await sfs.stat(d);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw err;
+      missing.unshift(d);
+    }
+  }
+  for (const d of missing) {
+    try {
+      await sfs.mkdir(d, mode);
+    } catch (err) {
+      // Made meanwhile by someone else: what matters is that it exists.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    await fsyncDirectoryWith(sfs, dirname(d));
+  }
+  return missing.length > 0;
+}
+
+/** A small file's whole contents (at most `max` bytes), read through `sfs`. */
+export async function readSmallFile(sfs: StoreFs, path: string, flags: number, max: number): Promise<Buffer> {
+  const fd = await sfs.open(path, flags);
+  try {
+    const buf = Buffer.alloc(max);
+    let done = 0;
+    for (let n = -1; n !== 0 && done < max; done += n) n = await sfs.read(fd, buf, done, max - done, done);
+    return buf.subarray(0, done);
+  } finally {
+    await sfs.close(fd);
+  }
+}

@@ -1,0 +1,150 @@
+// Reading a snapshot image for inspection. An image is untrusted bytes: the
+// header is validated by src/format before anything it points at is read,
+// and every read goes through read(), which refuses (as a bug) any range
+// outside the image, so a hostile header can never make a command read
+// past the file. Reads are positioned reads of an open descriptor, never a
+// mapping: an image truncated while it is read gives an error, not SIGBUS.
+import fs from 'node:fs';
+import {
+  DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
+  checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
+} from '../format/index.js';
+import { StoreError } from './errors.js';
+import { realStoreFs, type StoreFs } from './fs.js';
+
+/** Bytes read per step when streaming a large part of an image. */
+export const STREAM_CHUNK = 1 << 20;
+/** What inspect() reads into memory (header, entry ring, maybe the data ring); beyond this it refuses. */
+const MAX_RINGS_BYTES = 2 ** 32 - 1;
+
+/** The host's extension words, and whether its magic is there at all. */
+export interface ExtensionWords {
+  readonly present: boolean;
+  readonly durableOffset: bigint;
+  readonly snapshotSeq: bigint;
+}
+
+/** What an image holds, validated. */
+export type ImageInfo =
+  | { readonly configured: false; readonly size: number }
+  | {
+    readonly configured: true;
+    readonly size: number;
+    readonly layout: Layout;
+    readonly writeOffset: bigint;
+    readonly extension: ExtensionWords;
+    /** Valid records, oldest first, checked against the commit protocol. */
+    readonly records: readonly Slot[];
+    /** Header, entry ring and data ring (what records are copied from), if inspect() was asked for them. */
+    readonly rings: Uint8Array | null;
+  };
+
+/** An image file (or an image inside a larger file, such as an export) opened for reading. */
+export class ImageFile {
+  readonly path: string;
+  /** Bytes of the image. */
+  readonly size: number;
+  readonly #fd: number;
+  /** Where the image starts in the file. */
+  readonly #base: number;
+  readonly #sfs: StoreFs;
+  #closed = false;
+
+  private constructor(sfs: StoreFs, path: string, fd: number, base: number, size: number) {
+    this.#sfs = sfs;
+    this.path = path;
+    this.#fd = fd;
+    this.#base = base;
+    this.size = size;
+  }
+
+  /**
+   * Opens `path` for reading; `slice` selects the image inside a larger
+   * file (it must lie within the file). Throws Node's error (ENOENT...) or
+   * a StoreError (NOT_A_FILE, TRUNCATED) for something that is not a regular file.
+   */
+  static async open(path: string, slice?: { offset: number; length: number }, sfs: StoreFs = realStoreFs): Promise<ImageFile> {
+    const fd = await sfs.open(path, fs.constants.O_RDONLY);
+    try {
+      const stat = await sfs.fstat(fd);
+      if (!stat.isFile()) throw new StoreError('NOT_A_FILE', `${path} is not a regular file`, { path, hint: 'give the path of an image file' });
+      if (slice && slice.offset + slice.length > stat.size) {
+        throw new StoreError('TRUNCATED', `${path} is shorter than the image it should hold`, { path, hint: 'the file is truncated: copy it again' });
+      }
+      return new ImageFile(sfs, path, fd, slice?.offset ?? 0, slice?.length ?? stat.size);
+    } catch (err) {
+      await sfs.close(fd).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Reads image bytes [position, position + length); the range must lie inside the image. */
+  async read(position: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
+      // Validation upstream makes this unreachable; reaching it is a bug, never a read past the image.
+      throw new Error(`refusing to read bytes [${position}, ${position + length}) of a ${this.size}-byte image`);
+    }
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const bytesRead = await this.#sfs.read(this.#fd, out, done, length - done, this.#base + position + done);
+      if (bytesRead === 0) {
+        throw new StoreError('TRUNCATED', `${this.path} ended after ${position + done} bytes while it was read`, { path: this.path, hint: 'the file was truncated or replaced meanwhile: try again' });
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  /**
+   * Validates the image and returns what it holds: the layout, the
+   * extension words and every valid record (FormatError when anything is
+   * inconsistent). `raw` says the image is a capture of a file no writer
+   * configured, so a file shorter than a header page is fine. Only the
+   * header and the entry ring are read, unless `rings` asks for the data
+   * ring too (to copy records out of it).
+   */
+  async inspect(options: { raw?: boolean; rings?: boolean } = {}): Promise<ImageInfo> {
+    if (this.size < HEADER_SIZE && options.raw === true) return { configured: false, size: this.size };
+    if (this.size < HEADER_SIZE) readHeader(await this.read(0, this.size)); // throws TOO_SMALL
+    const header = await this.read(0, HEADER_SIZE);
+    // Masks and ring sizes checked against the image's real size before
+    // anything they point at is read.
+    const first = readHeader(header, this.size);
+    if (!first.configured) return { configured: false, size: this.size };
+    const length = options.rings === true ? first.layout.tailBase : first.layout.dataBase;
+    if (length > MAX_RINGS_BYTES) {
+      throw new FormatError('RINGS_DO_NOT_FIT', `the image's entry and data rings take ${length} bytes, more than this command can inspect (4 GiB)`);
+    }
+    const prefix = length === HEADER_SIZE ? header : await this.read(0, length);
+    const state = readHeader(prefix, this.size);
+    if (!state.configured) throw new FormatError('BAD_MAGIC', 'the image header changed while it was read');
+    const { layout } = state;
+    const records = checkRecordSet(layout, validSlots(prefix, layout));
+    const words = wordsOf(prefix);
+    const extension: ExtensionWords = words.load(EXT_MAGIC_AT) === EXT_MAGIC
+      ? { present: true, durableOffset: words.load(DURABLE_OFFSET_AT), snapshotSeq: words.load(SNAPSHOT_SEQ_AT) }
+      : { present: false, durableOffset: 0n, snapshotSeq: 0n };
+    return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, rings: options.rings === true ? prefix : null };
+  }
+
+  /** The bytes of image range [start, end), a chunk at a time (for the tail, or a whole export). */
+  async *chunks(start: number, end: number, chunkSize = STREAM_CHUNK): AsyncGenerator<Uint8Array> {
+    for (let at = start; at < end; at += chunkSize) {
+      // A new buffer each step: a stream may still hold the previous chunk after write() returned.
+      yield await this.read(at, Math.min(chunkSize, end - at));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#sfs.close(this.#fd).catch(() => {});
+  }
+}
+
+/** A record's bytes, copied out of the rings (across the ring's wrap). */
+export function recordBytes(info: Extract<ImageInfo, { configured: true }>, record: Slot): Uint8Array {
+  if (info.rings === null) throw new Error('recordBytes() needs an image inspected with { rings: true }');
+  return copyRecord(info.rings, info.layout, record);
+}

@@ -1,0 +1,106 @@
+// Export and import of one generation as an export file (export-format.ts):
+// what `shm-host export` and `shm-host import` do, apart from choosing the
+// streams and printing.
+import type { Readable } from 'node:stream';
+import { CHUNK_SIZE, ChunkDigests, FormatError } from '../format/index.js';
+import { StoreError } from './errors.js';
+import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash, ExportFormatError, type ExportHeader } from './export-format.js';
+import { readExport } from './export-reader.js';
+import { writeFullyWith, realStoreFs } from './fs.js';
+import { fieldsOfImage, imageDisagreement } from './image-facts.js';
+import { ImageFile, type ImageInfo } from './image-file.js';
+import { serializeManifest } from './manifest.js';
+import type { Generation, Manifest, PendingImage, SnapshotStoreApi } from './types.js';
+
+/**
+ * Writes the export of the image `image` with its `manifest` to `write`,
+ * chunk by chunk (`onChunk` is told each image chunk's length). The image
+ * is checked against the manifest's checksum as it is read; on a mismatch
+ * this throws StoreError CORRUPT before the trailer, so what was written
+ * is rejected by any reader as truncated. Resolves to the export's SHA-256
+ * (hex) and its size in bytes.
+ */
+export async function writeExport(
+  image: ImageFile, manifest: Manifest, write: (chunk: Uint8Array) => Promise<void>, onChunk?: (bytes: number) => void,
+): Promise<{ sha256: string; bytes: number }> {
+  const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
+  const hash = exportHash();
+  const header = encodeExportHeader({ manifestLength: manifestBytes.length, imageLength: image.size });
+  for (const part of [header, manifestBytes]) {
+    hash.update(part);
+    await write(part);
+  }
+  const digests = new ChunkDigests(image.size);
+  let index = 0;
+  for await (const chunk of image.chunks(0, image.size, CHUNK_SIZE)) {
+    hash.update(chunk);
+    digests.set(index++, chunk);
+    await write(chunk);
+    onChunk?.(chunk.length);
+  }
+  if (digests.value() !== manifest.checksum.value) {
+    throw new StoreError('CORRUPT', `image ${image.path} does not match its checksum`, { path: image.path, hint: 'export an older generation' });
+  }
+  const digest = hash.digest();
+  await write(encodeTrailer(digest));
+  return { sha256: digest.toString('hex'), bytes: exportFileSize({ manifestLength: manifestBytes.length, imageLength: image.size }) };
+}
+
+const ZEROS = Buffer.alloc(CHUNK_SIZE);
+const isZero = (chunk: Uint8Array): boolean => ZEROS.subarray(0, chunk.length).equals(chunk);
+
+/** What an import is told as it goes: the export's header once read, then each image chunk's length. */
+export interface ImportProgress {
+  onHeader?(header: ExportHeader): void;
+  onChunk?(bytes: number): void;
+}
+
+/**
+ * Reads the export on `input`, checks it whole (trailer, checksum, the
+ * image's layout against its manifest) and commits it to `store` as the
+ * newest generation (reason `import`). A damaged or incomplete export
+ * throws ExportFormatError and leaves nothing behind. Resolves to the new
+ * generation and the manifest the export carried.
+ */
+export async function importExport(store: SnapshotStoreApi, input: Readable, progress: ImportProgress = {}): Promise<{ generation: Generation; from: Manifest }> {
+  const pending = await store.createImage();
+  try {
+    const from = await receive(pending, input, progress);
+    return { generation: await checkAndCommit(pending, from), from };
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+}
+
+/** Streams the export on `input` into the pending image, checked on the way (see readExport). */
+async function receive(pending: PendingImage, input: Readable, progress: ImportProgress): Promise<Manifest> {
+  const contents = await readExport(
+    input,
+    async (chunk, position) => {
+      // All-zero chunks stay holes: a mostly empty 1 GiB image costs little disk.
+      if (!isZero(chunk)) await writeFullyWith(realStoreFs, pending.fd, chunk, 0, chunk.length, position);
+      progress.onChunk?.(chunk.length);
+    },
+    (header) => progress.onHeader?.(header),
+  );
+  await realStoreFs.ftruncate(pending.fd, contents.header.imageLength);
+  return contents.manifest;
+}
+
+/** Checks the image written to `pending` against its manifest, then commits it (reason `import`). */
+async function checkAndCommit(pending: PendingImage, manifest: Manifest): Promise<Generation> {
+  const image = await ImageFile.open(pending.path);
+  let info: ImageInfo;
+  try {
+    info = await image.inspect({ raw: !manifest.configured });
+  } catch (err) {
+    if (err instanceof FormatError) throw new ExportFormatError(`the exported image is damaged: ${err.message}`);
+    throw err;
+  } finally {
+    await image.close();
+  }
+  const problem = imageDisagreement(info, manifest);
+  if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
+  return pending.commit({ reason: 'import', checksum: manifest.checksum, ...fieldsOfImage(info) });
+}

@@ -1,0 +1,39 @@
+// Where a file holds data: memory files and most disk file systems answer
+// SEEK_DATA/SEEK_HOLE, and the pages they call holes read as zeros, cost no
+// memory and need no copy.
+import { SysError } from './errors.js';
+import { seekData, seekHole } from './file.js';
+
+/** A data run [from, to) of a file. */
+export type Run = [number, number];
+
+/**
+ * The data runs of `fd` within [start, end). A file that cannot tell
+ * (EINVAL) is all data; what lies past the end of file is a hole.
+ */
+export function dataRuns(fd: number, start: number, end: number): Run[] {
+  const runs: Run[] = [];
+  let p = start;
+  while (p < end) {
+    let d: number | null;
+    let h: number;
+    try {
+      d = seekData(fd, p);
+      if (d === null || d >= end) break;
+      h = seekHole(fd, d);
+    } catch (err) {
+      // SEEK_DATA unsupported: treat the rest as data. ENXIO from SEEK_HOLE:
+      // the file shrank under us; the rest reads as zeros.
+      if (err instanceof SysError && err.code === 'EINVAL') {
+        runs.push([p, end]);
+        return runs;
+      }
+      if (err instanceof SysError && err.code === 'ENXIO') break;
+      throw err;
+    }
+    const to = Math.min(h, end);
+    runs.push([d, to]);
+    p = to;
+  }
+  return runs;
+}

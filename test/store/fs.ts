@@ -1,0 +1,81 @@
+// The store's file-system operations all pass through the StoreFs it was
+// opened with: a recording one sees the durable write sequence in order,
+// and every directory the store creates made durable by its parent's fsync.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { SnapshotStore, realStoreFs, type StoreFs } from '../../src/store/index.js';
+import { CHECKSUM_ALGORITHM, ChunkDigests } from '../../src/format/index.js';
+import { scratchDir } from './helpers.js';
+
+/** A StoreFs that performs every operation for real and logs it, with paths for fds. */
+function recording(): { sfs: StoreFs; log: string[] } {
+  const log: string[] = [];
+  const paths = new Map<number, string>();
+  const name = (fd: number): string => paths.get(fd) ?? `fd ${fd}`;
+  const sfs: StoreFs = {
+    ...realStoreFs,
+    open: async (path, flags, mode) => {
+      const fd = await realStoreFs.open(path, flags, mode);
+      paths.set(fd, path);
+      log.push(`open ${path}`);
+      return fd;
+    },
+    write: async (fd, buf, offset, length, position) => {
+      log.push(`write ${name(fd)}`);
+      return realStoreFs.write(fd, buf, offset, length, position);
+    },
+    fsync: async (fd) => {
+      log.push(`fsync ${name(fd)}`);
+      return realStoreFs.fsync(fd);
+    },
+    rename: async (from, to) => {
+      log.push(`rename ${from} ${to}`);
+      return realStoreFs.rename(from, to);
+    },
+    mkdir: async (path, mode) => {
+      log.push(`mkdir ${path}`);
+      return realStoreFs.mkdir(path, mode);
+    },
+    unlink: async (path) => {
+      log.push(`unlink ${path}`);
+      return realStoreFs.unlink(path);
+    },
+  };
+  return { sfs, log };
+}
+
+t.test('a commit through a recording StoreFs: image fsync, rename, manifest write and fsync, rename, directory fsync', async (t) => {
+  const base = scratchDir(t, 'storefs');
+  const dir = join(base, 'a', 'b');
+  const { sfs, log } = recording();
+  const store = await SnapshotStore.open(dir, { fs: sfs });
+  t.teardown(() => store.close());
+  t.ok(log.indexOf(`mkdir ${join(base, 'a')}`) < log.indexOf(`fsync ${base}`), 'the first new directory is made durable in its parent');
+  t.ok(log.indexOf(`mkdir ${dir}`) < log.indexOf(`fsync ${join(base, 'a')}`), 'and so is the second');
+  log.length = 0;
+  const pending = await store.createImage();
+  const size = 8192;
+  fs.writeSync(pending.fd, new Uint8Array(size), 0, size, 0);
+  const digests = new ChunkDigests(size);
+  digests.set(0, null);
+  const generation = await pending.commit({
+    reason: 'request', checksum: { algorithm: CHECKSUM_ALGORITHM, value: digests.value() }, configured: false, records: 0, latest: null, writeOffset: '0',
+  });
+  const tmpImage = join(dir, '.tmp-gen-0000000000000001.img');
+  const tmpManifest = join(dir, '.tmp-gen-0000000000000001.json');
+  const order = [
+    `open ${tmpImage}`,
+    `fsync ${tmpImage}`,
+    `rename ${tmpImage} ${generation.imagePath}`,
+    `open ${tmpManifest}`,
+    `write ${tmpManifest}`,
+    `fsync ${tmpManifest}`,
+    `rename ${tmpManifest} ${generation.manifestPath}`,
+    `fsync ${dir}`,
+  ];
+  const at = order.map((op) => log.indexOf(op));
+  t.same(at.map((i) => i >= 0), order.map(() => true), `every step was seen: ${log.join('; ')}`);
+  t.same([...at].sort((a, b) => a - b), at, 'in this order');
+  t.ok((await store.verify(generation)).ok, 'and the generation verifies');
+});
