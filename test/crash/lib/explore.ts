@@ -2,16 +2,15 @@
 // recording, then, for every operation and every (bounded) combination of
 // what the disk kept, writes the crash state out and checks it as the next
 // host would. A scenario is one small function (see scenarios.ts).
-import './record-fs.js'; // first: it wraps node:fs before the store binds it
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SnapshotStore, type Generation } from '../../../src/store/index.js';
+import { SnapshotStore, realStoreFs, type Generation, type StoreFs } from '../../../src/store/index.js';
 import { materialize } from './materialize.js';
 import { crashStates, describe } from './model.js';
 import { checkAsNextHost } from './next-host.js';
 import { type LiveImage, liveImage } from './live-image.js';
 import { OpLog } from './oplog.js';
-import { record } from './record-fs.js';
+import { RecordingFs } from './recording-fs.js';
 
 /** Where scratch trees go: tmpfs when there is one (fsync costs nothing there, and the model decides durability). */
 const SCRATCH = process.env.CRASH_SCRATCH ?? '/dev/shm';
@@ -26,8 +25,12 @@ export interface ScenarioContext {
   readonly live: LiveImage;
   /** Records what generation `g` holds and, when `ack`, that its writer was told it is durable now. */
   captured(g: Generation, ack?: boolean): void;
-  /** Opens the store in `dir` as a host does. */
-  open(): Promise<SnapshotStore>;
+  /** The file system the store must use: the real one in setup(), a recording one in run(). */
+  readonly fs: StoreFs;
+  /** Opens the store in `dir` as a host does (`keep` by default), on `fs`. */
+  open(keep?: number): Promise<SnapshotStore>;
+  /** A recording file system of its own (for a second "process"; see RecordingFs.kill), during run() only. */
+  process(): RecordingFs;
 }
 
 export interface Scenario {
@@ -60,6 +63,7 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
   const live = liveImage();
   const images = new Map<number, Buffer>();
   let log: OpLog | null = null;
+  let recording: RecordingFs | null = null;
   const earlyAcks: number[] = [];
   const ctx: ScenarioContext = {
     root,
@@ -73,19 +77,26 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
       if (log === null) earlyAcks.push(g.sequence);
       else log.ack(g.sequence);
     },
-    open: () => SnapshotStore.open(ctx.dir, { keep: ctx.keep }),
+    get fs() {
+      return recording ?? realStoreFs;
+    },
+    open: (keep) => SnapshotStore.open(ctx.dir, { keep: keep ?? ctx.keep, fs: ctx.fs }),
+    process() {
+      if (log === null) throw new Error('a process of its own is for run()');
+      return new RecordingFs(log);
+    },
   };
   try {
     live.commit(20);
     await scenario.setup?.(ctx);
     log = new OpLog(root);
-    const stop = record(log);
+    recording = new RecordingFs(log);
     try {
       await scenario.run(ctx);
     } finally {
-      stop();
+      recording = null;
     }
-    if (log.ops.length === 0) throw new Error(`scenario ${scenario.name} recorded no operation: was record-fs.js loaded before the store?`);
+    if (log.ops.length === 0) throw new Error(`scenario ${scenario.name} recorded no operation`);
     const ops = log.ops;
     const acks = [...earlyAcks.map((sequence) => ({ sequence, afterOps: 0 })), ...log.acks];
     const storeDir = ctx.dir.slice(root.length + 1);

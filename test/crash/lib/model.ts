@@ -10,7 +10,7 @@
 // File systems promise more (ext4's data=ordered, journals that keep
 // renames in order); a store that survives every state here survives them.
 import { digestOf } from './digest.js';
-import { type Baseline, type Op, parentOf } from './oplog.js';
+import { type Baseline, type Op, applyData, parentOf } from './oplog.js';
 
 /** A directory tree as a disk holds it: what materialize.ts writes out. */
 export interface TreeState {
@@ -42,18 +42,6 @@ interface FileHistory {
   readonly durable: Buffer;
   /** Data operations after the last fsync (before the crash point). */
   readonly pending: Array<Extract<Op, { kind: 'write' | 'truncate' }>>;
-}
-
-function applyData(data: Buffer, op: Extract<Op, { kind: 'write' | 'truncate' }>, limit = Infinity): Buffer {
-  if (op.kind === 'truncate') {
-    if (op.size <= data.length) return data.subarray(0, op.size);
-    return Buffer.concat([data, Buffer.alloc(op.size - data.length)]);
-  }
-  const bytes = op.data.subarray(0, Math.min(op.data.length, limit));
-  const end = op.position + bytes.length;
-  const out = end > data.length ? Buffer.concat([data, Buffer.alloc(end - data.length)]) : Buffer.from(data);
-  bytes.copy(out, op.position);
-  return out;
 }
 
 const replay = (start: Buffer, ops: FileHistory['pending']): Buffer => ops.reduce((d, op) => applyData(d, op), start);

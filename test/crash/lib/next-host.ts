@@ -3,8 +3,8 @@
 // new memory file (as src/host/supervisor.ts does), then one more capture.
 import { closeSync, ftruncateSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { capture } from '../../../src/capture/index.js';
-import { SnapshotStore, restoreImage } from '../../../src/store/index.js';
+import { capture, restoreImage } from '../../../src/live/index.js';
+import { SnapshotStore } from '../../../src/store/index.js';
 import { memfdCreate } from '../../../src/sys/index.js';
 import { digestOf } from './digest.js';
 import { type LiveImage, firstDifference, readAll } from './live-image.js';

@@ -29,6 +29,19 @@ export interface Ack {
   readonly afterOps: number;
 }
 
+/** `data` after a write or truncate. */
+export function applyData(data: Buffer, op: Extract<Op, { kind: 'write' | 'truncate' }>, limit = Infinity): Buffer {
+  if (op.kind === 'truncate') {
+    if (op.size <= data.length) return data.subarray(0, op.size);
+    return Buffer.concat([data, Buffer.alloc(op.size - data.length)]);
+  }
+  const bytes = op.data.subarray(0, Math.min(op.data.length, limit));
+  const end = op.position + bytes.length;
+  const out = end > data.length ? Buffer.concat([data, Buffer.alloc(end - data.length)]) : Buffer.from(data);
+  bytes.copy(out, op.position);
+  return out;
+}
+
 /** The parent of a relative path ('' for a name in the root). */
 export const parentOf = (path: string): string => {
   const d = dirname(path);
@@ -45,6 +58,7 @@ export class OpLog {
   readonly acks: Ack[] = [];
   readonly baseline: Baseline;
   readonly #names = new Map<string, number>(); // live file path -> inode
+  readonly #content = new Map<number, Buffer>(); // inode -> what the logged operations put in it
   #nextInode = 1;
 
   constructor(root: string) {
@@ -71,16 +85,38 @@ export class OpLog {
   create(path: string, mode: number): number {
     const inode = this.#nextInode++;
     this.#names.set(path, inode);
+    this.#content.set(inode, Buffer.alloc(0));
     this.ops.push({ kind: 'create', path, inode, mode });
     return inode;
   }
 
   write(inode: number, position: number, data: Uint8Array): void {
-    this.ops.push({ kind: 'write', inode, position, data: Buffer.from(data) });
+    const op = { kind: 'write' as const, inode, position, data: Buffer.from(data) };
+    this.ops.push(op);
+    this.#content.set(inode, applyData(this.#content.get(inode) ?? Buffer.alloc(0), op));
   }
 
   truncate(inode: number, size: number): void {
-    this.ops.push({ kind: 'truncate', inode, size });
+    const op = { kind: 'truncate' as const, inode, size };
+    this.ops.push(op);
+    this.#content.set(inode, applyData(this.#content.get(inode) ?? Buffer.alloc(0), op));
+  }
+
+  /**
+   * Logs whatever makes inode's logged content equal `actual` (bytes that
+   * reached the file some other way): a truncate to its size and one write
+   * of the differing range. Returns the bytes that differed.
+   */
+  reconcile(inode: number, actual: Buffer): number {
+    const logged = this.#content.get(inode) ?? Buffer.alloc(0);
+    if (logged.equals(actual)) return 0;
+    let first = 0;
+    while (first < actual.length && first < logged.length && actual[first] === logged[first]) first++;
+    let last = actual.length;
+    while (last > first && last <= logged.length && actual[last - 1] === logged[last - 1]) last--;
+    if (actual.length !== logged.length) this.truncate(inode, actual.length);
+    if (last > first) this.write(inode, first, actual.subarray(first, last));
+    return Math.max(last - first, 1);
   }
 
   fsync(inode: number): void {
@@ -121,7 +157,9 @@ export class OpLog {
       } else if (st.isFile()) {
         const inode = this.#nextInode++;
         this.#names.set(rel, inode);
-        files.set(rel, { inode, mode: st.mode & 0o7777, data: readFileSync(abs) });
+        const data = readFileSync(abs);
+        this.#content.set(inode, data);
+        files.set(rel, { inode, mode: st.mode & 0o7777, data });
       }
     };
     walk('');

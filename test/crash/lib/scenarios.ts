@@ -1,12 +1,12 @@
 // The crash scenarios: each is what a host (or a command) does to a
 // snapshot directory, as one small function. setup() runs unrecorded and
 // counts as durable; run() is what gets crashed at every operation.
-import { rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
-import { capture } from '../../../src/capture/index.js';
 import { main } from '../../../src/cli/main.js';
-import { SnapshotStore } from '../../../src/store/index.js';
+import { capture } from '../../../src/live/index.js';
+import { importExport } from '../../../src/store/index.js';
 import type { Scenario, ScenarioContext } from './explore.js';
 
 /** `count` captures into the store, each acknowledged (unless `ack` is false) when it returns, the file changing in between. */
@@ -32,13 +32,16 @@ async function cli(argv: string[]): Promise<void> {
   if (code !== 0) throw new Error(`shm-host ${argv.join(' ')} exited ${code}: ${err}`);
 }
 
-/** The newest generation of `dir`, read-only (as `list` would), marked as acknowledged. */
-async function ackNewest(ctx: ScenarioContext): Promise<void> {
-  const store = await SnapshotStore.open(ctx.dir, { readOnly: true });
+/** What `shm-host import FILE` does to the store (src/cli/import.ts): every generation kept, the export committed as the newest. */
+async function importFile(ctx: ScenarioContext, file: string): Promise<void> {
+  const store = await ctx.open(Number.MAX_SAFE_INTEGER);
   try {
-    const newest = (await store.list())[0];
-    if (!newest?.ok) throw new Error('the command left no readable generation');
-    ctx.captured(newest);
+    const input = createReadStream(file);
+    try {
+      ctx.captured((await importExport(store, input)).generation);
+    } finally {
+      input.destroy();
+    }
   } finally {
     await store.close();
   }
@@ -84,10 +87,10 @@ export const scenarios: Scenario[] = [
     run: (ctx) => captures(ctx, 8),
   },
   {
-    // `shm-host prune --keep 2` on eight generations.
+    // What `shm-host prune --keep 2` (src/cli/prune.ts) does to eight generations.
     name: 'prune',
     setup: async (ctx) => {
-      const store = await SnapshotStore.open(ctx.dir, { keep: 10 });
+      const store = await ctx.open(10);
       try {
         for (let i = 0; i < 8; i++) {
           ctx.live.commit(2);
@@ -97,22 +100,26 @@ export const scenarios: Scenario[] = [
         await store.close();
       }
     },
-    run: (ctx) => cli(['prune', '--keep', '2', '--dir', ctx.dir]),
+    run: async (ctx) => {
+      const store = await ctx.open(Number.MAX_SAFE_INTEGER);
+      try {
+        await store.prune(2);
+      } finally {
+        await store.close();
+      }
+    },
   },
   {
-    // `shm-host import` of an export of an older generation: it becomes the newest.
+    // What `shm-host import` does with an export of an older generation: it becomes the newest.
     name: 'import',
     setup: async (ctx) => {
       await captures(ctx, 2);
       await cli(['export', '1', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
     },
-    run: async (ctx) => {
-      await cli(['import', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
-      await ackNewest(ctx);
-    },
+    run: (ctx) => importFile(ctx, join(ctx.aside, 'one.shmx')),
   },
   {
-    // `shm-host import` into a directory that does not exist yet: import creates it.
+    // What `shm-host import` does into a directory that does not exist yet: import creates it.
     name: 'import-new-dir',
     setup: async (ctx) => {
       await captures(ctx, 1, false); // into a directory the import does not touch
@@ -120,9 +127,6 @@ export const scenarios: Scenario[] = [
       rmSync(ctx.dir, { recursive: true });
       ctx.dir = join(ctx.root, 'restored', 'state');
     },
-    run: async (ctx) => {
-      await cli(['import', join(ctx.aside, 'one.shmx'), '--dir', ctx.dir]);
-      await ackNewest(ctx);
-    },
+    run: (ctx) => importFile(ctx, join(ctx.aside, 'one.shmx')),
   },
 ];
