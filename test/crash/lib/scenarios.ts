@@ -1,12 +1,12 @@
 // The crash scenarios: each is what a host (or a command) does to a
 // snapshot directory, as one small function. setup() runs unrecorded and
 // counts as durable; run() is what gets crashed at every operation.
-import { createReadStream, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main.js';
-import { capture } from '../../../src/live/index.js';
-import { importExport } from '../../../src/store/index.js';
+import { capture, createSharedFile, restoreImage } from '../../../src/live/index.js';
+import { SnapshotStore, importExport } from '../../../src/store/index.js';
 import type { Scenario, ScenarioContext } from './explore.js';
 
 /** `count` captures into the store, each acknowledged (unless `ack` is false) when it returns, the file changing in between. */
@@ -53,6 +53,73 @@ function leaveDebris(ctx: ScenarioContext, next: number): void {
   writeFileSync(join(ctx.dir, `.tmp-${name('img')}`), Buffer.alloc(8192, 7), { mode: 0o600 });
   writeFileSync(join(ctx.dir, `.tmp-${name('json')}`), '{"format":', { mode: 0o600 });
   writeFileSync(join(ctx.dir, `gen-${String(next + 1).padStart(16, '0')}.img`), Buffer.alloc(4096, 9), { mode: 0o600 });
+}
+
+/**
+ * A host on a file system of its own (`ctx.process()`), killed (not the
+ * machine: see RecordingFs.kill) just before its operation `when` says.
+ * Its work never finishes and none of its cleanup runs.
+ */
+function killedHost(ctx: ScenarioContext, when: (name: string, done: string[]) => boolean, work: (store: Promise<SnapshotStore>) => Promise<unknown>): Promise<void> {
+  const fs = ctx.process();
+  const done: string[] = [  {
+    // A host killed right after its mkdir of --dir's first missing parent,
+    // before the fsync that makes it durable; the next host finds the
+    // directory there and captures into it.
+    name: 'after-killed-mkdir',
+    setup: async (ctx) => {
+      ctx.dir = join(ctx.root, 'var', 'lib', 'state');
+    },
+    run: async (ctx) => {
+      await killedHost(ctx, (name, done) => done.at(-1) === 'mkdir', (store) => store);
+      await captures(ctx, 1);
+    },
+  },
+  {
+    // A host killed between its commit point (the manifest's rename) and the
+    // directory fsync; the next host restores that generation, which tells
+    // its child the records in it are durable.
+    name: 'restore-after-killed-commit',
+    setup: (ctx) => captures(ctx, 2),
+    run: async (ctx) => {
+      await killedHost(ctx, (name, done) => name === 'open' && done.filter((n) => n === 'rename').length === 2, async (opened) => {
+        const store = await opened;
+        ctx.live.commit(3);
+        await capture(ctx.live.fd, store, 'interval');
+      });
+      await restoreAsHost(ctx);
+    },
+  },
+];
+  return new Promise((resolve) => {
+    fs.beforeOp = (name) => {
+      if (when(name, done)) {
+        fs.kill();
+        resolve();
+      }
+      done.push(name);
+    };
+    void work(SnapshotStore.open(ctx.dir, { keep: ctx.keep, fs })).catch(() => {});
+  });
+}
+
+/** What a host start does before its child runs (src/host): open, restore the newest verified generation into a new memory file. */
+async function restoreAsHost(ctx: ScenarioContext): Promise<void> {
+  const store = await ctx.open();
+  try {
+    const g = (await store.newestVerified()).generation;
+    if (g === null) throw new Error('nothing to restore');
+    const fd = createSharedFile(g.manifest.imageSize);
+    try {
+      // The restore tells the child (durable_offset) that what it holds is on the disk.
+      await restoreImage(g, fd, g.manifest.imageSize);
+      ctx.captured(g);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 export const scenarios: Scenario[] = [
@@ -128,5 +195,33 @@ export const scenarios: Scenario[] = [
       ctx.dir = join(ctx.root, 'restored', 'state');
     },
     run: (ctx) => importFile(ctx, join(ctx.aside, 'one.shmx')),
+  },
+  {
+    // A host killed right after its mkdir of --dir's first missing parent,
+    // before the fsync that makes it durable; the next host finds the
+    // directory there and captures into it.
+    name: 'after-killed-mkdir',
+    setup: async (ctx) => {
+      ctx.dir = join(ctx.root, 'var', 'lib', 'state');
+    },
+    run: async (ctx) => {
+      await killedHost(ctx, (name, done) => done.at(-1) === 'mkdir', (store) => store);
+      await captures(ctx, 1);
+    },
+  },
+  {
+    // A host killed between its commit point (the manifest's rename) and the
+    // directory fsync; the next host restores that generation, which tells
+    // its child the records in it are durable.
+    name: 'restore-after-killed-commit',
+    setup: (ctx) => captures(ctx, 2),
+    run: async (ctx) => {
+      await killedHost(ctx, (name, done) => name === 'open' && done.filter((n) => n === 'rename').length === 2, async (opened) => {
+        const store = await opened;
+        ctx.live.commit(3);
+        await capture(ctx.live.fd, store, 'interval');
+      });
+      await restoreAsHost(ctx);
+    },
   },
 ];
