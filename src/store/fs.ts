@@ -98,6 +98,27 @@ export async function fsyncDirectoryWith(sfs: StoreFs, dir: string): Promise<voi
 }
 
 /**
+ * fsync of `dir` and of every directory above it up to the root, so that
+ * what `dir` holds and each entry on the path to it is on the disk, however
+ * it got there: a process killed before its own fsync (of a mkdir, or of a
+ * commit) leaves names that are visible but not durable, and the next one
+ * must not build on them as if they were. An ancestor this user may not
+ * open for reading (EACCES, EPERM) is skipped: this user did not create it.
+ */
+export async function syncDirectoryPath(sfs: StoreFs, dir: string): Promise<void> {
+  await fsyncDirectoryWith(sfs, dir);
+  for (let d = dir; dirname(d) !== d;) {
+    d = dirname(d);
+    try {
+      await fsyncDirectoryWith(sfs, d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    }
+  }
+}
+
+/**
  * mkdir -p `dir` with `mode`, each new directory made durable by an fsync
  * of its parent (a directory entry is only on the disk once its parent is
  * synced). Returns whether anything was created.
