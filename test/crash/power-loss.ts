@@ -15,6 +15,7 @@ for (const scenario of scenarios) {
     const result = await explore(scenario, PER_POINT);
     total += result.states;
     t.comment(`${scenario.name}: ${result.operations} operations, ${result.states} crash states`);
+    t.equal(result.bypassed, 0, 'every byte the store wrote went through its StoreFs (so the model saw it)');
     t.same(result.failures, [], `no crash state of ${scenario.name} breaks a promise`);
   });
 }

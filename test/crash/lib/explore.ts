@@ -49,6 +49,8 @@ export interface Exploration {
   readonly states: number;
   /** Distinct directories (after the open's sweep) the checks past the open ran on. */
   readonly checkedInFull: number;
+  /** Bytes that reached the store's files without passing its StoreFs (0 when every write goes through it). */
+  readonly bypassed: number;
   readonly failures: string[];
 }
 
@@ -125,7 +127,7 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
       }
     }
     if (failed > failures.length) failures.push(`${scenario.name}: ... and ${failed - failures.length} more failing states`);
-    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, checkedInFull: memo.size, failures };
+    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, checkedInFull: memo.size, bypassed: log.bypassed, failures };
   } finally {
     live.close();
     rmSync(root, { recursive: true, force: true });

@@ -57,6 +57,8 @@ export class OpLog {
   readonly ops: Op[] = [];
   readonly acks: Ack[] = [];
   readonly baseline: Baseline;
+  /** Bytes found in files at their fsync that no logged write had put there (see reconcile). */
+  bypassed = 0;
   readonly #names = new Map<string, number>(); // live file path -> inode
   readonly #content = new Map<number, Buffer>(); // inode -> what the logged operations put in it
   #nextInode = 1;
@@ -116,7 +118,9 @@ export class OpLog {
     while (last > first && last <= logged.length && actual[last - 1] === logged[last - 1]) last--;
     if (actual.length !== logged.length) this.truncate(inode, actual.length);
     if (last > first) this.write(inode, first, actual.subarray(first, last));
-    return Math.max(last - first, 1);
+    const n = Math.max(last - first, 1);
+    this.bypassed += n;
+    return n;
   }
 
   fsync(inode: number): void {

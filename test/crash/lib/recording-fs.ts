@@ -6,7 +6,7 @@
 // Bytes can still reach a file without passing here (the capture copies
 // into the pending image's fd through src/sys): at each fsync the file's
 // real content is compared with the logged one and any difference logged
-// as a write just before the fsync, and counted in `bypassed`.
+// as a write just before the fsync, and counted in the log's `bypassed`.
 //
 // kill() models the process dying (not the machine): every descriptor
 // opened here is closed, as the kernel closes a dead process's files (which
@@ -20,8 +20,6 @@ type Seen = { kind: 'file'; inode: number } | { kind: 'dir'; path: string } | { 
 
 export class RecordingFs implements StoreFs {
   readonly log: OpLog;
-  /** Bytes found at an fsync that no logged write put there. */
-  bypassed = 0;
   readonly #fds = new Map<number, Seen>();
   #killed = false;
   /** When set, called before each operation with its name; a throw stops it (a process killed mid-way). */
@@ -87,7 +85,7 @@ export class RecordingFs implements StoreFs {
   fsync(fd: number): Promise<void> {
     return this.#run('fsync', async () => {
       const seen = this.#fds.get(fd);
-      if (seen?.kind === 'file') this.bypassed += this.log.reconcile(seen.inode, fs.readFileSync(`/proc/self/fd/${fd}`));
+      if (seen?.kind === 'file') this.log.reconcile(seen.inode, fs.readFileSync(`/proc/self/fd/${fd}`));
       await realStoreFs.fsync(fd);
       if (seen?.kind === 'file') this.log.fsync(seen.inode);
       if (seen?.kind === 'dir') this.log.fsyncDir(seen.path);
