@@ -14,6 +14,8 @@ import { RecordingFs } from './recording-fs.js';
 
 /** Where scratch trees go: tmpfs when there is one (fsync costs nothing there, and the model decides durability). */
 const SCRATCH = process.env.CRASH_SCRATCH ?? '/dev/shm';
+/** Crash states checked at once. */
+const CONCURRENCY = Number(process.env.CRASH_CONCURRENCY ?? 4);
 
 export interface ScenarioContext {
   /** The recorded tree; the store directory is `dir`, inside it. */
@@ -64,6 +66,7 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
   const aside = mkdtempSync(join(SCRATCH, `crash-aside-`));
   const live = liveImage();
   const images = new Map<number, Buffer>();
+  const nextLives: LiveImage[] = [];
   let log: OpLog | null = null;
   let recording: RecordingFs | null = null;
   const earlyAcks: number[] = [];
@@ -106,30 +109,39 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     let states = 0;
     let failed = 0;
     const memo = new Map<string, string[]>();
+    // The next host's capture copies a memory file of each worker's own (a capture writes its header).
+    nextLives.push(...Array.from({ length: CONCURRENCY }, () => liveImage()));
+    for (const l of nextLives) l.commit(5);
     for (let point = 0; point <= ops.length; point++) {
       const acked = acks.filter((a) => a.afterOps <= point).reduce<number | null>((m, a) => Math.max(m ?? 0, a.sequence), null);
-      for (const state of crashStates(ops, log.baseline, point, perPoint, point * 7919 + scenario.name.length)) {
-        const base = mkdtempSync(join(SCRATCH, 'crash-state-'));
-        try {
-          materialize(state, base);
-          const problems = await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live }, memo);
-          states += 1;
-          if (problems.length > 0) {
-            failed += 1;
-            if (failures.length < maxFailures) {
-              const after = point === 0 ? 'before the first operation' : `after ${describe(ops[point - 1]!)}`;
-              failures.push(`${scenario.name}: crash at operation ${point}/${ops.length} (${after}), ${state.label}: ${problems.join('; ')}`);
+      const pending = crashStates(ops, log.baseline, point, perPoint, point * 7919 + scenario.name.length);
+      // A few states at a time: each spends most of its time waiting on the thread pool.
+      const worker = async (next: LiveImage): Promise<void> => {
+        for (let state = pending.shift(); state !== undefined; state = pending.shift()) {
+          const base = mkdtempSync(join(SCRATCH, 'crash-state-'));
+          try {
+            materialize(state, base);
+            const problems = await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live: next }, memo);
+            states += 1;
+            if (problems.length > 0) {
+              failed += 1;
+              if (failures.length < maxFailures) {
+                const after = point === 0 ? 'before the first operation' : `after ${describe(ops[point - 1]!)}`;
+                failures.push(`${scenario.name}: crash at operation ${point}/${ops.length} (${after}), ${state.label}: ${problems.join('; ')}`);
+              }
             }
+          } finally {
+            rmSync(base, { recursive: true, force: true });
           }
-        } finally {
-          rmSync(base, { recursive: true, force: true });
         }
-      }
+      };
+      await Promise.all(nextLives.map(worker));
     }
     if (failed > failures.length) failures.push(`${scenario.name}: ... and ${failed - failures.length} more failing states`);
     return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, checkedInFull: memo.size, bypassed: log.bypassed, failures };
   } finally {
     live.close();
+    for (const l of nextLives) l.close();
     rmSync(root, { recursive: true, force: true });
     rmSync(aside, { recursive: true, force: true });
   }
