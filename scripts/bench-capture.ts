@@ -166,7 +166,7 @@ try {
   await store.close();
   if (!quick) {
     writeBenchmarkSection('Capture', 'npm run bench:capture', `
-Capture of a live memory file into the snapshot store (\`src/capture\`), every
+Capture of a live memory file into the snapshot store (\`src/live\`), every
 figure the median of the runs shown, each run alternating with its baseline.
 Targets: capture throughput at least 0.8x the plain copy; the sparse file
 within 2x the time of copying its 10 MiB alone.

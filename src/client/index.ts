@@ -2,3 +2,4 @@
 export { attach, defaultConfig, type AttachOptions } from './attach.js';
 export { SharedState, type CommittedRecord } from './shared-state.js';
 export { AttachError, findSharedFd, unsetListenEnvironment, SHARED_FD_NAME, SD_LISTEN_FDS_START, FormatError } from '../format/index.js';
+export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';

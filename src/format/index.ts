@@ -12,3 +12,4 @@ export { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, chunkRange } from './chun
 export {
   AttachError, findSharedFd, unsetListenEnvironment, SD_LISTEN_FDS_START, SHARED_FD_NAME, LISTEN_VARIABLES,
 } from './listen-fds.js';
+export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';

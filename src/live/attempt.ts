@@ -1,4 +1,4 @@
-// One attempt at a capture (SPEC section 4): a configured file scanned,
+// One attempt at a capture (docs/FORMAT.md, section 8): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync } from 'node:fs';
 import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
@@ -30,7 +30,7 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
   }
 }
 
-/** The steps of SPEC section 4 for a configured file. */
+/** The steps of docs/FORMAT.md section 8 for a configured file. */
 async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, store: SnapshotStore, reason: Reason, options: CaptureOptions): Promise<Attempt> {
   // 1. pre: every slot (offset, length, offset again), atomic loads.
   const pre = scanSlots(live, layout);

@@ -1,5 +1,5 @@
-// Capturing a consistent snapshot of a live shared file (SPEC section 4,
-// the queue strategy). The host never stops or asks the child: it scans the
+// Capturing a consistent snapshot of a live shared file (docs/FORMAT.md,
+// section 8, the queue strategy). The host never stops or asks the child: it scans the
 // slots, copies, scans again, and keeps the records it can prove untouched.
 import type { Reason, SnapshotStore } from '../store/index.js';
 import { captureOnce } from './attempt.js';

@@ -1,6 +1,6 @@
 // Handing a dead child's memory to its successor without waiting for the
 // disk: a copy into a new memory file that carries the same proof as an
-// exact post-mortem capture (SPEC section 4), so the restart need not wait
+// exact post-mortem capture (docs/FORMAT.md, section 8), so the restart need not wait
 // for the snapshot to be written and read back.
 import { latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';

@@ -1,4 +1,4 @@
-// The queue strategy's proof of consistency (SPEC section 4, steps 4 and 7),
+// The queue strategy's proof of consistency (docs/FORMAT.md, section 8, steps 4 and 7),
 // as pure functions over the two scans.
 import type { Slot } from '../format/index.js';
 

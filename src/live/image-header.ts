@@ -1,5 +1,5 @@
 // Finishing the header page and entry ring of an image after the post-scan
-// (SPEC section 4, step 5): every slot that is not consistent gets length 0.
+// (docs/FORMAT.md, section 8, step 5): every slot that is not consistent gets length 0.
 import {
   DATA_MASK_AT, ENTRY_MASK_AT, HEADER_SIZE, MAGIC_AT, SLOT_SIZE, WRITE_OFFSET_AT, type Layout, type Slot,
 } from '../format/index.js';

@@ -1,6 +1,6 @@
 // Everything that reads or writes a live shared memory file: creating it,
-// watching its header, the queue-strategy capture (docs/FORMAT.md, "Capture
-// proof"), carry-over, restoring an image into it, publishing durable_offset.
+// watching its header, the queue-strategy capture (docs/FORMAT.md, section
+// 8), carry-over, restoring an image into it, publishing durable_offset.
 export { capture } from './capture.js';
 export type { CaptureOptions, CaptureResult, CopyProgress } from './capture-options.js';
 export { CaptureError, type CaptureErrorKind } from './errors.js';

@@ -1,5 +1,5 @@
-// Telling the child which of its records are durable (SPEC section 2,
-// extension words): written through the host's own mapping of the header.
+// Telling the child which of its records are durable (docs/FORMAT.md,
+// section 5): written through the host's own mapping of the header.
 import { HEADER_SIZE, MAGIC, MAGIC_AT, readExtension, wordsOf, writeExtension } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 

@@ -5,7 +5,9 @@
 // to src/sys: neither changes what is on the disk.
 import fs from 'node:fs';
 import { dirname } from 'node:path';
-import { close, fstat, fsync, ftruncate, open, readdir, rename, unlink } from '../sys/index.js';
+import {
+  close, fstat, fsync, ftruncate, open, readdir, rename, unlink, readFullyWith as readFullyVia, writeFullyWith as writeFullyVia,
+} from '../sys/index.js';
 
 /**
  * The store's file-system operations, fd-based like the system calls they
@@ -50,30 +52,14 @@ export const realStoreFs: StoreFs = {
   stat: (path) => fs.promises.stat(path),
 };
 
-/**
- * Reads `length` bytes at `position` into `buf[offset..]`; bytes past the
- * end of the file read as zeros (see readFully in src/sys).
- */
-export async function readFullyWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const n = await sfs.read(fd, buf, offset + done, length - done, position + done);
-    if (n === 0) {
-      buf.fill(0, offset + done, offset + length);
-      return;
-    }
-    done += n;
-  }
+/** Reads `length` bytes at `position` into `buf[offset..]` through `sfs`; bytes past the end of the file read as zeros. */
+export function readFullyWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  return readFullyVia((f, b, o, l, p) => sfs.read(f, b, o, l, p), fd, buf, offset, length, position);
 }
 
-/** Writes all `length` bytes of `buf[offset..]` at `position`. */
-export async function writeFullyWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const n = await sfs.write(fd, buf, offset + done, length - done, position + done);
-    if (n === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
-    done += n;
-  }
+/** Writes all `length` bytes of `buf[offset..]` at `position` through `sfs`. */
+export function writeFullyWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  return writeFullyVia((f, b, o, l, p) => sfs.write(f, b, o, l, p), fd, buf, offset, length, position);
 }
 
 /** Removes a file if it exists; returns whether it did. */

@@ -23,3 +23,4 @@ export { readExport, type ExportContents } from './export-reader.js';
 // The digest of an image's chunks lives in src/format; the store's users get it here too.
 export { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests } from '../format/index.js';
 export { writeExport, importExport, type ImportProgress } from './transfer.js';
+export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';

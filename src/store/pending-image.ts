@@ -1,5 +1,5 @@
 // One generation being written, and the durable write sequence that turns
-// it into a committed generation (SPEC section 5):
+// it into a committed generation (docs/FORMAT.md, section 9):
 //   image to a temporary name, fsync; rename;
 //   manifest to a temporary name, fsync; rename (the commit point);
 //   fsync the directory.

@@ -16,7 +16,7 @@ import type {
 import { verifyGeneration } from './verify.js';
 
 /**
- * A snapshot directory (SPEC section 5). Open it with SnapshotStore.open();
+ * A snapshot directory (docs/FORMAT.md, section 9). Open it with SnapshotStore.open();
  * a writable store holds the directory's lock until close().
  */
 export class SnapshotStore implements SnapshotStoreApi {

@@ -10,5 +10,6 @@ export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAli
 export { seekData, seekHole, sendfile, startWriteback } from './file.js';
 export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
+  readFullyWith, writeFullyWith, type PositionedIo,
 } from './io.js';
 export { dataRuns, type Run } from './data-runs.js';

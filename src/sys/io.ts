@@ -20,12 +20,20 @@ const read = (fd: number, buf: Uint8Array, offset: number, length: number, posit
 const write = (fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
   new Promise((resolve, reject) => fs.write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 
+/** A positioned read or write: resolves to the bytes moved (pread(2), pwrite(2)). */
+export type PositionedIo = (fd: number, buf: Uint8Array, offset: number, length: number, position: number) => Promise<number>;
+
 /**
  * Reads `length` bytes at `position` into `buf[offset..]`. Bytes past the end
  * of the file read as zeros (the buffer is filled), so a file that is shorter
  * than expected gives a defined result instead of stale buffer contents.
  */
-export async function readFully(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+export function readFully(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  return readFullyWith(read, fd, buf, offset, length, position);
+}
+
+/** readFully through the positioned read `read` (a substitute file system's, say). */
+export async function readFullyWith(read: PositionedIo, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) {
     const n = await read(fd, buf, offset + done, length - done, position + done);
@@ -38,7 +46,12 @@ export async function readFully(fd: number, buf: Uint8Array, offset: number, len
 }
 
 /** Writes all `length` bytes of `buf[offset..]` at `position` (a full disk surfaces as ENOSPC). */
-export async function writeFully(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+export function writeFully(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  return writeFullyWith(write, fd, buf, offset, length, position);
+}
+
+/** writeFully through the positioned write `write`. */
+export async function writeFullyWith(write: PositionedIo, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) {
     const n = await write(fd, buf, offset + done, length - done, position + done);

@@ -1,5 +1,5 @@
 // The commit protocol's promise to a reader that does not stop the writer
-// (the host's capture, SPEC section 4): read a slot, copy its record, read
+// (the host's capture, docs/FORMAT.md, section 8): read a slot, copy its record, read
 // the slot again; if the same (offset, length) was valid both times, the
 // copy is intact. Here the records child commits as fast as it can in
 // another process while this process checks that promise on every slot it

@@ -28,7 +28,7 @@ function image(size: number, h: Header, shift = 0): Uint8Array {
   return bytes;
 }
 
-t.test('a valid header gives the layout the SPEC describes', async (t) => {
+t.test('a valid header gives the layout docs/FORMAT.md describes', async (t) => {
   for (const shift of [0, 1]) {
     // 256 slots = exactly one entry page; 8 KiB ring; 3 pages of tail.
     const size = HEADER_SIZE + PAGE_SIZE + 2 * PAGE_SIZE + 3 * PAGE_SIZE;

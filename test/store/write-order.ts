@@ -1,5 +1,5 @@
 // The durable write order, checked from outside the process: a capture runs
-// under strace and its system calls must come in SPEC section 5's order.
+// under strace and its system calls must come in docs/FORMAT.md section 9's order.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

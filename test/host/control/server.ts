@@ -5,10 +5,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
-import { waitFor } from '../../fixtures/lib/shared-child.js';
+import { waitFor } from '../../../fixtures/lib/shared-child.js';
 import {
   MAX_REQUEST_BYTES, requestHost, socketAddress, socketPath, startControlServer, type ControlHandlers, type HostStatus,
-} from '../../src/host/control/index.js';
+} from '../../../src/host/control/index.js';
 
 const sampleStatus = (dir: string): HostStatus => ({
   pid: process.pid,

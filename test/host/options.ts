@@ -1,0 +1,43 @@
+// supervise() checks its options before anything starts, naming the first
+// one that is wrong.
+import t from 'tap';
+import { createLogger, restartPolicyOptions, supervise, validateSupervisorOptions, type SupervisorOptions } from '../../src/host/index.js';
+
+const good: SupervisorOptions = {
+  dir: '/nonexistent/shm-host-options-test',
+  size: 64 * 1024,
+  intervalMs: 1000,
+  keep: 3,
+  restart: restartPolicyOptions({ mode: 'on-failure', maxRestarts: 10, windowMs: 60_000, initialDelayMs: 100 }),
+  stopTimeoutMs: 10_000,
+  command: 'true',
+  args: [],
+  logger: createLogger({ format: 'text', quiet: true }),
+};
+
+t.test('valid options pass', async (t) => {
+  t.doesNotThrow(() => validateSupervisorOptions(good));
+});
+
+t.test('each bad option is named', async (t) => {
+  const cases: Array<[Partial<Record<keyof SupervisorOptions, unknown>>, RegExp]> = [
+    [{ dir: '' }, /^options\.dir/],
+    [{ command: '' }, /^options\.command/],
+    [{ args: ['a', 1] }, /^options\.args/],
+    [{ logger: {} }, /^options\.logger/],
+    [{ size: 100 }, /^options\.size must be .* at least 12288; got 100/],
+    [{ size: 65536.5 }, /^options\.size/],
+    [{ intervalMs: -1 }, /^options\.intervalMs/],
+    [{ keep: 1 }, /^options\.keep must be .* at least 2; got 1/],
+    [{ stopTimeoutMs: Number.NaN }, /^options\.stopTimeoutMs/],
+    [{ restart: { ...good.restart, mode: 'sometimes' } }, /^options\.restart\.mode/],
+    [{ restart: { ...good.restart, windowMs: 0 } }, /^options\.restart\.windowMs/],
+  ];
+  for (const [change, message] of cases) {
+    t.throws(() => validateSupervisorOptions({ ...good, ...change } as SupervisorOptions), { message }, JSON.stringify(change));
+  }
+});
+
+t.test('supervise() rejects bad options before touching the directory', async (t) => {
+  t.throws(() => supervise({ ...good, keep: 0 }), RangeError);
+});

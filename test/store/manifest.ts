@@ -1,0 +1,45 @@
+// The manifest as the store writes it and reads it back (untrusted JSON).
+import t from 'tap';
+import { ManifestError, buildManifest, parseManifest, serializeManifest } from '../../src/store/manifest.js';
+
+const fields = {
+  reason: 'interval' as const,
+  checksum: { algorithm: 'xxh3-64/chunks-1MiB', value: '0123456789abcdef' },
+  configured: true,
+  records: 2,
+  latest: { offset: '18446744073709551000', length: 24 },
+  writeOffset: '18446744073709551024',
+};
+
+t.test('a built manifest parses back to itself, offsets past 2^53 included', async (t) => {
+  const m = buildManifest(7, new Date('2026-01-02T03:04:05.000Z'), 65536, fields);
+  const text = serializeManifest(m);
+  t.ok(text.endsWith('}\n'));
+  t.same(parseManifest(text, 7), m);
+});
+
+t.test('each broken field is named; only ManifestError is thrown', async (t) => {
+  const good = JSON.parse(serializeManifest(buildManifest(7, new Date(), 65536, fields))) as Record<string, unknown>;
+  const cases: Array<[string, RegExp]> = [
+    ['', /empty/],
+    ['{"format":1', /not valid JSON/],
+    ['[]', /not a JSON object/],
+    [JSON.stringify({ ...good, format: 2 }), /unknown manifest format 2/],
+    [JSON.stringify({ ...good, sequence: 8 }), /says sequence 8, but its file name says 7/],
+    [JSON.stringify({ ...good, reason: 'whim' }), /unknown reason "whim"/],
+    [JSON.stringify({ ...good, records: 0 }), /counts 0 records but has a latest record/],
+    [JSON.stringify({ ...good, writeOffset: '18446744073709551616' }), /no valid writeOffset/],
+  ];
+  for (const [text, message] of cases) {
+    const err = (() => {
+      try {
+        parseManifest(text, 7);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    t.ok(err instanceof ManifestError, text);
+    t.match((err as Error).message, message, text);
+  }
+});
