@@ -62,35 +62,7 @@ function leaveDebris(ctx: ScenarioContext, next: number): void {
  */
 function killedHost(ctx: ScenarioContext, when: (name: string, done: string[]) => boolean, work: (store: Promise<SnapshotStore>) => Promise<unknown>): Promise<void> {
   const fs = ctx.process();
-  const done: string[] = [  {
-    // A host killed right after its mkdir of --dir's first missing parent,
-    // before the fsync that makes it durable; the next host finds the
-    // directory there and captures into it.
-    name: 'after-killed-mkdir',
-    setup: async (ctx) => {
-      ctx.dir = join(ctx.root, 'var', 'lib', 'state');
-    },
-    run: async (ctx) => {
-      await killedHost(ctx, (name, done) => done.at(-1) === 'mkdir', (store) => store);
-      await captures(ctx, 1);
-    },
-  },
-  {
-    // A host killed between its commit point (the manifest's rename) and the
-    // directory fsync; the next host restores that generation, which tells
-    // its child the records in it are durable.
-    name: 'restore-after-killed-commit',
-    setup: (ctx) => captures(ctx, 2),
-    run: async (ctx) => {
-      await killedHost(ctx, (name, done) => name === 'open' && done.filter((n) => n === 'rename').length === 2, async (opened) => {
-        const store = await opened;
-        ctx.live.commit(3);
-        await capture(ctx.live.fd, store, 'interval');
-      });
-      await restoreAsHost(ctx);
-    },
-  },
-];
+  const done: string[] = [];
   return new Promise((resolve) => {
     fs.beforeOp = (name) => {
       if (when(name, done)) {
