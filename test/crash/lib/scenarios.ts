@@ -94,12 +94,15 @@ async function restoreAsHost(ctx: ScenarioContext): Promise<void> {
   }
 }
 
+/** How long the longer scenarios run (CRASH_SCALE: npm run test:crash runs them 3 times as long). */
+const SCALE = Number(process.env.CRASH_SCALE ?? 1);
+
 export const scenarios: Scenario[] = [
   {
-    // A host start (open: lock, sweep) and six full captures on top of two generations.
+    // A host start (open: lock, sweep) and six full captures (times CRASH_SCALE) on top of two generations.
     name: 'capture',
     setup: (ctx) => captures(ctx, 2),
-    run: (ctx) => captures(ctx, 6),
+    run: (ctx) => captures(ctx, 6 * SCALE),
   },
   {
     // The first captures into a directory the host creates with its parents (mkdir -p).
@@ -119,14 +122,14 @@ export const scenarios: Scenario[] = [
     run: (ctx) => captures(ctx, 3),
   },
   {
-    // Captures past --keep: every commit is followed by retention deleting the oldest.
+    // Captures past --keep (eight, times CRASH_SCALE): every commit is followed by retention deleting the oldest.
     name: 'retention',
     keep: 2,
     setup: (ctx) => captures(ctx, 2),
-    run: (ctx) => captures(ctx, 8),
+    run: (ctx) => captures(ctx, 8 * SCALE),
   },
   {
-    // What `shm-host prune --keep 2` (src/cli/prune.ts) does to eight generations.
+    // What `shm-host prune --keep 2` (src/cli/prune.ts) does to eight generations (already 2^6 orders of its unsynced unlinks).
     name: 'prune',
     setup: async (ctx) => {
       const store = await ctx.open(10);
