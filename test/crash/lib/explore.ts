@@ -59,9 +59,10 @@ export interface Exploration {
 /**
  * Explores `scenario`: at most `perPoint` distinct states per crash point,
  * failures kept up to `maxFailures` (each with its point, the operation
- * that had just returned, and the state's label).
+ * that had just returned, and the state's label). `skip` sabotages the
+ * store's fsyncs of one kind (see RecordingFs), to show what that breaks.
  */
-export async function explore(scenario: Scenario, perPoint: number, maxFailures = 20): Promise<Exploration> {
+export async function explore(scenario: Scenario, perPoint: number, maxFailures = 20, skip: RecordingFs['skip'] = null): Promise<Exploration> {
   const root = mkdtempSync(join(SCRATCH, `crash-${scenario.name}-`));
   const aside = mkdtempSync(join(SCRATCH, `crash-aside-`));
   const live = liveImage();
@@ -88,14 +89,14 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     open: (keep) => SnapshotStore.open(ctx.dir, { keep: keep ?? ctx.keep, fs: ctx.fs }),
     process() {
       if (log === null) throw new Error('a process of its own is for run()');
-      return new RecordingFs(log);
+      return new RecordingFs(log, skip);
     },
   };
   try {
     live.commit(20);
     await scenario.setup?.(ctx);
     log = new OpLog(root);
-    recording = new RecordingFs(log);
+    recording = new RecordingFs(log, skip);
     try {
       await scenario.run(ctx);
     } finally {

@@ -38,7 +38,6 @@ function homes(op: Op): string[] {
 }
 
 interface FileHistory {
-  readonly initial: Buffer;
   readonly durable: Buffer;
   /** Data operations after the last fsync (before the crash point). */
   readonly pending: Array<Extract<Op, { kind: 'write' | 'truncate' }>>;
@@ -108,9 +107,7 @@ export function crashStates(ops: readonly Op[], baseline: Baseline, point: numbe
     if (!homes(op).every((d) => (lastDirSync.get(d) ?? -1) > i)) undecided.push(i);
   }
   // File data: the durable content and what came after the last fsync.
-  const initial = new Map<number, Buffer>();
-  for (const f of baseline.files.values()) initial.set(f.inode, f.data);
-  const durable = new Map<number, Buffer>(initial);
+  const durable = new Map<number, Buffer>([...baseline.files.values()].map((f) => [f.inode, f.data]));
   const pending = new Map<number, FileHistory['pending']>();
   for (let i = 0; i < point; i++) {
     const op = ops[i]!;
@@ -120,7 +117,7 @@ export function crashStates(ops: readonly Op[], baseline: Baseline, point: numbe
     else pending.set(op.inode, [...(pending.get(op.inode) ?? []), op]);
   }
   const dirty = [...pending.keys()];
-  const variants = dirty.map((inode) => variantsOf({ initial: initial.get(inode) ?? Buffer.alloc(0), durable: durable.get(inode)!, pending: pending.get(inode)! }));
+  const variants = dirty.map((inode) => variantsOf({ durable: durable.get(inode)!, pending: pending.get(inode)! }));
   const radix = [...undecided.map(() => 2), ...variants.map((v) => v.size)];
   const choices = pickChoices(radix, undecided.length, limit, seed);
 

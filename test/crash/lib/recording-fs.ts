@@ -25,8 +25,12 @@ export class RecordingFs implements StoreFs {
   /** When set, called before each operation with its name; a throw stops it (a process killed mid-way). */
   beforeOp: ((name: string) => void) | null = null;
 
-  constructor(log: OpLog) {
+  /** Sabotage, for the tests that show the explorer catches a store that skips them: fsyncs of this kind are neither done nor logged. */
+  readonly skip: 'file fsync' | 'directory fsync' | null;
+
+  constructor(log: OpLog, skip: RecordingFs['skip'] = null) {
     this.log = log;
+    this.skip = skip;
   }
 
   /** Closes everything opened here and makes every later call hang: the process is gone. */
@@ -86,6 +90,7 @@ export class RecordingFs implements StoreFs {
     return this.#run('fsync', async () => {
       const seen = this.#fds.get(fd);
       if (seen?.kind === 'file') this.log.reconcile(seen.inode, fs.readFileSync(`/proc/self/fd/${fd}`));
+      if ((seen?.kind === 'file' && this.skip === 'file fsync') || (seen?.kind === 'dir' && this.skip === 'directory fsync')) return;
       await realStoreFs.fsync(fd);
       if (seen?.kind === 'file') this.log.fsync(seen.inode);
       if (seen?.kind === 'dir') this.log.fsyncDir(seen.path);
