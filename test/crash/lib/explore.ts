@@ -27,6 +27,8 @@ export interface ScenarioContext {
   readonly live: LiveImage;
   /** Records what generation `g` holds and, when `ack`, that its writer was told it is durable now. */
   captured(g: Generation, ack?: boolean): void;
+  /** Records that what the run made of `sequence` was acknowledged now (for scenarios with a check of their own). */
+  ack(sequence: number): void;
   /** The file system the store must use: the real one in setup(), a recording one in run(). */
   readonly fs: StoreFs;
   /** Opens the store in `dir` as a host does (`keep` by default), on `fs`. */
@@ -42,6 +44,12 @@ export interface Scenario {
   setup?(ctx: ScenarioContext): Promise<void>;
   /** The recorded part. */
   run(ctx: ScenarioContext): Promise<void>;
+  /**
+   * The promises to check in a crash state written out under `base` (the
+   * recorded root's copy), `acked` the newest acknowledged sequence; one
+   * line per broken promise. Default: the next host's (next-host.ts).
+   */
+  check?(base: string, acked: number | null): Promise<string[]>;
 }
 
 export interface Exploration {
@@ -79,9 +87,11 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     live,
     captured(g, ack = true) {
       images.set(g.sequence, readFileSync(g.imagePath));
-      if (!ack) return;
-      if (log === null) earlyAcks.push(g.sequence);
-      else log.ack(g.sequence);
+      if (ack) ctx.ack(g.sequence);
+    },
+    ack(sequence) {
+      if (log === null) earlyAcks.push(sequence);
+      else log.ack(sequence);
     },
     get fs() {
       return recording ?? realStoreFs;
@@ -122,7 +132,9 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
           const base = mkdtempSync(join(SCRATCH, 'crash-state-'));
           try {
             materialize(state, base);
-            const problems = await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live: next }, memo);
+            const problems = scenario.check
+              ? await scenario.check(base, acked)
+              : await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live: next }, memo);
             states += 1;
             if (problems.length > 0) {
               failed += 1;

@@ -1,12 +1,14 @@
 // The crash scenarios: each is what a host (or a command) does to a
 // snapshot directory, as one small function. setup() runs unrecorded and
 // counts as durable; run() is what gets crashed at every operation.
-import { closeSync, createReadStream, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main.js';
 import { capture, createSharedFile, restoreImage } from '../../../src/live/index.js';
-import { SnapshotStore, importExport } from '../../../src/store/index.js';
+import {
+  DurableFile, ImageFile, SnapshotStore, importExport, realStoreFs, writeExport, type StoreFs,
+} from '../../../src/store/index.js';
 import type { Scenario, ScenarioContext } from './explore.js';
 
 /** `count` captures into the store, each acknowledged (unless `ack` is false) when it returns, the file changing in between. */
@@ -92,6 +94,58 @@ async function restoreAsHost(ctx: ScenarioContext): Promise<void> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What `shm-host export 1 out.shmx` does (src/cli/export.ts), with the
+ * promise an export makes: once it returned, out.shmx is complete; before,
+ * it is absent or complete, never partial; and the next export succeeds.
+ */
+function exportScenario(): Scenario {
+  let expected: Buffer | null = null;
+  const exportTo = async (dir: string, path: string, sfs: StoreFs): Promise<void> => {
+    const store = await SnapshotStore.open(dir, { readOnly: true, fs: sfs });
+    try {
+      const g = await store.get(1);
+      const image = await ImageFile.open(g.imagePath, undefined, sfs);
+      const file = await DurableFile.create(path, true, sfs);
+      try {
+        await writeExport(image, g.manifest, (chunk) => file.write(chunk));
+        await file.commit();
+      } catch (err) {
+        await file.abort();
+        throw err;
+      } finally {
+        await image.close();
+      }
+    } finally {
+      await store.close();
+    }
+  };
+  return {
+    name: 'export',
+    setup: (ctx) => captures(ctx, 1, false),
+    run: async (ctx) => {
+      const path = join(ctx.root, 'out.shmx');
+      await exportTo(ctx.dir, path, ctx.fs);
+      ctx.ack(1);
+      expected = readFileSync(path);
+    },
+    check: async (base, acked) => {
+      const path = join(base, 'out.shmx');
+      const problems: string[] = [];
+      const found = existsSync(path) ? readFileSync(path) : null;
+      if (found === null && acked !== null) problems.push('the acknowledged export is gone');
+      if (found !== null && !found.equals(expected!)) problems.push(`out.shmx holds ${found.length} bytes that are not the export (${expected!.length} bytes)`);
+      try {
+        await exportTo(join(base, 'state'), path, realStoreFs);
+        if (!readFileSync(path).equals(expected!)) problems.push('the next export wrote something else');
+      } catch (err) {
+        problems.push(`the next export fails: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return problems;
+    },
+  };
 }
 
 /** How long the longer scenarios run (CRASH_SCALE: npm run test:crash runs them 3 times as long). */
@@ -199,4 +253,5 @@ export const scenarios: Scenario[] = [
       await restoreAsHost(ctx);
     },
   },
+  exportScenario(),
 ];
