@@ -151,7 +151,7 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
       await Promise.all(nextLives.map(worker));
     }
     if (failed > failures.length) failures.push(`${scenario.name}: ... and ${failed - failures.length} more failing states`);
-    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, checkedInFull: memo.size, bypassed: log.bypassed, failures };
+    return { scenario: scenario.name, operations: ops.length, crashPoints: ops.length + 1, states, checkedInFull: scenario.check ? states : memo.size, bypassed: log.bypassed, failures };
   } finally {
     live.close();
     for (const l of nextLives) l.close();
