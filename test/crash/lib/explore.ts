@@ -2,7 +2,8 @@
 // recording, then, for every operation and every (bounded) combination of
 // what the disk kept, writes the crash state out and checks it as the next
 // host would. A scenario is one small function (see scenarios.ts).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SnapshotStore, realStoreFs, type Generation, type StoreFs } from '../../../src/store/index.js';
 import { materialize } from './materialize.js';
@@ -13,7 +14,7 @@ import { OpLog } from './oplog.js';
 import { RecordingFs } from './recording-fs.js';
 
 /** Where scratch trees go: tmpfs when there is one (fsync costs nothing there, and the model decides durability). */
-const SCRATCH = process.env.CRASH_SCRATCH ?? '/dev/shm';
+const SCRATCH = process.env.CRASH_SCRATCH ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
 /** Crash states checked at once. */
 const CONCURRENCY = Number(process.env.CRASH_CONCURRENCY ?? 4);
 
