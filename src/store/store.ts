@@ -56,17 +56,19 @@ export class SnapshotStore implements SnapshotStoreApi {
     }
     await prepareDirectory(sfs, dir);
     const lock = await DirectoryLock.acquire(sfs, dir);
+    let step = 'clean up snapshot directory';
     try {
       const scan = await scanDirectory(sfs, dir);
       for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
       for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
       // What an earlier process left may not be on the disk yet; it is now,
       // before this one restores from it or adds to it.
+      step = 'sync snapshot directory';
       await syncDirectoryPath(sfs, dir);
       return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
     } catch (err) {
       await lock.release();
-      throw storeIoError('clean up snapshot directory', dir, err);
+      throw storeIoError(step, dir, err);
     }
   }
 
