@@ -94,3 +94,25 @@ t.test('an open fsyncs the directory and each one above it on its file system, a
   const device = fs.statSync(dir).dev;
   for (const d of synced) t.equal(fs.statSync(d).dev, device, `${d} is on the directory's file system`);
 });
+
+t.test('an open whose directory fsync fails says so in one StoreError, and leaves the lock free', async (t) => {
+  const dir = join(scratchDir(t, 'storefs'), 'state');
+  const dirs = new Set<number>();
+  const sfs: StoreFs = {
+    ...realStoreFs,
+    open: async (path, flags, mode) => {
+      const fd = await realStoreFs.open(path, flags, mode);
+      if ((flags & fs.constants.O_DIRECTORY) !== 0) dirs.add(fd);
+      return fd;
+    },
+    fsync: async (fd) => {
+      if (dirs.has(fd)) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      return realStoreFs.fsync(fd);
+    },
+  };
+  fs.mkdirSync(dir, { mode: 0o700 });
+  await t.rejects(SnapshotStore.open(dir, { fs: sfs }), { name: 'StoreError', message: /cannot sync snapshot directory/ });
+  const store = await SnapshotStore.open(dir);
+  t.ok(store, 'the lock was released: a second open takes it');
+  await store.close();
+});
