@@ -100,8 +100,6 @@ t.test('the emulated power cut keeps what was fsynced and drops what was not', {
 
 t.test(`ext4 on a loop device: ${ROUNDS} writers killed at random, each checked after the kill and after an emulated power cut`, { skip: skip ?? false }, async (t) => {
   const { work, mnt, pristine, cleanups } = ext4Workspace(t);
-  const image = join(work, 'fs.img');
-  const cut = join(work, 'cut.img');
   const live = liveImage();
   t.teardown(() => live.close());
   const random = seeded(0x5eed);
@@ -113,11 +111,24 @@ t.test(`ext4 on a loop device: ${ROUNDS} writers killed at random, each checked 
   for (let round = 0; round < ROUNDS; round++) {
     const early = random() < 0.2;
     const ms = Math.floor(random() * (early ? 400 : 60));
-    // A fresh file system each round: nothing dirty from an earlier round can be flushed meanwhile.
+    // A fresh file system each round, in new files: nothing dirty from an
+    // earlier round can be flushed meanwhile, and a file system that lives
+    // on after its umount (a mount namespace another process made while it
+    // was mounted keeps it, as seen on this shared machine) never shares
+    // its file with a new one.
+    const image = join(work, `fs-${round}.img`);
+    const cut = join(work, `cut-${round}.img`);
     copyFileSync(pristine, image);
     let mounted = mountImage(image, mnt);
     cleanups.push(() => mounted.unmount());
-    const acked = await killWriter(dir, ms, early);
+    let acked: number | null;
+    try {
+      acked = await killWriter(dir, ms, early);
+    } catch (err) {
+      problems.push(`round ${round}: ${err instanceof Error ? err.message : String(err)}`);
+      mounted.unmount();
+      break;
+    }
     if (acked !== null) committedRounds += 1;
     if (!copyAtRest(mounted, image, cut)) problems.push(`round ${round}: the device never came to rest for a copy`);
     // After the kill: what the kernel holds.
@@ -131,6 +142,8 @@ t.test(`ext4 on a loop device: ${ROUNDS} writers killed at random, each checked 
     const afterCut = await checkAsNextHost(dir, { acked, images: null, keep: KEEP, live });
     problems.push(...afterCut.map((p) => `round ${round} (${early ? 'early ' : ''}kill ${ms} ms, acknowledged ${acked}), after the power cut: ${p}`));
     mounted.unmount();
+    rmSync(image);
+    rmSync(cut);
     if (problems.length > 5) break;
   }
   t.comment(`${committedRounds} of ${ROUNDS} rounds committed at least one generation before the kill; in ${cutDiffered} the power cut left a different directory than the kill`);

@@ -48,6 +48,8 @@ export interface Mounted {
  * writer's own fsyncs sends metadata to the device while a round runs).
  */
 export function mountImage(path: string, dir: string, commit = 300): Mounted {
+  // Never two file systems stacked on one mount point: the checks would read the wrong one.
+  if (mountedOn(dir)) throw new Error(`${dir} is a mount point already`);
   const device = run('losetup', ['-f', '--show', path]);
   try {
     run('mount', ['-t', 'ext4', '-o', `commit=${commit}`, device, dir]);
@@ -69,8 +71,14 @@ export function mountImage(path: string, dir: string, commit = 300): Mounted {
       mounted = false;
       run('umount', [dir]);
       run('losetup', ['-d', device]);
+      if (mountedOn(dir)) throw new Error(`${dir} is still a mount point after umount`);
     },
   };
+}
+
+/** Whether a file system is mounted on `dir`, as this process sees it (/proc/self/mountinfo, field 5). */
+function mountedOn(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === dir);
 }
 
 /**
