@@ -131,16 +131,17 @@ t.test(`ext4 on a loop device: ${ROUNDS} writers killed at random, each checked 
     }
     if (acked !== null) committedRounds += 1;
     if (!copyAtRest(mounted, image, cut)) problems.push(`round ${round}: the device never came to rest for a copy`);
+    const label = `round ${round} (${early ? 'early ' : ''}kill at ${ms} ms, acknowledged ${acked ?? 'nothing'})`;
     // After the kill: what the kernel holds.
     const killed = listing();
     const afterKill = await checkAsNextHost(dir, { acked, images: null, keep: KEEP, live });
-    problems.push(...afterKill.map((p) => `round ${round} (${early ? 'early' : ''}kill ${ms} ms, acknowledged ${acked}), after the kill: ${p}`));
+    problems.push(...afterKill.map((p) => `${label}, after the kill: ${p}`));
     mounted.unmount();
     // After the power cut: what the device held.
     mounted = mountImage(cut, mnt);
     if (listing() !== killed) cutDiffered += 1;
     const afterCut = await checkAsNextHost(dir, { acked, images: null, keep: KEEP, live });
-    problems.push(...afterCut.map((p) => `round ${round} (${early ? 'early ' : ''}kill ${ms} ms, acknowledged ${acked}), after the power cut: ${p}`));
+    problems.push(...afterCut.map((p) => `${label}, after the power cut: ${p}`));
     mounted.unmount();
     rmSync(image);
     rmSync(cut);
