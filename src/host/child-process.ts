@@ -77,15 +77,27 @@ export function childEnvironment(env: NodeJS.ProcessEnv): Record<string, string>
   return out;
 }
 
+/** True for a name a POSIX shell keeps in the environment it passes on (letters, digits, `_`, not starting with a digit). */
+export const isShellName = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+
 /**
  * The exec trampoline. setpriv sets PDEATHSIG=KILL, then the shell checks
  * that its parent is still this host (had the host died before the prctl,
  * no signal would ever come: the child must not start as an orphan), sets
  * LISTEN_PID to its own pid and execs the command, which keeps that pid.
+ * A POSIX shell drops variables whose names are not shell names (`a.b`,
+ * `my-var`) from the environment it execs with, so those are handed to
+ * `env` as NAME=VALUE arguments and env execs the command with them: the
+ * child gets exactly `environment`. (Those arguments are visible in the
+ * trampoline's command line until env execs the command.)
  */
-export function trampoline(hostPid: number, command: string, args: readonly string[]): { file: string; args: string[] } {
-  const script = `[ "$PPID" = "${hostPid}" ] || exit 129; export LISTEN_PID=$$; exec "$0" "$@"`;
-  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', 'sh', '-c', script, command, ...args] };
+export function trampoline(hostPid: number, command: string, args: readonly string[], environment: Record<string, string> = {}): { file: string; args: string[] } {
+  const kept = Object.entries(environment).filter(([name]) => name !== '' && !isShellName(name)).map(([name, value]) => `${name}=${value}`);
+  const exec = kept.length > 0 ? `exec env -- "$@"` : 'exec "$0" "$@"';
+  const script = `[ "$PPID" = "${hostPid}" ] || exit 129; export LISTEN_PID=$$; ${exec}`;
+  // (env would take a command whose path holds '=' for one more assignment: the one case this cannot run.)
+  const tail = kept.length > 0 ? ['sh', ...kept, command, ...args] : [command, ...args];
+  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', 'sh', '-c', script, ...tail] };
 }
 
 /** The host cannot start children safely without setpriv (util-linux), which sets their parent-death signal. */
@@ -98,7 +110,7 @@ export class MissingToolError extends ShmHostError {
 
 /** Fails early, with the fix, when the trampoline's tools are missing. */
 export function requireTrampoline(env: NodeJS.ProcessEnv): void {
-  for (const tool of ['setpriv', 'sh']) {
+  for (const tool of ['setpriv', 'sh', 'env']) {
     try {
       resolveCommand(tool, env);
     } catch {
@@ -109,6 +121,7 @@ export function requireTrampoline(env: NodeJS.ProcessEnv): void {
 
 export interface StartedChild {
   readonly pid: number;
+  /** When it started, in performance.now() milliseconds (a monotonic clock). */
   readonly startedAt: number;
   /** Resolves once the child (the group leader) has exited. Never rejects. */
   readonly exited: Promise<Omit<ChildExit, 'forced'>>;
@@ -119,13 +132,14 @@ export interface StartedChild {
  * process group of its own (the host kills the group as a whole).
  */
 export function startChild(command: string, args: readonly string[], sharedFd: number, env: NodeJS.ProcessEnv): StartedChild {
-  const t = trampoline(process.pid, command, args);
-  const startedAt = Date.now();
+  const environment = childEnvironment(env);
+  const t = trampoline(process.pid, command, args, environment);
+  const startedAt = performance.now();
   const subprocess = execa(t.file, t.args, {
     // A number is handed to spawn, which dups it onto fd 3 in the child (and
     // so clears its close-on-exec flag); the process library's types only list numbers for fds 0-2.
     stdio: ['inherit', 'inherit', 'inherit', sharedFd as unknown as 'inherit'],
-    env: childEnvironment(env),
+    env: environment,
     extendEnv: false,
     detached: true,
     reject: false,
@@ -139,7 +153,7 @@ export function startChild(command: string, args: readonly string[], sharedFd: n
     pid,
     code: result.signal ? null : (result.exitCode ?? null),
     signal: (result.signal ?? null) as NodeJS.Signals | null,
-    ranMs: Date.now() - startedAt,
+    ranMs: performance.now() - startedAt,
   }));
   return { pid, startedAt, exited };
 }

@@ -12,6 +12,7 @@ type ChildPhase = HostStatus['child']['state'];
 export class HostState {
   readonly command: readonly string[];
   readonly startedAt = Date.now();
+  readonly #startedMonotonic = performance.now();
   childPid: number | null = null;
   childStartedAt: number | null = null;
   phase: ChildPhase = 'exited';
@@ -48,12 +49,11 @@ export class HostState {
 
   /** The live channel's answer to `status`. */
   status(dir: string, intervalMs: number): HostStatus {
-    const now = Date.now();
     return {
       pid: process.pid,
       dir: resolve(dir),
       startedAt: new Date(this.startedAt).toISOString(),
-      uptimeMs: now - this.startedAt,
+      uptimeMs: Math.round(performance.now() - this.#startedMonotonic),
       child: {
         pid: this.childPid,
         command: this.command,

@@ -18,14 +18,14 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * still alive at the deadline (normally none).
  */
 export async function killGroupAndWait(pgid: number, timeoutMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let pollMs = 1;
   for (;;) {
     signalGroup(pgid, 'SIGKILL');
     reapGroup(pgid);
     const living = livingGroupMembers(pgid);
     if (living.length === 0) return [];
-    if (Date.now() >= deadline) return living;
+    if (performance.now() >= deadline) return living;
     await delay(pollMs);
     pollMs = Math.min(pollMs * 2, 50);
   }

@@ -112,7 +112,7 @@ export class Supervisor {
         this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal}; the child ${describeExit(exit)}`, { status });
         return status;
       }
-      const decision = policy.decide(exit, Date.now());
+      const decision = policy.decide(exit, performance.now());
       if (!decision.restart) {
         await this.#postMortem('post-mortem');
         const level = decision.why === 'too-many' ? 'error' : 'info';
@@ -151,7 +151,7 @@ export class Supervisor {
     this.#forced = false;
     const child = startChild(command, args, this.#files.fd, this.#env);
     this.#child = child;
-    this.state.childStarted(child.pid, child.startedAt);
+    this.state.childStarted(child.pid, Date.now());
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
     this.#interval.start();
     const ended = await child.exited;
