@@ -23,7 +23,7 @@ function statusText(s: HostStatus): string {
     ...exits.map((e, i) => [i === 0 ? 'last exits' : '', e] as const),
     ['last capture', capture],
     ['starved', `${s.starvedCaptures} capture${s.starvedCaptures === 1 ? '' : 's'} retried because the child outran the copy`],
-    ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : s.durableOffset],
+    ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : `${s.durableOffset}${s.snapshotSeq ? ` (generation ${s.snapshotSeq})` : ''}`],
     ['next capture', next],
   ]);
 }

@@ -3,6 +3,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { ShmHostError } from '../errors.js';
 import { SHARED_FD_NAME } from '../format/index.js';
+import { manageChild } from './reaper.js';
 
 /** How a child ended, as data. */
 export interface ChildExit {
@@ -155,5 +156,6 @@ export function startChild(command: string, args: readonly string[], sharedFd: n
     signal: (result.signal ?? null) as NodeJS.Signals | null,
     ranMs: performance.now() - startedAt,
   }));
+  manageChild(pid, subprocess);
   return { pid, startedAt, exited };
 }

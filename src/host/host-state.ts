@@ -20,7 +20,8 @@ export class HostState {
   readonly lastExits: ExitRecord[] = [];
   lastCapture: CaptureRecord | null = null;
   starvedCaptures = 0;
-  durableOffset = 0n;
+  /** durable_offset and snapshot_seq from the live file's header (see HeaderWatch.durable), set by the supervisor. */
+  header: () => { durableOffset: bigint; snapshotSeq: bigint } | null = () => null;
   nextCaptureDue: number | null = null;
 
   constructor(command: string, args: readonly string[]) {
@@ -44,11 +45,11 @@ export class HostState {
   captured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
     this.lastCapture = { sequence: m.sequence, time: new Date().toISOString(), durationMs: result.durationMs, bytes: result.bytesCopied, reason };
-    if (result.published) this.durableOffset = result.published.durableOffset;
   }
 
   /** The live channel's answer to `status`. */
   status(dir: string, intervalMs: number): HostStatus {
+    const header = this.header();
     return {
       pid: process.pid,
       dir: resolve(dir),
@@ -64,7 +65,9 @@ export class HostState {
       lastExits: this.lastExits,
       lastCapture: this.lastCapture,
       starvedCaptures: this.starvedCaptures,
-      durableOffset: this.durableOffset.toString(),
+      // What the child reads from its header, after a restore or a capture alike.
+      durableOffset: (header?.durableOffset ?? 0n).toString(),
+      snapshotSeq: Number(header?.snapshotSeq ?? 0n),
       intervalMs,
       nextCaptureDue: this.nextCaptureDue === null ? null : new Date(this.nextCaptureDue).toISOString(),
     };

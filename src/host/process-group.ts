@@ -30,3 +30,20 @@ export async function killGroupAndWait(pgid: number, timeoutMs = 5000): Promise<
     pollMs = Math.min(pollMs * 2, 50);
   }
 }
+
+/**
+ * Waits until no member of group `pgid` can run any more, or until the
+ * monotonic time `deadline` (performance.now() ms), reaping the members
+ * reparented here. Resolves to whether the group ended by itself.
+ */
+export async function waitGroupUntil(pgid: number, deadline: number): Promise<boolean> {
+  let pollMs = 1;
+  for (;;) {
+    reapGroup(pgid);
+    if (livingGroupMembers(pgid).length === 0) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await delay(Math.min(pollMs, left));
+    pollMs = Math.min(pollMs * 2, 50);
+  }
+}

@@ -16,7 +16,8 @@ import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
 import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
-import { killGroupAndWait } from './process-group.js';
+import { killGroupAndWait, waitGroupUntil } from './process-group.js';
+import { reapOrphansOnSigchld } from './reaper.js';
 import { RestartPolicy } from './restart-policy.js';
 import { forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
@@ -39,9 +40,14 @@ export class Supervisor {
   #child: StartedChild | null = null;
   #stopSignal: NodeJS.Signals | null = null;
   #forced = false;
+  /** The process group a stop signal went to, while the host waits for it (compared by pid). */
+  #stoppingGroup: number | null = null;
+  /** performance.now() ms at which a stop turns into SIGKILL (--stop-timeout after the first stop signal). */
+  #stopDeadline: number | null = null;
   #wakeup = new Wakeup();
   #interval: IntervalSchedule;
   #signals: SignalHandlers | null = null;
+  #stopReaping: () => void = () => {};
   #control: ControlServer | null = null;
 
   /** Throws a TypeError or RangeError for options that are wrong (see validateSupervisorOptions). */
@@ -69,13 +75,16 @@ export class Supervisor {
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, options);
+    this.state.header = () => this.#files.watch?.durable() ?? null;
     try {
+      this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await this.#files.prepareFirst(this.#env);
       if (options.controlChannel !== false) await this.#startControlChannel();
       return await this.#loop();
     } finally {
       this.#signals?.remove();
+      this.#stopReaping();
       this.#interval.stop();
       // No new capture can be asked for now; the queued ones (a post-mortem
       // capture in the background) end before the file and store close.
@@ -157,6 +166,10 @@ export class Supervisor {
     const ended = await child.exited;
     this.#child = null;
     this.#interval.stop();
+    // On a stop, the rest of the group (the program a shell ran, its
+    // helpers) has until --stop-timeout to run its shutdown handlers too.
+    if (this.#stopDeadline !== null) await waitGroupUntil(child.pid, this.#stopDeadline);
+    this.#stoppingGroup = null;
     const exit: ChildExit = { ...ended, forced: this.#forced };
     this.state.childExited(exit);
     const lingering = await killGroupAndWait(child.pid);
@@ -173,12 +186,19 @@ export class Supervisor {
   #onStopSignal(signal: NodeJS.Signals): void {
     const first = this.#stopSignal === null;
     this.#stopSignal ??= signal;
-    if (first) this.#log.log('info', 'stopping', `received ${signal}: stopping the child (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+    if (first) {
+      this.#stopDeadline = performance.now() + this.options.stopTimeoutMs;
+      this.#log.log('info', 'stopping', `received ${signal}: stopping the child's process group (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+    }
     if (this.#child) this.state.phase = 'stopping';
     this.#wakeup.wake();
     const child = this.#child;
     if (child) {
-      forwardStop(child.pid, signal, this.options.stopTimeoutMs, child.exited, () => this.#child === child, () => {
+      const pgid = child.pid;
+      this.#stoppingGroup = pgid;
+      const left = Math.max(0, (this.#stopDeadline ?? 0) - performance.now());
+      // The group may outlive its leader: the kill applies while the host still waits for the group.
+      forwardStop(pgid, signal, left, () => this.#stoppingGroup === pgid, () => {
         this.#forced = true;
       });
     }

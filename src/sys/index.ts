@@ -6,7 +6,9 @@ export {
 } from './memfd.js';
 export { Mapping } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
-export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
+export {
+  setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processState, isAlive, livingGroupMembers,
+} from './process.js';
 export { seekData, seekHole, sendfile, startWriteback } from './file.js';
 export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,

@@ -46,6 +46,49 @@ export function reapGroup(pgid: number): number {
   }
 }
 
+const P_PID = 1;
+
+/**
+ * Reaps `pid`, a child of this process, if it has exited (waitid(P_PID,
+ * WEXITED|WNOHANG)). Returns whether it did. Never call it for a pid that
+ * other code (libuv) waits for: that code would lose the exit status.
+ */
+export function reapChild(pid: number): boolean {
+  const info = Buffer.alloc(SIGINFO_SIZE);
+  const r = c.waitid(P_PID, pid, info, WEXITED | WNOHANG) as number;
+  if (r !== 0) {
+    const e = errno();
+    if (e === ECHILD) return false;
+    throw new SysError('waitid', e, `pid ${pid}`);
+  }
+  return info.readInt32LE(SI_PID_OFFSET) === pid;
+}
+
+/**
+ * Pids of this process's children (proc(5): /proc/self/task/TID/children,
+ * one list per thread). Orphans reparented to a child subreaper appear
+ * here too.
+ */
+export function childPids(): number[] {
+  const pids: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return pids;
+  }
+  for (const tid of tasks) {
+    let list: string;
+    try {
+      list = readFileSync(`/proc/self/task/${tid}/children`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const word of list.trim().split(' ')) if (word !== '') pids.push(Number(word));
+  }
+  return pids.filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
 /** State letter from /proc/PID/stat (`R`, `S`, `Z`...), or null when the process is gone. */
 export function processState(pid: number): string | null {
   try {
