@@ -12,6 +12,7 @@ import {
 } from './child-process.js';
 import { startControlServer, type ControlServer } from './control/index.js';
 import { SharedFiles } from './file-handoff.js';
+import { EXIT_STATE_LOST, finalCapture } from './final-capture.js';
 import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
@@ -117,15 +118,16 @@ export class Supervisor {
       const exit = await this.#runChildOnce();
       const status = exitStatus(exit, constants.signals);
       if (this.#stopSignal !== null) {
-        await this.#postMortem('shutdown');
+        const durable = await this.#finalCapture('shutdown');
         this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal}; the child ${describeExit(exit)}`, { status });
-        return status;
+        return durable ? status : EXIT_STATE_LOST;
       }
       const decision = policy.decide(exit, performance.now());
       if (!decision.restart) {
-        await this.#postMortem('post-mortem');
+        const durable = await this.#finalCapture('post-mortem');
         const level = decision.why === 'too-many' ? 'error' : 'info';
         this.#log.log(level, 'not-restarting', decision.message, { status });
+        if (!durable) return EXIT_STATE_LOST;
         return decision.why === 'too-many' && status === 0 ? 1 : status;
       }
       this.state.restarts = decision.count;
@@ -135,8 +137,10 @@ export class Supervisor {
         restart: decision.count, delayMs: decision.delayMs,
       });
       if (await this.#wakeup.sleep(decision.delayMs)) {
+        // The carried memory may not be on disk yet (its capture runs in the background, and may fail).
+        const durable = await this.#finalCapture('shutdown');
         this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} while waiting to restart`, { status });
-        return status;
+        return durable ? status : EXIT_STATE_LOST;
       }
     }
   }
@@ -221,6 +225,16 @@ export class Supervisor {
       if (current && files.fd === fd) files.capturedWriteOffset = before;
       return result;
     });
+  }
+
+  /** The last capture before the host ends; false when the child's last memory is not durable (see finalCapture). */
+  #finalCapture(reason: Reason): Promise<boolean> {
+    return finalCapture({
+      store: this.#store,
+      log: this.#log,
+      capture: () => this.#postMortem(reason),
+      writeOffset: () => this.#files.watch?.writeOffset() ?? null,
+    }, this.options.stopTimeoutMs);
   }
 
   /** The capture after the child's group is gone: exact, nothing writes any more. */

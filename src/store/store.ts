@@ -157,6 +157,21 @@ export class SnapshotStore implements SnapshotStoreApi {
     return this.#prune(keep, null);
   }
 
+  /**
+   * Deletes every generation but the newest that verifies (or, with none
+   * verified, deletes nothing), and waits until their images are gone, so
+   * their space is free: the last resort of a host whose final capture
+   * met a full disk. Returns the sequences deleted.
+   */
+  async pruneToNewestVerified(): Promise<number[]> {
+    this.#writable('prune generations');
+    const protect = (await this.newestVerified()).generation?.sequence ?? null;
+    if (protect === null) return [];
+    const victims = await this.#prune(1, protect);
+    await this.#background;
+    return victims;
+  }
+
   /** Deletes generations past the newest `keep`, sparing `knownGood` or else the newest that verifies. */
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
     const scan = await scanDirectory(this.#fs, this.dir);

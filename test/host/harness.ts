@@ -1,7 +1,8 @@
 // Runs the real shm-host binary as a separate process and follows its output
 // line by line, so tests wait on events instead of sleeping.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -159,4 +160,31 @@ export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string
       return host;
     },
   };
+}
+
+/** Mounts a tiny tmpfs at `dir`; returns why not where the machine refuses. */
+export function mountTmpfs(dir: string, size: string): string | null {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** Fills the filesystem of `path` until it refuses even one more page. */
+export function fill(path: string): void {
+  let i = 0;
+  for (const size of [64 * 1024, 4096]) {
+    const chunk = Buffer.alloc(size, 1);
+    for (;; i++) {
+      try {
+        writeFileSync(`${path}.${i}`, chunk);
+      } catch {
+        i += 1;
+        break;
+      }
+    }
+  }
 }
