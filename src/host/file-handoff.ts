@@ -5,7 +5,7 @@
 import { closeSync } from 'node:fs';
 import type { Generation, SnapshotStore } from '../store/index.js';
 import {
-  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, growTo, publishDurable, restoreImage, sizeOf, type CarryOver,
+  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, growTo, publishDurable, restoreImage, sealAgainstShrink, sizeOf, type CarryOver,
 } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
@@ -47,10 +47,20 @@ export class SharedFiles {
   async prepareFirst(env: NodeJS.ProcessEnv): Promise<void> {
     const inherited = inheritedSharedFile(env);
     if (inherited !== null) {
-      this.inherited = true;
       const size = growTo(inherited, this.#size);
-      this.#use(inherited);
-      this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${humanBytes(size)}); not restoring over it`);
+      if (sealAgainstShrink(inherited)) {
+        this.inherited = true;
+        this.#use(inherited);
+        this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${humanBytes(size)}); not restoring over it`);
+        return;
+      }
+      // A file someone can shrink would kill the host (SIGBUS) at its next
+      // capture: its contents move into a sealed file of the host's own.
+      const copy = createSharedFile(size);
+      await copyMemoryFile(inherited, copy);
+      closeSync(inherited);
+      this.#use(copy);
+      this.#log.log('warn', 'inherited-copied', `the shared file passed by the service manager cannot be sealed against shrinking (not a memfd made with MFD_ALLOW_SEALING): its ${humanBytes(size)} were copied into a sealed memfd, which the child gets instead`);
       return;
     }
     this.#use(await this.#restoredFile());

@@ -1,6 +1,6 @@
 // Creating the memory file a child maps, and the facts about its size.
 import { closeSync, fstatSync, ftruncateSync } from 'node:fs';
-import { F_SEAL_SHRINK, addSeals, memfdCreate } from '../sys/index.js';
+import { F_SEAL_SHRINK, addSeals, getSeals, memfdCreate } from '../sys/index.js';
 
 /**
  * A new anonymous memory file of `size` bytes, close-on-exec (the child gets
@@ -29,4 +29,22 @@ export function growTo(fd: number, size: number): number {
 /** Current size of the file: a child may have grown it. */
 export function sizeOf(fd: number): number {
   return fstatSync(fd).size;
+}
+
+/**
+ * Seals `fd` against shrinking (F_SEAL_SHRINK, fcntl(2)) unless it is
+ * already. Returns false when the file cannot be sealed: not a memfd, a
+ * memfd made without MFD_ALLOW_SEALING, or one whose seals are sealed
+ * (F_SEAL_SEAL) without F_SEAL_SHRINK. A mapping of a file that another
+ * process can shrink dies with SIGBUS at the first page past the new end,
+ * so the host maps only files sealed this way.
+ */
+export function sealAgainstShrink(fd: number): boolean {
+  try {
+    if ((getSeals(fd) & F_SEAL_SHRINK) !== 0) return true;
+    addSeals(fd, F_SEAL_SHRINK);
+    return true;
+  } catch {
+    return false;
+  }
 }

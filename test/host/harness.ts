@@ -71,9 +71,12 @@ export interface HostProcess {
   readonly exited: Promise<Exit>;
 }
 
-/** Starts `shm-host ...args`; stdout and stderr are followed line by line. */
-export function startHost(args: string[], env: NodeJS.ProcessEnv = process.env): HostProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+/**
+ * Starts `shm-host ...args`; stdout and stderr are followed line by line.
+ * With `program`, runs `program ...args` instead (a wrapper that execs the host).
+ */
+export function startHost(args: string[], env: NodeJS.ProcessEnv = process.env, program?: string): HostProcess {
+  const child = spawn(program ?? process.execPath, program ? args : [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const stdout = new LineLog();
   const stderr = new LineLog();
   createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l)).on('close', () => stdout.close());

@@ -4,8 +4,9 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { SnapshotStore } from '../../src/store/index.js';
 import { createLogger, restartPolicyOptions, supervise } from '../../src/host/index.js';
-import { fixture, nthMatch, scratch, storedSequences, until } from './harness.js';
+import { ROOT, fixture, killQuietly, nthMatch, scratch, startHost, storedSequences, until } from './harness.js';
 
 t.test('the log reader goes away: the host keeps running, captures, restarts and stops with a final capture', async (t) => {
   const work = scratch(t);
@@ -24,8 +25,19 @@ t.test('the log reader goes away: the host keeps running, captures, restarts and
   host.child.kill('SIGTERM');
   const exit = await host.exited;
   t.same(exit, { code: 0, signal: null }, 'the child stopped cleanly on SIGTERM and the host exited with its status');
-  t.same((await storedSequences(state)).sort(), [1, 2, 3], 'requested, post-mortem and shutdown captures all stored');
+  const reasons = await storedReasons(state);
+  t.same(reasons.filter((r, i) => reasons.indexOf(r) === i), ['request', 'post-mortem', 'shutdown'], `requested, post-mortem and shutdown captures all stored (${reasons.join(', ')})`);
 });
+
+/** The reason of each generation in `dir`, oldest first. */
+async function storedReasons(dir: string): Promise<string[]> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    return (await store.list()).flatMap((g) => (g.ok ? [g.manifest.reason] : ['damaged'])).reverse();
+  } finally {
+    await store.close();
+  }
+}
 
 t.test('a line the logger cannot write is dropped, counted and reported once the stream is back', async (t) => {
   const lines: string[] = [];
@@ -89,3 +101,22 @@ t.test('the child gets exactly the host\'s environment plus LISTEN_*', async (t)
   // sh may add PWD, SHLVL or _ of its own; nothing of the host's is missing.
   t.same([...expected].filter((name) => !seen.has(name)), [], 'every variable of the host passed through');
 });
+
+for (const kind of ['sealable', 'unsealable'] as const) {
+  t.test(`an inherited ${kind} shared file: a child that truncates it cannot kill the host`, async (t) => {
+    const work = scratch(t);
+    const state = `${work.dir}/state`;
+    // The interval reads the file's header every 20 ms: a truncated file would kill the host there (SIGBUS).
+    const child = `truncate -s 0 /proc/self/fd/3 2>/dev/null && echo truncated || echo refused; exec ${process.execPath} ${fixture('counter.js')} --rate 200`;
+    const host = startHost([fixture('host-inherit.py'), kind, String(256 * 1024), process.execPath, `${ROOT}bin/shm-host.js`,
+      '--dir', state, '--interval', '20ms', '--size', '256K', '--', 'sh', '-c', child], process.env, 'python3');
+    t.teardown(() => killQuietly(host.pid));
+    t.equal((await host.stdout.waitFor(/^(truncated|refused)$/, 20_000))[1], 'refused', 'the child cannot shrink its file');
+    if (kind === 'unsealable') await host.stderr.waitFor(/copied into a sealed memfd/, 1000);
+    await host.stdout.waitFor(/resumed at 0/, 20_000);
+    await until('interval captures', async () => (await storedSequences(state)).length >= 2);
+    host.child.kill('SIGTERM');
+    t.same(await host.exited, { code: 0, signal: null }, 'the host ended on SIGTERM with its child\'s status, after its final capture');
+    await host.stderr.waitFor(/captured generation \d+ \(shutdown\)/, 1000);
+  });
+}
