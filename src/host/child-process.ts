@@ -3,6 +3,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { ShmHostError } from '../errors.js';
 import { SHARED_FD_NAME } from '../format/index.js';
+import type { Logger } from './logger.js';
 import { manageChild } from './reaper.js';
 
 /** How a child ended, as data. */
@@ -15,16 +16,20 @@ export interface ChildExit {
   /** True when the host had to SIGKILL it after a stop timeout. */
   readonly forced: boolean;
   readonly ranMs: number;
+  /** Set when no process could be started: the errno name of the failed fork or exec. */
+  readonly startError?: string;
 }
 
 /** Exit status a shell would report: the code, or 128 + the signal's number. */
 export function exitStatus(exit: Pick<ChildExit, 'code' | 'signal'>, signalNumbers: Record<string, number>): number {
+  // A child never started (code and signal null) counts as a failure: 1.
   if (exit.signal !== null) return 128 + (signalNumbers[exit.signal] ?? 0);
   return exit.code ?? 1;
 }
 
 /** Says how a child ended in words: `exited with code 3`, `killed by SIGKILL`. */
-export function describeExit(exit: Pick<ChildExit, 'code' | 'signal'>): string {
+export function describeExit(exit: Pick<ChildExit, 'code' | 'signal' | 'startError'>): string {
+  if (exit.startError !== undefined) return `could not be started (${exit.startError})`;
   return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
@@ -128,11 +133,21 @@ export interface StartedChild {
   readonly exited: Promise<Omit<ChildExit, 'forced'>>;
 }
 
+/** A child that could not be started at all: fork or exec failed (`EAGAIN` with a pids cgroup at its limit, say). */
+export interface SpawnFailure {
+  /** The errno name (`EAGAIN`, `ENOMEM`...), or `UNKNOWN`. */
+  readonly errno: string;
+  readonly message: string;
+}
+
 /**
  * Starts `command` with `sharedFd` as its fd 3, stdio passed through, in a
- * process group of its own (the host kills the group as a whole).
+ * process group of its own (the host kills the group as a whole). Resolves
+ * to a SpawnFailure when no process could be created: that may pass (a
+ * full process table, a pids cgroup at its limit), so it is a failed start
+ * for the restart policy, not the host's end.
  */
-export function startChild(command: string, args: readonly string[], sharedFd: number, env: NodeJS.ProcessEnv): StartedChild {
+export async function startChild(command: string, args: readonly string[], sharedFd: number, env: NodeJS.ProcessEnv): Promise<StartedChild | SpawnFailure> {
   const environment = childEnvironment(env);
   const t = trampoline(process.pid, command, args, environment);
   const startedAt = performance.now();
@@ -149,7 +164,12 @@ export function startChild(command: string, args: readonly string[], sharedFd: n
     forceKillAfterDelay: false,
   });
   const pid = subprocess.pid;
-  if (pid === undefined) throw new Error('the child process could not be started (setpriv and sh are required: install util-linux)');
+  if (pid === undefined) {
+    const result = await subprocess;
+    const cause = result.cause as NodeJS.ErrnoException | undefined;
+    const errno = cause?.code ?? 'UNKNOWN';
+    return { errno, message: `the child could not be started: ${cause?.syscall ?? `spawn ${t.file}`} failed: ${errno}` };
+  }
   const exited = subprocess.then((result) => ({
     pid,
     code: result.signal ? null : (result.exitCode ?? null),
@@ -158,4 +178,11 @@ export function startChild(command: string, args: readonly string[], sharedFd: n
   }));
   manageChild(pid, subprocess);
   return { pid, startedAt, exited };
+}
+
+/** Logs the `exit` event of a child that ran (info for code 0, else warn). */
+export function logChildExit(log: Logger, exit: ChildExit): void {
+  log.log(exit.signal === null && exit.code === 0 ? 'info' : 'warn', 'exit',
+    `child ${exit.pid} ${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
+    { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
 }

@@ -8,7 +8,7 @@ import { SnapshotStore, type Reason } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
 import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
 import {
-  describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
+  describeExit, exitStatus, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
 import { startControlServer, type ControlServer } from './control/index.js';
 import { SharedFiles } from './file-handoff.js';
@@ -132,7 +132,8 @@ export class Supervisor {
       }
       this.state.restarts = decision.count;
       this.state.phase = 'restarting';
-      await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
+      // After a failed start nothing ran on the file: the next try gets it as it is.
+      if (exit.startError === undefined) await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
       this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
         restart: decision.count, delayMs: decision.delayMs,
       });
@@ -162,7 +163,12 @@ export class Supervisor {
   async #runChildOnce(): Promise<ChildExit> {
     const { command, args } = this.options;
     this.#forced = false;
-    const child = startChild(command, args, this.#files.fd, this.#env);
+    const child = await startChild(command, args, this.#files.fd, this.#env);
+    if ('errno' in child) {
+      // Nothing ran, so nothing wrote the file: a failed start, for the restart policy to judge.
+      this.#log.log('error', 'start-failed', `${child.message}; the restart policy decides when to try again`, { errno: child.errno });
+      return { pid: 0, code: null, signal: null, forced: false, ranMs: 0, startError: child.errno };
+    }
     this.#child = child;
     this.state.childStarted(child.pid, Date.now());
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
@@ -181,9 +187,7 @@ export class Supervisor {
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
     }
-    this.#log.log(exit.signal === null && exit.code === 0 ? 'info' : 'warn', 'exit',
-      `child ${exit.pid} ${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
-      { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
+    logChildExit(this.#log, exit);
     return exit;
   }
 
@@ -229,12 +233,8 @@ export class Supervisor {
 
   /** The last capture before the host ends; false when the child's last memory is not durable (see finalCapture). */
   #finalCapture(reason: Reason): Promise<boolean> {
-    return finalCapture({
-      store: this.#store,
-      log: this.#log,
-      capture: () => this.#postMortem(reason),
-      writeOffset: () => this.#files.watch?.writeOffset() ?? null,
-    }, this.options.stopTimeoutMs);
+    const writeOffset = (): bigint | null => this.#files.watch?.writeOffset() ?? null;
+    return finalCapture({ store: this.#store, log: this.#log, capture: () => this.#postMortem(reason), writeOffset }, this.options.stopTimeoutMs);
   }
 
   /** The capture after the child's group is gone: exact, nothing writes any more. */
