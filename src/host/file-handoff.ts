@@ -28,6 +28,8 @@ export class SharedFiles {
   readonly #log: Logger;
   readonly #dir: string;
   readonly #size: number;
+  /** The memfd name of every file this host creates (see sharedFileName). */
+  readonly #name: string;
   /**
    * The post-mortem capture of a file already carried over, while it runs.
    * The next carry-over waits for it, so at most three files (that one,
@@ -35,12 +37,13 @@ export class SharedFiles {
    */
   #backgroundCapture: Promise<void> = Promise.resolve();
 
-  constructor(store: SnapshotStore, captures: CaptureQueue, log: Logger, options: { readonly dir: string; readonly size: number }) {
+  constructor(store: SnapshotStore, captures: CaptureQueue, log: Logger, options: { readonly dir: string; readonly size: number; readonly name: string }) {
     this.#store = store;
     this.#captures = captures;
     this.#log = log;
     this.#dir = options.dir;
     this.#size = options.size;
+    this.#name = options.name;
   }
 
   /** The first file: one the service manager passed, else the newest verified generation, else an empty one. */
@@ -56,7 +59,7 @@ export class SharedFiles {
       }
       // A file someone can shrink would kill the host (SIGBUS) at its next
       // capture: its contents move into a sealed file of the host's own.
-      const copy = createSharedFile(size);
+      const copy = createSharedFile(size, this.#name);
       await copyMemoryFile(inherited, copy);
       closeSync(inherited);
       this.#use(copy);
@@ -103,12 +106,12 @@ export class SharedFiles {
     }
     const generation = found.generation;
     if (!generation) {
-      const fd = createSharedFile(this.#size);
+      const fd = createSharedFile(this.#size, this.#name);
       this.#log.log('info', 'empty', `no snapshot to restore in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
       return fd;
     }
     const size = Math.max(this.#size, generation.manifest.imageSize);
-    const fd = createSharedFile(size);
+    const fd = createSharedFile(size, this.#name);
     try {
       await restoreImage(generation, fd, size);
     } catch (err) {
@@ -149,7 +152,7 @@ export class SharedFiles {
     let fd = -1;
     let carried: CarryOver;
     try {
-      fd = createSharedFile(Math.max(this.#size, sizeOf(old)));
+      fd = createSharedFile(Math.max(this.#size, sizeOf(old)), this.#name);
       carried = await carryOver(old, fd);
     } catch (err) {
       // No memory file or mapping to be had, say: the capture path may still manage.
@@ -213,7 +216,7 @@ export class SharedFiles {
     }
     if (fd === null) {
       const size = Math.max(this.#size, sizeOf(old));
-      fd = createSharedFile(size);
+      fd = createSharedFile(size, this.#name);
       await copyMemoryFile(old, fd);
       if (captured.kind === 'io-error') {
         this.#log.log('warn', 'carried-as-is', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);

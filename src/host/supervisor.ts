@@ -10,7 +10,8 @@ import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
 import {
   describeExit, exitStatus, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
-import { startControlServer, type ControlServer } from './control/index.js';
+import { openControlChannel } from './control-channel.js';
+import type { ControlServer } from './control/index.js';
 import { SharedFiles } from './file-handoff.js';
 import { EXIT_STATE_LOST, finalCapture } from './final-capture.js';
 import { HostState } from './host-state.js';
@@ -19,6 +20,7 @@ import type { Logger } from './logger.js';
 import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
 import { killGroupAndWait, waitGroupUntil } from './process-group.js';
 import { reapOrphansOnSigchld } from './reaper.js';
+import { endStaleWriters, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
 import { forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
@@ -75,13 +77,20 @@ export class Supervisor {
     setChildSubreaper();
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
-    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, options);
+    const name = sharedFileName(options.dir);
+    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name });
     this.state.header = () => this.#files.watch?.durable() ?? null;
     try {
       this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
+      await endStaleWriters(name, this.#log, 'start');
       await this.#files.prepareFirst(this.#env);
-      if (options.controlChannel !== false) await this.#startControlChannel();
+      if (options.controlChannel !== false) {
+        this.#control = await openControlChannel(options.dir, this.#log, {
+          status: () => this.state.status(options.dir, options.intervalMs),
+          snapshot: async () => ({ sequence: (await this.requestCapture()).generation.sequence }),
+        });
+      }
       return await this.#loop();
     } finally {
       this.#signals?.remove();
@@ -92,6 +101,7 @@ export class Supervisor {
       await this.#control?.close();
       await this.#captures.drained();
       this.#files.close();
+      await endStaleWriters(name, this.#log, 'end');
       await this.#store.close();
     }
   }
@@ -143,20 +153,6 @@ export class Supervisor {
         this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} while waiting to restart`, { status });
         return durable ? status : EXIT_STATE_LOST;
       }
-    }
-  }
-
-  async #startControlChannel(): Promise<void> {
-    try {
-      this.#control = await startControlServer(this.options.dir, {
-        status: () => this.state.status(this.options.dir, this.options.intervalMs),
-        snapshot: async () => ({ sequence: (await this.requestCapture()).generation.sequence }),
-      }, {
-        onError: (err) => this.#log.log('warn', 'control', `live channel: ${err instanceof Error ? err.message : String(err)}`),
-      });
-    } catch (err) {
-      // The child's state matters more than the channel: run without it.
-      this.#log.log('warn', 'control', `no live channel (status/snapshot commands will not reach this host): ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 

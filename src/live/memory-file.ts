@@ -5,10 +5,11 @@ import { F_SEAL_SHRINK, addSeals, getSeals, memfdCreate } from '../sys/index.js'
 /**
  * A new anonymous memory file of `size` bytes, close-on-exec (the child gets
  * it by an explicit dup onto fd 3) and sealed against shrinking, so no party
- * can cut pages from under another's mapping.
+ * can cut pages from under another's mapping. `name` is its memfd name
+ * (memfd_create(2): up to 249 bytes), seen in /proc/PID/fd and maps.
  */
-export function createSharedFile(size: number): number {
-  const fd = memfdCreate('shm-host');
+export function createSharedFile(size: number, name = 'shm-host'): number {
+  const fd = memfdCreate(name);
   try {
     ftruncateSync(fd, size);
     addSeals(fd, F_SEAL_SHRINK);

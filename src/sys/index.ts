@@ -15,3 +15,4 @@ export {
   readFullyWith, writeFullyWith, type PositionedIo,
 } from './io.js';
 export { dataRuns, type Run } from './data-runs.js';
+export { memfdHolders, commandName } from './holders.js';

@@ -80,3 +80,15 @@ t.test('orphans reparented to the host are reaped: zombies stay bounded', async 
   t.ok(seen.length >= 10, `${seen.length} samples`);
   t.ok(Math.max(...seen) <= 4, `zombies under the host over 4 s: ${seen.join(' ')}`);
 });
+
+t.test('a writer that left the group ends with the host: killed at the host\'s end', async (t) => {
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--interval', '0', '--size', '256K', '--', process.execPath, fixture('host-family.js')]);
+  const first = JSON.parse((await host.stdout.waitFor(/^\{.*"escaped".*$/, 20_000))[0]);
+  t.teardown(() => killQuietly(first.escaped));
+  t.ok(isAlive(first.escaped), 'the escaped grandchild runs');
+  host.child.kill('SIGTERM');
+  await host.exited;
+  t.notOk(isAlive(first.escaped), 'the escaped grandchild is dead once the host has exited');
+  t.match(host.stderr.lines.join('\n'), new RegExp(`killed ${first.escaped} \\(node\\): they still held the shared memory as the host ends`));
+});

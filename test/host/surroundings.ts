@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SnapshotStore } from '../../src/store/index.js';
-import { createLogger, restartPolicyOptions, supervise } from '../../src/host/index.js';
+import { createLogger, restartPolicyOptions } from '../../src/host/index.js';
 import { ROOT, fixture, killQuietly, nthMatch, scratch, startHost, storedSequences, until } from './harness.js';
 
 t.test('the log reader goes away: the host keeps running, captures, restarts and stops with a final capture', async (t) => {
@@ -82,7 +82,6 @@ t.test('a step of the wall clock changes neither run times nor the restart windo
   t.equal(restarts, 2);
   t.equal(exits.length, 3);
   for (const exit of exits) t.ok((exit.ranMs as number) >= 0 && (exit.ranMs as number) < 60_000, `the child ran ${exit.ranMs} ms`);
-  t.equal(typeof supervise, 'function');
 });
 
 t.test('the child gets exactly the host\'s environment plus LISTEN_*', async (t) => {
