@@ -2,8 +2,12 @@
 // of its children's trees is reparented to it, and it must reap them or
 // they stay zombies (a child running `(sleep 1 &)` in a loop fills the
 // process table). Its own children are waited for by libuv, which must keep
-// their exit status: those pids are registered here and never reaped.
-import { childPids, processState, reapChild } from '../sys/index.js';
+// their exit status: those pids are registered here and never reaped. A
+// program that runs supervise() in-process may start children of its own,
+// which libuv waits for too: those share the host's process group, while
+// everything of the supervised trees lives in the groups (or sessions) the
+// children made, so zombies in the host's own group are left alone.
+import { childPids, processGroupOf, processState, reapChild } from '../sys/index.js';
 
 /** Pids of the children this process started and libuv waits for. */
 const managed = new Set<number>();
@@ -20,8 +24,9 @@ export function manageChild(pid: number, exited: Promise<unknown>): void {
  */
 export function reapOrphans(): number {
   let reaped = 0;
+  const ownGroup = processGroupOf(process.pid);
   for (const pid of childPids()) {
-    if (managed.has(pid) || processState(pid) !== 'Z') continue;
+    if (managed.has(pid) || processState(pid) !== 'Z' || processGroupOf(pid) === ownGroup) continue;
     try {
       if (reapChild(pid)) reaped += 1;
     } catch {

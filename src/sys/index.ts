@@ -7,7 +7,7 @@ export {
 export { Mapping } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export {
-  setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processState, isAlive, livingGroupMembers,
+  setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processGroupOf, processState, isAlive, livingGroupMembers,
 } from './process.js';
 export { seekData, seekHole, sendfile, startWriteback } from './file.js';
 export {

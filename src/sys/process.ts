@@ -100,6 +100,17 @@ export function processState(pid: number): string | null {
   }
 }
 
+/** The process group of `pid` (/proc/PID/stat, zombies included), or null when it is gone. */
+export function processGroupOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number.isInteger(pgrp) ? pgrp : null;
+  } catch {
+    return null;
+  }
+}
+
 /** True while `pid` exists and is not a zombie: a zombie cannot run, so it counts as dead. */
 export function isAlive(pid: number): boolean {
   const state = processState(pid);
