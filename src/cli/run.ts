@@ -21,7 +21,7 @@ export const runCommand = defineCommand({
     .option('max-restarts', { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' })
     .option('restart-window', { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' })
     .option('restart-delay', { type: 'string', default: '100ms', describe: 'First restart delay; doubles after each quick failure (up to 30s), reset once the child ran 10s' })
-    .option('stop-timeout', { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' })
+    .option('stop-timeout', { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: send it to the child\'s process group, SIGKILL the group if any member still runs this long after' })
     .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
     .example('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state')
