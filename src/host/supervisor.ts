@@ -168,13 +168,15 @@ export class Supervisor {
     this.#child = child;
     this.state.childStarted(child.pid, Date.now());
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
+    // A stop signal that came while the child was being started is forwarded now.
+    if (this.#stopSignal !== null) this.#onStopSignal(this.#stopSignal);
     this.#interval.start();
     const ended = await child.exited;
     this.#child = null;
     this.#interval.stop();
     // On a stop, the rest of the group (the program a shell ran, its
     // helpers) has until --stop-timeout to run its shutdown handlers too.
-    if (this.#stopDeadline !== null) await waitGroupUntil(child.pid, this.#stopDeadline);
+    if (this.#stopDeadline !== null && !(await waitGroupUntil(child.pid, this.#stopDeadline))) this.#forced = true;
     this.#stoppingGroup = null;
     const exit: ChildExit = { ...ended, forced: this.#forced };
     this.state.childExited(exit);
