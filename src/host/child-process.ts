@@ -120,7 +120,8 @@ export function requireTrampoline(env: NodeJS.ProcessEnv): void {
     try {
       resolveCommand(tool, env);
     } catch {
-      throw new MissingToolError(`${tool} is not in PATH: shm-host needs it to start children that die with the host (install util-linux)`);
+      const pkg = tool === 'setpriv' ? 'util-linux' : tool === 'env' ? 'coreutils' : 'a POSIX shell';
+      throw new MissingToolError(`${tool} is not in PATH: shm-host needs it to start children that die with the host (install ${pkg})`);
     }
   }
 }

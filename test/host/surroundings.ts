@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SnapshotStore } from '../../src/store/index.js';
-import { createLogger, restartPolicyOptions } from '../../src/host/index.js';
+import { Supervisor, createLogger, restartPolicyOptions } from '../../src/host/index.js';
 import { ROOT, fixture, killQuietly, nthMatch, scratch, startHost, storedSequences, until } from './harness.js';
 
 t.test('the log reader goes away: the host keeps running, captures, restarts and stops with a final capture', async (t) => {
@@ -71,7 +71,6 @@ t.test('a step of the wall clock changes neither run times nor the restart windo
       if (event === 'restart' && ++restarts > 5) run.stop();
     },
   };
-  const { Supervisor } = await import('../../src/host/supervisor.js');
   const supervisor = new Supervisor({
     dir: `${dir}/state`, size: 64 * 1024, intervalMs: 0, keep: 2, stopTimeoutMs: 1000, command: 'sh', args: ['-c', 'exit 1'],
     logger, controlChannel: false,
