@@ -1,7 +1,7 @@
 // When the host itself dies, the child dies with it (parent-death signal),
 // and the next host restores the last durable generation.
 import t from 'tap';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { isAlive } from '../../src/sys/index.js';
 import { copyRecord, latestOf, readLayout, validSlots } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
@@ -109,4 +109,34 @@ t.test('a child that dropped privileges outlives a SIGKILLed host, and dies befo
   const started = lines.findIndex((l) => /started child/.test(l));
   t.ok(killed >= 0 && killed < started, `the old child was killed before the new one started:\n${lines.join('\n')}`);
   t.ok(resumed <= lastLogged(log)!, `one writer at a time: resumed at ${resumed}`);
+});
+
+t.test('the OOM killer kills the host: the child dies with it, a new host restores the last durable generation', async (t) => {
+  const cgroup = `/sys/fs/cgroup/memory/shm-host-oom-${process.pid}`;
+  try {
+    mkdirSync(cgroup);
+  } catch (err) {
+    return void t.skip(`no memory cgroup (v1) to make here: ${(err as Error).message}`);
+  }
+  t.teardown(() => rmdirSync(cgroup));
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const log = `${work.dir}/committed.log`;
+  const args = ['--dir', state, '--interval', '50ms', '--size', '256K', '--', process.execPath, fixture('counter.js'), '--rate', '1000', '--log', log];
+  const first = work.start(args);
+  await first.stdout.waitFor(/resumed at 0/, 20_000);
+  const child = Number((await nthMatch(first.stderr, /started child (\d+)/, 1))[1]);
+  await until('a few interval captures', async () => (await generations(state)) >= 2);
+  // The host alone moves into a cgroup with room for almost nothing: its next allocations call the OOM killer.
+  writeFileSync(`${cgroup}/cgroup.procs`, String(first.pid));
+  writeFileSync(`${cgroup}/memory.limit_in_bytes`, String(256 * 1024));
+  const exit = await first.exited;
+  t.same(exit, { code: null, signal: 'SIGKILL' }, 'the host was killed');
+  t.match(readFileSync(`${cgroup}/memory.oom_control`, 'utf8'), /oom_kill [1-9]/, 'by the OOM killer');
+  await untilDead(child, 2000);
+  const durable = await newestDurableValue(state);
+  const second = work.start(args);
+  const resumed = Number((await second.stdout.waitFor(/resumed at (\d+)/, 20_000))[1]);
+  t.equal(resumed, durable, 'the new host restored the newest durable generation');
+  t.ok(lastLogged(log)! - resumed <= 1000, `lost ${lastLogged(log)! - resumed} commits, about one interval's`);
 });
