@@ -2,7 +2,7 @@
 // whoever reads its log (a `| head -1`, a FIFO whose reader exits, systemd
 // without a running journal): a line that cannot be written is dropped and
 // counted, never a reason to exit.
-import { writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, writeSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -16,17 +16,39 @@ export interface Logger {
 
 const jsonSafe = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
 
+let logFd: number | null = null;
+
 /**
- * Writes `line` to fd 2 without Node's stream (whose EPIPE becomes an
- * uncaught 'error' event) and without blocking on a non-blocking pipe.
+ * The descriptor log lines go to. When stderr is a pipe (a `| head`, a
+ * FIFO), a descriptor of its own for that pipe, opened non-blocking through
+ * /proc/self/fd/2: a reader that stops reading makes writes fail with
+ * EAGAIN (the line is dropped) instead of stopping the host, and the open
+ * file description the child shares stays as it was. Anything else (a
+ * terminal, a file opened for appending, a socket): fd 2 itself.
+ */
+function stderrFd(): number {
+  if (logFd !== null) return logFd;
+  logFd = 2;
+  try {
+    if (fstatSync(2).isFIFO()) logFd = openSync('/proc/self/fd/2', constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    // No /proc, or stderr closed: fd 2 as it is.
+  }
+  return logFd;
+}
+
+/**
+ * Writes `line` to stderr without Node's stream (whose EPIPE becomes an
+ * uncaught 'error' event) and without waiting on a pipe nobody reads.
  * Returns false when the line (or its rest) could not be written: EPIPE,
  * EAGAIN, EBADF, or any other write error.
  */
 export function writeStderrLine(line: string): boolean {
   const bytes = Buffer.from(line);
+  const fd = stderrFd();
   let done = 0;
   try {
-    while (done < bytes.length) done += writeSync(2, bytes, done, bytes.length - done);
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
     return true;
   } catch {
     return false;

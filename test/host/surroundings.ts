@@ -118,3 +118,17 @@ for (const kind of ['sealable', 'unsealable'] as const) {
     await host.stderr.waitFor(/captured generation \d+ \(shutdown\)/, 1000);
   });
 }
+
+t.test('a log reader that stops reading (a full pipe) does not stop the host', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const host = startHost([fixture('host-stalled-stderr.py'), process.execPath, `${ROOT}bin/shm-host.js`,
+    '--dir', state, '--interval', '0', '--size', '64K', '--', process.execPath, fixture('counter.js'), '--rate', '200'], process.env, 'python3');
+  t.teardown(() => killQuietly(host.pid, 'SIGKILL'));
+  await host.stdout.waitFor(/resumed at 0/, 20_000);
+  host.child.kill('SIGUSR1');
+  await until('the requested capture', async () => (await storedSequences(state)).length === 1);
+  host.child.kill('SIGTERM');
+  t.same(await host.exited, { code: 0, signal: null }, 'the host stopped its child and ended');
+  t.equal((await storedSequences(state)).length, 2, 'with its final capture');
+});
