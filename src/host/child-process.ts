@@ -187,3 +187,9 @@ export function logChildExit(log: Logger, exit: ChildExit): void {
     `child ${exit.pid} ${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
     { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
 }
+
+/** Logs a child that could not be started (`start-failed`) and returns it as an exit the restart policy judges a failure. */
+export function failedStart(log: Logger, failure: SpawnFailure): ChildExit {
+  log.log('error', 'start-failed', `${failure.message}; the restart policy decides when to try again`, { errno: failure.errno });
+  return { pid: 0, code: null, signal: null, forced: false, ranMs: 0, startError: failure.errno };
+}

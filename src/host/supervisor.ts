@@ -8,7 +8,7 @@ import { SnapshotStore, type Reason } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
 import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
 import {
-  describeExit, exitStatus, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
+  describeExit, exitStatus, failedStart, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
 import { openControlChannel } from './control-channel.js';
 import type { ControlServer } from './control/index.js';
@@ -18,11 +18,14 @@ import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
 import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
-import { killGroupAndWait, waitGroupUntil } from './process-group.js';
+import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify/index.js';
+import { GroupStop } from './group-stop.js';
+import { killGroupAndWait } from './process-group.js';
 import { reapOrphansOnSigchld } from './reaper.js';
 import { endStaleWriters, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
-import { forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
+import { RestartTimeline, finishTimeline } from './restart-timeline.js';
+import { delayAfterDeath, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
 
 export type { SupervisorOptions } from './options.js';
@@ -41,17 +44,15 @@ export class Supervisor {
   #files!: SharedFiles;
   #captures!: CaptureQueue;
   #child: StartedChild | null = null;
-  #stopSignal: NodeJS.Signals | null = null;
-  #forced = false;
-  /** The process group a stop signal went to, while the host waits for it (compared by pid). */
-  #stoppingGroup: number | null = null;
-  /** performance.now() ms at which a stop turns into SIGKILL (--stop-timeout after the first stop signal). */
-  #stopDeadline: number | null = null;
+  readonly #stop: GroupStop;
   #wakeup = new Wakeup();
   #interval: IntervalSchedule;
   #signals: SignalHandlers | null = null;
   #stopReaping: () => void = () => {};
   #control: ControlServer | null = null;
+  readonly #link: ServiceManagerLink;
+  /** The restart in progress, from the death seen to the next child spawned. */
+  #timeline: RestartTimeline | null = null;
 
   /** Throws a TypeError or RangeError for options that are wrong (see validateSupervisorOptions). */
   constructor(options: SupervisorOptions) {
@@ -60,6 +61,9 @@ export class Supervisor {
     this.#log = options.logger;
     this.#env = options.env ?? process.env;
     this.state = new HostState(options.command, options.args);
+    this.#stop = new GroupStop(options.stopTimeoutMs);
+    this.#link = new ServiceManagerLink({ logger: this.#log, env: this.#env });
+    this.state.onChange = () => this.#link.status(hostStatus(this.state));
     this.#interval = new IntervalSchedule(options.intervalMs, this.state, {
       child: () => this.#child,
       committedSince: () => {
@@ -78,9 +82,10 @@ export class Supervisor {
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     const name = sharedFileName(options.dir);
-    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name });
+    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     this.state.header = () => this.#files.watch?.durable() ?? null;
     try {
+      this.#link.start();
       this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await endStaleWriters(name, this.#log, 'start');
@@ -99,10 +104,12 @@ export class Supervisor {
       // No new capture can be asked for now; the queued ones (a post-mortem
       // capture in the background) end before the file and store close.
       await this.#control?.close();
+      this.#files.startBackground();
       await this.#captures.drained();
       this.#files.close();
       await endStaleWriters(name, this.#log, 'end');
       await this.#store.close();
+      this.#link.close();
     }
   }
 
@@ -121,19 +128,20 @@ export class Supervisor {
   async #loop(): Promise<number> {
     const policy = new RestartPolicy(this.options.restart);
     for (;;) {
-      if (this.#stopSignal !== null) {
-        this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} before the child started`);
-        return 128 + (constants.signals[this.#stopSignal] ?? 0);
+      if (this.#stop.signal !== null) {
+        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal} before the child started`);
+        return 128 + (constants.signals[this.#stop.signal] ?? 0);
       }
       const exit = await this.#runChildOnce();
       const status = exitStatus(exit, constants.signals);
-      if (this.#stopSignal !== null) {
+      if (this.#stop.signal !== null) {
         const durable = await this.#finalCapture('shutdown');
-        this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal}; the child ${describeExit(exit)}`, { status });
+        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal}; the child ${describeExit(exit)}`, { status });
         return durable ? status : EXIT_STATE_LOST;
       }
       const decision = policy.decide(exit, performance.now());
       if (!decision.restart) {
+        this.#link.stopping(`not restarting: ${describeExit(exit)}`);
         const durable = await this.#finalCapture('post-mortem');
         const level = decision.why === 'too-many' ? 'error' : 'info';
         this.#log.log(level, 'not-restarting', decision.message, { status });
@@ -144,43 +152,48 @@ export class Supervisor {
       this.state.phase = 'restarting';
       // After a failed start nothing ran on the file: the next try gets it as it is.
       if (exit.startError === undefined) await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
-      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
-        restart: decision.count, delayMs: decision.delayMs,
+      this.#timeline?.mark();
+      const delayMs = delayAfterDeath(exit, decision.delayMs);
+      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (the child ${describeExit(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
+        restart: decision.count, delayMs,
       });
-      if (await this.#wakeup.sleep(decision.delayMs)) {
+      if (await this.#wakeup.sleep(delayMs)) {
         // The carried memory may not be on disk yet (its capture runs in the background, and may fail).
         const durable = await this.#finalCapture('shutdown');
-        this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} while waiting to restart`, { status });
+        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal} while waiting to restart`, { status });
         return durable ? status : EXIT_STATE_LOST;
       }
+      this.#timeline?.mark();
     }
   }
 
   async #runChildOnce(): Promise<ChildExit> {
     const { command, args } = this.options;
-    this.#forced = false;
-    const child = await startChild(command, args, this.#files.fd, this.#env);
-    if ('errno' in child) {
-      // Nothing ran, so nothing wrote the file: a failed start, for the restart policy to judge.
-      this.#log.log('error', 'start-failed', `${child.message}; the restart policy decides when to try again`, { errno: child.errno });
-      return { pid: 0, code: null, signal: null, forced: false, ranMs: 0, startError: child.errno };
-    }
+    this.#stop.childStarted();
+    const child = await startChild(command, args, this.#files.fd, withoutNotifyVariables(this.#env));
+    this.#files.startBackground();
+    // Nothing ran, so nothing wrote the file: a failed start, for the restart policy to judge.
+    if ('errno' in child) return failedStart(this.#log, child);
     this.#child = child;
+    // After a restart's child is spawned: the restart's phases, logged and kept for `status`.
+    if (this.#timeline !== null) this.state.lastRestart = finishTimeline(this.#timeline, this.state.restarts, this.#log);
+    this.#timeline = null;
     this.state.childStarted(child.pid, Date.now());
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
+    // READY=1 the first time (the child runs on the restored or handed-back file), STATUS= after.
+    this.#link.childRunning(hostStatus(this.state));
     // A stop signal that came while the child was being started is forwarded now.
-    if (this.#stopSignal !== null) this.#onStopSignal(this.#stopSignal);
+    if (this.#stop.signal !== null) this.#onStopSignal(this.#stop.signal);
     this.#interval.start();
     const ended = await child.exited;
+    this.#timeline = new RestartTimeline();
     this.#child = null;
     this.#interval.stop();
-    // On a stop, the rest of the group (the program a shell ran, its
-    // helpers) has until --stop-timeout to run its shutdown handlers too.
-    if (this.#stopDeadline !== null && !(await waitGroupUntil(child.pid, this.#stopDeadline))) this.#forced = true;
-    this.#stoppingGroup = null;
-    const exit: ChildExit = { ...ended, forced: this.#forced };
+    // On a stop, the rest of the group has until --stop-timeout to run its shutdown handlers too.
+    const exit: ChildExit = { ...ended, forced: await this.#stop.leaderExited(child.pid) };
     this.state.childExited(exit);
     const lingering = await killGroupAndWait(child.pid);
+    this.#timeline.mark();
     this.#files.lingering = lingering.length > 0;
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
@@ -190,24 +203,12 @@ export class Supervisor {
   }
 
   #onStopSignal(signal: NodeJS.Signals): void {
-    const first = this.#stopSignal === null;
-    this.#stopSignal ??= signal;
-    if (first) {
-      this.#stopDeadline = performance.now() + this.options.stopTimeoutMs;
+    if (this.#stop.request(signal, this.#child?.pid ?? null)) {
       this.#log.log('info', 'stopping', `received ${signal}: stopping the child's process group (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+      this.#link.stopping(`stopping on ${signal}: final capture of the child's memory`);
     }
     if (this.#child) this.state.phase = 'stopping';
     this.#wakeup.wake();
-    const child = this.#child;
-    if (child) {
-      const pgid = child.pid;
-      this.#stoppingGroup = pgid;
-      const left = Math.max(0, (this.#stopDeadline ?? 0) - performance.now());
-      // The group may outlive its leader: the kill applies while the host still waits for the group.
-      forwardStop(pgid, signal, left, () => this.#stoppingGroup === pgid, () => {
-        this.#forced = true;
-      });
-    }
   }
 
   /**

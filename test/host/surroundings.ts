@@ -110,7 +110,6 @@ for (const kind of ['sealable', 'unsealable'] as const) {
       '--dir', state, '--interval', '20ms', '--size', '256K', '--', 'sh', '-c', child], process.env, 'python3');
     t.teardown(() => killQuietly(host.pid));
     t.equal((await host.stdout.waitFor(/^(truncated|refused)$/, 20_000))[1], 'refused', 'the child cannot shrink its file');
-    if (kind === 'unsealable') await host.stderr.waitFor(/copied into a sealed memfd/, 1000);
     await host.stdout.waitFor(/resumed at 0/, 20_000);
     await until('interval captures', async () => (await storedSequences(state)).length >= 2);
     host.child.kill('SIGTERM');
