@@ -2,12 +2,11 @@
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync } from 'node:fs';
 import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
-import { Mapping } from '../sys/index.js';
 import { digestChunksOfFile, type ManifestFields, type Reason, type SnapshotStore } from '../store/index.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
 import { keepOnlyConsistent, readImageHeader } from './image-header.js';
-import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots } from './live-file.js';
+import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots, withEntryRing } from './live-file.js';
 import { commit, copyInto, onImage, withImage, type Attempt } from './image-plumbing.js';
 import type { CaptureOptions } from './capture-options.js';
 
@@ -20,14 +19,7 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
     }
     return captureRaw(fd, store, reason, options);
   }
-  // Only the header and the entry ring are mapped (to scan with atomic
-  // loads); the rings and tail are read with pread.
-  const mapping = Mapping.map(fd, header.layout.dataBase);
-  try {
-    return await captureConfigured(fd, mapping.bytes, header.layout, store, reason, options);
-  } finally {
-    mapping.close();
-  }
+  return withEntryRing(fd, header.layout, (live) => captureConfigured(fd, live, header.layout, store, reason, options));
 }
 
 /** The steps of docs/FORMAT.md section 8 for a configured file. */
