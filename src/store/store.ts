@@ -4,14 +4,17 @@ import { join } from 'node:path';
 import { prepareDirectory, requireDirectory } from './directory.js';
 import { StoreError, errorCode, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
-import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
+import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
+import { readGeneration, resolveChain } from './chain.js';
+import { scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
-import { parseManifest } from './manifest.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
-import { DEFAULT_KEEP, checkKeep, retentionVictims } from './retention.js';
+import {
+  DEFAULT_CHAIN_LIMITS, DEFAULT_KEEP, checkChainLimits, checkKeep, deltaAllowed, dependentRetentionVictims, type ChainLimits,
+} from './retention.js';
 import type {
-  Generation, GenerationCheck, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
+  Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
 } from './types.js';
 import { verifyGeneration } from './verify.js';
 
@@ -23,13 +26,17 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly dir: string;
   readonly keep: number;
   readonly readOnly: boolean;
+  readonly chainLimits: ChainLimits;
   #lock: DirectoryLock | null;
+  /** The newest generation this store wrote or restored, with its blocks' digests: the parent of the next delta. */
+  #tip: { generation: Generation; digests: ChunkDigests } | null = null;
   readonly #fs: StoreFs;
   #nextSequence: number;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits) {
+    this.chainLimits = limits;
     this.#fs = sfs;
     this.dir = dir;
     this.keep = keep;
@@ -49,9 +56,15 @@ export class SnapshotStore implements SnapshotStoreApi {
     const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
     const readOnly = options.readOnly === true;
     const sfs = options.fs ?? realStoreFs;
+    let limits: ChainLimits;
+    try {
+      limits = checkChainLimits({ ...DEFAULT_CHAIN_LIMITS, ...options.chain });
+    } catch (err) {
+      throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --max-chain 0 to 1000 and --max-chain-ratio 0 to 10' });
+    }
     if (readOnly) {
       await requireDirectory(sfs, dir);
-      return new SnapshotStore(sfs, dir, keep, true, null, 0);
+      return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
     }
     await prepareDirectory(sfs, dir);
     const lock = await DirectoryLock.acquire(sfs, dir);
@@ -59,7 +72,8 @@ export class SnapshotStore implements SnapshotStoreApi {
       const scan = await scanDirectory(sfs, dir);
       for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
       for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
-      return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
+      for (const sequence of scan.orphanDeltas) await removeIfPresentWith(sfs, generationPaths(dir, sequence, 'delta').imagePath);
+      return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1, limits);
     } catch (err) {
       await lock.release();
       throw storeIoError('clean up snapshot directory', dir, err);
@@ -82,13 +96,9 @@ export class SnapshotStore implements SnapshotStoreApi {
     const scan = await scanDirectory(this.#fs, this.dir);
     const out: ListedGeneration[] = [];
     for (const sequence of scan.sequences) {
-      const paths = generationPaths(this.dir, sequence);
-      try {
-        const manifest = parseManifest(await readManifestText(this.#fs, paths.manifestPath), sequence);
-        out.push({ ok: true, sequence, manifest, ...paths });
-      } catch (err) {
-        out.push({ ok: false, sequence, ...paths, reason: manifestProblem(err) });
-      }
+      const g = await readGeneration(this.#fs, this.dir, sequence);
+      if (typeof g === 'string') out.push({ ok: false, sequence, ...generationPaths(this.dir, sequence), reason: g.replace(/^generation \d+ cannot be read: /, '') });
+      else out.push({ ok: true, ...g });
     }
     return out;
   }
@@ -98,15 +108,42 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (!Number.isSafeInteger(sequence) || sequence < 1) {
       throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: this.dir, hint: 'generations are numbered from 1; list them to see which exist' });
     }
-    const paths = generationPaths(this.dir, sequence);
-    try {
-      return { sequence, manifest: parseManifest(await readManifestText(this.#fs, paths.manifestPath), sequence), ...paths };
-    } catch (err) {
-      if (errorCode(err) === 'ENOENT') {
-        throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: paths.manifestPath, hint: 'list the generations to see which exist' });
-      }
-      throw new StoreError('BAD_MANIFEST', `generation ${sequence} cannot be read: ${manifestProblem(err)}`, { path: paths.manifestPath, hint: 'use another generation' });
+    const { manifestPath } = generationPaths(this.dir, sequence);
+    const g = await readGeneration(this.#fs, this.dir, sequence);
+    if (typeof g !== 'string') return g;
+    if (g.endsWith('is missing')) {
+      throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: manifestPath, hint: 'list the generations to see which exist' });
     }
+    throw new StoreError('BAD_MANIFEST', g, { path: manifestPath, hint: 'use another generation' });
+  }
+
+  async chainOf(generation: Generation): Promise<Generation[]> {
+    this.#usable();
+    const chain = await resolveChain(this.#fs, this.dir, generation);
+    if (typeof chain === 'string') {
+      throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${chain}`, { path: generation.manifestPath, hint: 'use an older generation; see shm-host verify' });
+    }
+    return chain;
+  }
+
+  filesOf(generation: Generation): GenerationFile[] {
+    return [
+      { role: generation.manifest.kind === 'full' ? 'image' : 'delta', path: generation.imagePath, bytes: generation.manifest.delta?.fileBytes ?? generation.manifest.imageSize },
+      { role: 'manifest', path: generation.manifestPath, bytes: null },
+    ];
+  }
+
+  remember(generation: Generation, digests: ChunkDigests): void {
+    if (this.readOnly) return;
+    this.#tip = digests.chunkSize === 4096 && generation.manifest.checksum.algorithm === BLOCK_CHECKSUM_ALGORITHM && digests.size === generation.manifest.imageSize
+      ? { generation, digests }
+      : null;
+  }
+
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null {
+    const tip = this.#tip;
+    if (tip === null || imageSize < tip.generation.manifest.imageSize) return null;
+    return deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;
   }
 
   async verify(generation: Generation): Promise<Verdict> {
@@ -134,7 +171,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     return { generation: null, skipped };
   }
 
-  async createImage(): Promise<PendingImage> {
+  async createImage(options: { parent?: Generation } = {}): Promise<PendingImage> {
     this.#writable('write a snapshot');
     if (this.#nextSequence > MAX_SEQUENCE) {
       throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
@@ -148,7 +185,7 @@ export class SnapshotStore implements SnapshotStoreApi {
       } catch {
         // A failed deletion loses nothing: the next commit prunes again.
       }
-    });
+    }, options.parent ?? null);
   }
 
   async prune(keep: number = this.keep): Promise<number[]> {
@@ -157,14 +194,20 @@ export class SnapshotStore implements SnapshotStoreApi {
     return this.#prune(keep, null);
   }
 
-  /** Deletes generations past the newest `keep`, sparing `knownGood` or else the newest that verifies. */
+  /**
+   * Deletes generations past the newest `keep`, sparing `knownGood` or else
+   * the newest that verifies, and every generation a spared one depends on.
+   */
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
-    const scan = await scanDirectory(this.#fs, this.dir);
-    if (scan.sequences.length <= keep) return [];
+    const listed = await this.list();
+    if (listed.length <= keep) return [];
+    const parents = new Map<number, number | null>();
+    for (const g of listed) if (g.ok) parents.set(g.sequence, g.manifest.parent);
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const victims = retentionVictims(scan.sequences, keep, protect);
+    const victims = dependentRetentionVictims(listed.map((g) => g.sequence), keep, protect, parents);
     for (const sequence of victims) {
       const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
+      const deltaPath = generationPaths(this.dir, sequence, 'delta').imagePath;
       // The manifest goes first, and now: the generation stops existing.
       try {
         await removeIfPresentWith(this.#fs, manifestPath);
@@ -175,7 +218,12 @@ export class SnapshotStore implements SnapshotStoreApi {
       // file frees every page it has in the page cache, which can take
       // longer than the capture itself. close() waits for it; if the
       // process dies first, the next open() sweeps it.
-      this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, imagePath)).catch(() => {}).then(() => {});
+      this.#background = this.#background
+        .then(async () => {
+          await removeIfPresentWith(this.#fs, imagePath);
+          await removeIfPresentWith(this.#fs, deltaPath);
+        })
+        .catch(() => {}).then(() => {});
     }
     return victims;
   }
