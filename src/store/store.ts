@@ -5,7 +5,7 @@ import { prepareDirectory, requireDirectory } from './directory.js';
 import { StoreError, errorCode, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
-import { readGeneration, resolveChain } from './chain.js';
+import { ChainImage, readGeneration, resolveChain } from './chain.js';
 import { scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
@@ -124,6 +124,15 @@ export class SnapshotStore implements SnapshotStoreApi {
       throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${chain}`, { path: generation.manifestPath, hint: 'use an older generation; see shm-host verify' });
     }
     return chain;
+  }
+
+  async openChain(generation: Generation): Promise<ChainImage> {
+    const chain = await this.chainOf(generation);
+    const image = await ChainImage.open(this.#fs, chain, true);
+    if (typeof image === 'string') {
+      throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${image}`, { path: generation.imagePath, hint: 'use an older generation; see shm-host verify' });
+    }
+    return image;
   }
 
   filesOf(generation: Generation): GenerationFile[] {

@@ -163,6 +163,8 @@ export interface SnapshotStoreApi {
    * Throws StoreError CORRUPT when a link is missing or unreadable.
    */
   chainOf(generation: Generation): Promise<Generation[]>;
+  /** The image `generation` stands for, through its chain, every link checked (StoreError CORRUPT names a broken one). close() it. */
+  openChain(generation: Generation): Promise<import('./chain.js').ChainImage>;
   /** The files of one generation (its data file and its manifest), for copying it elsewhere. */
   filesOf(generation: Generation): GenerationFile[];
   /**
