@@ -60,6 +60,7 @@ export async function onImage<T>(image: PendingImage, op: string, work: () => Pr
   try {
     return await work();
   } catch (err) {
+    if (err instanceof CaptureError) throw err;
     throw ioFailure(op, image.path, err);
   }
 }

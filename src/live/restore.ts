@@ -38,7 +38,11 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
       await chain.close();
     }
   }
-  if (digests.value() !== manifest.checksum.value) throw corrupt(generation, `the image it stands for changed on disk after it was verified`);
+  if (digests.value() !== manifest.checksum.value) {
+    throw corrupt(generation, manifest.kind === 'full'
+      ? `image ${basename(generation.imagePath)} changed on disk after it was verified`
+      : 'the image its chain composes changed on disk after it was verified');
+  }
   if (manifest.configured && manifest.latest !== null && manifest.imageSize >= HEADER_SIZE) {
     publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
   }

@@ -96,8 +96,8 @@ export class DeltaWriter {
 
   /** Writes the index and header; returns the header and the file checksum (16 hex digits). */
   async finish(imageSize: number): Promise<{ header: DeltaHeader; fileBytes: number; fileChecksum: string }> {
-    await this.#flush();
-    const indexOffset = this.#position;
+    // The index follows the blocks in the same batches: the file checksum's chunks are the file's 1 MiB pieces.
+    const indexOffset = this.#position + this.#filled;
     const index = new Uint8Array(this.#entries.length * 8);
     const view = new DataView(index.buffer);
     this.#entries.forEach((e, i) => view.setBigUint64(i * 8, BigInt(e), true));

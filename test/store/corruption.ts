@@ -15,7 +15,7 @@ import { commitRecords, liveFile, scratchDir } from './helpers.js';
 async function threeGenerations(t: Test): Promise<{ dir: string; store: SnapshotStore; newest: Generation }> {
   const dir = scratchDir(t, 'corrupt');
   const { fd, state } = liveFile(t, 256 * 1024, 64, 64 * 1024);
-  const store = await SnapshotStore.open(dir, { keep: 5 });
+  const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 0 } });
   t.teardown(() => store.close());
   let newest: Generation | null = null;
   for (let i = 0; i < 3; i++) {
