@@ -10,6 +10,11 @@ export interface ShmHostErrorOptions {
   readonly hint?: string;
   /** The error this one explains (a Node or libc error, a lower layer's). */
   readonly cause?: unknown;
+  /**
+   * The option of the call the hint is about, by its library name (`dir`,
+   * `keep`, `timeoutMs`): a command line names its own flag for it.
+   */
+  readonly option?: string;
 }
 
 /**
@@ -24,6 +29,7 @@ export class ShmHostError extends Error {
   readonly problem: string;
   readonly path: string | undefined;
   readonly hint: string | undefined;
+  readonly option: string | undefined;
 
   constructor(code: string, problem: string, options: ShmHostErrorOptions = {}) {
     super(options.hint === undefined ? problem : `${problem}: ${options.hint}`, options.cause === undefined ? undefined : { cause: options.cause });
@@ -32,5 +38,6 @@ export class ShmHostError extends Error {
     this.problem = problem;
     this.path = options.path;
     this.hint = options.hint;
+    this.option = options.option;
   }
 }

@@ -4,6 +4,7 @@
 // with SHM_HOST_DEBUG=1, shows a stack.
 import { ShmHostError } from '../errors.js';
 import { ControlError } from '../host/control/index.js';
+import { cliHint } from './hints.js';
 
 /** The command line itself is wrong: exit 2. The hint says what to type instead. */
 export class UsageError extends ShmHostError {
@@ -67,7 +68,8 @@ function exitCodeOf(err: ShmHostError): number {
 /** Classifies any thrown value into the line to print and the exit code. */
 export function explain(err: unknown): Explained {
   if (err instanceof ShmHostError) {
-    const line = err.hint === undefined ? err.problem : `${err.problem} (${err.hint})`;
+    const hint = cliHint(err);
+    const line = hint === undefined ? err.problem : `${err.problem} (${hint})`;
     return { exitCode: exitCodeOf(err), code: err.code, line: flat(line), expected: true };
   }
   // Node's own file errors (a user's file that cannot be opened): errno code and path are fields too.

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-  parseGenerationFileName, type Generation, type Manifest,
+  parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { REF_HELP } from './options.js';
@@ -112,13 +112,22 @@ function withOpenImage(source: Source, image: ImageFile): Source {
 
 async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'path' }>, text: string): Promise<Generation> {
   if (ref.kind === 'sequence') return store.get(ref.sequence);
-  const listed = await store.list();
-  if (listed.length === 0) {
-    throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
+  for (let attempt = 0; ; attempt++) {
+    const listed = await store.list();
+    if (listed.length === 0) {
+      throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
+    }
+    // A manifest deleted between the directory read and its own read was pruned, not damaged: skip it.
+    const live = listed.filter((g) => g.ok || !pruned(g));
+    const entry = live[ref.back];
+    // A busy host may prune every listed generation before its manifest is read: read the directory again.
+    if (entry === undefined && live.length < listed.length && attempt < PRUNED_RETRIES) continue;
+    return liveEntry(store, text, live, entry);
   }
-  // A manifest deleted between the directory read and its own read was pruned, not damaged: skip it.
-  const live = listed.filter((g) => g.ok || !pruned(g));
-  const entry = live[ref.back];
+}
+
+/** The generation `entry` of the listing names, or why there is none to read. */
+function liveEntry(store: SnapshotStore, text: string, live: ListedGeneration[], entry: ListedGeneration | undefined): Generation {
   if (entry === undefined) {
     throw new CommandFailure('NOT_FOUND', `${text} does not exist: ${store.dir} holds ${live.length} generation${live.length === 1 ? '' : 's'}`, `use latest~0 to latest~${live.length - 1}; see shm-host list`);
   }

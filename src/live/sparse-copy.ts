@@ -15,6 +15,7 @@
 //   copy they save.
 // - straight into a mapping of the destination (pread into it): for a
 //   restore into a new memory file, whose pages must be faulted in anyway.
+import { ShmHostError } from '../errors.js';
 import { CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
 import { dataRuns, readFully, startWriteback, writeFully, type Run } from '../sys/index.js';
 
@@ -25,11 +26,11 @@ const DEPTH = 4;
 const NOTHING = new Uint8Array(0);
 
 /** Which side of a copy failed: callers report a failed read and a failed write differently. */
-export class CopyError extends Error {
+export class CopyError extends ShmHostError {
   readonly side: 'read' | 'write';
 
   constructor(side: 'read' | 'write', cause: unknown) {
-    super(`${side} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(side === 'read' ? 'COPY_READ' : 'COPY_WRITE', `${side} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'CopyError';
     this.side = side;
   }

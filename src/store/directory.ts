@@ -30,7 +30,7 @@ export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void>
 /** Checks an existing `dir` for a read-only store: it must exist and be a directory. */
 export async function requireDirectory(sfs: StoreFs, dir: string): Promise<void> {
   const stat = await statOrNull(sfs, dir);
-  if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the --dir path' });
+  if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the snapshot directory path', option: 'dir' });
   if (!stat.isDirectory()) throw notADirectory(dir);
 }
 
@@ -46,13 +46,14 @@ function checkDirectory(dir: string, stat: fs.Stats): void {
   if ((stat.mode & 0o022) !== 0) {
     throw new StoreError('UNSAFE_DIRECTORY', `snapshot directory ${dir} can be written by other users (mode ${mode(stat.mode)})`, {
       path: dir,
-      hint: `run chmod 700 ${dir}, or use another --dir`,
+      hint: `run chmod 700 ${dir}, or use another snapshot directory`,
+      option: 'dir',
     });
   }
 }
 
 function notADirectory(dir: string): StoreError {
-  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'give --dir a directory (or a path that does not exist yet)' });
+  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'name a directory (or a path that does not exist yet)', option: 'dir' });
 }
 
 async function statOrNull(sfs: StoreFs, dir: string): Promise<fs.Stats | null> {

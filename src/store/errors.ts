@@ -32,7 +32,7 @@ export class StoreError extends ShmHostError {
   declare readonly path: string;
   declare readonly hint: string;
 
-  constructor(code: StoreErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown }) {
+  constructor(code: StoreErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown; option?: string }) {
     super(code, problem, options);
     this.name = 'StoreError';
   }
@@ -44,13 +44,13 @@ export class DirectoryLockedError extends StoreError {
 
   constructor(dir: string, holderPid: number | null) {
     const who = holderPid === null ? 'pid unknown' : `pid ${holderPid}`;
-    super('LOCKED', `snapshot directory ${dir} is in use by another shm-host (${who})`, { path: dir, hint: 'stop it or use another --dir' });
+    super('LOCKED', `snapshot directory ${dir} is in use by another shm-host (${who})`, { path: dir, hint: 'stop it or use another snapshot directory', option: 'dir' });
     this.name = 'DirectoryLockedError';
     this.holderPid = holderPid;
   }
 }
 
-const ANOTHER_DIR = 'use another --dir';
+const ANOTHER_DIR = 'use another snapshot directory';
 
 /** What an errno means for a snapshot directory, and what to do about it. */
 const explanations: Record<string, { code: StoreErrorCode; what: string; hint: string }> = {
@@ -72,9 +72,9 @@ export function storeIoError(op: string, path: string, err: unknown): StoreError
   if (err instanceof StoreError) return err;
   const name = errorCode(err) ?? 'unknown error';
   const known = explanations[name];
-  if (known) return new StoreError(known.code, `cannot ${op} ${path}: ${known.what} (${name})`, { path, hint: known.hint, cause: err });
+  if (known) return new StoreError(known.code, `cannot ${op} ${path}: ${known.what} (${name})`, { path, hint: known.hint, cause: err, option: 'dir' });
   const detail = err instanceof Error ? err.message : String(err);
-  return new StoreError('IO', `cannot ${op} ${path}: ${detail}`, { path, hint: ANOTHER_DIR, cause: err });
+  return new StoreError('IO', `cannot ${op} ${path}: ${detail}`, { path, hint: ANOTHER_DIR, cause: err, option: 'dir' });
 }
 
 /** The errno name of a Node or libc error, or undefined. */

@@ -109,7 +109,7 @@ t.test('a host that does not answer in time, or answers nonsense', async (t) => 
   await fakeHost(t, silent, null);
   const timeout = await runCli(['status', '--dir', silent, '--timeout', '200ms']);
   t.equal(timeout.code, 1);
-  t.match(timeout.stderr, /^shm-host: the host on .* did not answer within 200 ms \(it may be busy: retry, or raise --timeout\)\n$/);
+  t.match(timeout.stderr, /^shm-host: the host on .* did not answer within 200 ms \(it may be busy: retry, or allow it a longer timeout: --timeout\)\n$/);
 
   const noisy = join(base, 'noisy');
   fs.mkdirSync(noisy);

@@ -66,10 +66,10 @@ t.test('expected failures print one line and exit 1; with --json also an error d
   const dir = `${t.testdir()}/missing`;
   const r = await runCli(['list', '--dir', dir]);
   t.equal(r.code, 1);
-  t.equal(r.stderr, `shm-host: snapshot directory ${dir} does not exist (check the --dir path)\n`);
+  t.equal(r.stderr, `shm-host: snapshot directory ${dir} does not exist (check the snapshot directory path: --dir)\n`);
   const j = await runCli(['list', '--dir', dir, '--json']);
   t.equal(j.code, 1);
-  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the --dir path)`, exitCode: 1 } });
+  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the snapshot directory path: --dir)`, exitCode: 1 } });
 });
 
 t.test('explain() sorts errors into expected ones and bugs', async (t) => {

@@ -68,7 +68,7 @@ t.test('a directory that became read-only', async (t) => {
   const err = await capture(fd, store, 'interval').then(() => null, (e: unknown) => e);
   t.ok(err instanceof CaptureError);
   t.equal((err as CaptureError).kind, 'io');
-  t.equal((err as Error).message, `cannot create snapshot image ${dir}/.tmp-gen-0000000000000003.img: the file system is read-only (EROFS): remount it read-write or use another --dir`);
+  t.equal((err as Error).message, `cannot create snapshot image ${dir}/.tmp-gen-0000000000000003.img: the file system is read-only (EROFS): remount it read-write or use another snapshot directory`);
   t.match((err as CaptureError).cause, { code: 'READ_ONLY_FS' });
   await expectIntact(t, store, dir, before);
 
@@ -102,7 +102,7 @@ t.test('a full disk', async (t) => {
   const err = await capture(big.fd, store, 'interval').then(() => null, (e: unknown) => e);
   t.ok(err instanceof CaptureError);
   t.equal((err as CaptureError).kind, 'io');
-  t.match((err as Error).message, new RegExp(`^cannot write snapshot image ${dir}/\\.tmp-gen-0000000000000002\\.img: no space left on the device \\(ENOSPC\\): free some space or use another --dir$`));
+  t.match((err as Error).message, new RegExp(`^cannot write snapshot image ${dir}/\\.tmp-gen-0000000000000002\\.img: no space left on the device \\(ENOSPC\\): free some space or use another snapshot directory$`));
   await expectIntact(t, store, dir, before);
   t.equal(statfsSync(mnt).bfree, free, 'all the space the attempt took is given back');
 

@@ -64,7 +64,7 @@ t.test('open refuses a path that is not a private directory of ours', async (t) 
 t.test('a second opener fails with the holder\'s pid, in this process and in another', async (t) => {
   const dir = scratchDir(t);
   const store = await SnapshotStore.open(dir);
-  const expected = `snapshot directory ${dir} is in use by another shm-host (pid ${process.pid}): stop it or use another --dir`;
+  const expected = `snapshot directory ${dir} is in use by another shm-host (pid ${process.pid}): stop it or use another snapshot directory`;
   const err = await SnapshotStore.open(dir).then(() => null, (e: unknown) => e);
   t.equal((err as StoreError).code, 'LOCKED');
   t.equal((err as StoreError).message, expected);

@@ -7,7 +7,7 @@ import { socketAddress, socketPath } from './socket-path.js';
 
 type RequestBody = { readonly op: 'status' } | { readonly op: 'snapshot'; readonly wait: boolean };
 
-const NO_HOST_HINT = (dir: string): string => `start one with shm-host --dir ${dir} -- <command>`;
+const NO_HOST_HINT = 'start a host on that directory';
 
 /**
  * Sends one request to the host running on `dir` and resolves with its
@@ -37,7 +37,7 @@ export async function requestHost(dir: string, body: RequestBody, timeoutMs: num
       if (err) reject(err);
       else resolve(value);
     };
-    const timer = setTimeout(() => finish(new ControlError('TIMEOUT', `the host on ${dir} did not answer within ${timeoutMs} ms`, { path, hint: 'it may be busy: retry, or raise --timeout' })), timeoutMs);
+    const timer = setTimeout(() => finish(new ControlError('TIMEOUT', `the host on ${dir} did not answer within ${timeoutMs} ms`, { path, hint: 'it may be busy: retry, or allow it a longer timeout', option: 'timeoutMs' })), timeoutMs);
     socket.setEncoding('utf8');
     socket.once('connect', () => socket.write(encodeLine({ id, ...body })));
     socket.on('data', (chunk: string) => {
@@ -74,7 +74,7 @@ function parseReply(dir: string, path: string, line: string, id: number): unknow
 }
 
 const noHost = (dir: string, path: string, why: string, cause: unknown): ControlError =>
-  new ControlError('NO_HOST', `no shm-host is running on ${dir}: ${why}`, { path, hint: NO_HOST_HINT(dir), cause });
+  new ControlError('NO_HOST', `no shm-host is running on ${dir}: ${why}`, { path, hint: NO_HOST_HINT, option: 'dir', cause });
 
 const badReply = (dir: string, path: string, what: string): ControlError =>
   new ControlError('BAD_REPLY', `the host on ${dir} sent ${what}`, { path, hint: 'is the host the same version as this command? see its log' });

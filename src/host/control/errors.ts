@@ -21,7 +21,7 @@ export class ControlError extends ShmHostError {
   declare readonly path: string;
   declare readonly hint: string;
 
-  constructor(code: ControlErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown }) {
+  constructor(code: ControlErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown; option?: string }) {
     super(code, problem, options);
     this.name = 'ControlError';
   }

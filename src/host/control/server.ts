@@ -73,7 +73,7 @@ async function removeStaleSocket(dir: string, path: string): Promise<void> {
     throw new ControlError('NOT_A_SOCKET', `${path} exists and is not a socket`, { path, hint: 'move that file out of the snapshot directory' });
   }
   if (await answers(dir)) {
-    throw new ControlError('SOCKET_IN_USE', `another process is listening on ${path}`, { path, hint: 'stop the other shm-host or use another --dir' });
+    throw new ControlError('SOCKET_IN_USE', `another process is listening on ${path}`, { path, hint: 'stop the other shm-host or use another snapshot directory', option: 'dir' });
   }
   try {
     fs.unlinkSync(path);
@@ -108,7 +108,7 @@ function listen(server: net.Server, dir: string, path: string): Promise<void> {
     const onError = (err: NodeJS.ErrnoException): void => {
       address.release();
       if (err.code === 'EADDRINUSE') {
-        reject(new ControlError('SOCKET_IN_USE', `another process just bound ${path}`, { path, hint: 'stop the other shm-host or use another --dir', cause: err }));
+        reject(new ControlError('SOCKET_IN_USE', `another process just bound ${path}`, { path, hint: 'stop the other shm-host or use another snapshot directory', option: 'dir', cause: err }));
       } else {
         reject(new ControlError('LISTEN_FAILED', `cannot listen on ${path}: ${err.code ?? err.message}`, { path, hint: 'check the snapshot directory', cause: err }));
       }

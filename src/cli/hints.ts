@@ -1,0 +1,27 @@
+// Library errors say what to do in words; the command line knows which of
+// its flags does it. This is the one place that adds flag names to hints.
+import { dirname } from 'node:path';
+import type { ShmHostError } from '../errors.js';
+import { ControlError } from '../host/control/index.js';
+
+/** The flag of each library option an error's hint may be about. */
+const FLAGS: Readonly<Record<string, string>> = {
+  dir: '--dir',
+  keep: '--keep',
+  timeoutMs: '--timeout',
+};
+
+/**
+ * The hint to print for `err`: its own, followed by the flag that acts on
+ * the option it names (`use another snapshot directory: --dir`), or a
+ * whole command where one fixes it. Undefined when the error has no hint.
+ */
+export function cliHint(err: ShmHostError): string | undefined {
+  if (err instanceof ControlError && err.code === 'NO_HOST' && err.option === 'dir') {
+    // The socket lives in the snapshot directory: that is the --dir to start a host on.
+    return `start one with shm-host --dir ${dirname(err.path)} -- <command>`;
+  }
+  if (err.hint === undefined) return undefined;
+  const flag = err.option === undefined ? undefined : FLAGS[err.option];
+  return flag === undefined ? err.hint : `${err.hint}: ${flag}`;
+}
