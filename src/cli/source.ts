@@ -150,6 +150,8 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
     relative,
     openImage: async () => {
       try {
+        // A delta reads as the whole image it stands for: cat, show and export never see a delta file.
+        if (generation.manifest.kind === 'delta' && store !== null) return ImageFile.fromChain(await store.openChain(generation));
         return await ImageFile.open(generation.imagePath);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {

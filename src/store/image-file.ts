@@ -11,6 +11,7 @@ import {
 } from '../format/index.js';
 import { StoreError } from './errors.js';
 import { realStoreFs, type StoreFs } from './fs.js';
+import type { ChainImage } from './chain.js';
 
 /** Bytes read per step when streaming a large part of an image. */
 export const STREAM_CHUNK = 1 << 20;
@@ -48,6 +49,8 @@ export class ImageFile {
   /** Where the image starts in the file. */
   readonly #base: number;
   readonly #sfs: StoreFs;
+  /** A delta's chain, read instead of a file. */
+  #chain: ChainImage | null = null;
   #closed = false;
 
   private constructor(sfs: StoreFs, path: string, fd: number, base: number, size: number) {
@@ -78,6 +81,16 @@ export class ImageFile {
     }
   }
 
+  /**
+   * The whole image a delta generation stands for, read through its chain
+   * (from SnapshotStore.openChain()); close() closes the chain.
+   */
+  static fromChain(chain: ChainImage): ImageFile {
+    const image = new ImageFile(realStoreFs, chain.chain[0]!.imagePath, -1, 0, chain.size);
+    image.#chain = chain;
+    return image;
+  }
+
   /** Reads image bytes [position, position + length); the range must lie inside the image. */
   async read(position: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
@@ -85,6 +98,10 @@ export class ImageFile {
       throw new Error(`refusing to read bytes [${position}, ${position + length}) of a ${this.size}-byte image`);
     }
     const out = new Uint8Array(length);
+    if (this.#chain !== null) {
+      await this.#chain.read(out, 0, length, position);
+      return out;
+    }
     let done = 0;
     while (done < length) {
       const bytesRead = await this.#sfs.read(this.#fd, out, done, length - done, this.#base + position + done);
@@ -139,7 +156,8 @@ export class ImageFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#sfs.close(this.#fd).catch(() => {});
+    if (this.#chain !== null) await this.#chain.close();
+    else await this.#sfs.close(this.#fd).catch(() => {});
   }
 }
 

@@ -2,14 +2,14 @@
 // what `shm-host export` and `shm-host import` do, apart from choosing the
 // streams and printing.
 import type { Readable } from 'node:stream';
-import { CHUNK_SIZE, ChunkDigests, FormatError } from '../format/index.js';
+import { CHUNK_SIZE, ChunkDigests, FormatError, chunkSizeOf } from '../format/index.js';
 import { StoreError } from './errors.js';
 import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash, ExportFormatError, type ExportHeader } from './export-format.js';
 import { readExport } from './export-reader.js';
 import { writeFullyWith, realStoreFs } from './fs.js';
 import { fieldsOfImage, imageDisagreement } from './image-facts.js';
 import { ImageFile, type ImageInfo } from './image-file.js';
-import { serializeManifest } from './manifest.js';
+import { asFullManifest, serializeManifest } from './manifest.js';
 import type { Generation, Manifest, PendingImage, SnapshotStoreApi } from './types.js';
 
 /**
@@ -23,18 +23,20 @@ import type { Generation, Manifest, PendingImage, SnapshotStoreApi } from './typ
 export async function writeExport(
   image: ImageFile, manifest: Manifest, write: (chunk: Uint8Array) => Promise<void>, onChunk?: (bytes: number) => void,
 ): Promise<{ sha256: string; bytes: number }> {
-  const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
+  // Always a self-contained full image: an export of a delta carries the whole image it stands for.
+  const manifestBytes = Buffer.from(serializeManifest(manifest.kind === 'delta' ? asFullManifest(manifest) : manifest), 'utf8');
   const hash = exportHash();
   const header = encodeExportHeader({ manifestLength: manifestBytes.length, imageLength: image.size });
   for (const part of [header, manifestBytes]) {
     hash.update(part);
     await write(part);
   }
-  const digests = new ChunkDigests(image.size);
-  let index = 0;
+  const digests = new ChunkDigests(image.size, chunkSizeOf(manifest.checksum.algorithm) ?? CHUNK_SIZE);
+  let position = 0;
   for await (const chunk of image.chunks(0, image.size, CHUNK_SIZE)) {
     hash.update(chunk);
-    digests.set(index++, chunk);
+    digests.setRange(position, position + chunk.length, chunk, [[position, position + chunk.length]], position);
+    position += chunk.length;
     await write(chunk);
     onChunk?.(chunk.length);
   }
