@@ -2,7 +2,7 @@
 // written durably, pruned; one host at a time.
 import { join } from 'node:path';
 import { prepareDirectory, requireDirectory } from './directory.js';
-import { StoreError, errorCode, storeIoError } from './errors.js';
+import { StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
 import { ChainImage, readGeneration, resolveChain } from './chain.js';
@@ -10,9 +10,8 @@ import { scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
-import {
-  DEFAULT_CHAIN_LIMITS, DEFAULT_KEEP, checkChainLimits, checkKeep, deltaAllowed, dependentRetentionVictims, type ChainLimits,
-} from './retention.js';
+import { DEFAULT_KEEP, deltaAllowed, dependentRetentionVictims, type ChainLimits } from './retention.js';
+import { chainLimitsOption, keepOption } from './store-options.js';
 import type {
   Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
 } from './types.js';
@@ -56,12 +55,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
     const readOnly = options.readOnly === true;
     const sfs = options.fs ?? realStoreFs;
-    let limits: ChainLimits;
-    try {
-      limits = checkChainLimits({ ...DEFAULT_CHAIN_LIMITS, ...options.chain });
-    } catch (err) {
-      throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --max-chain 0 to 1000 and --max-chain-ratio 0 to 10' });
-    }
+    const limits = chainLimitsOption(options.chain, dir);
     if (readOnly) {
       await requireDirectory(sfs, dir);
       return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
@@ -243,14 +237,5 @@ export class SnapshotStore implements SnapshotStoreApi {
     await this.#background;
     await this.#lock?.release();
     this.#lock = null;
-  }
-}
-
-/** `keep` checked for the store in `dir`: a bad one is StoreError BAD_OPTION. */
-function keepOption(keep: number, dir: string): number {
-  try {
-    return checkKeep(keep);
-  } catch (err) {
-    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'keep 2 or more generations', option: 'keep' });
   }
 }
