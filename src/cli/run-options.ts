@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly size: number;
   readonly intervalMs: number;
   readonly keep: number;
+  readonly maxChain: number;
+  readonly maxChainRatio: number;
   readonly restart: RestartMode;
   readonly maxRestarts: number;
   readonly restartWindowMs: number;
@@ -48,6 +50,8 @@ export interface RawRunOptions {
   size: string;
   interval: string;
   keep: string | number;
+  'max-chain': string | number;
+  'max-chain-ratio': string | number;
   restart: string;
   'max-restarts': string | number;
   'restart-window': string;
@@ -80,6 +84,12 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   }
   if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: unknown format`, 'use text or json');
   const keep = wholeNumber('--keep', raw.keep, 2);
+  const maxChain = wholeNumber('--max-chain', raw['max-chain'], 0);
+  if (maxChain > 1000) throw new UsageError(`--max-chain ${raw['max-chain']}: more than 1000 deltas`, 'e.g. --max-chain 10 (0: every generation full)');
+  const maxChainRatio = Number(raw['max-chain-ratio']);
+  if (String(raw['max-chain-ratio']).trim() === '' || !Number.isFinite(maxChainRatio) || maxChainRatio < 0 || maxChainRatio > 10) {
+    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to 10`, 'e.g. --max-chain-ratio 0.5');
+  }
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
   if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
@@ -88,6 +98,8 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     size,
     intervalMs: parseDuration('--interval', raw.interval),
     keep,
+    maxChain,
+    maxChainRatio,
     restart: raw.restart as RestartMode,
     maxRestarts: wholeNumber('--max-restarts', raw['max-restarts'], 0),
     restartWindowMs,

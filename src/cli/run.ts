@@ -16,7 +16,9 @@ export const runCommand = defineCommand({
     .usage(RUN_USAGE)
     .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G); never smaller than the snapshot restored' })
     .option('interval', { type: 'string', default: '1s', describe: 'Time between captures (ms, s, m); 0 = only when the child dies or the host stops' })
-    .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' })
+    .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' })
+    .option('max-chain', { type: 'string', default: '10', describe: 'Deltas after a full generation before the next full one (0: every generation full)' })
+    .option('max-chain-ratio', { type: 'string', default: '0.5', describe: 'Full generation once a chain\'s deltas hold this fraction of the image size' })
     .option('restart', { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' })
     .option('max-restarts', { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' })
     .option('restart-window', { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' })
@@ -42,6 +44,7 @@ export const runCommand = defineCommand({
         size: options.size,
         intervalMs: options.intervalMs,
         keep: options.keep,
+        chain: { maxChain: options.maxChain, maxChainRatio: options.maxChainRatio },
         stopTimeoutMs: options.stopTimeoutMs,
         command: options.command,
         args: options.args,

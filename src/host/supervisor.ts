@@ -66,7 +66,7 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: options.chain });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, options);
     try {
