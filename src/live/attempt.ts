@@ -4,7 +4,7 @@ import { fstatSync, readSync } from 'node:fs';
 import { BLOCK_CHECKSUM_ALGORITHM, BLOCK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
 import { Mapping, ftruncate } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
-import { putChangedTail, putRings } from './blocks.js';
+import { SUPERBLOCK, putChangedTail, putRings } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
 import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';
@@ -70,9 +70,10 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     }
     // 6. the tail, after the pre-scan; then the rings, written last.
     const digests = new ChunkDigests(size, BLOCK_SIZE);
+    const coarse = new ChunkDigests(size, SUPERBLOCK);
     const bytesCopied = await onImage(image, 'write snapshot image', async () => {
       await putRings(image, rings, digests);
-      if (parent !== null) return putChangedTail(fd, image, parent, layout.tailBase, digests, options);
+      if (parent !== null) return putChangedTail(fd, image, parent, layout.tailBase, digests, coarse, options);
       await ftruncate(image.fd, size);
       return (await copyInto(fd, image, layout.tailBase, size, size, digests, () => true, options, 'tail')).bytesCopied;
     });
@@ -86,7 +87,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
       writeOffset: copied.writeOffset.toString(),
     };
     const generation = await commit(image, fields, size);
-    store.remember(generation, digests);
+    store.remember(generation, digests, coarse);
     return {
       kind: 'stored',
       generation,

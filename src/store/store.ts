@@ -28,7 +28,7 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly chainLimits: ChainLimits;
   #lock: DirectoryLock | null;
   /** The newest generation this store wrote or restored, with its blocks' digests: the parent of the next delta. */
-  #tip: { generation: Generation; digests: ChunkDigests } | null = null;
+  #tip: { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null = null;
   readonly #fs: StoreFs;
   #nextSequence: number;
   #closed = false;
@@ -136,14 +136,14 @@ export class SnapshotStore implements SnapshotStoreApi {
     ];
   }
 
-  remember(generation: Generation, digests: ChunkDigests): void {
+  remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void {
     if (this.readOnly) return;
     this.#tip = digests.chunkSize === 4096 && generation.manifest.checksum.algorithm === BLOCK_CHECKSUM_ALGORITHM && digests.size === generation.manifest.imageSize
-      ? { generation, digests }
+      ? { generation, digests, coarse }
       : null;
   }
 
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null {
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null {
     const tip = this.#tip;
     if (tip === null || imageSize < tip.generation.manifest.imageSize) return null;
     return deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;

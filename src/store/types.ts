@@ -169,12 +169,13 @@ export interface SnapshotStoreApi {
   filesOf(generation: Generation): GenerationFile[];
   /**
    * Remembers the block digests (BLOCK_SIZE chunks) of `generation`'s whole
-   * image, which a capture or a restore just computed: the next capture
-   * can then write a delta against it.
+   * image, which a capture or a restore just computed, and the capture's
+   * 64 KiB superblock digests where known: the next capture can then write
+   * a delta against it.
    */
-  remember(generation: Generation, digests: ChunkDigests): void;
+  remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void;
   /** The generation a capture of an `imageSize`-byte image may write a delta against, with its digests; null when a full one is due. */
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null;
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null;
   /** A new temporary image, or a delta of `parent` (throws StoreError READ_ONLY on a read-only store). */
   createImage(options?: { parent?: Generation }): Promise<PendingImage>;
   /** Deletes all but the newest `keep` generations, never the newest verified one; returns the deleted sequences. */
