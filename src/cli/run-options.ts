@@ -37,6 +37,7 @@ export interface RunOptions {
   readonly maxRestarts: number;
   readonly restartWindowMs: number;
   readonly restartDelayMs: number;
+  readonly restartMaxDelayMs: number;
   readonly stopTimeoutMs: number;
   readonly logFormat: 'text' | 'json';
   readonly quiet: boolean;
@@ -56,6 +57,8 @@ export interface RawRunOptions {
   'max-restarts': string | number;
   'restart-window': string;
   'restart-delay': string;
+  /** Unset: 30s, or --restart-delay when that is longer. */
+  'restart-max-delay'?: string;
   'stop-timeout': string;
   'log-format': string;
   quiet: boolean;
@@ -63,6 +66,8 @@ export interface RawRunOptions {
 }
 
 const MIN_SIZE = 3 * 4096;
+/** The default --restart-max-delay (the host's MAX_RESTART_DELAY_MS; not imported so the inspection commands load no host code). */
+const MAX_RESTART_DELAY_MS = 30_000;
 const MAX_SIZE = 2 ** 40;
 
 function wholeNumber(option: string, value: string | number, min: number): number {
@@ -91,6 +96,11 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to 10`, 'e.g. --max-chain-ratio 0.5');
   }
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
+  const rawMax = raw['restart-max-delay'];
+  const restartMaxDelayMs = rawMax === undefined ? Math.max(MAX_RESTART_DELAY_MS, restartDelayMs) : parseDuration('--restart-max-delay', rawMax);
+  if (restartMaxDelayMs < restartDelayMs) {
+    throw new UsageError(`--restart-max-delay ${rawMax}: shorter than --restart-delay ${raw['restart-delay']}`, `give at least the first delay; equal means a constant delay, e.g. --restart-delay ${raw['restart-delay']} --restart-max-delay ${raw['restart-delay']}`);
+  }
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
   if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
   return {
@@ -104,6 +114,7 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     maxRestarts: wholeNumber('--max-restarts', raw['max-restarts'], 0),
     restartWindowMs,
     restartDelayMs,
+    restartMaxDelayMs,
     stopTimeoutMs: parseDuration('--stop-timeout', raw['stop-timeout']),
     logFormat: raw['log-format'] as 'text' | 'json',
     quiet: raw.quiet,

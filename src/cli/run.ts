@@ -22,7 +22,8 @@ export const runCommand = defineCommand({
     .option('restart', { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' })
     .option('max-restarts', { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' })
     .option('restart-window', { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' })
-    .option('restart-delay', { type: 'string', default: '100ms', describe: 'First restart delay; doubles after each quick failure (up to 30s), reset once the child ran 10s' })
+    .option('restart-delay', { type: 'string', default: '100ms', describe: 'First restart delay (systemd RestartSec=, pm2 restart_delay); doubles after each quick failure up to --restart-max-delay, back to this once the child ran 10s' })
+    .option('restart-max-delay', { type: 'string', defaultDescription: '30s', describe: 'Longest restart delay (systemd RestartMaxDelaySec= with RestartSteps=, pm2 exp_backoff_restart_delay); equal to --restart-delay: a constant delay' })
     .option('stop-timeout', { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' })
     .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
@@ -54,6 +55,7 @@ export const runCommand = defineCommand({
           maxRestarts: options.maxRestarts,
           windowMs: options.restartWindowMs,
           initialDelayMs: options.restartDelayMs,
+          maxDelayMs: options.restartMaxDelayMs,
         }),
       });
     } catch (err) {

@@ -22,6 +22,7 @@ function statusText(s: HostStatus): string {
     ['restarts', String(s.restarts)],
     ...exits.map((e, i) => [i === 0 ? 'last exits' : '', e] as const),
     ['last capture', capture],
+    ['last restart', s.lastRestart == null ? 'none yet' : `restart ${s.lastRestart.restart} at ${shortTime(s.lastRestart.deathSeenAt)}: reaped ${s.lastRestart.reapMs} ms, copied and proven ${s.lastRestart.copyMs} ms, delay ${s.lastRestart.delayMs} ms, spawned ${s.lastRestart.spawnMs} ms (${s.lastRestart.totalMs} ms in all)`],
     ['starved', `${s.starvedCaptures} capture${s.starvedCaptures === 1 ? '' : 's'} retried because the child outran the copy`],
     ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : s.durableOffset],
     ['next capture', next],

@@ -3,21 +3,20 @@
 // over (or replaced) at each restart, old files retired once no capture
 // reads them any more.
 import { closeSync } from 'node:fs';
+import { freemem } from 'node:os';
 import type { Generation, SnapshotStore } from '../store/index.js';
 import {
-  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, growTo, publishDurable, restoreImage, sizeOf, type CarryOver,
+  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, restoreImage, sizeOf, type CarryOver,
 } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
-import { inheritedSharedFile } from './inherited-file.js';
 import type { Logger } from './logger.js';
+import { takeHandover } from './notify/index.js';
 
 /** The current shared file and what the host knows about it. */
 export class SharedFiles {
   /** The current file, or -1 before the first one is ready. */
   fd = -1;
-  /** Whether the current file came from the service manager (never closed or replaced by the host). */
-  inherited = false;
   watch: HeaderWatch | null = null;
   /** write_offset at the last capture of the current file; interval captures skip it until it moves. */
   capturedWriteOffset: bigint | null = null;
@@ -28,14 +27,21 @@ export class SharedFiles {
   readonly #log: Logger;
   readonly #dir: string;
   readonly #size: number;
+  readonly #onFileChanged: (fd: number) => void;
   /**
-   * The post-mortem capture of a file already carried over, while it runs.
-   * The next carry-over waits for it, so at most three files (that one,
-   * the current, the next) are held in memory in a crash loop.
+   * Post-mortem captures of carried-over files, each holding a whole old file in memory: a carry-over
+   * waits for the oldest only while they would hold over a quarter of the available memory.
    */
-  #backgroundCapture: Promise<void> = Promise.resolve();
+  #background: Array<{ readonly done: Promise<void>; readonly bytes: number }> = [];
+  /** Starts of those captures, run once the next child is spawned (startBackground). */
+  #deferred: Array<() => void> = [];
 
-  constructor(store: SnapshotStore, captures: CaptureQueue, log: Logger, options: { readonly dir: string; readonly size: number }) {
+  /** `onFileChanged` is told each file a child is about to get (the service manager's fd store keeps it). */
+  constructor(
+    store: SnapshotStore, captures: CaptureQueue, log: Logger,
+    options: { readonly dir: string; readonly size: number; readonly onFileChanged?: (fd: number) => void },
+  ) {
+    this.#onFileChanged = options.onFileChanged ?? (() => {});
     this.#store = store;
     this.#captures = captures;
     this.#log = log;
@@ -43,16 +49,20 @@ export class SharedFiles {
     this.#size = options.size;
   }
 
-  /** The first file: one the service manager passed, else the newest verified generation, else an empty one. */
+  /**
+   * The first file. One the service manager kept (its fd store, passed as
+   * LISTEN_FDS naming SHM_SHARED_FD) is the last child's exact memory: it
+   * is taken as a carry-over takes a dead child's file (copied, proven,
+   * captured in the background); refused if it proves nothing. Otherwise
+   * the newest verified generation, else an empty file.
+   */
   async prepareFirst(env: NodeJS.ProcessEnv): Promise<void> {
-    const inherited = inheritedSharedFile(env);
-    if (inherited !== null) {
-      this.inherited = true;
-      const size = growTo(inherited, this.#size);
-      this.#use(inherited);
-      this.#log.log('info', 'inherited', `using the shared file passed by the service manager (${humanBytes(size)}); not restoring over it`);
-      return;
+    const handed = takeHandover(env, process.pid);
+    for (const c of handed.kind === 'none' ? [] : handed.closed) {
+      this.#log.log('warn', 'handover-closed', `closed fd ${c.fd} (${c.name}) passed by the service manager: only one shared file is used`, { ...c });
     }
+    if (handed.kind === 'unusable') this.#log.log('warn', 'handover-unusable', handed.reason);
+    if (handed.kind === 'file' && await this.#carryOverFrom(handed.fd, 'handover')) return;
     this.#use(await this.#restoredFile());
   }
 
@@ -67,22 +77,24 @@ export class SharedFiles {
    * refused it. `postMortem` runs the capture of the current file.
    */
   async prepareNext(postMortem: () => Promise<CaptureOutcome>): Promise<void> {
-    if (this.inherited) {
-      await postMortem();
-      return;
-    }
-    // One background capture at a time: each holds a whole old file in memory.
-    await this.#backgroundCapture;
     const old = this.fd;
+    const budget = freemem() / 4;
+    const held = (): number => this.#background.reduce((sum, b) => sum + b.bytes, 0);
+    while (this.#background.length > 0 && held() + sizeOf(old) > budget) await this.#background[0]!.done;
     if (!this.lingering && await this.#carryOverFrom(old)) return;
     const captured = await postMortem();
     await this.#captures.exclusive(() => this.#replaceFile(old, captured));
   }
 
-  /** Closes the current file (unless inherited) once no capture needs it. */
+  /** Starts the carried-over files' post-mortem captures: once the next child is spawned, and before the host ends. */
+  startBackground(): void {
+    for (const start of this.#deferred.splice(0)) start();
+  }
+
+  /** Closes the current file once no capture needs it. */
   close(): void {
     this.watch?.close();
-    if (this.fd >= 0 && !this.inherited) closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
   }
 
   /** A new shared file holding the newest verified generation, or an empty one. */
@@ -123,6 +135,7 @@ export class SharedFiles {
     this.fd = fd;
     this.watch = watch;
     this.capturedWriteOffset = watch.writeOffset();
+    this.#onFileChanged(fd);
   }
 
   /**
@@ -134,8 +147,12 @@ export class SharedFiles {
     void this.#captures.exclusive(async () => closeSync(fd));
   }
 
-  /** Switches to a proven copy of `old` and captures `old` in the background; false if nothing was proven. */
-  async #carryOverFrom(old: number): Promise<boolean> {
+  /**
+   * Switches to a proven copy of `old` and captures `old` in the background;
+   * false if nothing was proven. `from`: a dead child's file, or the one
+   * the service manager handed back (closed when refused).
+   */
+  async #carryOverFrom(old: number, from: 'child' | 'handover' = 'child'): Promise<boolean> {
     let fd = -1;
     let carried: CarryOver;
     try {
@@ -147,15 +164,28 @@ export class SharedFiles {
     }
     if (carried.kind === 'refused') {
       if (fd >= 0) closeSync(fd);
-      this.#log.log('warn', 'carry-refused', `${carried.reason}; capturing it before restarting`, { reason: carried.reason });
+      if (from === 'child') {
+        this.#log.log('warn', 'carry-refused', `${carried.reason}; capturing it before restarting`, { reason: carried.reason });
+      } else {
+        closeSync(old);
+        this.#log.log('error', 'handover-refused', `refused the shared file kept by the service manager: ${carried.reason}; restoring the newest verified generation instead`, { reason: carried.reason });
+      }
       return false;
     }
     this.#use(fd);
     const latest = carried.latest ? `latest record at offset ${carried.latest.offset}` : 'no records';
-    this.#log.log('info', 'carried', `carried the child's memory over into a new ${humanBytes(carried.size)} shared file (${carried.records} records, ${latest}); its post-mortem capture is written meanwhile`, {
-      records: carried.records, latestOffset: carried.latest?.offset.toString() ?? null, size: carried.size,
-    });
-    this.#backgroundCapture = this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest));
+    const fields = { records: carried.records, latestOffset: carried.latest?.offset.toString() ?? null, size: carried.size };
+    if (from === 'child') {
+      this.#log.log('info', 'carried', `carried the child's memory over into a new ${humanBytes(carried.size)} shared file (${carried.records} records, ${latest}); its post-mortem capture is written meanwhile`, fields);
+    } else {
+      this.#log.log('info', 'handed-over', `took the last child's memory from the service manager's fd store (${carried.records} records, ${latest}): nothing committed was lost; its capture is written meanwhile`, fields);
+    }
+    // Queued once the next child is spawned: a capture's hashing on the event
+    // loop would otherwise delay the restart's timer and spawn.
+    const started = new Promise<void>((resolve) => this.#deferred.push(resolve));
+    const entry = { bytes: carried.size, done: started.then(() => this.#captures.exclusive(() => this.#captureCarried(old, fd, carried.latest))) };
+    this.#background.push(entry);
+    void entry.done.finally(() => this.#background.splice(this.#background.indexOf(entry), 1));
     return true;
   }
 

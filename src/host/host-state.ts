@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { CaptureResult } from '../live/index.js';
 import type { Reason } from '../store/index.js';
 import { describeExit, type ChildExit } from './child-process.js';
-import type { CaptureRecord, ExitRecord, HostStatus } from './control/protocol.js';
+import type { CaptureRecord, ExitRecord, HostStatus, RestartTimelineRecord } from './control/protocol.js';
 
 const KEPT_EXITS = 10;
 
@@ -18,6 +18,9 @@ export class HostState {
   restarts = 0;
   readonly lastExits: ExitRecord[] = [];
   lastCapture: CaptureRecord | null = null;
+  lastRestart: RestartTimelineRecord | null = null;
+  /** Called after each change a service manager's STATUS= line shows (child started or exited, a capture). */
+  onChange: () => void = () => {};
   starvedCaptures = 0;
   durableOffset = 0n;
   nextCaptureDue: number | null = null;
@@ -30,6 +33,7 @@ export class HostState {
     this.childPid = pid;
     this.childStartedAt = at;
     this.phase = 'running';
+    this.onChange();
   }
 
   childExited(exit: ChildExit): void {
@@ -38,12 +42,14 @@ export class HostState {
     this.phase = 'exited';
     this.lastExits.unshift({ time: new Date().toISOString(), pid: exit.pid, code: exit.code, signal: exit.signal, reason: describeExit(exit) });
     this.lastExits.length = Math.min(this.lastExits.length, KEPT_EXITS);
+    this.onChange();
   }
 
   captured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
     this.lastCapture = { sequence: m.sequence, time: new Date().toISOString(), durationMs: result.durationMs, bytes: result.bytesCopied, reason };
     if (result.published) this.durableOffset = result.published.durableOffset;
+    this.onChange();
   }
 
   /** The live channel's answer to `status`. */
@@ -63,6 +69,7 @@ export class HostState {
       restarts: this.restarts,
       lastExits: this.lastExits,
       lastCapture: this.lastCapture,
+      lastRestart: this.lastRestart,
       starvedCaptures: this.starvedCaptures,
       durableOffset: this.durableOffset.toString(),
       intervalMs,

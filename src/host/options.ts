@@ -58,4 +58,7 @@ export function validateSupervisorOptions(options: SupervisorOptions): void {
   for (const [name, min] of [['maxRestarts', 0], ['windowMs', 1], ['initialDelayMs', 0], ['maxDelayMs', 0], ['stableAfterMs', 0]] as const) {
     if (!isCount(r[name], min)) throw new RangeError(`options.restart.${name} must be a whole number of at least ${min}; got ${r[name]}`);
   }
+  if (r.maxDelayMs < r.initialDelayMs) {
+    throw new RangeError(`options.restart.maxDelayMs (${r.maxDelayMs}) must be at least initialDelayMs (${r.initialDelayMs}); equal means a constant delay`);
+  }
 }

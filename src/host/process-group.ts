@@ -10,6 +10,16 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether any process, a zombie included, is still in group `pgid`. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /**
  * SIGKILLs group `pgid` and waits until none of its members can run. Members
  * orphaned by the kill are reparented to this host (a child subreaper) and
@@ -23,6 +33,10 @@ export async function killGroupAndWait(pgid: number, timeoutMs = 5000): Promise<
   for (;;) {
     signalGroup(pgid, 'SIGKILL');
     reapGroup(pgid);
+    // The usual case, at the cost of one system call: no process is left in
+    // the group at all (kill(2) fails with ESRCH), so no /proc scan (2-3 ms
+    // here, more on a busy machine) and no poll.
+    if (!groupExists(pgid)) return [];
     const living = livingGroupMembers(pgid);
     if (living.length === 0) return [];
     if (Date.now() >= deadline) return living;

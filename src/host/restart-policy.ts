@@ -1,7 +1,7 @@
 // When to restart a child that ended, and after how long.
 import type { ChildExit } from './child-process.js';
 
-/** The longest restart delay, however often the child failed (unless the first delay is longer). */
+/** The default longest restart delay (`--restart-max-delay`), however often the child failed. */
 export const MAX_RESTART_DELAY_MS = 30_000;
 /** A child that ran this long is stable: the next restart comes after the first delay again. */
 export const STABLE_AFTER_MS = 10_000;
@@ -13,7 +13,11 @@ export interface RestartPolicyOptions {
   /** Give up after this many restarts within `windowMs`. */
   readonly maxRestarts: number;
   readonly windowMs: number;
-  /** First delay; doubles after each quick failure, up to `maxDelayMs`. */
+  /**
+   * First delay; doubles after each quick failure, up to `maxDelayMs`
+   * (at least `initialDelayMs`; equal means a constant delay, as systemd's
+   * RestartSec= without RestartSteps=, or pm2's restart_delay).
+   */
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   /** A child that ran at least this long resets the delay. */
@@ -25,14 +29,17 @@ export type RestartDecision =
   | { readonly restart: false; readonly why: 'policy' | 'clean-exit' | 'too-many'; readonly message: string };
 
 /**
- * The policy for `mode` with the host's own constants: delays start at
- * `initialDelayMs`, double up to MAX_RESTART_DELAY_MS (or the first delay,
- * if longer) and go back to the first once a child ran STABLE_AFTER_MS.
+ * The policy for `mode` with the host's defaults: delays start at
+ * `initialDelayMs`, double up to `maxDelayMs` (default MAX_RESTART_DELAY_MS,
+ * or the first delay if that is longer) and go back to the first once a
+ * child ran STABLE_AFTER_MS.
  */
-export function restartPolicyOptions(options: Pick<RestartPolicyOptions, 'mode' | 'maxRestarts' | 'windowMs' | 'initialDelayMs'>): RestartPolicyOptions {
+export function restartPolicyOptions(
+  options: Pick<RestartPolicyOptions, 'mode' | 'maxRestarts' | 'windowMs' | 'initialDelayMs'> & { readonly maxDelayMs?: number },
+): RestartPolicyOptions {
   return {
     ...options,
-    maxDelayMs: Math.max(MAX_RESTART_DELAY_MS, options.initialDelayMs),
+    maxDelayMs: options.maxDelayMs ?? Math.max(MAX_RESTART_DELAY_MS, options.initialDelayMs),
     stableAfterMs: STABLE_AFTER_MS,
   };
 }

@@ -16,9 +16,11 @@ import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
 import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
+import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify/index.js';
 import { killGroupAndWait } from './process-group.js';
 import { RestartPolicy } from './restart-policy.js';
-import { forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
+import { RestartTimeline, describeTimeline } from './restart-timeline.js';
+import { delayAfterDeath, forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
 
 export type { SupervisorOptions } from './options.js';
@@ -43,6 +45,9 @@ export class Supervisor {
   #interval: IntervalSchedule;
   #signals: SignalHandlers | null = null;
   #control: ControlServer | null = null;
+  readonly #link: ServiceManagerLink;
+  /** The restart in progress, from the death seen to the next child spawned. */
+  #timeline: RestartTimeline | null = null;
 
   /** Throws a TypeError or RangeError for options that are wrong (see validateSupervisorOptions). */
   constructor(options: SupervisorOptions) {
@@ -51,6 +56,8 @@ export class Supervisor {
     this.#log = options.logger;
     this.#env = options.env ?? process.env;
     this.state = new HostState(options.command, options.args);
+    this.#link = new ServiceManagerLink({ logger: this.#log, env: this.#env });
+    this.state.onChange = () => this.#link.status(hostStatus(this.state));
     this.#interval = new IntervalSchedule(options.intervalMs, this.state, {
       child: () => this.#child,
       committedSince: () => {
@@ -68,8 +75,9 @@ export class Supervisor {
     setChildSubreaper();
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: options.chain });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
-    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, options);
+    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     try {
+      this.#link.start();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await this.#files.prepareFirst(this.#env);
       if (options.controlChannel !== false) await this.#startControlChannel();
@@ -80,9 +88,11 @@ export class Supervisor {
       // No new capture can be asked for now; the queued ones (a post-mortem
       // capture in the background) end before the file and store close.
       await this.#control?.close();
+      this.#files.startBackground();
       await this.#captures.drained();
       this.#files.close();
       await this.#store.close();
+      this.#link.close();
     }
   }
 
@@ -114,6 +124,7 @@ export class Supervisor {
       }
       const decision = policy.decide(exit, Date.now());
       if (!decision.restart) {
+        this.#link.stopping(`not restarting: ${describeExit(exit)}`);
         await this.#postMortem('post-mortem');
         const level = decision.why === 'too-many' ? 'error' : 'info';
         this.#log.log(level, 'not-restarting', decision.message, { status });
@@ -122,13 +133,16 @@ export class Supervisor {
       this.state.restarts = decision.count;
       this.state.phase = 'restarting';
       await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
-      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${decision.delayMs} ms`, {
-        restart: decision.count, delayMs: decision.delayMs,
+      this.#timeline?.mark();
+      const delayMs = delayAfterDeath(exit, decision.delayMs);
+      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (the child ${describeExit(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
+        restart: decision.count, delayMs,
       });
-      if (await this.#wakeup.sleep(decision.delayMs)) {
+      if (await this.#wakeup.sleep(delayMs)) {
         this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} while waiting to restart`, { status });
         return status;
       }
+      this.#timeline?.mark();
     }
   }
 
@@ -149,17 +163,23 @@ export class Supervisor {
   async #runChildOnce(): Promise<ChildExit> {
     const { command, args } = this.options;
     this.#forced = false;
-    const child = startChild(command, args, this.#files.fd, this.#env);
+    const child = startChild(command, args, this.#files.fd, withoutNotifyVariables(this.#env));
     this.#child = child;
+    this.#files.startBackground();
+    this.#logTimeline();
     this.state.childStarted(child.pid, child.startedAt);
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
+    // READY=1 the first time (the child runs on the restored or handed-back file), STATUS= after.
+    this.#link.childRunning(hostStatus(this.state));
     this.#interval.start();
     const ended = await child.exited;
+    this.#timeline = new RestartTimeline();
     this.#child = null;
     this.#interval.stop();
     const exit: ChildExit = { ...ended, forced: this.#forced };
     this.state.childExited(exit);
     const lingering = await killGroupAndWait(child.pid);
+    this.#timeline.mark();
     this.#files.lingering = lingering.length > 0;
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
@@ -170,10 +190,22 @@ export class Supervisor {
     return exit;
   }
 
+  /** After a restart's child is spawned: the restart's phases, logged and kept for `status`. */
+  #logTimeline(): void {
+    if (this.#timeline === null) return;
+    const record = this.#timeline.finish(this.state.restarts);
+    this.#timeline = null;
+    this.state.lastRestart = record;
+    this.#log.log('info', 'restart-timeline', `restart ${record.restart}: ${describeTimeline(record)}`, { ...record });
+  }
+
   #onStopSignal(signal: NodeJS.Signals): void {
     const first = this.#stopSignal === null;
     this.#stopSignal ??= signal;
-    if (first) this.#log.log('info', 'stopping', `received ${signal}: stopping the child (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+    if (first) {
+      this.#log.log('info', 'stopping', `received ${signal}: stopping the child (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+      this.#link.stopping(`stopping on ${signal}: final capture of the child's memory`);
+    }
     if (this.#child) this.state.phase = 'stopping';
     this.#wakeup.wake();
     const child = this.#child;

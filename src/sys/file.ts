@@ -35,6 +35,31 @@ export function sendfile(outFd: number, inFd: number, offset: number, count: num
   return r;
 }
 
+/**
+ * Copies up to `length` bytes from `inFd` at `inOffset` to `outFd` at
+ * `outOffset` inside the kernel (copy_file_range(2)), on a thread of
+ * libuv's pool so the event loop never waits for it; neither file position
+ * moves. Resolves to the bytes copied (0: `inOffset` is at or past the
+ * end), or null when the call failed (EXDEV, EINVAL, EOPNOTSUPP where the
+ * kernel cannot copy between these files, or a real I/O error): the
+ * caller then copies another way, which reports a real error itself
+ * (errno is per thread, and the pool thread's is out of reach here).
+ */
+export function copyFileRange(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    c.copy_file_range.async(inFd, [BigInt(inOffset)], outFd, [BigInt(outOffset)], length, 0, (err: unknown, r: number | bigint) => {
+      const n = Number(r);
+      resolve(err || n < 0 ? null : n);
+    });
+  });
+}
+
+/** copy_file_range(2) on this thread, for a copy too small to be worth a pool thread's round trip; as copyFileRange. */
+export function copyFileRangeSync(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): number | null {
+  const n = Number(c.copy_file_range(inFd, [BigInt(inOffset)], outFd, [BigInt(outOffset)], length, 0));
+  return n < 0 ? null : n;
+}
+
 const SYNC_FILE_RANGE_WRITE = 2;
 
 /**

@@ -16,7 +16,13 @@ export const c = {
   lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)'),
   waitid: libc.func('int waitid(int idtype, int id, _Out_ uint8_t *infop, int options)'),
   sendfile: libc.func('intptr_t sendfile(int out_fd, int in_fd, _Inout_ int64_t *offset, size_t count)'),
+  copy_file_range: libc.func('intptr_t copy_file_range(int fd_in, _Inout_ int64_t *off_in, int fd_out, _Inout_ int64_t *off_out, size_t len, unsigned int flags)'),
   sync_file_range: libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)'),
+  // Unix datagram sockets with SCM_RIGHTS (socket-abi.ts lays out the structs).
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  bind: libc.func('int bind(int fd, void *addr, uint32_t len)'),
+  sendmsg: libc.func('intptr_t sendmsg(int fd, void *msg, int flags)'),
+  recvmsg: libc.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
 };
 
 export const errno = (): number => koffi.errno();

@@ -52,6 +52,8 @@ t.test('usage errors: one line naming the problem and the fix, exit 2', async (t
     [['show', 'latest~x'], /^shm-host: latest~x is not a valid <ref> \(a <ref> is a sequence number, latest, latest~N/],
     [['verify', 'latest', '--all'], /^shm-host: give either a <ref> \(latest\) or --all, not both/],
     [['status', '--timeout', 'soon'], /^shm-host: --timeout soon: not a duration/],
+    [['--restart-delay', '1s', '--restart-max-delay', '500ms', '--', 'true'], /^shm-host: --restart-max-delay 500ms: shorter than --restart-delay 1s \(give at least the first delay; equal means a constant delay/],
+    [['--restart-max-delay', 'soon', '--', 'true'], /^shm-host: --restart-max-delay soon: not a duration/],
   ];
   for (const [argv, expected] of cases) {
     const r = await runCli(argv);

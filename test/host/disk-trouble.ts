@@ -55,7 +55,8 @@ for (const trouble of ['full', 'read-only'] as const) {
     await until('a first durable generation', async () => (await storedSequences(state)).length > 0);
 
     if (trouble === 'full') fill(`${mnt}/filler`);
-    else execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    // A remount to read-only fails (EBUSY) while an interval capture holds its pending image open for writing: retry.
+    else await until('the remount to read-only', () => { try { execFileSync('mount', ['-o', 'remount,ro', mnt], { stdio: 'pipe' }); return true; } catch { return false; } });
     await host.stderr.waitFor(/interval capture failed: .*(ENOSPC|EROFS|no space|read-only)/i, 10_000);
     const pid = Number((await nthMatch(host.stderr, /started child (\d+)/, 1))[1]);
     t.ok(isAlive(pid), 'the child keeps running while captures fail');

@@ -139,7 +139,7 @@ export function nthMatch(log: { lines: string[] }, re: RegExp, n: number, timeou
  * stops every host (SIGTERM, then SIGKILL), waits for them, and only then
  * removes the directory, so no host ever writes into a removed one.
  */
-export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string; start(args: string[]): HostProcess } {
+export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string; start(args: string[], env?: NodeJS.ProcessEnv): HostProcess } {
   const dir = mkdtempSync(`${tmpdir()}/shm-host-test-`);
   const hosts: HostProcess[] = [];
   t.teardown(async () => {
@@ -153,8 +153,8 @@ export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string
   });
   return {
     dir,
-    start(args) {
-      const host = startHost(args);
+    start(args, env) {
+      const host = startHost(args, env);
       hosts.push(host);
       return host;
     },

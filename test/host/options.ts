@@ -32,6 +32,8 @@ t.test('each bad option is named', async (t) => {
     [{ stopTimeoutMs: Number.NaN }, /^options\.stopTimeoutMs/],
     [{ restart: { ...good.restart, mode: 'sometimes' } }, /^options\.restart\.mode/],
     [{ restart: { ...good.restart, windowMs: 0 } }, /^options\.restart\.windowMs/],
+    [{ restart: { ...good.restart, maxDelayMs: 99 } }, /^options\.restart\.maxDelayMs \(99\) must be at least initialDelayMs \(100\); equal means a constant delay/],
+    [{ restart: { ...good.restart, maxDelayMs: -1 } }, /^options\.restart\.maxDelayMs must be a whole number/],
   ];
   for (const [change, message] of cases) {
     t.throws(() => validateSupervisorOptions({ ...good, ...change } as SupervisorOptions), { message }, JSON.stringify(change));

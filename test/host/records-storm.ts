@@ -2,27 +2,11 @@
 // restart, every record in the restored memory is intact, the latest is at
 // or after the last index the child logged, and the child resumed after it.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
-import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
 import { fixture, nthMatch, scratch } from './harness.js';
+import { recordsIn } from './helpers.js';
 
 const KILLS = Number(process.env.SHM_HOST_STORM_KILLS ?? 30);
-
-/** Every valid record of the image at `path` decoded, oldest first, and the newest one's offset; fails on a torn one. */
-function recordsIn(t: { fail(message: string): unknown }, path: string): { indexes: number[]; latestOffset: bigint | null } {
-  const bytes = new Uint8Array(readFileSync(path));
-  const { layout } = readLayout(bytes);
-  const records = checkRecordSet(layout, validSlots(bytes, layout));
-  const indexes = records.map((slot) => {
-    const data = copyRecord(bytes, layout, slot);
-    const defect = recordDefect(data);
-    if (defect) t.fail(`record at offset ${slot.offset} is torn: ${defect}`);
-    return decodeRecord(data);
-  });
-  return { indexes, latestOffset: records.at(-1)?.offset ?? null };
-}
 
 t.test(`kill storm: ${KILLS} SIGKILLs of the records child, every record intact`, async (t) => {
   const work = scratch(t);

@@ -21,6 +21,24 @@ t.test('the host\'s constants: doubling capped at 30 s, reset after a 10 s run',
   t.equal(restartPolicyOptions({ mode: 'always', maxRestarts: 3, windowMs: 1000, initialDelayMs: 60_000 }).maxDelayMs, 60_000, 'a first delay above the cap is the cap');
 });
 
+t.test('maxDelayMs: given, it is the cap; equal to the first delay, the delay is constant', async (t) => {
+  t.equal(restartPolicyOptions({ mode: 'always', maxRestarts: 3, windowMs: 1000, initialDelayMs: 10, maxDelayMs: 40 }).maxDelayMs, 40);
+  const constant = policy({ initialDelayMs: 10, maxDelayMs: 10 });
+  const delays = Array.from({ length: 50 }, (_, i) => {
+    const d = constant.decide(crash, i);
+    return d.restart ? d.delayMs : -1;
+  });
+  t.same(new Set(delays), new Set([10]), '50 quick failures in a row: 10 ms each time');
+  const capped = policy({ initialDelayMs: 10, maxDelayMs: 40 });
+  t.same([0, 1, 2, 3, 4].map((i) => {
+    const d = capped.decide(crash, i);
+    return d.restart ? d.delayMs : -1;
+  }), [10, 20, 40, 40, 40]);
+  const zero = policy({ initialDelayMs: 0, maxDelayMs: 0 });
+  t.match(zero.decide(crash, 0), { restart: true, delayMs: 0 });
+  t.match(zero.decide(crash, 1), { restart: true, delayMs: 0 }, 'no delay stays no delay');
+});
+
 t.test('modes: never, on-failure (a clean exit ends it), always', async (t) => {
   t.match(policy({ mode: 'never' }).decide(crash, 0), { restart: false, why: 'policy' });
   t.match(policy().decide(clean, 0), { restart: false, why: 'clean-exit' });
@@ -57,4 +75,15 @@ t.test('giving up: maxRestarts within the window; restarts older than the window
   t.match(p.decide(crash, 1000), { restart: true, count: 3 }, 'the restart at 0 left the window');
   t.match(p.decide(crash, 1499), { restart: false, why: 'too-many' });
   t.match(policy({ maxRestarts: 0 }).decide(crash, 0), { restart: false, why: 'too-many' }, 'maxRestarts 0: never restarted');
+});
+
+t.test('a child that may have ended by a stop signal waits at least the grace for the host\'s own stop signal', async (t) => {
+  const { delayAfterDeath, STOP_SIGNAL_GRACE_MS } = await import('../../src/host/signals.js');
+  t.equal(STOP_SIGNAL_GRACE_MS, 250);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) t.equal(delayAfterDeath({ code: null, signal }, 10), 250, signal);
+  for (const code of [0, 129, 130, 143]) t.equal(delayAfterDeath({ code, signal: null }, 10), 250, `exit ${code}: a child that handled the stop signal`);
+  t.equal(delayAfterDeath({ code: null, signal: 'SIGTERM' }, 1000), 1000, 'a longer policy delay stays');
+  t.equal(delayAfterDeath({ code: null, signal: 'SIGKILL' }, 10), 10, 'SIGKILL is no stop request');
+  t.equal(delayAfterDeath({ code: null, signal: 'SIGSEGV' }, 10), 10, 'a crash neither');
+  t.equal(delayAfterDeath({ code: 1, signal: null }, 10), 10, 'nor a failed exit');
 });

@@ -3,7 +3,7 @@
 format description alone (docs/FORMAT.md), in another language than the
 client library, to prove the two agree on every byte.
 
-    python3 shm_records.py write --count N [--slots S] [--ring-size R]
+    python3 shm_records.py write --count N [--slots S] [--ring-size R] [--log PATH] [--rate N]
     python3 shm_records.py read
 
 Both find the shared file the way the host hands it over: fd 3, with
@@ -17,6 +17,12 @@ will be overwritten, data, offset, length, write_offset. It prints
     python: resumed at <index>, write offset <offset>
     python: committed <count> records, last index <index>, write offset <offset>
 
+With --log, each committed index is appended to PATH (one line, one
+write(2) on an O_APPEND file) after its commit, as fixtures/lib/commit-log.js
+does: after a SIGKILL the latest record is the last logged index or the
+one after it. --count 0 commits until killed; --rate N commits about N
+records a second (default: as fast as it can).
+
 `read` prints one JSON object: the header, every valid record (slot,
 offset, length, and its index or why it is not intact) oldest first, and
 the host's extension words.
@@ -29,6 +35,7 @@ import json
 import mmap
 import os
 import sys
+import time
 import zlib
 
 PAGE = 4096
@@ -179,7 +186,7 @@ def defect(data):
     return None
 
 
-def write(count, slots, ring):
+def write(count, slots, ring, log=None, rate=0):
     f = SharedFile(shared_fd(), writable=True)
     if not f.layout():
         f.configure(slots, ring)
@@ -195,7 +202,10 @@ def write(count, slots, ring):
         w = max(w, offset + length)
     print(f"python: resumed at {index}, write offset {w}", flush=True)
     entry = lambda i: f.entry_base + 16 * i
-    for _ in range(count):
+    log_fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if log else None
+    done = 0
+    while count == 0 or done < count:
+        done += 1
         index += 1
         data = encode(index, min(record_length_for(index), f.ring - 1))
         end = w + len(data)
@@ -215,6 +225,10 @@ def write(count, slots, ring):
         f.set_word(entry(slot) + 8, len(data))
         f.set_word(24, end)
         latest_slot, w = slot, end
+        if log_fd is not None:
+            os.write(log_fd, f"{index}\n".encode())
+        if rate > 0:
+            time.sleep(1 / rate)
     print(f"python: committed {count} records, last index {index}, write offset {w}", flush=True)
 
 
@@ -252,7 +266,7 @@ def main(argv):
     if argv[0] == "read":
         read()
     else:
-        write(int(opts.get("--count", "100")), int(opts.get("--slots", "64")), int(opts.get("--ring-size", "65536")))
+        write(int(opts.get("--count", "100")), int(opts.get("--slots", "64")), int(opts.get("--ring-size", "65536")), opts.get("--log"), float(opts.get("--rate", "0")))
 
 
 if __name__ == "__main__":

@@ -41,9 +41,16 @@ t.test('a broken layout is refused with the reason a capture gives', async (t) =
   t.match(result.kind === 'refused' ? result.reason : '', /^child wrote an invalid layout: not a shm-host file/);
 });
 
-/** A 64 MiB file (so a copy takes a while) with a child committing into it at full speed. */
+/**
+ * A 64 MiB file with a child committing into it at full speed. Its tail is
+ * written first, so a copy takes a while (holes are not copied): commits
+ * land during the copy, not only in the moment between the proof's second
+ * scan and the caller's look at the write offset.
+ */
 async function busyFile(t: Test): Promise<{ fd: number; writeOffset: () => bigint }> {
   const fd = memoryFile(t, 64 << 20, true);
+  const block = Buffer.alloc(1 << 20, 0x5a);
+  for (let at = 1 << 20; at < 64 << 20; at += block.length) writeSync(fd, block, 0, block.length, at);
   const child = spawnShared(process.execPath, [fixture('records.js'), '--slots', '64', '--ring-size', String(64 * 1024)], { fd });
   t.teardown(async () => {
     child.child.kill('SIGTERM');

@@ -108,6 +108,7 @@ function checkStatus(value: unknown, dir: string): HostStatus {
     && typeof s.intervalMs === 'number' && typeof s.dir === 'string' && typeof s.child.state === 'string'
     && s.lastExits.every((e) => isObject(e) && typeof e.reason === 'string' && typeof e.time === 'string')
     && (s.lastCapture === null || (isObject(s.lastCapture) && typeof s.lastCapture.time === 'string' && typeof s.lastCapture.sequence === 'number'))
+    && (s.lastRestart == null || (isObject(s.lastRestart) && typeof s.lastRestart.totalMs === 'number' && typeof s.lastRestart.restart === 'number'))
     && (s.nextCaptureDue === null || typeof s.nextCaptureDue === 'string');
   if (!ok) throw new ControlError('BAD_REPLY', `the host on ${dir} sent a status this shm-host cannot read`, { path: socketPath(dir), hint: 'use the shm-host that started the host' });
   return s as HostStatus;

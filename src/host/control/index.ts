@@ -5,5 +5,5 @@ export { ControlError, type ControlErrorCode } from './errors.js';
 export { socketPath, socketAddress, MAX_SOCKET_ADDRESS_BYTES } from './socket-path.js';
 export {
   SOCKET_NAME, PROTOCOL_VERSION, MAX_REQUEST_BYTES, MAX_REPLY_BYTES, decodeRequest, encodeLine,
-  type HostStatus, type ExitRecord, type CaptureRecord, type SnapshotResult, type ControlRequest, type ControlReply,
+  type HostStatus, type ExitRecord, type RestartTimelineRecord, type CaptureRecord, type SnapshotResult, type ControlRequest, type ControlReply,
 } from './protocol.js';

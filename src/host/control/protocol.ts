@@ -39,6 +39,24 @@ export interface CaptureRecord {
   readonly reason: Reason;
 }
 
+/** The last restart, phase by phase, in ms (fractions kept to 0.01 ms). */
+export interface RestartTimelineRecord {
+  /** The restart count this timeline belongs to. */
+  readonly restart: number;
+  /** ISO 8601 wall time the host saw the child's death (its exit collected). */
+  readonly deathSeenAt: string;
+  /** Death seen to no member of the child's process group left running. */
+  readonly reapMs: number;
+  /** Reaped to the next file ready: the memory copied and proven (or the capture and restore that replace it). */
+  readonly copyMs: number;
+  /** The restart delay as slept (the policy's, or the stop-signal grace). */
+  readonly delayMs: number;
+  /** Delay over to the next child exec'd (spawn returned). */
+  readonly spawnMs: number;
+  /** Death seen to the next child spawned: the sum of the phases. */
+  readonly totalMs: number;
+}
+
 /**
  * What `shm-host status` shows: the supervisor fills it in on each request.
  * Stream offsets are decimal strings (they can pass 2^53).
@@ -66,6 +84,8 @@ export interface HostStatus {
   /** The most recent exits, newest first (a few at most). */
   readonly lastExits: readonly ExitRecord[];
   readonly lastCapture: CaptureRecord | null;
+  /** The phases of the last restart, or null before the first (absent from hosts before issue 12). */
+  readonly lastRestart: RestartTimelineRecord | null;
   /** Captures retried because the child outran the copy. */
   readonly starvedCaptures: number;
   /** The live file's durable_offset (decimal string; "0" = none). */

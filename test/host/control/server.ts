@@ -19,6 +19,7 @@ const sampleStatus = (dir: string): HostStatus => ({
   restarts: 2,
   lastExits: [{ time: new Date(0).toISOString(), pid: 41, code: null, signal: 'SIGKILL', reason: 'killed by SIGKILL' }],
   lastCapture: { sequence: 7, time: new Date(0).toISOString(), durationMs: 3, bytes: 65536, reason: 'interval' },
+  lastRestart: null,
   starvedCaptures: 1,
   durableOffset: '18446744073709551615',
   intervalMs: 1000,
