@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { basename } from 'node:path';
 import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
 import { StoreError, storeIoError, type ChainImage, type Generation, type SnapshotStore } from '../store/index.js';
-import { Mapping, close, dataRuns, fstat, open, readFully } from '../sys/index.js';
+import { Mapping, close, dataRuns, fstat, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
 import { CopyError } from './sparse-copy.js';
@@ -85,25 +85,13 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
   const mapping = Mapping.map(fd, chain.size, { writable: true });
   try {
     const view = mapping.bytes;
-    const runs = chain.deltaRuns();
-    for (let i = 0; i < runs.length;) {
-      const r = runs[i]!;
-      if (r.file < 0) {
-        // A zero block over data: write zeros only where there is data, so holes stay holes.
-        if (dataRuns(fd, r.image, r.image + r.length).length > 0) view.fill(0, r.image, r.image + r.length);
-        i++;
-        continue;
-      }
-      // Blocks stored one after another in the same file and image: one read.
-      let j = i + 1;
-      let length = r.length;
-      while (j < runs.length && runs[j]!.fd === r.fd && runs[j]!.file === r.file + length && runs[j]!.image === r.image + length) length += runs[j++]!.length;
-      try {
-        await readFully(r.fd, view, r.image, length, r.file);
-      } catch (err) {
-        throw storeIoError('read snapshot delta', top.imagePath, err);
-      }
-      i = j;
+    try {
+      // A zero block over data: zeros written only where there is data, so holes stay holes.
+      await chain.applyDeltas(view, (start, end) => {
+        if (dataRuns(fd, start, end).length > 0) view.fill(0, start, end);
+      });
+    } catch (err) {
+      throw storeIoError('read snapshot delta', top.imagePath, err);
     }
     const data = dataRuns(fd, 0, chain.size);
     let k = 0;

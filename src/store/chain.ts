@@ -164,16 +164,40 @@ export class ChainImage {
     return length;
   }
 
-  /** The links and the blocks each supplies: for a restore that copies the full image, then only the deltas' blocks. */
-  deltaRuns(): Array<{ fd: number; image: number; file: number; length: number }> {
-    const out: Array<{ fd: number; image: number; file: number; length: number }> = [];
-    const full = this.#links.length - 1;
-    for (let b = 0; b < this.#owner.length; b++) {
-      if (this.#owner[b] === full) continue;
-      const length = Math.min(this.blockSize, this.size - b * this.blockSize);
-      out.push({ fd: this.#links[this.#owner[b]!]!.fd, image: b * this.blockSize, file: this.#where[b]!, length });
+  /**
+   * Writes every block a delta of the chain supplies into `view` (image
+   * offset p at view[p]), over a copy of the full image already there:
+   * each delta's stored blocks are read in file order, 1 MiB at a time,
+   * and only the blocks it owns (no newer delta holds them) are copied;
+   * zero blocks are passed to `zero` (the caller knows whether its
+   * destination holds data there). Reads at most the deltas' files once.
+   */
+  async applyDeltas(view: Uint8Array, zero: (start: number, end: number) => void): Promise<void> {
+    const bs = this.blockSize;
+    const buf = new Uint8Array(Math.max(bs, Math.floor((1 << 20) / bs) * bs));
+    for (let k = this.#links.length - 2; k >= 0; k--) {
+      const { index, fd } = this.#links[k]!;
+      let bufStart = -1;
+      let bufEnd = -1;
+      for (let i = 0; i < index!.blocks.length; i++) {
+        const b = index!.blocks[i]!;
+        if (this.#owner[b] !== k || b * bs >= this.size) continue;
+        const length = Math.min(bs, this.size - b * bs);
+        const at = index!.offsets[i]!;
+        if (at < 0) {
+          zero(b * bs, b * bs + length);
+          continue;
+        }
+        if (at < bufStart || at + bs > bufEnd) {
+          const fileEnd = index!.header.indexOffset;
+          const n = Math.min(buf.length, fileEnd - at);
+          await readFullyWith(this.#sfs, fd, buf, 0, n, at);
+          bufStart = at;
+          bufEnd = at + n;
+        }
+        view.set(buf.subarray(at - bufStart, at - bufStart + length), b * bs);
+      }
     }
-    return out;
   }
 
   /** The full generation's image file, open. */
