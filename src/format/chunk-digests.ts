@@ -150,6 +150,15 @@ export class ChunkDigests {
    */
   setRange(start: number, end: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
     let r = 0;
+    if (runs.length === 0) {
+      // A hole: every whole chunk gets the same digest, looked up once.
+      const whole = zeroDigest(this.chunkSize);
+      for (let index = start / this.chunkSize; index * this.chunkSize < end; index++) {
+        const c1 = Math.min((index + 1) * this.chunkSize, this.size);
+        this.#record(index, c1 - index * this.chunkSize === this.chunkSize ? whole : zeroDigest(c1 - index * this.chunkSize));
+      }
+      return;
+    }
     for (let index = start / this.chunkSize; index * this.chunkSize < end; index++) {
       const c0 = index * this.chunkSize;
       const c1 = Math.min(c0 + this.chunkSize, this.size);
