@@ -245,7 +245,7 @@ on a changed block, and the whole image's checksum is the fold of the
 same block digests.
 
 A capture is a copy of the file's data runs (holes are skipped on both
-sides) through a 1 MiB buffer, XXH3-64 of every 1 MiB chunk as it passes,
+sides) through a 1 MiB buffer, XXH3-64 of every 4 KiB block as it passes,
 then fsync, rename, manifest, fsync, rename and a directory fsync; the
 baseline is the copy and one fsync alone. A capture can beat the baseline
 on large files because it asks the kernel to start writing back every
