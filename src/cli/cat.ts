@@ -8,6 +8,7 @@ import { CommandFailure, UsageError } from './errors.js';
 import type { OutputSink } from './io.js';
 import { withGenerationRef } from './options.js';
 import { resolveSource, type Source } from './source.js';
+import { parseSize } from './run-options.js';
 
 type Format = 'raw' | 'hex' | 'base64';
 type Configured = Extract<ImageInfo, { configured: true }>;
@@ -56,18 +57,34 @@ async function writeRecords(out: OutputSink, info: Configured, records: readonly
   }
 }
 
-async function writeTail(out: OutputSink, image: ImageFile, info: Configured, format: Format, json: boolean): Promise<void> {
+/** Bytes [offset, offset + length) of the tail (offsets from its start), as --offset and --length ask. */
+interface TailRange {
+  readonly offset: string | undefined;
+  readonly length: string | undefined;
+}
+
+/** The file range a TailRange selects; CommandFailure when it leaves the tail. */
+function tailRange(info: Configured, range: TailRange, label: string): { start: number; end: number } {
   const { tailBase, tailSize } = info.layout;
-  const end = tailBase + tailSize;
+  const offset = range.offset === undefined ? 0 : parseSize('--offset', range.offset);
+  const length = range.length === undefined ? tailSize - Math.min(offset, tailSize) : parseSize('--length', range.length);
+  if (offset + length > tailSize) {
+    throw new CommandFailure('OUT_OF_RANGE', `${label} has a ${tailSize}-byte tail: bytes [${offset}, ${offset + length}) of it do not exist`, `give --offset and --length within the tail's ${tailSize} bytes`);
+  }
+  return { start: tailBase + offset, end: tailBase + offset + length };
+}
+
+async function writeTail(out: OutputSink, image: ImageFile, range: { start: number; end: number }, format: Format, json: boolean): Promise<void> {
+  const { start, end } = range;
   if (json) {
-    // One JSON document: the tail is read whole (it is the application's own state, usually small).
-    checkJsonSize(tailSize, 'the tail');
-    const bytes = await image.read(tailBase, tailSize);
-    await out.json({ offset: tailBase, length: tailSize, base64: encode(bytes, 'base64') });
+    // One JSON document: the range is read whole (the application's own state, usually small).
+    checkJsonSize(end - start, 'the tail');
+    const bytes = await image.read(start, end - start);
+    await out.json({ offset: start, length: end - start, base64: encode(bytes, 'base64') });
     return;
   }
   const chunkSize = format === 'base64' ? BASE64_CHUNK : 1 << 20;
-  for await (const chunk of image.chunks(tailBase, end, chunkSize)) await out.write(format === 'raw' ? chunk : encode(chunk, format));
+  for await (const chunk of image.chunks(start, end, chunkSize)) await out.write(format === 'raw' ? chunk : encode(chunk, format));
   if (format !== 'raw') await out.write('\n');
 }
 
@@ -78,12 +95,19 @@ export const catCommand = defineCommand({
     withGenerationRef(yargs)
       .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
+      .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G), e.g. 4G' })
+      .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G; default: to its end)' })
       .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
       .example('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder')
       .example('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64')
-      .example('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12'),
+      .example('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12')
+      .example('shm-host cat latest --tail --offset 4G --length 1M > part.bin', 'One MiB of the tail, 4 GiB into it'),
   handler: async (args, ctx) => {
     if (args.tail && args.record !== undefined) throw new UsageError('--tail and --record cannot be combined', 'ask for records or for the tail');
+    if (!args.tail && (args.offset !== undefined || args.length !== undefined)) throw new UsageError('--offset and --length select bytes of the tail', 'add --tail');
+    // Checked before anything is read: a bad size is a usage error.
+    if (args.offset !== undefined) parseSize('--offset', args.offset);
+    if (args.length !== undefined) parseSize('--length', args.length);
     if (args.json && args.format !== undefined) throw new UsageError('--json and --format cannot be combined', '--json always carries bytes as base64');
     const format = (args.format ?? 'raw') as Format;
     const source: Source = await resolveSource(args.ref, args.dir);
@@ -100,7 +124,7 @@ export const catCommand = defineCommand({
           throw new CommandFailure('NOT_CONFIGURED', `${source.label} is a raw capture of a file no writer configured: it has no records and no tail`, 'use a generation taken after the child attached');
         }
         if (args.tail) {
-          await writeTail(ctx.out, image, info, format, args.json);
+          await writeTail(ctx.out, image, tailRange(info, { offset: args.offset, length: args.length }, source.label), format, args.json);
         } else {
           const which = args.record ?? 'latest';
           await writeRecords(ctx.out, info, selectRecords(info, which, source.label), format, args.json, which !== 'all');

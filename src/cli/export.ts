@@ -1,5 +1,5 @@
 // shm-host export <ref> <file|->: a generation as one portable, checksummed file.
-import { DurableFile, StoreError, imageDisagreement, writeExport } from '../store/index.js';
+import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, imageDisagreement, writeExport } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
@@ -40,6 +40,10 @@ export const exportCommand = defineCommand({
         throw new CommandFailure('NO_MANIFEST', `${source.label} has no manifest to export with`, 'export a generation of a snapshot directory (a <ref> of --dir, or a gen-*.img path inside one)');
       }
       const image = await source.openImage();
+      if (image.size > MAX_EXPORT_IMAGE_BYTES) {
+        await image.close();
+        throw new CommandFailure('TOO_LARGE', `${source.label} has a ${humanBytes(image.size)} image, more than an export holds (1 TiB)`, 'copy the image and its manifest out of the snapshot directory instead');
+      }
       const file = toStdout ? null : await createExportFile(args.file, args.force);
       const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
       let written: { sha256: string; bytes: number };

@@ -5,7 +5,7 @@
 // reading, checking and committing are the store's (importExport).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { ExportFormatError, importExport, type Generation, type Manifest } from '../store/index.js';
+import { ExportFormatError, exportFileStream, importExport, type Generation, type Manifest } from '../store/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { withDir, withJson } from './options.js';
@@ -32,11 +32,14 @@ export const importCommand = defineCommand({
     } else {
       // Open first, so a missing file fails before the directory is touched.
       const handle = await fs.promises.open(args.file, 'r');
-      if (!(await handle.stat()).isFile()) {
+      const stat = await handle.stat();
+      if (!stat.isFile()) {
         await handle.close();
         throw new CommandFailure('NOT_A_FILE', `${args.file} is not a regular file`, 'give the path of an export file');
       }
-      input = handle.createReadStream({ highWaterMark: 1 << 20 });
+      // Read in the image's chunk grid; its holes are not read at all.
+      input = exportFileStream(handle.fd, stat.size);
+      input.once('close', () => { void handle.close(); });
     }
     try {
       return await importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file);

@@ -3,15 +3,15 @@
 import type { RestartMode } from '../host/index.js';
 import { UsageError } from './errors.js';
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** `64M`, `1G`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
+/** `64M`, `1G`, `1T`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
 export function parseSize(option: string, value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m?.[2]?.toLowerCase() ?? '';
   const scale = SIZE_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size`, `use a number with K, M or G, e.g. ${option} 64M`);
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size`, `use a number with K, M, G or T, e.g. ${option} 64M`);
   const bytes = Math.round(Number(m[1]) * scale);
   if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${value}: too large`, `e.g. ${option} 1G`);
   return bytes;

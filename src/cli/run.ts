@@ -5,16 +5,34 @@ import { CommandFailure, UsageError } from './errors.js';
 import { defineCommand } from './command.js';
 import { withDir } from './options.js';
 import { interpretRunOptions, type RawRunOptions } from './run-options.js';
+import { humanBytes } from './text.js';
 
 /** The first lines of the run command's help, which is also the program's. */
 export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. The other commands inspect and manage the snapshots (shm-host <command> --help).';
+
+/**
+ * Refuses, before anything is written, a --size this machine cannot give a
+ * child (a file size limit, an address space limit): one line, exit 2.
+ */
+async function checkSizeFits(size: number, raw: string): Promise<void> {
+  const { probeSharedFileSize } = await import('../live/index.js');
+  try {
+    probeSharedFileSize(size);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    const file = `--size ${raw}: a shared file of ${humanBytes(size)}`;
+    if (code === 'EFBIG') throw new UsageError(`${file} is above this process's file size limit (EFBIG)`, 'give a smaller --size or raise ulimit -f');
+    if (code === 'ENOMEM') throw new UsageError(`${file} does not fit this process's address space (ENOMEM)`, 'give a smaller --size or raise ulimit -v');
+    throw new UsageError(`${file} cannot be created here (${code})`, 'give a smaller --size');
+  }
+}
 
 export const runCommand = defineCommand({
   command: ['run [command..]', '$0 [command..]'],
   describe: 'Run a command with a shared memory file on fd 3 and keep its committed state across crashes, SIGKILL and host restarts',
   builder: (yargs) => withDir(yargs)
     .usage(RUN_USAGE)
-    .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G); never smaller than the snapshot restored' })
+    .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G, T; 12K to 1T); never smaller than the snapshot restored' })
     .option('interval', { type: 'string', default: '1s', describe: 'Time between captures (ms, s, m); 0 = only when the child dies or the host stops' })
     .option('keep', { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' })
     .option('max-chain', { type: 'string', default: '10', describe: 'Deltas after a full generation before the next full one (0: every generation full)' })
@@ -36,6 +54,7 @@ export const runCommand = defineCommand({
     }
     const command = ((args as Record<string, unknown>)['--'] ?? []) as Array<string | number>;
     const options = interpretRunOptions({ ...(args as unknown as RawRunOptions), command: command.map(String) });
+    await checkSizeFits(options.size, String(args.size));
     // Loaded here, not at the top: the inspection commands need none of it.
     const { CommandNotFoundError, MissingToolError, createLogger, restartPolicyOptions, supervise } = await import('../host/index.js');
     const logger = createLogger({ format: options.logFormat, quiet: options.quiet });

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, ftruncateSync, type Stats } from 'node:fs';
 import {
   AttachError, FormatError, PAGE_SIZE, findSharedFd, planLayout, readHeader, unsetListenEnvironment, writeHeader, type Layout,
 } from '../format/index.js';
-import { MFD_CLOEXEC, Mapping, SysError, memfdCreate } from '../sys/index.js';
+import { MAX_VIEW_BYTES, MFD_CLOEXEC, Mapping, SysError, memfdCreate } from '../sys/index.js';
 import { SharedState } from './shared-state.js';
 
 export interface AttachOptions {
@@ -107,6 +107,9 @@ export function attach(options: AttachOptions = {}): SharedState {
   if (size < PAGE_SIZE * 3) {
     throw new AttachError('BAD_FILE', `the shared file on fd ${fd} has ${size} bytes, too small for a header, an entry ring and a data ring (at least ${PAGE_SIZE * 3}): give the host a larger --size`);
   }
+  // The whole file is mapped at once (address space only: pages are touched
+  // as they are used); JavaScript reaches it through views of the mapping,
+  // since one buffer cannot span more than 4 GiB on Node 20.
   let mapping: Mapping;
   try {
     mapping = Mapping.map(fd, size, { writable: true });
@@ -117,8 +120,8 @@ export function attach(options: AttachOptions = {}): SharedState {
     throw err;
   }
   try {
-    const bytes = mapping.bytes;
-    const header = readHeader(bytes);
+    const headerPage = mapping.view(0, PAGE_SIZE);
+    const header = readHeader(headerPage, size);
     let layout: Layout;
     let writeOffset = 0n;
     if (header.configured) {
@@ -127,8 +130,11 @@ export function attach(options: AttachOptions = {}): SharedState {
     } else {
       const config = defaultConfig(size, options.slots, options.ringSize);
       layout = planLayout(size, config.slots, config.ringSize);
-      writeHeader(bytes, layout);
     }
+    if (layout.tailBase > MAX_VIEW_BYTES) {
+      throw new AttachError('BAD_FILE', `the shared file on fd ${fd} has a header and rings of ${layout.tailBase} bytes, more than one JavaScript buffer holds in Node ${process.version} (${MAX_VIEW_BYTES}): configure fewer slots or a smaller ring, or use Node 22 or later`);
+    }
+    if (!header.configured) writeHeader(headerPage, layout);
     return new SharedState(fd, mapping, layout, writeOffset, { ownsFd: owned, closeFd: closeSync });
   } catch (err) {
     mapping.close();

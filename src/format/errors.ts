@@ -22,6 +22,7 @@ export type FormatErrorCode =
   | 'RINGS_DO_NOT_FIT'
   | 'BAD_SLOT'
   | 'BAD_RECORD_SET'
-  | 'BAD_CONFIG';
+  | 'BAD_CONFIG'
+  | 'BAD_DOUBLE_BUFFER';
 
 export const hex = (v: bigint | number): string => `0x${v.toString(16)}`;

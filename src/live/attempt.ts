@@ -8,7 +8,7 @@ import { SUPERBLOCK, putChangedTail, putRings } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
 import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';
-import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots } from './live-file.js';
+import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots, withEntryRing } from './live-file.js';
 import { commit, copyInto, onImage, withImage, type Attempt } from './image-plumbing.js';
 import type { CaptureOptions } from './capture-options.js';
 
@@ -21,14 +21,7 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
     }
     return captureRaw(fd, store, reason, options);
   }
-  // Only the header and the entry ring are mapped (to scan with atomic
-  // loads); the rings and tail are read with pread.
-  const mapping = Mapping.map(fd, header.layout.dataBase);
-  try {
-    return await captureConfigured(fd, mapping.bytes, header.layout, store, reason, options);
-  } finally {
-    mapping.close();
-  }
+  return withEntryRing(fd, header.layout, (live) => captureConfigured(fd, live, header.layout, store, reason, options));
 }
 
 /**

@@ -3,11 +3,10 @@
 // exact post-mortem capture (docs/FORMAT.md, section 8), so the restart need not wait
 // for the snapshot to be written and read back.
 import { latestOf, type Layout } from '../format/index.js';
-import { Mapping } from '../sys/index.js';
 import { sameRecords } from './consistency.js';
 import { copyMemoryFile } from './copy-memory-file.js';
 import { CaptureError } from './errors.js';
-import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots, stillUnconfigured } from './live-file.js';
+import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots, stillUnconfigured, withEntryRing } from './live-file.js';
 
 /** What carryOver did. */
 export type CarryOver =
@@ -37,12 +36,7 @@ export async function carryOver(fromFd: number, toFd: number): Promise<CarryOver
   try {
     const header = readLiveHeader(fromFd);
     if (!header.configured) return await carryRaw(fromFd, toFd);
-    const mapping = Mapping.map(fromFd, header.layout.dataBase);
-    try {
-      return await carryConfigured(fromFd, toFd, mapping.bytes, header.layout);
-    } finally {
-      mapping.close();
-    }
+    return await withEntryRing(fromFd, header.layout, (live) => carryConfigured(fromFd, toFd, live, header.layout));
   } catch (err) {
     if (err instanceof CaptureError) return { kind: 'refused', reason: err.message };
     throw err;

@@ -13,3 +13,4 @@ export { createSharedFile, growTo, sizeOf } from './memory-file.js';
 export { HeaderWatch } from './header-watch.js';
 export { copySparse, zeroData, CopyError } from './sparse-copy.js';
 export { copyIntoMemoryFile } from './into-memory-file.js';
+export { probeSharedFileSize } from './size-probe.js';

@@ -1,8 +1,16 @@
 // Copying the first bytes of a file into a memory file that a child will
 // map: what a restore and a carried-over memory have in common.
 import type { ChunkDigests } from '../format/index.js';
+import { CHUNK_SIZE } from '../format/index.js';
 import { Mapping, dataRuns, fstat, ftruncate } from '../sys/index.js';
 import { copySparse, zeroData } from './sparse-copy.js';
+
+/**
+ * Bytes of the destination mapped at once: whole checksum chunks, and far
+ * below what one JavaScript buffer can span on every Node version (4 GiB on
+ * Node 20), so a file of any size is copied the same way, a window at a time.
+ */
+export const COPY_WINDOW = 1024 * CHUNK_SIZE;
 
 /**
  * Copies [0, length) of file `from` into the memory file `to`, growing `to`
@@ -10,8 +18,8 @@ import { copySparse, zeroData } from './sparse-copy.js';
  * `to` reads exactly like those bytes, and zeros past them, even if it held
  * data before. Bytes are read straight into a mapping of `to` (one copy; a
  * read past the end of `from` is only a short read, never a fault) and,
- * with `digests`, hashed there. Failures are CopyErrors saying which side
- * failed. Returns `to`'s size afterwards and the data bytes copied.
+ * with `digests`, hashed there, through one window of COPY_WINDOW bytes at
+ * a time. Failures are CopyErrors saying which side failed. Returns `to`'s size afterwards and the data bytes copied.
  */
 export async function copyIntoMemoryFile(
   from: number, to: number, length: number, minSize: number, digests?: ChunkDigests,
@@ -19,17 +27,23 @@ export async function copyIntoMemoryFile(
   const before = (await fstat(to)).size;
   const size = Math.max(before, length, minSize);
   if (before < size) await ftruncate(to, size);
-  // A destination that already holds data needs the source's zeros written too.
-  const dirty = before > 0 && dataRuns(to, 0, before).length > 0;
+  // A destination that already holds data gets zeros over that data first
+  // (in the pages it already has: writing the source's holes as zeros would
+  // allocate every page of a large sparse file), then only the source's data.
+  if (before > 0 && dataRuns(to, 0, before).length > 0) await zeroData(to, 0, before);
   let bytesCopied = 0;
   if (length > 0) {
     const mapping = Mapping.map(to, length, { writable: true });
     try {
-      ({ bytesCopied } = await copySparse(from, to, 0, length, { size: length, destination: mapping.bytes, dense: dirty, digests }));
+      for (let start = 0; start < length; start += COPY_WINDOW) {
+        const end = Math.min(length, start + COPY_WINDOW);
+        const destination = mapping.view(start, end - start);
+        const copied = await copySparse(from, to, start, end, { size: length, destination, destinationBase: start, digests });
+        bytesCopied += copied.bytesCopied;
+      }
     } finally {
       mapping.close();
     }
   }
-  if (dirty && before > length) await zeroData(to, length, before);
   return { size, bytesCopied };
 }

@@ -5,7 +5,7 @@ import {
   DATA_MASK_AT, ENTRY_MASK_AT, FormatError, HEADER_SIZE, MAGIC, MAGIC_AT, checkRecordSet, readHeader, validSlots, wordsOf,
   type Layout, type Slot,
 } from '../format/index.js';
-import { Mapping } from '../sys/index.js';
+import { MAX_VIEW_BYTES, Mapping } from '../sys/index.js';
 import { invalidLayout } from './errors.js';
 
 export type LiveHeader = ReturnType<typeof readHeader>;
@@ -21,6 +21,25 @@ export function readLiveHeader(fd: number): LiveHeader {
     return asInvalidLayout(() => readHeader(page.bytes, fileSize));
   } finally {
     page.close();
+  }
+}
+
+/**
+ * Runs `scan` on a read-only view of the live file's header and entry ring
+ * (what the slot scans read with atomic loads), unmapped afterwards. The
+ * rings and tail are never mapped: they are read with pread. An entry ring
+ * too large for one JavaScript buffer (MAX_VIEW_BYTES: past 268 million
+ * slots on Node 20) is an 'invalid-layout' error, never a fatal one.
+ */
+export async function withEntryRing<T>(fd: number, layout: Layout, scan: (live: Uint8Array) => Promise<T>): Promise<T> {
+  if (layout.dataBase > MAX_VIEW_BYTES) {
+    throw invalidLayout(`its ${layout.slots} entry slots take ${layout.dataBase - layout.entryBase} bytes, more than one JavaScript buffer holds in Node ${process.version} (${MAX_VIEW_BYTES})`);
+  }
+  const mapping = Mapping.map(fd, layout.dataBase);
+  try {
+    return await scan(mapping.bytes);
+  } finally {
+    mapping.close();
   }
 }
 

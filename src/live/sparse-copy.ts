@@ -41,16 +41,12 @@ export interface SparseCopyOptions {
   /** Size of the destination, which sets the chunk grid's last chunk. */
   readonly size: number;
   /**
-   * A mapping of the destination covering [0, end): bytes are read straight
-   * into it (and hashed there). Without it they go through a buffer.
+   * A window of a mapping of the destination covering [start, end), its
+   * byte 0 at file offset `destinationBase` (default 0): bytes are read
+   * straight into it (and hashed there). Without it they go through a buffer.
    */
   readonly destination?: Uint8Array;
-  /**
-   * Write zeros for the source's holes too: for a destination that may
-   * already hold data there. Otherwise holes are skipped, and must read
-   * as zeros in the destination already.
-   */
-  readonly dense?: boolean;
+  readonly destinationBase?: number;
   /**
    * Hash every whole chunk as copied (holes as zeros, without touching
    * them) into `digests`, for the chunks `hashChunk` accepts (default all).
@@ -77,7 +73,7 @@ const WRITEBACK_EVERY = 8 * STEP;
  * failed.
  */
 export async function copySparse(from: number, to: number, start: number, end: number, options: SparseCopyOptions): Promise<{ bytesCopied: number }> {
-  const { size, destination, dense = false, digests, hashChunk, writeback = false, afterStep } = options;
+  const { size, destination, destinationBase = 0, digests, hashChunk, writeback = false, afterStep } = options;
   const buffers: Array<Uint8Array | null> = new Array(DEPTH).fill(null);
   // Each step in flight; it resolves to its failure, never rejects, so that
   // a failing step is not an unhandled rejection while the next one starts.
@@ -119,7 +115,7 @@ export async function copySparse(from: number, to: number, start: number, end: n
         runs.push([Math.max(allRuns[i]![0], a), Math.min(allRuns[i]![1], b)]);
       }
       const hash = digests !== undefined && whole && (hashChunk?.(index) ?? true);
-      if (runs.length === 0 && !dense) {
+      if (runs.length === 0) {
         if (hash) digests.setRange(a, b, NOTHING, [], a);
       } else {
         const k = step % DEPTH;
@@ -127,8 +123,8 @@ export async function copySparse(from: number, to: number, start: number, end: n
         stepEnds[k] = b;
         const step0 = a; // `a` moves on before this step completes
         const work = destination
-          ? intoMapping(from, destination, step0, b, runs, dense, hash ? (d) => d.setRange(step0, b, destination, dense ? [[step0, b]] : runs) : null, digests)
-          : throughBuffer(from, to, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, dense, hash ? (d, buf) => d.setRange(step0, b, buf, dense ? [[step0, b]] : runs, step0) : null, digests);
+          ? intoMapping(from, destination, destinationBase, runs, hash ? (d) => d.setRange(step0, b, destination, runs, destinationBase) : null, digests)
+          : throughBuffer(from, to, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, hash ? (d, buf) => d.setRange(step0, b, buf, runs, step0) : null, digests);
         inFlight[k] = work.then(() => null, (err: unknown) => err);
         for (const [r0, r1] of runs) bytesCopied += r1 - r0;
       }
@@ -147,35 +143,23 @@ export async function copySparse(from: number, to: number, start: number, end: n
 
 type HashStep<V> = ((digests: ChunkDigests, view: V) => void) | null;
 
-/** One step through a buffer: read the runs (holes as zeros), hash, write. */
+/** One step through a buffer: read the runs, hash (holes as zeros), write the runs. */
 async function throughBuffer(
-  from: number, to: number, buffer: Uint8Array, a: number, b: number, runs: Run[], dense: boolean,
+  from: number, to: number, buffer: Uint8Array, a: number, b: number, runs: Run[],
   hash: HashStep<Uint8Array>, digests: ChunkDigests | undefined,
 ): Promise<void> {
   const buf = buffer.subarray(0, b - a);
-  let p = a;
-  for (const [r0, r1] of runs) {
-    if (dense) buf.fill(0, p - a, r0 - a);
-    await read(from, buf, r0 - a, r1 - r0, r0);
-    p = r1;
-  }
-  if (dense) buf.fill(0, p - a, b - a);
+  for (const [r0, r1] of runs) await read(from, buf, r0 - a, r1 - r0, r0);
   if (hash && digests) hash(digests, buf);
-  for (const [w0, w1] of dense ? [[a, b] as Run] : runs) await write(to, buf, w0 - a, w1 - w0, w0);
+  for (const [w0, w1] of runs) await write(to, buf, w0 - a, w1 - w0, w0);
 }
 
-/** One step straight into the destination's mapping (holes zeroed there only when dense). */
+/** One step straight into the destination's mapping window, which starts at file offset `base` (its holes read as zeros already). */
 async function intoMapping(
-  from: number, destination: Uint8Array, a: number, b: number, runs: Run[], dense: boolean,
+  from: number, destination: Uint8Array, base: number, runs: Run[],
   hash: HashStep<Uint8Array>, digests: ChunkDigests | undefined,
 ): Promise<void> {
-  let p = a;
-  for (const [r0, r1] of runs) {
-    if (dense) destination.fill(0, p, r0);
-    await read(from, destination, r0, r1 - r0, r0);
-    p = r1;
-  }
-  if (dense) destination.fill(0, p, b);
+  for (const [r0, r1] of runs) await read(from, destination, r0 - base, r1 - r0, r0);
   if (hash && digests) hash(digests, destination);
 }
 

@@ -9,6 +9,7 @@ import {
   DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
   checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
 } from '../format/index.js';
+import { dataRuns } from '../sys/index.js';
 import { StoreError } from './errors.js';
 import { realStoreFs, type StoreFs } from './fs.js';
 import type { ChainImage } from './chain.js';
@@ -145,12 +146,30 @@ export class ImageFile {
     return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, rings: options.rings === true ? prefix : null };
   }
 
-  /** The bytes of image range [start, end), a chunk at a time (for the tail, or a whole export). */
+  /**
+   * The bytes of image range [start, end), a chunk at a time (for the tail,
+   * or a whole export). A chunk that lies in a hole of the file is not
+   * read: it is a view of shared zeros, which nobody writes (a 5 GiB image
+   * holding a few MiB is mostly holes).
+   */
   async *chunks(start: number, end: number, chunkSize = STREAM_CHUNK): AsyncGenerator<Uint8Array> {
+    const zeros = new Uint8Array(chunkSize);
     for (let at = start; at < end; at += chunkSize) {
+      const length = Math.min(chunkSize, end - at);
+      const from = this.#base + at;
+      if (dataRuns(this.#fd, from, from + length).length === 0 && await this.#holdsRange(at + length)) {
+        yield zeros.subarray(0, length);
+        continue;
+      }
       // A new buffer each step: a stream may still hold the previous chunk after write() returned.
-      yield await this.read(at, Math.min(chunkSize, end - at));
+      yield await this.read(at, length);
     }
+  }
+
+  /** True while the file still holds image bytes up to `end` (a hole is only zeros if the file did not shrink). */
+  async #holdsRange(end: number): Promise<boolean> {
+    if ((await this.#sfs.fstat(this.#fd)).size >= this.#base + end) return true;
+    throw new StoreError('TRUNCATED', `${this.path} ended before ${end} bytes while it was read`, { path: this.path, hint: 'the file was truncated or replaced meanwhile: try again' });
   }
 
   async close(): Promise<void> {

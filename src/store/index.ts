@@ -19,10 +19,11 @@ export { serializeManifest } from './manifest.js';
 export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';
 export { DurableFile } from './durable-file.js';
 export {
-  EXPORT_HEADER_SIZE, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
+  EXPORT_HEADER_SIZE, MAX_EXPORT_IMAGE_BYTES, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
   looksLikeExport, parseEmbeddedManifest, type ExportHeader,
 } from './export-format.js';
 export { readExport, type ExportContents } from './export-reader.js';
+export { exportFileStream } from './export-file-stream.js';
 // The digest of an image's chunks lives in src/format; the store's users get it here too.
 export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, ChunkDigests, chunkSizeOf } from '../format/index.js';
 export { writeExport, importExport, type ImportProgress } from './transfer.js';

@@ -4,7 +4,9 @@
 import type { Readable } from 'node:stream';
 import { CHUNK_SIZE, ChunkDigests, FormatError, chunkSizeOf } from '../format/index.js';
 import { StoreError } from './errors.js';
-import { encodeExportHeader, encodeTrailer, exportFileSize, exportHash, ExportFormatError, type ExportHeader } from './export-format.js';
+import {
+  MAX_EXPORT_IMAGE_BYTES, encodeExportHeader, encodeTrailer, exportFileSize, exportHash, ExportFormatError, type ExportHeader,
+} from './export-format.js';
 import { readExport } from './export-reader.js';
 import { writeFullyWith, realStoreFs } from './fs.js';
 import { fieldsOfImage, imageDisagreement } from './image-facts.js';
@@ -17,12 +19,17 @@ import type { Generation, Manifest, PendingImage, SnapshotStoreApi } from './typ
  * chunk by chunk (`onChunk` is told each image chunk's length). The image
  * is checked against the manifest's checksum as it is read; on a mismatch
  * this throws StoreError CORRUPT before the trailer, so what was written
- * is rejected by any reader as truncated. Resolves to the export's SHA-256
+ * is rejected by any reader as truncated. An image larger than an export
+ * may hold (1 TiB: a child may grow its file past it) is an
+ * ExportFormatError before anything is written. Resolves to the export's SHA-256
  * (hex) and its size in bytes.
  */
 export async function writeExport(
   image: ImageFile, manifest: Manifest, write: (chunk: Uint8Array) => Promise<void>, onChunk?: (bytes: number) => void,
 ): Promise<{ sha256: string; bytes: number }> {
+  if (image.size > MAX_EXPORT_IMAGE_BYTES) {
+    throw new ExportFormatError(`the image has ${image.size} bytes, more than an export holds (1 TiB)`);
+  }
   // Always a self-contained full image: an export of a delta carries the whole image it stands for.
   const manifestBytes = Buffer.from(serializeManifest(manifest.kind === 'delta' ? asFullManifest(manifest) : manifest), 'utf8');
   const hash = exportHash();

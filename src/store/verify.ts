@@ -107,8 +107,14 @@ async function checkImageLayout(read: ReadAt, size: number, manifest: Manifest):
   }
 }
 
+/** The most header and entry ring verify reads into memory (as ImageFile.inspect). */
+const MAX_PREFIX_BYTES = 2 ** 32 - 1;
+
 /** The first `length` bytes of the file, 8-aligned for the atomic word access the format uses. */
 async function readPrefix(read: ReadAt, length: number): Promise<Uint8Array> {
+  if (length > MAX_PREFIX_BYTES) {
+    throw new FormatError('RINGS_DO_NOT_FIT', `the image's header and entry ring take ${length} bytes, more than verify reads into memory (4 GiB)`);
+  }
   const bytes = new Uint8Array(new ArrayBuffer(length));
   await read(bytes, 0, length, 0);
   return bytes;

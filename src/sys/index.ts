@@ -4,7 +4,7 @@ export {
   memfdCreate, addSeals, getSeals,
   MFD_CLOEXEC, MFD_ALLOW_SEALING, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE,
 } from './memfd.js';
-export { Mapping } from './mmap.js';
+export { Mapping, MAX_VIEW_BYTES } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
 export { seekData, seekHole, sendfile, copyFileRange, copyFileRangeSync, startWriteback } from './file.js';
@@ -15,3 +15,4 @@ export {
 export { dataRuns, type Run } from './data-runs.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
 export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';
+export { futexWake } from './futex.js';

@@ -23,8 +23,11 @@ export const c = {
   bind: libc.func('int bind(int fd, void *addr, uint32_t len)'),
   sendmsg: libc.func('intptr_t sendmsg(int fd, void *msg, int flags)'),
   recvmsg: libc.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
+  // futex(2) has no libc wrapper: syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3).
+  syscall_futex: libc.func('long syscall(long number, uintptr_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)'),
 };
 
 export const errno = (): number => koffi.errno();
 export const address = (ptr: unknown): bigint => koffi.address(ptr);
+// `ptr` may be a pointer or a raw address (a bigint), so a window can start inside a mapping.
 export const view = (ptr: unknown, length: number): ArrayBuffer => koffi.view(ptr, length);

@@ -25,6 +25,7 @@ import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
 import { spawnShared, waitFor } from '../../fixtures/lib/shared-child.js';
 import { watchedMemoryFile } from '../store/helpers.js';
+import { seededRandom } from '../host/harness.js';
 
 const ROUNDS = Number(process.env.SHM_KILL_ROUNDS ?? 60);
 const FILE_SIZE = 1 << 20;
@@ -34,17 +35,6 @@ const records = fileURLToPath(new URL('../../fixtures/records.js', import.meta.u
 // because the ring runs out of bytes, sometimes because it runs out of slots.
 const CHILD_ARGS = ['--slots', '128', '--ring-size', '32768', '--max-size', '2048'];
 const RESUMED = /^records: resumed at (\d+), write offset (\d+)$/;
-
-/** Seeded so that a failing run can be replayed with SHM_KILL_SEED. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 interface Latest {
   index: number;
@@ -57,7 +47,7 @@ interface Latest {
 t.test(`SIGKILL the records child ${ROUNDS} times at random moments`, async (t) => {
   const seed = Number(process.env.SHM_KILL_SEED ?? Date.now() % 2 ** 31);
   t.comment(`seed ${seed} (replay with SHM_KILL_SEED=${seed})`);
-  const random = rng(seed);
+  const random = seededRandom(seed); // replay with SHM_KILL_SEED
   const dir = t.testdir({});
   const log = join(dir, 'committed.log');
   const { fd, view } = watchedMemoryFile(t, FILE_SIZE);

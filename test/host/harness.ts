@@ -5,8 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
 import { SnapshotStore } from '../../src/store/index.js';
 import { isAlive } from '../../src/sys/index.js';
+import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
+import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/shm-host.js`;
@@ -158,5 +161,34 @@ export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string
       hosts.push(host);
       return host;
     },
+  };
+}
+
+/**
+ * Every valid record of the snapshot image at `path`, decoded with the
+ * self-checking codec, oldest first, and the newest one's offset; `fail` is
+ * called for each torn record (its index is then -1).
+ */
+export function recordsInImage(fail: (message: string) => unknown, path: string): { indexes: number[]; latestOffset: bigint | null } {
+  const bytes = new Uint8Array(readFileSync(path));
+  const { layout } = readLayout(bytes);
+  const records = checkRecordSet(layout, validSlots(bytes, layout));
+  const indexes = records.map((slot) => {
+    const data = copyRecord(bytes, layout, slot);
+    const defect = recordDefect(data);
+    if (defect) fail(`record at offset ${slot.offset} is torn: ${defect}`);
+    return defect ? -1 : decodeRecord(data);
+  });
+  return { indexes, latestOffset: records.at(-1)?.offset ?? null };
+}
+
+/** A seeded xorshift32 generator of numbers in [0, 1), so that a failing random test can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
   };
 }

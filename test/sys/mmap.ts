@@ -2,7 +2,7 @@
 // mappings see; unmapped exactly once; refused use after close.
 import t, { type Test } from 'tap';
 import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { Mapping, memfdCreate } from '../../src/sys/index.js';
+import { MAX_VIEW_BYTES, Mapping, memfdCreate } from '../../src/sys/index.js';
 
 function memfd(t: Test, size: number): number {
   const fd = memfdCreate('mmap-test');
@@ -51,4 +51,39 @@ t.test('bad lengths and descriptors are clear errors', async (t) => {
   const m = Mapping.map(ro, 4096);
   t.equal(m.bytes.length, 4096, 'read-only mapping of it works');
   m.close();
+});
+
+const GiB = 2 ** 30;
+
+t.test('a 5 GiB mapping is reached through windows; one buffer over it only where the runtime allows', async (t) => {
+  const size = 5 * GiB;
+  const fd = memfd(t, size);
+  const m = Mapping.map(fd, size, { writable: true });
+  t.teardown(() => m.close());
+  const at = 4 * GiB + 12345;
+  const window = m.view(at, 4096);
+  window.set([7, 8, 9]);
+  const back = Buffer.alloc(3);
+  readSync(fd, back, 0, 3, at);
+  t.same([...back], [7, 8, 9], 'a write through a window past 4 GiB lands in the file');
+  writeSync(fd, Buffer.from([42]), 0, 1, size - 1);
+  t.equal(m.view(size - 4096, 4096)[4095], 42, 'the last byte of the file through a window');
+  t.equal(m.view(0, 0).length, 0, 'an empty window');
+  t.throws(() => m.view(size - 10, 11), { name: 'RangeError', message: /cannot view bytes \[\d+, \d+\) of a \d+-byte mapping/ });
+  t.throws(() => m.view(-1, 1), { name: 'RangeError' });
+  if (MAX_VIEW_BYTES < size) {
+    t.throws(() => m.bytes, { name: 'RangeError', message: /one JavaScript buffer holds at most \d+ bytes in Node v[\d.]+; view it in windows/ }, `Node ${process.version}: refused, not a fatal error`);
+    t.equal(MAX_VIEW_BYTES, 2 ** 32, 'Node 20: one buffer spans 4 GiB');
+  } else {
+    t.equal(m.bytes.length, size, `Node ${process.version}: one buffer spans the whole file`);
+    t.equal(m.bytes[at + 1], 8);
+  }
+  m.close();
+  t.throws(() => m.view(0, 1), { message: 'the shared memory mapping is closed' });
+});
+
+t.test('probe maps nothing it keeps, and says when a length cannot be mapped', async (t) => {
+  const fd = memfd(t, 4096);
+  t.doesNotThrow(() => Mapping.probe(fd, 2 ** 40), 'a 1 TiB mapping of a memory file reserves no memory');
+  t.throws(() => Mapping.probe(fd, 2 ** 52), { name: 'SysError', code: 'ENOMEM', syscall: 'mmap' }, 'more than the address space');
 });

@@ -1,0 +1,40 @@
+// The replica's one error class: what went wrong with the object storage,
+// as one line a person can act on, and a code callers branch on.
+
+/** What kind of problem a ReplicaError is. */
+export type ReplicaErrorCode =
+  | 'BAD_URL' // the replica URL cannot be used
+  | 'EXISTS' // a conditional create found the key taken (S3: 412 Precondition Failed)
+  | 'NOT_FOUND' // no such key (S3: 404 NoSuchKey) or no such bucket
+  | 'ACCESS' // credentials missing, wrong or not allowed (S3: 403, or no credentials found)
+  | 'UNREACHABLE' // the endpoint did not answer (connection refused, DNS, timeout)
+  | 'INTEGRITY' // bytes or a digest disagree with what was written
+  | 'LEASE' // another live host writes this prefix
+  | 'LOCAL' // the local side: a directory that is not empty, a file that vanished
+  | 'ABORTED' // stopped on request
+  | 'IO'; // anything else the storage or the file system answered
+
+/**
+ * A failure of the replica. `message` is one line: the problem, then (after
+ * a colon) the fix. `key` is the object key concerned (or ''), `retryable`
+ * says whether trying again later may succeed; the original error, when
+ * there is one, is `cause`. Never carries credentials.
+ */
+export class ReplicaError extends Error {
+  readonly code: ReplicaErrorCode;
+  readonly key: string;
+  readonly retryable: boolean;
+
+  constructor(code: ReplicaErrorCode, message: string, options: { key?: string; retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ReplicaError';
+    this.code = code;
+    this.key = options.key ?? '';
+    this.retryable = options.retryable ?? (code === 'UNREACHABLE' || code === 'IO');
+  }
+}
+
+/** True when `e` is a ReplicaError of the given code. */
+export function isReplicaError(e: unknown, code?: ReplicaErrorCode): e is ReplicaError {
+  return e instanceof ReplicaError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,259 @@
+// Ships local generations to a replica in the background. The caller offers
+// each new durable generation and never waits: one loop uploads, retries
+// with backoff, skips what a newer generation makes unnecessary, renews the
+// writer lease, and applies remote retention after each success.
+import type { ReplicaClient } from './client.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { ReplicaError, isReplicaError } from './errors.js';
+import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
+import { WriterLease, keepRenewing, type LeaseIdentity } from './lease.js';
+import { planUpload } from './plan.js';
+import type { RemoteGeneration } from './record.js';
+import { listRemote } from './remote.js';
+import { pruneRemote } from './prune.js';
+import type { RemoteRetention } from './retention.js';
+import { initialStatus, type ReplicaEvent, type ReplicaStatus } from './status.js';
+import { Nap } from './nap.js';
+import { uploadGeneration } from './upload.js';
+
+export interface ReplicatorOptions {
+  client: ReplicaClient;
+  /** Who writes: `host` is a stable id of this host (a restart with the same id reclaims its lease at once). */
+  identity: LeaseIdentity;
+  /** Replace another live host's lease. Default false. */
+  takeover?: boolean;
+  /** Remote retention; default keep 8, keepForMs 0. */
+  retention?: Partial<RemoteRetention>;
+  /** Lease lifetime in seconds, renewed every third of it. Default 60. */
+  leaseTtlSeconds?: number;
+  backoff?: BackoffOptions;
+  onEvent?: (event: ReplicaEvent) => void;
+}
+
+const now = (): string => new Date().toISOString();
+
+export class Replicator {
+  readonly #client: ReplicaClient;
+  readonly #lease: WriterLease;
+  readonly #opts: ReplicatorOptions;
+  readonly #retention: RemoteRetention;
+  readonly #backoff: Backoff;
+  readonly #waiting = new Map<number, LocalGeneration>();
+  readonly #remote = new Map<number, RemoteGeneration>();
+  #ready = false;
+  /** Whether an upload may have been interrupted since the last sweep for its debris. */
+  #sweep = true;
+  #closed = false;
+  #stopped = false;
+  #offered: number[] = [];
+  #status: ReplicaStatus;
+  readonly #nap = new Nap();
+  #abort = new AbortController();
+  #loop: Promise<void> = Promise.resolve();
+  #renewal: { stop(): void } | undefined;
+  #idle: Array<() => void> = [];
+
+  constructor(options: ReplicatorOptions) {
+    this.#opts = options;
+    this.#client = options.client;
+    this.#lease = new WriterLease(options.client, options.identity, options.leaseTtlSeconds ?? 60);
+    this.#retention = { keep: options.retention?.keep ?? 8, keepForMs: options.retention?.keepForMs ?? 0 };
+    this.#backoff = new Backoff(options.backoff);
+    this.#status = initialStatus(options.client.url);
+  }
+
+  /**
+   * Takes the writer lease and lists the replica, then keeps working in the
+   * background. When the replica cannot be reached (or refuses the
+   * credentials) this resolves anyway: the loop keeps trying, and status and
+   * the events say why. Call once.
+   * @throws ReplicaError LEASE when another live host writes the prefix (one line, with the fix).
+   */
+  async start(): Promise<void> {
+    try {
+      await this.#prepare();
+    } catch (e) {
+      if (isReplicaError(e, 'LEASE')) {
+        this.#stop(e);
+        throw e;
+      }
+      this.#fail(e);
+    }
+    this.#loop = this.#run();
+  }
+
+  /** Offers a new durable local generation; returns at once. Older or already replicated ones are ignored. */
+  offer(generation: LocalGeneration): void {
+    const g = checkGeneration(generation);
+    if (this.#closed || this.#stopped || this.#remote.has(g.sequence) || this.#waiting.has(g.sequence)) return;
+    this.#waiting.set(g.sequence, g);
+    this.#offered.push(g.sequence);
+    this.#updateLag();
+    this.#nap.wake(false);
+  }
+
+  /** Sequences the replicator still needs locally (waiting or uploading): the store must keep their files. */
+  needed(): Set<number> {
+    return new Set(this.#waiting.keys());
+  }
+
+  /** A copy of the current status. */
+  status(): ReplicaStatus {
+    return structuredClone(this.#status);
+  }
+
+  /** Complete generations on the replica as last known, by sequence. */
+  remoteGenerations(): ReadonlyMap<number, RemoteGeneration> {
+    return this.#remote;
+  }
+
+  /** Resolves once nothing waits (everything offered is replicated or skipped), or the replicator stopped. */
+  async idle(): Promise<void> {
+    if (this.#waiting.size === 0 || this.#stopped || this.#closed) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Stops: abandons an upload in progress (it leaves no record, so nothing
+   * partial is visible), ends the loop, releases the lease (best effort).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#renewal?.stop();
+    this.#abort.abort();
+    this.#nap.wake(true);
+    await this.#loop;
+    if (this.#ready && !this.#stopped) await this.#lease.release().catch(() => {});
+    this.#status.state = 'stopped';
+    this.#settleIdle();
+  }
+
+  async #prepare(): Promise<void> {
+    const how = await this.#lease.acquire(this.#opts.takeover ?? false);
+    this.#renewal ??= keepRenewing(this.#lease, ((this.#opts.leaseTtlSeconds ?? 60) * 1000) / 3, (e) => {
+      if (this.#closed) return;
+      // Another host writes now: stop at once, the upload in progress included.
+      this.#stop(e);
+      this.#abort.abort();
+      this.#nap.wake(true);
+    });
+    this.#opts.onEvent?.({ kind: 'lease', how });
+    const listing = await listRemote(this.#client);
+    for (const [s, g] of listing.generations) this.#remote.set(s, g);
+    for (const s of this.#remote.keys()) this.#waiting.delete(s);
+    this.#ready = true;
+    this.#refreshReplicated();
+    await this.#prune();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed && !this.#stopped) {
+      try {
+        if (!this.#ready) await this.#prepare();
+        const plan = planUpload(this.#waiting, (s) => this.#remote.has(s));
+        this.#drop(plan.skipped, 'a newer generation supersedes them');
+        this.#drop(plan.orphaned, 'the generation they depend on is neither local nor on the replica');
+        if (plan.next === null) {
+          this.#status.state = 'idle';
+          this.#settleIdle();
+          await this.#nap.sleep(Infinity, true);
+          continue;
+        }
+        await this.#ship(plan.next);
+        this.#backoff.reset();
+        this.#status.lastError = null;
+        await this.#prune();
+      } catch (e) {
+        this.#sweep = true;
+        if (this.#closed) break;
+        if (isReplicaError(e, 'LEASE')) this.#stop(e);
+        else await this.#nap.sleep(this.#fail(e), false);
+      }
+    }
+  }
+
+  async #ship(g: LocalGeneration): Promise<void> {
+    const bytes = generationBytes(g);
+    const started = Date.now();
+    this.#status.state = 'uploading';
+    this.#status.uploading = { sequence: g.sequence, bytesSent: 0, bytes };
+    try {
+      const record = await uploadGeneration(this.#client, g, this.#opts.identity.host, {
+        signal: this.#abort.signal,
+        beforeRecord: () => this.#lease.check(),
+        onProgress: (n) => {
+          if (this.#status.uploading !== null) this.#status.uploading.bytesSent = n;
+          this.#updateLag();
+        },
+      });
+      this.#remote.set(g.sequence, record);
+      this.#waiting.delete(g.sequence);
+      this.#refreshReplicated();
+      this.#opts.onEvent?.({ kind: 'replicated', sequence: g.sequence, offset: record.offset, bytes, ms: Date.now() - started });
+    } catch (e) {
+      if (!isReplicaError(e, 'LOCAL')) throw e;
+      // A local file vanished or changed: this generation cannot go; later ones may.
+      this.#sweep = true;
+      this.#drop([g.sequence], e.message);
+      this.#status.lastError = { message: e.message, at: now() };
+    } finally {
+      this.#status.uploading = null;
+      this.#updateLag();
+    }
+  }
+
+  async #prune(): Promise<void> {
+    await this.#lease.check();
+    const deleted = await pruneRemote(this.#client, this.#remote, this.#retention, new Set(this.#waiting.keys()), this.#sweep);
+    if (this.#remote.size > 0) this.#sweep = false;
+    if (deleted.length > 0) this.#opts.onEvent?.({ kind: 'deleted', sequences: deleted });
+    this.#status.remoteGenerations = this.#remote.size;
+  }
+
+  #refreshReplicated(): void {
+    const newest = Math.max(0, ...this.#remote.keys());
+    const r = this.#remote.get(newest);
+    const prev = this.#status.lastReplicated;
+    if (r !== undefined && (prev === null || prev.sequence !== newest)) this.#status.lastReplicated = { sequence: newest, offset: r.offset, at: r.created };
+    this.#status.remoteGenerations = this.#remote.size;
+    this.#offered = this.#offered.filter((s) => s > newest);
+    this.#updateLag();
+  }
+
+  #updateLag(): void {
+    this.#status.lagGenerations = this.#offered.length;
+    // What the newest offered generation still needs sent: its chain, less what is in flight.
+    const { chain } = planUpload(this.#waiting, (s) => this.#remote.has(s));
+    this.#status.lagBytes = Math.max(0, chain.reduce((n, g) => n + generationBytes(g), 0) - (this.#status.uploading?.bytesSent ?? 0));
+  }
+
+  #drop(sequences: number[], reason: string): void {
+    if (sequences.length === 0) return;
+    for (const s of sequences) this.#waiting.delete(s);
+    this.#opts.onEvent?.({ kind: 'skipped', sequences, reason });
+  }
+
+  /** Records a failure; returns the delay before the next attempt (ms). */
+  #fail(e: unknown): number {
+    const message = e instanceof ReplicaError ? e.message : `replica ${this.#client.url}: ${String(e).split('\n')[0]}`;
+    const delayMs = this.#backoff.next();
+    this.#status.state = 'retrying';
+    this.#status.lastError = { message, at: now() };
+    this.#opts.onEvent?.({ kind: 'retry', message, delayMs });
+    return delayMs;
+  }
+
+  #stop(e: ReplicaError): void {
+    this.#stopped = true;
+    this.#renewal?.stop();
+    this.#status.state = 'stopped';
+    this.#status.lastError = { message: e.message, at: now() };
+    this.#opts.onEvent?.({ kind: 'stopped', message: e.message });
+    this.#settleIdle();
+  }
+
+  #settleIdle(): void {
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,107 @@
+// Restore anywhere: the newest replicated generation whose chain verifies,
+// downloaded into an empty local directory. A generation that fails (a
+// corrupt or missing object, a broken chain, a record that does not parse,
+// or the store's own check) is reported and the next older one is tried.
+import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { ReplicaClient } from './client.js';
+import { downloadFile } from './download.js';
+import { syncDirectory } from './sync-directory.js';
+import { ReplicaError, isReplicaError } from './errors.js';
+import { objectKey } from './layout.js';
+import type { RemoteGeneration } from './record.js';
+import { chainOf, listRemote } from './remote.js';
+
+export interface RestoreOptions {
+  client: ReplicaClient;
+  /** The local directory: must be empty or missing (it is then created, durably). */
+  dir: string;
+  /** Restore this generation (and its chain) only; default the newest that verifies. */
+  sequence?: number;
+  /**
+   * The store's check of a downloaded generation (e.g. its manifest and
+   * checksum): a reason (one phrase) when it fails, null when it holds.
+   */
+  verify?: (dir: string, generation: RemoteGeneration) => Promise<string | null>;
+  /** Told about every generation passed over, with the reason (one line). */
+  onFallback?: (sequence: number, reason: string) => void;
+}
+
+export interface RestoreResult {
+  /** The generation restored, with the chain it needed (newest first). */
+  generation: RemoteGeneration;
+  chain: number[];
+  /** Names of the files now in `dir`. */
+  files: string[];
+  /** Generations passed over, newest first, each with its reason. */
+  fallbacks: Array<{ sequence: number; reason: string }>;
+}
+
+async function ensureEmpty(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ReplicaError('LOCAL', `cannot read ${dir} (${(e as NodeJS.ErrnoException).code}): restore into an empty directory you can write`, { retryable: false });
+    await mkdir(dir, { recursive: true });
+    for (let d = dir; dirname(d) !== d; d = dirname(d)) await syncDirectory(dirname(d));
+    return;
+  }
+  if (entries.length > 0) throw new ReplicaError('LOCAL', `${dir} is not empty (${entries.length} entries): restore into an empty or new directory`, { retryable: false });
+}
+
+/**
+ * Downloads the newest generation of the replica whose whole chain
+ * verifies into `dir`, durably (every file fsynced, then the directory).
+ * @throws ReplicaError NOT_FOUND when no generation verifies (the message
+ * counts those passed over), LOCAL for the local directory; ACCESS,
+ * UNREACHABLE, IO when the replica cannot be read (nothing is decided then).
+ */
+export async function restoreFromReplica(options: RestoreOptions): Promise<RestoreResult> {
+  const { client, dir } = options;
+  await ensureEmpty(dir);
+  const listing = await listRemote(client);
+  const fallbacks: Array<{ sequence: number; reason: string }> = [];
+  const passOver = (sequence: number, reason: string): void => {
+    fallbacks.push({ sequence, reason });
+    options.onFallback?.(sequence, reason);
+  };
+  const candidates = [...new Set([...listing.generations.keys(), ...listing.damaged.keys()])]
+    .filter((s) => options.sequence === undefined || s === options.sequence)
+    .sort((a, b) => b - a);
+  for (const sequence of candidates) {
+    const damaged = listing.damaged.get(sequence);
+    if (damaged !== undefined) {
+      passOver(sequence, `generation ${sequence}: ${damaged}`);
+      continue;
+    }
+    const chain = chainOf(sequence, listing.generations);
+    if (!Array.isArray(chain)) {
+      passOver(sequence, chain.reason);
+      continue;
+    }
+    const written: string[] = [];
+    try {
+      for (const s of chain) {
+        const g = listing.generations.get(s) as RemoteGeneration;
+        for (const f of [...g.files, g.manifest]) {
+          await downloadFile(client, objectKey(s, f.name), f, dir);
+          written.push(f.name);
+        }
+      }
+      await syncDirectory(dir);
+      const g = listing.generations.get(sequence) as RemoteGeneration;
+      const reason = options.verify === undefined ? null : await options.verify(dir, g);
+      if (reason !== null) throw new ReplicaError('INTEGRITY', `generation ${sequence} does not verify: ${reason}`, { retryable: false });
+      return { generation: g, chain, files: written, fallbacks };
+    } catch (e) {
+      if (!isReplicaError(e, 'INTEGRITY') && !isReplicaError(e, 'NOT_FOUND')) throw e;
+      for (const name of written) await unlink(`${dir}/${name}`).catch(() => {});
+      await syncDirectory(dir);
+      passOver(sequence, e.message);
+    }
+  }
+  const which = options.sequence === undefined ? 'no generation' : `no generation ${options.sequence}`;
+  const why = fallbacks.length === 0 ? '' : ` (${fallbacks.length} passed over; newest: ${fallbacks[0]?.reason})`;
+  throw new ReplicaError('NOT_FOUND', `replica ${client.url} has ${which} that verifies${why}: check the URL, or restore from another replica`, { retryable: false });
+}

@@ -1,0 +1,65 @@
+// Uploads one generation: its files, then its manifest, a check of what the
+// replica lists, and last its record, which makes it visible. An upload
+// stopped at any point leaves no record, so no partial generation is ever
+// taken for a complete one; a retry writes the same keys again.
+import { stat } from 'node:fs/promises';
+import type { PutOptions, ReplicaClient } from './client.js';
+import { ReplicaError } from './errors.js';
+import type { LocalGeneration, LocalGenerationFile } from './generation.js';
+import { objectKey, objectPrefix, recordKey } from './layout.js';
+import { RECORD_FORMAT, encodeRecord, type RemoteFile, type RemoteGeneration } from './record.js';
+
+/** The local file is gone or changed: the generation cannot be shipped (not retryable). */
+function localProblem(g: LocalGeneration, f: LocalGenerationFile, what: string, cause?: unknown): ReplicaError {
+  return new ReplicaError('LOCAL', `generation ${g.sequence}: ${f.path} ${what}: it is not replicated; a newer generation will be`, { key: f.name, retryable: false, cause });
+}
+
+async function checkLocal(g: LocalGeneration, f: LocalGenerationFile): Promise<void> {
+  let size: number;
+  try {
+    size = (await stat(f.path)).size;
+  } catch (e) {
+    throw localProblem(g, f, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
+  }
+  if (size !== f.bytes) throw localProblem(g, f, `has ${size} bytes, the store described ${f.bytes}`);
+}
+
+/**
+ * Uploads generation `g` and returns its record, which is on the replica
+ * when this resolves. `onProgress` gets the generation's bytes sent so far;
+ * `beforeRecord` runs just before the record is written (the lease check).
+ * @throws ReplicaError LOCAL (a file vanished or changed: drop the
+ * generation), INTEGRITY, ACCESS, UNREACHABLE, IO (retry later), ABORTED.
+ */
+export async function uploadGeneration(
+  client: ReplicaClient, g: LocalGeneration, host: string, options: PutOptions & { beforeRecord?: () => Promise<void> } = {},
+): Promise<RemoteGeneration> {
+  const shipped: RemoteFile[] = [];
+  let before = 0;
+  for (const f of [...g.files, g.manifest]) {
+    await checkLocal(g, f);
+    const base = before;
+    const put: PutOptions = { onProgress: (n) => options.onProgress?.(base + n) };
+    if (options.signal !== undefined) put.signal = options.signal;
+    const r = await client.put(objectKey(g.sequence, f.name), { path: f.path }, put);
+    if (r.bytes !== f.bytes) throw localProblem(g, f, `changed while it was uploaded (${r.bytes} bytes read, ${f.bytes} described)`);
+    shipped.push({ name: f.name, bytes: r.bytes, digest: r.digest, partSize: r.partSize });
+    before += f.bytes;
+  }
+  // Every object must be listed with its size before the record says so.
+  const listed = new Map((await client.list(objectPrefix(g.sequence))).map((o) => [o.key, o.bytes]));
+  for (const f of shipped) {
+    const key = objectKey(g.sequence, f.name);
+    if (listed.get(key) !== f.bytes) {
+      throw new ReplicaError('INTEGRITY', `replica ${client.url}, object ${key}: listed with ${listed.get(key) ?? 'no'} bytes after writing ${f.bytes}: it will be uploaded again`, { key, retryable: true });
+    }
+  }
+  await options.beforeRecord?.();
+  const manifest = shipped.pop() as RemoteFile;
+  const record: RemoteGeneration = {
+    format: RECORD_FORMAT, sequence: g.sequence, parent: g.parent ?? null, offset: g.offset ?? null,
+    created: new Date().toISOString(), host, files: shipped, manifest,
+  };
+  await client.put(recordKey(g.sequence), { bytes: encodeRecord(record) }, options.signal === undefined ? {} : { signal: options.signal });
+  return record;
+}

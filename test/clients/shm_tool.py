@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""The Python client driven by the tests (test/clients): the same commands and
+output as shm_tool.c, so every test runs both. Uses clients/python from
+this checkout (or, with SHM_TOOL_INSTALLED=1, the installed package); records use the self-checking encoding
+of fixtures/lib/record-codec.js (implemented in test/interop/shm_records.py)."""
+import json
+import os
+import resource
+import sys
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+# The package from this checkout, unless a test installed it and wants that one.
+if not os.environ.get("SHM_TOOL_INSTALLED"):
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "clients", "python"))
+import shm_host  # noqa: E402
+from shm_records import defect, encode, record_length_for, seed_of, xorshift32  # noqa: E402
+
+
+def opts(argv):
+    return dict(zip(argv[::2], argv[1::2]))
+
+
+def num(o, name, default):
+    return int(o[name]) if name in o else default
+
+
+def attach_or_die(o):
+    try:
+        return shm_host.attach(slots=num(o, "--slots", None), ring_size=num(o, "--ring-size", None))
+    except shm_host.AttachError as err:
+        code = err.format_error.code if err.format_error is not None else err.code
+        print(json.dumps({"code": code, "message": str(err)}), flush=True)
+        sys.exit(1)
+
+
+def index_of(data):
+    why = defect(data)
+    if why:
+        sys.stderr.write(f"python: the latest record is not intact: {why}\n")
+        sys.exit(1)
+    return int.from_bytes(data[:8], "little")
+
+
+def fill_tail(state, seed, length):
+    tail = state.tail
+    s, out = seed or 1, bytearray(min(length, len(tail)))
+    for k in range(len(out)):
+        s = xorshift32(s)
+        out[k] = s & 0xFF
+    tail[:len(out)] = out
+    tail.release()
+
+
+def cmd_write(o):
+    state = attach_or_die(o)
+    count, rate = num(o, "--count", None), num(o, "--rate", 0)
+    lo, hi, ack = num(o, "--min-size", 16), min(num(o, "--max-size", 1024), state.max_record_size), num(o, "--ack-every", 0)
+    log = os.open(o["--log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if "--log" in o else None
+    if "--tail-length" in o:
+        fill_tail(state, num(o, "--tail-seed", 1), num(o, "--tail-length", 0))
+    latest = state.latest()
+    index = index_of(latest) if latest is not None else 0
+    print(f"python: resumed at {index}, write offset {state.write_offset}", flush=True)
+    start, done = time.monotonic(), 0
+    while count is None or done < count:
+        index += 1
+        offset = state.commit(encode(index, record_length_for(index, lo, hi)))
+        if log is not None:
+            os.write(log, b"%d\n" % index)
+        if ack and index % ack == 0:
+            if not state.wait_durable(offset, 20):
+                sys.stderr.write(f"python: record {index} not durable within 20 s\n")
+                return 1
+            print(f"python: durable {index}", flush=True)
+        done += 1
+        if rate:
+            wait = start + done / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+    print(f"python: committed {count} records, last index {index}, write offset {state.write_offset}", flush=True)
+    state.close()
+    return 0
+
+
+def cmd_read(o):
+    state = attach_or_die(o)
+    records = []
+    for r in state.records():
+        why = defect(r.data)
+        entry = {"offset": str(r.offset), "length": len(r.data)}
+        entry.update({"defect": why} if why else {"index": int.from_bytes(r.data[:8], "little")})
+        records.append(entry)
+    tail = state.tail
+    want = num(o, "--tail-length", 0)
+    out = {
+        "configured": True, "slots": state.layout.slots, "ring": state.layout.ring_size,
+        "write_offset": str(state.write_offset), "records": records,
+        "durable_offset": str(state.durable_offset()), "snapshot_seq": str(state.snapshot_seq()),
+        "tail_size": len(tail), "tail_crc": zlib.crc32(tail[:want]),
+    }
+    tail.release()
+    print(json.dumps(out, separators=(",", ":")))
+    state.close()
+    return 0
+
+
+def cpu_ns():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return int((ru.ru_utime + ru.ru_stime) * 1e9)
+
+
+def cmd_wait(o):
+    state = attach_or_die(o)
+    print(f"waiting {state.durable_offset()}", flush=True)
+    cpu0 = cpu_ns()
+    ok = state.wait_durable(num(o, "--offset", 0), num(o, "--timeout-ms", 1000) / 1000)
+    woke = time.monotonic_ns()
+    print(json.dumps({"durable": ok, "woke_ns": str(woke), "cpu_ns": cpu_ns() - cpu0,
+                      "durable_offset": str(state.durable_offset()), "code": "OK" if ok else "TIMEOUT"}), flush=True)
+    state.close()
+    return 0
+
+
+def dbuf_version(v):
+    s, out = seed_of(v), bytearray(100 + v % 900)
+    for k in range(len(out)):
+        s = xorshift32(s)
+        out[k] = s & 0xFF
+    return bytes(out)
+
+
+def cmd_dbuf(o, writing):
+    state = attach_or_die(o)
+    region = shm_host.DoubleBuffer(state, num(o, "--capacity", 4096))
+    try:
+        cur = region.read()
+    except shm_host.FormatError as err:
+        print(json.dumps({"code": err.code}))
+        return 1
+    version = cur.version if cur else 0
+    if writing:
+        for _ in range(num(o, "--count", 1)):
+            version += 1
+            region.write(dbuf_version(version))
+        cur = region.read()
+    data = bytes(cur.data) if cur else b""
+    print(json.dumps({"version": version, "length": len(data), "intact": bool(cur) and data == dbuf_version(version)}))
+    state.close()
+    return 0
+
+
+def main(argv):
+    if not argv:
+        sys.stderr.write("usage: shm_tool.py write|read|check|wait-durable|dbuf-write|dbuf-read [options]\n")
+        return 2
+    o = opts(argv[1:])
+    cmd = argv[0]
+    if cmd == "write":
+        return cmd_write(o)
+    if cmd == "read":
+        return cmd_read(o)
+    if cmd == "wait-durable":
+        return cmd_wait(o)
+    if cmd in ("dbuf-write", "dbuf-read"):
+        return cmd_dbuf(o, cmd == "dbuf-write")
+    if cmd == "check":
+        attach_or_die(o).close()
+        print("ok")
+        return 0
+    sys.stderr.write(f"shm_tool.py: unknown command {cmd}\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

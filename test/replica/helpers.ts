@@ -1,0 +1,85 @@
+// Shared by the replica tests: the S3 gateway the environment names (or the
+// reason there is none), fresh buckets, scratch directories. Not a test itself.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Teardown {
+  teardown(fn: () => void | Promise<void>): void;
+}
+
+export { scratchDir } from '../store/helpers.js';
+
+/** The gateway's endpoint, or why the S3 tests cannot run here. */
+export async function s3Gateway(): Promise<{ endpoint: string } | { skip: string }> {
+  const endpoint = process.env.SHM_HOST_TEST_S3_ENDPOINT;
+  const start = 'start one with: eval "$(scripts/s3/up.sh)" (scripts/s3/install.sh installs Ceph)';
+  if (endpoint === undefined || endpoint === '') return { skip: `no S3 gateway: SHM_HOST_TEST_S3_ENDPOINT is not set; ${start}` };
+  if (process.env.AWS_ACCESS_KEY_ID === undefined) return { skip: `no S3 credentials: AWS_ACCESS_KEY_ID is not set; ${start}` };
+  try {
+    await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(3000) });
+  } catch (e) {
+    return { skip: `the S3 gateway at ${endpoint} does not answer (${(e as Error).message}); ${start}` };
+  }
+  return { endpoint };
+}
+
+/** An SDK client on the test gateway, for setting up and inspecting (not the code under test). */
+export function adminS3(endpoint: string): S3Client {
+  return new S3Client({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true });
+}
+
+/** A new bucket on the gateway, emptied and deleted after the test. */
+export async function freshBucket(t: Teardown, endpoint: string, label: string): Promise<string> {
+  const bucket = `shm-${label}-${randomBytes(4).toString('hex')}`;
+  const s3 = adminS3(endpoint);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  t.teardown(async () => {
+    try {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+      for (const o of listed.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }));
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    } catch {
+      // The gateway may be gone already (fault tests); its data goes with it.
+    } finally {
+      s3.destroy();
+    }
+  });
+  return bucket;
+}
+
+/** `n` pseudo-random bytes (distinct per call). */
+export const noise = (n: number): Buffer => randomBytes(n);
+
+/**
+ * Writes generation `sequence` into `dir` as the store would (a data file
+ * of `bytes` random bytes and a small manifest) and describes it.
+ */
+export function localGeneration(dir: string, sequence: number, bytes: number, parent?: number): import('../../src/replica/index.js').LocalGeneration {
+  const seq = String(sequence).padStart(16, '0');
+  const image = join(dir, `gen-${seq}.img`);
+  const manifest = join(dir, `gen-${seq}.json`);
+  writeFileSync(image, randomBytes(bytes));
+  const m = Buffer.from(JSON.stringify({ sequence, parent: parent ?? null, bytes }));
+  writeFileSync(manifest, m);
+  const g: import('../../src/replica/index.js').LocalGeneration = {
+    sequence, offset: String(sequence * 100),
+    files: [{ name: `gen-${seq}.img`, path: image, bytes }],
+    manifest: { name: `gen-${seq}.json`, path: manifest, bytes: m.length },
+  };
+  if (parent !== undefined) g.parent = parent;
+  return g;
+}
+
+/** Polls `check` every 10 ms until it is true, failing after `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
