@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { ListedGeneration } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { withDir, withJson } from './options.js';
+import { withDir, withJson, exampleLines } from './options.js';
 import { openReadOnly, pruned } from './source.js';
 import { humanBytes, shortTime, table } from './text.js';
 
@@ -63,8 +63,8 @@ export const listCommand = defineCommand({
   builder: (yargs) =>
     withJson(withDir(yargs))
       .option('verify', { type: 'boolean', default: false, describe: 'Check every image (checksum, layout, records); exit 1 if one is bad' })
-      .example('shm-host list --json | jq -r \'.generations[0].image\'', 'Path of the newest image')
-      .example('shm-host list --verify', 'Check every generation'),
+      .example(exampleLines('shm-host list --json | jq -r \'.generations[0].image\'', 'Path of the newest image'))
+      .example(exampleLines('shm-host list --verify', 'Check every generation')),
   handler: async (args, ctx) => {
     const store = await openReadOnly(args.dir);
     try {

@@ -2,7 +2,7 @@
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync, readSync } from 'node:fs';
 import { BLOCK_CHECKSUM_ALGORITHM, BLOCK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
-import { Mapping, ftruncate } from '../sys/index.js';
+import { Mapping } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
 import { SUPERBLOCK, putChangedTail, putRings } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
@@ -67,7 +67,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     const bytesCopied = await onImage(image, 'write snapshot image', async () => {
       await putRings(image, rings, digests);
       if (parent !== null) return putChangedTail(fd, image, parent, layout.tailBase, digests, coarse, options);
-      await ftruncate(image.fd, size);
+      await image.truncate(size);
       return (await copyInto(fd, image, layout.tailBase, size, size, digests, () => true, options, 'tail')).bytesCopied;
     });
     const latest = latestOf(records);
@@ -97,7 +97,7 @@ async function captureRaw(fd: number, store: SnapshotStore, reason: Reason, opti
   const size = fstatSync(fd).size;
   if (size < HEADER_SIZE) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture`);
   return withImage(store, null, async (image) => {
-    await onImage(image, 'size snapshot image', () => ftruncate(image.fd, size));
+    await onImage(image, 'size snapshot image', () => image.truncate(size));
     const digests = new ChunkDigests(size, BLOCK_SIZE);
     const { bytesCopied } = await copyInto(fd, image, 0, size, size, digests, () => true, options, 'raw');
     const copied = await onImage(image, 'finish snapshot image', () => readImageHeader(image.fd));

@@ -13,7 +13,7 @@
 // digest is the zero block's.
 import { BLOCK_SIZE, ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { Generation, PendingImage } from '../store/index.js';
-import { F_SEAL_SHRINK, Mapping, dataRuns, getSeals, readFully, writeFully, type Run } from '../sys/index.js';
+import { F_SEAL_SHRINK, Mapping, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
 import type { CaptureOptions } from './capture-options.js';
 
 /** A delta's parent: its image size and its blocks' digests. */
@@ -49,7 +49,7 @@ export async function putRings(image: PendingImage, rings: Uint8Array, digests: 
     digests.setDigest(at / BLOCK_SIZE, d);
     const zero = d === zeroDigest(block.length) && block.every((x) => x === 0);
     if (image.kind === 'delta') await image.putBlock(at / BLOCK_SIZE, zero ? null : block);
-    else if (!zero) await writeFully(image.fd, block, 0, block.length, at);
+    else if (!zero) await image.write(block, 0, block.length, at);
   }
 }
 

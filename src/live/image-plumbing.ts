@@ -46,6 +46,7 @@ export async function copyInto(
       digests,
       hashChunk,
       writeback: true,
+      write: (buf, offset, length, position) => image.write(buf, offset, length, position),
       afterStep: throttle ? (offset, length) => throttle({ phase, offset, length }) : undefined,
     });
   } catch (err) {

@@ -3,32 +3,19 @@
 // with backoff, skips what a newer generation makes unnecessary, renews the
 // writer lease, and applies remote retention after each success.
 import type { ReplicaClient } from './client.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import type { ReplicatorOptions } from './replicator-options.js';
+import { Backoff } from './backoff.js';
 import { ReplicaError, isReplicaError } from './errors.js';
 import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
-import { WriterLease, keepRenewing, type LeaseIdentity } from './lease.js';
+import { WriterLease, keepRenewing } from './lease.js';
 import { planUpload } from './plan.js';
 import type { RemoteGeneration } from './record.js';
 import { listRemote } from './remote.js';
 import { pruneRemote } from './prune.js';
 import type { RemoteRetention } from './retention.js';
-import { initialStatus, type ReplicaEvent, type ReplicaStatus } from './status.js';
+import { initialStatus, type ReplicaStatus } from './status.js';
 import { Nap } from './nap.js';
 import { uploadGeneration } from './upload.js';
-
-export interface ReplicatorOptions {
-  client: ReplicaClient;
-  /** Who writes: `host` is a stable id of this host (a restart with the same id reclaims its lease at once). */
-  identity: LeaseIdentity;
-  /** Replace another live host's lease. Default false. */
-  takeover?: boolean;
-  /** Remote retention; default keep 8, keepForMs 0. */
-  retention?: Partial<RemoteRetention>;
-  /** Lease lifetime in seconds, renewed every third of it. Default 60. */
-  leaseTtlSeconds?: number;
-  backoff?: BackoffOptions;
-  onEvent?: (event: ReplicaEvent) => void;
-}
 
 const now = (): string => new Date().toISOString();
 

@@ -10,7 +10,7 @@ export { asFullManifest, MANIFEST_FORMAT } from './manifest.js';
 export { realStoreFs, type StoreFs } from './fs.js';
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
-export { StoreError, DirectoryLockedError, storeIoError, type StoreErrorCode } from './errors.js';
+export { StoreError, DirectoryLockedError, DirectoryPathError, storeIoError, type StoreErrorCode } from './errors.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
 export { checksumOfFile, digestChunksOfFile, digestImage, type ReadAt } from './checksum-file.js';
 export { generationFileName, parseGenerationFileName, TEMP_PREFIX } from './names.js';

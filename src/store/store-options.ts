@@ -7,7 +7,7 @@ export function keepOption(keep: number, dir: string): number {
   try {
     return checkKeep(keep);
   } catch (err) {
-    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --keep 2 or more' });
+    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'keep 2 or more generations', option: 'keep' });
   }
 }
 

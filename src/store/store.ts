@@ -1,12 +1,13 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
 import { join } from 'node:path';
-import { prepareDirectory, requireDirectory } from './directory.js';
-import { StoreError, storeIoError } from './errors.js';
-import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
+import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
+import { DirectoryLockedError, StoreError, errorCode, storeIoError } from './errors.js';
+import { realStoreFs, removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
+import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
+import { parseManifest } from './manifest.js';
 import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
 import { ChainImage, readGeneration, resolveChain } from './chain.js';
-import { scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
@@ -31,10 +32,12 @@ export class SnapshotStore implements SnapshotStoreApi {
   #tip: { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null = null;
   readonly #fs: StoreFs;
   #nextSequence: number;
+  /** Sequences whose names a file that is not a generation holds (a stray manifest name): never written over. */
+  readonly #strays: ReadonlySet<number>;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits, strays: ReadonlySet<number> = new Set()) {
     this.chainLimits = limits;
     this.#fs = sfs;
     this.dir = dir;
@@ -42,13 +45,15 @@ export class SnapshotStore implements SnapshotStoreApi {
     this.readOnly = readOnly;
     this.#lock = lock;
     this.#nextSequence = nextSequence;
+    this.#strays = strays;
   }
 
   /**
    * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses
    * a path that is not a private directory, takes the lock (a second host
    * gets StoreError LOCKED naming the holder's pid), and removes what
-   * interrupted writes left (temporary files, images with no manifest).
+   * interrupted writes left (temporary files, images with no manifest),
+   * then fsyncs the directory and every one above it (syncDirectoryPath).
    * `readOnly`: none of that, for inspecting a directory beside its host.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
@@ -58,19 +63,37 @@ export class SnapshotStore implements SnapshotStoreApi {
     const limits = chainLimitsOption(options.chain, dir);
     if (readOnly) {
       await requireDirectory(sfs, dir);
+      // A directory that cannot be listed is a problem of the path (its mode), found now rather than mid-command.
+      await sfs.readdir(dir).catch((err: unknown) => {
+        throw asPathError(storeIoError('read the snapshot directory', dir, err));
+      });
       return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
     }
     await prepareDirectory(sfs, dir);
-    const lock = await DirectoryLock.acquire(sfs, dir);
+    // The lock file is the first file written: a directory on a read-only
+    // file system, or one this user cannot write, fails here.
+    const lock = await DirectoryLock.acquire(sfs, dir).catch((err: unknown) => {
+      throw err instanceof DirectoryLockedError ? err : asPathError(storeIoError('take the lock of', dir, err));
+    });
+    let step = 'clean up snapshot directory';
     try {
       const scan = await scanDirectory(sfs, dir);
       for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
       for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
       for (const sequence of scan.orphanDeltas) await removeIfPresentWith(sfs, generationPaths(dir, sequence, 'delta').imagePath);
-      return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1, limits);
+      // What an earlier process left may not be on the disk yet; it is now,
+      // before this one restores from it or adds to it.
+      step = 'sync snapshot directory';
+      await syncDirectoryPath(sfs, dir);
+      // Numbering continues after the newest real generation: a stray file
+      // named like one (whatever its number, up to the last a name holds)
+      // must not move it, or use it up.
+      step = 'read the manifests of';
+      const { generations, strays } = await classify(sfs, dir, scan.sequences);
+      return new SnapshotStore(sfs, dir, keep, false, lock, (generations[0] ?? 0) + 1, limits, new Set(strays));
     } catch (err) {
       await lock.release();
-      throw storeIoError('clean up snapshot directory', dir, err);
+      throw storeIoError(step, dir, err);
     }
   }
 
@@ -179,6 +202,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (this.#nextSequence > MAX_SEQUENCE) {
       throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
     }
+    while (this.#strays.has(this.#nextSequence)) this.#nextSequence++;
     const sequence = this.#nextSequence++;
     // Retention after the commit is durable; the new generation is known
     // good (its writer hashed what it wrote), so it is the one to spare.
@@ -202,12 +226,17 @@ export class SnapshotStore implements SnapshotStoreApi {
    * the newest that verifies, and every generation a spared one depends on.
    */
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
-    const listed = await this.list();
-    if (listed.length <= keep) return [];
+    const scan = await scanDirectory(this.#fs, this.dir);
+    if (scan.sequences.length <= keep) return [];
+    // Only generations count and go: a file whose manifest name holds no
+    // manifest (another program's, or damage to report) is never deleted,
+    // and does not take the place of one that is kept.
+    const { generations } = await classify(this.#fs, this.dir, scan.sequences);
+    if (generations.length <= keep) return [];
     const parents = new Map<number, number | null>();
-    for (const g of listed) if (g.ok) parents.set(g.sequence, g.manifest.parent);
+    for (const g of await this.list()) if (g.ok) parents.set(g.sequence, g.manifest.parent);
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const victims = dependentRetentionVictims(listed.map((g) => g.sequence), keep, protect, parents);
+    const victims = dependentRetentionVictims(generations, keep, protect, parents);
     for (const sequence of victims) {
       const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
       const deltaPath = generationPaths(this.dir, sequence, 'delta').imagePath;
@@ -238,4 +267,24 @@ export class SnapshotStore implements SnapshotStoreApi {
     await this.#lock?.release();
     this.#lock = null;
   }
+}
+
+/**
+ * Splits manifest-named `sequences` (newest first) into real generations
+ * (the manifest parses) and strays (it does not: another program's file,
+ * or a damaged manifest, which list and verify report).
+ */
+async function classify(sfs: StoreFs, dir: string, sequences: readonly number[]): Promise<{ generations: number[]; strays: number[] }> {
+  const generations: number[] = [];
+  const strays: number[] = [];
+  for (const sequence of sequences) {
+    try {
+      parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence);
+      generations.push(sequence);
+    } catch (err) {
+      // Deleted meanwhile (pruned by this store): neither.
+      if (errorCode(err) !== 'ENOENT') strays.push(sequence);
+    }
+  }
+  return { generations, strays };
 }

@@ -128,6 +128,13 @@ export interface PendingImage {
   /** The temporary file: a full image is written through it; a delta through putBlock(). */
   readonly fd: number;
   readonly path: string;
+  /**
+   * Writes all `length` bytes of `buf[offset..]` at byte `position` of the
+   * image, through the store's StoreFs (so a test's recording one sees it).
+   */
+  write(buf: Uint8Array, offset: number, length: number, position: number): Promise<void>;
+  /** Sets the image's size in bytes (ftruncate(2)), through the store's StoreFs. */
+  truncate(size: number): Promise<void>;
   readonly kind: 'full' | 'delta';
   /** The generation a delta applies to; null for a full image. */
   readonly parent: Generation | null;
