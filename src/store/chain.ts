@@ -3,13 +3,13 @@
 // for, read block by block from whichever link holds each block.
 import fs from 'node:fs';
 import { basename } from 'node:path';
-import { errorCode } from './errors.js';
+import { StoreError, errorCode } from './errors.js';
 import { readDeltaIndex, type DeltaIndex } from './delta-file.js';
 import { readFullyWith, type StoreFs } from './fs.js';
 import { manifestProblem, readManifestText } from './listing.js';
 import { parseManifest } from './manifest.js';
 import { generationPaths } from './names.js';
-import type { Generation } from './types.js';
+import type { Generation, GenerationFile } from './types.js';
 
 /** A generation of `dir` by sequence, or a one-line reason it cannot be read. */
 export async function readGeneration(sfs: StoreFs, dir: string, sequence: number): Promise<Generation | string> {
@@ -213,4 +213,30 @@ export class ChainImage {
   async close(): Promise<void> {
     for (const l of this.#links) await this.#sfs.close(l.fd).catch(() => {});
   }
+}
+
+/** resolveChain(), a broken link thrown as StoreError CORRUPT. */
+export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Generation): Promise<Generation[]> {
+  const chain = await resolveChain(sfs, dir, generation);
+  if (typeof chain === 'string') {
+    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${chain}`, { path: generation.manifestPath, hint: 'use an older generation; see shm-host verify' });
+  }
+  return chain;
+}
+
+/** The image of `generation` through its chain, every link checked; a broken one thrown as StoreError CORRUPT. */
+export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation): Promise<ChainImage> {
+  const image = await ChainImage.open(sfs, await chainOrThrow(sfs, dir, generation), true);
+  if (typeof image === 'string') {
+    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${image}`, { path: generation.imagePath, hint: 'use an older generation; see shm-host verify' });
+  }
+  return image;
+}
+
+/** The files of one generation: its data file (image or delta) and its manifest. */
+export function generationFiles(generation: Generation): GenerationFile[] {
+  return [
+    { role: generation.manifest.kind === 'full' ? 'image' : 'delta', path: generation.imagePath, bytes: generation.manifest.delta?.fileBytes ?? generation.manifest.imageSize },
+    { role: 'manifest', path: generation.manifestPath, bytes: null },
+  ];
 }

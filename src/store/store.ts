@@ -2,12 +2,11 @@
 // written durably, pruned; one host at a time.
 import { join } from 'node:path';
 import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
-import { DirectoryLockedError, StoreError, errorCode, storeIoError } from './errors.js';
+import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
-import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
-import { parseManifest } from './manifest.js';
+import { classify, scanDirectory } from './listing.js';
 import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
-import { ChainImage, readGeneration, resolveChain } from './chain.js';
+import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import { DirectoryLock } from './lock.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
@@ -136,28 +135,15 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async chainOf(generation: Generation): Promise<Generation[]> {
     this.#usable();
-    const chain = await resolveChain(this.#fs, this.dir, generation);
-    if (typeof chain === 'string') {
-      throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${chain}`, { path: generation.manifestPath, hint: 'use an older generation; see shm-host verify' });
-    }
-    return chain;
+    return chainOrThrow(this.#fs, this.dir, generation);
   }
 
   async openChain(generation: Generation): Promise<ChainImage> {
-    const chain = await this.chainOf(generation);
-    const image = await ChainImage.open(this.#fs, chain, true);
-    if (typeof image === 'string') {
-      throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${image}`, { path: generation.imagePath, hint: 'use an older generation; see shm-host verify' });
-    }
-    return image;
+    this.#usable();
+    return openChainOrThrow(this.#fs, this.dir, generation);
   }
 
-  filesOf(generation: Generation): GenerationFile[] {
-    return [
-      { role: generation.manifest.kind === 'full' ? 'image' : 'delta', path: generation.imagePath, bytes: generation.manifest.delta?.fileBytes ?? generation.manifest.imageSize },
-      { role: 'manifest', path: generation.manifestPath, bytes: null },
-    ];
-  }
+  filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
 
   remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void {
     if (this.readOnly) return;
@@ -168,8 +154,7 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null {
     const tip = this.#tip;
-    if (tip === null || imageSize < tip.generation.manifest.imageSize) return null;
-    return deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;
+    return tip !== null && imageSize >= tip.generation.manifest.imageSize && deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;
   }
 
   async verify(generation: Generation): Promise<Verdict> {
@@ -233,13 +218,12 @@ export class SnapshotStore implements SnapshotStoreApi {
     // and does not take the place of one that is kept.
     const { generations } = await classify(this.#fs, this.dir, scan.sequences);
     if (generations.length <= keep) return [];
-    const parents = new Map<number, number | null>();
-    for (const g of await this.list()) if (g.ok) parents.set(g.sequence, g.manifest.parent);
+    const parents = new Map((await this.list()).flatMap((g) => (g.ok ? [[g.sequence, g.manifest.parent] as const] : [])));
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
     const victims = dependentRetentionVictims(generations, keep, protect, parents);
     for (const sequence of victims) {
-      const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
-      const deltaPath = generationPaths(this.dir, sequence, 'delta').imagePath;
+      const { manifestPath } = generationPaths(this.dir, sequence);
+      const dataPaths = [generationPaths(this.dir, sequence).imagePath, generationPaths(this.dir, sequence, 'delta').imagePath];
       // The manifest goes first, and now: the generation stops existing.
       try {
         await removeIfPresentWith(this.#fs, manifestPath);
@@ -250,12 +234,7 @@ export class SnapshotStore implements SnapshotStoreApi {
       // file frees every page it has in the page cache, which can take
       // longer than the capture itself. close() waits for it; if the
       // process dies first, the next open() sweeps it.
-      this.#background = this.#background
-        .then(async () => {
-          await removeIfPresentWith(this.#fs, imagePath);
-          await removeIfPresentWith(this.#fs, deltaPath);
-        })
-        .catch(() => {}).then(() => {});
+      for (const path of dataPaths) this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, path)).catch(() => {}).then(() => {});
     }
     return victims;
   }
@@ -269,22 +248,3 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 }
 
-/**
- * Splits manifest-named `sequences` (newest first) into real generations
- * (the manifest parses) and strays (it does not: another program's file,
- * or a damaged manifest, which list and verify report).
- */
-async function classify(sfs: StoreFs, dir: string, sequences: readonly number[]): Promise<{ generations: number[]; strays: number[] }> {
-  const generations: number[] = [];
-  const strays: number[] = [];
-  for (const sequence of sequences) {
-    try {
-      parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence);
-      generations.push(sequence);
-    } catch (err) {
-      // Deleted meanwhile (pruned by this store): neither.
-      if (errorCode(err) !== 'ENOENT') strays.push(sequence);
-    }
-  }
-  return { generations, strays };
-}
