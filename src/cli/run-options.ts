@@ -52,7 +52,7 @@ export const RUN_OPTIONS = {
   'restart-window': { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' },
   'restart-delay': { type: 'string', default: '100ms', describe: 'First restart delay (systemd RestartSec=, pm2 restart_delay); doubles after each quick failure up to --restart-max-delay, back to this once the child ran 10s' },
   'restart-max-delay': { type: 'string', defaultDescription: '30s', describe: 'Longest restart delay (systemd RestartMaxDelaySec= with RestartSteps=, pm2 exp_backoff_restart_delay); equal to --restart-delay: a constant delay' },
-  'stop-timeout': { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' },
+  'stop-timeout': { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: send it to the child\'s process group, SIGKILL the group if any member still runs this long after' },
   'log-format': { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' },
   quiet: { type: 'boolean', default: false, describe: 'Log only errors' },
 } as const;

@@ -24,7 +24,7 @@ function statusText(s: HostStatus): string {
     ['last capture', capture],
     ['last restart', s.lastRestart == null ? 'none yet' : `restart ${s.lastRestart.restart} at ${shortTime(s.lastRestart.deathSeenAt)}: reaped ${s.lastRestart.reapMs} ms, copied and proven ${s.lastRestart.copyMs} ms, delay ${s.lastRestart.delayMs} ms, spawned ${s.lastRestart.spawnMs} ms (${s.lastRestart.totalMs} ms in all)`],
     ['starved', `${s.starvedCaptures} capture${s.starvedCaptures === 1 ? '' : 's'} retried because the child outran the copy`],
-    ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : s.durableOffset],
+    ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : `${s.durableOffset}${s.snapshotSeq ? ` (generation ${s.snapshotSeq})` : ''}`],
     ['next capture', next],
   ]);
 }

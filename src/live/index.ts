@@ -9,7 +9,7 @@ export { copyMemoryFile } from './copy-memory-file.js';
 export { carryOver, type CarryOver } from './carry-over.js';
 export { restoreImage } from './restore.js';
 export { publishDurable } from './publish-durable.js';
-export { createSharedFile, growTo, sizeOf } from './memory-file.js';
+export { createSharedFile, growTo, sealAgainstShrink, sizeOf } from './memory-file.js';
 export { HeaderWatch } from './header-watch.js';
 export { copySparse, zeroData, CopyError } from './sparse-copy.js';
 export { copyIntoMemoryFile } from './into-memory-file.js';

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { errorCode, storeIoError } from './errors.js';
 import type { StoreFs } from './fs.js';
-import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './manifest.js';
-import { generationPaths, isTemporaryName, parseGenerationFileName } from './names.js';
+import { MAX_MANIFEST_BYTES, ManifestError } from './manifest.js';
+import { isTemporaryName, parseGenerationFileName } from './names.js';
 
 /** What the directory holds, by sequence. */
 export interface DirectoryScan {
@@ -73,22 +73,3 @@ export function manifestProblem(err: unknown): string {
   return `the manifest cannot be read (${code ?? (err instanceof Error ? err.message : String(err))})`;
 }
 
-/**
- * Splits manifest-named `sequences` (newest first) into real generations
- * (the manifest parses) and strays (it does not: another program's file,
- * or a damaged manifest, which list and verify report).
- */
-export async function classify(sfs: StoreFs, dir: string, sequences: readonly number[]): Promise<{ generations: number[]; strays: number[] }> {
-  const generations: number[] = [];
-  const strays: number[] = [];
-  for (const sequence of sequences) {
-    try {
-      parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence);
-      generations.push(sequence);
-    } catch (err) {
-      // Deleted meanwhile (pruned by this store): neither.
-      if (errorCode(err) !== 'ENOENT') strays.push(sequence);
-    }
-  }
-  return { generations, strays };
-}

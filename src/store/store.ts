@@ -1,10 +1,10 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
-import { join } from 'node:path';
 import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
 import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
-import { realStoreFs, removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
-import { classify, scanDirectory } from './listing.js';
+import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
+import { scanDirectory } from './listing.js';
+import { classify, settleDirectory } from './settle.js';
 import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import { DirectoryLock } from './lock.js';
@@ -74,25 +74,12 @@ export class SnapshotStore implements SnapshotStoreApi {
     const lock = await DirectoryLock.acquire(sfs, dir).catch((err: unknown) => {
       throw err instanceof DirectoryLockedError ? err : asPathError(storeIoError('take the lock of', dir, err));
     });
-    let step = 'clean up snapshot directory';
     try {
-      const scan = await scanDirectory(sfs, dir);
-      for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
-      for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
-      for (const sequence of scan.orphanDeltas) await removeIfPresentWith(sfs, generationPaths(dir, sequence, 'delta').imagePath);
-      // What an earlier process left may not be on the disk yet; it is now,
-      // before this one restores from it or adds to it.
-      step = 'sync snapshot directory';
-      await syncDirectoryPath(sfs, dir);
-      // Numbering continues after the newest real generation: a stray file
-      // named like one (whatever its number, up to the last a name holds)
-      // must not move it, or use it up.
-      step = 'read the manifests of';
-      const { generations, strays } = await classify(sfs, dir, scan.sequences);
-      return new SnapshotStore(sfs, dir, keep, false, lock, (generations[0] ?? 0) + 1, limits, new Set(strays));
+      const { nextSequence, strays } = await settleDirectory(sfs, dir);
+      return new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, limits, strays);
     } catch (err) {
       await lock.release();
-      throw storeIoError(step, dir, err);
+      throw err;
     }
   }
 
@@ -204,6 +191,21 @@ export class SnapshotStore implements SnapshotStoreApi {
     this.#writable('prune generations');
     keepOption(keep, this.dir);
     return this.#prune(keep, null);
+  }
+
+  /**
+   * Deletes every generation but the newest that verifies (or, with none
+   * verified, deletes nothing), and waits until their images are gone, so
+   * their space is free: the last resort of a host whose final capture
+   * met a full disk. Returns the sequences deleted.
+   */
+  async pruneToNewestVerified(): Promise<number[]> {
+    this.#writable('prune generations');
+    const protect = (await this.newestVerified()).generation?.sequence ?? null;
+    if (protect === null) return [];
+    const victims = await this.#prune(1, protect);
+    await this.#background;
+    return victims;
   }
 
   /**
