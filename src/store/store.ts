@@ -232,10 +232,8 @@ export class SnapshotStore implements SnapshotStoreApi {
       } catch (err) {
         throw storeIoError('delete old generation', manifestPath, err);
       }
-      // Its image, now debris, goes in the background: unlinking a large
-      // file frees every page it has in the page cache, which can take
-      // longer than the capture itself. close() waits for it; if the
-      // process dies first, the next open() sweeps it.
+      // Its data file, now debris, goes in the background (unlinking frees its cached pages,
+      // which can take longer than a capture); close() waits, or the next open() sweeps it.
       for (const path of dataPaths) this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, path)).catch(() => {}).then(() => {});
     }
     return victims;
