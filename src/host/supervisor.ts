@@ -79,7 +79,7 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: options.chain });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     const name = sharedFileName(options.dir);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });
