@@ -43,8 +43,16 @@ export const runCommand = defineCommand({
     .option('stop-timeout', { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: forward it, SIGKILL the child this long after' })
     .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
+    .option('replica', { type: 'string', describe: 'Replicate every durable generation to s3://BUCKET/PREFIX or file:///path; an empty --dir is restored from it (docs/REPLICA.md). Credentials: the AWS SDK default chain only' })
+    .option('replica-endpoint', { type: 'string', describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL or AWS' })
+    .option('replica-region', { type: 'string', describe: 'S3 region; default AWS_REGION or the shared config' })
+    .option('replica-path-style', { type: 'boolean', describe: 'Path-style S3 addressing (endpoint/bucket/key), for gateways without virtual-host buckets' })
+    .option('replica-keep', { type: 'string', defaultDescription: '8', describe: 'Generations kept on the replica (at least 1)' })
+    .option('replica-keep-for', { type: 'string', defaultDescription: '0', describe: 'Also keep every replicated generation younger than this (s, m, h, d)' })
+    .option('replica-takeover', { type: 'boolean', describe: "Replace another live host's writer lease on the replica prefix" })
     .example('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state')
-    .example('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file'),
+    .example('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file')
+    .example('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'also ship every generation to S3; restore ./state from it when empty'),
   handler: async (args) => {
     const positional = ((args as Record<string, unknown>).command ?? []) as Array<string | number>;
     if (positional.length > 0) {
@@ -66,6 +74,7 @@ export const runCommand = defineCommand({
         command: options.command,
         args: options.args,
         logger,
+        ...(options.replica === undefined ? {} : { replica: options.replica }),
         restart: restartPolicyOptions({
           mode: options.restart,
           maxRestarts: options.maxRestarts,
@@ -77,6 +86,8 @@ export const runCommand = defineCommand({
     } catch (err) {
       if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.message, 'check the command after --', { exitCode: 127, cause: err });
       if (err instanceof MissingToolError) throw new CommandFailure('MISSING_TOOL', err.message, null, { cause: err });
+      // The replica refused this host (another writes the prefix) or could not be read to restore an empty --dir.
+      if ((err as Error)?.name === 'ReplicaError') throw new CommandFailure(`REPLICA_${(err as { code: string }).code}`, (err as Error).message, null, { cause: err });
       throw err;
     }
   },

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { CaptureResult } from '../live/index.js';
 import type { Reason } from '../store/index.js';
+import type { ReplicaStatus } from '../replica/index.js';
 import { describeExit, type ChildExit } from './child-process.js';
 import type { CaptureRecord, ExitRecord, HostStatus, RestartTimelineRecord } from './control/protocol.js';
 
@@ -24,6 +25,8 @@ export class HostState {
   starvedCaptures = 0;
   durableOffset = 0n;
   nextCaptureDue: number | null = null;
+  /** The replica's status, when the host has one (--replica). */
+  replica: (() => ReplicaStatus) | null = null;
 
   constructor(command: string, args: readonly string[]) {
     this.command = [command, ...args];
@@ -74,6 +77,7 @@ export class HostState {
       durableOffset: this.durableOffset.toString(),
       intervalMs,
       nextCaptureDue: this.nextCaptureDue === null ? null : new Date(this.nextCaptureDue).toISOString(),
+      replica: this.replica?.() ?? null,
     };
   }
 }

@@ -1,15 +1,13 @@
 // The supervisor's loop: start the child on the shared file, wait for its
 // exit, capture, decide whether to restart, until it is stopped or gives
 // up. The file hand-off, the interval schedule, the signals and the
-// restart policy each live in a file of their own.
+// restart policy and the replica each live in a file of their own.
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
 import { SnapshotStore, type Reason } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
 import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
-import {
-  describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
-} from './child-process.js';
+import { describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild } from './child-process.js';
 import { startControlServer, type ControlServer } from './control/index.js';
 import { SharedFiles } from './file-handoff.js';
 import { HostState } from './host-state.js';
@@ -18,12 +16,11 @@ import type { Logger } from './logger.js';
 import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
 import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify/index.js';
 import { killGroupAndWait } from './process-group.js';
+import { ReplicaLink } from './replica-link.js';
 import { RestartPolicy } from './restart-policy.js';
 import { RestartTimeline, describeTimeline } from './restart-timeline.js';
 import { delayAfterDeath, forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
-
-export type { SupervisorOptions } from './options.js';
 
 /**
  * Runs one child under the host until it is stopped or gives up, keeping its
@@ -45,6 +42,7 @@ export class Supervisor {
   #interval: IntervalSchedule;
   #signals: SignalHandlers | null = null;
   #control: ControlServer | null = null;
+  #replica: ReplicaLink | null = null;
   readonly #link: ServiceManagerLink;
   /** The restart in progress, from the death seen to the next child spawned. */
   #timeline: RestartTimeline | null = null;
@@ -73,10 +71,12 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
+    this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     try {
+      await this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
       this.#link.start();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await this.#files.prepareFirst(this.#env);
@@ -90,6 +90,7 @@ export class Supervisor {
       await this.#control?.close();
       this.#files.startBackground();
       await this.#captures.drained();
+      await this.#replica?.close(options.stopTimeoutMs);
       this.#files.close();
       await this.#store.close();
       this.#link.close();
