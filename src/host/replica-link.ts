@@ -35,6 +35,8 @@ export class ReplicaLink {
   #failing: string | null = null;
   /** Whether a generation was replicated yet (the first one is logged, later ones only show in status). */
   #replicatedOnce = false;
+  /** Past the lease: a lost lease is logged from now on (before, the refusal is the host's one line). */
+  #started = false;
   /** Offers still describing their files (close waits for them, so the shutdown capture is offered). */
   readonly #describing = new Set<Promise<void>>();
   #publish: (offset: bigint, sequence: number) => void = () => {};
@@ -53,11 +55,25 @@ export class ReplicaLink {
     });
   }
 
-  /** The link of `options` (null without a replica), the empty `dir` restored from it first (restoreIfEmpty). */
+  /**
+   * The link of `options` (null without a replica), its writer lease taken,
+   * then an empty `dir` restored from it (restoreIfEmpty). A replica that
+   * cannot be reached or refuses the credentials is logged in one line and
+   * retried in the background; the host runs on.
+   * @throws ReplicaError LEASE when another live host writes the prefix;
+   * ACCESS, UNREACHABLE, IO when an empty `dir` cannot be restored.
+   */
   static async open(options: ReplicaOptions | undefined, dir: string, log: Logger): Promise<ReplicaLink | null> {
     if (options === undefined) return null;
     const link = new ReplicaLink(options, dir, log);
-    await link.restoreIfEmpty();
+    await link.#replicator.start();
+    link.#started = true;
+    try {
+      await link.restoreIfEmpty();
+    } catch (e) {
+      await link.#replicator.close();
+      throw e;
+    }
     return link;
   }
 
@@ -88,22 +104,17 @@ export class ReplicaLink {
   }
 
   /**
-   * Takes the writer lease and starts shipping in the background: every
-   * generation `captures` stores is offered, and replicated_offset is
-   * published into the file `currentFd()` names, inside the capture queue
-   * (so the file is never closed under it). A replica that cannot be
-   * reached or refuses the credentials is logged in one line and retried;
-   * the host runs on.
-   * @throws ReplicaError LEASE when another live host writes the prefix.
+   * Ships what `captures` stores from now on (each generation offered), and
+   * publishes replicated_offset into the file `currentFd()` names, inside
+   * the capture queue (so the file is never closed under it).
    */
-  async attach(captures: CaptureQueue, currentFd: () => number, state: HostState): Promise<void> {
+  attach(captures: CaptureQueue, currentFd: () => number, state: HostState): void {
     captures.onStored = (result) => this.offer(result);
     this.#publish = (offset, sequence) => void captures.exclusive(async () => {
       const fd = currentFd();
       if (fd >= 0) publishReplicated(fd, offset, sequence);
     }).catch((e: unknown) => this.#log.log('warn', 'replica-publish', `could not publish replicated_offset: ${String(e)}`));
     state.replica = () => this.status();
-    await this.#replicator.start();
   }
 
   /** Offers a durable capture to the replicator, in the background. */
@@ -159,7 +170,7 @@ export class ReplicaLink {
         this.#failing = e.message;
         return;
       case 'stopped':
-        this.#log.log('error', 'replica-stopped', `replication stopped: ${e.message}`);
+        if (this.#started) this.#log.log('error', 'replica-stopped', `replication stopped: ${e.message}`);
         return;
       case 'skipped':
         this.#log.log('info', 'replica-skipped', `replica skips generations ${e.sequences.join(', ')}: ${e.reason}`, { sequences: e.sequences });

@@ -76,7 +76,7 @@ export class Supervisor {
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     try {
-      await this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
+      this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
       this.#link.start();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await this.#files.prepareFirst(this.#env);

@@ -1,0 +1,58 @@
+// `shm-host run --replica file:///...`: the host's side of replication, fast,
+// on a directory replica (the S3 gateway's turn is in host-s3.ts).
+import t from 'tap';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fixture, nthMatch, scratch } from '../host/harness.js';
+import { machineLost } from './helpers.js';
+
+const fileUrl = (path: string): string => pathToFileURL(path).href;
+
+t.test('the machine is lost: a new host in a new directory resumes from the replica', async (t) => {
+  const work = scratch(t);
+  await machineLost(t, work, ['--replica', fileUrl(join(work.dir, 'replica'))]);
+});
+
+t.test('a second host on the same replica is refused in one line, exit 1', async (t) => {
+  const work = scratch(t);
+  const replica = ['--replica', fileUrl(join(work.dir, 'replica'))];
+  const child = [process.execPath, fixture('replica-counter.js'), join(work.dir, 'log'), '50'];
+  const first = work.start(['--dir', join(work.dir, 'a'), '--size', '64K', ...replica, '--', ...child]);
+  await first.stdout.waitFor(/resumed at/, 20_000);
+  await nthMatch(first.stderr, /replicated generation/, 1).catch(() => {});
+  const second = work.start(['--dir', join(work.dir, 'b'), '--size', '64K', ...replica, '--', ...child]);
+  const exit = await second.exited;
+  t.equal(exit.code, 1, 'exit status 1');
+  const lines = second.stderr.lines.filter((l) => !/^shm-host: replica .* holds no generation/.test(l));
+  t.equal(lines.length, 1, `one line: ${lines.join(' | ')}`);
+  t.match(lines[0], /is written by host .*--replica-takeover/, 'it names the holder and the fix');
+  t.equal(second.stdout.lines.length, 0, 'no child started');
+
+  const third = work.start(['--dir', join(work.dir, 'c'), '--size', '64K', ...replica, '--replica-takeover', '--', ...child]);
+  await third.stdout.waitFor(/resumed at \d+/, 20_000);
+  t.pass('--replica-takeover starts a host on the prefix');
+});
+
+t.test('a non-empty directory is not restored over; a replica option without --replica is a usage error', async (t) => {
+  const work = scratch(t);
+  const replicaDir = join(work.dir, 'replica');
+  const stray = work.start(['--dir', join(work.dir, 'x'), '--replica-keep', '3', '--', 'true']);
+  t.equal((await stray.exited).code, 2, '--replica-keep alone: exit 2');
+  t.match(stray.stderr.lines.join('\n'), /--replica-keep without --replica/, 'names the option');
+  const bad = work.start(['--dir', join(work.dir, 'x'), '--replica', 'http://example.com/x', '--', 'true']);
+  t.equal((await bad.exited).code, 2, 'an http URL: exit 2');
+
+  const log = join(work.dir, 'log');
+  const first = work.start(['--dir', join(work.dir, 'a'), '--size', '64K', '--replica', fileUrl(replicaDir), '--', process.execPath, fixture('replica-counter.js'), log, '200']);
+  await first.stdout.waitFor(/resumed at 0/, 20_000);
+  await nthMatch(first.stderr, /replicated generation/, 1);
+  first.child.kill('SIGTERM');
+  await first.exited;
+  const other = join(work.dir, 'other');
+  mkdirSync(other);
+  writeFileSync(join(other, 'note.txt'), 'not a snapshot');
+  const second = work.start(['--dir', other, '--size', '64K', '--replica', fileUrl(replicaDir), '--', process.execPath, fixture('replica-counter.js'), log, '200']);
+  await second.stdout.waitFor(/resumed at 0/, 20_000);
+  t.notOk(second.stderr.lines.some((l) => /from replica/.test(l)), 'a directory with files in it is not restored from the replica');
+});
