@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
-  Replicator, describeStoreGeneration, isReplicaError, listRemote, openReplicaClient, restoreFromReplica, verifyStoreGeneration,
+  ReplicaError, Replicator, describeStoreGeneration, isReplicaError, listRemote, openReplicaClient, restoreFromReplica, verifyStoreGeneration,
   type ReplicaClient, type ReplicaEvent, type ReplicaStatus,
 } from '../replica/index.js';
 import { publishReplicated, type CaptureResult } from '../live/index.js';
@@ -37,6 +37,8 @@ export class ReplicaLink {
   #replicatedOnce = false;
   /** Past the lease: a lost lease is logged from now on (before, the refusal is the host's one line). */
   #started = false;
+  /** Holds back the replica-down line while an empty directory's restore decides whether the host starts. */
+  #quiet = false;
   /** Offers still describing their files (close waits for them, so the shutdown capture is offered). */
   readonly #describing = new Set<Promise<void>>();
   #publish: (offset: bigint, sequence: number) => void = () => {};
@@ -66,6 +68,8 @@ export class ReplicaLink {
   static async open(options: ReplicaOptions | undefined, dir: string, log: Logger): Promise<ReplicaLink | null> {
     if (options === undefined) return null;
     const link = new ReplicaLink(options, dir, log);
+    // An empty dir that cannot be restored ends the host with its own line: no "retrying" before it.
+    link.#quiet = await isEmptyDir(dir);
     await link.#replicator.start();
     link.#started = true;
     try {
@@ -74,6 +78,7 @@ export class ReplicaLink {
       await link.#replicator.close();
       throw e;
     }
+    link.#quiet = false;
     return link;
   }
 
@@ -86,7 +91,14 @@ export class ReplicaLink {
    */
   async restoreIfEmpty(): Promise<void> {
     if (!(await isEmptyDir(this.#dir))) return;
-    const { generations } = await listRemote(this.#client);
+    let generations: Map<number, unknown>;
+    try {
+      ({ generations } = await listRemote(this.#client));
+    } catch (e) {
+      // Starting empty now could later bury the replica's newest state under an empty one.
+      const why = isReplicaError(e) ? e.message : String(e);
+      throw new ReplicaError(isReplicaError(e) ? e.code : 'IO', `${this.#dir} is empty and replica ${this.#url} cannot be read to restore it (${why}); the host does not start empty over a replica it cannot read: fix the replica, or start without --replica`, { cause: e });
+    }
     if (generations.size === 0) {
       this.#log.log('info', 'replica-empty', `replica ${this.#url} holds no generation yet: starting fresh in ${this.#dir}`);
       return;
@@ -166,6 +178,7 @@ export class ReplicaLink {
         this.#replicatedOnce = true;
         return;
       case 'retry':
+        if (this.#quiet) return;
         if (this.#failing !== e.message) this.#log.log('error', 'replica-down', `${e.message} (local snapshots go on; retrying, the replica catches up once it answers)`, { delayMs: e.delayMs });
         this.#failing = e.message;
         return;
