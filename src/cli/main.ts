@@ -14,6 +14,7 @@ import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
 import { listCommand } from './list.js';
 import { createProgress } from './progress.js';
 import { pruneCommand } from './prune.js';
+import { restoreCommand } from './restore.js';
 import { RUN_USAGE, runCommand } from './run.js';
 import { showCommand } from './show.js';
 import { snapshotCommand } from './snapshot.js';
@@ -23,7 +24,7 @@ import { verifyCommand } from './verify.js';
 
 /** Every subcommand; `run` is the default one (`shm-host -- <command>`). */
 const commands: ReadonlyArray<CliCommand<any>> = [
-  runCommand, listCommand, showCommand, verifyCommand, catCommand, exportCommand, importCommand, pruneCommand, statusCommand, snapshotCommand,
+  runCommand, listCommand, showCommand, verifyCommand, catCommand, exportCommand, importCommand, pruneCommand, restoreCommand, statusCommand, snapshotCommand,
 ];
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -2,6 +2,7 @@
 // one line naming the option, what is wrong and an example that works.
 import type { RestartMode } from '../host/index.js';
 import { UsageError } from './errors.js';
+import { checkReplicaUrl } from './replica-options.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -133,11 +134,8 @@ function replicaOptions(raw: RawRunOptions): Pick<RunOptions, 'replica'> {
     if (stray !== undefined) throw new UsageError(`--${stray} without --replica`, 'give the replica too, e.g. --replica s3://bucket/prefix');
     return {};
   }
-  if (!/^s3:\/\/[^/]+/.test(url) && !/^file:\/\/\//.test(url)) {
-    throw new UsageError(`--replica ${url}: not a replica URL`, 'use s3://BUCKET/PREFIX or file:///absolute/path');
-  }
   const replica: NonNullable<RunOptions['replica']> = {
-    url,
+    url: checkReplicaUrl('--replica', url),
     keep: raw['replica-keep'] === undefined ? 8 : wholeNumber('--replica-keep', raw['replica-keep'], 1),
     keepForMs: raw['replica-keep-for'] === undefined ? 0 : parseDuration('--replica-keep-for', raw['replica-keep-for']),
     takeover: raw['replica-takeover'] === true,

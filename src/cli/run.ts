@@ -5,6 +5,7 @@ import { CommandFailure, UsageError } from './errors.js';
 import { defineCommand } from './command.js';
 import { withDir } from './options.js';
 import { interpretRunOptions, type RawRunOptions } from './run-options.js';
+import { replicaFailure, withReplicaConnection } from './replica-options.js';
 import { humanBytes } from './text.js';
 
 /** The first lines of the run command's help, which is also the program's. */
@@ -30,7 +31,7 @@ async function checkSizeFits(size: number, raw: string): Promise<void> {
 export const runCommand = defineCommand({
   command: ['run [command..]', '$0 [command..]'],
   describe: 'Run a command with a shared memory file on fd 3 and keep its committed state across crashes, SIGKILL and host restarts',
-  builder: (yargs) => withDir(yargs)
+  builder: (yargs) => withReplicaConnection(withDir(yargs))
     .usage(RUN_USAGE)
     .option('size', { type: 'string', default: '64M', describe: 'Size of the shared file (K, M, G, T; 12K to 1T); never smaller than the snapshot restored' })
     .option('interval', { type: 'string', default: '1s', describe: 'Time between captures (ms, s, m); 0 = only when the child dies or the host stops' })
@@ -44,9 +45,6 @@ export const runCommand = defineCommand({
     .option('log-format', { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log only errors' })
     .option('replica', { type: 'string', describe: 'Replicate every durable generation to s3://BUCKET/PREFIX or file:///path; an empty --dir is restored from it (docs/REPLICA.md). Credentials: the AWS SDK default chain only' })
-    .option('replica-endpoint', { type: 'string', describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL or AWS' })
-    .option('replica-region', { type: 'string', describe: 'S3 region; default AWS_REGION or the shared config' })
-    .option('replica-path-style', { type: 'boolean', describe: 'Path-style S3 addressing (endpoint/bucket/key), for gateways without virtual-host buckets' })
     .option('replica-keep', { type: 'string', defaultDescription: '8', describe: 'Generations kept on the replica (at least 1)' })
     .option('replica-keep-for', { type: 'string', defaultDescription: '0', describe: 'Also keep every replicated generation younger than this (s, m, h, d)' })
     .option('replica-takeover', { type: 'boolean', describe: "Replace another live host's writer lease on the replica prefix" })
@@ -87,8 +85,7 @@ export const runCommand = defineCommand({
       if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.message, 'check the command after --', { exitCode: 127, cause: err });
       if (err instanceof MissingToolError) throw new CommandFailure('MISSING_TOOL', err.message, null, { cause: err });
       // The replica refused this host (another writes the prefix) or could not be read to restore an empty --dir.
-      if ((err as Error)?.name === 'ReplicaError') throw new CommandFailure(`REPLICA_${(err as { code: string }).code}`, (err as Error).message, null, { cause: err });
-      throw err;
+      throw replicaFailure(err);
     }
   },
 });

@@ -4,7 +4,8 @@ import t from 'tap';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fixture, nthMatch, scratch } from '../host/harness.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, fixture, nthMatch, scratch } from '../host/harness.js';
 import { machineLost } from './helpers.js';
 
 const fileUrl = (path: string): string => pathToFileURL(path).href;
@@ -55,4 +56,41 @@ t.test('a non-empty directory is not restored over; a replica option without --r
   const second = work.start(['--dir', other, '--size', '64K', '--replica', fileUrl(replicaDir), '--', process.execPath, fixture('replica-counter.js'), log, '200']);
   await second.stdout.waitFor(/resumed at 0/, 20_000);
   t.notOk(second.stderr.lines.some((l) => /from replica/.test(l)), 'a directory with files in it is not restored from the replica');
+});
+
+t.test('status shows the replica; list --replica and restore --from read it', async (t) => {
+  const work = scratch(t);
+  const url = fileUrl(join(work.dir, 'replica'));
+  const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  const dir = join(work.dir, 'a');
+  const host = work.start(['--dir', dir, '--size', '64K', '--interval', '100ms', '--replica', url, '--', process.execPath, fixture('replica-counter.js'), join(work.dir, 'log'), '200']);
+  await host.stdout.waitFor(/resumed at 0/, 20_000);
+  await nthMatch(host.stderr, /replicated generation/, 1);
+  const status = JSON.parse(cli('status', '--dir', dir, '--json').stdout) as { replica: { url: string; lastReplicated: { sequence: number; offset: string } | null; lastError: unknown; lagGenerations: number; lagBytes: number } };
+  t.equal(status.replica.url, url, 'status --json names the replica');
+  t.ok((status.replica.lastReplicated?.sequence ?? 0) >= 1, `last replicated generation ${status.replica.lastReplicated?.sequence}, offset ${status.replica.lastReplicated?.offset}`);
+  t.equal(status.replica.lastError, null, 'no error');
+  t.type(status.replica.lagGenerations, 'number');
+  t.match(cli('status', '--dir', dir).stdout, /replicated:\s+generation \d+, offset \d+/, 'status text shows the last replicated generation');
+  host.child.kill('SIGTERM');
+  await host.exited;
+
+  const listed = cli('list', '--replica', url, '--json');
+  t.equal(listed.status, 0, `list --replica exits 0 ${listed.stderr}`);
+  const rows = (JSON.parse(listed.stdout) as { generations: Array<{ sequence: number; ok: boolean; offset: string }> }).generations;
+  t.ok(rows.length >= 1 && rows.every((r) => r.ok), `${rows.length} generations listed, all complete`);
+  t.match(cli('list', '--replica', url).stdout, /SEQ\s+CREATED\s+PARENT\s+OFFSET/, 'a text table');
+
+  const target = join(work.dir, 'restored');
+  const restored = cli('restore', '--from', url, '--dir', target);
+  t.equal(restored.status, 0, `restore exits 0 ${restored.stderr}`);
+  t.match(restored.stdout, new RegExp(`restored generation ${rows[0]!.sequence} `), 'the newest generation');
+  const local = JSON.parse(cli('list', '--dir', target, '--json', '--verify').stdout) as { generations: Array<{ sequence: number; state: string }> };
+  t.same(local.generations.map((g) => [g.sequence, g.state]), [[rows[0]!.sequence, 'ok']], 'the local directory holds it, verified');
+  const again = cli('restore', '--from', url, '--dir', target);
+  t.equal(again.status, 1, 'a non-empty directory: exit 1');
+  t.equal(again.stderr.trim().split('\n').length, 1, `one line: ${again.stderr.trim()}`);
+  t.match(again.stderr, /is not empty/);
+  const older = cli('restore', '--from', url, '--dir', join(work.dir, 'older'), '--sequence', String(rows.at(-1)!.sequence));
+  t.equal(older.status, 0, `--sequence ${rows.at(-1)!.sequence} restores that one ${older.stderr}`);
 });
