@@ -52,7 +52,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     const tail = await copyInto(fd, image, layout.tailBase, size, size, digests, hashChunk, options, 'tail');
     // 5. in the copy, length 0 in every slot that is not consistent.
     const copied = await onImage(image, 'finish snapshot image', async () => {
-      await keepOnlyConsistent(image.fd, layout, records);
+      await keepOnlyConsistent(image, layout, records);
       const h = await readImageHeader(image.fd);
       await digestChunksOfFile(image.fd, digests, digests.missing());
       return h;

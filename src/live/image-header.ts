@@ -3,18 +3,21 @@
 import {
   DATA_MASK_AT, ENTRY_MASK_AT, HEADER_SIZE, MAGIC_AT, SLOT_SIZE, WRITE_OFFSET_AT, type Layout, type Slot,
 } from '../format/index.js';
-import { readFully, writeFully } from '../sys/index.js';
+import type { PendingImage } from '../store/index.js';
+import { readFully } from '../sys/index.js';
 
 /** Slots patched per read-modify-write step (1 MiB of entry ring). */
 const SLOTS_PER_STEP = (1 << 20) / SLOT_SIZE;
 
 /**
- * Rewrites the entry ring of the image `fd` so that exactly the `consistent`
- * records are valid: their slots hold their (offset, length), every other
- * slot has length 0 (its offset is kept, as the copy saw it). Reads back and
- * rewrites only what changes, so holes of the entry ring stay holes.
+ * Rewrites the entry ring of the snapshot image `image` so that exactly the
+ * `consistent` records are valid: their slots hold their (offset, length),
+ * every other slot has length 0 (its offset is kept, as the copy saw it).
+ * Reads back and rewrites only what changes, so holes of the entry ring
+ * stay holes. Writes go through the image (the store's file system).
  */
-export async function keepOnlyConsistent(fd: number, layout: Layout, consistent: readonly Slot[]): Promise<void> {
+export async function keepOnlyConsistent(image: PendingImage, layout: Layout, consistent: readonly Slot[]): Promise<void> {
+  const fd = image.fd;
   const keep = new Map<number, Slot>();
   for (const s of consistent) keep.set(s.index, s);
   const buf = new Uint8Array(Math.min(layout.slots, SLOTS_PER_STEP) * SLOT_SIZE);
@@ -35,7 +38,7 @@ export async function keepOnlyConsistent(fd: number, layout: Layout, consistent:
         changed = true;
       }
     }
-    if (changed) await writeFully(fd, buf, 0, bytes, at);
+    if (changed) await image.write(buf, 0, bytes, at);
   }
 }
 

@@ -4,7 +4,6 @@ import type { ChunkDigests } from '../format/index.js';
 import {
   StoreError, storeIoError, type Generation, type ManifestFields, type PendingImage, type SnapshotStore,
 } from '../store/index.js';
-import { ftruncate } from '../sys/index.js';
 import { CopyError, copySparse } from './sparse-copy.js';
 import { CaptureError } from './errors.js';
 import type { CaptureOptions, CopyProgress } from './capture-options.js';
@@ -28,7 +27,7 @@ export async function withImage(store: SnapshotStore, size: number, work: (image
   }
   let outcome: Attempt | undefined;
   try {
-    await ftruncate(image.fd, size).catch((err: unknown) => { throw ioFailure('size snapshot image', image.path, err); });
+    await image.truncate(size).catch((err: unknown) => { throw ioFailure('size snapshot image', image.path, err); });
     outcome = await work(image);
     return outcome;
   } finally {
@@ -48,6 +47,7 @@ export async function copyInto(
       digests,
       hashChunk,
       writeback: true,
+      write: (buf, offset, length, position) => image.write(buf, offset, length, position),
       afterStep: throttle ? (offset, length) => throttle({ phase, offset, length }) : undefined,
     });
   } catch (err) {

@@ -58,6 +58,12 @@ export interface SparseCopyOptions {
    * and the disk then work at the same time, instead of one after the other.
    */
   readonly writeback?: boolean;
+  /**
+   * Writes bytes to the destination (all `length` bytes of `buf[offset..]`
+   * at `position`); by default pwrite(2) on `to`. A snapshot image passes
+   * its own (PendingImage.write), so its writes go through the store.
+   */
+  readonly write?: (buf: Uint8Array, offset: number, length: number, position: number) => Promise<void>;
   /** Awaited after each step is under way (a test hook that slows the copy down). */
   readonly afterStep?: (offset: number, length: number) => Promise<void> | void;
 }
@@ -73,6 +79,7 @@ const WRITEBACK_EVERY = 8 * STEP;
  */
 export async function copySparse(from: number, to: number, start: number, end: number, options: SparseCopyOptions): Promise<{ bytesCopied: number }> {
   const { size, destination, destinationBase = 0, digests, hashChunk, writeback = false, afterStep } = options;
+  const put = options.write ?? ((buf: Uint8Array, offset: number, length: number, position: number) => writeFully(to, buf, offset, length, position));
   const buffers: Array<Uint8Array | null> = new Array(DEPTH).fill(null);
   // Each step in flight; it resolves to its failure, never rejects, so that
   // a failing step is not an unhandled rejection while the next one starts.
@@ -121,7 +128,7 @@ export async function copySparse(from: number, to: number, start: number, end: n
         const step0 = a; // `a` moves on before this step completes
         const work = destination
           ? intoMapping(from, destination, destinationBase, runs, hash ? (d) => d.setRuns(index, destination, runs, destinationBase) : null, digests)
-          : throughBuffer(from, to, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, hash ? (d, buf) => d.setRuns(index, buf, runs, step0) : null, digests);
+          : throughBuffer(from, put, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, hash ? (d, buf) => d.setRuns(index, buf, runs, step0) : null, digests);
         inFlight[k] = work.then(() => null, (err: unknown) => err);
         for (const [r0, r1] of runs) bytesCopied += r1 - r0;
       }
@@ -142,13 +149,13 @@ type HashStep<V> = ((digests: ChunkDigests, view: V) => void) | null;
 
 /** One step through a buffer: read the runs, hash (holes as zeros), write the runs. */
 async function throughBuffer(
-  from: number, to: number, buffer: Uint8Array, a: number, b: number, runs: Run[],
+  from: number, put: NonNullable<SparseCopyOptions['write']>, buffer: Uint8Array, a: number, b: number, runs: Run[],
   hash: HashStep<Uint8Array>, digests: ChunkDigests | undefined,
 ): Promise<void> {
   const buf = buffer.subarray(0, b - a);
   for (const [r0, r1] of runs) await read(from, buf, r0 - a, r1 - r0, r0);
   if (hash && digests) hash(digests, buf);
-  for (const [w0, w1] of runs) await write(to, buf, w0 - a, w1 - w0, w0);
+  for (const [w0, w1] of runs) await write(put, buf, w0 - a, w1 - w0, w0);
 }
 
 /** One step straight into the destination's mapping window, which starts at file offset `base` (its holes read as zeros already). */
@@ -168,9 +175,9 @@ async function read(fd: number, into: Uint8Array, offset: number, length: number
   }
 }
 
-async function write(fd: number, from: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+async function write(put: NonNullable<SparseCopyOptions['write']>, from: Uint8Array, offset: number, length: number, position: number): Promise<void> {
   try {
-    await writeFully(fd, from, offset, length, position);
+    await put(from, offset, length, position);
   } catch (err) {
     throw new CopyError('write', err);
   }

@@ -4,7 +4,7 @@
 // flock and the data-run look-ups (lseek SEEK_DATA/SEEK_HOLE) go straight
 // to src/sys: neither changes what is on the disk.
 import fs from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   close, fstat, fsync, ftruncate, open, readdir, rename, unlink, readFullyWith as readFullyVia, writeFullyWith as writeFullyVia,
 } from '../sys/index.js';
@@ -80,6 +80,31 @@ export async function fsyncDirectoryWith(sfs: StoreFs, dir: string): Promise<voi
     await sfs.fsync(fd);
   } finally {
     await sfs.close(fd);
+  }
+}
+
+/**
+ * fsync of `dir` and of every directory above it on the same file system,
+ * so that what `dir` holds and each entry on the path to it is on the disk,
+ * however it got there: a process killed before its own fsync (of a mkdir,
+ * or of a commit) leaves names that are visible but not durable, and the
+ * next one must not build on them as if they were. Directories on other
+ * file systems (above a mount point) hold none of these entries and are
+ * left alone; an ancestor this user may not open for reading (EACCES,
+ * EPERM) is skipped: this user did not create it.
+ */
+export async function syncDirectoryPath(sfs: StoreFs, dir: string): Promise<void> {
+  const path = resolve(dir);
+  const device = (await sfs.stat(path)).dev;
+  await fsyncDirectoryWith(sfs, path);
+  for (let d = dirname(path); (await sfs.stat(d)).dev === device; d = dirname(d)) {
+    try {
+      await fsyncDirectoryWith(sfs, d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    }
+    if (dirname(d) === d) break;
   }
 }
 

@@ -58,6 +58,14 @@ class Pending implements PendingImage {
     this.#state = 'closing';
   }
 
+  write(buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+    return writeFullyWith(this.#sfs, this.fd, buf, offset, length, position);
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.#sfs.ftruncate(this.fd, size);
+  }
+
   async commit(fields: ManifestFields): Promise<Generation> {
     this.#begin('commit');
     const dir = this.#dir;

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { prepareDirectory, requireDirectory } from './directory.js';
 import { StoreError, errorCode, storeIoError } from './errors.js';
-import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
+import { realStoreFs, removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
 import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
 import { DirectoryLock } from './lock.js';
 import { parseManifest } from './manifest.js';
@@ -42,7 +42,8 @@ export class SnapshotStore implements SnapshotStoreApi {
    * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses
    * a path that is not a private directory, takes the lock (a second host
    * gets StoreError LOCKED naming the holder's pid), and removes what
-   * interrupted writes left (temporary files, images with no manifest).
+   * interrupted writes left (temporary files, images with no manifest),
+   * then fsyncs the directory and every one above it (syncDirectoryPath).
    * `readOnly`: none of that, for inspecting a directory beside its host.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
@@ -55,14 +56,19 @@ export class SnapshotStore implements SnapshotStoreApi {
     }
     await prepareDirectory(sfs, dir);
     const lock = await DirectoryLock.acquire(sfs, dir);
+    let step = 'clean up snapshot directory';
     try {
       const scan = await scanDirectory(sfs, dir);
       for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
       for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
+      // What an earlier process left may not be on the disk yet; it is now,
+      // before this one restores from it or adds to it.
+      step = 'sync snapshot directory';
+      await syncDirectoryPath(sfs, dir);
       return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
     } catch (err) {
       await lock.release();
-      throw storeIoError('clean up snapshot directory', dir, err);
+      throw storeIoError(step, dir, err);
     }
   }
 

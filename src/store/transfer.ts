@@ -8,7 +8,6 @@ import {
   MAX_EXPORT_IMAGE_BYTES, encodeExportHeader, encodeTrailer, exportFileSize, exportHash, ExportFormatError, type ExportHeader,
 } from './export-format.js';
 import { readExport } from './export-reader.js';
-import { writeFullyWith, realStoreFs } from './fs.js';
 import { fieldsOfImage, imageDisagreement } from './image-facts.js';
 import { ImageFile, type ImageInfo } from './image-file.js';
 import { serializeManifest } from './manifest.js';
@@ -86,12 +85,12 @@ async function receive(pending: PendingImage, input: Readable, progress: ImportP
     input,
     async (chunk, position) => {
       // All-zero chunks stay holes: a mostly empty 1 GiB image costs little disk.
-      if (!isZero(chunk)) await writeFullyWith(realStoreFs, pending.fd, chunk, 0, chunk.length, position);
+      if (!isZero(chunk)) await pending.write(chunk, 0, chunk.length, position);
       progress.onChunk?.(chunk.length);
     },
     (header) => progress.onHeader?.(header),
   );
-  await realStoreFs.ftruncate(pending.fd, contents.header.imageLength);
+  await pending.truncate(contents.header.imageLength);
   return contents.manifest;
 }
 

@@ -83,6 +83,13 @@ export interface ManifestFields {
 export interface PendingImage {
   readonly fd: number;
   readonly path: string;
+  /**
+   * Writes all `length` bytes of `buf[offset..]` at byte `position` of the
+   * image, through the store's StoreFs (so a test's recording one sees it).
+   */
+  write(buf: Uint8Array, offset: number, length: number, position: number): Promise<void>;
+  /** Sets the image's size in bytes (ftruncate(2)), through the store's StoreFs. */
+  truncate(size: number): Promise<void>;
   commit(fields: ManifestFields): Promise<Generation>;
   abort(): Promise<void>;
 }

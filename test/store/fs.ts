@@ -79,3 +79,40 @@ t.test('a commit through a recording StoreFs: image fsync, rename, manifest writ
   t.same([...at].sort((a, b) => a - b), at, 'in this order');
   t.ok((await store.verify(generation)).ok, 'and the generation verifies');
 });
+
+t.test('an open fsyncs the directory and each one above it on its file system, after the sweep, even when it created none', async (t) => {
+  const base = scratchDir(t, 'storefs');
+  const dir = join(base, 'a', 'b');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(join(dir, '.tmp-gen-0000000000000001.img'), 'debris');
+  const { sfs, log } = recording();
+  const store = await SnapshotStore.open(dir, { fs: sfs });
+  t.teardown(() => store.close());
+  const synced = log.filter((l) => l.startsWith('fsync ')).map((l) => l.slice('fsync '.length));
+  t.same(synced.slice(0, 3), [dir, join(base, 'a'), base], 'the directory, then its parents, innermost first');
+  t.ok(log.indexOf(`unlink ${join(dir, '.tmp-gen-0000000000000001.img')}`) < log.indexOf(`fsync ${dir}`), 'after the sweep');
+  const device = fs.statSync(dir).dev;
+  for (const d of synced) t.equal(fs.statSync(d).dev, device, `${d} is on the directory's file system`);
+});
+
+t.test('an open whose directory fsync fails says so in one StoreError, and leaves the lock free', async (t) => {
+  const dir = join(scratchDir(t, 'storefs'), 'state');
+  const dirs = new Set<number>();
+  const sfs: StoreFs = {
+    ...realStoreFs,
+    open: async (path, flags, mode) => {
+      const fd = await realStoreFs.open(path, flags, mode);
+      if ((flags & fs.constants.O_DIRECTORY) !== 0) dirs.add(fd);
+      return fd;
+    },
+    fsync: async (fd) => {
+      if (dirs.has(fd)) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      return realStoreFs.fsync(fd);
+    },
+  };
+  fs.mkdirSync(dir, { mode: 0o700 });
+  await t.rejects(SnapshotStore.open(dir, { fs: sfs }), { name: 'StoreError', message: /cannot sync snapshot directory/ });
+  const store = await SnapshotStore.open(dir);
+  t.ok(store, 'the lock was released: a second open takes it');
+  await store.close();
+});

@@ -1,0 +1,113 @@
+// What the next host does with a directory after the power came back, and
+// what it must find: SnapshotStore.open, newestVerified, a restore into a
+// new memory file (as src/host/supervisor.ts does), then one more capture.
+import { closeSync, ftruncateSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { capture, restoreImage } from '../../../src/live/index.js';
+import { SnapshotStore } from '../../../src/store/index.js';
+import { memfdCreate } from '../../../src/sys/index.js';
+import { digestOf } from './digest.js';
+import { type LiveImage, firstDifference, readAll } from './live-image.js';
+
+export interface Expectation {
+  /** The newest generation whose capture had returned before the crash, or null. */
+  readonly acked: number | null;
+  /** What each generation the run wrote holds, by sequence; null when unknown (then verification alone vouches for the bytes). */
+  readonly images: ReadonlyMap<number, Buffer> | null;
+  readonly keep: number;
+  /** The memory file the next capture copies. */
+  readonly live: LiveImage;
+}
+
+const imageOrEmpty = (path: string): Buffer => {
+  try {
+    return readFileSync(path);
+  } catch {
+    return Buffer.alloc(0);
+  }
+};
+
+const message = (err: unknown): string => (err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err));
+
+/**
+ * What `dir` holds once a store has opened it (every name and its bytes,
+ * the lock file aside): all that the checks after the open depend on.
+ */
+function contentKey(dir: string): string {
+  return readdirSync(dir).filter((name) => name !== 'lock').sort().map((name) => `${name} ${digestOf(imageOrEmpty(join(dir, name)))}`).join('\n');
+}
+
+/**
+ * Opens the store in `dir` as the next host would; returns every broken
+ * promise, one line each. The checks after the open depend only on what the
+ * open left in the directory and on `want.acked`: `memo` keeps their
+ * outcome by that, so crash states that differ only in debris the open
+ * sweeps are checked in full once.
+ */
+export async function checkAsNextHost(dir: string, want: Expectation, memo?: Map<string, string[]>): Promise<string[]> {
+  let store: SnapshotStore;
+  try {
+    store = await SnapshotStore.open(dir, { keep: want.keep });
+  } catch (err) {
+    return [`the store does not open: ${message(err)}`];
+  }
+  const key = memo === undefined ? null : `${want.acked} ${contentKey(dir)}`;
+  const known = key === null ? undefined : memo?.get(key);
+  if (known !== undefined) {
+    await store.close();
+    return known;
+  }
+  const problems = await checkOpened(store, want);
+  if (key !== null) memo?.set(key, problems);
+  return problems;
+}
+
+async function checkOpened(store: SnapshotStore, want: Expectation): Promise<string[]> {
+  const problems: string[] = [];
+  try {
+    const found = await store.newestVerified();
+    const g = found.generation;
+    if (want.acked !== null && (g === null || g.sequence < want.acked)) {
+      problems.push(`acknowledged generation ${want.acked} lost: restores ${g === null ? 'nothing' : `generation ${g.sequence}`} (skipped: ${found.skipped.map((s) => `${s.sequence} ${s.reason}`).join('; ') || 'none'})`);
+    }
+    if (g !== null) {
+      const expected = want.images === null ? readFileSync(g.imagePath) : want.images.get(g.sequence);
+      if (expected === undefined) problems.push(`restores generation ${g.sequence}, which the run never wrote`);
+      else {
+        const diff = firstDifference(readFileSync(g.imagePath), expected);
+        if (diff >= 0) problems.push(`generation ${g.sequence} verifies but differs from what was captured at byte ${diff}`);
+        const fd = memfdCreate('crash-restore');
+        try {
+          ftruncateSync(fd, g.manifest.imageSize);
+          await restoreImage(g, fd, g.manifest.imageSize);
+          const restored = firstDifference(readAll(fd), expected);
+          if (restored >= 0) problems.push(`restoring generation ${g.sequence} gives a memory file that differs at byte ${restored}`);
+        } catch (err) {
+          problems.push(`restoring generation ${g.sequence} fails: ${message(err)}`);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+    // Never a corrupt generation: whatever is not what was captured fails verification.
+    for (const listed of await store.list()) {
+      if (want.images === null || !listed.ok || listed.sequence === g?.sequence) continue;
+      const expected = want.images.get(listed.sequence);
+      if (expected !== undefined && firstDifference(imageOrEmpty(listed.imagePath), expected) < 0) continue;
+      if ((await store.verify(listed)).ok) problems.push(`generation ${listed.sequence} verifies but is not what was captured`);
+    }
+    // Nothing left behind may block the next capture.
+    try {
+      const next = await capture(want.live.fd, store, 'request');
+      const now = (await store.newestVerified()).generation;
+      if (now?.sequence !== next.generation.sequence) problems.push(`the next capture (generation ${next.generation.sequence}) is not the newest verified one afterwards (${now?.sequence ?? 'none'})`);
+    } catch (err) {
+      problems.push(`the next capture fails: ${message(err)}`);
+    }
+  } catch (err) {
+    problems.push(`opening the store as the next host fails: ${message(err)}`);
+  } finally {
+    await store.close().catch((err: unknown) => problems.push(`close fails: ${message(err)}`));
+  }
+  return problems;
+}
