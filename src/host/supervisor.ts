@@ -72,7 +72,7 @@ export class Supervisor {
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
     this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep });
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, spare: () => this.#replica?.needed() ?? new Set() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     try {

@@ -79,9 +79,15 @@ export class Replicator {
     this.#nap.wake(false);
   }
 
-  /** Sequences the replicator still needs locally (waiting or uploading): the store must keep their files. */
+  /**
+   * Sequences the replicator still needs locally: the generation uploading
+   * and the chain it will ship next (bounded: older waiting ones it would
+   * skip are not needed). Local retention must keep their files.
+   */
   needed(): Set<number> {
-    return new Set(this.#waiting.keys());
+    const { chain } = planUpload(this.#waiting, (s) => this.#remote.has(s));
+    const uploading = this.#status.uploading?.sequence;
+    return new Set([...chain.map((g) => g.sequence), ...(uploading === undefined ? [] : [uploading])]);
   }
 
   /** A copy of the current status. */

@@ -28,6 +28,7 @@ export class SnapshotStore implements SnapshotStoreApi {
   #nextSequence: number;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
+  #spare: () => ReadonlySet<number> = () => new Set();
 
   private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
     this.#fs = sfs;
@@ -65,7 +66,9 @@ export class SnapshotStore implements SnapshotStoreApi {
       // before this one restores from it or adds to it.
       step = 'sync snapshot directory';
       await syncDirectoryPath(sfs, dir);
-      return new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
+      const store = new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
+      if (options.spare !== undefined) store.#spare = options.spare;
+      return store;
     } catch (err) {
       await lock.release();
       throw storeIoError(step, dir, err);
@@ -168,7 +171,8 @@ export class SnapshotStore implements SnapshotStoreApi {
     const scan = await scanDirectory(this.#fs, this.dir);
     if (scan.sequences.length <= keep) return [];
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const victims = retentionVictims(scan.sequences, keep, protect);
+    const spared = this.#spare();
+    const victims = retentionVictims(scan.sequences, keep, protect).filter((s) => !spared.has(s));
     for (const sequence of victims) {
       const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
       // The manifest goes first, and now: the generation stops existing.

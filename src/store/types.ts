@@ -51,6 +51,12 @@ export interface StoreOptions {
   readonly readOnly?: boolean;
   /** The file-system operations to use (default: the real file system); a test substitutes a recording one. */
   readonly fs?: StoreFs;
+  /**
+   * Generations retention must not delete yet, asked at each pass (the
+   * replica's: what it still has to upload). Kept beyond `keep`, never
+   * instead of the newest ones.
+   */
+  readonly spare?: () => ReadonlySet<number>;
 }
 
 /** One result of verifyAll(): a listed generation and its verdict (an unreadable manifest is a failed one). */
