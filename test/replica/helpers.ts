@@ -2,6 +2,8 @@
 // reason there is none), fresh buckets, scratch directories. Not a test itself.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -12,7 +14,8 @@ interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
 }
 
-export { scratchDir } from '../store/helpers.js';
+import { scratchDir } from '../store/helpers.js';
+export { scratchDir };
 
 /** The gateway's endpoint, or why the S3 tests cannot run here. */
 export async function s3Gateway(): Promise<{ endpoint: string } | { skip: string }> {
@@ -134,4 +137,44 @@ export async function machineLost(
   const resumed = Number((await second.stdout.waitFor(/resumed at (\d+)/, 20_000))[1]);
   t.ok(resumed >= covered.value, `resumed at ${resumed}: at or after ${covered.value}, the last record the child was told was replicated (replicated_offset ${lastReplicated})`);
   t.ok(resumed <= lastCommitted, `resumed at ${resumed}, no later than the last commit ${lastCommitted}; lost ${lastCommitted - resumed}, none of them reported replicated`);
+}
+
+/** Whether Ceph's daemons are installed (for tests that run a private cluster). */
+export function hasCeph(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v radosgw && command -v ceph-mon && command -v ceph-osd'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP port free right now on loopback. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A private one-node Ceph cluster for one test (its own directory and
+ * ports, so stopping its gateway disturbs no other test), stopped at
+ * teardown. Its credentials go into process.env (the SDK's default chain).
+ * `script('gateway.sh', 'stop')` takes the gateway away, `'start'` brings it back.
+ */
+export async function privateCluster(t: Teardown): Promise<{ endpoint: string; script(name: string, ...args: string[]): string }> {
+  const env = {
+    ...process.env,
+    SHM_HOST_S3_DIR: join(scratchDir(t, 'ceph'), 'cluster'),
+    SHM_HOST_S3_PORT: String(await freePort()),
+    SHM_HOST_S3_MON_PORT: String(await freePort()),
+  };
+  const script = (name: string, ...args: string[]): string => execFileSync('bash', [join(ROOT, 'scripts/s3', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  t.teardown(() => void script('down.sh'));
+  const exported = Object.fromEntries([...script('up.sh').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+  process.env.AWS_ACCESS_KEY_ID = exported.AWS_ACCESS_KEY_ID;
+  process.env.AWS_SECRET_ACCESS_KEY = exported.AWS_SECRET_ACCESS_KEY;
+  return { endpoint: exported.SHM_HOST_TEST_S3_ENDPOINT as string, script };
 }

@@ -94,3 +94,16 @@ t.test('status shows the replica; list --replica and restore --from read it', as
   const older = cli('restore', '--from', url, '--dir', join(work.dir, 'older'), '--sequence', String(rows.at(-1)!.sequence));
   t.equal(older.status, 0, `--sequence ${rows.at(-1)!.sequence} restores that one ${older.stderr}`);
 });
+
+t.test('supervise() checks its replica option', async (t) => {
+  const { validateSupervisorOptions, createLogger } = await import('../../src/host/index.js');
+  const base = {
+    dir: '/tmp/x', size: 65536, intervalMs: 1000, keep: 3, stopTimeoutMs: 1000, command: 'true', args: [], logger: createLogger({ format: 'text', quiet: true }),
+    restart: { mode: 'never' as const, maxRestarts: 0, windowMs: 1000, initialDelayMs: 0, maxDelayMs: 0, stableAfterMs: 0 },
+  };
+  t.doesNotThrow(() => validateSupervisorOptions({ ...base, replica: { url: 's3://b/p', keep: 2, keepForMs: 0, takeover: false } }));
+  t.throws(() => validateSupervisorOptions({ ...base, replica: { url: 'http://b/p' } }), TypeError, 'an http URL');
+  t.throws(() => validateSupervisorOptions({ ...base, replica: { url: 'file:///r', keep: 0 } }), RangeError, 'keep 0');
+  t.throws(() => validateSupervisorOptions({ ...base, replica: { url: 'file:///r', keepForMs: -1 } }), RangeError, 'a negative age');
+  t.throws(() => validateSupervisorOptions({ ...base, replica: { url: 'file:///r', takeover: 'yes' as unknown as boolean } }), TypeError, 'takeover not a boolean');
+});

@@ -4,12 +4,10 @@
 // comes from the environment (scripts/s3/up.sh); the gateway-down case runs
 // a private cluster, as gateway-fault.ts does, so it disturbs no other test.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { fixture, scratch, storedSequences, type HostProcess } from '../host/harness.js';
-import { ROOT, adminS3, freshBucket, machineLost, replicaCounterLog, s3Gateway, scratchDir, waitFor } from './helpers.js';
+import { adminS3, freshBucket, hasCeph, machineLost, privateCluster, replicaCounterLog, s3Gateway, waitFor } from './helpers.js';
 
 const gateway = await s3Gateway();
 const skip = 'skip' in gateway ? gateway.skip : false;
@@ -74,32 +72,12 @@ t.test('wrong credentials: one line, the child keeps running, local snapshots go
   t.match(empty.stderr.lines[0], /is empty and replica .* cannot be read .*start without --replica/, 'it says why and the way out');
 });
 
-const hasCeph = (): boolean => {
-  try {
-    execFileSync('sh', ['-c', 'command -v radosgw && command -v ceph-mon && command -v ceph-osd'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test('the gateway down when the host starts: it runs, and the replica catches up when the gateway returns', { skip: hasCeph() ? false : 'Ceph is not installed: run scripts/s3/install.sh as root' }, async (t) => {
-  const env = { ...process.env, SHM_HOST_S3_DIR: join(scratchDir(t, 'ceph'), 'cluster'), SHM_HOST_S3_PORT: String(await freePort()), SHM_HOST_S3_MON_PORT: String(await freePort()) };
-  const script = (name: string, ...args: string[]) => execFileSync('bash', [join(ROOT, 'scripts/s3', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  t.teardown(() => void script('down.sh'));
-  const exported = Object.fromEntries([...script('up.sh').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
-  const endpoint = exported.SHM_HOST_TEST_S3_ENDPOINT as string;
-  const hostEnv = { ...process.env, AWS_ACCESS_KEY_ID: exported.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: exported.AWS_SECRET_ACCESS_KEY, AWS_REGION: 'us-east-1' };
+  const { endpoint, script } = await privateCluster(t);
+  const hostEnv = { ...process.env, AWS_REGION: 'us-east-1' };
   const admin = adminS3(endpoint);
-  admin.config.credentials = async () => ({ accessKeyId: exported.AWS_ACCESS_KEY_ID!, secretAccessKey: exported.AWS_SECRET_ACCESS_KEY! });
   await admin.send(new CreateBucketCommand({ Bucket: 'down' }));
   admin.destroy();
 
