@@ -156,12 +156,14 @@ export class ReplicaLink {
 
   /**
    * Gives what is still waiting (the shutdown capture) up to `graceMs` to
-   * reach the replica, then stops; the next host ships what is left.
+   * reach the replica (none while it fails), then stops; the next host
+   * ships what is left.
    */
   async close(graceMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.all([...this.#describing]);
-    await Promise.race([this.#replicator.idle(), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+    // A replica that is failing would only hold the stop up: the next host ships what is left.
+    if (this.#failing === null) await Promise.race([this.#replicator.idle(), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
     clearTimeout(timer);
     await this.#replicator.close();
   }

@@ -6,7 +6,7 @@ import t from 'tap';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotStore } from '../../src/store/index.js';
-import { capture } from '../../src/capture/index.js';
+import { capture } from '../../src/live/index.js';
 import {
   FileReplicaClient, Replicator, describeStoreGeneration, restoreFromReplica, storeGenerationSource, verifyStoreGeneration,
 } from '../../src/replica/index.js';
