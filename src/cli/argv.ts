@@ -7,14 +7,40 @@ export const nameOf = (c: CliCommand<any>): string => usageOf(c).split(' ')[0]!;
 /** A command's usage string (the first, when it has aliases). */
 export const usageOf = (c: CliCommand<any>): string => (Array.isArray(c.command) ? c.command[0] : (c.command as string));
 
-/** The first word of argv before `--` that is not an option, and where it is. */
+/** Options that take no value (every other `--name` without `=` takes the next word). */
+const FLAGS = new Set(['--help', '-h', '--version', '--json', '--verify', '--quiet', '--all', '--slots', '--tail', '--force', '--wait']);
+
+/** True when `arg` is an option whose value is the next word. */
+const takesValue = (arg: string): boolean => arg.startsWith('--') && !arg.includes('=') && !FLAGS.has(arg) && !arg.startsWith('--no-');
+
+/** The first word of argv before `--` that is neither an option nor an option's value, and where it is. */
 export function firstWord(argv: readonly string[]): { word: string; index: number } | null {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return null;
     if (!a.startsWith('-')) return { word: a, index: i };
+    if (takesValue(a)) i++;
   }
   return null;
+}
+
+/**
+ * argv with a value that starts with a minus (`--size -5M`) attached to its
+ * option (`--size=-5M`): yargs would read `-5M` as the flags -5 and -M and
+ * report them as unknown, instead of the value's own problem.
+ */
+export function attachMinusValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (takesValue(a) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** The subcommand `argv` names, if any. */

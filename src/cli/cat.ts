@@ -6,7 +6,7 @@ import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import type { OutputSink } from './io.js';
-import { withGenerationRef } from './options.js';
+import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource, type Source } from './source.js';
 import { parseSize } from './run-options.js';
 
@@ -98,10 +98,10 @@ export const catCommand = defineCommand({
       .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G), e.g. 4G' })
       .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G; default: to its end)' })
       .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
-      .example('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder')
-      .example('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64')
-      .example('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12')
-      .example('shm-host cat latest --tail --offset 4G --length 1M > part.bin', 'One MiB of the tail, 4 GiB into it'),
+      .example(exampleLines('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder'))
+      .example(exampleLines('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64'))
+      .example(exampleLines('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12'))
+      .example(exampleLines('shm-host cat latest --tail --offset 4G --length 1M > part.bin', 'One MiB of the tail, 4 GiB into it')),
   handler: async (args, ctx) => {
     if (args.tail && args.record !== undefined) throw new UsageError('--tail and --record cannot be combined', 'ask for records or for the tail');
     if (!args.tail && (args.offset !== undefined || args.length !== undefined)) throw new UsageError('--offset and --length select bytes of the tail', 'add --tail');

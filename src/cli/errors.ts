@@ -57,9 +57,11 @@ const FILE_ERRORS: Record<string, string> = {
 
 const flat = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
-/** The exit code for an expected error: 2 for usage, the command's own, 3 when no host runs, else 1. */
+/** The exit code for an expected error: 2 for usage (a --dir that cannot be used included), the command's own, 3 when no host runs, else 1. */
 function exitCodeOf(err: ShmHostError): number {
-  if (err instanceof UsageError) return 2;
+  // By name: importing the store's class here would load the store (and koffi) for every command, status included.
+  if (err instanceof UsageError || err.name === 'DirectoryPathError') return 2;
+  if (err instanceof ControlError && err.code === 'BAD_PATH') return 2;
   if (err instanceof CommandFailure) return err.exitCode;
   if (err instanceof ControlError && err.code === 'NO_HOST') return 3;
   return 1;

@@ -3,7 +3,7 @@ import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, imageDisagreement, wri
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
-import { withGenerationRef } from './options.js';
+import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
 
@@ -26,9 +26,9 @@ export const exportCommand = defineCommand({
     withGenerationRef(yargs)
       .positional('file', { type: 'string', demandOption: true, describe: 'The export file to write, or - for stdout' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' })
-      .example('shm-host export latest state.shmx', 'Keep the newest generation')
-      .example('shm-host export latest - | ssh other shm-host --dir /srv/app/.shm-host import -', 'Move the state to another machine')
-      .example('shm-host export latest~2 - | shm-host import -', 'Roll back: make an older generation the newest (host stopped)'),
+      .example(exampleLines('shm-host export latest state.shmx', 'Keep the newest generation'))
+      .example(exampleLines('shm-host export latest - | ssh other shm-host --dir /srv/state import -', 'Move the state to another machine'))
+      .example(exampleLines('shm-host export latest~2 - | shm-host import -', 'Roll back: make an older generation the newest (host stopped)')),
   handler: async (args, ctx) => {
     const toStdout = args.file === '-';
     if (toStdout && args.json) throw new UsageError('--json cannot be combined with export to - (stdout carries the export)', 'write to a file to get a JSON summary');

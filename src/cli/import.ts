@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { ExportFormatError, exportFileStream, importExport, type Generation, type Manifest } from '../store/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
-import { withDir, withJson } from './options.js';
+import { withDir, withJson, exampleLines } from './options.js';
 import { openForWriting } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
@@ -19,8 +19,8 @@ export const importCommand = defineCommand({
   builder: (yargs) =>
     withJson(withDir(yargs))
       .positional('file', { type: 'string', demandOption: true, describe: 'The export file to read, or - for stdin' })
-      .example('shm-host import state.shmx --dir ./state', 'Restore a kept export at the next start')
-      .example('shm-host export latest~2 - | shm-host import -', 'Roll back to an older generation (with the host stopped)'),
+      .example(exampleLines('shm-host import state.shmx --dir ./state', 'Restore a kept export at the next start'))
+      .example(exampleLines('shm-host export latest~2 - | shm-host import -', 'Roll back to an older generation (with the host stopped)')),
   handler: async (args, ctx) => {
     const fromStdin = args.file === '-';
     if (fromStdin && (ctx.io.stdin as { isTTY?: boolean }).isTTY === true) {

@@ -1,7 +1,7 @@
 // shm-host list: the generations of a snapshot directory, newest first.
 import type { ListedGeneration } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { withDir, withJson } from './options.js';
+import { withDir, withJson, exampleLines } from './options.js';
 import { listReplica, withReplicaConnection } from './replica-list.js';
 import { openReadOnly, pruned } from './source.js';
 import { humanBytes, shortTime, table } from './text.js';
@@ -47,9 +47,9 @@ export const listCommand = defineCommand({
     withReplicaConnection(withJson(withDir(yargs)))
       .option('verify', { type: 'boolean', default: false, describe: 'Check every image (checksum, layout, records); exit 1 if one is bad' })
       .option('replica', { type: 'string', requiresArg: true, describe: 'List the generations on this replica (s3://BUCKET/PREFIX or file:///path) instead of --dir' })
-      .example('shm-host list --json | jq -r \'.generations[0].image\'', 'Path of the newest image')
-      .example('shm-host list --verify', 'Check every generation')
-      .example('shm-host list --replica s3://bucket/app', 'The generations on a replica'),
+      .example(exampleLines('shm-host list --json | jq -r \'.generations[0].image\'', 'Path of the newest image'))
+      .example(exampleLines('shm-host list --verify', 'Check every generation'))
+      .example(exampleLines('shm-host list --replica s3://bucket/app', 'The generations on a replica')),
   handler: async (args, ctx) => {
     if (args.replica !== undefined) return listReplica(args.replica, args, ctx);
     const store = await openReadOnly(args.dir);

@@ -3,29 +3,35 @@
 // It never calls process.exit and takes its streams as a parameter, so tests
 // run it in-process.
 import { readFileSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
-import { catCommand } from './cat.js';
+import type { Argv } from 'yargs';
 import type { CliCommand, CommandContext } from './command.js';
-import { asDefault, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
+import { asDefault, attachMinusValues, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
 import { UsageError, explain } from './errors.js';
-import { exportCommand } from './export.js';
-import { importCommand } from './import.js';
+import { fastRunArgs } from './fast-run.js';
 import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
-import { listCommand } from './list.js';
 import { createProgress } from './progress.js';
-import { pruneCommand } from './prune.js';
-import { restoreCommand } from './restore.js';
-import { RUN_USAGE, runCommand } from './run.js';
-import { showCommand } from './show.js';
-import { snapshotCommand } from './snapshot.js';
-import { statusCommand } from './status.js';
-import { helpFor, usageProblem } from './usage-errors.js';
-import { verifyCommand } from './verify.js';
+import { helpFor, notASubcommand, optionTypo, usageProblem } from './usage-errors.js';
 
-/** Every subcommand; `run` is the default one (`shm-host -- <command>`). */
-const commands: ReadonlyArray<CliCommand<any>> = [
-  runCommand, listCommand, showCommand, verifyCommand, catCommand, exportCommand, importCommand, pruneCommand, restoreCommand, statusCommand, snapshotCommand,
-];
+/**
+ * Every subcommand's module, loaded only when it is the one that runs (all
+ * of them for the program's --help): `list` need not load the host, nor
+ * `run` the inspection commands. `run` is the default one (`shm-host -- <command>`).
+ */
+const COMMAND_MODULES: Readonly<Record<string, () => Promise<CliCommand<any>>>> = {
+  run: async () => (await import('./run.js')).runCommand,
+  list: async () => (await import('./list.js')).listCommand,
+  show: async () => (await import('./show.js')).showCommand,
+  verify: async () => (await import('./verify.js')).verifyCommand,
+  cat: async () => (await import('./cat.js')).catCommand,
+  export: async () => (await import('./export.js')).exportCommand,
+  import: async () => (await import('./import.js')).importCommand,
+  prune: async () => (await import('./prune.js')).pruneCommand,
+  restore: async () => (await import('./restore.js')).restoreCommand,
+  status: async () => (await import('./status.js')).statusCommand,
+  snapshot: async () => (await import('./snapshot.js')).snapshotCommand,
+};
+const NAMES = Object.keys(COMMAND_MODULES);
+const allCommands = (): Promise<Array<CliCommand<any>>> => Promise.all(NAMES.map((n) => COMMAND_MODULES[n]!()));
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -47,11 +53,12 @@ type Selection = { command: CliCommand<any>; args: Record<string, unknown> };
  * every run (which cost several milliseconds a call). The program's own
  * parser, with every command, serves --help, --version and the default run.
  */
-function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) => void): { parser: Argv; args: string[] } {
+async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) => void): Promise<{ parser: Argv; args: string[] }> {
   const first = firstWord(argv);
   // The default command (run) keeps the program's parser: its help is the program's.
-  const isDefault = (c: CliCommand<any>): boolean => Array.isArray(c.command) && c.command.some((u: string) => u.startsWith('$0'));
-  const named = first === null ? undefined : commands.find((c) => nameOf(c) === first.word && !isDefault(c));
+  const named = first === null || first.word === 'run' ? undefined : await COMMAND_MODULES[first.word]?.();
+  const commands = named ? [named] : await allCommands();
+  const { default: yargs } = await import('yargs');
   const parser = yargs()
     .scriptName(named ? `shm-host ${nameOf(named)}` : 'shm-host')
     .parserConfiguration({ 'populate--': true })
@@ -65,7 +72,8 @@ function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) =>
     .fail((message: string | null, err: Error | undefined) => {
       // yargs reports its own parse failures as YError (or just a message); anything else is a real error.
       if (err !== undefined && err.name !== 'YError') throw err;
-      throw new UsageError(usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv), helpFor(commands, argv));
+      const problem = usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv);
+      throw new UsageError(problem, optionTypo(message ?? '', (parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key) ?? helpFor(commands, argv));
     });
   const register = (command: CliCommand<any>, usage: string | string[]): void => {
     parser.command({
@@ -88,16 +96,25 @@ function parserFor(argv: readonly string[], io: CliIo, select: (s: Selection) =>
  * with the exit code: 0 ok, 1 what it checked is bad or an expected failure,
  * 2 a usage error, 3 no running host (status, snapshot), or the run command's.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(given: readonly string[], io: CliIo = processIo()): Promise<number> {
   let selected: Selection | null = null;
   let help = '';
+  const argv = attachMinusValues(given);
   try {
-    const { parser, args } = parserFor(argv, io, (s) => {
-      selected = s;
-    });
-    await parser.parseAsync(args, {}, (_err: unknown, _args: unknown, output: string) => {
-      help = output;
-    });
+    // A first word that names no subcommand is a typo or a program to run: said before yargs calls it an unknown argument.
+    const first = firstWord(argv);
+    if (first !== null && !NAMES.includes(first.word)) throw notASubcommand(NAMES, first.word, argv);
+    const fast = fastRunArgs(argv);
+    if (fast !== null) {
+      selected = { command: await COMMAND_MODULES.run!(), args: fast };
+    } else {
+      const { parser, args } = await parserFor(argv, io, (s) => {
+        selected = s;
+      });
+      await parser.parseAsync(args, {}, (_err: unknown, _args: unknown, output: string) => {
+        help = output;
+      });
+    }
   } catch (err) {
     return report(err, io, false);
   }
@@ -108,6 +125,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   const { command, args } = selected as Selection;
   try {
+    if (args.dir === '') throw new UsageError('--dir is empty', 'give a directory path, e.g. --dir ./state');
     return await command.handler(args, contextFor(io));
   } catch (err) {
     if (err instanceof ReaderGone) return 0;
@@ -120,7 +138,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
  * description, then the run usage; the usage says it all, so it comes first.
  */
 function startingAtRunUsage(help: string): string {
-  const at = help.indexOf(RUN_USAGE.split('\n')[0]!);
+  const at = help.indexOf('shm-host [run] [options] -- <command> [args...]');
   return at > 0 ? help.slice(at) : help;
 }
 

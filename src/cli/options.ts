@@ -30,3 +30,12 @@ export function withJson<T>(yargs: Argv<T>) {
 export function withGenerationRef<T>(yargs: Argv<T>) {
   return withJson(withDir(yargs)).positional('ref', { type: 'string', demandOption: true, describe: REF_HELP });
 }
+
+/**
+ * One --help example as two lines, the description as a shell comment above
+ * the command: yargs' two columns would wrap a command in its middle on an
+ * 80-column terminal, and a command on a line of its own can be copied whole.
+ */
+export function exampleLines(command: string, description: string): Array<[string, string]> {
+  return [[`# ${description}`, ''], [command, '']];
+}

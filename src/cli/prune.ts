@@ -4,7 +4,7 @@
 import { MIN_KEEP } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { UsageError } from './errors.js';
-import { withDir, withJson } from './options.js';
+import { withDir, withJson, exampleLines } from './options.js';
 import { openForWriting } from './writable-store.js';
 
 export const pruneCommand = defineCommand({
@@ -13,7 +13,7 @@ export const pruneCommand = defineCommand({
   builder: (yargs) =>
     withJson(withDir(yargs))
       .option('keep', { type: 'string', demandOption: true, requiresArg: true, describe: `Generations to keep (at least ${MIN_KEEP})` })
-      .example('shm-host prune --keep 2', 'Keep the two newest generations'),
+      .example(exampleLines('shm-host prune --keep 2', 'Keep the two newest generations')),
   handler: async (args, ctx) => {
     const keep = /^\s*[0-9]+\s*$/.test(args.keep) ? Number(args.keep) : Number.NaN;
     if (!Number.isSafeInteger(keep) || keep < MIN_KEEP) {
@@ -22,7 +22,7 @@ export const pruneCommand = defineCommand({
     const store = await openForWriting(args.dir, 'prune');
     try {
       const deleted = await store.prune(keep);
-      const kept = (await store.list()).map((g) => g.sequence);
+      const kept = (await store.list()).filter((g) => g.ok).map((g) => g.sequence);
       if (args.json) {
         await ctx.out.json({ dir: store.dir, deleted, kept });
       } else if (deleted.length === 0) {

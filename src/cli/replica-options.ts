@@ -5,12 +5,16 @@ import type { Argv } from 'yargs';
 import type { ReplicaClient } from '../replica/index.js';
 import { CommandFailure, UsageError } from './errors.js';
 
+/** Where the object storage is (run, list, restore); `run` parses them on its fast path too. */
+export const REPLICA_CONNECTION_OPTIONS = {
+  'replica-endpoint': { type: 'string', describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL or AWS' },
+  'replica-region': { type: 'string', describe: 'S3 region; default AWS_REGION or the shared config' },
+  'replica-path-style': { type: 'boolean', describe: 'Path-style S3 addressing, for gateways without virtual-host buckets' },
+} as const;
+
 /** --replica-endpoint, --replica-region, --replica-path-style. */
 export function withReplicaConnection<T>(yargs: Argv<T>) {
-  return yargs
-    .option('replica-endpoint', { type: 'string', requiresArg: true, describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL or AWS' })
-    .option('replica-region', { type: 'string', requiresArg: true, describe: 'S3 region; default AWS_REGION or the shared config' })
-    .option('replica-path-style', { type: 'boolean', describe: 'Path-style S3 addressing, for gateways without virtual-host buckets' });
+  return yargs.options(REPLICA_CONNECTION_OPTIONS);
 }
 
 /** Checks a replica URL as the user typed it (one line, exit 2 when wrong). */

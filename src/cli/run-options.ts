@@ -2,13 +2,14 @@
 // one line naming the option, what is wrong and an example that works.
 import type { RestartMode } from '../host/index.js';
 import { UsageError } from './errors.js';
-import { checkReplicaUrl } from './replica-options.js';
+import { REPLICA_CONNECTION_OPTIONS, checkReplicaUrl } from './replica-options.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `64M`, `1G`, `1T`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
 export function parseSize(option: string, value: string): number {
+  if (/^\s*-/.test(value)) throw new UsageError(`${option} ${value}: a size cannot be negative`, `give a positive size, e.g. ${option} 64M`);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m?.[2]?.toLowerCase() ?? '';
   const scale = SIZE_UNITS[unit];
@@ -18,14 +19,47 @@ export function parseSize(option: string, value: string): number {
   return bytes;
 }
 
-/** `1s`, `250ms`, `2m`, `0` -> milliseconds. A bare number is seconds. */
+/**
+ * `250ms`, `1s`, `2m`, `1h`, `0` -> milliseconds. A number without a unit
+ * other than 0 is refused: `--interval 1` reads as one millisecond to some
+ * and one second to others, and either guess is wrong for someone.
+ */
 export function parseDuration(option: string, value: string): number {
+  if (/^\s*-/.test(value)) throw new UsageError(`${option} ${value}: a duration cannot be negative`, `e.g. ${option} 1s, or ${option} 0`);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = m?.[2]?.toLowerCase() || 's';
-  const scale = TIME_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s or m, e.g. ${option} 500ms`);
+  const unit = m?.[2]?.toLowerCase() ?? '';
+  if (m && unit === '' && Number(m[1]) !== 0) {
+    const n = m[1]!;
+    throw new UsageError(`${option} ${value}: a duration needs a unit`, `write ${option} ${n}s or ${option} ${Number(n) * 1000}ms; units are ms, s, m, h`);
+  }
+  const scale = unit === '' ? 1 : TIME_UNITS[unit];
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s, m or h, e.g. ${option} 500ms`);
   return Math.round(Number(m[1]) * scale);
 }
+
+/**
+ * The run command's options besides --dir, as yargs declares them: one
+ * table for the yargs parser (--help, errors) and for the fast path that
+ * starts a host without loading yargs (fast-run.ts).
+ */
+export const RUN_OPTIONS = {
+  size: { type: 'string', default: '64M', describe: 'Size of the shared file: 12K to 1T (K, M, G, T: binary units); never smaller than the snapshot restored' },
+  interval: { type: 'string', default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
+  keep: { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' },
+  restart: { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
+  'max-restarts': { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' },
+  'restart-window': { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' },
+  'restart-delay': { type: 'string', default: '100ms', describe: 'First restart delay (systemd RestartSec=, pm2 restart_delay); doubles after each quick failure up to --restart-max-delay, back to this once the child ran 10s' },
+  'restart-max-delay': { type: 'string', defaultDescription: '30s', describe: 'Longest restart delay (systemd RestartMaxDelaySec= with RestartSteps=, pm2 exp_backoff_restart_delay); equal to --restart-delay: a constant delay' },
+  'stop-timeout': { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: send it to the child\'s process group, SIGKILL the group if any member still runs this long after' },
+  'log-format': { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' },
+  quiet: { type: 'boolean', default: false, describe: 'Log only errors' },
+  replica: { type: 'string', describe: 'Replicate every durable generation to s3://BUCKET/PREFIX or file:///path; an empty --dir is restored from it (docs/REPLICA.md). Credentials: the AWS SDK default chain only' },
+  ...REPLICA_CONNECTION_OPTIONS,
+  'replica-keep': { type: 'string', defaultDescription: '8', describe: 'Generations kept on the replica (at least 1)' },
+  'replica-keep-for': { type: 'string', defaultDescription: '0', describe: 'Also keep every replicated generation younger than this (s, m, h, d)' },
+  'replica-takeover': { type: 'boolean', describe: "Replace another live host's writer lease on the replica prefix" },
+} as const;
 
 export interface RunOptions {
   readonly dir: string;
@@ -86,10 +120,6 @@ function wholeNumber(option: string, value: string | number, min: number): numbe
 
 /** Validates what yargs parsed into the options a Supervisor takes. */
 export function interpretRunOptions(raw: RawRunOptions): RunOptions {
-  const [command, ...args] = raw.command;
-  if (command === undefined || command === '') {
-    throw new UsageError('no command to run', 'put it after --, e.g. shm-host --dir ./state -- node app.js');
-  }
   const size = parseSize('--size', raw.size);
   if (size < MIN_SIZE || size > MAX_SIZE) throw new UsageError(`--size ${raw.size}: out of range`, 'give between 12K (a header page, an entry ring and a data ring) and 1T, e.g. --size 64M');
   if (!['never', 'on-failure', 'always'].includes(raw.restart)) {
@@ -105,17 +135,25 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   }
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
   if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
+  // The options first: `--size -5M` without a command is about the size.
+  const stopTimeoutMs = parseDuration('--stop-timeout', raw['stop-timeout']);
+  const intervalMs = parseDuration('--interval', raw.interval);
+  const maxRestarts = wholeNumber('--max-restarts', raw['max-restarts'], 0);
+  const [command, ...args] = raw.command;
+  if (command === undefined || command === '') {
+    throw new UsageError('no command to run', 'put it after --, e.g. shm-host --dir ./state -- node app.js');
+  }
   return {
     dir: raw.dir,
     size,
-    intervalMs: parseDuration('--interval', raw.interval),
+    intervalMs,
     keep,
     restart: raw.restart as RestartMode,
-    maxRestarts: wholeNumber('--max-restarts', raw['max-restarts'], 0),
+    maxRestarts,
     restartWindowMs,
     restartDelayMs,
     restartMaxDelayMs,
-    stopTimeoutMs: parseDuration('--stop-timeout', raw['stop-timeout']),
+    stopTimeoutMs,
     logFormat: raw['log-format'] as 'text' | 'json',
     quiet: raw.quiet,
     command,

@@ -2,7 +2,7 @@
 import type { ImageInfo, Manifest } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { describeDamage } from './damage.js';
-import { withGenerationRef } from './options.js';
+import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
 import { MAGIC_HEX, imageJson } from './views.js';
@@ -51,9 +51,9 @@ export const showCommand = defineCommand({
   builder: (yargs) =>
     withGenerationRef(yargs)
       .option('slots', { type: 'boolean', default: false, describe: 'List every valid slot (index, offset, length)' })
-      .example('shm-host show latest', 'The newest generation')
-      .example('shm-host show latest~1 --slots --json | jq \'.image.records.list | length\'', 'Count the records of the one before')
-      .example('shm-host show ./backup.shmx', 'An export file, read in place'),
+      .example(exampleLines('shm-host show latest', 'The newest generation'))
+      .example(exampleLines('shm-host show latest~1 --slots --json | jq \'.image.records.list | length\'', 'Count the records of the one before'))
+      .example(exampleLines('shm-host show ./backup.shmx', 'An export file, read in place')),
   handler: async (args, ctx) => {
     const source = await resolveSource(args.ref, args.dir);
     try {

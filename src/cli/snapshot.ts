@@ -2,7 +2,7 @@
 // channel; with --wait, prints the new generation once it is durable.
 import { requestSnapshot, type SnapshotResult } from '../host/control/index.js';
 import { defineCommand } from './command.js';
-import { withDir, withJson } from './options.js';
+import { withDir, withJson, exampleLines } from './options.js';
 import { parseDuration } from './run-options.js';
 
 export const snapshotCommand = defineCommand({
@@ -12,8 +12,8 @@ export const snapshotCommand = defineCommand({
     withJson(withDir(yargs))
       .option('wait', { type: 'boolean', default: false, describe: 'Wait until the capture is durable and print its sequence' })
       .option('timeout', { type: 'string', requiresArg: true, describe: 'How long to wait for the host (default 5s, with --wait 10m)' })
-      .example('shm-host snapshot --wait && shm-host export latest backup.shmx', 'Capture now, then keep it')
-      .example('shm-host snapshot --wait --json | jq .sequence', 'The sequence of the new generation'),
+      .example(exampleLines('shm-host snapshot --wait && shm-host export latest backup.shmx', 'Capture now, then keep it'))
+      .example(exampleLines('shm-host snapshot --wait --json | jq .sequence', 'The sequence of the new generation')),
   handler: async (args, ctx) => {
     const timeoutMs = parseDuration('--timeout', args.timeout ?? (args.wait ? '10m' : '5s'));
     const reply = await requestSnapshot(args.dir, args.wait, timeoutMs);

@@ -110,6 +110,9 @@ function withOpenImage(source: Source, image: ImageFile): Source {
   };
 }
 
+/** A listed generation whose manifest was read. */
+type ReadableGeneration = Extract<ListedGeneration, { ok: true }>;
+
 async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'path' }>, text: string): Promise<Generation> {
   if (ref.kind === 'sequence') return store.get(ref.sequence);
   for (let attempt = 0; ; attempt++) {
@@ -117,22 +120,21 @@ async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'p
     if (listed.length === 0) {
       throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
     }
-    // A manifest deleted between the directory read and its own read was pruned, not damaged: skip it.
-    const live = listed.filter((g) => g.ok || !pruned(g));
+    // latest~N counts generations only: a file named like a manifest that
+    // holds none (another program's, or damage, which list reports) is not
+    // one, and a manifest deleted meanwhile was pruned.
+    const live = listed.filter((g): g is ReadableGeneration => g.ok);
     const entry = live[ref.back];
     // A busy host may prune every listed generation before its manifest is read: read the directory again.
-    if (entry === undefined && live.length < listed.length && attempt < PRUNED_RETRIES) continue;
+    if (entry === undefined && listed.some((g) => !g.ok && pruned(g)) && attempt < PRUNED_RETRIES) continue;
     return liveEntry(store, text, live, entry);
   }
 }
 
 /** The generation `entry` of the listing names, or why there is none to read. */
-function liveEntry(store: SnapshotStore, text: string, live: ListedGeneration[], entry: ListedGeneration | undefined): Generation {
+function liveEntry(store: SnapshotStore, text: string, live: ReadableGeneration[], entry: ReadableGeneration | undefined): Generation {
   if (entry === undefined) {
-    throw new CommandFailure('NOT_FOUND', `${text} does not exist: ${store.dir} holds ${live.length} generation${live.length === 1 ? '' : 's'}`, `use latest~0 to latest~${live.length - 1}; see shm-host list`);
-  }
-  if (!entry.ok) {
-    throw new CommandFailure('BAD_MANIFEST', `generation ${entry.sequence} (${text}) cannot be read: ${entry.reason}`, 'use an older generation; see shm-host list');
+    throw new CommandFailure('NOT_FOUND', `${text} does not exist: ${store.dir} holds ${live.length} generation${live.length === 1 ? '' : 's'}`, live.length === 0 ? 'see shm-host list' : `use latest~0 to latest~${live.length - 1}; see shm-host list`);
   }
   const { ok: _ok, ...generation } = entry;
   return generation;

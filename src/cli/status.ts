@@ -2,7 +2,7 @@
 // over its live channel. Exit 3 when no host runs there.
 import { fetchStatus, type HostStatus } from '../host/control/index.js';
 import { defineCommand } from './command.js';
-import { withDir, withJson } from './options.js';
+import { withDir, withJson, exampleLines } from './options.js';
 import { parseDuration } from './run-options.js';
 import { fields, humanBytes, humanDuration, shortTime } from './text.js';
 
@@ -24,7 +24,7 @@ function statusText(s: HostStatus): string {
     ['last capture', capture],
     ['last restart', s.lastRestart == null ? 'none yet' : `restart ${s.lastRestart.restart} at ${shortTime(s.lastRestart.deathSeenAt)}: reaped ${s.lastRestart.reapMs} ms, copied and proven ${s.lastRestart.copyMs} ms, delay ${s.lastRestart.delayMs} ms, spawned ${s.lastRestart.spawnMs} ms (${s.lastRestart.totalMs} ms in all)`],
     ['starved', `${s.starvedCaptures} capture${s.starvedCaptures === 1 ? '' : 's'} retried because the child outran the copy`],
-    ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : s.durableOffset],
+    ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : `${s.durableOffset}${s.snapshotSeq ? ` (generation ${s.snapshotSeq})` : ''}`],
     ['next capture', next],
     ...(s.replica == null ? [] : replicaFields(s.replica)),
   ]);
@@ -48,8 +48,8 @@ export const statusCommand = defineCommand({
   builder: (yargs) =>
     withJson(withDir(yargs))
       .option('timeout', { type: 'string', default: '5s', requiresArg: true, describe: 'How long to wait for the host\'s answer' })
-      .example('shm-host status --json | jq .restarts', 'How often the child was restarted')
-      .example('shm-host status >/dev/null 2>&1; [ $? = 3 ] && echo "no host"', 'Is a host running?'),
+      .example(exampleLines('shm-host status --json | jq .restarts', 'How often the child was restarted'))
+      .example(exampleLines('shm-host status >/dev/null 2>&1; [ $? = 3 ] && echo "no host"', 'Is a host running?')),
   handler: async (args, ctx) => {
     const timeoutMs = parseDuration('--timeout', args.timeout);
     const status = await fetchStatus(args.dir, timeoutMs);

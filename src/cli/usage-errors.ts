@@ -2,6 +2,56 @@
 // points at the right --help.
 import type { CliCommand } from './command.js';
 import { firstWord, nameOf, subcommandOf, usageOf } from './argv.js';
+import { UsageError } from './errors.js';
+
+/** Edit distance between `a` and `b`, a swap of two neighbours counting as one edit (Damerau's optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * For yargs' `Unknown argument: al`, a hint naming the option it is most
+ * likely a typo of (`did you mean --all?`), among `known` (option names as
+ * yargs keeps them); null for anything else.
+ */
+export function optionTypo(message: string, known: Readonly<Record<string, unknown>>): string | null {
+  const m = /^Unknown argument: (\S+)$/.exec(message.trim());
+  if (!m) return null;
+  const closest = closestSubcommand(Object.keys(known).filter((k) => k.length > 1 && k !== '$0' && k !== '_'), m[1]!);
+  return closest === null ? null : `did you mean --${closest}?`;
+}
+
+/** The subcommand `word` is most likely a typo of (at most 2 edits, and fewer than half its letters), or null. */
+export function closestSubcommand(names: readonly string[], word: string): string | null {
+  let best: { name: string; distance: number } | null = null;
+  for (const name of names) {
+    const distance = editDistance(word.toLowerCase(), name);
+    if (distance <= 2 && distance * 2 < name.length && (best === null || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name ?? null;
+}
+
+/**
+ * `word`, the first word of `argv`, names no subcommand: a typo of one
+ * ("did you mean"), or a program to run that belongs after `--`.
+ */
+export function notASubcommand(names: readonly string[], word: string, argv: readonly string[]): UsageError {
+  const closest = closestSubcommand(names, word);
+  if (closest !== null) return new UsageError(`${word} is not a subcommand`, `did you mean ${closest}? see shm-host --help`);
+  const at = argv.indexOf(word);
+  const options = argv.slice(0, at);
+  const program = argv.slice(at).filter((a) => a !== '--');
+  const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return new UsageError(`${word} is not a subcommand`, `to run a program, put it after --: shm-host ${[...options, '--', ...program].map(quote).join(' ')}`);
+}
 
 /** Where a usage error points: the subcommand's --help, or the program's. */
 export function helpFor(commands: ReadonlyArray<CliCommand<any>>, argv: readonly string[]): string {
@@ -13,8 +63,6 @@ export function helpFor(commands: ReadonlyArray<CliCommand<any>>, argv: readonly
 export function usageProblem(commands: ReadonlyArray<CliCommand<any>>, message: string, argv: readonly string[]): string {
   const text = message.replace(/\s*\n\s*/g, ' ').trim();
   if (/^Unknown arguments?: /.test(text)) {
-    const first = firstWord(argv)?.word;
-    if (first !== undefined && subcommandOf(commands, argv) === undefined && text === `Unknown argument: ${first}`) return `unknown command ${first}`;
     return `unknown ${text.slice('Unknown '.length)}`;
   }
   if (/^Not enough non-option arguments/.test(text)) {

@@ -5,7 +5,7 @@ import { FormatError } from '../format/index.js';
 import { ExportFormatError, imageDisagreement, readExport, type ListedGeneration, type SnapshotStore } from '../store/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { UsageError } from './errors.js';
-import { REF_HELP, withDir, withJson } from './options.js';
+import { REF_HELP, withDir, withJson, exampleLines } from './options.js';
 import type { Progress } from './progress.js';
 import { PRUNED_RETRIES, openReadOnly, pruned, resolveSource, type Source } from './source.js';
 
@@ -125,8 +125,8 @@ export const verifyCommand = defineCommand({
     withJson(withDir(yargs))
       .positional('ref', { type: 'string', describe: `${REF_HELP} (default: latest)` })
       .option('all', { type: 'boolean', default: false, describe: 'Check every generation' })
-      .example('shm-host verify --all || alert "snapshots damaged"', 'A cron check')
-      .example('shm-host verify ./state.shmx', 'Check an export file before moving it'),
+      .example(exampleLines('shm-host verify --all || alert "snapshots damaged"', 'A cron check'))
+      .example(exampleLines('shm-host verify ./state.shmx', 'Check an export file before moving it')),
   handler: async (args, ctx) => {
     if (args.all && args.ref !== undefined) throw new UsageError(`give either a <ref> (${args.ref}) or --all, not both`, 'see shm-host verify --help');
     let results: VerifyResult[];

@@ -3,6 +3,8 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { ShmHostError } from '../errors.js';
 import { SHARED_FD_NAME } from '../format/index.js';
+import type { Logger } from './logger.js';
+import { manageChild } from './reaper.js';
 
 /** How a child ended, as data. */
 export interface ChildExit {
@@ -14,16 +16,20 @@ export interface ChildExit {
   /** True when the host had to SIGKILL it after a stop timeout. */
   readonly forced: boolean;
   readonly ranMs: number;
+  /** Set when no process could be started: the errno name of the failed fork or exec. */
+  readonly startError?: string;
 }
 
 /** Exit status a shell would report: the code, or 128 + the signal's number. */
 export function exitStatus(exit: Pick<ChildExit, 'code' | 'signal'>, signalNumbers: Record<string, number>): number {
+  // A child never started (code and signal null) counts as a failure: 1.
   if (exit.signal !== null) return 128 + (signalNumbers[exit.signal] ?? 0);
   return exit.code ?? 1;
 }
 
 /** Says how a child ended in words: `exited with code 3`, `killed by SIGKILL`. */
-export function describeExit(exit: Pick<ChildExit, 'code' | 'signal'>): string {
+export function describeExit(exit: Pick<ChildExit, 'code' | 'signal' | 'startError'>): string {
+  if (exit.startError !== undefined) return `could not be started (${exit.startError})`;
   return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
@@ -77,15 +83,27 @@ export function childEnvironment(env: NodeJS.ProcessEnv): Record<string, string>
   return out;
 }
 
+/** True for a name a POSIX shell keeps in the environment it passes on (letters, digits, `_`, not starting with a digit). */
+export const isShellName = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+
 /**
  * The exec trampoline. setpriv sets PDEATHSIG=KILL, then the shell checks
  * that its parent is still this host (had the host died before the prctl,
  * no signal would ever come: the child must not start as an orphan), sets
  * LISTEN_PID to its own pid and execs the command, which keeps that pid.
+ * A POSIX shell drops variables whose names are not shell names (`a.b`,
+ * `my-var`) from the environment it execs with, so those are handed to
+ * `env` as NAME=VALUE arguments and env execs the command with them: the
+ * child gets exactly `environment`. (Those arguments are visible in the
+ * trampoline's command line until env execs the command.)
  */
-export function trampoline(hostPid: number, command: string, args: readonly string[]): { file: string; args: string[] } {
-  const script = `[ "$PPID" = "${hostPid}" ] || exit 129; export LISTEN_PID=$$; exec "$0" "$@"`;
-  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', 'sh', '-c', script, command, ...args] };
+export function trampoline(hostPid: number, command: string, args: readonly string[], environment: Record<string, string> = {}): { file: string; args: string[] } {
+  const kept = Object.entries(environment).filter(([name]) => name !== '' && !isShellName(name)).map(([name, value]) => `${name}=${value}`);
+  const exec = kept.length > 0 ? `exec env -- "$@"` : 'exec "$0" "$@"';
+  const script = `[ "$PPID" = "${hostPid}" ] || exit 129; export LISTEN_PID=$$; ${exec}`;
+  // (env would take a command whose path holds '=' for one more assignment: the one case this cannot run.)
+  const tail = kept.length > 0 ? ['sh', ...kept, command, ...args] : [command, ...args];
+  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', 'sh', '-c', script, ...tail] };
 }
 
 /** The host cannot start children safely without setpriv (util-linux), which sets their parent-death signal. */
@@ -98,34 +116,47 @@ export class MissingToolError extends ShmHostError {
 
 /** Fails early, with the fix, when the trampoline's tools are missing. */
 export function requireTrampoline(env: NodeJS.ProcessEnv): void {
-  for (const tool of ['setpriv', 'sh']) {
+  for (const tool of ['setpriv', 'sh', 'env']) {
     try {
       resolveCommand(tool, env);
     } catch {
-      throw new MissingToolError(`${tool} is not in PATH: shm-host needs it to start children that die with the host (install util-linux)`);
+      const pkg = tool === 'setpriv' ? 'util-linux' : tool === 'env' ? 'coreutils' : 'a POSIX shell';
+      throw new MissingToolError(`${tool} is not in PATH: shm-host needs it to start children that die with the host (install ${pkg})`);
     }
   }
 }
 
 export interface StartedChild {
   readonly pid: number;
+  /** When it started, in performance.now() milliseconds (a monotonic clock). */
   readonly startedAt: number;
   /** Resolves once the child (the group leader) has exited. Never rejects. */
   readonly exited: Promise<Omit<ChildExit, 'forced'>>;
 }
 
+/** A child that could not be started at all: fork or exec failed (`EAGAIN` with a pids cgroup at its limit, say). */
+export interface SpawnFailure {
+  /** The errno name (`EAGAIN`, `ENOMEM`...), or `UNKNOWN`. */
+  readonly errno: string;
+  readonly message: string;
+}
+
 /**
  * Starts `command` with `sharedFd` as its fd 3, stdio passed through, in a
- * process group of its own (the host kills the group as a whole).
+ * process group of its own (the host kills the group as a whole). Resolves
+ * to a SpawnFailure when no process could be created: that may pass (a
+ * full process table, a pids cgroup at its limit), so it is a failed start
+ * for the restart policy, not the host's end.
  */
-export function startChild(command: string, args: readonly string[], sharedFd: number, env: NodeJS.ProcessEnv): StartedChild {
-  const t = trampoline(process.pid, command, args);
-  const startedAt = Date.now();
+export async function startChild(command: string, args: readonly string[], sharedFd: number, env: NodeJS.ProcessEnv): Promise<StartedChild | SpawnFailure> {
+  const environment = childEnvironment(env);
+  const t = trampoline(process.pid, command, args, environment);
+  const startedAt = performance.now();
   const subprocess = execa(t.file, t.args, {
     // A number is handed to spawn, which dups it onto fd 3 in the child (and
     // so clears its close-on-exec flag); the process library's types only list numbers for fds 0-2.
     stdio: ['inherit', 'inherit', 'inherit', sharedFd as unknown as 'inherit'],
-    env: childEnvironment(env),
+    env: environment,
     extendEnv: false,
     detached: true,
     reject: false,
@@ -134,12 +165,31 @@ export function startChild(command: string, args: readonly string[], sharedFd: n
     forceKillAfterDelay: false,
   });
   const pid = subprocess.pid;
-  if (pid === undefined) throw new Error('the child process could not be started (setpriv and sh are required: install util-linux)');
+  if (pid === undefined) {
+    const result = await subprocess;
+    const cause = result.cause as NodeJS.ErrnoException | undefined;
+    const errno = cause?.code ?? 'UNKNOWN';
+    return { errno, message: `the child could not be started: ${cause?.syscall ?? `spawn ${t.file}`} failed: ${errno}` };
+  }
   const exited = subprocess.then((result) => ({
     pid,
     code: result.signal ? null : (result.exitCode ?? null),
     signal: (result.signal ?? null) as NodeJS.Signals | null,
-    ranMs: Date.now() - startedAt,
+    ranMs: performance.now() - startedAt,
   }));
+  manageChild(pid, subprocess);
   return { pid, startedAt, exited };
+}
+
+/** Logs the `exit` event of a child that ran (info for code 0, else warn). */
+export function logChildExit(log: Logger, exit: ChildExit): void {
+  log.log(exit.signal === null && exit.code === 0 ? 'info' : 'warn', 'exit',
+    `child ${exit.pid} ${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
+    { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
+}
+
+/** Logs a child that could not be started (`start-failed`) and returns it as an exit the restart policy judges a failure. */
+export function failedStart(log: Logger, failure: SpawnFailure): ChildExit {
+  log.log('error', 'start-failed', `${failure.message}; the restart policy decides when to try again`, { errno: failure.errno });
+  return { pid: 0, code: null, signal: null, forced: false, ranMs: 0, startError: failure.errno };
 }

@@ -6,7 +6,7 @@ import { closeSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { Generation, SnapshotStore } from '../store/index.js';
 import {
-  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, restoreImage, sizeOf, type CarryOver,
+  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, restoreImage, sealAgainstShrink, sizeOf, type CarryOver,
 } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
@@ -27,6 +27,8 @@ export class SharedFiles {
   readonly #log: Logger;
   readonly #dir: string;
   readonly #size: number;
+  /** The memfd name of every file this host creates (see sharedFileName). */
+  readonly #name: string;
   readonly #onFileChanged: (fd: number) => void;
   /**
    * Post-mortem captures of carried-over files, each holding a whole old file in memory: a carry-over
@@ -39,7 +41,7 @@ export class SharedFiles {
   /** `onFileChanged` is told each file a child is about to get (the service manager's fd store keeps it). */
   constructor(
     store: SnapshotStore, captures: CaptureQueue, log: Logger,
-    options: { readonly dir: string; readonly size: number; readonly onFileChanged?: (fd: number) => void },
+    options: { readonly dir: string; readonly size: number; readonly name: string; readonly onFileChanged?: (fd: number) => void },
   ) {
     this.#onFileChanged = options.onFileChanged ?? (() => {});
     this.#store = store;
@@ -47,6 +49,7 @@ export class SharedFiles {
     this.#log = log;
     this.#dir = options.dir;
     this.#size = options.size;
+    this.#name = options.name;
   }
 
   /**
@@ -62,6 +65,8 @@ export class SharedFiles {
       this.#log.log('warn', 'handover-closed', `closed fd ${c.fd} (${c.name}) passed by the service manager: only one shared file is used`, { ...c });
     }
     if (handed.kind === 'unusable') this.#log.log('warn', 'handover-unusable', handed.reason);
+    // Sealed where it can be, so nothing can make the carry-over's mapping die of SIGBUS; the child gets a sealed copy.
+    if (handed.kind === 'file') sealAgainstShrink(handed.fd);
     if (handed.kind === 'file' && await this.#carryOverFrom(handed.fd, 'handover')) return;
     this.#use(await this.#restoredFile());
   }
@@ -105,12 +110,12 @@ export class SharedFiles {
     }
     const generation = found.generation;
     if (!generation) {
-      const fd = createSharedFile(this.#size);
+      const fd = createSharedFile(this.#size, this.#name);
       this.#log.log('info', 'empty', `no snapshot to restore in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
       return fd;
     }
     const size = Math.max(this.#size, generation.manifest.imageSize);
-    const fd = createSharedFile(size);
+    const fd = createSharedFile(size, this.#name);
     try {
       await restoreImage(generation, fd, size);
     } catch (err) {
@@ -156,7 +161,7 @@ export class SharedFiles {
     let fd = -1;
     let carried: CarryOver;
     try {
-      fd = createSharedFile(Math.max(this.#size, sizeOf(old)));
+      fd = createSharedFile(Math.max(this.#size, sizeOf(old)), this.#name);
       carried = await carryOver(old, fd);
     } catch (err) {
       // No memory file or mapping to be had, say: the capture path may still manage.
@@ -233,7 +238,7 @@ export class SharedFiles {
     }
     if (fd === null) {
       const size = Math.max(this.#size, sizeOf(old));
-      fd = createSharedFile(size);
+      fd = createSharedFile(size, this.#name);
       await copyMemoryFile(old, fd);
       if (captured.kind === 'io-error') {
         this.#log.log('warn', 'carried-as-is', `the snapshot could not be stored, so the child's memory was carried over as it is (${humanBytes(size)})`);

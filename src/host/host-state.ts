@@ -13,6 +13,7 @@ type ChildPhase = HostStatus['child']['state'];
 export class HostState {
   readonly command: readonly string[];
   readonly startedAt = Date.now();
+  readonly #startedMonotonic = performance.now();
   childPid: number | null = null;
   childStartedAt: number | null = null;
   phase: ChildPhase = 'exited';
@@ -23,7 +24,8 @@ export class HostState {
   /** Called after each change a service manager's STATUS= line shows (child started or exited, a capture). */
   onChange: () => void = () => {};
   starvedCaptures = 0;
-  durableOffset = 0n;
+  /** durable_offset and snapshot_seq from the live file's header (see HeaderWatch.durable), set by the supervisor. */
+  header: () => { durableOffset: bigint; snapshotSeq: bigint } | null = () => null;
   nextCaptureDue: number | null = null;
   /** The replica's status, when the host has one (--replica). */
   replica: (() => ReplicaStatus) | null = null;
@@ -51,18 +53,17 @@ export class HostState {
   captured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
     this.lastCapture = { sequence: m.sequence, time: new Date().toISOString(), durationMs: result.durationMs, bytes: result.bytesCopied, reason };
-    if (result.published) this.durableOffset = result.published.durableOffset;
     this.onChange();
   }
 
   /** The live channel's answer to `status`. */
   status(dir: string, intervalMs: number): HostStatus {
-    const now = Date.now();
+    const header = this.header();
     return {
       pid: process.pid,
       dir: resolve(dir),
       startedAt: new Date(this.startedAt).toISOString(),
-      uptimeMs: now - this.startedAt,
+      uptimeMs: Math.round(performance.now() - this.#startedMonotonic),
       child: {
         pid: this.childPid,
         command: this.command,
@@ -74,7 +75,9 @@ export class HostState {
       lastCapture: this.lastCapture,
       lastRestart: this.lastRestart,
       starvedCaptures: this.starvedCaptures,
-      durableOffset: this.durableOffset.toString(),
+      // What the child reads from its header, after a restore or a capture alike.
+      durableOffset: (header?.durableOffset ?? 0n).toString(),
+      snapshotSeq: Number(header?.snapshotSeq ?? 0n),
       intervalMs,
       nextCaptureDue: this.nextCaptureDue === null ? null : new Date(this.nextCaptureDue).toISOString(),
       replica: this.replica?.() ?? null,

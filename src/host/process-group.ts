@@ -28,7 +28,7 @@ function groupExists(pgid: number): boolean {
  * still alive at the deadline (normally none).
  */
 export async function killGroupAndWait(pgid: number, timeoutMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let pollMs = 1;
   for (;;) {
     signalGroup(pgid, 'SIGKILL');
@@ -39,8 +39,25 @@ export async function killGroupAndWait(pgid: number, timeoutMs = 5000): Promise<
     if (!groupExists(pgid)) return [];
     const living = livingGroupMembers(pgid);
     if (living.length === 0) return [];
-    if (Date.now() >= deadline) return living;
+    if (performance.now() >= deadline) return living;
     await delay(pollMs);
+    pollMs = Math.min(pollMs * 2, 50);
+  }
+}
+
+/**
+ * Waits until no member of group `pgid` can run any more, or until the
+ * monotonic time `deadline` (performance.now() ms), reaping the members
+ * reparented here. Resolves to whether the group ended by itself.
+ */
+export async function waitGroupUntil(pgid: number, deadline: number): Promise<boolean> {
+  let pollMs = 1;
+  for (;;) {
+    reapGroup(pgid);
+    if (livingGroupMembers(pgid).length === 0) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await delay(Math.min(pollMs, left));
     pollMs = Math.min(pollMs * 2, 50);
   }
 }

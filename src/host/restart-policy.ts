@@ -56,6 +56,10 @@ export class RestartPolicy {
     this.#delayMs = options.initialDelayMs;
   }
 
+  /**
+   * `now` is a monotonic time in ms (performance.now()): the window must not
+   * move with steps of the wall clock. `exit.ranMs` is measured the same way.
+   */
   decide(exit: Pick<ChildExit, 'code' | 'signal' | 'ranMs'>, now: number): RestartDecision {
     const failed = exit.signal !== null || exit.code !== 0;
     const { mode, maxRestarts, windowMs } = this.options;

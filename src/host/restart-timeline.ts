@@ -3,6 +3,7 @@
 // benchmark see where a restart's time goes.
 import { performance } from 'node:perf_hooks';
 import type { RestartTimelineRecord } from './control/protocol.js';
+import type { Logger } from './logger.js';
 
 export type { RestartTimelineRecord } from './control/protocol.js';
 
@@ -38,4 +39,11 @@ export class RestartTimeline {
 /** One line for the log and `status`: `reaped 0.4 ms, copied and proven 3.1 ms, ...`. */
 export function describeTimeline(t: RestartTimelineRecord): string {
   return `death seen -> group reaped ${t.reapMs} ms -> memory copied and proven ${t.copyMs} ms -> delay ${t.delayMs} ms -> child spawned ${t.spawnMs} ms (${t.totalMs} ms in all)`;
+}
+
+/** Ends `timeline` once the restart's child is spawned: logs its phases and returns the record `status` keeps. */
+export function finishTimeline(timeline: RestartTimeline, restarts: number, log: Logger): RestartTimelineRecord {
+  const record = timeline.finish(restarts);
+  log.log('info', 'restart-timeline', `restart ${record.restart}: ${describeTimeline(record)}`, { ...record });
+  return record;
 }

@@ -1,5 +1,5 @@
 // The signals the host answers: SIGTERM, SIGINT and SIGHUP stop it (each
-// forwarded to the child, SIGKILL after the stop timeout); SIGUSR1 asks
+// forwarded to the child's process group, SIGKILL after the stop timeout); SIGUSR1 asks
 // for a capture now.
 import { signalGroup } from './process-group.js';
 
@@ -61,23 +61,18 @@ export function installSignalHandlers(onStop: (signal: NodeJS.Signals) => void, 
 }
 
 /**
- * Forwards `signal` to the child `pid` and SIGKILLs its process group after
- * `timeoutMs` unless it exited by then (`exited` settles) or `stillCurrent`
- * says it is no longer the child; `onForced` is told before the kill.
+ * Sends `signal` to the child's whole process group `pgid` (a shell that
+ * runs the program would die at once and leave it without the signal), and
+ * SIGKILLs the group after `timeoutMs` unless `stillCurrent` says the host
+ * moved on; `onForced` is told before the kill. The group, not only the
+ * child, gets the time: see waitGroupUntil.
  */
-export function forwardStop(
-  pid: number, signal: NodeJS.Signals, timeoutMs: number, exited: Promise<unknown>, stillCurrent: () => boolean, onForced: () => void,
-): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone: its exit is on its way.
-  }
+export function forwardStop(pgid: number, signal: NodeJS.Signals, timeoutMs: number, stillCurrent: () => boolean, onForced: () => void): void {
+  signalGroup(pgid, signal);
   const timer = setTimeout(() => {
     if (!stillCurrent()) return;
     onForced();
-    signalGroup(pid, 'SIGKILL');
+    signalGroup(pgid, 'SIGKILL');
   }, timeoutMs);
   timer.unref();
-  void exited.then(() => clearTimeout(timer));
 }

@@ -1,25 +1,31 @@
-// The supervisor's loop: start the child on the shared file, wait for its
-// exit, capture, decide whether to restart, until it is stopped or gives
-// up. The file hand-off, the interval schedule, the signals and the
+// The supervisor's loop: start the child on the shared file, wait for its exit, capture, decide whether to
+// restart, until it is stopped or gives up. The file hand-off, the interval schedule, the signals, the
 // restart policy and the replica each live in a file of their own.
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
 import { SnapshotStore, type Reason } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
 import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
-import { describeExit, exitStatus, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild } from './child-process.js';
-import { startControlServer, type ControlServer } from './control/index.js';
+import {
+  describeExit, exitStatus, failedStart, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
+} from './child-process.js';
+import { openControlChannel } from './control-channel.js';
+import type { ControlServer } from './control/index.js';
 import { SharedFiles } from './file-handoff.js';
+import { EXIT_STATE_LOST, finalCapture } from './final-capture.js';
 import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
 import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
 import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify/index.js';
+import { GroupStop } from './group-stop.js';
 import { killGroupAndWait } from './process-group.js';
+import { reapOrphansOnSigchld } from './reaper.js';
 import { ReplicaLink } from './replica-link.js';
+import { endStaleWriters, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
-import { RestartTimeline, describeTimeline } from './restart-timeline.js';
-import { delayAfterDeath, forwardStop, installSignalHandlers, type SignalHandlers } from './signals.js';
+import { RestartTimeline, finishTimeline } from './restart-timeline.js';
+import { delayAfterDeath, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
 
 /**
@@ -36,11 +42,11 @@ export class Supervisor {
   #files!: SharedFiles;
   #captures!: CaptureQueue;
   #child: StartedChild | null = null;
-  #stopSignal: NodeJS.Signals | null = null;
-  #forced = false;
+  readonly #stop: GroupStop;
   #wakeup = new Wakeup();
   #interval: IntervalSchedule;
   #signals: SignalHandlers | null = null;
+  #stopReaping: () => void = () => {};
   #control: ControlServer | null = null;
   #replica: ReplicaLink | null = null;
   readonly #link: ServiceManagerLink;
@@ -54,6 +60,7 @@ export class Supervisor {
     this.#log = options.logger;
     this.#env = options.env ?? process.env;
     this.state = new HostState(options.command, options.args);
+    this.#stop = new GroupStop(options.stopTimeoutMs);
     this.#link = new ServiceManagerLink({ logger: this.#log, env: this.#env });
     this.state.onChange = () => this.#link.status(hostStatus(this.state));
     this.#interval = new IntervalSchedule(options.intervalMs, this.state, {
@@ -74,24 +81,34 @@ export class Supervisor {
     this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, spare: () => this.#replica?.needed() ?? new Set() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
-    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, onFileChanged: (fd) => this.#link.fileChanged(fd) });
+    const name = sharedFileName(options.dir);
+    this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });
+    this.state.header = () => this.#files.watch?.durable() ?? null;
     try {
       this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
       this.#link.start();
+      this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
+      await endStaleWriters(name, this.#log, 'start');
       await this.#files.prepareFirst(this.#env);
-      if (options.controlChannel !== false) await this.#startControlChannel();
+      if (options.controlChannel !== false) {
+        this.#control = await openControlChannel(options.dir, this.#log, {
+          status: () => this.state.status(options.dir, options.intervalMs),
+          snapshot: async () => ({ sequence: (await this.requestCapture()).generation.sequence }),
+        });
+      }
       return await this.#loop();
     } finally {
       this.#signals?.remove();
+      this.#stopReaping();
       this.#interval.stop();
-      // No new capture can be asked for now; the queued ones (a post-mortem
-      // capture in the background) end before the file and store close.
+      // No new capture can be asked for now; the queued ones (a post-mortem capture in the background)
+      // end before the file and store close.
       await this.#control?.close();
       this.#files.startBackground();
-      await this.#captures.drained();
-      await this.#replica?.close(options.stopTimeoutMs);
+      await this.#captures.drained().then(() => this.#replica?.close(options.stopTimeoutMs)); // the replica: up to --stop-timeout
       this.#files.close();
+      await endStaleWriters(name, this.#log, 'end');
       await this.#store.close();
       this.#link.close();
     }
@@ -112,72 +129,69 @@ export class Supervisor {
   async #loop(): Promise<number> {
     const policy = new RestartPolicy(this.options.restart);
     for (;;) {
-      if (this.#stopSignal !== null) {
-        this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} before the child started`);
-        return 128 + (constants.signals[this.#stopSignal] ?? 0);
+      if (this.#stop.signal !== null) {
+        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal} before the child started`);
+        return 128 + (constants.signals[this.#stop.signal] ?? 0);
       }
       const exit = await this.#runChildOnce();
       const status = exitStatus(exit, constants.signals);
-      if (this.#stopSignal !== null) {
-        await this.#postMortem('shutdown');
-        this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal}; the child ${describeExit(exit)}`, { status });
-        return status;
+      if (this.#stop.signal !== null) {
+        const durable = await this.#finalCapture('shutdown');
+        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal}; the child ${describeExit(exit)}`, { status });
+        return durable ? status : EXIT_STATE_LOST;
       }
-      const decision = policy.decide(exit, Date.now());
+      const decision = policy.decide(exit, performance.now());
       if (!decision.restart) {
         this.#link.stopping(`not restarting: ${describeExit(exit)}`);
-        await this.#postMortem('post-mortem');
+        const durable = await this.#finalCapture('post-mortem');
         const level = decision.why === 'too-many' ? 'error' : 'info';
         this.#log.log(level, 'not-restarting', decision.message, { status });
+        if (!durable) return EXIT_STATE_LOST;
         return decision.why === 'too-many' && status === 0 ? 1 : status;
       }
       this.state.restarts = decision.count;
       this.state.phase = 'restarting';
-      await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
+      // After a failed start nothing ran on the file: the next try gets it as it is.
+      if (exit.startError === undefined) await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
       this.#timeline?.mark();
       const delayMs = delayAfterDeath(exit, decision.delayMs);
       this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (the child ${describeExit(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
         restart: decision.count, delayMs,
       });
       if (await this.#wakeup.sleep(delayMs)) {
-        this.#log.log('info', 'stopped', `stopped by ${this.#stopSignal} while waiting to restart`, { status });
-        return status;
+        // The carried memory may not be on disk yet (its capture runs in the background, and may fail).
+        const durable = await this.#finalCapture('shutdown');
+        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal} while waiting to restart`, { status });
+        return durable ? status : EXIT_STATE_LOST;
       }
       this.#timeline?.mark();
     }
   }
 
-  async #startControlChannel(): Promise<void> {
-    try {
-      this.#control = await startControlServer(this.options.dir, {
-        status: () => this.state.status(this.options.dir, this.options.intervalMs),
-        snapshot: async () => ({ sequence: (await this.requestCapture()).generation.sequence }),
-      }, {
-        onError: (err) => this.#log.log('warn', 'control', `live channel: ${err instanceof Error ? err.message : String(err)}`),
-      });
-    } catch (err) {
-      // The child's state matters more than the channel: run without it.
-      this.#log.log('warn', 'control', `no live channel (status/snapshot commands will not reach this host): ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
   async #runChildOnce(): Promise<ChildExit> {
     const { command, args } = this.options;
-    this.#forced = false;
-    const child = startChild(command, args, this.#files.fd, withoutNotifyVariables(this.#env));
-    this.#child = child;
+    this.#stop.childStarted();
+    const child = await startChild(command, args, this.#files.fd, withoutNotifyVariables(this.#env));
     this.#files.startBackground();
-    this.#logTimeline();
-    this.state.childStarted(child.pid, child.startedAt);
+    // Nothing ran, so nothing wrote the file: a failed start, for the restart policy to judge.
+    if ('errno' in child) return failedStart(this.#log, child);
+    this.#child = child;
+    // After a restart's child is spawned: the restart's phases, logged and kept for `status`.
+    if (this.#timeline !== null) this.state.lastRestart = finishTimeline(this.#timeline, this.state.restarts, this.#log);
+    this.#timeline = null;
+    this.state.childStarted(child.pid, Date.now());
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
     // READY=1 the first time (the child runs on the restored or handed-back file), STATUS= after.
     this.#link.childRunning(hostStatus(this.state));
+    // A stop signal that came while the child was being started is forwarded now.
+    if (this.#stop.signal !== null) this.#onStopSignal(this.#stop.signal);
     this.#interval.start();
     const ended = await child.exited;
     this.#timeline = new RestartTimeline();
     this.#child = null;
     this.#interval.stop();
-    const exit: ChildExit = { ...ended, forced: this.#forced };
+    // On a stop, the rest of the group has until --stop-timeout to run its shutdown handlers too.
+    const exit: ChildExit = { ...ended, forced: await this.#stop.leaderExited(child.pid) };
     this.state.childExited(exit);
     const lingering = await killGroupAndWait(child.pid);
     this.#timeline.mark();
@@ -185,36 +199,17 @@ export class Supervisor {
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
     }
-    this.#log.log(exit.signal === null && exit.code === 0 ? 'info' : 'warn', 'exit',
-      `child ${exit.pid} ${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
-      { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
+    logChildExit(this.#log, exit);
     return exit;
   }
 
-  /** After a restart's child is spawned: the restart's phases, logged and kept for `status`. */
-  #logTimeline(): void {
-    if (this.#timeline === null) return;
-    const record = this.#timeline.finish(this.state.restarts);
-    this.#timeline = null;
-    this.state.lastRestart = record;
-    this.#log.log('info', 'restart-timeline', `restart ${record.restart}: ${describeTimeline(record)}`, { ...record });
-  }
-
   #onStopSignal(signal: NodeJS.Signals): void {
-    const first = this.#stopSignal === null;
-    this.#stopSignal ??= signal;
-    if (first) {
-      this.#log.log('info', 'stopping', `received ${signal}: stopping the child (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
+    if (this.#stop.request(signal, this.#child?.pid ?? null)) {
+      this.#log.log('info', 'stopping', `received ${signal}: stopping the child's process group (SIGKILL after ${this.options.stopTimeoutMs} ms)`);
       this.#link.stopping(`stopping on ${signal}: final capture of the child's memory`);
     }
     if (this.#child) this.state.phase = 'stopping';
     this.#wakeup.wake();
-    const child = this.#child;
-    if (child) {
-      forwardStop(child.pid, signal, this.options.stopTimeoutMs, child.exited, () => this.#child === child, () => {
-        this.#forced = true;
-      });
-    }
   }
 
   /**
@@ -234,6 +229,12 @@ export class Supervisor {
       if (current && files.fd === fd) files.capturedWriteOffset = before;
       return result;
     });
+  }
+
+  /** The last capture before the host ends; false when the child's last memory is not durable (see finalCapture). */
+  #finalCapture(reason: Reason): Promise<boolean> {
+    const writeOffset = (): bigint | null => this.#files.watch?.writeOffset() ?? null;
+    return finalCapture({ store: this.#store, log: this.#log, capture: () => this.#postMortem(reason), writeOffset }, this.options.stopTimeoutMs);
   }
 
   /** The capture after the child's group is gone: exact, nothing writes any more. */

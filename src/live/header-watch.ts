@@ -1,4 +1,4 @@
-import { MAGIC, MAGIC_AT, PAGE_SIZE, WRITE_OFFSET_AT, wordsOf } from '../format/index.js';
+import { MAGIC, MAGIC_AT, PAGE_SIZE, WRITE_OFFSET_AT, readExtension, wordsOf, type Extension } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 
 /**
@@ -18,6 +18,17 @@ export class HeaderWatch {
     const words = wordsOf(this.#mapping.bytes);
     if (words.load(MAGIC_AT) !== MAGIC) return null;
     return words.load(WRITE_OFFSET_AT);
+  }
+
+  /**
+   * durable_offset and snapshot_seq as the child reads them from this
+   * header (docs/FORMAT.md section 5), or null while no writer configured
+   * the file: the one source of what is durable, for the host's status too.
+   */
+  durable(): Extension | null {
+    const bytes = this.#mapping.bytes;
+    if (wordsOf(bytes).load(MAGIC_AT) !== MAGIC) return null;
+    return readExtension(bytes);
   }
 
   close(): void {

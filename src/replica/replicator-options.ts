@@ -1,6 +1,6 @@
-// What a Replicator takes.
-import type { BackoffOptions } from './backoff.js';
+// What a Replicator is made of (split from replicator.ts, which keeps the loop).
 import type { ReplicaClient } from './client.js';
+import type { BackoffOptions } from './backoff.js';
 import type { LeaseIdentity } from './lease.js';
 import type { RemoteRetention } from './retention.js';
 import type { ReplicaEvent } from './status.js';

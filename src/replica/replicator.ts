@@ -243,4 +243,3 @@ export class Replicator {
   }
 }
 
-export type { ReplicatorOptions } from './replicator-options.js';

@@ -1,8 +1,11 @@
 // Creating and checking the snapshot directory before anything is written
 // in it: it must be a directory, ours, and closed to other users' writes
 // (anyone who can write it can replace the state a restart restores).
+// Every problem with the path is a DirectoryPathError: the caller (the CLI)
+// tells it apart from trouble inside a usable directory.
 import fs from 'node:fs';
-import { StoreError, storeIoError } from './errors.js';
+import { dirname } from 'node:path';
+import { DirectoryPathError, StoreError, errorCode, storeIoError } from './errors.js';
 import { makeDirectoryDurably, type StoreFs } from './fs.js';
 
 const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
@@ -11,27 +14,56 @@ const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
  * Makes sure `dir` exists (created 0700, with any missing parents, each
  * made durable by an fsync of its parent) and is a
  * directory this user owns that no other user can write. Throws a
- * StoreError naming the problem and the fix.
+ * DirectoryPathError naming the problem and the fix.
  */
 export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void> {
-  let stat = await statOrNull(sfs, dir);
-  if (stat === null) {
-    try {
-      await makeDirectoryDurably(sfs, dir, 0o700);
-    } catch (err) {
-      throw storeIoError('create the snapshot directory', dir, err);
+  try {
+    let stat = await statOrNull(sfs, dir);
+    if (stat === null) {
+      await createDirectory(sfs, dir);
+      stat = await statOrNull(sfs, dir);
+      if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} vanished right after it was created`, { path: dir, hint: 'check what removes it' });
     }
-    stat = await statOrNull(sfs, dir);
-    if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} vanished right after it was created`, { path: dir, hint: 'check what removes it' });
+    checkDirectory(dir, stat);
+  } catch (err) {
+    throw asPathError(err);
   }
-  checkDirectory(dir, stat);
 }
 
-/** Checks an existing `dir` for a read-only store: it must exist and be a directory. */
+/** Checks an existing `dir` for a read-only store: it must exist and be a directory. Throws a DirectoryPathError. */
 export async function requireDirectory(sfs: StoreFs, dir: string): Promise<void> {
-  const stat = await statOrNull(sfs, dir);
-  if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the snapshot directory path', option: 'dir' });
-  if (!stat.isDirectory()) throw notADirectory(dir);
+  try {
+    const stat = await statOrNull(sfs, dir);
+    if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the snapshot directory path', option: 'dir' });
+    if (!stat.isDirectory()) throw notADirectory(dir);
+  } catch (err) {
+    throw asPathError(err);
+  }
+}
+
+/** `err` (a StoreError about `dir`, or an errno error) as a DirectoryPathError. */
+export function asPathError(err: unknown): DirectoryPathError {
+  if (err instanceof DirectoryPathError) return err;
+  if (err instanceof StoreError) return new DirectoryPathError(err);
+  throw err;
+}
+
+async function createDirectory(sfs: StoreFs, dir: string): Promise<void> {
+  try {
+    await makeDirectoryDurably(sfs, dir, 0o700);
+  } catch (err) {
+    // mkdir(2) gives ENOENT when the parent exists but its file system
+    // makes no directories in it (/proc, /sys): not "removed", but refused.
+    const failed = (err as { path?: unknown }).path;
+    if (errorCode(err) === 'ENOENT' && typeof failed === 'string') {
+      throw new StoreError('BAD_PATH', `cannot create the snapshot directory ${dir}: ${dirname(failed)} takes no new directories (a file system like /proc, or it was just removed) (ENOENT)`, {
+        path: dir,
+        hint: 'use a snapshot directory on a disk file system',
+        option: 'dir',
+      });
+    }
+    throw storeIoError('create the snapshot directory', dir, err);
+  }
 }
 
 function checkDirectory(dir: string, stat: fs.Stats): void {

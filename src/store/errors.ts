@@ -19,7 +19,8 @@ export type StoreErrorCode =
   | 'IO'
   | 'EXISTS'
   | 'NOT_A_FILE'
-  | 'TRUNCATED';
+  | 'TRUNCATED'
+  | 'BAD_PATH';
 
 /**
  * Something about the snapshot directory a person can act on. `message` is
@@ -35,6 +36,21 @@ export class StoreError extends ShmHostError {
   constructor(code: StoreErrorCode, problem: string, options: { path: string; hint: string; cause?: unknown; option?: string }) {
     super(code, problem, options);
     this.name = 'StoreError';
+  }
+}
+
+/**
+ * The snapshot directory's path itself is unusable: it cannot be created,
+ * is not a directory, is not ours, cannot be searched or read, or its name
+ * is too long or loops. Nothing was read or written; the fix is another
+ * path (or the path's owner or mode). `code` is the StoreError code of the
+ * cause (NOT_A_DIRECTORY, UNSAFE_DIRECTORY, PERMISSION, READ_ONLY_FS,
+ * BAD_PATH...).
+ */
+export class DirectoryPathError extends StoreError {
+  constructor(error: StoreError) {
+    super(error.code, error.problem, { path: error.path, hint: error.hint, cause: error.cause, option: error.option });
+    this.name = 'DirectoryPathError';
   }
 }
 
@@ -62,6 +78,9 @@ const explanations: Record<string, { code: StoreErrorCode; what: string; hint: s
   EPERM: { code: 'PERMISSION', what: 'operation not permitted', hint: `check the directory's owner and mode or ${ANOTHER_DIR}` },
   EIO: { code: 'IO', what: 'an I/O error from the device', hint: `check the disk (dmesg) or ${ANOTHER_DIR}` },
   ENOENT: { code: 'NOT_FOUND', what: 'it no longer exists (was the directory removed?)', hint: `recreate it or ${ANOTHER_DIR}` },
+  ENOTDIR: { code: 'NOT_A_DIRECTORY', what: 'a part of the path is not a directory', hint: ANOTHER_DIR },
+  ELOOP: { code: 'BAD_PATH', what: 'too many symbolic links (a loop?)', hint: `fix the links or ${ANOTHER_DIR}` },
+  ENAMETOOLONG: { code: 'BAD_PATH', what: 'the path or one of its names is too long', hint: 'use a shorter path (at most 4095 bytes, 255 per name)' },
 };
 
 /**

@@ -7,7 +7,7 @@ export type {
 export { realStoreFs, type StoreFs } from './fs.js';
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
-export { StoreError, DirectoryLockedError, storeIoError, type StoreErrorCode } from './errors.js';
+export { StoreError, DirectoryLockedError, DirectoryPathError, storeIoError, type StoreErrorCode } from './errors.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
 export { checksumOfFile, digestChunksOfFile } from './checksum-file.js';
 export { generationFileName, parseGenerationFileName, TEMP_PREFIX } from './names.js';

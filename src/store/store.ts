@@ -1,10 +1,10 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
-import { join } from 'node:path';
-import { prepareDirectory, requireDirectory } from './directory.js';
-import { StoreError, errorCode, storeIoError } from './errors.js';
-import { realStoreFs, removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
+import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
+import { DirectoryLockedError, StoreError, errorCode, storeIoError } from './errors.js';
+import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
+import { classify, settleDirectory } from './settle.js';
 import { DirectoryLock } from './lock.js';
 import { parseManifest } from './manifest.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
@@ -26,17 +26,20 @@ export class SnapshotStore implements SnapshotStoreApi {
   #lock: DirectoryLock | null;
   readonly #fs: StoreFs;
   #nextSequence: number;
+  /** Sequences whose names a file that is not a generation holds (a stray manifest name): never written over. */
+  readonly #strays: ReadonlySet<number>;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
   #spare: () => ReadonlySet<number> = () => new Set();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, strays: ReadonlySet<number> = new Set()) {
     this.#fs = sfs;
     this.dir = dir;
     this.keep = keep;
     this.readOnly = readOnly;
     this.#lock = lock;
     this.#nextSequence = nextSequence;
+    this.#strays = strays;
   }
 
   /**
@@ -53,25 +56,26 @@ export class SnapshotStore implements SnapshotStoreApi {
     const sfs = options.fs ?? realStoreFs;
     if (readOnly) {
       await requireDirectory(sfs, dir);
+      // A directory that cannot be listed is a problem of the path (its mode), found now rather than mid-command.
+      await sfs.readdir(dir).catch((err: unknown) => {
+        throw asPathError(storeIoError('read the snapshot directory', dir, err));
+      });
       return new SnapshotStore(sfs, dir, keep, true, null, 0);
     }
     await prepareDirectory(sfs, dir);
-    const lock = await DirectoryLock.acquire(sfs, dir);
-    let step = 'clean up snapshot directory';
+    // The lock file is the first file written: a directory on a read-only
+    // file system, or one this user cannot write, fails here.
+    const lock = await DirectoryLock.acquire(sfs, dir).catch((err: unknown) => {
+      throw err instanceof DirectoryLockedError ? err : asPathError(storeIoError('take the lock of', dir, err));
+    });
     try {
-      const scan = await scanDirectory(sfs, dir);
-      for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
-      for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
-      // What an earlier process left may not be on the disk yet; it is now,
-      // before this one restores from it or adds to it.
-      step = 'sync snapshot directory';
-      await syncDirectoryPath(sfs, dir);
-      const store = new SnapshotStore(sfs, dir, keep, false, lock, scan.highest + 1);
+      const { nextSequence, strays } = await settleDirectory(sfs, dir);
+      const store = new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, strays);
       if (options.spare !== undefined) store.#spare = options.spare;
       return store;
     } catch (err) {
       await lock.release();
-      throw storeIoError(step, dir, err);
+      throw err;
     }
   }
 
@@ -148,6 +152,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (this.#nextSequence > MAX_SEQUENCE) {
       throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
     }
+    while (this.#strays.has(this.#nextSequence)) this.#nextSequence++;
     const sequence = this.#nextSequence++;
     // Retention after the commit is durable; the new generation is known
     // good (its writer hashed what it wrote), so it is the one to spare.
@@ -166,13 +171,33 @@ export class SnapshotStore implements SnapshotStoreApi {
     return this.#prune(keep, null);
   }
 
+  /**
+   * Deletes every generation but the newest that verifies (or, with none
+   * verified, deletes nothing), and waits until their images are gone, so
+   * their space is free: the last resort of a host whose final capture
+   * met a full disk. Returns the sequences deleted.
+   */
+  async pruneToNewestVerified(): Promise<number[]> {
+    this.#writable('prune generations');
+    const protect = (await this.newestVerified()).generation?.sequence ?? null;
+    if (protect === null) return [];
+    const victims = await this.#prune(1, protect);
+    await this.#background;
+    return victims;
+  }
+
   /** Deletes generations past the newest `keep`, sparing `knownGood` or else the newest that verifies. */
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
     const scan = await scanDirectory(this.#fs, this.dir);
     if (scan.sequences.length <= keep) return [];
+    // Only generations count and go: a file whose manifest name holds no
+    // manifest (another program's, or damage to report) is never deleted,
+    // and does not take the place of one that is kept.
+    const { generations } = await classify(this.#fs, this.dir, scan.sequences);
+    if (generations.length <= keep) return [];
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
     const spared = this.#spare();
-    const victims = retentionVictims(scan.sequences, keep, protect).filter((s) => !spared.has(s));
+    const victims = retentionVictims(generations, keep, protect).filter((s) => !spared.has(s));
     for (const sequence of victims) {
       const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
       // The manifest goes first, and now: the generation stops existing.

@@ -119,6 +119,8 @@ export interface SnapshotStoreApi {
   createImage(): Promise<PendingImage>;
   /** Deletes all but the newest `keep` generations, never the newest verified one; returns the deleted sequences. */
   prune(keep?: number): Promise<number[]>;
+  /** Deletes every generation but the newest that verifies, waiting until their images are gone; nothing when none verifies. */
+  pruneToNewestVerified(): Promise<number[]>;
   /** Releases the lock. */
   close(): Promise<void>;
 }

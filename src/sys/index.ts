@@ -6,13 +6,16 @@ export {
 } from './memfd.js';
 export { Mapping, MAX_VIEW_BYTES } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
-export { setChildSubreaper, setParentDeathSignal, reapGroup, processState, isAlive, livingGroupMembers } from './process.js';
+export {
+  setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processGroupOf, processState, isAlive, livingGroupMembers,
+} from './process.js';
 export { seekData, seekHole, sendfile, copyFileRange, copyFileRangeSync, startWriteback } from './file.js';
 export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
   readFullyWith, writeFullyWith, type PositionedIo,
 } from './io.js';
 export { dataRuns, type Run } from './data-runs.js';
+export { memfdHolders, commandName } from './holders.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
 export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';
 export { futexWake } from './futex.js';

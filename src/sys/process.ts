@@ -46,15 +46,85 @@ export function reapGroup(pgid: number): number {
   }
 }
 
-/** State letter from /proc/PID/stat (`R`, `S`, `Z`...), or null when the process is gone. */
-export function processState(pid: number): string | null {
+const P_PID = 1;
+
+/**
+ * Reaps `pid`, a child of this process, if it has exited (waitid(P_PID,
+ * WEXITED|WNOHANG)). Returns whether it did. Never call it for a pid that
+ * other code (libuv) waits for: that code would lose the exit status.
+ */
+export function reapChild(pid: number): boolean {
+  const info = Buffer.alloc(SIGINFO_SIZE);
+  const r = c.waitid(P_PID, pid, info, WEXITED | WNOHANG) as number;
+  if (r !== 0) {
+    const e = errno();
+    if (e === ECHILD) return false;
+    throw new SysError('waitid', e, `pid ${pid}`);
+  }
+  return info.readInt32LE(SI_PID_OFFSET) === pid;
+}
+
+/**
+ * Pids of this process's children (proc(5): /proc/self/task/TID/children,
+ * one list per thread). Orphans reparented to a child subreaper appear
+ * here too.
+ */
+export function childPids(): number[] {
+  const pids: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return pids;
+  }
+  for (const tid of tasks) {
+    let list: string;
+    try {
+      list = readFileSync(`/proc/self/task/${tid}/children`, 'latin1');
+    } catch {
+      // A kernel without CONFIG_PROC_CHILDREN: every process's parent, from its stat.
+      return processesWhere((fields) => Number(fields[1]) === process.pid);
+    }
+    for (const word of list.trim().split(' ')) if (word !== '') pids.push(Number(word));
+  }
+  return pids.filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+/** Pids whose /proc/PID/stat fields after the command name satisfy `test`. */
+function processesWhere(test: (fields: string[]) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const fields = statFields(pid);
+    if (fields !== null && test(fields)) pids.push(pid);
+  }
+  return pids;
+}
+
+/**
+ * The fields of /proc/PID/stat after the command name ([0] state, [1] ppid,
+ * [2] pgrp...; proc(5)), or null when the process is gone. The command
+ * name may hold spaces and parentheses: fields start after the last ')'.
+ */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 1)[0] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** State letter from /proc/PID/stat (`R`, `S`, `Z`...), or null when the process is gone. */
+export function processState(pid: number): string | null {
+  return statFields(pid)?.[0] ?? null;
+}
+
+/** The process group of `pid` (/proc/PID/stat, zombies included), or null when it is gone. */
+export function processGroupOf(pid: number): number | null {
+  const pgrp = Number(statFields(pid)?.[2]);
+  return Number.isInteger(pgrp) ? pgrp : null;
 }
 
 /** True while `pid` exists and is not a zombie: a zombie cannot run, so it counts as dead. */
@@ -65,19 +135,6 @@ export function isAlive(pid: number): boolean {
 
 /** Pids of the processes in group `pgid` that can still run (zombies excluded). */
 export function livingGroupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields: [0] state, [1] ppid, [2] pgrp
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') members.push(pid);
-  }
-  return members;
+  // fields: [0] state, [1] ppid, [2] pgrp
+  return processesWhere((fields) => Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X');
 }

@@ -37,7 +37,8 @@ t.test('--help lists every subcommand; each subcommand has its own help', async 
 
 t.test('usage errors: one line naming the problem and the fix, exit 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['lst'], /^shm-host: lst is not a subcommand \(to run a program, put it after --/],
+    [['lst'], /^shm-host: lst is not a subcommand \(did you mean list\? see shm-host --help\)\n$/],
+    [['myapp'], /^shm-host: myapp is not a subcommand \(to run a program, put it after --: shm-host -- myapp\)\n$/],
     [['list', '--bogus'], /^shm-host: unknown argument: bogus \(see shm-host list --help\)\n$/],
     [['show'], /^shm-host: show needs <ref> \(see shm-host show --help\)\n$/],
     [['export', 'latest'], /^shm-host: export needs <ref> <file> \(see shm-host export --help\)/],
@@ -65,13 +66,21 @@ t.test('usage errors: one line naming the problem and the fix, exit 2', async (t
 });
 
 t.test('expected failures print one line and exit 1; with --json also an error document', async (t) => {
-  const dir = `${t.testdir()}/missing`;
-  const r = await runCli(['list', '--dir', dir]);
+  const dir = t.testdir();
+  const line = `there is no generation 99 in ${dir} (list the generations to see which exist)`;
+  const r = await runCli(['show', '99', '--dir', dir]);
   t.equal(r.code, 1);
-  t.equal(r.stderr, `shm-host: snapshot directory ${dir} does not exist (check the snapshot directory path: --dir)\n`);
-  const j = await runCli(['list', '--dir', dir, '--json']);
+  t.equal(r.stderr, `shm-host: ${line}\n`);
+  const j = await runCli(['show', '99', '--dir', dir, '--json']);
   t.equal(j.code, 1);
-  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the snapshot directory path: --dir)`, exitCode: 1 } });
+  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: line, exitCode: 1 } });
+});
+
+t.test('a --dir that does not exist, for a command that only reads, is a problem of the command line: exit 2', async (t) => {
+  const dir = `${t.testdir()}/missing`;
+  const j = await runCli(['list', '--dir', dir, '--json']);
+  t.equal(j.code, 2);
+  t.same(JSON.parse(j.out), { error: { code: 'NOT_FOUND', message: `snapshot directory ${dir} does not exist (check the snapshot directory path: --dir)`, exitCode: 2 } });
 });
 
 t.test('explain() sorts errors into expected ones and bugs', async (t) => {
@@ -93,7 +102,7 @@ t.test('the real binary: version, help, a usage error and an expected failure', 
     runBin(['--version']),
     runBin(['cat', '--help']),
     runBin(['show']),
-    runBin(['verify', '--dir', `${t.testdir()}/none`]),
+    runBin(['show', '99', '--dir', t.testdir()]),
   ]);
   t.equal(v.code, 0);
   t.equal(v.out, `${version}\n`);

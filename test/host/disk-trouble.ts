@@ -4,33 +4,10 @@
 // directory is writable again.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAlive } from '../../src/sys/index.js';
-import { fixture, lastLogged, nthMatch, storedSequences, until, scratch } from './harness.js';
-
-/** Mounts a tiny tmpfs at `dir`; returns why not where the machine refuses. */
-function mountTmpfs(dir: string, size: string): string | null {
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`;
-  }
-}
-
-/** Fills the filesystem of `dir` until it refuses more. */
-function fill(path: string): void {
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  for (let i = 0; ; i++) {
-    try {
-      writeFileSync(`${path}.${i}`, chunk);
-    } catch {
-      return;
-    }
-  }
-}
+import { fill, fixture, lastLogged, mountTmpfs, nthMatch, storedSequences, until, scratch } from './harness.js';
 
 for (const trouble of ['full', 'read-only'] as const) {
   t.test(`snapshot directory ${trouble} while the child runs and is killed`, async (t) => {

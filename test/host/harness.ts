@@ -1,11 +1,10 @@
 // Runs the real shm-host binary as a separate process and follows its output
 // line by line, so tests wait on events instead of sleeping.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
 import { SnapshotStore } from '../../src/store/index.js';
 import { isAlive } from '../../src/sys/index.js';
 import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
@@ -73,9 +72,12 @@ export interface HostProcess {
   readonly exited: Promise<Exit>;
 }
 
-/** Starts `shm-host ...args`; stdout and stderr are followed line by line. */
-export function startHost(args: string[], env: NodeJS.ProcessEnv = process.env): HostProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+/**
+ * Starts `shm-host ...args`; stdout and stderr are followed line by line.
+ * With `program`, runs `program ...args` instead (a wrapper that execs the host).
+ */
+export function startHost(args: string[], env: NodeJS.ProcessEnv = process.env, program?: string): HostProcess {
+  const child = spawn(program ?? process.execPath, program ? args : [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const stdout = new LineLog();
   const stderr = new LineLog();
   createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l)).on('close', () => stdout.close());
@@ -162,6 +164,33 @@ export function scratch(t: { teardown(fn: () => unknown): void }): { dir: string
       return host;
     },
   };
+}
+
+/** Mounts a tiny tmpfs at `dir`; returns why not where the machine refuses. */
+export function mountTmpfs(dir: string, size: string): string | null {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** Fills the filesystem of `path` until it refuses even one more page. */
+export function fill(path: string): void {
+  let i = 0;
+  for (const size of [64 * 1024, 4096]) {
+    const chunk = Buffer.alloc(size, 1);
+    for (;; i++) {
+      try {
+        writeFileSync(`${path}.${i}`, chunk);
+      } catch {
+        i += 1;
+        break;
+      }
+    }
+  }
 }
 
 /**

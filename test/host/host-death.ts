@@ -1,11 +1,12 @@
 // When the host itself dies, the child dies with it (parent-death signal),
 // and the next host restores the last durable generation.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { isAlive } from '../../src/sys/index.js';
 import { copyRecord, latestOf, readLayout, validSlots } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
 import { fetchStatus } from '../../src/host/control/index.js';
-import { scratch, fixture, lastLogged, nthMatch, storedSequences, until, untilDead } from './harness.js';
+import { scratch, fixture, killQuietly, lastLogged, nthMatch, storedSequences, until, untilDead } from './harness.js';
 
 /** The counter value held by the newest verified generation in `dir`. */
 async function newestDurableValue(dir: string): Promise<number> {
@@ -78,4 +79,64 @@ t.test('an idle child costs no captures; SIGUSR1 takes one now', async (t) => {
   host.child.kill('SIGUSR1');
   await until('a requested capture', async () => (await generations(state)) === settled + 1);
   t.pass('SIGUSR1 stored a generation although nothing changed');
+});
+
+t.test('a child that dropped privileges outlives a SIGKILLed host, and dies before the next host starts a child', async (t) => {
+  if (process.getuid?.() !== 0) return void t.skip('needs root: setpriv --reuid changes the child\'s user');
+  const work = scratch(t);
+  chmodSync(work.dir, 0o777);
+  const state = `${work.dir}/state`;
+  const log = `${work.dir}/committed.log`;
+  const args = ['--dir', state, '--interval', '100ms', '--size', '256K',
+    '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture('counter.js'), '--rate', '500', '--log', log];
+  const first = work.start(args);
+  await first.stdout.waitFor(/resumed at 0/, 20_000);
+  // setpriv execs the program: the child's pid is the counter's.
+  const child = Number((await nthMatch(first.stderr, /started child (\d+)/, 1))[1]);
+  t.teardown(() => killQuietly(child));
+  await until('a durable generation', async () => (await generations(state)) >= 1);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  // The kernel cleared its parent-death signal when it changed user: it runs on, on the old memory.
+  const before = lastLogged(log)!;
+  await until('the orphaned child to keep committing', () => lastLogged(log)! > before + 10);
+
+  const second = work.start(args);
+  const resumed = Number((await second.stdout.waitFor(/resumed at (\d+)/, 20_000))[1]);
+  t.notOk(isAlive(child), 'the old child is dead');
+  const lines = second.stderr.lines;
+  const killed = lines.findIndex((l) => new RegExp(`killed ${child} \\(node\\): they held the shared memory of a previous host`).test(l));
+  const started = lines.findIndex((l) => /started child/.test(l));
+  t.ok(killed >= 0 && killed < started, `the old child was killed before the new one started:\n${lines.join('\n')}`);
+  t.ok(resumed <= lastLogged(log)!, `one writer at a time: resumed at ${resumed}`);
+});
+
+t.test('the OOM killer kills the host: the child dies with it, a new host restores the last durable generation', async (t) => {
+  const cgroup = `/sys/fs/cgroup/memory/shm-host-oom-${process.pid}`;
+  try {
+    mkdirSync(cgroup);
+  } catch (err) {
+    return void t.skip(`no memory cgroup (v1) to make here: ${(err as Error).message}`);
+  }
+  t.teardown(() => rmdirSync(cgroup));
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const log = `${work.dir}/committed.log`;
+  const args = ['--dir', state, '--interval', '50ms', '--size', '256K', '--', process.execPath, fixture('counter.js'), '--rate', '1000', '--log', log];
+  const first = work.start(args);
+  await first.stdout.waitFor(/resumed at 0/, 20_000);
+  const child = Number((await nthMatch(first.stderr, /started child (\d+)/, 1))[1]);
+  await until('a few interval captures', async () => (await generations(state)) >= 2);
+  // The host alone moves into a cgroup with room for almost nothing: its next allocations call the OOM killer.
+  writeFileSync(`${cgroup}/cgroup.procs`, String(first.pid));
+  writeFileSync(`${cgroup}/memory.limit_in_bytes`, String(256 * 1024));
+  const exit = await first.exited;
+  t.same(exit, { code: null, signal: 'SIGKILL' }, 'the host was killed');
+  t.match(readFileSync(`${cgroup}/memory.oom_control`, 'utf8'), /oom_kill [1-9]/, 'by the OOM killer');
+  await untilDead(child, 2000);
+  const durable = await newestDurableValue(state);
+  const second = work.start(args);
+  const resumed = Number((await second.stdout.waitFor(/resumed at (\d+)/, 20_000))[1]);
+  t.equal(resumed, durable, 'the new host restored the newest durable generation');
+  t.ok(lastLogged(log)! - resumed <= 1000, `lost ${lastLogged(log)! - resumed} commits, about one interval's`);
 });

@@ -21,7 +21,7 @@ export async function requestHost(dir: string, body: RequestBody, timeoutMs: num
     address = socketAddress(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw noHost(dir, path, code === 'ENOENT' ? 'the directory does not exist' : `its directory cannot be opened (${code ?? String(err)})`, err);
+    throw code === 'ENOENT' ? noHost(dir, path, 'the directory does not exist', err) : pathError(dir, path, err as NodeJS.ErrnoException);
   }
   const id = Math.floor(Math.random() * 2 ** 31);
   const line = await new Promise<string>((resolve, reject) => {
@@ -50,7 +50,7 @@ export async function requestHost(dir: string, body: RequestBody, timeoutMs: num
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') finish(noHost(dir, path, fs.existsSync(dir) ? 'it has no control socket' : 'the directory does not exist', err));
       else if (err.code === 'ECONNREFUSED') finish(noHost(dir, path, 'its control socket is left from a host that is gone', err));
-      else if (err.code === 'EACCES') finish(new ControlError('NO_HOST', `cannot connect to ${path}: permission denied`, { path, hint: 'run as the user who started the host', cause: err }));
+      else if (err.code !== undefined && err.code in PATH_PROBLEMS) finish(pathError(dir, path, err));
       else finish(badReply(dir, path, `a connection error (${err.code ?? err.message})`));
     });
   });
@@ -75,6 +75,19 @@ function parseReply(dir: string, path: string, line: string, id: number): unknow
 
 const noHost = (dir: string, path: string, why: string, cause: unknown): ControlError =>
   new ControlError('NO_HOST', `no shm-host is running on ${dir}: ${why}`, { path, hint: NO_HOST_HINT, option: 'dir', cause });
+
+/** Errors of connect(2) and open(2) that say the path is unusable, not that no host runs: [what, fix]. */
+const PATH_PROBLEMS: Record<string, readonly [string, string]> = {
+  EACCES: ['permission denied', 'run as the user who started the host'],
+  ENOTDIR: ['a part of the path is not a directory', "check the snapshot directory's path"],
+  ELOOP: ['too many symbolic links', "check the snapshot directory's path"],
+  ENAMETOOLONG: ['the path is too long', 'use a shorter path for the snapshot directory'],
+};
+
+const pathError = (dir: string, path: string, err: NodeJS.ErrnoException): ControlError => {
+  const [what, hint] = PATH_PROBLEMS[err.code ?? ''] ?? [err.message, "check the snapshot directory's path"];
+  return new ControlError('BAD_PATH', `cannot reach a host on ${dir} at ${path}: ${what} (${err.code ?? 'error'})`, { path, hint, cause: err });
+};
 
 const badReply = (dir: string, path: string, what: string): ControlError =>
   new ControlError('BAD_REPLY', `the host on ${dir} sent ${what}`, { path, hint: 'is the host the same version as this command? see its log' });

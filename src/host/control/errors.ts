@@ -9,6 +9,8 @@ export type ControlErrorCode =
   | 'LISTEN_FAILED'
   /** The client side: no host listens in this directory. */
   | 'NO_HOST'
+  /** The client side: the directory's path cannot be used (not a directory, permission denied, a loop, too long). */
+  | 'BAD_PATH'
   | 'TIMEOUT'
   /** The client side: the host answered something that is not a reply. */
   | 'BAD_REPLY'

@@ -91,6 +91,8 @@ export interface HostStatus {
   readonly starvedCaptures: number;
   /** The live file's durable_offset (decimal string; "0" = none). */
   readonly durableOffset: string;
+  /** The live file's snapshot_seq: the generation durableOffset comes from (0 = none). */
+  readonly snapshotSeq?: number;
   /** Capture interval in ms; 0 = only post-mortem and shutdown captures. */
   readonly intervalMs: number;
   /** ISO 8601 time of the next interval capture, or null when none is scheduled. */

@@ -1,0 +1,59 @@
+// No writer outlives the host. A child that drops privileges (setpriv
+// --reuid) loses its parent-death signal, and one that calls setsid leaves
+// the process group the host kills; either may keep writing the memory
+// file after the host died. Every memory file of a host is named after its
+// snapshot directory, so the next host on that directory (and this one at
+// its end) finds whoever still holds one and kills it before any child of
+// its own starts.
+import { statSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { commandName, isAlive, memfdHolders } from '../sys/index.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The memfd name of every shared file of the host on `dir`:
+ * `shm-host:<dev>:<ino>` of the directory, the same for every host that
+ * opens it (by any path) and different for every other directory.
+ */
+export function sharedFileName(dir: string): string {
+  const { dev, ino } = statSync(dir);
+  return `shm-host:${dev}:${ino}`;
+}
+
+const WHY = {
+  // At start the directory's lock is held: no other host uses it, so these are left over from one that died.
+  start: 'they held the shared memory of a previous host on this directory (a child that dropped privileges or left its process group)',
+  end: 'they still held the shared memory as the host ends (a child that left its process group)',
+};
+
+/**
+ * SIGKILLs every process that holds or maps a memory file named `name`
+ * and waits until each is dead (a zombie counts: it runs no more) or
+ * `timeoutMs` passed. Logs what it killed and anything that would not die.
+ * `when` says which: before the host's first child, or at the host's end.
+ * Returns the pids killed.
+ */
+export async function endStaleWriters(name: string, log: Logger, when: keyof typeof WHY, timeoutMs = 5000): Promise<number[]> {
+  const why = WHY[when];
+  const holders = memfdHolders(name);
+  if (holders.length === 0) return [];
+  const described = holders.map((pid) => `${pid} (${commandName(pid)})`).join(', ');
+  for (const pid of holders) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already, or not ours to kill: the wait below tells.
+    }
+  }
+  const deadline = performance.now() + timeoutMs;
+  let living = holders.filter(isAlive);
+  for (let pollMs = 1; living.length > 0 && performance.now() < deadline; pollMs = Math.min(pollMs * 2, 50)) {
+    await delay(pollMs);
+    living = living.filter(isAlive);
+  }
+  log.log('warn', 'stale-writers', `killed ${described}: ${why}`, { pids: holders });
+  if (living.length > 0) {
+    log.log('error', 'stale-writers', `processes ${living.join(', ')} still hold the shared memory after SIGKILL; they may still write it`, { pids: living });
+  }
+  return holders;
+}

@@ -1,0 +1,57 @@
+// What a writable store does to its directory when it opens it: sweep what
+// interrupted writes left, make the directory durable, and find where
+// numbering continues.
+import { join } from 'node:path';
+import { errorCode, storeIoError } from './errors.js';
+import { removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
+import { readManifestText, scanDirectory } from './listing.js';
+import { parseManifest } from './manifest.js';
+import { generationPaths } from './names.js';
+
+/**
+ * Removes temporary files and images with no manifest from `dir`, fsyncs
+ * the directory and every one above it, and returns the sequence the next
+ * generation takes (after the newest real one) and the sequences stray
+ * files hold (never written over). Failures are StoreErrors naming the step.
+ */
+export async function settleDirectory(sfs: StoreFs, dir: string): Promise<{ nextSequence: number; strays: ReadonlySet<number> }> {
+  let step = 'clean up snapshot directory';
+  try {
+    const scan = await scanDirectory(sfs, dir);
+    for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
+    for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
+    // What an earlier process left may not be on the disk yet; it is now,
+    // before this one restores from it or adds to it.
+    step = 'sync snapshot directory';
+    await syncDirectoryPath(sfs, dir);
+    // Numbering continues after the newest real generation: a stray file
+    // named like one (whatever its number, up to the last a name holds)
+    // must not move it, or use it up.
+    step = 'read the manifests of';
+    const { generations, strays } = await classify(sfs, dir, scan.sequences);
+    return { nextSequence: (generations[0] ?? 0) + 1, strays: new Set(strays) };
+  } catch (err) {
+    throw storeIoError(step, dir, err);
+  }
+}
+
+/**
+ * Splits manifest-named `sequences` (newest first) into real generations
+ * (the manifest parses) and strays (it does not: another program's file,
+ * or a damaged manifest, which list and verify report).
+ */
+export async function classify(sfs: StoreFs, dir: string, sequences: readonly number[]): Promise<{ generations: number[]; strays: number[] }> {
+  const generations: number[] = [];
+  const strays: number[] = [];
+  for (const sequence of sequences) {
+    try {
+      parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence);
+      generations.push(sequence);
+    } catch (err) {
+      // Deleted meanwhile (pruned by this store): neither.
+      if (errorCode(err) !== 'ENOENT') strays.push(sequence);
+    }
+  }
+  return { generations, strays };
+}
+

@@ -1,0 +1,87 @@
+// Every problem with the --dir path is one line and exit 2, for run and for
+// every subcommand, and ends at once (`--dir /proc/foo` once spun at 100%
+// CPU): real processes of the built binary, each under a deadline.
+import fs from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { BIN, isOneLineError } from './harness.js';
+import { execa } from 'execa';
+
+const isRoot = process.getuid?.() === 0;
+
+/** The binary with `argv`, killed (and reported as such) if it runs past `deadlineMs`. */
+async function shmHost(argv: string[], options: { uid?: number } = {}): Promise<{ code: number; stderr: string; timedOut: boolean }> {
+  const [file, args] = options.uid === undefined
+    ? ['node', [BIN, ...argv]]
+    : ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', 'setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', 'node', BIN, ...argv]];
+  // As another user, without tap's NODE_OPTIONS (tap adds it to every spawn): its reports would not be writable.
+  const r = await execa(file, args as string[], { reject: false, timeout: 15_000, input: '', cwd: '/' });
+  return { code: r.exitCode ?? -1, stderr: String(r.stderr) + '\n', timedOut: r.timedOut };
+}
+
+/** Each way of naming the snapshot directory that reads (list), writes (prune, run) or reaches a host (status). */
+const COMMANDS: Array<[string, string[]]> = [
+  ['run', ['--', 'true']],
+  ['list', ['list']],
+  ['show', ['show', 'latest']],
+  ['verify', ['verify', '--all']],
+  ['prune', ['prune', '--keep', '2']],
+  ['status', ['status']],
+];
+
+async function expectPathProblem(t: Test, dir: string, pattern: RegExp, commands = COMMANDS, uid?: number): Promise<void> {
+  await Promise.all(commands.map(async ([name, argv]) => {
+    const r = await shmHost(['--dir', dir, ...argv], { uid });
+    t.equal(r.timedOut, false, `${name}: ends by itself`);
+    t.equal(r.code, 2, `${name}: exit 2 (${r.stderr.trim().slice(0, 200)})`);
+    t.ok(isOneLineError(r.stderr), `${name}: one line`);
+    t.match(r.stderr, pattern, `${name}: names the problem`);
+  }));
+}
+
+t.test('a directory its file system will not create (/proc/foo)', async (t) => {
+  // status on a directory that does not exist answers "no host" (exit 3): it is not a path problem.
+  await expectPathProblem(t, '/proc/shm-host-test/state', /\/proc\/shm-host-test\/state.*(takes no new directories|does not exist)/, COMMANDS.filter(([n]) => n !== 'status'));
+  t.equal(fs.existsSync('/proc/shm-host-test'), false);
+});
+
+t.test('a file where the directory should be, and a file in the middle of the path', async (t) => {
+  const base = t.testdir({ file: 'x' });
+  await expectPathProblem(t, join(base, 'file'), /not a directory/);
+  await expectPathProblem(t, join(base, 'file', 'below'), /not a directory/);
+});
+
+t.test('a symbolic link loop, and a name longer than the file system allows', async (t) => {
+  const base = t.testdir();
+  fs.symlinkSync('b', join(base, 'a'));
+  fs.symlinkSync('a', join(base, 'b'));
+  await expectPathProblem(t, join(base, 'a'), /symbolic links/);
+  await expectPathProblem(t, join(base, 'x'.repeat(300)), /too long/);
+});
+
+t.test('an empty --dir is a usage error, not an internal one', async (t) => {
+  await expectPathProblem(t, '', /--dir is empty/);
+});
+
+t.test('permission denied', { skip: isRoot ? false : 'needs root to run the binary as another user' }, async (t) => {
+  const base = t.testdir({ closed: { inside: {} } });
+  fs.chmodSync(join(base, 'closed'), 0o700);
+  // uid 65534 (nobody) may not enter base/closed.
+  fs.chmodSync(base, 0o755);
+  await expectPathProblem(t, join(base, 'closed', 'inside'), /permission denied/, COMMANDS, 65534);
+});
+
+t.test('a read-only file system', { skip: isRoot ? false : 'needs root to mount a tmpfs' }, async (t) => {
+  // Not t.testdir(): tap would remove it before this test's teardown unmounts it.
+  const mnt = fs.mkdtempSync(join(os.tmpdir(), 'shm-host-ro-'));
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt]);
+  t.teardown(async () => {
+    await execa('umount', [mnt]);
+    fs.rmdirSync(mnt);
+  });
+  await execa('mount', ['-o', 'remount,ro', mnt]);
+  const writers = COMMANDS.filter(([n]) => n === 'run' || n === 'prune');
+  await expectPathProblem(t, mnt, /read-only/, writers);
+  await expectPathProblem(t, join(mnt, 'new'), /read-only/, writers);
+});

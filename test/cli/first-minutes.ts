@@ -1,0 +1,81 @@
+// What a new user types in the first minutes, and what they are told: a
+// program before `--`, a typo of a subcommand, a negative size, a duration
+// without a unit, and --help on an 80-column terminal.
+import { PassThrough, Readable } from 'node:stream';
+import t from 'tap';
+import { main } from '../../src/cli/main.js';
+import { isOneLineError, runCli } from './harness.js';
+
+const usage = async (t: Tap, argv: string[], line: string): Promise<void> => {
+  const r = await runCli(argv);
+  t.equal(r.code, 2, argv.join(' '));
+  t.ok(isOneLineError(r.stderr), r.stderr);
+  t.equal(r.stderr, `shm-host: ${line}\n`, argv.join(' '));
+};
+type Tap = typeof t;
+
+t.test('a program given without -- is told to go after it', async (t) => {
+  await usage(t, ['node', '-e', 'x'], "node is not a subcommand (to run a program, put it after --: shm-host -- node -e x)");
+  await usage(t, ['--dir', './state', 'node', 'app.js'], 'node is not a subcommand (to run a program, put it after --: shm-host --dir ./state -- node app.js)');
+  await usage(t, ['python3', '-c', 'print(1)'], "python3 is not a subcommand (to run a program, put it after --: shm-host -- python3 -c 'print(1)')");
+});
+
+t.test('a typo of a subcommand gets "did you mean"', async (t) => {
+  await usage(t, ['verfy', '--all'], 'verfy is not a subcommand (did you mean verify? see shm-host --help)');
+  await usage(t, ['lsit'], 'lsit is not a subcommand (did you mean list? see shm-host --help)');
+  await usage(t, ['shwo', 'latest'], 'shwo is not a subcommand (did you mean show? see shm-host --help)');
+  await usage(t, ['stauts'], 'stauts is not a subcommand (did you mean status? see shm-host --help)');
+  await usage(t, ['--dir', 's', 'prnue', '--keep', '2'], 'prnue is not a subcommand (did you mean prune? see shm-host --help)');
+  await usage(t, ['snaphsot'], 'snaphsot is not a subcommand (did you mean snapshot? see shm-host --help)');
+  await usage(t, ['exprot', 'latest', 'x'], 'exprot is not a subcommand (did you mean export? see shm-host --help)');
+});
+
+t.test('a typo of an option gets "did you mean" too', async (t) => {
+  await usage(t, ['verify', '--al'], 'unknown argument: al (did you mean --all?)');
+  await usage(t, ['list', '--jsn'], 'unknown argument: jsn (did you mean --json?)');
+  await usage(t, ['--intreval', '1s', '--', 'true'], 'unknown argument: intreval (did you mean --interval?)');
+  await usage(t, ['list', '--bogus'], 'unknown argument: bogus (see shm-host list --help)');
+});
+
+t.test('negative sizes, durations and counts name their own problem', async (t) => {
+  await usage(t, ['--size', '-5M', '--', 'true'], '--size -5M: a size cannot be negative (give a positive size, e.g. --size 64M)');
+  await usage(t, ['--size', '-5M'], '--size -5M: a size cannot be negative (give a positive size, e.g. --size 64M)');
+  await usage(t, ['--interval', '-1s', '--', 'true'], '--interval -1s: a duration cannot be negative (e.g. --interval 1s, or --interval 0)');
+  await usage(t, ['--stop-timeout', '-10s', '--', 'true'], '--stop-timeout -10s: a duration cannot be negative (e.g. --stop-timeout 1s, or --stop-timeout 0)');
+  await usage(t, ['--keep', '-1', '--', 'true'], '--keep -1: not a whole number of at least 2 (e.g. --keep 3)');
+  await usage(t, ['prune', '--keep', '-2'], '--keep -2: not a whole number of at least 2 (e.g. --keep 2: one bad write must never leave nothing to restore)');
+});
+
+t.test('a duration without a unit is refused with both readings, except 0', async (t) => {
+  await usage(t, ['--interval', '1', '--', 'true'], '--interval 1: a duration needs a unit (write --interval 1s or --interval 1000ms; units are ms, s, m, h)');
+  for (const option of ['--restart-window', '--restart-delay', '--stop-timeout']) {
+    await usage(t, [option, '5', '--', 'true'], `${option} 5: a duration needs a unit (write ${option} 5s or ${option} 5000ms; units are ms, s, m, h)`);
+  }
+  await usage(t, ['status', '--timeout', '2'], '--timeout 2: a duration needs a unit (write --timeout 2s or --timeout 2000ms; units are ms, s, m, h)');
+  const { parseDuration } = await import('../../src/cli/run-options.js');
+  t.equal(parseDuration('--interval', '0'), 0);
+  t.equal(parseDuration('--interval', '1h'), 3_600_000);
+  t.equal(parseDuration('--interval', '250ms'), 250);
+});
+
+/** --help of `argv` as an 80-column terminal shows it. */
+async function helpAt80(argv: string[]): Promise<string> {
+  const out = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  t.equal(await main([...argv, '--help'], { stdout: out, stderr: out, stdin: Readable.from([]), env: {} }), 0);
+  await new Promise((r) => setImmediate(r));
+  return text;
+}
+
+t.test('--help examples never wrap in the middle of a command at 80 columns', async (t) => {
+  for (const command of [[], ['list'], ['show'], ['verify'], ['cat'], ['export'], ['import'], ['prune'], ['status'], ['snapshot']]) {
+    const help = await helpAt80(command);
+    const examples = help.split('Examples:\n')[1]?.split('\n\n')[0];
+    t.ok(examples, `${command.join(' ') || 'shm-host'} has examples`);
+    for (const line of examples!.split('\n')) {
+      t.ok(line.length <= 80, `fits: ${line}`);
+      t.match(line, /^ {2}(# |shm-host )/, `${command.join(' ') || 'shm-host'}: each line is a whole command or its comment: ${line}`);
+    }
+  }
+});
