@@ -1,7 +1,7 @@
 // Telling the child which of its records are off the machine (docs/FORMAT.md,
 // section 5): the replication words, written through the host's own mapping.
-import { HEADER_SIZE, MAGIC, MAGIC_AT, REPLICATED_OFFSET_AT, readReplicated, wordsOf, writeReplicated } from '../format/index.js';
-import { Mapping, futexWake } from '../sys/index.js';
+import { REPLICATED_OFFSET_AT, readReplicated, writeReplicated } from '../format/index.js';
+import { publishWords } from './publish-words.js';
 
 /**
  * Publishes replicated_seq = `sequence` and replicated_offset =
@@ -14,19 +14,6 @@ import { Mapping, futexWake } from '../sys/index.js';
  * publishDurable does for durable_offset.
  */
 export function publishReplicated(fd: number, replicatedOffset: bigint, sequence: number): { replicatedOffset: bigint; replicatedSeq: number } | null {
-  const mapping = Mapping.map(fd, HEADER_SIZE, { writable: true });
-  try {
-    const bytes = mapping.bytes;
-    if (wordsOf(bytes).load(MAGIC_AT) !== MAGIC) return null;
-    if (readReplicated(bytes).replicatedOffset > replicatedOffset) return null;
-    writeReplicated(bytes, { replicatedOffset, replicatedSeq: BigInt(sequence) });
-    try {
-      futexWake(mapping, REPLICATED_OFFSET_AT);
-    } catch {
-      // Waiters still see the word within their wait slice (20 ms).
-    }
-    return { replicatedOffset, replicatedSeq: sequence };
-  } finally {
-    mapping.close();
-  }
+  const wrote = publishWords(fd, replicatedOffset, (b) => readReplicated(b).replicatedOffset, (b) => writeReplicated(b, { replicatedOffset, replicatedSeq: BigInt(sequence) }), REPLICATED_OFFSET_AT);
+  return wrote ? { replicatedOffset, replicatedSeq: sequence } : null;
 }
