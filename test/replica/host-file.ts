@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { BIN, fixture, nthMatch, scratch } from '../host/harness.js';
+import { BIN, fixture, nthMatch, scratch, storedSequences } from '../host/harness.js';
 import { machineLost } from './helpers.js';
 
 const fileUrl = (path: string): string => pathToFileURL(path).href;
@@ -79,6 +79,7 @@ t.test('status shows the replica; list --replica and restore --from read it', as
   t.equal(listed.status, 0, `list --replica exits 0 ${listed.stderr}`);
   const rows = (JSON.parse(listed.stdout) as { generations: Array<{ sequence: number; ok: boolean; offset: string }> }).generations;
   t.ok(rows.length >= 1 && rows.every((r) => r.ok), `${rows.length} generations listed, all complete`);
+  t.equal(rows[0]!.sequence, Math.max(...(await storedSequences(dir))), 'the shutdown capture reached the replica before the host exited');
   t.match(cli('list', '--replica', url).stdout, /SEQ\s+CREATED\s+PARENT\s+OFFSET/, 'a text table');
 
   const target = join(work.dir, 'restored');
