@@ -1,4 +1,5 @@
 // shm-host list: the generations of a snapshot directory, newest first.
+import fs from 'node:fs';
 import type { ListedGeneration } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
@@ -24,6 +25,21 @@ export interface ListRow {
   readonly problem: string | null;
   readonly image: string;
   readonly manifest: string;
+  /** `full` or `delta` (null when the manifest cannot be read). */
+  readonly kind: 'full' | 'delta' | null;
+  /** The generation a delta applies to. */
+  readonly parent: number | null;
+  /** Bytes the generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
+  readonly diskBytes: number | null;
+}
+
+/** Allocated bytes of `path` (st_blocks * 512), or null when it cannot be read. */
+function diskBytesOf(path: string): number | null {
+  try {
+    return fs.statSync(path).blocks * 512;
+  } catch {
+    return null;
+  }
 }
 
 function row(listed: ListedGeneration, state: CheckState, problem: string | null): ListRow {
@@ -31,12 +47,14 @@ function row(listed: ListedGeneration, state: CheckState, problem: string | null
     return {
       sequence: listed.sequence, time: null, reason: null, imageSize: null, configured: null, records: null, latest: null,
       writeOffset: null, checksum: null, state: 'bad', problem: listed.reason, image: listed.imagePath, manifest: listed.manifestPath,
+      kind: null, parent: null, diskBytes: diskBytesOf(listed.imagePath),
     };
   }
   const m = listed.manifest;
   return {
     sequence: listed.sequence, time: m.time, reason: m.reason, imageSize: m.imageSize, configured: m.configured, records: m.records,
     latest: m.latest, writeOffset: m.writeOffset, checksum: m.checksum, state, problem, image: listed.imagePath, manifest: listed.manifestPath,
+    kind: m.kind, parent: m.parent, diskBytes: diskBytesOf(listed.imagePath),
   };
 }
 
@@ -84,12 +102,13 @@ export const listCommand = defineCommand({
         return 0;
       }
       const text = table(
-        ['SEQ', 'TIME', 'REASON', 'SIZE', 'CHECK', 'RECORDS', 'LATEST', 'LENGTH', 'IMAGE'],
+        ['SEQ', 'TIME', 'REASON', 'KIND', 'PARENT', 'SIZE', 'ON DISK', 'CHECK', 'RECORDS', 'LATEST', 'LENGTH', 'IMAGE'],
         rows.map((r) => [
-          String(r.sequence), r.time === null ? '-' : shortTime(r.time), r.reason ?? '-', r.imageSize === null ? '-' : humanBytes(r.imageSize),
+          String(r.sequence), r.time === null ? '-' : shortTime(r.time), r.reason ?? '-', r.kind ?? '-', r.parent === null ? '-' : String(r.parent),
+          r.imageSize === null ? '-' : humanBytes(r.imageSize), r.diskBytes === null ? '-' : humanBytes(r.diskBytes),
           r.state, r.records === null ? '-' : String(r.records), r.latest?.offset ?? '-', r.latest === null ? '-' : String(r.latest.length), r.image,
         ]),
-        ['right', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'left'],
+        ['right', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right', 'right', 'right', 'left'],
       );
       const problems = rows.filter((r) => r.problem !== null).map((r) => `generation ${r.sequence}: bad: ${r.problem}\n`);
       await ctx.out.write(text + problems.join(''));

@@ -45,7 +45,9 @@ export function parseDuration(option: string, value: string): number {
 export const RUN_OPTIONS = {
   size: { type: 'string', default: '64M', describe: 'Size of the shared file: 12K to 1T (K, M, G, T: binary units); never smaller than the snapshot restored' },
   interval: { type: 'string', default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
-  keep: { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2)' },
+  keep: { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' },
+  'max-chain': { type: 'string', default: '10', describe: 'Deltas after a full generation before the next full one (0: every generation full)' },
+  'max-chain-ratio': { type: 'string', default: '0.5', describe: 'Full generation once a chain\'s deltas hold this fraction of the image size' },
   restart: { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
   'max-restarts': { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' },
   'restart-window': { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' },
@@ -66,6 +68,8 @@ export interface RunOptions {
   readonly size: number;
   readonly intervalMs: number;
   readonly keep: number;
+  readonly maxChain: number;
+  readonly maxChainRatio: number;
   readonly restart: RestartMode;
   readonly maxRestarts: number;
   readonly restartWindowMs: number;
@@ -88,6 +92,8 @@ export interface RawRunOptions {
   size: string;
   interval: string;
   keep: string | number;
+  'max-chain': string | number;
+  'max-chain-ratio': string | number;
   restart: string;
   'max-restarts': string | number;
   'restart-window': string;
@@ -127,6 +133,12 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   }
   if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: unknown format`, 'use text or json');
   const keep = wholeNumber('--keep', raw.keep, 2);
+  const maxChain = wholeNumber('--max-chain', raw['max-chain'], 0);
+  if (maxChain > 1000) throw new UsageError(`--max-chain ${raw['max-chain']}: more than 1000 deltas`, 'e.g. --max-chain 10 (0: every generation full)');
+  const maxChainRatio = Number(raw['max-chain-ratio']);
+  if (String(raw['max-chain-ratio']).trim() === '' || !Number.isFinite(maxChainRatio) || maxChainRatio < 0 || maxChainRatio > 10) {
+    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to 10`, 'e.g. --max-chain-ratio 0.5');
+  }
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
   const rawMax = raw['restart-max-delay'];
   const restartMaxDelayMs = rawMax === undefined ? Math.max(MAX_RESTART_DELAY_MS, restartDelayMs) : parseDuration('--restart-max-delay', rawMax);
@@ -148,6 +160,8 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     size,
     intervalMs,
     keep,
+    maxChain,
+    maxChainRatio,
     restart: raw.restart as RestartMode,
     maxRestarts,
     restartWindowMs,

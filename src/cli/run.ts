@@ -54,6 +54,7 @@ export const runCommand = defineCommand({
         size: options.size,
         intervalMs: options.intervalMs,
         keep: options.keep,
+        chain: { maxChain: options.maxChain, maxChainRatio: options.maxChainRatio },
         stopTimeoutMs: options.stopTimeoutMs,
         command: options.command,
         args: options.args,

@@ -152,9 +152,12 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
     relative,
     openImage: async () => {
       try {
+        // A delta reads as the whole image it stands for: cat, show and export never see a delta file.
+        if (generation.manifest.kind === 'delta' && store !== null) return ImageFile.fromChain(await store.openChain(generation));
         return await ImageFile.open(generation.imagePath);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // A chain link deleted meanwhile is a pruned generation too, once its own manifest is gone.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && pruned(generation))) {
           throw new CommandFailure('GONE', `the image of ${label} is gone (pruned by the host while this command ran?)`, 'run the command again', { cause: err });
         }
         throw err;
@@ -177,7 +180,7 @@ async function resolvePath(path: string, text: string): Promise<Source> {
   if (stat.isDirectory()) throw new CommandFailure('NOT_A_FILE', `${path} is a directory, not an image`, `to inspect a snapshot directory use --dir ${path}`);
   // An image in a store directory: read it with its manifest.
   const named = parseGenerationFileName(basename(path));
-  if (named !== null && named.kind === 'image') {
+  if (named !== null && (named.kind === 'image' || named.kind === 'delta')) {
     const store = await openReadOnly(dirname(resolve(path)));
     try {
       return generationSource(store, await store.get(named.sequence), false);

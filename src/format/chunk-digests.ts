@@ -21,10 +21,30 @@
 // must rewrite (the entry ring, after zeroing slots) after the others.
 import { createRequire } from 'node:module';
 
-/** The `checksum.algorithm` of manifests this store writes and can verify. */
+/** The `checksum.algorithm` of format-1 manifests (1 MiB chunks); still read and verified. */
 export const CHECKSUM_ALGORITHM = 'xxh3-64/chunks-1MiB';
-/** Bytes per hashed chunk; copies work in the same grid. */
+/** Bytes per hashed chunk of CHECKSUM_ALGORITHM; copies work in the same grid. */
 export const CHUNK_SIZE = 1 << 20;
+/**
+ * Bytes per block of a generation (docs/FORMAT.md, section 9): the unit a
+ * delta holds, and the chunk of the checksum of every generation written by
+ * format 2. Why 4 KiB: a delta writes every block in which anything
+ * changed, so a child that changes 10 MiB in scattered 4 KiB pages writes
+ * 10 MiB with 4 KiB blocks, 20 MiB with 8 KiB and 160 MiB with 64 KiB;
+ * and hashing a 1 GiB image in 4 KiB blocks costs about what hashing it in
+ * 1 MiB chunks does with the streaming hasher (measured: docs/BENCHMARKS.md),
+ * so nothing is gained by larger blocks.
+ */
+export const BLOCK_SIZE = 4096;
+/** The `checksum.algorithm` of format-2 manifests: the same fold over 4 KiB chunks (blocks). */
+export const BLOCK_CHECKSUM_ALGORITHM = 'xxh3-64/chunks-4KiB';
+
+/** The chunk size a checksum algorithm hashes in, or null for an algorithm this version does not know. */
+export function chunkSizeOf(algorithm: string): number | null {
+  if (algorithm === CHECKSUM_ALGORITHM) return CHUNK_SIZE;
+  if (algorithm === BLOCK_CHECKSUM_ALGORITHM) return BLOCK_SIZE;
+  return null;
+}
 
 type XxhashModule = typeof import('@node-rs/xxhash');
 type Hasher = InstanceType<XxhashModule['xxh3']['Xxh3']>;
@@ -37,8 +57,8 @@ function hasherOf(): Hasher {
   return theHasher;
 }
 
-/** XXH3-64 (seed 0) of `bytes`. */
-function digestOf(bytes: Uint8Array): bigint {
+/** XXH3-64 (seed 0) of `bytes`: a block's or a chunk's digest. */
+export function digestOf(bytes: Uint8Array): bigint {
   const hasher = hasherOf();
   hasher.reset();
   hasher.update(bytes);
@@ -46,13 +66,15 @@ function digestOf(bytes: Uint8Array): bigint {
 }
 
 const ZEROS = new Uint8Array(CHUNK_SIZE);
-/** `length` (<= one chunk) zero bytes to hash. */
-const zeros = (length: number): Uint8Array => ZEROS.subarray(0, length);
+/** `length` zero bytes to hash, at most a chunk at a time. */
+function hashZeros(hasher: Hasher, length: number): void {
+  for (let left = length; left > 0; left -= CHUNK_SIZE) hasher.update(ZEROS.subarray(0, Math.min(left, CHUNK_SIZE)));
+}
 
 const zeroDigests = new Map<number, bigint>();
 
 /** The digest of `length` zero bytes (every hole-only chunk of that length). */
-function zeroDigest(length: number): bigint {
+export function zeroDigest(length: number): bigint {
   let d = zeroDigests.get(length);
   if (d === undefined) {
     d = digestOf(new Uint8Array(length));
@@ -61,13 +83,10 @@ function zeroDigest(length: number): bigint {
   return d;
 }
 
-/** Number of chunks of an image of `size` bytes. */
-const chunkCount = (size: number): number => Math.ceil(size / CHUNK_SIZE);
-
 /** Byte range [start, end) of chunk `index` in an image of `size` bytes. */
-export function chunkRange(index: number, size: number): { start: number; end: number } {
-  const start = index * CHUNK_SIZE;
-  return { start, end: Math.min(start + CHUNK_SIZE, size) };
+export function chunkRange(index: number, size: number, chunkSize = CHUNK_SIZE): { start: number; end: number } {
+  const start = index * chunkSize;
+  return { start, end: Math.min(start + chunkSize, size) };
 }
 
 /**
@@ -76,13 +95,16 @@ export function chunkRange(index: number, size: number): { start: number; end: n
  */
 export class ChunkDigests {
   readonly size: number;
+  /** Bytes per chunk: CHUNK_SIZE (format 1) or BLOCK_SIZE (format 2). */
+  readonly chunkSize: number;
   readonly #digests: BigUint64Array;
   readonly #set: Uint8Array;
   #remaining: number;
 
-  constructor(size: number) {
+  constructor(size: number, chunkSize = CHUNK_SIZE) {
     this.size = size;
-    const n = chunkCount(size);
+    this.chunkSize = chunkSize;
+    const n = Math.ceil(size / chunkSize);
     this.#digests = new BigUint64Array(n);
     this.#set = new Uint8Array(n);
     this.#remaining = n;
@@ -90,7 +112,7 @@ export class ChunkDigests {
 
   /** Records chunk `index`'s final bytes; null means the chunk is all zeros. */
   set(index: number, bytes: Uint8Array | null): void {
-    const { start, end } = chunkRange(index, this.size);
+    const { start, end } = chunkRange(index, this.size, this.chunkSize);
     if (bytes !== null && bytes.length !== end - start) {
       throw new RangeError(`chunk ${index} has ${end - start} bytes, got ${bytes.length}`);
     }
@@ -105,7 +127,7 @@ export class ChunkDigests {
    * touched, so holes of a mapped file stay holes.
    */
   setRuns(index: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
-    const { start, end } = chunkRange(index, this.size);
+    const { start, end } = chunkRange(index, this.size, this.chunkSize);
     const hasher = hasherOf();
     hasher.reset();
     let p = start;
@@ -113,12 +135,57 @@ export class ChunkDigests {
       const a = Math.max(r0, start);
       const b = Math.min(r1, end);
       if (b <= a) continue;
-      if (a > p) hasher.update(zeros(a - p));
+      if (a > p) hashZeros(hasher, a - p);
       hasher.update(view.subarray(a - base, b - base));
       p = b;
     }
-    if (p < end) hasher.update(zeros(end - p));
+    if (p < end) hashZeros(hasher, end - p);
     this.#record(index, hasher.digest());
+  }
+
+  /**
+   * Records every chunk that starts in [start, end) (file offsets; `start`
+   * on a chunk boundary) from `view` as in setRuns(); chunks without data
+   * get the zero digest without being read.
+   */
+  setRange(start: number, end: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
+    let r = 0;
+    if (runs.length === 0) {
+      // A hole: every whole chunk gets the same digest, looked up once.
+      const whole = zeroDigest(this.chunkSize);
+      for (let index = start / this.chunkSize; index * this.chunkSize < end; index++) {
+        const c1 = Math.min((index + 1) * this.chunkSize, this.size);
+        this.#record(index, c1 - index * this.chunkSize === this.chunkSize ? whole : zeroDigest(c1 - index * this.chunkSize));
+      }
+      return;
+    }
+    for (let index = start / this.chunkSize; index * this.chunkSize < end; index++) {
+      const c0 = index * this.chunkSize;
+      const c1 = Math.min(c0 + this.chunkSize, this.size);
+      while (r < runs.length && runs[r]![1] <= c0) r++;
+      if (r >= runs.length || runs[r]![0] >= c1) {
+        this.#record(index, zeroDigest(c1 - c0));
+      } else if (runs[r]![0] <= c0 && runs[r]![1] >= c1) {
+        this.#record(index, digestOf(view.subarray(c0 - base, c1 - base)));
+      } else {
+        this.setRuns(index, view, runs.slice(r), base);
+      }
+    }
+  }
+
+  /** Number of chunks. */
+  get count(): number {
+    return this.#digests.length;
+  }
+
+  /** Chunk `index`'s digest (undefined until recorded). */
+  get(index: number): bigint | undefined {
+    return this.#set[index] === 1 ? this.#digests[index] : undefined;
+  }
+
+  /** Records a digest known without hashing (a block a delta inherits from its parent). */
+  setDigest(index: number, digest: bigint): void {
+    this.#record(index, digest);
   }
 
   #record(index: number, digest: bigint): void {

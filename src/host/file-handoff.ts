@@ -117,7 +117,7 @@ export class SharedFiles {
     const size = Math.max(this.#size, generation.manifest.imageSize);
     const fd = createSharedFile(size, this.#name);
     try {
-      await restoreImage(generation, fd, size);
+      await restoreImage(generation, fd, size, this.#store);
     } catch (err) {
       closeSync(fd);
       throw err;

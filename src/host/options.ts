@@ -23,8 +23,15 @@ export interface SupervisorOptions {
   readonly size: number;
   /** Time between interval captures in ms; 0 = only post-mortem and shutdown captures. */
   readonly intervalMs: number;
-  /** Generations retention keeps (at least 2). */
+  /** Generations retention keeps (at least 2), with every generation they depend on. */
   readonly keep: number;
+  /**
+   * When a capture writes a full generation instead of a delta
+   * (docs/FORMAT.md, section 9): more than `maxChain` deltas (0..1000,
+   * default 10; 0 = every generation full), or deltas holding more than
+   * `maxChainRatio` (0..10, default 0.5) times the image size.
+   */
+  readonly chain?: { readonly maxChain?: number; readonly maxChainRatio?: number };
   readonly restart: RestartPolicyOptions;
   /** After forwarding a stop signal, SIGKILL the child's group after this many ms. */
   readonly stopTimeoutMs: number;
@@ -57,6 +64,11 @@ export function validateSupervisorOptions(options: SupervisorOptions): void {
   if (!isCount(options.size, MIN_SIZE)) throw new RangeError(`options.size must be a whole number of bytes, at least ${MIN_SIZE}; got ${options.size}`);
   if (!isCount(options.intervalMs)) throw new RangeError(`options.intervalMs must be a whole number of ms (0: no interval captures); got ${options.intervalMs}`);
   if (!isCount(options.keep, 2)) throw new RangeError(`options.keep must be a whole number of generations, at least 2; got ${options.keep}`);
+  const chain = options.chain ?? {};
+  if (chain.maxChain !== undefined && (!isCount(chain.maxChain) || chain.maxChain > 1000)) throw new RangeError(`options.chain.maxChain must be a whole number of deltas from 0 to 1000; got ${chain.maxChain}`);
+  if (chain.maxChainRatio !== undefined && !(typeof chain.maxChainRatio === 'number' && chain.maxChainRatio >= 0 && chain.maxChainRatio <= 10)) {
+    throw new RangeError(`options.chain.maxChainRatio must be a fraction of the image size from 0 to 10; got ${chain.maxChainRatio}`);
+  }
   if (!isCount(options.stopTimeoutMs)) throw new RangeError(`options.stopTimeoutMs must be a whole number of ms; got ${options.stopTimeoutMs}`);
   validateReplicaOptions(options.replica);
   const r = options.restart;

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
-  ReplicaError, Replicator, describeStoreGeneration, isReplicaError, listRemote, openReplicaClient, restoreFromReplica, verifyStoreGeneration,
+  ReplicaError, Replicator, describeStoreGeneration, isReplicaError, listRemote, openReplicaClient, restoreFromReplica, storeGenerationSource, verifyStoreGeneration,
   type ReplicaClient, type ReplicaEvent, type ReplicaStatus,
 } from '../replica/index.js';
 import { publishReplicated, type CaptureResult } from '../live/index.js';
@@ -127,6 +127,10 @@ export class ReplicaLink {
       if (fd >= 0) publishReplicated(fd, offset, sequence);
     }).catch((e: unknown) => this.#log.log('warn', 'replica-publish', `could not publish replicated_offset: ${String(e)}`));
     state.replica = () => this.status();
+    // What is on disk already (restored, or left by a host that died before shipping it): a new delta may need it.
+    const local = storeGenerationSource(this.#dir).generations().then((gs) => gs.forEach((g) => this.#replicator.offer(g)), () => {});
+    this.#describing.add(local);
+    void local.finally(() => this.#describing.delete(local));
   }
 
   /** Offers a durable capture to the replicator, in the background. */

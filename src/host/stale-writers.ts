@@ -7,7 +7,7 @@
 // its own starts.
 import { statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { commandName, isAlive, memfdHolders } from '../sys/index.js';
+import { ancestors, commandName, isAlive, memfdHolders } from '../sys/index.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -28,14 +28,19 @@ const WHY = {
 
 /**
  * SIGKILLs every process that holds or maps a memory file named `name`
- * and waits until each is dead (a zombie counts: it runs no more) or
+ * (never PID 1 or an ancestor of the host: a service manager keeping the
+ * file in its fd store) and waits until each is dead (a zombie counts: it runs no more) or
  * `timeoutMs` passed. Logs what it killed and anything that would not die.
  * `when` says which: before the host's first child, or at the host's end.
  * Returns the pids killed.
  */
 export async function endStaleWriters(name: string, log: Logger, when: keyof typeof WHY, timeoutMs = 5000): Promise<number[]> {
   const why = WHY[when];
-  const holders = memfdHolders(name);
+  // The host's own ancestors are not writers: its service manager holds the
+  // live file in its file descriptor store (FDSTORE=1), and killing systemd
+  // would end the service, not a stray child.
+  const spared = new Set([1, ...ancestors()]);
+  const holders = memfdHolders(name).filter((pid) => !spared.has(pid));
   if (holders.length === 0) return [];
   const described = holders.map((pid) => `${pid} (${commandName(pid)})`).join(', ');
   for (const pid of holders) {

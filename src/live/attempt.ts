@@ -1,11 +1,13 @@
 // One attempt at a capture (docs/FORMAT.md, section 8): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
-import { fstatSync } from 'node:fs';
-import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
-import { digestChunksOfFile, type ManifestFields, type Reason, type SnapshotStore } from '../store/index.js';
+import { fstatSync, readSync } from 'node:fs';
+import { BLOCK_CHECKSUM_ALGORITHM, BLOCK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
+import { Mapping } from '../sys/index.js';
+import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
+import { SUPERBLOCK, putChangedTail, putRings } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
-import { keepOnlyConsistent, readImageHeader } from './image-header.js';
+import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';
 import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots, withEntryRing } from './live-file.js';
 import { commit, copyInto, onImage, withImage, type Attempt } from './image-plumbing.js';
 import type { CaptureOptions } from './capture-options.js';
@@ -22,23 +24,28 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
   return withEntryRing(fd, header.layout, (live) => captureConfigured(fd, live, header.layout, store, reason, options));
 }
 
-/** The steps of docs/FORMAT.md section 8 for a configured file. */
+/**
+ * The steps of docs/FORMAT.md section 8 for a configured file, with the
+ * window between the scans kept to one memory copy: the image is created
+ * first; then the pre-scan; header, entry ring and data ring copied into
+ * memory (one pread of the memory file); the post-scan; and only then is
+ * anything written.
+ */
 async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, store: SnapshotStore, reason: Reason, options: CaptureOptions): Promise<Attempt> {
-  // 1. pre: every slot (offset, length, offset again), atomic loads.
-  const pre = scanSlots(live, layout);
-  options.onScan?.('pre', pre);
-  // The size after the pre-scan: whatever the child grew and wrote before
-  // committing a record seen by the pre-scan is inside it.
-  const size = fstatSync(fd).size;
-  if (size < layout.tailBase) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture, below its ${layout.tailBase}-byte rings`);
-  return withImage(store, size, async (image) => {
-    const digests = new ChunkDigests(size);
-    // Chunks that hold the header or the entry ring are rewritten after the
-    // post-scan, so they are hashed afterwards; so is any chunk only partly
-    // copied in one phase (the one the tail starts in).
-    const hashChunk = (index: number): boolean => index * CHUNK_SIZE >= layout.dataBase;
-    // 2. copy header, entry ring and data ring.
-    const rings = await copyInto(fd, image, 0, layout.tailBase, size, digests, hashChunk, options, 'rings');
+  const parent = store.deltaParent(fstatSync(fd).size);
+  return withImage(store, parent, async (image) => {
+    // 1. pre: every slot (offset, length, offset again), atomic loads.
+    const pre = scanSlots(live, layout);
+    options.onScan?.('pre', pre);
+    // The size after the pre-scan: whatever the child grew and wrote before
+    // committing a record seen by the pre-scan is inside it.
+    const size = fstatSync(fd).size;
+    if (size < layout.tailBase) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture, below its ${layout.tailBase}-byte rings`);
+    if (parent !== null && size < parent.generation.manifest.imageSize) throw invalidLayout('the shared file shrank during the capture');
+    // 2. header, entry ring and data ring, into memory.
+    const rings = new Uint8Array(layout.tailBase);
+    copyRings(fd, rings);
+    if (options.throttle) await options.throttle({ phase: 'rings', offset: 0, length: layout.tailBase });
     // 3. post: every slot again.
     checkHeaderUnchanged(live, layout, 'capture');
     const post = scanSlots(live, layout);
@@ -48,34 +55,38 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     // 7. starved: records existed, none survived the copy.
     if (isStarved(pre, post, consistent)) return { kind: 'starved' } as const;
     const records = recordSet(layout, consistent);
-    // 6. the tail, after the pre-scan.
-    const tail = await copyInto(fd, image, layout.tailBase, size, size, digests, hashChunk, options, 'tail');
     // 5. in the copy, length 0 in every slot that is not consistent.
-    const copied = await onImage(image, 'finish snapshot image', async () => {
-      await keepOnlyConsistent(image, layout, records);
-      const h = await readImageHeader(image.fd);
-      await digestChunksOfFile(image.fd, digests, digests.missing());
-      return h;
-    });
+    keepOnlyConsistentIn(rings, layout, records);
+    const copied = imageHeaderOf(rings);
     if (copied.magic !== MAGIC || copied.entryMask !== layout.entryMask || copied.dataMask !== layout.dataMask) {
       throw invalidLayout('the header (magic or masks) changed during the capture');
     }
+    // 6. the tail, after the pre-scan; then the rings, written last.
+    const digests = new ChunkDigests(size, BLOCK_SIZE);
+    const coarse = new ChunkDigests(size, SUPERBLOCK);
+    const bytesCopied = await onImage(image, 'write snapshot image', async () => {
+      await putRings(image, rings, digests);
+      if (parent !== null) return putChangedTail(fd, image, parent, layout.tailBase, digests, coarse, options);
+      await image.truncate(size);
+      return (await copyInto(fd, image, layout.tailBase, size, size, digests, () => true, options, 'tail')).bytesCopied;
+    });
     const latest = latestOf(records);
     const fields: ManifestFields = {
       reason,
-      checksum: { algorithm: CHECKSUM_ALGORITHM, value: digests.value() },
+      checksum: { algorithm: BLOCK_CHECKSUM_ALGORITHM, value: digests.value() },
       configured: true,
       records: records.length,
       latest: latest === null ? null : { offset: latest.offset.toString(), length: latest.length },
       writeOffset: copied.writeOffset.toString(),
     };
-    const generation = await commit(image, fields);
+    const generation = await commit(image, fields, size);
+    store.remember(generation, digests, coarse);
     return {
       kind: 'stored',
       generation,
       records: records.length,
       latestEnd: latest === null ? null : latest.offset + BigInt(latest.length),
-      bytesCopied: rings.bytesCopied + tail.bytesCopied,
+      bytesCopied: layout.tailBase + bytesCopied,
       writerActive: !sameRecords(pre, post, consistent),
     } as const;
   });
@@ -85,20 +96,38 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
 async function captureRaw(fd: number, store: SnapshotStore, reason: Reason, options: CaptureOptions): Promise<Attempt> {
   const size = fstatSync(fd).size;
   if (size < HEADER_SIZE) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture`);
-  return withImage(store, size, async (image) => {
-    const digests = new ChunkDigests(size);
+  return withImage(store, null, async (image) => {
+    await onImage(image, 'size snapshot image', () => image.truncate(size));
+    const digests = new ChunkDigests(size, BLOCK_SIZE);
     const { bytesCopied } = await copyInto(fd, image, 0, size, size, digests, () => true, options, 'raw');
     const copied = await onImage(image, 'finish snapshot image', () => readImageHeader(image.fd));
     if (copied.magic !== 0n) return { kind: 'configured-meanwhile' } as const;
     const fields: ManifestFields = {
       reason,
-      checksum: { algorithm: CHECKSUM_ALGORITHM, value: digests.value() },
+      checksum: { algorithm: BLOCK_CHECKSUM_ALGORITHM, value: digests.value() },
       configured: false,
       records: 0,
       latest: null,
       writeOffset: '0',
     };
-    const generation = await commit(image, fields);
+    const generation = await commit(image, fields, size);
+    store.remember(generation, digests);
     return { kind: 'stored', generation, records: 0, latestEnd: null, bytesCopied, writerActive: false } as const;
   });
+}
+
+/**
+ * Copies [0, rings.length) of the live file into `rings` with pread: one
+ * memory copy by the kernel, and a file shrunk meanwhile gives zeros, never
+ * a fault.
+ */
+function copyRings(fd: number, rings: Uint8Array): void {
+  for (let done = 0; done < rings.length;) {
+    const n = readSync(fd, rings, done, Math.min(rings.length - done, 1 << 30), done);
+    if (n === 0) {
+      rings.fill(0, done);
+      return;
+    }
+    done += n;
+  }
 }

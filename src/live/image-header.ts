@@ -62,3 +62,31 @@ export async function readImageHeader(fd: number): Promise<ImageHeader> {
     writeOffset: view.getBigUint64(WRITE_OFFSET_AT, true),
   };
 }
+
+/** keepOnlyConsistent() on an in-memory copy of the header page and entry ring. */
+export function keepOnlyConsistentIn(bytes: Uint8Array, layout: Layout, consistent: readonly Slot[]): void {
+  const keep = new Map<number, Slot>();
+  for (const s of consistent) keep.set(s.index, s);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < layout.slots; i++) {
+    const at = layout.entryBase + i * SLOT_SIZE;
+    const k = keep.get(i);
+    if (k) {
+      view.setBigUint64(at, k.offset, true);
+      view.setBigUint64(at + 8, BigInt(k.length), true);
+    } else {
+      view.setBigUint64(at + 8, 0n, true);
+    }
+  }
+}
+
+/** The header words of an in-memory copy of an image's header page. */
+export function imageHeaderOf(bytes: Uint8Array): ImageHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  return {
+    magic: view.getBigUint64(MAGIC_AT, true),
+    entryMask: view.getBigUint64(ENTRY_MASK_AT, true),
+    dataMask: view.getBigUint64(DATA_MASK_AT, true),
+    writeOffset: view.getBigUint64(WRITE_OFFSET_AT, true),
+  };
+}

@@ -15,19 +15,18 @@ export type Attempt =
   | { kind: 'configured-meanwhile' };
 
 /**
- * Runs `work` on a new temporary image of `size` bytes, which is removed
- * unless `work` committed it.
+ * Runs `work` on a new temporary image (a delta of `parent`, or a full one
+ * when null), which is removed unless `work` committed it.
  */
-export async function withImage(store: SnapshotStore, size: number, work: (image: PendingImage) => Promise<Attempt>): Promise<Attempt> {
+export async function withImage(store: SnapshotStore, parent: { generation: Generation } | null, work: (image: PendingImage) => Promise<Attempt>): Promise<Attempt> {
   let image: PendingImage;
   try {
-    image = await store.createImage();
+    image = await store.createImage(parent === null ? {} : { parent: parent.generation });
   } catch (err) {
     throw asCaptureError(err);
   }
   let outcome: Attempt | undefined;
   try {
-    await image.truncate(size).catch((err: unknown) => { throw ioFailure('size snapshot image', image.path, err); });
     outcome = await work(image);
     return outcome;
   } finally {
@@ -62,14 +61,15 @@ export async function onImage<T>(image: PendingImage, op: string, work: () => Pr
   try {
     return await work();
   } catch (err) {
+    if (err instanceof CaptureError) throw err;
     throw ioFailure(op, image.path, err);
   }
 }
 
 /** The store's durable write sequence; its failures are 'io' errors. */
-export async function commit(image: PendingImage, fields: ManifestFields): Promise<Generation> {
+export async function commit(image: PendingImage, fields: ManifestFields, imageSize: number): Promise<Generation> {
   try {
-    return await image.commit(fields);
+    return await image.commit(fields, imageSize);
   } catch (err) {
     throw asCaptureError(err);
   }

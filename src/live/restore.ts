@@ -1,28 +1,57 @@
-// Restoring a generation into a memory file.
+// Restoring a generation into a memory file: a full image copied (holes stay
+// holes), or a delta's chain applied: the full image, then each block from
+// the newest delta that holds it. Either way the memory file is hashed
+// afterwards and must match the manifest's checksum of the whole image.
 import fs from 'node:fs';
 import { basename } from 'node:path';
-import { CHECKSUM_ALGORITHM, ChunkDigests, HEADER_SIZE } from '../format/index.js';
-import { StoreError, storeIoError, type Generation } from '../store/index.js';
-import { close, fstat, open } from '../sys/index.js';
+import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
+import { StoreError, storeIoError, type ChainImage, type Generation, type SnapshotStore } from '../store/index.js';
+import { Mapping, close, dataRuns, fstat, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
 import { CopyError } from './sparse-copy.js';
 
 /**
  * Copies a verified generation's image into the memory file `fd` (normally
- * a new one), growing it to max(minSize, image size); holes of the image
- * stay holes. The image is hashed again as it is copied: if it changed on
- * disk since it was verified, this throws StoreError CORRUPT and the caller
- * must not use the file. Afterwards the file's header says that everything
- * in it is durable (durable_offset = end of its latest record, snapshot_seq
- * = the generation), since all of it came from that generation.
+ * a new one), growing it to max(minSize, image size). A delta needs
+ * `store` (its chain is read through it). The image is hashed again once
+ * copied: if anything changed on disk since it was verified, this throws
+ * StoreError CORRUPT and the caller must not use the file. Afterwards the
+ * file's header says that everything in it is durable (durable_offset = end
+ * of its latest record, snapshot_seq = the generation), and `store` (when
+ * given) remembers the image's block digests, so that the next capture can
+ * be a delta of it.
  */
-export async function restoreImage(generation: Generation, fd: number, minSize: number): Promise<{ size: number }> {
-  const { manifest, imagePath } = generation;
-  const name = basename(imagePath);
-  if (manifest.checksum.algorithm !== CHECKSUM_ALGORITHM) {
-    throw corrupt(generation, `its checksum algorithm ${manifest.checksum.algorithm} is unknown`);
+export async function restoreImage(generation: Generation, fd: number, minSize: number, store?: SnapshotStore): Promise<{ size: number }> {
+  const { manifest } = generation;
+  const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
+  if (chunkSize === null) throw corrupt(generation, `its checksum algorithm ${manifest.checksum.algorithm} is unknown`);
+  const size = Math.max(minSize, manifest.imageSize);
+  const digests = new ChunkDigests(manifest.imageSize, chunkSize);
+  if (manifest.kind === 'full') await restoreFull(generation, fd, size, digests);
+  else {
+    if (store === undefined) throw new Error('restoring a delta generation needs its store');
+    const chain = await store.openChain(generation);
+    try {
+      await restoreChain(chain, fd, size, digests);
+    } finally {
+      await chain.close();
+    }
   }
+  if (digests.value() !== manifest.checksum.value) {
+    throw corrupt(generation, manifest.kind === 'full'
+      ? `image ${basename(generation.imagePath)} changed on disk after it was verified`
+      : 'the image its chain composes changed on disk after it was verified');
+  }
+  if (manifest.configured && manifest.latest !== null && manifest.imageSize >= HEADER_SIZE) {
+    publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
+  }
+  store?.remember(generation, digests);
+  return { size };
+}
+
+async function restoreFull(generation: Generation, fd: number, size: number, digests: ChunkDigests): Promise<void> {
+  const { manifest, imagePath } = generation;
   let imageFd: number;
   try {
     imageFd = await open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -31,24 +60,50 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
   }
   try {
     const imageSize = (await fstat(imageFd)).size;
-    if (imageSize !== manifest.imageSize) throw corrupt(generation, `image ${name} has ${imageSize} bytes, its manifest says ${manifest.imageSize}`);
-    const size = Math.max(minSize, imageSize);
+    if (imageSize !== manifest.imageSize) throw corrupt(generation, `image ${basename(imagePath)} has ${imageSize} bytes, its manifest says ${manifest.imageSize}`);
     // Hashed in the memory file's pages: the checksum covers exactly what the child will see.
-    const digests = new ChunkDigests(imageSize);
-    try {
-      await copyIntoMemoryFile(imageFd, fd, imageSize, size, digests);
-    } catch (err) {
-      if (err instanceof CopyError && err.side === 'read') throw storeIoError('read snapshot image', imagePath, err.cause);
-      if (err instanceof CopyError) throw storeIoError('write the restored memory file from', imagePath, err.cause);
-      throw err;
-    }
-    if (digests.value() !== manifest.checksum.value) throw corrupt(generation, `image ${name} changed on disk after it was verified`);
-    if (manifest.configured && manifest.latest !== null && imageSize >= HEADER_SIZE) {
-      publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
-    }
-    return { size };
+    await copyIntoMemoryFile(imageFd, fd, imageSize, size, digests);
+  } catch (err) {
+    if (err instanceof CopyError && err.side === 'read') throw storeIoError('read snapshot image', imagePath, err.cause);
+    if (err instanceof CopyError) throw storeIoError('write the restored memory file from', imagePath, err.cause);
+    throw err;
   } finally {
     await close(imageFd).catch(() => {});
+  }
+}
+
+/** The chain's full image, then every block a delta holds (from the newest that holds it), then the hash. */
+async function restoreChain(chain: ChainImage, fd: number, size: number, digests: ChunkDigests): Promise<void> {
+  const top = chain.chain[0]!;
+  try {
+    await copyIntoMemoryFile(chain.baseFd, fd, Math.min(chain.baseSize, chain.size), size);
+  } catch (err) {
+    if (err instanceof CopyError) throw storeIoError(err.side === 'read' ? 'read snapshot image' : 'write the restored memory file from', top.imagePath, err.cause);
+    throw err;
+  }
+  if (chain.size === 0) return;
+  const mapping = Mapping.map(fd, chain.size, { writable: true });
+  try {
+    const view = mapping.bytes;
+    try {
+      // A zero block over data: zeros written only where there is data, so holes stay holes.
+      await chain.applyDeltas(view, (start, end) => {
+        if (dataRuns(fd, start, end).length > 0) view.fill(0, start, end);
+      });
+    } catch (err) {
+      throw storeIoError('read snapshot delta', top.imagePath, err);
+    }
+    const data = dataRuns(fd, 0, chain.size);
+    let k = 0;
+    for (let a = 0; a < chain.size; a += 1 << 20) {
+      const b = Math.min(a + (1 << 20), chain.size);
+      while (k < data.length && data[k]![1] <= a) k++;
+      const inStep: Array<[number, number]> = [];
+      for (let i = k; i < data.length && data[i]![0] < b; i++) inStep.push([Math.max(data[i]![0], a), Math.min(data[i]![1], b)]);
+      digests.setRange(a, b, view, inStep);
+    }
+  } finally {
+    mapping.close();
   }
 }
 
@@ -58,4 +113,3 @@ function corrupt(generation: Generation, what: string): StoreError {
     hint: 'restore an older generation (newestVerified() picks the next good one)',
   });
 }
-

@@ -23,6 +23,7 @@ import { dataRuns, readFully, startWriteback, writeFully, type Run } from '../sy
 const STEP = CHUNK_SIZE;
 /** Steps in flight at once. */
 const DEPTH = 4;
+const NOTHING = new Uint8Array(0);
 
 /** Which side of a copy failed: callers report a failed read and a failed write differently. */
 export class CopyError extends ShmHostError {
@@ -111,8 +112,10 @@ export async function copySparse(from: number, to: number, start: number, end: n
     for (let a = start, step = 0; a < end; step++) {
       const chunkStart = Math.floor(a / STEP) * STEP;
       const b = Math.min(chunkStart + STEP, size, end);
-      const whole = a === chunkStart && b === Math.min(chunkStart + STEP, size);
       const index = chunkStart / STEP;
+      // Hashed when the step covers whole chunks of the digests' grid.
+      const grid = digests?.chunkSize ?? STEP;
+      const whole = a % grid === 0 && (b % grid === 0 || b === size);
       while (cursor < allRuns.length && allRuns[cursor]![1] <= a) cursor++;
       const runs: Run[] = [];
       for (let i = cursor; i < allRuns.length && allRuns[i]![0] < b; i++) {
@@ -120,15 +123,15 @@ export async function copySparse(from: number, to: number, start: number, end: n
       }
       const hash = digests !== undefined && whole && (hashChunk?.(index) ?? true);
       if (runs.length === 0) {
-        if (hash) digests.set(index, null);
+        if (hash) digests.setRange(a, b, NOTHING, [], a);
       } else {
         const k = step % DEPTH;
         await settle(k);
         stepEnds[k] = b;
         const step0 = a; // `a` moves on before this step completes
         const work = destination
-          ? intoMapping(from, destination, destinationBase, runs, hash ? (d) => d.setRuns(index, destination, runs, destinationBase) : null, digests)
-          : throughBuffer(from, put, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, hash ? (d, buf) => d.setRuns(index, buf, runs, step0) : null, digests);
+          ? intoMapping(from, destination, destinationBase, runs, hash ? (d) => d.setRange(step0, b, destination, runs, destinationBase) : null, digests)
+          : throughBuffer(from, put, (buffers[k] ??= new Uint8Array(STEP)), step0, b, runs, hash ? (d, buf) => d.setRange(step0, b, buf, runs, step0) : null, digests);
         inFlight[k] = work.then(() => null, (err: unknown) => err);
         for (const [r0, r1] of runs) bytesCopied += r1 - r0;
       }

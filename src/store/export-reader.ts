@@ -3,7 +3,7 @@
 // bytes go to the caller chunk by chunk; nothing is trusted before the
 // trailer's SHA-256 has matched.
 import type { Readable } from 'node:stream';
-import { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests } from '../format/index.js';
+import { BLOCK_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, chunkSizeOf } from '../format/index.js';
 import type { Manifest } from './types.js';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, TRAILER_SIZE, checkTrailer, decodeExportHeader, exportHash, parseEmbeddedManifest,
@@ -90,15 +90,17 @@ export async function readExport(
     if (manifest.imageSize !== header.imageLength) {
       throw new ExportFormatError(`the export is damaged: its manifest says ${manifest.imageSize} image bytes, its header ${header.imageLength}`);
     }
-    if (manifest.checksum.algorithm !== CHECKSUM_ALGORITHM) {
-      throw new ExportFormatError(`the export's image checksum uses ${JSON.stringify(manifest.checksum.algorithm)}, which this shm-host does not know (it uses ${CHECKSUM_ALGORITHM}): use a matching shm-host`);
+    const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
+    if (chunkSize === null) {
+      throw new ExportFormatError(`the export's image checksum uses ${JSON.stringify(manifest.checksum.algorithm)}, which this shm-host does not know (it reads ${CHECKSUM_ALGORITHM} and ${BLOCK_CHECKSUM_ALGORITHM}): use a matching shm-host`);
     }
+    if (manifest.kind !== 'full') throw new ExportFormatError('the export holds a delta, not a whole image: it is damaged or was not written by shm-host export');
     onHeader?.(header, manifest);
-    const digests = new ChunkDigests(header.imageLength);
-    for (let index = 0, position = 0; position < header.imageLength; index++, position += CHUNK_SIZE) {
+    const digests = new ChunkDigests(header.imageLength, chunkSize);
+    for (let position = 0; position < header.imageLength; position += CHUNK_SIZE) {
       const chunk = await reader.exactly(Math.min(CHUNK_SIZE, header.imageLength - position), 'image');
       hash.update(chunk);
-      digests.set(index, chunk);
+      digests.setRange(position, position + chunk.length, chunk, [[position, position + chunk.length]], position);
       await onImage(chunk, position);
     }
     checkTrailer(await reader.exactly(TRAILER_SIZE, 'trailer'), hash.digest());

@@ -12,6 +12,7 @@ import {
 import { dataRuns } from '../sys/index.js';
 import { StoreError } from './errors.js';
 import { realStoreFs, type StoreFs } from './fs.js';
+import type { ChainImage } from './chain.js';
 
 /** Bytes read per step when streaming a large part of an image. */
 export const STREAM_CHUNK = 1 << 20;
@@ -49,6 +50,8 @@ export class ImageFile {
   /** Where the image starts in the file. */
   readonly #base: number;
   readonly #sfs: StoreFs;
+  /** A delta's chain, read instead of a file. */
+  #chain: ChainImage | null = null;
   #closed = false;
 
   private constructor(sfs: StoreFs, path: string, fd: number, base: number, size: number) {
@@ -79,6 +82,16 @@ export class ImageFile {
     }
   }
 
+  /**
+   * The whole image a delta generation stands for, read through its chain
+   * (from SnapshotStore.openChain()); close() closes the chain.
+   */
+  static fromChain(chain: ChainImage): ImageFile {
+    const image = new ImageFile(realStoreFs, chain.chain[0]!.imagePath, -1, 0, chain.size);
+    image.#chain = chain;
+    return image;
+  }
+
   /** Reads image bytes [position, position + length); the range must lie inside the image. */
   async read(position: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
@@ -86,6 +99,10 @@ export class ImageFile {
       throw new Error(`refusing to read bytes [${position}, ${position + length}) of a ${this.size}-byte image`);
     }
     const out = new Uint8Array(length);
+    if (this.#chain !== null) {
+      await this.#chain.read(out, 0, length, position);
+      return out;
+    }
     let done = 0;
     while (done < length) {
       const bytesRead = await this.#sfs.read(this.#fd, out, done, length - done, this.#base + position + done);
@@ -158,7 +175,8 @@ export class ImageFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#sfs.close(this.#fd).catch(() => {});
+    if (this.#chain !== null) await this.#chain.close();
+    else await this.#sfs.close(this.#fd).catch(() => {});
   }
 }
 

@@ -2,14 +2,17 @@
 // names and manifests, verify and fallback, retention, and the export file.
 export type {
   Reason, Manifest, Generation, ListedGeneration, Verdict, NewestVerified, StoreOptions, ManifestFields, PendingImage,
-  SnapshotStoreApi, GenerationCheck,
+  SnapshotStoreApi, GenerationCheck, GenerationKind, DeltaFacts, GenerationFile,
 } from './types.js';
+export { ChainImage, resolveChain } from './chain.js';
+export { DEFAULT_CHAIN_LIMITS, type ChainLimits } from './retention.js';
+export { asFullManifest, MANIFEST_FORMAT } from './manifest.js';
 export { realStoreFs, type StoreFs } from './fs.js';
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, DirectoryPathError, storeIoError, type StoreErrorCode } from './errors.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
-export { checksumOfFile, digestChunksOfFile } from './checksum-file.js';
+export { checksumOfFile, digestChunksOfFile, digestImage, type ReadAt } from './checksum-file.js';
 export { generationFileName, parseGenerationFileName, TEMP_PREFIX } from './names.js';
 export { MIN_KEEP, DEFAULT_KEEP } from './retention.js';
 export { serializeManifest } from './manifest.js';
@@ -22,6 +25,6 @@ export {
 export { readExport, type ExportContents } from './export-reader.js';
 export { exportFileStream } from './export-file-stream.js';
 // The digest of an image's chunks lives in src/format; the store's users get it here too.
-export { CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests } from '../format/index.js';
+export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, ChunkDigests, chunkSizeOf } from '../format/index.js';
 export { writeExport, importExport, type ImportProgress } from './transfer.js';
 export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';

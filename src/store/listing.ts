@@ -12,6 +12,8 @@ export interface DirectoryScan {
   readonly sequences: number[];
   /** Images whose manifest was never committed (or is being deleted). */
   readonly orphanImages: number[];
+  /** Delta files whose manifest was never committed (or is being deleted). */
+  readonly orphanDeltas: number[];
   readonly temporaries: string[];
   /** The highest sequence any file names (0 for none): new ones go above it. */
   readonly highest: number;
@@ -27,6 +29,7 @@ export async function scanDirectory(sfs: StoreFs, dir: string): Promise<Director
   }
   const manifests = new Set<number>();
   const images = new Set<number>();
+  const deltas = new Set<number>();
   const temporaries: string[] = [];
   let highest = 0;
   for (const name of names) {
@@ -36,12 +39,13 @@ export async function scanDirectory(sfs: StoreFs, dir: string): Promise<Director
     }
     const parsed = parseGenerationFileName(name);
     if (!parsed) continue;
-    (parsed.kind === 'manifest' ? manifests : images).add(parsed.sequence);
+    (parsed.kind === 'manifest' ? manifests : parsed.kind === 'image' ? images : deltas).add(parsed.sequence);
     highest = Math.max(highest, parsed.sequence);
   }
   const sequences = [...manifests].sort((a, b) => b - a);
   const orphanImages = [...images].filter((s) => !manifests.has(s));
-  return { sequences, orphanImages, temporaries, highest };
+  const orphanDeltas = [...deltas].filter((s) => !manifests.has(s));
+  return { sequences, orphanImages, orphanDeltas, temporaries, highest };
 }
 
 /** The manifest's text, refusing anything too large to be one (untrusted input must not exhaust memory). */
@@ -68,3 +72,4 @@ export function manifestProblem(err: unknown): string {
   if (code === 'ELOOP') return 'the manifest is a symbolic link';
   return `the manifest cannot be read (${code ?? (err instanceof Error ? err.message : String(err))})`;
 }
+

@@ -3,12 +3,13 @@
 // with a fixed width so that names sort by sequence.
 import { join } from 'node:path';
 
-/** The two files of a generation. */
-export type GenerationFileKind = 'image' | 'manifest';
+/** The files of a generation: its manifest, and its image (full) or its delta file (delta). */
+export type GenerationFileKind = 'image' | 'manifest' | 'delta';
 
-const EXTENSIONS: Record<GenerationFileKind, string> = { image: 'img', manifest: 'json' };
+const EXTENSIONS: Record<GenerationFileKind, string> = { image: 'img', manifest: 'json', delta: 'delta' };
+const KINDS: Record<string, GenerationFileKind> = { img: 'image', json: 'manifest', delta: 'delta' };
 const SEQUENCE_DIGITS = 16; // 2^53 has 16 decimal digits
-const NAME = /^gen-(\d{16})\.(img|json)$/;
+const NAME = /^gen-(\d{16})\.(img|json|delta)$/;
 
 /** Prefix of every temporary file; anything so named is debris of an interrupted write. */
 export const TEMP_PREFIX = '.tmp-';
@@ -31,7 +32,7 @@ export function parseGenerationFileName(name: string): { sequence: number; kind:
   if (!m) return null;
   const sequence = Number(m[1]);
   if (!Number.isSafeInteger(sequence) || sequence < 1) return null;
-  return { sequence, kind: m[2] === 'img' ? 'image' : 'manifest' };
+  return { sequence, kind: KINDS[m[2]!]! };
 }
 
 /** The temporary name a file is written under before its rename to `finalName`. */
@@ -44,10 +45,13 @@ export function isTemporaryName(name: string): boolean {
   return name.startsWith(TEMP_PREFIX);
 }
 
-/** Absolute paths of one generation's image and manifest. */
-export function generationPaths(dir: string, sequence: number): { imagePath: string; manifestPath: string } {
+/**
+ * Absolute paths of one generation's data file and manifest: `imagePath` is
+ * the image of a full generation (the default) or the `.delta` file of a delta.
+ */
+export function generationPaths(dir: string, sequence: number, kind: 'full' | 'delta' = 'full'): { imagePath: string; manifestPath: string } {
   return {
-    imagePath: join(dir, generationFileName(sequence, 'image')),
+    imagePath: join(dir, generationFileName(sequence, kind === 'full' ? 'image' : 'delta')),
     manifestPath: join(dir, generationFileName(sequence, 'manifest')),
   };
 }

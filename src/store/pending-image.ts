@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { StoreError, storeIoError } from './errors.js';
 import { fsyncDirectoryWith, removeIfPresentWith, writeFullyWith, type StoreFs } from './fs.js';
-import { buildManifest, serializeManifest } from './manifest.js';
+import { BLOCK_SIZE } from '../format/index.js';
+import { DeltaWriter } from './delta-file.js';
+import { FULL, buildManifest, serializeManifest, type ChainFacts } from './manifest.js';
 import { generationPaths, temporaryName } from './names.js';
 import type { Generation, ManifestFields, PendingImage } from './types.js';
 
@@ -18,9 +20,12 @@ const CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOL
 /** What the store does once a generation is durable (retention). */
 export type AfterCommit = (generation: Generation) => Promise<void>;
 
-/** Creates the temporary image of generation `sequence` in `dir`. */
-export async function createPendingImage(sfs: StoreFs, dir: string, sequence: number, afterCommit: AfterCommit): Promise<PendingImage> {
-  const { imagePath } = generationPaths(dir, sequence);
+/**
+ * Creates the temporary image of generation `sequence` in `dir`, or its
+ * temporary delta file when `parent` is given (a delta of that generation).
+ */
+export async function createPendingImage(sfs: StoreFs, dir: string, sequence: number, afterCommit: AfterCommit, parent: Generation | null = null): Promise<PendingImage> {
+  const { imagePath } = generationPaths(dir, sequence, parent === null ? 'full' : 'delta');
   const path = join(dir, temporaryName(basename(imagePath)));
   let fd: number;
   try {
@@ -28,12 +33,14 @@ export async function createPendingImage(sfs: StoreFs, dir: string, sequence: nu
   } catch (err) {
     throw storeIoError('create snapshot image', path, err);
   }
-  return new Pending(sfs, dir, sequence, fd, path, new Date(), afterCommit);
+  return new Pending(sfs, dir, sequence, fd, path, new Date(), afterCommit, parent);
 }
 
 class Pending implements PendingImage {
   readonly fd: number;
   readonly path: string;
+  readonly parent: Generation | null;
+  readonly #writer: DeltaWriter | null;
   readonly #dir: string;
   readonly #sequence: number;
   readonly #time: Date;
@@ -41,7 +48,9 @@ class Pending implements PendingImage {
   readonly #sfs: StoreFs;
   #state: 'open' | 'closing' | 'done' = 'open';
 
-  constructor(sfs: StoreFs, dir: string, sequence: number, fd: number, path: string, time: Date, afterCommit: AfterCommit) {
+  constructor(sfs: StoreFs, dir: string, sequence: number, fd: number, path: string, time: Date, afterCommit: AfterCommit, parent: Generation | null) {
+    this.parent = parent;
+    this.#writer = parent === null ? null : new DeltaWriter(sfs, fd, BLOCK_SIZE);
     this.#sfs = sfs;
     this.#dir = dir;
     this.#sequence = sequence;
@@ -66,25 +75,51 @@ class Pending implements PendingImage {
     return this.#sfs.ftruncate(this.fd, size);
   }
 
-  async commit(fields: ManifestFields): Promise<Generation> {
+  get kind(): 'full' | 'delta' {
+    return this.parent === null ? 'full' : 'delta';
+  }
+
+  async putBlock(index: number, bytes: Uint8Array | null): Promise<void> {
+    if (this.#writer === null) throw new Error('putBlock() is for a delta; a full image is written through its fd');
+    if (this.#state !== 'open') throw new StoreError('CLOSED', `cannot write delta ${this.path}: it was already committed or aborted`, { path: this.path, hint: 'create a new image' });
+    await this.#writer.put(index, bytes);
+  }
+
+  async commit(fields: ManifestFields, imageSize?: number): Promise<Generation> {
     this.#begin('commit');
     const dir = this.#dir;
     const sfs = this.#sfs;
-    const { imagePath, manifestPath } = generationPaths(dir, this.#sequence);
+    const { imagePath, manifestPath } = generationPaths(dir, this.#sequence, this.kind);
     const manifestTemp = join(dir, temporaryName(basename(manifestPath)));
     let fdOpen = true;
     let step = 'sync snapshot image';
     let stepPath = this.path;
     let generation: Generation;
     try {
-      const imageSize = (await sfs.fstat(this.fd)).size;
+      let size: number;
+      let chain: ChainFacts = FULL;
+      step = 'write snapshot delta';
+      if (this.#writer !== null && this.parent !== null) {
+        if (imageSize === undefined) throw new RangeError('a delta commit needs the image size');
+        const { header, fileBytes, fileChecksum } = await this.#writer.finish(imageSize);
+        const p = this.parent.manifest;
+        size = imageSize;
+        chain = {
+          parent: this.parent.sequence,
+          chain: { links: p.chain.links + 1, bytes: p.chain.bytes + fileBytes },
+          delta: { blockSize: header.blockSize, held: header.held, stored: header.stored, fileBytes, fileChecksum },
+        };
+      } else {
+        size = (await sfs.fstat(this.fd)).size;
+      }
+      step = 'sync snapshot image';
       await sfs.fsync(this.fd);
       fdOpen = false;
       await sfs.close(this.fd);
       step = 'rename snapshot image to';
       stepPath = imagePath;
       await sfs.rename(this.path, imagePath);
-      const manifest = buildManifest(this.#sequence, this.#time, imageSize, fields);
+      const manifest = buildManifest(this.#sequence, this.#time, size, fields, chain);
       step = 'write snapshot manifest';
       stepPath = manifestTemp;
       await writeDurably(sfs, manifestTemp, serializeManifest(manifest));

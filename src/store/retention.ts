@@ -23,3 +23,57 @@ export function checkKeep(keep: number): number {
 export function retentionVictims(sequences: readonly number[], keep: number, protect: number | null): number[] {
   return sequences.slice(keep).filter((s) => s !== protect);
 }
+
+/**
+ * retentionVictims() for generations that depend on others: `parents` maps
+ * each sequence whose manifest could be read to its parent (null for a full
+ * generation). The newest `keep` and `protect` stay, and so does every
+ * generation a staying one needs to be restored (its parent, the parent's
+ * parent... down to a full generation), as do `spare` and their chains.
+ * Everything else goes.
+ */
+export function dependentRetentionVictims(
+  sequences: readonly number[], keep: number, protect: number | null, parents: ReadonlyMap<number, number | null>, spare: Iterable<number> = [],
+): number[] {
+  const stay = new Set<number>();
+  const need = (s: number): void => {
+    for (let at: number | null | undefined = s; at != null && !stay.has(at); at = parents.get(at)) stay.add(at);
+  };
+  for (const s of sequences.slice(0, keep)) need(s);
+  if (protect !== null) need(protect);
+  // What a copy elsewhere (the replica) still has to read, with the chain it needs.
+  for (const s of spare) if (parents.has(s)) need(s);
+  return sequences.filter((s) => !stay.has(s));
+}
+
+/** Chain bounds: when a delta would make its chain longer than this, a full generation is written instead. */
+export interface ChainLimits {
+  /** Deltas after a full generation before the next full one (0: every generation is full). */
+  readonly maxChain: number;
+  /** Bytes of a chain's delta files, as a fraction of the image size, before the next full one. */
+  readonly maxChainRatio: number;
+}
+
+/**
+ * Why 10 and 0.5: a restore reads the full image plus at most half of it
+ * again in deltas (the issue's bound: a chain restores within 1.5x one full
+ * image), and ten links keep a host restart's chain walk short; a child
+ * that changes 1% per interval then writes a full image every 11th capture.
+ */
+export const DEFAULT_CHAIN_LIMITS: ChainLimits = { maxChain: 10, maxChainRatio: 0.5 };
+
+/** Throws a RangeError unless the limits are sane. */
+export function checkChainLimits(limits: ChainLimits): ChainLimits {
+  if (!Number.isSafeInteger(limits.maxChain) || limits.maxChain < 0 || limits.maxChain > 1000) {
+    throw new RangeError(`maxChain must be a whole number of deltas from 0 to 1000; got ${limits.maxChain}`);
+  }
+  if (!Number.isFinite(limits.maxChainRatio) || limits.maxChainRatio < 0 || limits.maxChainRatio > 10) {
+    throw new RangeError(`maxChainRatio must be a fraction of the image size from 0 to 10; got ${limits.maxChainRatio}`);
+  }
+  return limits;
+}
+
+/** True when a delta on `parent` (links, bytes of its chain) stays within `limits` for an image of `imageSize` bytes. */
+export function deltaAllowed(parent: { readonly links: number; readonly bytes: number }, imageSize: number, limits: ChainLimits): boolean {
+  return parent.links + 1 <= limits.maxChain && parent.bytes <= limits.maxChainRatio * imageSize;
+}

@@ -20,6 +20,7 @@ export async function settleDirectory(sfs: StoreFs, dir: string): Promise<{ next
     const scan = await scanDirectory(sfs, dir);
     for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
     for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
+    for (const sequence of scan.orphanDeltas) await removeIfPresentWith(sfs, generationPaths(dir, sequence, 'delta').imagePath);
     // What an earlier process left may not be on the disk yet; it is now,
     // before this one restores from it or adds to it.
     step = 'sync snapshot directory';

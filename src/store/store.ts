@@ -1,17 +1,19 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
 import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
-import { DirectoryLockedError, StoreError, errorCode, storeIoError } from './errors.js';
+import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
-import { manifestProblem, readManifestText, scanDirectory } from './listing.js';
+import { scanDirectory } from './listing.js';
 import { classify, settleDirectory } from './settle.js';
+import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
+import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import { DirectoryLock } from './lock.js';
-import { parseManifest } from './manifest.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
-import { DEFAULT_KEEP, checkKeep, retentionVictims } from './retention.js';
+import { DEFAULT_KEEP, deltaAllowed, dependentRetentionVictims, type ChainLimits } from './retention.js';
+import { chainLimitsOption, keepOption } from './store-options.js';
 import type {
-  Generation, GenerationCheck, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
+  Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
 } from './types.js';
 import { verifyGeneration } from './verify.js';
 
@@ -23,16 +25,19 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly dir: string;
   readonly keep: number;
   readonly readOnly: boolean;
+  readonly chainLimits: ChainLimits;
   #lock: DirectoryLock | null;
+  /** The newest generation this store wrote or restored, with its blocks' digests: the parent of the next delta. */
+  #tip: { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null = null;
   readonly #fs: StoreFs;
   #nextSequence: number;
   /** Sequences whose names a file that is not a generation holds (a stray manifest name): never written over. */
   readonly #strays: ReadonlySet<number>;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
-  #spare: () => ReadonlySet<number> = () => new Set();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, strays: ReadonlySet<number> = new Set()) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits, strays: ReadonlySet<number> = new Set(), readonly spare: () => ReadonlySet<number> = () => new Set()) {
+    this.chainLimits = limits;
     this.#fs = sfs;
     this.dir = dir;
     this.keep = keep;
@@ -43,24 +48,23 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   /**
-   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses
-   * a path that is not a private directory, takes the lock (a second host
-   * gets StoreError LOCKED naming the holder's pid), and removes what
-   * interrupted writes left (temporary files, images with no manifest),
-   * then fsyncs the directory and every one above it (syncDirectoryPath).
-   * `readOnly`: none of that, for inspecting a directory beside its host.
+   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses a path that is not a private
+   * directory, takes the lock (a second host gets StoreError LOCKED naming the holder's pid), and removes what
+   * interrupted writes left (temporary files, images with no manifest), then fsyncs the directory and every one
+   * above it (syncDirectoryPath). `readOnly`: none of that, for inspecting a directory beside its host.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
     const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
     const readOnly = options.readOnly === true;
     const sfs = options.fs ?? realStoreFs;
+    const limits = chainLimitsOption(options.chain, dir);
     if (readOnly) {
       await requireDirectory(sfs, dir);
       // A directory that cannot be listed is a problem of the path (its mode), found now rather than mid-command.
       await sfs.readdir(dir).catch((err: unknown) => {
         throw asPathError(storeIoError('read the snapshot directory', dir, err));
       });
-      return new SnapshotStore(sfs, dir, keep, true, null, 0);
+      return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
     }
     await prepareDirectory(sfs, dir);
     // The lock file is the first file written: a directory on a read-only
@@ -70,9 +74,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     });
     try {
       const { nextSequence, strays } = await settleDirectory(sfs, dir);
-      const store = new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, strays);
-      if (options.spare !== undefined) store.#spare = options.spare;
-      return store;
+      return new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, limits, strays, options.spare);
     } catch (err) {
       await lock.release();
       throw err;
@@ -95,13 +97,9 @@ export class SnapshotStore implements SnapshotStoreApi {
     const scan = await scanDirectory(this.#fs, this.dir);
     const out: ListedGeneration[] = [];
     for (const sequence of scan.sequences) {
-      const paths = generationPaths(this.dir, sequence);
-      try {
-        const manifest = parseManifest(await readManifestText(this.#fs, paths.manifestPath), sequence);
-        out.push({ ok: true, sequence, manifest, ...paths });
-      } catch (err) {
-        out.push({ ok: false, sequence, ...paths, reason: manifestProblem(err) });
-      }
+      const g = await readGeneration(this.#fs, this.dir, sequence);
+      if (typeof g === 'string') out.push({ ok: false, sequence, ...generationPaths(this.dir, sequence), reason: g.replace(/^generation \d+ cannot be read: /, '') });
+      else out.push({ ok: true, ...g });
     }
     return out;
   }
@@ -111,15 +109,37 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (!Number.isSafeInteger(sequence) || sequence < 1) {
       throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: this.dir, hint: 'generations are numbered from 1; list them to see which exist' });
     }
-    const paths = generationPaths(this.dir, sequence);
-    try {
-      return { sequence, manifest: parseManifest(await readManifestText(this.#fs, paths.manifestPath), sequence), ...paths };
-    } catch (err) {
-      if (errorCode(err) === 'ENOENT') {
-        throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: paths.manifestPath, hint: 'list the generations to see which exist' });
-      }
-      throw new StoreError('BAD_MANIFEST', `generation ${sequence} cannot be read: ${manifestProblem(err)}`, { path: paths.manifestPath, hint: 'use another generation' });
+    const { manifestPath } = generationPaths(this.dir, sequence);
+    const g = await readGeneration(this.#fs, this.dir, sequence);
+    if (typeof g !== 'string') return g;
+    if (g.endsWith('is missing')) {
+      throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: manifestPath, hint: 'list the generations to see which exist' });
     }
+    throw new StoreError('BAD_MANIFEST', g, { path: manifestPath, hint: 'use another generation' });
+  }
+
+  async chainOf(generation: Generation): Promise<Generation[]> {
+    this.#usable();
+    return chainOrThrow(this.#fs, this.dir, generation);
+  }
+
+  async openChain(generation: Generation): Promise<ChainImage> {
+    this.#usable();
+    return openChainOrThrow(this.#fs, this.dir, generation);
+  }
+
+  filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
+
+  remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void {
+    if (this.readOnly) return;
+    this.#tip = digests.chunkSize === 4096 && generation.manifest.checksum.algorithm === BLOCK_CHECKSUM_ALGORITHM && digests.size === generation.manifest.imageSize
+      ? { generation, digests, coarse }
+      : null;
+  }
+
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null {
+    const tip = this.#tip;
+    return tip !== null && imageSize >= tip.generation.manifest.imageSize && deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;
   }
 
   async verify(generation: Generation): Promise<Verdict> {
@@ -147,7 +167,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     return { generation: null, skipped };
   }
 
-  async createImage(): Promise<PendingImage> {
+  async createImage(options: { parent?: Generation } = {}): Promise<PendingImage> {
     this.#writable('write a snapshot');
     if (this.#nextSequence > MAX_SEQUENCE) {
       throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
@@ -162,7 +182,7 @@ export class SnapshotStore implements SnapshotStoreApi {
       } catch {
         // A failed deletion loses nothing: the next commit prunes again.
       }
-    });
+    }, options.parent ?? null);
   }
 
   async prune(keep: number = this.keep): Promise<number[]> {
@@ -186,7 +206,10 @@ export class SnapshotStore implements SnapshotStoreApi {
     return victims;
   }
 
-  /** Deletes generations past the newest `keep`, sparing `knownGood` or else the newest that verifies. */
+  /**
+   * Deletes generations past the newest `keep`, sparing `knownGood` or else
+   * the newest that verifies, and every generation a spared one depends on.
+   */
   async #prune(keep: number, knownGood: number | null): Promise<number[]> {
     const scan = await scanDirectory(this.#fs, this.dir);
     if (scan.sequences.length <= keep) return [];
@@ -195,22 +218,21 @@ export class SnapshotStore implements SnapshotStoreApi {
     // and does not take the place of one that is kept.
     const { generations } = await classify(this.#fs, this.dir, scan.sequences);
     if (generations.length <= keep) return [];
+    const parents = new Map((await this.list()).flatMap((g) => (g.ok ? [[g.sequence, g.manifest.parent] as const] : [])));
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const spared = this.#spare();
-    const victims = retentionVictims(generations, keep, protect).filter((s) => !spared.has(s));
+    const victims = dependentRetentionVictims(generations, keep, protect, parents, this.spare());
     for (const sequence of victims) {
-      const { manifestPath, imagePath } = generationPaths(this.dir, sequence);
+      const { manifestPath } = generationPaths(this.dir, sequence);
+      const dataPaths = [generationPaths(this.dir, sequence).imagePath, generationPaths(this.dir, sequence, 'delta').imagePath];
       // The manifest goes first, and now: the generation stops existing.
       try {
         await removeIfPresentWith(this.#fs, manifestPath);
       } catch (err) {
         throw storeIoError('delete old generation', manifestPath, err);
       }
-      // Its image, now debris, goes in the background: unlinking a large
-      // file frees every page it has in the page cache, which can take
-      // longer than the capture itself. close() waits for it; if the
-      // process dies first, the next open() sweeps it.
-      this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, imagePath)).catch(() => {}).then(() => {});
+      // Its data file, now debris, goes in the background (unlinking frees its cached pages,
+      // which can take longer than a capture); close() waits, or the next open() sweeps it.
+      for (const path of dataPaths) this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, path)).catch(() => {}).then(() => {});
     }
     return victims;
   }
@@ -224,11 +246,3 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 }
 
-/** `keep` checked for the store in `dir`: a bad one is StoreError BAD_OPTION. */
-function keepOption(keep: number, dir: string): number {
-  try {
-    return checkKeep(keep);
-  } catch (err) {
-    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'keep 2 or more generations', option: 'keep' });
-  }
-}

@@ -2,7 +2,7 @@
 // what `shm-host export` and `shm-host import` do, apart from choosing the
 // streams and printing.
 import type { Readable } from 'node:stream';
-import { CHUNK_SIZE, ChunkDigests, FormatError } from '../format/index.js';
+import { CHUNK_SIZE, ChunkDigests, FormatError, chunkSizeOf } from '../format/index.js';
 import { StoreError } from './errors.js';
 import {
   MAX_EXPORT_IMAGE_BYTES, encodeExportHeader, encodeTrailer, exportFileSize, exportHash, ExportFormatError, type ExportHeader,
@@ -10,7 +10,7 @@ import {
 import { readExport } from './export-reader.js';
 import { fieldsOfImage, imageDisagreement } from './image-facts.js';
 import { ImageFile, type ImageInfo } from './image-file.js';
-import { serializeManifest } from './manifest.js';
+import { asFullManifest, serializeManifest } from './manifest.js';
 import type { Generation, Manifest, PendingImage, SnapshotStoreApi } from './types.js';
 
 /**
@@ -29,18 +29,20 @@ export async function writeExport(
   if (image.size > MAX_EXPORT_IMAGE_BYTES) {
     throw new ExportFormatError(`the image has ${image.size} bytes, more than an export holds (1 TiB)`);
   }
-  const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
+  // Always a self-contained full image: an export of a delta carries the whole image it stands for.
+  const manifestBytes = Buffer.from(serializeManifest(manifest.kind === 'delta' ? asFullManifest(manifest) : manifest), 'utf8');
   const hash = exportHash();
   const header = encodeExportHeader({ manifestLength: manifestBytes.length, imageLength: image.size });
   for (const part of [header, manifestBytes]) {
     hash.update(part);
     await write(part);
   }
-  const digests = new ChunkDigests(image.size);
-  let index = 0;
+  const digests = new ChunkDigests(image.size, chunkSizeOf(manifest.checksum.algorithm) ?? CHUNK_SIZE);
+  let position = 0;
   for await (const chunk of image.chunks(0, image.size, CHUNK_SIZE)) {
     hash.update(chunk);
-    digests.set(index++, chunk);
+    digests.setRange(position, position + chunk.length, chunk, [[position, position + chunk.length]], position);
+    position += chunk.length;
     await write(chunk);
     onChunk?.(chunk.length);
   }

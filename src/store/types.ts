@@ -1,23 +1,58 @@
 // The snapshot store's public shapes. The supervisor (src/host) and the
 // inspection commands (src/cli) are written against these.
+import type { ChunkDigests } from '../format/index.js';
 import type { StoreFs } from './fs.js';
+import type { ChainLimits } from './retention.js';
 
 /** Why a generation can be taken. */
 export const REASONS = ['interval', 'post-mortem', 'shutdown', 'request', 'import'] as const;
 /** Why a generation was taken. */
 export type Reason = typeof REASONS[number];
 
-/** The manifest stored beside each image (JSON): what its writer supplied, and what the store adds. */
+/** A full generation holds its whole image; a delta only the blocks that differ from its parent's image. */
+export type GenerationKind = 'full' | 'delta';
+
+/** What a delta generation's file holds (docs/FORMAT.md, section 9). */
+export interface DeltaFacts {
+  /** Bytes per block (4096). */
+  readonly blockSize: number;
+  /** Blocks the delta holds (whose content it gives), zero blocks included. */
+  readonly held: number;
+  /** Held blocks whose bytes are stored in the file (the others are all zeros). */
+  readonly stored: number;
+  /** Bytes of the delta file. */
+  readonly fileBytes: number;
+  /** XXH3-64 fold of the delta file's bytes after its header page (16 hex digits). */
+  readonly fileChecksum: string;
+}
+
+/**
+ * The manifest stored beside each generation (JSON): what its writer
+ * supplied, and what the store adds. Format 1 manifests (full images only)
+ * read as kind 'full', no parent, an empty chain.
+ */
 export interface Manifest extends ManifestFields {
-  /** Manifest format version. */
-  readonly format: 1;
+  /** Manifest format version: 1 (written before deltas) or 2. */
+  readonly format: 1 | 2;
   readonly sequence: number;
   /** ISO 8601 time the generation was taken. */
   readonly time: string;
+  /** Bytes of the whole image the generation stands for. */
   readonly imageSize: number;
+  readonly kind: GenerationKind;
+  /** The generation a delta applies to (null for a full one). */
+  readonly parent: number | null;
+  /** Deltas from the chain's full generation up to this one (0 for a full one), and their files' bytes. */
+  readonly chain: { readonly links: number; readonly bytes: number };
+  /** A delta's file, or null for a full generation. */
+  readonly delta: DeltaFacts | null;
 }
 
-/** A committed generation on disk (its manifest parsed, not yet verified). */
+/**
+ * A committed generation on disk (its manifest parsed, not yet verified).
+ * `imagePath` is the generation's data file: the image of a full one, the
+ * `.delta` file of a delta.
+ */
 export interface Generation {
   readonly sequence: number;
   readonly manifest: Manifest;
@@ -51,12 +86,21 @@ export interface StoreOptions {
   readonly readOnly?: boolean;
   /** The file-system operations to use (default: the real file system); a test substitutes a recording one. */
   readonly fs?: StoreFs;
+  /** When to write a full generation instead of a delta (default: DEFAULT_CHAIN_LIMITS). */
+  readonly chain?: Partial<ChainLimits>;
   /**
    * Generations retention must not delete yet, asked at each pass (the
    * replica's: what it still has to upload). Kept beyond `keep`, never
    * instead of the newest ones.
    */
   readonly spare?: () => ReadonlySet<number>;
+}
+
+/** One file of a generation, for a tool that copies generations (replication). `bytes` is null for the manifest. */
+export interface GenerationFile {
+  readonly role: 'image' | 'delta' | 'manifest';
+  readonly path: string;
+  readonly bytes: number | null;
 }
 
 /** One result of verifyAll(): a listed generation and its verdict (an unreadable manifest is a failed one). */
@@ -87,6 +131,7 @@ export interface ManifestFields {
  * then retention. abort() removes the temporary file. Exactly one of them.
  */
 export interface PendingImage {
+  /** The temporary file: a full image is written through it; a delta through putBlock(). */
   readonly fd: number;
   readonly path: string;
   /**
@@ -96,7 +141,17 @@ export interface PendingImage {
   write(buf: Uint8Array, offset: number, length: number, position: number): Promise<void>;
   /** Sets the image's size in bytes (ftruncate(2)), through the store's StoreFs. */
   truncate(size: number): Promise<void>;
-  commit(fields: ManifestFields): Promise<Generation>;
+  readonly kind: 'full' | 'delta';
+  /** The generation a delta applies to; null for a full image. */
+  readonly parent: Generation | null;
+  /**
+   * A delta holds block `index` (BLOCK_SIZE bytes; the image's last block
+   * may be shorter) with `bytes`, or all zeros when null. Blocks must come
+   * in increasing order. Throws on a full image.
+   */
+  putBlock(index: number, bytes: Uint8Array | null): Promise<void>;
+  /** Runs the durable write sequence; a delta needs `imageSize` (bytes of the whole image it stands for). */
+  commit(fields: ManifestFields, imageSize?: number): Promise<Generation>;
   abort(): Promise<void>;
 }
 
@@ -115,8 +170,27 @@ export interface SnapshotStoreApi {
   verifyAll(): AsyncGenerator<GenerationCheck>;
   /** The newest generation that verifies, and the newer ones skipped with why. */
   newestVerified(): Promise<NewestVerified>;
-  /** A new temporary image (throws StoreError READ_ONLY on a read-only store). */
-  createImage(): Promise<PendingImage>;
+  /**
+   * The generations `generation` needs to be restored, newest first: itself,
+   * its parent, ... down to a full generation ([generation] for a full one).
+   * Throws StoreError CORRUPT when a link is missing or unreadable.
+   */
+  chainOf(generation: Generation): Promise<Generation[]>;
+  /** The image `generation` stands for, through its chain, every link checked (StoreError CORRUPT names a broken one). close() it. */
+  openChain(generation: Generation): Promise<import('./chain.js').ChainImage>;
+  /** The files of one generation (its data file and its manifest), for copying it elsewhere. */
+  filesOf(generation: Generation): GenerationFile[];
+  /**
+   * Remembers the block digests (BLOCK_SIZE chunks) of `generation`'s whole
+   * image, which a capture or a restore just computed, and the capture's
+   * 64 KiB superblock digests where known: the next capture can then write
+   * a delta against it.
+   */
+  remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void;
+  /** The generation a capture of an `imageSize`-byte image may write a delta against, with its digests; null when a full one is due. */
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null;
+  /** A new temporary image, or a delta of `parent` (throws StoreError READ_ONLY on a read-only store). */
+  createImage(options?: { parent?: Generation }): Promise<PendingImage>;
   /** Deletes all but the newest `keep` generations, never the newest verified one; returns the deleted sequences. */
   prune(keep?: number): Promise<number[]>;
   /** Deletes every generation but the newest that verifies, waiting until their images are gone; nothing when none verifies. */

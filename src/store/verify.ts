@@ -1,9 +1,10 @@
 // Verifying a generation: its image is untrusted bytes on disk. Every
 // problem becomes a one-line reason; nothing here throws for bad input.
 import fs from 'node:fs';
-import { basename } from 'node:path';
-import { CHECKSUM_ALGORITHM, FormatError, HEADER_SIZE, checkRecordSet, readHeader, validSlots } from '../format/index.js';
-import { checksumOfFile } from './checksum-file.js';
+import { basename, dirname } from 'node:path';
+import { ChunkDigests, FormatError, HEADER_SIZE, checkRecordSet, chunkSizeOf, readHeader, validSlots } from '../format/index.js';
+import { ChainImage, resolveChain } from './chain.js';
+import { checksumOfFile, digestImage, type ReadAt } from './checksum-file.js';
 import { errorCode } from './errors.js';
 import { manifestDisagreement } from './image-facts.js';
 import { readFullyWith, realStoreFs, type StoreFs } from './fs.js';
@@ -17,6 +18,7 @@ const bad = (reason: string): Verdict => ({ ok: false, reason });
  * write_offset, every record within bounds), and its checksum matches.
  */
 export async function verifyGeneration(generation: Generation, sfs: StoreFs = realStoreFs): Promise<Verdict> {
+  if (generation.manifest.kind === 'delta') return verifyDelta(generation, sfs);
   const { manifest, imagePath } = generation;
   const name = basename(imagePath);
   let fd: number;
@@ -33,13 +35,12 @@ export async function verifyGeneration(generation: Generation, sfs: StoreFs = re
     if (stat.size !== manifest.imageSize) {
       return bad(`image ${name} has ${stat.size} bytes but its manifest says ${manifest.imageSize} (truncated or replaced)`);
     }
-    if (manifest.checksum.algorithm !== CHECKSUM_ALGORITHM) {
-      return bad(`unknown checksum algorithm ${JSON.stringify(manifest.checksum.algorithm)} (this version uses ${CHECKSUM_ALGORITHM})`);
-    }
+    const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
+    if (chunkSize === null) return bad(unknownAlgorithm(manifest));
     // The layout first: it reads a few pages, the checksum reads everything.
-    const layoutProblem = await checkImageLayout(sfs, fd, stat.size, manifest);
+    const layoutProblem = await checkImageLayout((buf, o, l, p) => readFullyWith(sfs, fd, buf, o, l, p), stat.size, manifest);
     if (layoutProblem !== null) return bad(layoutProblem);
-    const actual = await checksumOfFile(fd, stat.size, sfs);
+    const actual = await checksumOfFile(fd, stat.size, sfs, chunkSize);
     if (actual !== manifest.checksum.value) {
       return bad(`checksum mismatch: image ${name} changed after it was written (manifest ${manifest.checksum.value}, image ${actual})`);
     }
@@ -51,19 +52,53 @@ export async function verifyGeneration(generation: Generation, sfs: StoreFs = re
   }
 }
 
+const unknownAlgorithm = (m: Manifest): string => `unknown checksum algorithm ${JSON.stringify(m.checksum.algorithm)} (this version reads xxh3-64/chunks-1MiB and xxh3-64/chunks-4KiB)`;
+
+/**
+ * Checks a delta: every link of its chain (each file present, each delta's
+ * header, index and file checksum), then the whole image the chain
+ * composes: its layout against the manifest, and its checksum.
+ */
+async function verifyDelta(generation: Generation, sfs: StoreFs): Promise<Verdict> {
+  const { manifest } = generation;
+  const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
+  if (chunkSize === null) return bad(unknownAlgorithm(manifest));
+  const chain = await resolveChain(sfs, dirname(generation.manifestPath), generation);
+  if (typeof chain === 'string') return bad(chain);
+  const image = await ChainImage.open(sfs, chain, true);
+  if (typeof image === 'string') return bad(image);
+  try {
+    const read: ReadAt = (buf, o, l, p) => image.read(buf, o, l, p);
+    const layoutProblem = await checkImageLayout(read, image.size, manifest);
+    if (layoutProblem !== null) return bad(layoutProblem);
+    const digests = new ChunkDigests(image.size, chunkSize);
+    await digestImage(read, digests);
+    const actual = digests.value();
+    if (actual !== manifest.checksum.value) {
+      const base = chain[chain.length - 1]!;
+      return bad(`checksum mismatch: the image its chain composes is not the one it was written for (manifest ${manifest.checksum.value}, chain ${actual}); full generation ${base.sequence} at the chain's root changed after it was written`);
+    }
+    return { ok: true };
+  } catch (err) {
+    return bad(`its chain cannot be read (${errorCode(err) ?? (err instanceof Error ? err.message : String(err))})`);
+  } finally {
+    await image.close();
+  }
+}
+
 /** What is wrong with the image's layout, or null. Reads with pread only: an unreadable page is an error, never a fault. */
-async function checkImageLayout(sfs: StoreFs, fd: number, size: number, manifest: Manifest): Promise<string | null> {
+async function checkImageLayout(read: ReadAt, size: number, manifest: Manifest): Promise<string | null> {
   if (size < HEADER_SIZE) {
     if (manifest.configured) return `invalid layout: the image has ${size} bytes, less than the ${HEADER_SIZE}-byte header page`;
     return null; // a raw image of a file too small to configure: nothing more to check
   }
   try {
-    const header = readHeader(await readPrefix(sfs, fd, HEADER_SIZE), size);
+    const header = readHeader(await readPrefix(read, HEADER_SIZE), size);
     if (!header.configured) return manifestDisagreement({ configured: false }, manifest);
     // A manifest that says raw disagrees before any record is read. Else the
     // header and the entry ring: all that the slot functions read.
     const records = manifest.configured
-      ? checkRecordSet(header.layout, validSlots(await readPrefix(sfs, fd, header.layout.dataBase), header.layout))
+      ? checkRecordSet(header.layout, validSlots(await readPrefix(read, header.layout.dataBase), header.layout))
       : [];
     return manifestDisagreement({ configured: true, records, writeOffset: header.writeOffset }, manifest);
   } catch (err) {
@@ -76,11 +111,11 @@ async function checkImageLayout(sfs: StoreFs, fd: number, size: number, manifest
 const MAX_PREFIX_BYTES = 2 ** 32 - 1;
 
 /** The first `length` bytes of the file, 8-aligned for the atomic word access the format uses. */
-async function readPrefix(sfs: StoreFs, fd: number, length: number): Promise<Uint8Array> {
+async function readPrefix(read: ReadAt, length: number): Promise<Uint8Array> {
   if (length > MAX_PREFIX_BYTES) {
     throw new FormatError('RINGS_DO_NOT_FIT', `the image's header and entry ring take ${length} bytes, more than verify reads into memory (4 GiB)`);
   }
   const bytes = new Uint8Array(new ArrayBuffer(length));
-  await readFullyWith(sfs, fd, bytes, 0, length, 0);
+  await read(bytes, 0, length, 0);
   return bytes;
 }

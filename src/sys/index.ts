@@ -7,7 +7,7 @@ export {
 export { Mapping, MAX_VIEW_BYTES } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export {
-  setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processGroupOf, processState, isAlive, livingGroupMembers,
+  setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processGroupOf, processState, isAlive, livingGroupMembers, ancestors,
 } from './process.js';
 export { seekData, seekHole, sendfile, copyFileRange, copyFileRangeSync, startWriteback } from './file.js';
 export {

@@ -127,6 +127,23 @@ export function processGroupOf(pid: number): number | null {
   return Number.isInteger(pgrp) ? pgrp : null;
 }
 
+/** The parent of `pid` (/proc/PID/stat), or null when it is gone. */
+export function parentOf(pid: number): number | null {
+  const ppid = Number(statFields(pid)?.[1]);
+  return Number.isInteger(ppid) ? ppid : null;
+}
+
+/**
+ * This process's ancestors, its parent first, up to (and with) PID 1: the
+ * shell or service manager that started it, which may hold its files
+ * (systemd's file descriptor store) and must never be taken for a writer.
+ */
+export function ancestors(): number[] {
+  const out: number[] = [];
+  for (let pid = process.ppid; pid > 0 && !out.includes(pid); pid = parentOf(pid) ?? 0) out.push(pid);
+  return out;
+}
+
 /** True while `pid` exists and is not a zombie: a zombie cannot run, so it counts as dead. */
 export function isAlive(pid: number): boolean {
   const state = processState(pid);

@@ -64,7 +64,22 @@ t.test('an empty --dir is a usage error, not an internal one', async (t) => {
   await expectPathProblem(t, '', /--dir is empty/);
 });
 
-t.test('permission denied', { skip: isRoot ? false : 'needs root to run the binary as another user' }, async (t) => {
+/** Why uid 65534 cannot run this checkout's binary (a clone under a private directory, say), or false. */
+function nobodyCannotRun(): string | false {
+  if (!isRoot) return 'needs root to run the binary as another user';
+  try {
+    fs.accessSync(BIN, fs.constants.R_OK);
+  } catch {
+    return `cannot read ${BIN}`;
+  }
+  // Every directory above the binary must let others in.
+  for (let dir = join(BIN, '..'); ; dir = join(dir, '..')) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return `uid 65534 cannot reach ${BIN} (${dir} is closed to other users)`;
+    if (dir === '/') return false;
+  }
+}
+
+t.test('permission denied', { skip: nobodyCannotRun() }, async (t) => {
   const base = t.testdir({ closed: { inside: {} } });
   fs.chmodSync(join(base, 'closed'), 0o700);
   // uid 65534 (nobody) may not enter base/closed.

@@ -21,14 +21,14 @@ async function threeGenerations(t: Test, options = {}): Promise<{ base: string; 
 }
 
 t.test('list: newest first, as a table and as JSON', async (t) => {
-  const { dir, written } = await threeGenerations(t);
+  const { dir, written } = await threeGenerations(t, { maxChain: 3 });
   const text = await runCli(['list', '--dir', dir]);
   t.equal(text.code, 0);
   t.equal(text.stderr, '');
   const lines = text.out.trim().split('\n');
-  t.match(lines[0], /^SEQ\s+TIME\s+REASON\s+SIZE\s+CHECK\s+RECORDS\s+LATEST\s+LENGTH\s+IMAGE$/);
+  t.match(lines[0], /^SEQ\s+TIME\s+REASON\s+KIND\s+PARENT\s+SIZE\s+ON DISK\s+CHECK\s+RECORDS\s+LATEST\s+LENGTH\s+IMAGE$/);
   t.same(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[0])), [3, 2, 1]);
-  t.match(lines[1], /interval\s+64 KiB\s+unchecked\s+12\s+264\s+24\s+\S+gen-0000000000000003\.img$/);
+  t.match(lines[1], /interval\s+delta\s+2\s+64 KiB\s+\S+ \S+\s+unchecked\s+12\s+264\s+24\s+\S+gen-0000000000000003\.delta$/);
 
   const json = await runCli(['list', '--dir', dir, '--json']);
   t.equal(json.code, 0);

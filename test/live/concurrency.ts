@@ -32,7 +32,7 @@ async function writerOn(t: Test, script: string, size: number, slots: number, ri
 
 async function openStore(t: Test): Promise<{ dir: string; store: SnapshotStore }> {
   const dir = scratchDir(t, 'concurrent');
-  const store = await SnapshotStore.open(dir, { keep: 3 });
+  const store = await SnapshotStore.open(dir, { keep: 3, chain: { maxChain: 0 } });
   t.teardown(() => store.close());
   return { dir, store };
 }

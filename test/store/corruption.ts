@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync,
 import {
   ENTRY_MASK_AT, DATA_MASK_AT, MAGIC_AT, WRITE_OFFSET_AT, readLayout, slotAt,
 } from '../../src/format/index.js';
-import { SnapshotStore, checksumOfFile, type Generation } from '../../src/store/index.js';
+import { SnapshotStore, checksumOfFile, chunkSizeOf, type Generation } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
 import { commitRecords, liveFile, scratchDir } from './helpers.js';
 
@@ -15,7 +15,7 @@ import { commitRecords, liveFile, scratchDir } from './helpers.js';
 async function threeGenerations(t: Test): Promise<{ dir: string; store: SnapshotStore; newest: Generation }> {
   const dir = scratchDir(t, 'corrupt');
   const { fd, state } = liveFile(t, 256 * 1024, 64, 64 * 1024);
-  const store = await SnapshotStore.open(dir, { keep: 5 });
+  const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 0 } });
   t.teardown(() => store.close());
   let newest: Generation | null = null;
   for (let i = 0; i < 3; i++) {
@@ -50,7 +50,7 @@ function rewriteManifest(g: Generation, change: (m: Record<string, unknown>) => 
 /** After a hostile edit of the image, a manifest that matches its bytes: only the layout check can refuse it. */
 async function resealChecksum(g: Generation): Promise<void> {
   const fd = openSync(g.imagePath, 'r');
-  const value = await checksumOfFile(fd, g.manifest.imageSize);
+  const value = await checksumOfFile(fd, g.manifest.imageSize, undefined, chunkSizeOf(g.manifest.checksum.algorithm)!);
   closeSync(fd);
   rewriteManifest(g, (m) => { m.checksum = { algorithm: g.manifest.checksum.algorithm, value }; });
 }
@@ -82,7 +82,7 @@ const cases: Array<[string, (g: Generation) => void | Promise<void>, RegExp]> = 
   ['a manifest whose checksum disagrees', (g) => rewriteManifest(g, (m) => { m.checksum = { algorithm: 'xxh3-64/chunks-1MiB', value: '0123456789abcdef' }; }), /^checksum mismatch: .* \(manifest 0123456789abcdef, image [0-9a-f]{16}\)$/],
   ['a manifest with an unknown checksum algorithm', (g) => rewriteManifest(g, (m) => { m.checksum = { algorithm: 'crc-1', value: '00' }; }), /unknown checksum algorithm "crc-1"/],
   ['a manifest of another sequence', (g) => rewriteManifest(g, (m) => { m.sequence = 2; }), /says sequence 2, but its file name says 3/],
-  ['a manifest of a future format', (g) => rewriteManifest(g, (m) => { m.format = 2; }), /unknown manifest format 2/],
+  ['a manifest of a future format', (g) => rewriteManifest(g, (m) => { m.format = 3; }), /unknown manifest format 3/],
   ['a manifest with a bad latest record', (g) => rewriteManifest(g, (m) => { m.latest = { offset: '-1', length: 3 }; }), /invalid latest record/],
   ['a manifest whose record count disagrees', (g) => rewriteManifest(g, (m) => { m.records = 7; }), /holds \d+ records but its manifest says 7/],
   ['a manifest that moved the latest record', (g) => rewriteManifest(g, (m) => { m.latest = { offset: '1', length: 1 }; }), /latest record \(offset \d+, \d+ bytes\) is not the manifest's \(offset 1, 1 bytes\)/],

@@ -49,7 +49,7 @@ async function expectIntact(t: Test, store: SnapshotStore, dir: string, before: 
 
 t.test('a directory that became read-only', async (t) => {
   const dir = join(scratchDir(t, 'rofs'), 'state');
-  const store = await SnapshotStore.open(dir);
+  const store = await SnapshotStore.open(dir, { chain: { maxChain: 0 } }); // the full write sequence, step by step
   t.teardown(() => store.close());
   const { fd, state } = liveFile(t);
   commitRecords(state, 10);
@@ -87,7 +87,7 @@ t.test('a full disk', async (t) => {
     return;
   }
   const dir = join(mnt, 'state');
-  const store = await SnapshotStore.open(dir);
+  const store = await SnapshotStore.open(dir, { chain: { maxChain: 0 } }); // the full write sequence, step by step
   t.teardown(() => store.close());
   const small = liveFile(t, 64 * 1024, 16, 16 * 1024);
   commitRecords(small.state, 30);

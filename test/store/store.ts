@@ -108,7 +108,7 @@ t.test('open sweeps temporary files and images without a manifest, and numbers o
   writeFileSync(join(dir, 'notes.txt'), 'not ours: left alone');
   store = await SnapshotStore.open(dir);
   t.teardown(() => store.close());
-  t.same(readdirSync(dir).sort(), ['gen-0000000000000001.img', 'gen-0000000000000001.json', 'gen-0000000000000002.img', 'gen-0000000000000002.json', 'lock', 'notes.txt']);
+  t.same(readdirSync(dir).sort(), ['gen-0000000000000001.img', 'gen-0000000000000001.json', 'gen-0000000000000002.delta', 'gen-0000000000000002.json', 'lock', 'notes.txt'], 'the second capture is a delta of the first');
   const { generation } = await capture(fd, store, 'request');
   // Numbering follows the newest generation: the orphan was never a
   // generation (no manifest, so nobody saw it) and its name is free again;
@@ -132,7 +132,7 @@ t.test('list, get and a read-only store beside the host', async (t) => {
   const got = await store.get(1);
   t.same(got, first.generation);
   t.equal(got.manifest.reason, 'interval');
-  t.equal(got.manifest.format, 1);
+  t.equal(got.manifest.format, 2);
   t.equal(got.manifest.records, 3);
   await rejectsWith(t, store.get(7), 'NOT_FOUND', /there is no generation 7 in /);
   writeFileSync(join(dir, generationFileName(3, 'manifest')), 'garbage');
@@ -154,7 +154,8 @@ t.test('list, get and a read-only store beside the host', async (t) => {
 t.test('retention keeps the newest N after each commit, never the only verified one', async (t) => {
   const dir = scratchDir(t);
   const { fd, state } = liveFile(t);
-  const store = await SnapshotStore.open(dir, { keep: 2 });
+  // Full generations only (no chain): what the newest N means without dependencies.
+  const store = await SnapshotStore.open(dir, { keep: 2, chain: { maxChain: 0 } });
   t.teardown(() => store.close());
   for (let i = 0; i < 5; i++) {
     commitRecords(state, 2);
@@ -168,7 +169,7 @@ t.test('retention keeps the newest N after each commit, never the only verified 
   // Four generations, the three newest damaged: generation 1 is the only
   // state left to restore, so pruning to 2 spares it.
   const dir2 = scratchDir(t);
-  const wide = await SnapshotStore.open(dir2, { keep: 5 });
+  const wide = await SnapshotStore.open(dir2, { keep: 5, chain: { maxChain: 0 } });
   for (let i = 0; i < 4; i++) {
     commitRecords(state, 1);
     await capture(fd, wide, 'interval');

@@ -37,10 +37,11 @@ const generationsOf = async (dir: string): Promise<number[]> => {
 };
 
 t.test('the store: captures go on after the strays, retention keeps `keep` generations and none of the strays', async (t) => {
+  // Full generations only (maxChain 0): retention keeps exactly `keep`, no chain behind them.
   const dir = scratchDir(t);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const strays = plantStrays(dir);
-  const store = await SnapshotStore.open(dir, { keep: 2 });
+  const store = await SnapshotStore.open(dir, { keep: 2, chain: { maxChain: 0 } });
   t.teardown(() => store.close());
   const fd = createSharedFile(64 * 1024);
   t.teardown(() => fs.closeSync(fd));
@@ -57,7 +58,7 @@ t.test('the store: captures go on after the strays, retention keeps `keep` gener
   // The orphan image is debris of an interrupted write to the store and is swept at open; every other stray stays as it was.
   strays.delete(generationFileName(LAST, 'image'));
   for (const [name, text] of strays) t.equal(fs.readFileSync(join(dir, name), 'utf8'), text, `${name} untouched`);
-  const reopened = await SnapshotStore.open(dir, { keep: 2 });
+  const reopened = await SnapshotStore.open(dir, { keep: 2, chain: { maxChain: 0 } });
   t.teardown(() => reopened.close());
   t.equal((await reopened.newestVerified()).generation?.sequence, 5, 'the newest verified generation is a real one');
 });
@@ -68,7 +69,7 @@ t.test('the real host: captures and retention go on beside strays; list and show
   fs.mkdirSync(state, { mode: 0o700 });
   const strays = plantStrays(state);
   strays.delete(generationFileName(LAST, 'image'));
-  const host = start(['--dir', state, '--interval', '20ms', '--keep', '2', '--', process.execPath, fixture('counter.js'), '200']);
+  const host = start(['--dir', state, '--interval', '20ms', '--keep', '2', '--max-chain', '0', '--', process.execPath, fixture('counter.js'), '200']);
   // Four interval captures: the numbers would run out at once if the stray image counted.
   await until('four generations', async () => (await generationsOf(state)).some((s) => s >= 5), 20_000);
   const kept = await generationsOf(state);

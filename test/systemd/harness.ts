@@ -6,7 +6,7 @@ import { accessSync, constants, closeSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { isAlive } from '../../src/sys/index.js';
+import { isAlive, tryLockExclusive } from '../../src/sys/index.js';
 import { until } from '../host/harness.js';
 
 export const SYSTEMD = '/lib/systemd/systemd';
@@ -40,8 +40,29 @@ export interface UserManager {
   stop(): Promise<void>;
 }
 
+// Two private user managers running at once (tap runs test files in
+// parallel) break each other: both move into the shared /init.scope and
+// one's systemctl then fails with "Failed to connect to bus". A test file
+// holds this lock for as long as its manager runs; the kernel drops it if
+// the test dies.
+const MANAGER_LOCK = '/run/shm-host-test-systemd.lock';
+const MANAGER_LOCK_WAIT_MS = 10 * 60_000;
+
+/** Waits (polling, up to 10 minutes) until no other test's user manager runs; returns the lock's fd. */
+async function takeManagerLock(): Promise<number> {
+  const fd = openSync(MANAGER_LOCK, 'a');
+  try {
+    await until('the other test\'s systemd user manager to stop', () => tryLockExclusive(fd), MANAGER_LOCK_WAIT_MS);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
 /** Starts a private user manager and waits until `systemctl --user` answers. */
 export async function startUserManager(): Promise<UserManager> {
+  const lock = await takeManagerLock();
   mkdirSync('/run/systemd/system', { recursive: true });
   const runtimeDir = mkdtempSync(join(tmpdir(), 'shm-host-systemd-'));
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: runtimeDir, SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' };
@@ -82,8 +103,12 @@ export async function startUserManager(): Promise<UserManager> {
           // Gone meanwhile.
         }
       }
-      await until('the manager and its services to be gone', () => !isAlive(pid) && processesWith(`XDG_RUNTIME_DIR=${runtimeDir}`).length === 0, 15_000);
-      rmSync(runtimeDir, { recursive: true, force: true });
+      try {
+        await until('the manager and its services to be gone', () => !isAlive(pid) && processesWith(`XDG_RUNTIME_DIR=${runtimeDir}`).length === 0, 15_000);
+        rmSync(runtimeDir, { recursive: true, force: true });
+      } finally {
+        closeSync(lock);
+      }
     },
   };
   try {

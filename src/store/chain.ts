@@ -1,0 +1,242 @@
+// A generation's chain: itself, its parent, ... down to the full generation
+// its deltas apply to (docs/FORMAT.md, section 9), and the image it stands
+// for, read block by block from whichever link holds each block.
+import fs from 'node:fs';
+import { basename } from 'node:path';
+import { StoreError, errorCode } from './errors.js';
+import { readDeltaIndex, type DeltaIndex } from './delta-file.js';
+import { readFullyWith, type StoreFs } from './fs.js';
+import { manifestProblem, readManifestText } from './listing.js';
+import { parseManifest } from './manifest.js';
+import { generationPaths } from './names.js';
+import type { Generation, GenerationFile } from './types.js';
+
+/** A generation of `dir` by sequence, or a one-line reason it cannot be read. */
+export async function readGeneration(sfs: StoreFs, dir: string, sequence: number): Promise<Generation | string> {
+  const { manifestPath } = generationPaths(dir, sequence);
+  try {
+    const manifest = parseManifest(await readManifestText(sfs, manifestPath), sequence);
+    return { sequence, manifest, manifestPath, imagePath: generationPaths(dir, sequence, manifest.kind).imagePath };
+  } catch (err) {
+    return errorCode(err) === 'ENOENT' ? `generation ${sequence} is missing` : `generation ${sequence} cannot be read: ${manifestProblem(err)}`;
+  }
+}
+
+/**
+ * The chain of `generation`, newest first, ending with a full generation:
+ * [generation] for a full one. A link that is missing or unreadable, or that
+ * disagrees with the chain (a parent whose chain length or block size does
+ * not fit), gives a one-line reason instead.
+ */
+export async function resolveChain(sfs: StoreFs, dir: string, generation: Generation): Promise<Generation[] | string> {
+  const chain = [generation];
+  for (let g = generation; g.manifest.kind === 'delta';) {
+    const parent = await readGeneration(sfs, dir, g.manifest.parent!);
+    if (typeof parent === 'string') return `its chain is broken: ${parent}`;
+    if (parent.manifest.chain.links !== g.manifest.chain.links - 1) {
+      return `its chain is broken: generation ${parent.sequence} is not the parent generation ${g.sequence} was written against (chain lengths disagree)`;
+    }
+    chain.push(parent);
+    g = parent;
+  }
+  return chain;
+}
+
+/** One open link: its file, and for a delta its index. */
+interface Link {
+  readonly generation: Generation;
+  readonly fd: number;
+  readonly size: number;
+  readonly index: DeltaIndex | null;
+}
+
+/**
+ * The whole image a generation stands for, read through its chain: each
+ * block from the newest link that holds it (a delta's stored bytes, a
+ * delta's zero block, or the full generation's image, zeros past its end).
+ * Reads only with pread through StoreFs: a damaged file is an error or a
+ * checksum mismatch, never a fault.
+ */
+export class ChainImage {
+  readonly size: number;
+  readonly blockSize: number;
+  readonly chain: readonly Generation[];
+  readonly #sfs: StoreFs;
+  readonly #links: Link[];
+  /** Per block: the link that holds it (index into #links; the full one is last). */
+  readonly #owner: Uint16Array;
+  /** Per block: where its bytes are in the owner's file, -1 for zeros. */
+  readonly #where: Float64Array;
+
+  private constructor(sfs: StoreFs, chain: readonly Generation[], links: Link[], blockSize: number) {
+    this.#sfs = sfs;
+    this.chain = chain;
+    this.#links = links;
+    this.size = chain[0]!.manifest.imageSize;
+    this.blockSize = blockSize;
+    const blocks = Math.ceil(this.size / blockSize);
+    const full = links.length - 1;
+    const baseSize = links[full]!.size;
+    this.#owner = new Uint16Array(blocks).fill(full);
+    this.#where = new Float64Array(blocks);
+    for (let b = 0; b < blocks; b++) this.#where[b] = b * blockSize < baseSize ? b * blockSize : -1;
+    // Oldest delta first, so that a newer link's block replaces an older one's.
+    for (let k = full - 1; k >= 0; k--) {
+      const index = links[k]!.index!;
+      for (let i = 0; i < index.blocks.length; i++) {
+        const b = index.blocks[i]!;
+        if (b >= blocks) continue;
+        this.#owner[b] = k;
+        this.#where[b] = index.offsets[i]!;
+      }
+    }
+  }
+
+  /**
+   * Opens every file of `chain` (from resolveChain) and checks each link:
+   * the full image's size, each delta's header, index and (with
+   * `checkFiles`) file checksum. Returns the image, or a one-line reason
+   * naming the broken link.
+   */
+  static async open(sfs: StoreFs, chain: readonly Generation[], checkFiles: boolean): Promise<ChainImage | string> {
+    if (chain.length > 0xffff) return 'its chain is longer than any this version writes';
+    const links: Link[] = [];
+    const fail = async (reason: string): Promise<string> => {
+      for (const l of links) await sfs.close(l.fd).catch(() => {});
+      return reason;
+    };
+    const blockSize = chain[0]!.manifest.delta?.blockSize ?? 4096;
+    for (const g of chain) {
+      const name = basename(g.imagePath);
+      const what = g === chain[0] ? name : `${name} (generation ${g.sequence}, which it depends on)`;
+      let fd: number;
+      try {
+        fd = await sfs.open(g.imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      } catch (err) {
+        const code = errorCode(err);
+        return fail(code === 'ENOENT' ? `${what} is missing` : `${what} cannot be opened (${code ?? String(err)})`);
+      }
+      links.push({ generation: g, fd, size: 0, index: null });
+      const stat = await sfs.fstat(fd);
+      if (!stat.isFile()) return fail(`${what} is not a regular file`);
+      const m = g.manifest;
+      if (m.delta === null) {
+        if (stat.size !== m.imageSize) return fail(`${what} has ${stat.size} bytes but its manifest says ${m.imageSize} (truncated or replaced)`);
+        links[links.length - 1] = { generation: g, fd, size: stat.size, index: null };
+        continue;
+      }
+      if (m.delta.blockSize !== blockSize) return fail(`${what} has ${m.delta.blockSize}-byte blocks, the chain ${blockSize}-byte ones`);
+      let index: DeltaIndex | string;
+      try {
+        index = await readDeltaIndex(sfs, fd, stat.size, {
+          blockSize, imageSize: m.imageSize, held: m.delta.held, stored: m.delta.stored, checksum: checkFiles ? m.delta.fileChecksum : undefined,
+        });
+      } catch (err) {
+        return fail(`${what} cannot be read (${errorCode(err) ?? String(err)})`);
+      }
+      if (typeof index === 'string') return fail(`${what} is damaged: ${index}`);
+      links[links.length - 1] = { generation: g, fd, size: stat.size, index };
+    }
+    return new ChainImage(sfs, chain, links, blockSize);
+  }
+
+  /**
+   * Reads image bytes [position, position + length) into `buf[offset..]`;
+   * resolves to `length` (the range must lie inside the image).
+   */
+  async read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    const bs = this.blockSize;
+    let p = position;
+    const end = position + length;
+    while (p < end) {
+      const b = Math.floor(p / bs);
+      const owner = this.#owner[b]!;
+      const where = this.#where[b]!;
+      const within = p - b * bs;
+      // Extend over following blocks stored contiguously in the same file.
+      let q = Math.min((b + 1) * bs, end);
+      for (let n = b + 1; q < end && this.#owner[n] === owner && where >= 0 && this.#where[n] === where + (n - b) * bs; n++) q = Math.min((n + 1) * bs, end);
+      const into = offset + (p - position);
+      if (where < 0) buf.fill(0, into, into + (q - p));
+      else await readFullyWith(this.#sfs, this.#links[owner]!.fd, buf, into, q - p, where + within);
+      p = q;
+    }
+    return length;
+  }
+
+  /**
+   * Writes every block a delta of the chain supplies into `view` (image
+   * offset p at view[p]), over a copy of the full image already there:
+   * each delta's stored blocks are read in file order, 1 MiB at a time,
+   * and only the blocks it owns (no newer delta holds them) are copied;
+   * zero blocks are passed to `zero` (the caller knows whether its
+   * destination holds data there). Reads at most the deltas' files once.
+   */
+  async applyDeltas(view: Uint8Array, zero: (start: number, end: number) => void): Promise<void> {
+    const bs = this.blockSize;
+    const buf = new Uint8Array(Math.max(bs, Math.floor((1 << 20) / bs) * bs));
+    for (let k = this.#links.length - 2; k >= 0; k--) {
+      const { index, fd } = this.#links[k]!;
+      let bufStart = -1;
+      let bufEnd = -1;
+      for (let i = 0; i < index!.blocks.length; i++) {
+        const b = index!.blocks[i]!;
+        if (this.#owner[b] !== k || b * bs >= this.size) continue;
+        const length = Math.min(bs, this.size - b * bs);
+        const at = index!.offsets[i]!;
+        if (at < 0) {
+          zero(b * bs, b * bs + length);
+          continue;
+        }
+        if (at < bufStart || at + bs > bufEnd) {
+          const fileEnd = index!.header.indexOffset;
+          const n = Math.min(buf.length, fileEnd - at);
+          await readFullyWith(this.#sfs, fd, buf, 0, n, at);
+          bufStart = at;
+          bufEnd = at + n;
+        }
+        view.set(buf.subarray(at - bufStart, at - bufStart + length), b * bs);
+      }
+    }
+  }
+
+  /** The full generation's image file, open. */
+  get baseFd(): number {
+    return this.#links[this.#links.length - 1]!.fd;
+  }
+
+  /** Bytes of the full generation's image. */
+  get baseSize(): number {
+    return this.#links[this.#links.length - 1]!.size;
+  }
+
+  async close(): Promise<void> {
+    for (const l of this.#links) await this.#sfs.close(l.fd).catch(() => {});
+  }
+}
+
+/** resolveChain(), a broken link thrown as StoreError CORRUPT. */
+export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Generation): Promise<Generation[]> {
+  const chain = await resolveChain(sfs, dir, generation);
+  if (typeof chain === 'string') {
+    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${chain}`, { path: generation.manifestPath, hint: 'use an older generation; see shm-host verify' });
+  }
+  return chain;
+}
+
+/** The image of `generation` through its chain, every link checked; a broken one thrown as StoreError CORRUPT. */
+export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation): Promise<ChainImage> {
+  const image = await ChainImage.open(sfs, await chainOrThrow(sfs, dir, generation), true);
+  if (typeof image === 'string') {
+    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${image}`, { path: generation.imagePath, hint: 'use an older generation; see shm-host verify' });
+  }
+  return image;
+}
+
+/** The files of one generation: its data file (image or delta) and its manifest. */
+export function generationFiles(generation: Generation): GenerationFile[] {
+  return [
+    { role: generation.manifest.kind === 'full' ? 'image' : 'delta', path: generation.imagePath, bytes: generation.manifest.delta?.fileBytes ?? generation.manifest.imageSize },
+    { role: 'manifest', path: generation.manifestPath, bytes: null },
+  ];
+}
