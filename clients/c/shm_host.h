@@ -117,6 +117,8 @@ unsigned char *shm_host_tail(struct shm_host_state *st, uint64_t *size);
 uint64_t shm_host_durable_offset(const struct shm_host_state *st);
 /** The snapshot that made it durable (0: none). Read after durable_offset: see FORMAT.md 5. */
 uint64_t shm_host_snapshot_seq(const struct shm_host_state *st);
+/** End of the newest record on the host's replica (--replica), off this machine (0: none). */
+uint64_t shm_host_replicated_offset(const struct shm_host_state *st);
 /** Waits until the record committed at stream offset `offset` is durable (durable_offset >
  *  offset), for at most timeout_ns nanoseconds (< 0: no limit). SHM_HOST_TIMEOUT when not. */
 int shm_host_wait_durable(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns);
@@ -162,6 +164,7 @@ const char *shm_host_error_name(int code);
 #define SHM_HOST__PAGE 4096u
 #define SHM_HOST__MAGIC UINT64_C(0x96C2A6F4B68519B3)
 #define SHM_HOST__EXT_MAGIC UINT64_C(0x53484D484F535401)
+#define SHM_HOST__REPLICA_MAGIC UINT64_C(0x53484D484F535402)
 #define SHM_HOST__DBUF_MAGIC UINT64_C(0x31465542444d4853) /* "SHMDBUF1" little-endian */
 #define SHM_HOST__SLOT_TRIES 100
 #define SHM_HOST__MAX_STRAYS 4096
@@ -572,6 +575,11 @@ uint64_t shm_host_durable_offset(const struct shm_host_state *st) {
 uint64_t shm_host_snapshot_seq(const struct shm_host_state *st) {
   if (!st->base || shm_host__load(st, 32) != SHM_HOST__EXT_MAGIC) return 0;
   return shm_host__load(st, 48);
+}
+/* FORMAT.md section 5: replica_magic (56), then replicated_offset (64). */
+uint64_t shm_host_replicated_offset(const struct shm_host_state *st) {
+  if (!st->base || shm_host__load(st, 56) != SHM_HOST__REPLICA_MAGIC) return 0;
+  return shm_host__load(st, 64);
 }
 
 /* Longest single futex wait: a host that does not wake waiters (before the wake was

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { ListedGeneration } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
+import { listReplica, withReplicaConnection } from './replica-list.js';
 import { openReadOnly, pruned } from './source.js';
 import { humanBytes, shortTime, table } from './text.js';
 
@@ -61,11 +62,14 @@ export const listCommand = defineCommand({
   command: 'list',
   describe: 'List the generations in the snapshot directory, newest first',
   builder: (yargs) =>
-    withJson(withDir(yargs))
+    withReplicaConnection(withJson(withDir(yargs)))
       .option('verify', { type: 'boolean', default: false, describe: 'Check every image (checksum, layout, records); exit 1 if one is bad' })
+      .option('replica', { type: 'string', requiresArg: true, describe: 'List the generations on this replica (s3://BUCKET/PREFIX or file:///path) instead of --dir' })
       .example(exampleLines('shm-host list --json | jq -r \'.generations[0].image\'', 'Path of the newest image'))
-      .example(exampleLines('shm-host list --verify', 'Check every generation')),
+      .example(exampleLines('shm-host list --verify', 'Check every generation'))
+      .example(exampleLines('shm-host list --replica s3://bucket/app', 'The generations on a replica')),
   handler: async (args, ctx) => {
+    if (args.replica !== undefined) return listReplica(args.replica, args, ctx);
     const store = await openReadOnly(args.dir);
     try {
       const listed = await store.list();

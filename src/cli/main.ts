@@ -26,6 +26,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<CliCommand<any>>>> 
   export: async () => (await import('./export.js')).exportCommand,
   import: async () => (await import('./import.js')).importCommand,
   prune: async () => (await import('./prune.js')).pruneCommand,
+  restore: async () => (await import('./restore.js')).restoreCommand,
   status: async () => (await import('./status.js')).statusCommand,
   snapshot: async () => (await import('./snapshot.js')).snapshotCommand,
 };

@@ -2,9 +2,10 @@
 // one line naming the option, what is wrong and an example that works.
 import type { RestartMode } from '../host/index.js';
 import { UsageError } from './errors.js';
+import { REPLICA_CONNECTION_OPTIONS, checkReplicaUrl } from './replica-options.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
-const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `64M`, `1G`, `1T`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
 export function parseSize(option: string, value: string): number {
@@ -55,6 +56,11 @@ export const RUN_OPTIONS = {
   'stop-timeout': { type: 'string', default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: send it to the child\'s process group, SIGKILL the group if any member still runs this long after' },
   'log-format': { type: 'string', default: 'text', describe: 'text, or json (one JSON object per line on stderr)' },
   quiet: { type: 'boolean', default: false, describe: 'Log only errors' },
+  replica: { type: 'string', describe: 'Replicate every durable generation to s3://BUCKET/PREFIX or file:///path; an empty --dir is restored from it (docs/REPLICA.md). Credentials: the AWS SDK default chain only' },
+  ...REPLICA_CONNECTION_OPTIONS,
+  'replica-keep': { type: 'string', defaultDescription: '8', describe: 'Generations kept on the replica (at least 1)' },
+  'replica-keep-for': { type: 'string', defaultDescription: '0', describe: 'Also keep every replicated generation younger than this (s, m, h, d)' },
+  'replica-takeover': { type: 'boolean', describe: "Replace another live host's writer lease on the replica prefix" },
 } as const;
 
 export interface RunOptions {
@@ -74,6 +80,10 @@ export interface RunOptions {
   readonly quiet: boolean;
   readonly command: string;
   readonly args: string[];
+  /** --replica and its options; credentials come only from the AWS SDK's default chain. */
+  readonly replica?: {
+    url: string; endpoint?: string; region?: string; forcePathStyle?: boolean; keep: number; keepForMs: number; takeover: boolean;
+  };
 }
 
 export interface RawRunOptions {
@@ -94,6 +104,13 @@ export interface RawRunOptions {
   'log-format': string;
   quiet: boolean;
   command: string[];
+  replica?: string;
+  'replica-endpoint'?: string;
+  'replica-region'?: string;
+  'replica-path-style'?: boolean;
+  'replica-keep'?: string;
+  'replica-keep-for'?: string;
+  'replica-takeover'?: boolean;
 }
 
 const MIN_SIZE = 3 * 4096;
@@ -155,5 +172,31 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     quiet: raw.quiet,
     command,
     args,
+    ...replicaOptions(raw),
   };
+}
+
+const REPLICA_ONLY = ['replica-endpoint', 'replica-region', 'replica-path-style', 'replica-keep', 'replica-keep-for', 'replica-takeover'] as const;
+
+/** --replica and its companions; a companion without --replica is refused (it would silently do nothing). */
+function replicaOptions(raw: RawRunOptions): Pick<RunOptions, 'replica'> {
+  const url = raw.replica;
+  if (url === undefined) {
+    const stray = REPLICA_ONLY.find((k) => raw[k] !== undefined && raw[k] !== false);
+    if (stray !== undefined) throw new UsageError(`--${stray} without --replica`, 'give the replica too, e.g. --replica s3://bucket/prefix');
+    return {};
+  }
+  const replica: NonNullable<RunOptions['replica']> = {
+    url: checkReplicaUrl('--replica', url),
+    keep: raw['replica-keep'] === undefined ? 8 : wholeNumber('--replica-keep', raw['replica-keep'], 1),
+    keepForMs: raw['replica-keep-for'] === undefined ? 0 : parseDuration('--replica-keep-for', raw['replica-keep-for']),
+    takeover: raw['replica-takeover'] === true,
+  };
+  if (raw['replica-endpoint'] !== undefined) {
+    if (!/^https?:\/\/[^/]/.test(raw['replica-endpoint'])) throw new UsageError(`--replica-endpoint ${raw['replica-endpoint']}: not an http(s) URL`, 'e.g. --replica-endpoint http://127.0.0.1:7480');
+    replica.endpoint = raw['replica-endpoint'];
+  }
+  if (raw['replica-region'] !== undefined) replica.region = raw['replica-region'];
+  if (raw['replica-path-style'] === true) replica.forcePathStyle = true;
+  return { replica };
 }

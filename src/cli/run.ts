@@ -5,6 +5,7 @@ import { CommandFailure, UsageError } from './errors.js';
 import { defineCommand } from './command.js';
 import { withDir, exampleLines } from './options.js';
 import { RUN_OPTIONS, interpretRunOptions, type RawRunOptions } from './run-options.js';
+import { replicaFailure } from './replica-options.js';
 import { humanBytes } from './text.js';
 
 /** The first lines of the run command's help, which is also the program's. */
@@ -34,7 +35,8 @@ export const runCommand = defineCommand({
     .usage(RUN_USAGE)
     .options(RUN_OPTIONS)
     .example(exampleLines('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state'))
-    .example(exampleLines('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file')),
+    .example(exampleLines('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file'))
+    .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'also ship every generation to S3; restore ./state from it when empty')),
   handler: async (args) => {
     const positional = ((args as Record<string, unknown>).command ?? []) as Array<string | number>;
     if (positional.length > 0) {
@@ -57,6 +59,7 @@ export const runCommand = defineCommand({
         command: options.command,
         args: options.args,
         logger,
+        ...(options.replica === undefined ? {} : { replica: options.replica }),
         restart: restartPolicyOptions({
           mode: options.restart,
           maxRestarts: options.maxRestarts,
@@ -68,7 +71,8 @@ export const runCommand = defineCommand({
     } catch (err) {
       if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.message, 'check the command after --', { exitCode: 127, cause: err });
       if (err instanceof MissingToolError) throw new CommandFailure('MISSING_TOOL', err.message, null, { cause: err });
-      throw err;
+      // The replica refused this host (another writes the prefix) or could not be read to restore an empty --dir.
+      throw replicaFailure(err);
     }
   },
 });

@@ -26,7 +26,20 @@ function statusText(s: HostStatus): string {
     ['starved', `${s.starvedCaptures} capture${s.starvedCaptures === 1 ? '' : 's'} retried because the child outran the copy`],
     ['durable_offset', s.durableOffset === '0' ? '0 (no record durable yet)' : `${s.durableOffset}${s.snapshotSeq ? ` (generation ${s.snapshotSeq})` : ''}`],
     ['next capture', next],
+    ...(s.replica == null ? [] : replicaFields(s.replica)),
   ]);
+}
+
+/** The replica's lines: where, state, last generation and offset replicated, lag, last error. */
+function replicaFields(r: NonNullable<HostStatus['replica']>): Array<readonly [string, string]> {
+  const last = r.lastReplicated === null ? 'none yet' : `generation ${r.lastReplicated.sequence}, offset ${r.lastReplicated.offset ?? '-'}, at ${shortTime(r.lastReplicated.at)}`;
+  const uploading = r.uploading === null ? '' : `, uploading generation ${r.uploading.sequence} (${humanBytes(r.uploading.bytesSent)} of ${humanBytes(r.uploading.bytes)})`;
+  return [
+    ['replica', `${r.url} (${r.state}${uploading})`],
+    ['replicated', last],
+    ['replica lag', `${r.lagGenerations} generation${r.lagGenerations === 1 ? '' : 's'}, ${humanBytes(r.lagBytes)} to send`],
+    ['replica error', r.lastError === null ? 'none' : `${r.lastError.message} (${shortTime(r.lastError.at)})`],
+  ];
 }
 
 export const statusCommand = defineCommand({

@@ -8,9 +8,8 @@
 // threads for as long as anyone waits (starving fs calls); a 1 ms poll of
 // two words costs little and resolves within about a millisecond.
 //
-// HOOK for replicated(offset): once replication publishes its own word in
-// the header (issue 15), construct a second CoverageWaiters over a reader of
-// that word, exactly as SharedState does for durable_offset here.
+// SharedState.replicated(offset) is a second CoverageWaiters over the
+// replicated_offset word.
 
 const POLL_MS = 1;
 

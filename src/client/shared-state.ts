@@ -1,4 +1,4 @@
-import { copyRecord, readExtension, readSlot, type Layout } from '../format/index.js';
+import { copyRecord, readExtension, readReplicated, readSlot, type Layout } from '../format/index.js';
 import { MAX_VIEW_BYTES, type Mapping } from '../sys/index.js';
 import { recordBytes, type RecordBytes } from './bytes.js';
 import { CoverageWaiters, streamOffset, type DurableOptions } from './durable.js';
@@ -29,6 +29,7 @@ export class SharedState {
   #ownsFd: boolean;
   #closeFd: (fd: number) => void;
   #durable: CoverageWaiters | null = null;
+  #replicated: CoverageWaiters | null = null;
 
   /** @internal use attach() */
   constructor(fd: number, mapping: Mapping, layout: Layout, writeOffset: bigint, opts: { ownsFd: boolean; closeFd: (fd: number) => void }) {
@@ -155,8 +156,32 @@ export class SharedState {
     return readExtension(this.#live()).snapshotSeq;
   }
 
-  // HOOK: replicated(offset) will be the same with a second CoverageWaiters
-  // over the host's replicated-offset word, once replication publishes one.
+  /**
+   * End of the newest record on the host's replica (`--replica`), off this
+   * machine: it survives the loss of the machine (0 = none yet, or no replica).
+   */
+  replicatedOffset(): bigint {
+    return readReplicated(this.#live()).replicatedOffset;
+  }
+
+  /** Sequence number of the replicated generation that holds `replicatedOffset()` (0 = none). */
+  replicatedSeq(): bigint {
+    return readReplicated(this.#live()).replicatedSeq;
+  }
+
+  /**
+   * Resolves (with the replicated offset it saw) once the record committed
+   * at stream `offset` is on the replica: replicatedOffset() > offset.
+   * Rejects as durable() does (signal, close). Never resolves under a host
+   * without --replica: pass a signal.
+   */
+  replicated(offset: bigint, options: DurableOptions = {}): Promise<bigint> {
+    const at = streamOffset(offset);
+    this.#live();
+    this.#replicated ??= new CoverageWaiters(() => this.replicatedOffset());
+    return this.#replicated.wait(at, options);
+  }
+
   /**
    * Resolves (with the durable offset it saw) once the record committed at
    * stream `offset` (what commit() returned) is durable: durableOffset() >
@@ -181,6 +206,7 @@ export class SharedState {
     if (this.#closed) return;
     this.#closed = true;
     this.#durable?.rejectAll(new Error('this shared state was closed while waiting for durability'));
+    this.#replicated?.rejectAll(new Error('this shared state was closed while waiting for replication'));
     this.#tail = null;
     this.#mapping.close();
     if (this.#ownsFd) this.#closeFd(this.fd);

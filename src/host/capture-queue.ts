@@ -22,6 +22,8 @@ export class CaptureQueue {
   readonly #store: SnapshotStore;
   readonly #log: Logger;
   readonly #state: HostState;
+  /** Told about every generation stored (the replica offers it); must return at once. */
+  onStored: (result: CaptureResult) => void = () => {};
 
   constructor(store: SnapshotStore, log: Logger, state: HostState) {
     this.#store = store;
@@ -46,6 +48,7 @@ export class CaptureQueue {
     try {
       const result = await capture(fd, this.#store, reason, { postMortem });
       this.#state.captured(result, reason);
+      this.onStored(result);
       // Interval captures are routine; the live channel's status shows the last one.
       if (reason !== 'interval') this.#logCaptured(result, reason);
       return result;

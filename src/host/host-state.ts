@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { CaptureResult } from '../live/index.js';
 import type { Reason } from '../store/index.js';
+import type { ReplicaStatus } from '../replica/index.js';
 import { describeExit, type ChildExit } from './child-process.js';
 import type { CaptureRecord, ExitRecord, HostStatus, RestartTimelineRecord } from './control/protocol.js';
 
@@ -26,6 +27,8 @@ export class HostState {
   /** durable_offset and snapshot_seq from the live file's header (see HeaderWatch.durable), set by the supervisor. */
   header: () => { durableOffset: bigint; snapshotSeq: bigint } | null = () => null;
   nextCaptureDue: number | null = null;
+  /** The replica's status, when the host has one (--replica). */
+  replica: (() => ReplicaStatus) | null = null;
 
   constructor(command: string, args: readonly string[]) {
     this.command = [command, ...args];
@@ -77,6 +80,7 @@ export class HostState {
       snapshotSeq: Number(header?.snapshotSeq ?? 0n),
       intervalMs,
       nextCaptureDue: this.nextCaptureDue === null ? null : new Date(this.nextCaptureDue).toISOString(),
+      replica: this.replica?.() ?? null,
     };
   }
 }

@@ -2,6 +2,21 @@
 import type { Logger } from './logger.js';
 import type { RestartPolicyOptions } from './restart-policy.js';
 
+/** Where and how to replicate generations (docs/REPLICA.md). Credentials come from the AWS SDK's default chain only. */
+export interface ReplicaOptions {
+  /** `s3://BUCKET/PREFIX` or `file:///path`. */
+  readonly url: string;
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly forcePathStyle?: boolean;
+  /** Generations kept on the replica (at least 1; default 8). */
+  readonly keep?: number;
+  /** Also keep every generation younger than this many ms (default 0). */
+  readonly keepForMs?: number;
+  /** Replace another live host's writer lease. */
+  readonly takeover?: boolean;
+}
+
 export interface SupervisorOptions {
   readonly dir: string;
   /** Size of a new shared file in bytes (never smaller than the image restored into it). */
@@ -26,6 +41,8 @@ export interface SupervisorOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Serve `status` and `snapshot` on a unix socket in the snapshot directory (default true). */
   readonly controlChannel?: boolean;
+  /** Replicate every durable generation; restore an empty `dir` from it. */
+  readonly replica?: ReplicaOptions;
 }
 
 /** The smallest shared file: a header page, an entry ring page and a data ring page. */
@@ -53,6 +70,7 @@ export function validateSupervisorOptions(options: SupervisorOptions): void {
     throw new RangeError(`options.chain.maxChainRatio must be a fraction of the image size from 0 to 10; got ${chain.maxChainRatio}`);
   }
   if (!isCount(options.stopTimeoutMs)) throw new RangeError(`options.stopTimeoutMs must be a whole number of ms; got ${options.stopTimeoutMs}`);
+  validateReplicaOptions(options.replica);
   const r = options.restart;
   if (typeof r !== 'object' || r === null || !MODES.includes(r.mode)) throw new TypeError(`options.restart.mode must be one of ${MODES.join(', ')}`);
   for (const [name, min] of [['maxRestarts', 0], ['windowMs', 1], ['initialDelayMs', 0], ['maxDelayMs', 0], ['stableAfterMs', 0]] as const) {
@@ -61,4 +79,19 @@ export function validateSupervisorOptions(options: SupervisorOptions): void {
   if (r.maxDelayMs < r.initialDelayMs) {
     throw new RangeError(`options.restart.maxDelayMs (${r.maxDelayMs}) must be at least initialDelayMs (${r.initialDelayMs}); equal means a constant delay`);
   }
+}
+
+function validateReplicaOptions(replica: ReplicaOptions | undefined): void {
+  if (replica === undefined) return;
+  if (typeof replica !== 'object' || replica === null || typeof replica.url !== 'string' || !/^(s3|file):\/\//.test(replica.url)) {
+    throw new TypeError('options.replica.url must be s3://BUCKET/PREFIX or file:///path');
+  }
+  for (const k of ['endpoint', 'region'] as const) {
+    if (replica[k] !== undefined && (typeof replica[k] !== 'string' || replica[k] === '')) throw new TypeError(`options.replica.${k} must be a non-empty string`);
+  }
+  for (const k of ['forcePathStyle', 'takeover'] as const) {
+    if (replica[k] !== undefined && typeof replica[k] !== 'boolean') throw new TypeError(`options.replica.${k} must be a boolean`);
+  }
+  if (replica.keep !== undefined && !isCount(replica.keep, 1)) throw new RangeError(`options.replica.keep must be a whole number of generations, at least 1; got ${replica.keep}`);
+  if (replica.keepForMs !== undefined && !isCount(replica.keepForMs)) throw new RangeError(`options.replica.keepForMs must be a whole number of ms; got ${replica.keepForMs}`);
 }

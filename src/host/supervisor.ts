@@ -1,7 +1,6 @@
-// The supervisor's loop: start the child on the shared file, wait for its
-// exit, capture, decide whether to restart, until it is stopped or gives
-// up. The file hand-off, the interval schedule, the signals and the
-// restart policy each live in a file of their own.
+// The supervisor's loop: start the child on the shared file, wait for its exit, capture, decide whether to
+// restart, until it is stopped or gives up. The file hand-off, the interval schedule, the signals, the
+// restart policy and the replica each live in a file of their own.
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
 import { SnapshotStore, type Reason } from '../store/index.js';
@@ -22,13 +21,12 @@ import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify
 import { GroupStop } from './group-stop.js';
 import { killGroupAndWait } from './process-group.js';
 import { reapOrphansOnSigchld } from './reaper.js';
+import { ReplicaLink } from './replica-link.js';
 import { endStaleWriters, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
 import { RestartTimeline, finishTimeline } from './restart-timeline.js';
 import { delayAfterDeath, installSignalHandlers, type SignalHandlers } from './signals.js';
 import { Wakeup } from './wakeup.js';
-
-export type { SupervisorOptions } from './options.js';
 
 /**
  * Runs one child under the host until it is stopped or gives up, keeping its
@@ -50,6 +48,7 @@ export class Supervisor {
   #signals: SignalHandlers | null = null;
   #stopReaping: () => void = () => {};
   #control: ControlServer | null = null;
+  #replica: ReplicaLink | null = null;
   readonly #link: ServiceManagerLink;
   /** The restart in progress, from the death seen to the next child spawned. */
   #timeline: RestartTimeline | null = null;
@@ -79,12 +78,14 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: options.chain });
+    this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: options.chain, spare: () => this.#replica?.needed() ?? new Set() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     const name = sharedFileName(options.dir);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     this.state.header = () => this.#files.watch?.durable() ?? null;
     try {
+      this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
       this.#link.start();
       this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
@@ -101,11 +102,11 @@ export class Supervisor {
       this.#signals?.remove();
       this.#stopReaping();
       this.#interval.stop();
-      // No new capture can be asked for now; the queued ones (a post-mortem
-      // capture in the background) end before the file and store close.
+      // No new capture can be asked for now; the queued ones (a post-mortem capture in the background)
+      // end before the file and store close.
       await this.#control?.close();
       this.#files.startBackground();
-      await this.#captures.drained();
+      await this.#captures.drained().then(() => this.#replica?.close(options.stopTimeoutMs)); // the replica: up to --stop-timeout
       this.#files.close();
       await endStaleWriters(name, this.#log, 'end');
       await this.#store.close();

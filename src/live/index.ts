@@ -9,6 +9,7 @@ export { copyMemoryFile } from './copy-memory-file.js';
 export { carryOver, type CarryOver } from './carry-over.js';
 export { restoreImage } from './restore.js';
 export { publishDurable } from './publish-durable.js';
+export { publishReplicated } from './publish-replicated.js';
 export { createSharedFile, growTo, sealAgainstShrink, sizeOf } from './memory-file.js';
 export { HeaderWatch } from './header-watch.js';
 export { copySparse, zeroData, CopyError } from './sparse-copy.js';

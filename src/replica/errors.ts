@@ -38,3 +38,8 @@ export class ReplicaError extends Error {
 export function isReplicaError(e: unknown, code?: ReplicaErrorCode): e is ReplicaError {
   return e instanceof ReplicaError && (code === undefined || e.code === code);
 }
+
+/** One line for any failure met talking to replica `url` (a ReplicaError's own message, else the first line of `e`). */
+export function failureLine(e: unknown, url: string): string {
+  return e instanceof ReplicaError ? e.message : `replica ${url}: ${String(e).split('\n')[0]}`;
+}

@@ -5,7 +5,7 @@
 import type { ReplicaClient } from './client.js';
 import type { ReplicatorOptions } from './replicator-options.js';
 import { Backoff } from './backoff.js';
-import { ReplicaError, isReplicaError } from './errors.js';
+import { failureLine, isReplicaError, type ReplicaError } from './errors.js';
 import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
 import { WriterLease, keepRenewing } from './lease.js';
 import { planUpload } from './plan.js';
@@ -13,7 +13,7 @@ import type { RemoteGeneration } from './record.js';
 import { listRemote } from './remote.js';
 import { pruneRemote } from './prune.js';
 import type { RemoteRetention } from './retention.js';
-import { initialStatus, type ReplicaStatus } from './status.js';
+import { initialStatus, noteLag, noteReplicated, type ReplicaEvent, type ReplicaStatus } from './status.js';
 import { Nap } from './nap.js';
 import { uploadGeneration } from './upload.js';
 
@@ -79,9 +79,15 @@ export class Replicator {
     this.#nap.wake(false);
   }
 
-  /** Sequences the replicator still needs locally (waiting or uploading): the store must keep their files. */
+  /**
+   * Sequences the replicator still needs locally: the generation uploading
+   * and the chain it will ship next (bounded: older waiting ones it would
+   * skip are not needed). Local retention must keep their files.
+   */
   needed(): Set<number> {
-    return new Set(this.#waiting.keys());
+    const { chain } = planUpload(this.#waiting, (s) => this.#remote.has(s));
+    const uploading = this.#status.uploading?.sequence;
+    return new Set([...chain.map((g) => g.sequence), ...(uploading === undefined ? [] : [uploading])]);
   }
 
   /** A copy of the current status. */
@@ -119,11 +125,8 @@ export class Replicator {
   async #prepare(): Promise<void> {
     const how = await this.#lease.acquire(this.#opts.takeover ?? false);
     this.#renewal ??= keepRenewing(this.#lease, ((this.#opts.leaseTtlSeconds ?? 60) * 1000) / 3, (e) => {
-      if (this.#closed) return;
       // Another host writes now: stop at once, the upload in progress included.
-      this.#stop(e);
-      this.#abort.abort();
-      this.#nap.wake(true);
+      if (!this.#closed) this.#stop(e);
     });
     this.#opts.onEvent?.({ kind: 'lease', how });
     const listing = await listRemote(this.#client);
@@ -199,20 +202,12 @@ export class Replicator {
   }
 
   #refreshReplicated(): void {
-    const newest = Math.max(0, ...this.#remote.keys());
-    const r = this.#remote.get(newest);
-    const prev = this.#status.lastReplicated;
-    if (r !== undefined && (prev === null || prev.sequence !== newest)) this.#status.lastReplicated = { sequence: newest, offset: r.offset, at: r.created };
-    this.#status.remoteGenerations = this.#remote.size;
-    this.#offered = this.#offered.filter((s) => s > newest);
+    this.#offered = noteReplicated(this.#status, this.#remote, this.#offered);
     this.#updateLag();
   }
 
   #updateLag(): void {
-    this.#status.lagGenerations = this.#offered.length;
-    // What the newest offered generation still needs sent: its chain, less what is in flight.
-    const { chain } = planUpload(this.#waiting, (s) => this.#remote.has(s));
-    this.#status.lagBytes = Math.max(0, chain.reduce((n, g) => n + generationBytes(g), 0) - (this.#status.uploading?.bytesSent ?? 0));
+    noteLag(this.#status, this.#offered, this.#waiting, (s) => this.#remote.has(s));
   }
 
   #drop(sequences: number[], reason: string): void {
@@ -223,7 +218,7 @@ export class Replicator {
 
   /** Records a failure; returns the delay before the next attempt (ms). */
   #fail(e: unknown): number {
-    const message = e instanceof ReplicaError ? e.message : `replica ${this.#client.url}: ${String(e).split('\n')[0]}`;
+    const message = failureLine(e, this.#client.url);
     const delayMs = this.#backoff.next();
     this.#status.state = 'retrying';
     this.#status.lastError = { message, at: now() };
@@ -231,8 +226,11 @@ export class Replicator {
     return delayMs;
   }
 
+  /** Stops for good (the lease is lost): the upload in progress is abandoned. */
   #stop(e: ReplicaError): void {
     this.#stopped = true;
+    this.#abort.abort();
+    this.#nap.wake(true);
     this.#renewal?.stop();
     this.#status.state = 'stopped';
     this.#status.lastError = { message: e.message, at: now() };
@@ -244,3 +242,4 @@ export class Replicator {
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 }
+

@@ -12,6 +12,7 @@ import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOption
 import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
 import { s3Failure } from './s3-errors.js';
+import { quietly } from './sdk-quiet.js';
 
 /** Where and how to reach an S3-compatible server. */
 export interface S3ReplicaOptions {
@@ -98,7 +99,7 @@ export class S3ReplicaClient implements ReplicaClient {
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (region !== undefined) config.region = region;
     else if (options.endpoint !== undefined) config.region = 'us-east-1';
-    this.#s3 = new S3Client(config);
+    this.#s3 = quietly(() => new S3Client(config));
     addContentMd5(this.#s3, (key, part, length) => this.#digests.get(key)?.partMd5(part - 1, length));
   }
 

@@ -1,4 +1,8 @@
-// What the replicator reports: its state for `status`, its events for the log.
+// What the replicator reports: its state for `status`, its events for the log,
+// and the bookkeeping that keeps the state's lag and last replicated true.
+import { generationBytes, type LocalGeneration } from './generation.js';
+import { planUpload } from './plan.js';
+import type { RemoteGeneration } from './record.js';
 
 /** The replica as `status` shows it. Sizes in bytes, times ISO 8601. */
 export interface ReplicaStatus {
@@ -31,3 +35,23 @@ export type ReplicaEvent =
   | { kind: 'retry'; message: string; delayMs: number }
   | { kind: 'deleted'; sequences: number[] }
   | { kind: 'stopped'; message: string };
+
+/**
+ * After the replica's generations changed: records the newest complete one
+ * in `status` and returns the offered sequences still newer than it (the lag).
+ */
+export function noteReplicated(status: ReplicaStatus, remote: ReadonlyMap<number, RemoteGeneration>, offered: number[]): number[] {
+  const newest = Math.max(0, ...remote.keys());
+  const r = remote.get(newest);
+  const prev = status.lastReplicated;
+  if (r !== undefined && (prev === null || prev.sequence !== newest)) status.lastReplicated = { sequence: newest, offset: r.offset, at: r.created };
+  status.remoteGenerations = remote.size;
+  return offered.filter((s) => s > newest);
+}
+
+/** Sets the lag: generations offered since the last replicated one, and what the newest one's chain still needs sent (bytes). */
+export function noteLag(status: ReplicaStatus, offered: number[], waiting: ReadonlyMap<number, LocalGeneration>, isRemote: (sequence: number) => boolean): void {
+  status.lagGenerations = offered.length;
+  const { chain } = planUpload(waiting, isRemote);
+  status.lagBytes = Math.max(0, chain.reduce((n, g) => n + generationBytes(g), 0) - (status.uploading?.bytesSent ?? 0));
+}

@@ -1,44 +1,48 @@
-// Today's store as a GenerationSource: a generation is its image and its
-// manifest (gen-<seq>.img, gen-<seq>.json in the snapshot directory), full,
-// with no parent. Delta generations will describe their parent here.
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { SnapshotStore, generationFileName, parseGenerationFileName } from '../store/index.js';
+// The store as a GenerationSource: a generation is its data file (a full
+// image, or a delta of its parent) and its manifest, as the store lists
+// them (SnapshotStore.filesOf); a delta names its parent.
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { SnapshotStore } from '../store/index.js';
 import type { RemoteGeneration } from './record.js';
 import type { GenerationSource, LocalGeneration } from './generation.js';
 
 /**
- * Describes generation `sequence` of the snapshot directory `dir`;
- * `offset` is the commit-log offset it holds (a decimal string, from its
- * manifest: latest.offset + latest.length), if known.
- * @throws the fs error (ENOENT) when a file is missing.
+ * Describes generation `sequence` of the snapshot directory `dir` (its
+ * files, sizes in bytes, and its parent for a delta); `offset` is the
+ * commit-log offset it holds (a decimal string, from its manifest:
+ * latest.offset + latest.length), if known.
+ * @throws the store's error (or ENOENT) when the generation or a file is gone.
  */
 export async function describeStoreGeneration(dir: string, sequence: number, offset?: string): Promise<LocalGeneration> {
-  const file = async (kind: 'image' | 'manifest') => {
-    const name = generationFileName(sequence, kind);
-    const path = join(dir, name);
-    return { name, path, bytes: (await stat(path)).size };
-  };
-  const g: LocalGeneration = { sequence, files: [await file('image')], manifest: await file('manifest') };
-  if (offset !== undefined) g.offset = offset;
-  return g;
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    const generation = await store.get(sequence);
+    const files = await Promise.all(store.filesOf(generation).map(async (f) => ({ role: f.role, name: basename(f.path), path: f.path, bytes: (await stat(f.path)).size })));
+    const manifest = files.find((f) => f.role === 'manifest')!;
+    const g: LocalGeneration = { sequence, files: files.filter((f) => f !== manifest).map(({ name, path, bytes }) => ({ name, path, bytes })), manifest: { name: manifest.name, path: manifest.path, bytes: manifest.bytes } };
+    const parent = generation.manifest.parent;
+    if (parent !== null && parent !== undefined) g.parent = parent;
+    if (offset !== undefined) g.offset = offset;
+    return g;
+  } finally {
+    await store.close();
+  }
 }
 
-/** The generations of snapshot directory `dir` that have both files, oldest first. */
+/** The complete generations of snapshot directory `dir`, oldest first. */
 export function storeGenerationSource(dir: string): GenerationSource {
   return {
     async generations(): Promise<LocalGeneration[]> {
-      const kinds = new Map<number, Set<string>>();
-      for (const name of await readdir(dir)) {
-        const p = parseGenerationFileName(name);
-        if (p === null) continue;
-        const set = kinds.get(p.sequence) ?? new Set<string>();
-        set.add(p.kind);
-        kinds.set(p.sequence, set);
+      const store = await SnapshotStore.open(dir, { readOnly: true });
+      let sequences: number[];
+      try {
+        sequences = (await store.list()).filter((g) => g.ok).map((g) => g.sequence).sort((a, b) => a - b);
+      } finally {
+        await store.close();
       }
-      const complete = [...kinds].filter(([, k]) => k.size === 2).map(([s]) => s).sort((a, b) => a - b);
       const out: LocalGeneration[] = [];
-      for (const s of complete) {
+      for (const s of sequences) {
         try {
           out.push(await describeStoreGeneration(dir, s));
         } catch {

@@ -29,10 +29,11 @@ export function retentionVictims(sequences: readonly number[], keep: number, pro
  * each sequence whose manifest could be read to its parent (null for a full
  * generation). The newest `keep` and `protect` stay, and so does every
  * generation a staying one needs to be restored (its parent, the parent's
- * parent... down to a full generation). Everything else goes.
+ * parent... down to a full generation), as do `spare` and their chains.
+ * Everything else goes.
  */
 export function dependentRetentionVictims(
-  sequences: readonly number[], keep: number, protect: number | null, parents: ReadonlyMap<number, number | null>,
+  sequences: readonly number[], keep: number, protect: number | null, parents: ReadonlyMap<number, number | null>, spare: Iterable<number> = [],
 ): number[] {
   const stay = new Set<number>();
   const need = (s: number): void => {
@@ -40,6 +41,8 @@ export function dependentRetentionVictims(
   };
   for (const s of sequences.slice(0, keep)) need(s);
   if (protect !== null) need(protect);
+  // What a copy elsewhere (the replica) still has to read, with the chain it needs.
+  for (const s of spare) if (parents.has(s)) need(s);
   return sequences.filter((s) => !stay.has(s));
 }
 

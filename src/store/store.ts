@@ -36,7 +36,7 @@ export class SnapshotStore implements SnapshotStoreApi {
   #closed = false;
   #background: Promise<void> = Promise.resolve();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits, strays: ReadonlySet<number> = new Set()) {
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits, strays: ReadonlySet<number> = new Set(), readonly spare: () => ReadonlySet<number> = () => new Set()) {
     this.chainLimits = limits;
     this.#fs = sfs;
     this.dir = dir;
@@ -48,12 +48,10 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   /**
-   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses
-   * a path that is not a private directory, takes the lock (a second host
-   * gets StoreError LOCKED naming the holder's pid), and removes what
-   * interrupted writes left (temporary files, images with no manifest),
-   * then fsyncs the directory and every one above it (syncDirectoryPath).
-   * `readOnly`: none of that, for inspecting a directory beside its host.
+   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses a path that is not a private
+   * directory, takes the lock (a second host gets StoreError LOCKED naming the holder's pid), and removes what
+   * interrupted writes left (temporary files, images with no manifest), then fsyncs the directory and every one
+   * above it (syncDirectoryPath). `readOnly`: none of that, for inspecting a directory beside its host.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
     const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
@@ -76,7 +74,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     });
     try {
       const { nextSequence, strays } = await settleDirectory(sfs, dir);
-      return new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, limits, strays);
+      return new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, limits, strays, options.spare);
     } catch (err) {
       await lock.release();
       throw err;
@@ -222,7 +220,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     if (generations.length <= keep) return [];
     const parents = new Map((await this.list()).flatMap((g) => (g.ok ? [[g.sequence, g.manifest.parent] as const] : [])));
     const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const victims = dependentRetentionVictims(generations, keep, protect, parents);
+    const victims = dependentRetentionVictims(generations, keep, protect, parents, this.spare());
     for (const sequence of victims) {
       const { manifestPath } = generationPaths(this.dir, sequence);
       const dataPaths = [generationPaths(this.dir, sequence).imagePath, generationPaths(this.dir, sequence, 'delta').imagePath];

@@ -88,6 +88,12 @@ export interface StoreOptions {
   readonly fs?: StoreFs;
   /** When to write a full generation instead of a delta (default: DEFAULT_CHAIN_LIMITS). */
   readonly chain?: Partial<ChainLimits>;
+  /**
+   * Generations retention must not delete yet, asked at each pass (the
+   * replica's: what it still has to upload). Kept beyond `keep`, never
+   * instead of the newest ones.
+   */
+  readonly spare?: () => ReadonlySet<number>;
 }
 
 /** One file of a generation, for a tool that copies generations (replication). `bytes` is null for the manifest. */

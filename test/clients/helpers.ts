@@ -90,6 +90,7 @@ export interface ReadView {
   records: { offset: string; length: number; index?: number; defect?: string }[];
   durable_offset: string;
   snapshot_seq: string;
+  replicated_offset: string;
   tail_size: number;
   tail_crc: number;
 }

@@ -166,8 +166,8 @@ static int cmd_read(int argc, char **argv) {
   }
   uint64_t tail_size, want = num(argc, argv, "--tail-length", 0);
   unsigned char *tail = shm_host_tail(&st, &tail_size);
-  printf("],\"durable_offset\":\"%" PRIu64 "\",\"snapshot_seq\":\"%" PRIu64 "\",\"tail_size\":%" PRIu64 ",\"tail_crc\":%u}\n",
-         shm_host_durable_offset(&st), shm_host_snapshot_seq(&st), tail_size, shm_host__crc32(tail, want < tail_size ? want : tail_size));
+  printf("],\"durable_offset\":\"%" PRIu64 "\",\"snapshot_seq\":\"%" PRIu64 "\",\"replicated_offset\":\"%" PRIu64 "\",\"tail_size\":%" PRIu64 ",\"tail_crc\":%u}\n",
+         shm_host_durable_offset(&st), shm_host_snapshot_seq(&st), shm_host_replicated_offset(&st), tail_size, shm_host__crc32(tail, want < tail_size ? want : tail_size));
   shm_host_close(&st);
   return 0;
 }

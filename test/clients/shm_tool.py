@@ -99,6 +99,7 @@ def cmd_read(o):
         "configured": True, "slots": state.layout.slots, "ring": state.layout.ring_size,
         "write_offset": str(state.write_offset), "records": records,
         "durable_offset": str(state.durable_offset()), "snapshot_seq": str(state.snapshot_seq()),
+        "replicated_offset": str(state.replicated_offset()),
         "tail_size": len(tail), "tail_crc": zlib.crc32(tail[:want]),
     }
     tail.release()

@@ -2,24 +2,14 @@
 // directory and ports) so that stopping its gateway disturbs no other test.
 // The monitor and OSD stay up, so the objects survive a gateway restart.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import {
   Replicator, S3ReplicaClient, listRemote, restoreFromReplica, type PutOptions, type PutResult, type PutSource, type ReplicaEvent,
 } from '../../src/replica/index.js';
-import { ROOT, adminS3, localGeneration, scratchDir, waitFor } from './helpers.js';
+import { adminS3, hasCeph, localGeneration, privateCluster, scratchDir, waitFor } from './helpers.js';
 
-const hasCeph = (): boolean => {
-  try {
-    execFileSync('sh', ['-c', 'command -v radosgw && command -v ceph-mon && command -v ceph-osd'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The S3 backend, whose uploads wait while `hold` is set: the test looks at the replica before the retry. */
 class Held extends S3ReplicaClient {
@@ -30,28 +20,9 @@ class Held extends S3ReplicaClient {
   }
 }
 
-/** A TCP port free right now on loopback. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test('the gateway goes away and comes back', { skip: hasCeph() ? false : 'Ceph is not installed: run scripts/s3/install.sh as root' }, async (t) => {
-  const env = {
-    ...process.env,
-    SHM_HOST_S3_DIR: join(scratchDir(t, 'ceph'), 'cluster'),
-    SHM_HOST_S3_PORT: String(await freePort()),
-    SHM_HOST_S3_MON_PORT: String(await freePort()),
-  };
-  const script = (name: string, ...args: string[]) => execFileSync('bash', [join(ROOT, 'scripts/s3', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  t.teardown(() => void script('down.sh'));
-  const exported = Object.fromEntries([...script('up.sh').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
-  const endpoint = exported.SHM_HOST_TEST_S3_ENDPOINT as string;
-  process.env.AWS_ACCESS_KEY_ID = exported.AWS_ACCESS_KEY_ID;
-  process.env.AWS_SECRET_ACCESS_KEY = exported.AWS_SECRET_ACCESS_KEY;
+  const { endpoint, script } = await privateCluster(t);
   const admin = adminS3(endpoint);
   t.teardown(() => admin.destroy());
   await admin.send(new CreateBucketCommand({ Bucket: 'fault' }));

@@ -18,7 +18,8 @@ t.test('a captured generation restores on another machine, verified by the store
   const { fd, state } = liveFile(t, 16 << 20, 256, 1 << 20);
   commitRecords(state, 300);
   state.tail.fill(0x5a, 6 << 20, (6 << 20) + 50_000);
-  const store = await SnapshotStore.open(dirA);
+  // Full generations (maxChain 0): this test weighs one image's bytes; deltas ship in test/replica/host-file.ts.
+  const store = await SnapshotStore.open(dirA, { chain: { maxChain: 0 } });
   t.teardown(() => store.close());
   await capture(fd, store, 'request');
   commitRecords(state, 50, 'more');

@@ -6,7 +6,8 @@ from typing import Any, List, NamedTuple, Optional
 
 from ._errors import ClosedError
 from ._format import (
-    DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, SNAPSHOT_SEQ_AT, U64_MAX, WRITE_OFFSET_AT,
+    DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, REPLICA_MAGIC, REPLICA_MAGIC_AT, REPLICATED_OFFSET_AT,
+    SNAPSHOT_SEQ_AT, U64_MAX, WRITE_OFFSET_AT,
     Layout, check_record_set, read_slot,
 )
 from ._memory import ORDERED_STORES, address_of, fence, futex_wait, word_address
@@ -292,6 +293,17 @@ class SharedState:
             return 0
         fence()
         return words[SNAPSHOT_SEQ_AT // 8]
+
+    def replicated_offset(self) -> int:
+        """End of the newest record on the host's replica (``--replica``), off this
+        machine: it survives the loss of the machine (0: none yet, or no replica).
+        FORMAT.md section 5."""
+        self._live()
+        words = self._words
+        if words[REPLICA_MAGIC_AT // 8] != REPLICA_MAGIC:
+            return 0
+        fence()
+        return words[REPLICATED_OFFSET_AT // 8]
 
     def wait_durable(self, offset: int, timeout: Optional[float] = None) -> bool:
         """Waits until the record committed at stream ``offset`` (what commit()

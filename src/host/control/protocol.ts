@@ -2,6 +2,7 @@
 // direction, a request answered by exactly one reply carrying the same id.
 // Everything a peer sends is untrusted; decodeRequest never throws.
 import type { Reason } from '../../store/index.js';
+import type { ReplicaStatus } from '../../replica/index.js';
 
 /** The socket's file name inside the snapshot directory. */
 export const SOCKET_NAME = 'control.sock';
@@ -96,6 +97,8 @@ export interface HostStatus {
   readonly intervalMs: number;
   /** ISO 8601 time of the next interval capture, or null when none is scheduled. */
   readonly nextCaptureDue: string | null;
+  /** The replica (`--replica`): last generation and offset replicated, lag, last error; null without one. */
+  readonly replica?: ReplicaStatus | null;
 }
 
 /** What a requested capture produced, once it is durable. */

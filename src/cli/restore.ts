@@ -1,0 +1,37 @@
+// shm-host restore --from URL --dir DIR: the newest generation of a replica
+// whose chain verifies, downloaded into an empty local directory.
+import { defineCommand } from './command.js';
+import { withDir, withJson } from './options.js';
+import { openReplicaFromArgs, replicaFailure, withReplicaConnection } from './replica-options.js';
+import { UsageError } from './errors.js';
+
+export const restoreCommand = defineCommand({
+  command: 'restore',
+  describe: 'Download the newest replicated generation that verifies into an empty directory',
+  builder: (yargs) =>
+    withReplicaConnection(withJson(withDir(yargs)))
+      .option('from', { type: 'string', demandOption: true, requiresArg: true, describe: 'The replica: s3://BUCKET/PREFIX or file:///path' })
+      .option('sequence', { type: 'string', requiresArg: true, describe: 'Restore this generation (and what it depends on) instead of the newest' })
+      .example('shm-host restore --from s3://bucket/app --dir ./state', 'then: shm-host --dir ./state -- node app.js'),
+  handler: async (args, ctx) => {
+    const sequence = args.sequence === undefined ? undefined : Number(args.sequence);
+    if (sequence !== undefined && (!Number.isSafeInteger(sequence) || sequence < 1)) throw new UsageError(`--sequence ${args.sequence}: not a generation number`, 'e.g. --sequence 12 (shm-host list --replica URL lists them)');
+    const client = await openReplicaFromArgs('--from', args.from, args);
+    const { restoreFromReplica, verifyStoreGeneration } = await import('../replica/index.js');
+    try {
+      const result = await restoreFromReplica({
+        client, dir: args.dir, verify: verifyStoreGeneration,
+        ...(sequence === undefined ? {} : { sequence }),
+        onFallback: (s, reason) => ctx.io.stderr.write(`shm-host: replica generation ${s} passed over: ${reason}\n`),
+      });
+      const g = result.generation;
+      if (args.json) await ctx.out.json({ dir: args.dir, sequence: g.sequence, offset: g.offset, chain: result.chain, files: result.files, fallbacks: result.fallbacks });
+      else await ctx.out.write(`restored generation ${g.sequence} (offset ${g.offset ?? 'none'}, ${result.files.length} files) from ${args.from} into ${args.dir}\n`);
+      return 0;
+    } catch (err) {
+      throw replicaFailure(err);
+    } finally {
+      client.close();
+    }
+  },
+});
