@@ -95,3 +95,13 @@ function validateReplicaOptions(replica: ReplicaOptions | undefined): void {
   if (replica.keep !== undefined && !isCount(replica.keep, 1)) throw new RangeError(`options.replica.keep must be a whole number of generations, at least 1; got ${replica.keep}`);
   if (replica.keepForMs !== undefined && !isCount(replica.keepForMs)) throw new RangeError(`options.replica.keepForMs must be a whole number of ms; got ${replica.keepForMs}`);
 }
+
+/**
+ * The chain limits a host's store uses: full generations unless
+ * `options.chain` asks for deltas. A delta capture of a file over 4 GiB
+ * still fails on Node 20, and the 4 KiB block hashing made full captures
+ * slower (docs/BENCHMARKS.md); `--max-chain` opts in.
+ */
+export function hostChainLimits(options: Pick<SupervisorOptions, 'chain'>): { maxChain?: number; maxChainRatio?: number } {
+  return { maxChain: 0, ...options.chain };
+}

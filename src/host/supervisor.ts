@@ -16,7 +16,7 @@ import { EXIT_STATE_LOST, finalCapture } from './final-capture.js';
 import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
-import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
+import { hostChainLimits, validateSupervisorOptions, type SupervisorOptions } from './options.js';
 import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify/index.js';
 import { GroupStop } from './group-stop.js';
 import { killGroupAndWait } from './process-group.js';
@@ -79,7 +79,7 @@ export class Supervisor {
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
     this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: options.chain, spare: () => this.#replica?.needed() ?? new Set() });
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     const name = sharedFileName(options.dir);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });

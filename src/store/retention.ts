@@ -60,7 +60,7 @@ export interface ChainLimits {
  * image), and ten links keep a host restart's chain walk short; a child
  * that changes 1% per interval then writes a full image every 11th capture.
  */
-export const DEFAULT_CHAIN_LIMITS: ChainLimits = { maxChain: 0, maxChainRatio: 0.5 };
+export const DEFAULT_CHAIN_LIMITS: ChainLimits = { maxChain: 10, maxChainRatio: 0.5 };
 
 /** Throws a RangeError unless the limits are sane. */
 export function checkChainLimits(limits: ChainLimits): ChainLimits {
