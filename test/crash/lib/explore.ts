@@ -11,6 +11,8 @@ import { crashStates, describe } from './model.js';
 import { checkAsNextHost } from './next-host.js';
 import { type LiveImage, liveImage } from './live-image.js';
 import { OpLog } from './oplog.js';
+
+const FULL_ONLY = { maxChain: 0 } as const;
 import { RecordingFs } from './recording-fs.js';
 
 /** Where scratch trees go: tmpfs when there is one (fsync costs nothing there, and the model decides durability). */
@@ -97,7 +99,8 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     get fs() {
       return recording ?? realStoreFs;
     },
-    open: (keep) => SnapshotStore.open(ctx.dir, { keep: keep ?? ctx.keep, fs: ctx.fs }),
+    // Full generations: the explorer compares image files and restores without a chain (delta scenarios are still to come).
+    open: (keep) => SnapshotStore.open(ctx.dir, { keep: keep ?? ctx.keep, fs: ctx.fs, chain: FULL_ONLY }),
     process() {
       if (log === null) throw new Error('a process of its own is for run()');
       return new RecordingFs(log, skip);

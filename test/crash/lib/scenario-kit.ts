@@ -71,7 +71,7 @@ export function killedHost(ctx: ScenarioContext, when: (name: string, done: stri
       }
       done.push(name);
     };
-    void work(SnapshotStore.open(ctx.dir, { keep: ctx.keep, fs })).catch(() => {});
+    void work(SnapshotStore.open(ctx.dir, { keep: ctx.keep, fs, chain: { maxChain: 0 } })).catch(() => {});
   });
 }
 
