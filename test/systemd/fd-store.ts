@@ -51,6 +51,8 @@ if (skip !== null) {
     await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
       '-p', 'FileDescriptorStoreMax=1', '-p', `WorkingDirectory=${ROOT}`, ...extra, process.execPath, '--import', 'tsx', FIXTURE, report, marker, mode);
     t.teardown(() => manager.systemctl('stop', unit));
+    // systemd-run returns at READY=1, which the service sends before it writes its report line.
+    await until('the service to report its start', () => starts(report).length > 0, 20_000);
     return { unit, report };
   }
 
