@@ -45,9 +45,16 @@ function mapsPath(pid: number, target: string): boolean {
   }
 }
 
-/** The command name of `pid` (/proc/PID/comm), or `?` once it is gone. */
+/**
+ * The program `pid` runs, for log lines: the file name of its argv[0]
+ * (/proc/PID/cmdline), else its /proc/PID/comm (which Node 24 sets to its
+ * thread's name, `MainThread`), or `?` once it is gone (proc(5)).
+ */
 export function commandName(pid: number): string {
   try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] ?? '';
+    const name = argv0.slice(argv0.lastIndexOf('/') + 1);
+    if (name !== '') return name;
     return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
   } catch {
     return '?';
