@@ -197,3 +197,17 @@ t.test('records the reader cannot use are refused with one line, by read() and w
   t.equal(buffer.maxVersionSize, CAPACITY - HEADER);
   t.throws(() => new DoubleBuffer(state, HEADER, 0), { name: 'RangeError', message: /48-byte header/ });
 });
+
+t.test('a new series never falls back to a version of an earlier one', async (t) => {
+  const fd = memoryFile(t, MiB);
+  const state = attach({ fd, env: {} });
+  t.teardown(() => state.close());
+  const buffer = new DoubleBuffer(state, CAPACITY, SCENE_REGION);
+  for (let v = 1; v <= 4; v++) buffer.write(content(v)); // version 4 in half 1
+  state.commit(new Uint8Array([7])); // the program's own record: the series ends
+  const fresh = new DoubleBuffer(state, CAPACITY, SCENE_REGION);
+  fresh.write(content(100));
+  t.equal(fresh.read()?.version, 1n, 'a new series starts at version 1, in half 0');
+  tear(state, SCENE_REGION, 0);
+  t.throws(() => fresh.read(), { code: 'BAD_DOUBLE_BUFFER', message: /^neither half/ }, 'version 4 of the old series is not taken for a version of this one');
+});

@@ -76,6 +76,20 @@ check("double buffer: a torn half falls back to the intact one", torn_then_fallb
 check("double buffer: another geometry", lambda: raises(shm_host.FormatError, shm_host.DoubleBuffer(state, 512).read, code="BAD_DOUBLE_BUFFER", match="2 x 1024 bytes at tail offset 0, not 2 x 512 at 0"))
 check("double buffer: a newer format is refused", lambda: state.commit(b"SHMDBUF3" + bytes(56)) is not None and raises(
     shm_host.FormatError, lambda: region.write(b"x"), code="BAD_DOUBLE_BUFFER", match="format 3, which this client does not read"))
+
+
+def new_series():
+    state.tail[1024 + 48] ^= 1                # version 3 (half 1) intact again
+    state.commit(b"own")                      # the program's own record ends the series
+    region.write(b"new")
+    got = region.read()
+    if (got.version, bytes(got.data)) != (1, b"new"):
+        return f"read {got}"
+    state.tail[48] ^= 1
+    return raises(shm_host.FormatError, region.read, code="BAD_DOUBLE_BUFFER", match="neither half")
+
+
+check("double buffer: a new series never falls back to an earlier one's version", new_series)
 view = state.tail
 view[0:4] = b"keep"
 state.close()

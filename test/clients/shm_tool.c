@@ -277,6 +277,10 @@ static int cmd_api(void) {
   CHECK("double buffer: a newer format is refused", shm_host_commit(&st, buf, 64, NULL) == SHM_HOST_OK &&
         shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_BAD_DOUBLE_BUFFER && strstr(st.message, "format 3, which this client does not read") &&
         shm_host_dbuf_write(&st, 0, 1024, "x", 1, NULL) == SHM_HOST_BAD_DOUBLE_BUFFER);
+  tail[1024 + SHM_HOST_DBUF_HEADER] ^= 1; /* version 3 (half 1) intact again */
+  CHECK("double buffer: a new series never falls back to an earlier one's version", shm_host_commit(&st, "own", 3, NULL) == SHM_HOST_OK &&
+        shm_host_dbuf_write(&st, 0, 1024, "new", 3, NULL) == SHM_HOST_OK && shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_OK &&
+        version == 1 && (tail[SHM_HOST_DBUF_HEADER] ^= 1) && shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_BAD_DOUBLE_BUFFER);
   shm_host_close(&st);
   shm_host_close(&st);
   CHECK("closed: commit refused", shm_host_commit(&st, "x", 1, &off) == SHM_HOST_CLOSED);
