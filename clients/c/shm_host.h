@@ -642,7 +642,7 @@ static uint32_t shm_host__crc32(const unsigned char *p, uint64_t n) { return shm
 
 static void shm_host__le64(unsigned char *p, uint64_t v) { for (int k = 0; k < 8; k++) p[k] = (unsigned char)(v >> (8 * k)); }
 static uint64_t shm_host__rd64(const unsigned char *p) { uint64_t v = 0; for (int k = 7; k >= 0; k--) v = v << 8 | p[k]; return v; }
-static uint32_t shm_host__rd32(const unsigned char *p) { return (uint32_t)(shm_host__rd64(p) & 0xFFFFFFFFu); }
+static uint32_t shm_host__rd32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 static int shm_host__dbuf_region(struct shm_host_state *st, uint64_t region, uint64_t capacity) {
   uint64_t tail = st->size - st->tail_base;
@@ -707,8 +707,8 @@ static int shm_host__dbuf_intact(struct shm_host_state *st, uint64_t region, uin
   return shm_host__dbuf_crc(p, p + SHM_HOST_DBUF_HEADER, h->length) == h->crc;
 }
 
-/* Where the version to read is (1 and *found; found->format 0 when it came from the other
- * half's own header: recovered), or 0 when no half holds one intact. */
+/* Where the version to read is: 1 with *found (and *recovered = 1 when it is not the
+ * version the record names), or 0 when no half holds one intact. */
 static int shm_host__dbuf_locate(struct shm_host_state *st, uint64_t region, uint64_t capacity, const struct shm_host__dbuf_hdr *rec, struct shm_host__dbuf_hdr *found, int *recovered) {
   *recovered = 0;
   if (rec->format == 1) {
