@@ -21,7 +21,7 @@ import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify
 import { GroupStop } from './group-stop.js';
 import { killGroupAndWait } from './process-group.js';
 import { reapOrphansOnSigchld } from './reaper.js';
-import { ReplicaLink } from './replica-link.js';
+import type { ReplicaLink } from './replica-link.js';
 import { endStaleWriters, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
 import { RestartTimeline, finishTimeline } from './restart-timeline.js';
@@ -78,7 +78,8 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-    this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
+    // Loaded only with --replica: the replica brings the AWS SDK, about 200 ms of module loading before the child starts.
+    if (options.replica !== undefined) this.#replica = await (await import('./replica-link.js')).ReplicaLink.open(options.replica, options.dir, this.#log);
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     const name = sharedFileName(options.dir);
