@@ -78,7 +78,7 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-    // Loaded only with --replica: the replica brings the AWS SDK, about 200 ms of module loading before the child starts.
+    // Only with --replica: the replica loads the AWS SDK, 100-250 ms before the child could start (docs/BENCHMARKS.md).
     if (options.replica !== undefined) this.#replica = await (await import('./replica-link.js')).ReplicaLink.open(options.replica, options.dir, this.#log);
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
@@ -116,9 +116,7 @@ export class Supervisor {
   }
 
   /** Asks the host to stop as if it received `signal`. */
-  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
-    this.#onStopSignal(signal);
-  }
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void { this.#onStopSignal(signal); }
 
   /** A capture now (SIGUSR1, or the live channel); resolves once it is durable. */
   requestCapture(): Promise<CaptureResult> {
