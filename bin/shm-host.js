@@ -9,7 +9,7 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
 } else {
-  // Node >= 22.1 keeps the compiled code of the program's modules on disk
+  // Node >= 22.8 (module.enableCompileCache) keeps the compiled code of the program's modules on disk
   // (NODE_COMPILE_CACHE or the temporary directory; NODE_DISABLE_COMPILE_CACHE=1
   // turns it off): the host's start is on the path to its child's
   // (docs/BENCHMARKS.md, Start-up). It never throws, and it is not passed on:
