@@ -53,7 +53,7 @@ t.test(`kill storm at a constant 10 ms delay: ${CONSTANT_KILLS} SIGKILLs, nothin
   t.equal(host.stderr.lines.filter((l) => /giving up/.test(l)).length, 1, 'and not before');
   // The newest generation (the last post-mortem capture): every record intact and consecutive.
   const sequence = host.stderr.lines.map((l) => /captured generation (\d+) \(post-mortem\)/.exec(l)?.[1]).filter((x) => x !== undefined).at(-1);
-  const { indexes } = recordsInImage((m) => t.fail(m), await imageOf(`${dir}/state`, sequence));
+  const { indexes } = recordsInImage((m) => t.fail(m), await imageOf(`${dir}/state`, Number(sequence)));
   t.ok(indexes.length > 0, `${indexes.length} records intact in the last generation`);
   t.equal(indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1), -1, 'consecutive');
 });
