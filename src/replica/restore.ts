@@ -2,11 +2,11 @@
 // downloaded into an empty local directory. A generation that fails (a
 // corrupt or missing object, a broken chain, a record that does not parse,
 // or the store's own check) is reported and the next older one is tried.
-import { mkdir, readdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// Every local operation goes through a StoreFs (the store's file-system
+// interface), so that a power-loss test can record and cut it short.
+import { fsyncDirectoryWith, makeDirectoryDurably, realStoreFs, removeIfPresentWith, type StoreFs } from '../store/index.js';
 import type { ReplicaClient } from './client.js';
 import { downloadFile } from './download.js';
-import { syncDirectory } from './sync-directory.js';
 import { ReplicaError, isReplicaError } from './errors.js';
 import { objectKey } from './layout.js';
 import type { RemoteGeneration } from './record.js';
@@ -25,6 +25,8 @@ export interface RestoreOptions {
   verify?: (dir: string, generation: RemoteGeneration) => Promise<string | null>;
   /** Told about every generation passed over, with the reason (one line). */
   onFallback?: (sequence: number, reason: string) => void;
+  /** The local file system (default the real one; a test substitutes a recording one). */
+  fs?: StoreFs;
 }
 
 export interface RestoreResult {
@@ -37,14 +39,19 @@ export interface RestoreResult {
   fallbacks: Array<{ sequence: number; reason: string }>;
 }
 
-async function ensureEmpty(dir: string): Promise<void> {
+/** Makes sure `dir` is empty, or creates it (0700, as the store does) with its parents, each durable in its parent. */
+async function ensureEmpty(sfs: StoreFs, dir: string): Promise<void> {
   let entries: string[];
   try {
-    entries = await readdir(dir);
+    entries = await sfs.readdir(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ReplicaError('LOCAL', `cannot read ${dir} (${(e as NodeJS.ErrnoException).code}): restore into an empty directory you can write`, { retryable: false });
-    await mkdir(dir, { recursive: true });
-    for (let d = dir; dirname(d) !== d; d = dirname(d)) await syncDirectory(dirname(d));
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new ReplicaError('LOCAL', `cannot read ${dir} (${code}): restore into an empty directory you can write`, { retryable: false });
+    try {
+      await makeDirectoryDurably(sfs, dir, 0o700);
+    } catch (err) {
+      throw new ReplicaError('LOCAL', `cannot create ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}): restore into a directory you can create`, { retryable: false, cause: err });
+    }
     return;
   }
   if (entries.length > 0) throw new ReplicaError('LOCAL', `${dir} is not empty (${entries.length} entries): restore into an empty or new directory`, { retryable: false });
@@ -59,7 +66,8 @@ async function ensureEmpty(dir: string): Promise<void> {
  */
 export async function restoreFromReplica(options: RestoreOptions): Promise<RestoreResult> {
   const { client, dir } = options;
-  await ensureEmpty(dir);
+  const sfs = options.fs ?? realStoreFs;
+  await ensureEmpty(sfs, dir);
   const listing = await listRemote(client);
   const fallbacks: Array<{ sequence: number; reason: string }> = [];
   const passOver = (sequence: number, reason: string): void => {
@@ -85,19 +93,19 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
       for (const s of chain) {
         const g = listing.generations.get(s) as RemoteGeneration;
         for (const f of [...g.files, g.manifest]) {
-          await downloadFile(client, objectKey(s, f.name), f, dir);
+          await downloadFile(client, objectKey(s, f.name), f, dir, sfs);
           written.push(f.name);
         }
       }
-      await syncDirectory(dir);
+      await fsyncDirectoryWith(sfs, dir);
       const g = listing.generations.get(sequence) as RemoteGeneration;
       const reason = options.verify === undefined ? null : await options.verify(dir, g);
       if (reason !== null) throw new ReplicaError('INTEGRITY', `generation ${sequence} does not verify: ${reason}`, { retryable: false });
       return { generation: g, chain, files: written, fallbacks };
     } catch (e) {
       if (!isReplicaError(e, 'INTEGRITY') && !isReplicaError(e, 'NOT_FOUND')) throw e;
-      for (const name of written) await unlink(`${dir}/${name}`).catch(() => {});
-      await syncDirectory(dir);
+      for (const name of written) await removeIfPresentWith(sfs, `${dir}/${name}`).catch(() => {});
+      await fsyncDirectoryWith(sfs, dir);
       passOver(sequence, e.message);
     }
   }

@@ -7,7 +7,9 @@ export type {
 export { ChainImage, resolveChain } from './chain.js';
 export { DEFAULT_CHAIN_LIMITS, type ChainLimits } from './retention.js';
 export { asFullManifest, MANIFEST_FORMAT } from './manifest.js';
-export { realStoreFs, type StoreFs } from './fs.js';
+export {
+  realStoreFs, fsyncDirectoryWith, makeDirectoryDurably, removeIfPresentWith, writeFullyWith, type StoreFs,
+} from './fs.js';
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, DirectoryPathError, storeIoError, type StoreErrorCode } from './errors.js';
