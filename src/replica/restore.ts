@@ -4,7 +4,8 @@
 // or the store's own check) is reported and the next older one is tried.
 // Every local operation goes through a StoreFs (the store's file-system
 // interface), so that a power-loss test can record and cut it short.
-import { fsyncDirectoryWith, makeDirectoryDurably, realStoreFs, removeIfPresentWith, type StoreFs } from '../store/index.js';
+import { fsyncDirectoryWith, realStoreFs, removeIfPresentWith, type StoreFs } from '../store/index.js';
+import { beginRestore, finishRestore, requireRestorable } from './restore-dir.js';
 import type { ReplicaClient } from './client.js';
 import { downloadFile } from './download.js';
 import { ReplicaError, isReplicaError } from './errors.js';
@@ -14,7 +15,10 @@ import { chainOf, listRemote } from './remote.js';
 
 export interface RestoreOptions {
   client: ReplicaClient;
-  /** The local directory: must be empty or missing (it is then created, durably). */
+  /**
+   * The local directory: missing (it is then created, durably), empty, or
+   * what an interrupted restore left (cleared first; see restore-dir.ts).
+   */
   dir: string;
   /** Restore this generation (and its chain) only; default the newest that verifies. */
   sequence?: number;
@@ -39,27 +43,11 @@ export interface RestoreResult {
   fallbacks: Array<{ sequence: number; reason: string }>;
 }
 
-/** Makes sure `dir` is empty, or creates it (0700, as the store does) with its parents, each durable in its parent. */
-async function ensureEmpty(sfs: StoreFs, dir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await sfs.readdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new ReplicaError('LOCAL', `cannot read ${dir} (${code}): restore into an empty directory you can write`, { retryable: false });
-    try {
-      await makeDirectoryDurably(sfs, dir, 0o700);
-    } catch (err) {
-      throw new ReplicaError('LOCAL', `cannot create ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}): restore into a directory you can create`, { retryable: false, cause: err });
-    }
-    return;
-  }
-  if (entries.length > 0) throw new ReplicaError('LOCAL', `${dir} is not empty (${entries.length} entries): restore into an empty or new directory`, { retryable: false });
-}
-
 /**
  * Downloads the newest generation of the replica whose whole chain
- * verifies into `dir`, durably (every file fsynced, then the directory).
+ * verifies into `dir`, durably (every file fsynced, then the directory),
+ * all or nothing: a marker file is durable in `dir` until everything else
+ * is (restore-dir.ts).
  * @throws ReplicaError NOT_FOUND when no generation verifies (the message
  * counts those passed over), LOCAL for the local directory; ACCESS,
  * UNREACHABLE, IO when the replica cannot be read (nothing is decided then).
@@ -67,8 +55,10 @@ async function ensureEmpty(sfs: StoreFs, dir: string): Promise<void> {
 export async function restoreFromReplica(options: RestoreOptions): Promise<RestoreResult> {
   const { client, dir } = options;
   const sfs = options.fs ?? realStoreFs;
-  await ensureEmpty(sfs, dir);
+  // A directory in use fails before the replica is asked; the marker is written once the listing is in.
+  await requireRestorable(sfs, dir);
   const listing = await listRemote(client);
+  await beginRestore(sfs, dir, client.url);
   const fallbacks: Array<{ sequence: number; reason: string }> = [];
   const passOver = (sequence: number, reason: string): void => {
     fallbacks.push({ sequence, reason });
@@ -101,6 +91,7 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
       const g = listing.generations.get(sequence) as RemoteGeneration;
       const reason = options.verify === undefined ? null : await options.verify(dir, g);
       if (reason !== null) throw new ReplicaError('INTEGRITY', `generation ${sequence} does not verify: ${reason}`, { retryable: false });
+      await finishRestore(sfs, dir);
       return { generation: g, chain, files: written, fallbacks };
     } catch (e) {
       if (!isReplicaError(e, 'INTEGRITY') && !isReplicaError(e, 'NOT_FOUND')) throw e;
@@ -109,6 +100,8 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
       passOver(sequence, e.message);
     }
   }
+  // Nothing restored, and nothing left but the marker: the directory is empty again.
+  await finishRestore(sfs, dir);
   const which = options.sequence === undefined ? 'no generation' : `no generation ${options.sequence}`;
   const why = fallbacks.length === 0 ? '' : ` (${fallbacks.length} passed over; newest: ${fallbacks[0]?.reason})`;
   throw new ReplicaError('NOT_FOUND', `replica ${client.url} has ${which} that verifies${why}: check the URL, or restore from another replica`, { retryable: false });
