@@ -10,12 +10,9 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import {
-  TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith, type StoreFs,
+  RESTORE_MARKER, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith, type StoreFs,
 } from '../store/index.js';
 import { ReplicaError } from './errors.js';
-
-/** The marker's name: shown by `ls`, ignored by the store (it is no generation's and no temporary name). */
-export const RESTORE_MARKER = 'restore-in-progress';
 
 /**
  * What a local directory is to a restore: `missing`, `empty`,

@@ -6,9 +6,9 @@ import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture } from '../../src/live/index.js';
-import { SnapshotStore } from '../../src/store/index.js';
+import { RESTORE_MARKER, SnapshotStore } from '../../src/store/index.js';
 import {
-  FileReplicaClient, RESTORE_MARKER, Replicator, describeStoreGeneration, isReplicaError, localRestoreState, restoreFromReplica, verifyStoreGeneration,
+  FileReplicaClient, Replicator, describeStoreGeneration, isReplicaError, localRestoreState, restoreFromReplica, verifyStoreGeneration,
 } from '../../src/replica/index.js';
 import { commitRecords, liveFile } from '../store/helpers.js';
 import { scratchDir } from './helpers.js';
@@ -68,4 +68,22 @@ t.test('a restore that finds nothing to restore leaves the directory empty, as i
   t.ok(isReplicaError(err, 'NOT_FOUND'), String(err));
   t.same(readdirSync(dir), [], 'no marker left behind');
   t.equal(await localRestoreState(dir), 'empty');
+});
+
+t.test('a store will not open a directory an unfinished restore marked: it may hold a partial chain', async (t) => {
+  const client = await replicaOfTwo(t);
+  const dir = join(scratchDir(t, 'marked'), 'state');
+  mkdirSync(dir, { mode: 0o700 });
+  // Generation 1 complete, 2 not yet: a host starting here would run on 1 while the replica has 2.
+  writeFileSync(join(dir, RESTORE_MARKER), 'restoring\n');
+  writeFileSync(join(dir, '.tmp-0123456789ab-gen-0000000000000002.delta'), 'torn');
+  const err = await SnapshotStore.open(dir).catch((e: unknown) => e);
+  t.match(err, { code: 'INTERRUPTED_RESTORE', message: /holds a restore from a replica that did not finish \(restore-in-progress\)/ });
+  t.match((err as Error & { hint: string }).hint, /run shm-host restore --from URL --dir .* again .*or remove .*restore-in-progress to use what it holds/);
+  t.ok(existsSync(join(dir, '.tmp-0123456789ab-gen-0000000000000002.delta')), 'nothing swept: the next restore decides');
+  t.same(readdirSync(dir).filter((n) => n === 'lock'), [], 'no lock file left to make the directory look in use');
+  await restoreFromReplica({ client, dir, verify: verifyStoreGeneration });
+  const store = await SnapshotStore.open(dir);
+  t.teardown(() => store.close());
+  t.equal((await store.newestVerified()).generation?.sequence, 2, 'once restored, it opens on the newest');
 });
