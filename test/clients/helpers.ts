@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { memfdCreate } from '../../src/sys/index.js';
 import { spawnShared } from '../../fixtures/lib/shared-child.js';
-import { nthMatch, recordsInImage, until } from '../host/harness.js';
+import { imageOf, nthMatch, recordsInImage, until } from '../host/harness.js';
 
 /** A host's output stream as test/host/harness.ts follows it. */
 type LineLog = Parameters<typeof nthMatch>[0] & { waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> };
@@ -117,6 +117,21 @@ export function tailPattern(seed: number, length: number): Uint8Array {
   return out;
 }
 
+/** Version v of a double buffer as the tools write it: 100 + v % 900 bytes of xorshift32 output seeded like the record codec. */
+export function dbufVersion(v: number): Uint8Array {
+  return tailPattern(((v ^ 0x9e3779b9) >>> 0) || 1, 100 + (v % 900));
+}
+
+/** What the tools' `dbuf-read` and `dbuf-write` print. */
+export interface DbufView {
+  version: number;
+  length: number;
+  intact: boolean;
+  recovered: boolean;
+  /** CRC-32 of the bytes read. */
+  crc: number;
+}
+
 /**
  * The last complete line of the commit log at `path` as a number (null when
  * there is none), reading only the file's end: a fast writer's log grows to
@@ -177,7 +192,7 @@ export async function killStorm(
     const next = Number((await nthMatch(first.stdout, resumedRe, kill + 1))[1]);
     if (next < logged) t.fail(`kill ${kill}: index ${logged} was logged as committed, the child resumed at ${next}`);
     const sequence = Number((await nthMatch(first.stderr, /captured generation (\d+) \(post-mortem\)/, kill))[1]);
-    const { indexes } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), `${host.dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
+    const { indexes } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), await imageOf(`${host.dir}/state`, sequence));
     checked += indexes.length;
     const gap = indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1);
     if (gap >= 0) t.fail(`kill ${kill}: record indexes are not consecutive at ${indexes[gap]}`);
