@@ -2,11 +2,11 @@
 // every durable generation to the replicator in the background, and publish
 // replicated_offset in the child's header once a generation is off the
 // machine. Nothing here delays a capture, a restart or the child.
-import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
-  ReplicaError, Replicator, describeStoreGeneration, isReplicaError, listRemote, openReplicaClient, restoreFromReplica, storeGenerationSource, verifyStoreGeneration,
+  ReplicaError, Replicator, describeStoreGeneration, isReplicaError, listRemote, localRestoreState, openReplicaClient, restoreFromReplica, storeGenerationSource,
+  verifyStoreGeneration,
   type ReplicaClient, type ReplicaEvent, type ReplicaStatus,
 } from '../replica/index.js';
 import { publishReplicated, type CaptureResult } from '../live/index.js';
@@ -15,14 +15,9 @@ import type { HostState } from './host-state.js';
 import type { Logger } from './logger.js';
 import type { ReplicaOptions } from './options.js';
 
-/** Empty or missing: nothing a restore would overwrite. */
+/** Empty, missing, or an interrupted restore's: nothing a restore would overwrite (src/replica/restore-dir.ts). */
 async function isEmptyDir(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).length === 0;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw e;
-  }
+  return (await localRestoreState(dir)) !== 'in use';
 }
 
 export class ReplicaLink {

@@ -1,12 +1,15 @@
 // Downloads one replicated file into a local directory durably: written to
 // a temporary name while its digest is computed, checked against the
 // record, fsynced, renamed, and the directory fsynced by the caller.
+// Every local operation goes through the store's StoreFs, so that a
+// power-loss test can record it (test/crash/).
 // Object storage has no holes, so an image that was sparse arrives with its
 // zeros spelled out; blocks that are all zeros are skipped rather than
 // written, and the file is sized at the end, so it is sparse again.
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import fs from 'node:fs';
 import { join } from 'node:path';
+import { removeIfPresentWith, writeFullyWith, type StoreFs } from '../store/index.js';
 import type { ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
@@ -14,24 +17,26 @@ import type { RemoteFile } from './record.js';
 
 const BLOCK = 4096;
 const ZEROS = new Uint8Array(BLOCK);
+const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /** True when `block` (at most BLOCK bytes) holds only zeros. */
 const isZero = (block: Uint8Array): boolean => Buffer.compare(block, ZEROS.subarray(0, block.length)) === 0;
 
 /**
- * Downloads object `key` into `dir/file.name`, checking its size and
- * digest against `file` (from the generation's record).
+ * Downloads object `key` into `dir/file.name` through `sfs`, checking its
+ * size and digest against `file` (from the generation's record).
  * @throws ReplicaError INTEGRITY when the bytes differ (nothing is left in
  * `dir`), NOT_FOUND, ACCESS, UNREACHABLE, IO; LOCAL for a local write failure.
  */
-export async function downloadFile(client: ReplicaClient, key: string, file: RemoteFile, dir: string): Promise<void> {
+export async function downloadFile(client: ReplicaClient, key: string, file: RemoteFile, dir: string, sfs: StoreFs): Promise<void> {
   const final = join(dir, file.name);
+  // The store's temporary prefix (.tmp-): a store opening the directory sweeps what an interrupted download left.
   const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}-${file.name}`);
   const { body } = await client.read(key);
   const counter = new PartDigest(file.partSize);
-  let fh;
+  let fd: number | undefined;
   try {
-    fh = await open(temp, 'wx', 0o600);
+    fd = await sfs.open(temp, CREATE, 0o600);
   } catch (e) {
     throw new ReplicaError('LOCAL', `cannot write ${temp} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
   }
@@ -41,26 +46,24 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
       counter.update(chunk);
       for (let at = 0; at < chunk.length; at += BLOCK) {
         const block = chunk.subarray(at, at + BLOCK);
-        if (!isZero(block)) {
-          let done = 0;
-          while (done < block.length) done += (await fh.write(block, done, block.length - done, position + at + done)).bytesWritten;
-        }
+        if (!isZero(block)) await writeFullyWith(sfs, fd, block, 0, block.length, position + at);
       }
       position += chunk.length;
     }
-    await fh.truncate(position);
+    await sfs.ftruncate(fd, position);
     const digest = counter.value();
     if (counter.bytes !== file.bytes || digest !== file.digest) {
       const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose digest differs from its record';
       throw new ReplicaError('INTEGRITY', `replica ${client.url}, object ${key} is corrupt (${what})`, { key, retryable: false });
     }
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await rename(temp, final);
+    await sfs.fsync(fd);
+    const closing = fd;
+    fd = undefined;
+    await sfs.close(closing);
+    await sfs.rename(temp, final);
   } catch (e) {
-    await fh?.close().catch(() => {});
-    await unlink(temp).catch(() => {});
+    if (fd !== undefined) await sfs.close(fd).catch(() => {});
+    await removeIfPresentWith(sfs, temp).catch(() => {});
     if (e instanceof ReplicaError) throw e;
     throw new ReplicaError('LOCAL', `cannot write ${final} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
   }

@@ -15,3 +15,4 @@ export type { RemoteRetention } from './retention.js';
 export { listRemote, chainOf, remoteRows, type RemoteListing, type RemoteRow } from './remote.js';
 export { restoreFromReplica, type RestoreOptions, type RestoreResult } from './restore.js';
 export { describeStoreGeneration, storeGenerationSource, verifyStoreGeneration } from './store-source.js';
+export { localRestoreState, type LocalRestoreState } from './restore-dir.js';

@@ -2,11 +2,12 @@
 // downloaded into an empty local directory. A generation that fails (a
 // corrupt or missing object, a broken chain, a record that does not parse,
 // or the store's own check) is reported and the next older one is tried.
-import { mkdir, readdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// Every local operation goes through a StoreFs (the store's file-system
+// interface), so that a power-loss test can record and cut it short.
+import { fsyncDirectoryWith, realStoreFs, removeIfPresentWith, type StoreFs } from '../store/index.js';
+import { beginRestore, finishRestore, requireRestorable } from './restore-dir.js';
 import type { ReplicaClient } from './client.js';
 import { downloadFile } from './download.js';
-import { syncDirectory } from './sync-directory.js';
 import { ReplicaError, isReplicaError } from './errors.js';
 import { objectKey } from './layout.js';
 import type { RemoteGeneration } from './record.js';
@@ -14,7 +15,10 @@ import { chainOf, listRemote } from './remote.js';
 
 export interface RestoreOptions {
   client: ReplicaClient;
-  /** The local directory: must be empty or missing (it is then created, durably). */
+  /**
+   * The local directory: missing (it is then created, durably), empty, or
+   * what an interrupted restore left (cleared first; see restore-dir.ts).
+   */
   dir: string;
   /** Restore this generation (and its chain) only; default the newest that verifies. */
   sequence?: number;
@@ -25,6 +29,8 @@ export interface RestoreOptions {
   verify?: (dir: string, generation: RemoteGeneration) => Promise<string | null>;
   /** Told about every generation passed over, with the reason (one line). */
   onFallback?: (sequence: number, reason: string) => void;
+  /** The local file system (default the real one; a test substitutes a recording one). */
+  fs?: StoreFs;
 }
 
 export interface RestoreResult {
@@ -37,30 +43,22 @@ export interface RestoreResult {
   fallbacks: Array<{ sequence: number; reason: string }>;
 }
 
-async function ensureEmpty(dir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ReplicaError('LOCAL', `cannot read ${dir} (${(e as NodeJS.ErrnoException).code}): restore into an empty directory you can write`, { retryable: false });
-    await mkdir(dir, { recursive: true });
-    for (let d = dir; dirname(d) !== d; d = dirname(d)) await syncDirectory(dirname(d));
-    return;
-  }
-  if (entries.length > 0) throw new ReplicaError('LOCAL', `${dir} is not empty (${entries.length} entries): restore into an empty or new directory`, { retryable: false });
-}
-
 /**
  * Downloads the newest generation of the replica whose whole chain
- * verifies into `dir`, durably (every file fsynced, then the directory).
+ * verifies into `dir`, durably (every file fsynced, then the directory),
+ * all or nothing: a marker file is durable in `dir` until everything else
+ * is (restore-dir.ts).
  * @throws ReplicaError NOT_FOUND when no generation verifies (the message
  * counts those passed over), LOCAL for the local directory; ACCESS,
  * UNREACHABLE, IO when the replica cannot be read (nothing is decided then).
  */
 export async function restoreFromReplica(options: RestoreOptions): Promise<RestoreResult> {
   const { client, dir } = options;
-  await ensureEmpty(dir);
+  const sfs = options.fs ?? realStoreFs;
+  // A directory in use fails before the replica is asked; the marker is written once the listing is in.
+  await requireRestorable(sfs, dir);
   const listing = await listRemote(client);
+  await beginRestore(sfs, dir, client.url);
   const fallbacks: Array<{ sequence: number; reason: string }> = [];
   const passOver = (sequence: number, reason: string): void => {
     fallbacks.push({ sequence, reason });
@@ -85,22 +83,25 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
       for (const s of chain) {
         const g = listing.generations.get(s) as RemoteGeneration;
         for (const f of [...g.files, g.manifest]) {
-          await downloadFile(client, objectKey(s, f.name), f, dir);
+          await downloadFile(client, objectKey(s, f.name), f, dir, sfs);
           written.push(f.name);
         }
       }
-      await syncDirectory(dir);
+      await fsyncDirectoryWith(sfs, dir);
       const g = listing.generations.get(sequence) as RemoteGeneration;
       const reason = options.verify === undefined ? null : await options.verify(dir, g);
       if (reason !== null) throw new ReplicaError('INTEGRITY', `generation ${sequence} does not verify: ${reason}`, { retryable: false });
+      await finishRestore(sfs, dir);
       return { generation: g, chain, files: written, fallbacks };
     } catch (e) {
       if (!isReplicaError(e, 'INTEGRITY') && !isReplicaError(e, 'NOT_FOUND')) throw e;
-      for (const name of written) await unlink(`${dir}/${name}`).catch(() => {});
-      await syncDirectory(dir);
+      for (const name of written) await removeIfPresentWith(sfs, `${dir}/${name}`).catch(() => {});
+      await fsyncDirectoryWith(sfs, dir);
       passOver(sequence, e.message);
     }
   }
+  // Nothing restored, and nothing left but the marker: the directory is empty again.
+  await finishRestore(sfs, dir);
   const which = options.sequence === undefined ? 'no generation' : `no generation ${options.sequence}`;
   const why = fallbacks.length === 0 ? '' : ` (${fallbacks.length} passed over; newest: ${fallbacks[0]?.reason})`;
   throw new ReplicaError('NOT_FOUND', `replica ${client.url} has ${which} that verifies${why}: check the URL, or restore from another replica`, { retryable: false });

@@ -20,7 +20,8 @@ export type StoreErrorCode =
   | 'EXISTS'
   | 'NOT_A_FILE'
   | 'TRUNCATED'
-  | 'BAD_PATH';
+  | 'BAD_PATH'
+  | 'INTERRUPTED_RESTORE';
 
 /**
  * Something about the snapshot directory a person can act on. `message` is

@@ -7,13 +7,15 @@ export type {
 export { ChainImage, resolveChain } from './chain.js';
 export { DEFAULT_CHAIN_LIMITS, type ChainLimits } from './retention.js';
 export { asFullManifest, MANIFEST_FORMAT } from './manifest.js';
-export { realStoreFs, type StoreFs } from './fs.js';
+export {
+  realStoreFs, fsyncDirectoryWith, makeDirectoryDurably, removeIfPresentWith, writeFullyWith, type StoreFs,
+} from './fs.js';
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, DirectoryPathError, storeIoError, type StoreErrorCode } from './errors.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
 export { checksumOfFile, digestChunksOfFile, digestImage, type ReadAt } from './checksum-file.js';
-export { generationFileName, parseGenerationFileName, TEMP_PREFIX } from './names.js';
+export { generationFileName, parseGenerationFileName, RESTORE_MARKER, TEMP_PREFIX } from './names.js';
 export { MIN_KEEP, DEFAULT_KEEP } from './retention.js';
 export { serializeManifest } from './manifest.js';
 export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';

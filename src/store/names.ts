@@ -11,6 +11,13 @@ const KINDS: Record<string, GenerationFileKind> = { img: 'image', json: 'manifes
 const SEQUENCE_DIGITS = 16; // 2^53 has 16 decimal digits
 const NAME = /^gen-(\d{16})\.(img|json|delta)$/;
 
+/**
+ * A file a restore from a replica keeps in the directory until everything
+ * it wrote is durable (docs/FORMAT.md section 9): while it is there, the
+ * directory is an interrupted restore, not a store to open.
+ */
+export const RESTORE_MARKER = 'restore-in-progress';
+
 /** Prefix of every temporary file; anything so named is debris of an interrupted write. */
 export const TEMP_PREFIX = '.tmp-';
 

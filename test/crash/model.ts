@@ -69,4 +69,9 @@ for (const skip of ['file fsync', 'directory fsync'] as const) {
     const result = await explore(scenarios.find((s) => s.name === 'first-capture')!, 16, 3, skip);
     t.ok(result.failures.some((f) => /acknowledged generation \d+ lost/.test(f)), `found: ${result.failures[0] ?? 'nothing'}`);
   });
+  // The same for a restore from a replica, whose check restores again from the replica first.
+  t.test(`a restore from a replica that skips every ${skip} loses what it acknowledged`, async (t) => {
+    const result = await explore(scenarios.find((s) => s.name === 'replica-restore')!, 16, 3, skip);
+    t.ok(result.failures.some((f) => /acknowledged generation \d+ lost|the restore returned, but the directory reads as/.test(f)), `found: ${result.failures[0] ?? 'nothing'}`);
+  });
 }

@@ -2,18 +2,20 @@
 // recording, then, for every operation and every (bounded) combination of
 // what the disk kept, writes the crash state out and checks it as the next
 // host would. A scenario is one small function (see scenarios.ts).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SnapshotStore, realStoreFs, type Generation, type StoreFs } from '../../../src/store/index.js';
+import { basename, dirname, join } from 'node:path';
+import { SnapshotStore, parseGenerationFileName, realStoreFs, type ChainLimits, type Generation, type StoreFs } from '../../../src/store/index.js';
+import { capturedImage } from './image-of.js';
 import { materialize } from './materialize.js';
 import { crashStates, describe } from './model.js';
-import { checkAsNextHost } from './next-host.js';
+import { type Expectation, checkAsNextHost } from './next-host.js';
 import { type LiveImage, liveImage } from './live-image.js';
-import { OpLog } from './oplog.js';
-
-const FULL_ONLY = { maxChain: 0 } as const;
+import { OpLog, type Op } from './oplog.js';
 import { RecordingFs } from './recording-fs.js';
+
+/** What a scenario's stores write unless it says otherwise: full generations only. */
+export const FULL_ONLY: Partial<ChainLimits> = { maxChain: 0 };
 
 /** Where scratch trees go: tmpfs when there is one (fsync costs nothing there, and the model decides durability). */
 const SCRATCH = process.env.CRASH_SCRATCH ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
@@ -27,9 +29,15 @@ export interface ScenarioContext {
   /** A directory outside the recorded tree (inputs such as export files). */
   readonly aside: string;
   readonly keep: number;
+  /** The chain limits of the scenario's stores (FULL_ONLY unless it says). */
+  readonly chain: Partial<ChainLimits>;
   readonly live: LiveImage;
-  /** Records what generation `g` holds and, when `ack`, that its writer was told it is durable now. */
-  captured(g: Generation, ack?: boolean): void;
+  /**
+   * Records what generation `g` holds (the image its chain stands for, read
+   * through the store) and, when `ack`, that its writer was told it is
+   * durable now.
+   */
+  captured(g: Generation, ack?: boolean): Promise<void>;
   /** Records that what the run made of `sequence` was acknowledged now (for scenarios with a check of their own). */
   ack(sequence: number): void;
   /** The file system the store must use: the real one in setup(), a recording one in run(). */
@@ -43,16 +51,32 @@ export interface ScenarioContext {
 export interface Scenario {
   readonly name: string;
   readonly keep?: number;
+  /** Its share of the per-point bound explore() is given (default 1): a scenario whose check costs more explores fewer states per point. */
+  readonly perPointShare?: number;
+  /** Chain limits for every store the scenario opens (default FULL_ONLY). */
+  readonly chain?: Partial<ChainLimits>;
   /** Before recording: whatever it leaves counts as durable (as after sync). */
   setup?(ctx: ScenarioContext): Promise<void>;
   /** The recorded part. */
   run(ctx: ScenarioContext): Promise<void>;
   /**
    * The promises to check in a crash state written out under `base` (the
-   * recorded root's copy), `acked` the newest acknowledged sequence; one
-   * line per broken promise. Default: the next host's (next-host.ts).
+   * recorded root's copy), `acked` the newest acknowledged sequence, `next`
+   * what the next host's check needs; one line per broken promise.
+   * Default: the next host's (next-host.ts) on the store directory.
    */
-  check?(base: string, acked: number | null): Promise<string[]>;
+  check?(base: string, acked: number | null, next: Expectation): Promise<string[]>;
+}
+
+/** For each generation of `storeDir` whose manifest the run unlinked: the index of the first such operation. */
+function manifestUnlinks(ops: readonly Op[], storeDir: string): Map<number, number> {
+  const at = new Map<number, number>();
+  ops.forEach((op, i) => {
+    if (op.kind !== 'unlink' || dirname(op.path) !== storeDir) return;
+    const name = parseGenerationFileName(basename(op.path));
+    if (name?.kind === 'manifest' && !at.has(name.sequence)) at.set(name.sequence, i);
+  });
+  return at;
 }
 
 export interface Exploration {
@@ -68,7 +92,7 @@ export interface Exploration {
 }
 
 /**
- * Explores `scenario`: at most `perPoint` distinct states per crash point,
+ * Explores `scenario`: at most `perPoint` (times its perPointShare) distinct states per crash point,
  * failures kept up to `maxFailures` (each with its point, the operation
  * that had just returned, and the state's label). `skip` sabotages the
  * store's fsyncs of one kind (see RecordingFs), to show what that breaks.
@@ -87,10 +111,12 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     aside,
     dir: join(root, 'state'),
     keep: scenario.keep ?? 3,
+    chain: scenario.chain ?? FULL_ONLY,
     live,
-    captured(g, ack = true) {
-      images.set(g.sequence, readFileSync(g.imagePath));
+    async captured(g, ack = true) {
+      // Acknowledged first: a capture is acknowledged when it returns, before this reads it back.
       if (ack) ctx.ack(g.sequence);
+      images.set(g.sequence, await capturedImage(g));
     },
     ack(sequence) {
       if (log === null) earlyAcks.push(sequence);
@@ -99,8 +125,7 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     get fs() {
       return recording ?? realStoreFs;
     },
-    // Full generations: the explorer compares image files and restores without a chain (delta scenarios are still to come).
-    open: (keep) => SnapshotStore.open(ctx.dir, { keep: keep ?? ctx.keep, fs: ctx.fs, chain: FULL_ONLY }),
+    open: (keep) => SnapshotStore.open(ctx.dir, { keep: keep ?? ctx.keep, fs: ctx.fs, chain: ctx.chain }),
     process() {
       if (log === null) throw new Error('a process of its own is for run()');
       return new RecordingFs(log, skip);
@@ -120,6 +145,8 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     const ops = log.ops;
     const acks = [...earlyAcks.map((sequence) => ({ sequence, afterOps: 0 })), ...log.acks];
     const storeDir = ctx.dir.slice(root.length + 1);
+    const bound = Math.max(2, Math.round(perPoint * (scenario.perPointShare ?? 1)));
+    const deletedAt = manifestUnlinks(ops, storeDir);
     const failures: string[] = [];
     let states = 0;
     let failed = 0;
@@ -128,17 +155,19 @@ export async function explore(scenario: Scenario, perPoint: number, maxFailures 
     nextLives.push(...Array.from({ length: CONCURRENCY }, () => liveImage()));
     for (const l of nextLives) l.commit(5);
     for (let point = 0; point <= ops.length; point++) {
-      const acked = acks.filter((a) => a.afterOps <= point).reduce<number | null>((m, a) => Math.max(m ?? 0, a.sequence), null);
-      const pending = crashStates(ops, log.baseline, point, perPoint, point * 7919 + scenario.name.length);
+      const ackedNow = acks.filter((a) => a.afterOps <= point).map((a) => a.sequence);
+      const acked = ackedNow.reduce<number | null>((m, s) => Math.max(m ?? 0, s), null);
+      // Acknowledged and not yet deleted by the run: each must still verify, its whole chain with it.
+      const kept = [...new Set(ackedNow)].filter((s) => (deletedAt.get(s) ?? Infinity) >= point).sort((a, b) => a - b);
+      const pending = crashStates(ops, log.baseline, point, bound, point * 7919 + scenario.name.length);
       // A few states at a time: each spends most of its time waiting on the thread pool.
       const worker = async (next: LiveImage): Promise<void> => {
         for (let state = pending.shift(); state !== undefined; state = pending.shift()) {
           const base = mkdtempSync(join(SCRATCH, 'crash-state-'));
           try {
             materialize(state, base);
-            const problems = scenario.check
-              ? await scenario.check(base, acked)
-              : await checkAsNextHost(join(base, storeDir), { acked, images, keep: ctx.keep, live: next }, memo);
+            const want: Expectation = { acked, kept, images, keep: ctx.keep, chain: ctx.chain, live: next };
+            const problems = scenario.check ? await scenario.check(base, acked, want) : await checkAsNextHost(join(base, storeDir), want, memo);
             states += 1;
             if (problems.length > 0) {
               failed += 1;

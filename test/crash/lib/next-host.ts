@@ -1,17 +1,23 @@
 // What the next host does with a directory after the power came back, and
 // what it must find: SnapshotStore.open, newestVerified, a restore into a
 // new memory file (as src/host/supervisor.ts does), then one more capture.
+// Images are compared as the store reads them (through a delta's chain).
 import { closeSync, ftruncateSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture, restoreImage } from '../../../src/live/index.js';
-import { SnapshotStore } from '../../../src/store/index.js';
+import { SnapshotStore, type ChainLimits } from '../../../src/store/index.js';
 import { memfdCreate } from '../../../src/sys/index.js';
 import { digestOf } from './digest.js';
+import { imageOf } from './image-of.js';
 import { type LiveImage, firstDifference, readAll } from './live-image.js';
 
 export interface Expectation {
   /** The newest generation whose capture had returned before the crash, or null. */
   readonly acked: number | null;
+  /** Acknowledged generations the run had not deleted (begun to) before the crash: each must be there and verify. */
+  readonly kept?: readonly number[];
+  /** The chain limits the host runs with (default full generations only). */
+  readonly chain?: Partial<ChainLimits>;
   /** What each generation the run wrote holds, by sequence; null when unknown (then verification alone vouches for the bytes). */
   readonly images: ReadonlyMap<number, Buffer> | null;
   readonly keep: number;
@@ -47,11 +53,11 @@ function contentKey(dir: string): string {
 export async function checkAsNextHost(dir: string, want: Expectation, memo?: Map<string, string[]>): Promise<string[]> {
   let store: SnapshotStore;
   try {
-    store = await SnapshotStore.open(dir, { keep: want.keep, chain: { maxChain: 0 } });
+    store = await SnapshotStore.open(dir, { keep: want.keep, chain: want.chain ?? { maxChain: 0 } });
   } catch (err) {
     return [`the store does not open: ${message(err)}`];
   }
-  const key = memo === undefined ? null : `${want.acked} ${contentKey(dir)}`;
+  const key = memo === undefined ? null : `${want.acked} ${want.kept?.join(',')} ${contentKey(dir)}`;
   const known = key === null ? undefined : memo?.get(key);
   if (known !== undefined) {
     await store.close();
@@ -71,15 +77,17 @@ async function checkOpened(store: SnapshotStore, want: Expectation): Promise<str
       problems.push(`acknowledged generation ${want.acked} lost: restores ${g === null ? 'nothing' : `generation ${g.sequence}`} (skipped: ${found.skipped.map((s) => `${s.sequence} ${s.reason}`).join('; ') || 'none'})`);
     }
     if (g !== null) {
-      const expected = want.images === null ? readFileSync(g.imagePath) : want.images.get(g.sequence);
+      const image = await imageOf(store, g);
+      const expected = want.images === null ? image : want.images.get(g.sequence);
       if (expected === undefined) problems.push(`restores generation ${g.sequence}, which the run never wrote`);
       else {
-        const diff = firstDifference(readFileSync(g.imagePath), expected);
-        if (diff >= 0) problems.push(`generation ${g.sequence} verifies but differs from what was captured at byte ${diff}`);
+        const diff = firstDifference(image, expected);
+        if (diff >= 0) problems.push(`generation ${g.sequence} (${g.manifest.kind}) verifies but differs from what was captured at byte ${diff}`);
         const fd = memfdCreate('crash-restore');
         try {
           ftruncateSync(fd, g.manifest.imageSize);
-          await restoreImage(g, fd, g.manifest.imageSize);
+          // As the host does: through the store, which then remembers it as the parent of the next delta.
+          await restoreImage(g, fd, g.manifest.imageSize, store);
           const restored = firstDifference(readAll(fd), expected);
           if (restored >= 0) problems.push(`restoring generation ${g.sequence} gives a memory file that differs at byte ${restored}`);
         } catch (err) {
@@ -89,12 +97,23 @@ async function checkOpened(store: SnapshotStore, want: Expectation): Promise<str
         }
       }
     }
-    // Never a corrupt generation: whatever is not what was captured fails verification.
-    for (const listed of await store.list()) {
-      if (want.images === null || !listed.ok || listed.sequence === g?.sequence) continue;
-      const expected = want.images.get(listed.sequence);
-      if (expected !== undefined && firstDifference(imageOrEmpty(listed.imagePath), expected) < 0) continue;
-      if ((await store.verify(listed)).ok) problems.push(`generation ${listed.sequence} verifies but is not what was captured`);
+    // Never a corrupt generation: whatever is not what was captured fails
+    // verification. And every acknowledged generation the run had not
+    // deleted is there and verifies: retention never took a link it needs.
+    const listed = await store.list();
+    for (const s of want.kept ?? []) {
+      if (!listed.some((l) => l.sequence === s)) problems.push(`acknowledged generation ${s}, which nothing deleted, is gone`);
+    }
+    for (const l of listed) {
+      if (want.images === null || l.sequence === g?.sequence) continue;
+      const verdict = l.ok ? await store.verify(l) : { ok: false as const, reason: l.reason };
+      if (!verdict.ok) {
+        if (want.kept?.includes(l.sequence)) problems.push(`acknowledged generation ${l.sequence}, which nothing deleted, does not verify: ${verdict.reason}`);
+        continue;
+      }
+      if (!l.ok) continue;
+      const expected = want.images.get(l.sequence);
+      if (expected === undefined || firstDifference(await imageOf(store, l), expected) >= 0) problems.push(`generation ${l.sequence} verifies but is not what was captured`);
     }
     // Nothing left behind may block the next capture.
     try {

@@ -6,7 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main.js';
 import { capture, createSharedFile, restoreImage } from '../../../src/live/index.js';
-import { SnapshotStore, importExport } from '../../../src/store/index.js';
+import { SnapshotStore, importExport, type Generation } from '../../../src/store/index.js';
 import type { ScenarioContext } from './explore.js';
 
 /** `count` captures into the store, each acknowledged (unless `ack` is false) when it returns, the file changing in between. */
@@ -15,7 +15,7 @@ export async function captures(ctx: ScenarioContext, count: number, ack = true):
   try {
     for (let i = 0; i < count; i++) {
       ctx.live.commit(3);
-      ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation, ack);
+      await ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation, ack);
     }
   } finally {
     await store.close();
@@ -38,7 +38,7 @@ export async function importFile(ctx: ScenarioContext, file: string): Promise<vo
   try {
     const input = createReadStream(file);
     try {
-      ctx.captured((await importExport(store, input)).generation);
+      await ctx.captured((await importExport(store, input)).generation);
     } finally {
       input.destroy();
     }
@@ -71,26 +71,58 @@ export function killedHost(ctx: ScenarioContext, when: (name: string, done: stri
       }
       done.push(name);
     };
-    void work(SnapshotStore.open(ctx.dir, { keep: ctx.keep, fs, chain: { maxChain: 0 } })).catch(() => {});
+    void work(SnapshotStore.open(ctx.dir, { keep: ctx.keep, fs, chain: ctx.chain })).catch(() => {});
   });
 }
 
-/** What a host start does before its child runs (src/host): open, restore the newest verified generation into a new memory file. */
+/**
+ * What a host start does before its child runs (src/host): restore the
+ * newest verified generation of `store` into a new memory file, through
+ * the store (a delta's chain is read through it, and the store remembers
+ * the generation as the parent of the next delta).
+ */
+async function restoreNewest(ctx: ScenarioContext, store: SnapshotStore): Promise<void> {
+  const g = (await store.newestVerified()).generation;
+  if (g === null) throw new Error('nothing to restore');
+  const fd = createSharedFile(g.manifest.imageSize);
+  try {
+    // The restore tells the child (durable_offset) that what it holds is on the disk.
+    await restoreImage(g, fd, g.manifest.imageSize, store);
+    await ctx.captured(g);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A host start's restore, then nothing more. */
 export async function restoreAsHost(ctx: ScenarioContext): Promise<void> {
   const store = await ctx.open();
   try {
-    const g = (await store.newestVerified()).generation;
-    if (g === null) throw new Error('nothing to restore');
-    const fd = createSharedFile(g.manifest.imageSize);
-    try {
-      // The restore tells the child (durable_offset) that what it holds is on the disk.
-      await restoreImage(g, fd, g.manifest.imageSize);
-      ctx.captured(g);
-    } finally {
-      closeSync(fd);
-    }
+    await restoreNewest(ctx, store);
   } finally {
     await store.close();
   }
 }
 
+/**
+ * A host's life: open, restore the newest verified generation, then
+ * `count` captures, each acknowledged when it returns. With chain limits
+ * that allow them, these are deltas of the restored generation and of each
+ * other, until the chain reaches its bound and a full generation ends it.
+ */
+export async function hostCaptures(ctx: ScenarioContext, count: number): Promise<Generation[]> {
+  const store = await ctx.open();
+  const written: Generation[] = [];
+  try {
+    await restoreNewest(ctx, store);
+    for (let i = 0; i < count; i++) {
+      ctx.live.commit(3);
+      const g = (await capture(ctx.live.fd, store, 'interval')).generation;
+      await ctx.captured(g);
+      written.push(g);
+    }
+  } finally {
+    await store.close();
+  }
+  return written;
+}

@@ -8,7 +8,8 @@ import {
   DurableFile, ImageFile, SnapshotStore, realStoreFs, writeExport, type StoreFs,
 } from '../../../src/store/index.js';
 import type { Scenario } from './explore.js';
-import { captures, cli, importFile, killedHost, leaveDebris, restoreAsHost } from './scenario-kit.js';
+import { replicaScenarios } from './replica-scenarios.js';
+import { captures, cli, hostCaptures, importFile, killedHost, leaveDebris, restoreAsHost } from './scenario-kit.js';
 
 /**
  * What `shm-host export 1 out.shmx` does (src/cli/export.ts), with the
@@ -90,11 +91,11 @@ export const scenarios: Scenario[] = [
     run: (ctx) => captures(ctx, 3),
   },
   {
-    // Captures past --keep (eight, times CRASH_SCALE): every commit is followed by retention deleting the oldest.
+    // Captures past --keep (six, times CRASH_SCALE): every commit is followed by retention deleting the oldest.
     name: 'retention',
     keep: 2,
     setup: (ctx) => captures(ctx, 2),
-    run: (ctx) => captures(ctx, 8 * SCALE),
+    run: (ctx) => captures(ctx, 6 * SCALE),
   },
   {
     // What `shm-host prune --keep 2` (src/cli/prune.ts) does to eight generations (already 2^6 orders of its unsynced unlinks).
@@ -104,7 +105,7 @@ export const scenarios: Scenario[] = [
       try {
         for (let i = 0; i < 8; i++) {
           ctx.live.commit(2);
-          ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation);
+          await ctx.captured((await capture(ctx.live.fd, store, 'interval')).generation);
         }
       } finally {
         await store.close();
@@ -168,4 +169,26 @@ export const scenarios: Scenario[] = [
     },
   },
   exportScenario(),
+  {
+    // A host restarting on a chain (a full generation and a delta) and
+    // capturing deltas of what it restored (four, times CRASH_SCALE).
+    name: 'delta-capture',
+    chain: { maxChain: 100, maxChainRatio: 10 },
+    setup: (ctx) => captures(ctx, 2),
+    run: (ctx) => hostCaptures(ctx, 4 * SCALE),
+  },
+  {
+    // Chains of at most two deltas, --keep 2: the host restores the end of
+    // a full chain (1 full, 2 and 3 deltas); its first capture ends the chain
+    // with a full generation (4), the next (a delta of 4) lets retention
+    // delete the old chain's files (1 to 3), and the fourth ends the new
+    // chain (7 full). Times CRASH_SCALE: around again, each chain deleted
+    // when the one after it has a delta.
+    name: 'chain-bound',
+    keep: 2,
+    chain: { maxChain: 2, maxChainRatio: 10 },
+    setup: (ctx) => captures(ctx, 3),
+    run: (ctx) => hostCaptures(ctx, 4 * SCALE),
+  },
+  ...replicaScenarios,
 ];
