@@ -10,6 +10,7 @@ import { Mapping, MappingWindows, close, dataRuns, fstat, open } from '../sys/in
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
 import { CopyError } from './sparse-copy.js';
+import { digestChunks } from './parallel-digests.js';
 
 /**
  * Copies a verified generation's image into the memory file `fd` (normally
@@ -94,15 +95,26 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
     } catch (err) {
       throw storeIoError('read snapshot delta', top.imagePath, err);
     }
+    // The hash: chunks all of data on every core (parallel-digests.ts), the
+    // others here, their holes as zeros without touching them.
     const data = dataRuns(fd, 0, chain.size);
+    const cs = digests.chunkSize;
+    const full: number[] = [];
     let k = 0;
-    for (let a = 0; a < chain.size; a += 1 << 20) {
-      const b = Math.min(a + (1 << 20), chain.size);
+    for (let index = 0; index * cs < chain.size; index++) {
+      const a = index * cs;
+      const b = Math.min(a + cs, chain.size);
       while (k < data.length && data[k]![1] <= a) k++;
-      const inStep: Array<[number, number]> = [];
-      for (let i = k; i < data.length && data[i]![0] < b; i++) inStep.push([Math.max(data[i]![0], a), Math.min(data[i]![1], b)]);
-      digests.setRange(a, b, inStep.length > 0 ? windows.get(a, b) : new Uint8Array(0), inStep, a);
+      if (k < data.length && data[k]![0] <= a && data[k]![1] >= b) {
+        full.push(index);
+        continue;
+      }
+      const inChunk: Array<[number, number]> = [];
+      for (let i = k; i < data.length && data[i]![0] < b; i++) inChunk.push([Math.max(data[i]![0], a), Math.min(data[i]![1], b)]);
+      digests.setRange(a, b, inChunk.length > 0 ? windows.get(a, b) : new Uint8Array(0), inChunk, a);
     }
+    const hashed = await digestChunks(mapping, full, cs, chain.size);
+    for (let i = 0; i < full.length; i++) digests.setDigest(full[i]!, hashed[i]!);
   } finally {
     mapping.close();
   }
