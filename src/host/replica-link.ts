@@ -144,6 +144,17 @@ export class ReplicaLink {
     this.#describing.add(described);
   }
 
+  /**
+   * The lowest sequence the store may give a new generation: above every
+   * one the replica has used (after a restore that passed over corrupt
+   * generations, or a directory older than the replica). Undefined when
+   * the replica could not be listed at start.
+   */
+  firstSequence(): number | undefined {
+    const highest = this.#replicator.highestSequence();
+    return highest === 0 ? undefined : highest + 1;
+  }
+
   /** Sequences the replica still needs on disk (local retention keeps them). */
   needed(): Set<number> {
     return this.#replicator.needed();

@@ -79,7 +79,7 @@ export class Supervisor {
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
     this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set() });
+    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set(), firstSequence: this.#replica?.firstSequence() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
     const name = sharedFileName(options.dir);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });

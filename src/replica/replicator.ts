@@ -33,6 +33,7 @@ export class Replicator {
   #closed = false;
   #stopped = false;
   #offered: number[] = [];
+  #highest = 0;
   #status: ReplicaStatus;
   readonly #nap = new Nap();
   #abort = new AbortController();
@@ -100,6 +101,9 @@ export class Replicator {
     return this.#remote;
   }
 
+  /** The highest sequence any key of the replica named at the last listing, 0 before one: new local generations number above it. */
+  highestSequence = (): number => this.#highest;
+
   /** Resolves once nothing waits (everything offered is replicated or skipped), or the replicator stopped. */
   async idle(): Promise<void> {
     if (this.#waiting.size === 0 || this.#stopped || this.#closed) return;
@@ -132,6 +136,7 @@ export class Replicator {
     const listing = await listRemote(this.#client);
     for (const [s, g] of listing.generations) this.#remote.set(s, g);
     for (const s of this.#remote.keys()) this.#waiting.delete(s);
+    this.#highest = Math.max(this.#highest, ...listing.objects.keys(), ...listing.damaged.keys());
     this.#ready = true;
     this.#refreshReplicated();
     await this.#prune();
