@@ -196,8 +196,9 @@ export class ReplicaLink {
         return;
       case 'retry':
         if (this.#quiet) return;
-        if (this.#failing !== e.message) this.#log.log('error', 'replica-down', `${e.message} (local snapshots go on; retrying, the replica catches up once it answers)`, { delayMs: e.delayMs });
-        this.#failing = e.message;
+        // One line per problem, not per object it meets (the newest generation changes during an outage).
+        if (this.#failing !== e.problem) this.#log.log('error', 'replica-down', `${e.message} (local snapshots go on; retrying, the replica catches up once it answers)`, { delayMs: e.delayMs });
+        this.#failing = e.problem;
         return;
       case 'stopped':
         if (this.#started) this.#log.log('error', 'replica-stopped', `replication stopped: ${e.message}`);

@@ -5,7 +5,7 @@
 import type { ReplicaClient } from './client.js';
 import type { ReplicatorOptions } from './replicator-options.js';
 import { Backoff } from './backoff.js';
-import { failureLine, isReplicaError, type ReplicaError } from './errors.js';
+import { failureKind, failureLine, isReplicaError, type ReplicaError } from './errors.js';
 import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
 import { WriterLease, keepRenewing } from './lease.js';
 import { planUpload } from './plan.js';
@@ -227,7 +227,7 @@ export class Replicator {
     const delayMs = this.#backoff.next();
     this.#status.state = 'retrying';
     this.#status.lastError = { message, at: now() };
-    this.#opts.onEvent?.({ kind: 'retry', message, delayMs });
+    this.#opts.onEvent?.({ kind: 'retry', message, problem: failureKind(e, this.#client.url), delayMs });
     return delayMs;
   }
 

@@ -81,3 +81,66 @@ t.test('a corrupted object: the host on an empty directory restores an older gen
   third.child.kill('SIGTERM');
   await third.exited;
 });
+
+t.test('the gateway killed in the middle of an upload: nothing partial visible, the child runs on, the upload resumes', { skip: hasCeph() ? false : 'Ceph is not installed: run scripts/s3/install.sh as root' }, async (t) => {
+  const { endpoint, script, ceph } = await privateCluster(t);
+  const admin = adminS3(endpoint);
+  t.teardown(() => admin.destroy());
+  await admin.send(new CreateBucketCommand({ Bucket: 'killed' }));
+  const url = 's3://killed/svc';
+  const work = scratch(t);
+  const dir = join(work.dir, 'state');
+  const log = join(work.dir, 'child.log');
+  // 256 MiB full generations (the pages never written go up as zeros): 32 parts, an upload long enough to cut.
+  // --stop-timeout: the shutdown capture has time to reach the replica.
+  const host = work.start(['--dir', dir, '--size', '256M', '--interval', '2s', '--stop-timeout', '60s', '--replica', url, '--replica-keep', '2', ...endpointArgs(endpoint), ...counter(log, '100')], { ...process.env, AWS_REGION: 'us-east-1' });
+  await host.stdout.waitFor(/resumed at 0/, 20_000);
+  const first = Number((await host.stderr.waitFor(/replicated generation (\d+)/, 60_000))[1]);
+
+  // The next upload, with at least one part on the server and its record not yet written.
+  let cut: { key: string; sequence: number } | undefined;
+  await waitFor(async () => {
+    for (const u of (await admin.send(new ListMultipartUploadsCommand({ Bucket: 'killed' }))).Uploads ?? []) {
+      const parts = await admin.send(new ListPartsCommand({ Bucket: 'killed', Key: u.Key!, UploadId: u.UploadId! })).catch(() => ({ Parts: [] }));
+      const m = /generations\/(\d{16})\//.exec(u.Key!);
+      if ((parts.Parts?.length ?? 0) >= 1 && m !== null && Number(m[1]) > first) cut = { key: u.Key!, sequence: Number(m[1]) };
+    }
+    return cut !== undefined;
+  }, 60_000, 'a multipart upload with a part on the server');
+  script('gateway.sh', 'stop');
+  const { sequence } = cut!;
+
+  // The gateway is down; RADOS shows what it holds: the interrupted generation's parts, and no record.
+  const raw = JSON.parse(ceph('radosgw-admin', 'bucket', 'list', '--bucket=killed', '--max-entries=10000')) as Array<{ name: string }>;
+  const names = raw.map((e) => e.name);
+  t.notOk(names.includes(`svc/generations/${key16(sequence)}.json`), `generation ${sequence} has no record while its upload is cut`);
+  t.ok(raw.some((e) => e.name.startsWith(`_multipart_svc/generations/${key16(sequence)}/`)), 'its multipart upload is left half done on the server');
+  const down = await host.stderr.waitFor(/error: .*does not answer/, 30_000);
+  t.ok(down, `one line says the replica is down: ${down[0]}`);
+  const before = replicaCounterLog(log).commits.length;
+  await waitFor(() => replicaCounterLog(log).commits.length >= before + 100, 20_000, 'the child to commit 100 more while the gateway is down');
+  const seenDown = replicaCounterLog(log).replicated.at(-1)!;
+
+  script('gateway.sh', 'start');
+  // What a reader sees as soon as the gateway answers: complete generations only.
+  const visible = remoteRows(url, endpoint);
+  t.ok(visible.some((r) => r.sequence === first), `generation ${first}, replicated before the cut, is listed`);
+  for (const row of visible) {
+    t.ok(row.ok, `generation ${row.sequence} is listed complete`);
+    const check = cli('restore', '--from', url, ...endpointArgs(endpoint), '--dir', join(work.dir, `check-${row.sequence}`), '--sequence', String(row.sequence));
+    t.equal(check.status, 0, `generation ${row.sequence} restores and verifies ${check.stderr}`);
+  }
+  const back = await host.stderr.waitFor(/replicated generation (\d+) .*answers again/, 120_000);
+  t.ok(Number(back[1]) >= sequence, `uploads resumed: ${back[0]}`);
+  await waitFor(() => replicaCounterLog(log).replicated.at(-1)! > seenDown, 30_000, 'the child to see replicated_offset move past what it was while the gateway was down');
+  await waitFor(async () => ((await admin.send(new ListMultipartUploadsCommand({ Bucket: 'killed' }))).Uploads ?? []).every((u) => u.Key === undefined || !u.Key.includes(`generations/${key16(sequence)}/`) || Number(back[1]) === sequence), 30_000, 'the interrupted upload to be finished or abandoned');
+  t.equal(host.stderr.lines.filter((l) => /error:/.test(l)).length, 1, `one error line for the outage: ${host.stderr.lines.filter((l) => /error:/.test(l)).join(' | ')}`);
+  host.child.kill('SIGTERM');
+  t.equal((await host.exited).code, 0, 'the host stops cleanly');
+  const target = join(work.dir, 'restored');
+  const restored = cli('restore', '--from', url, ...endpointArgs(endpoint), '--dir', target, '--json');
+  t.equal(restored.status, 0, `restore --from exits 0 ${restored.stderr}`);
+  const local = Math.max(...(await storedSequences(dir)));
+  t.equal((JSON.parse(restored.stdout) as { sequence: number }).sequence, local, 'the replica caught up with the last local generation');
+  t.ok(readFileSync(join(target, `gen-${key16(local)}.img`)).equals(readFileSync(join(dir, `gen-${key16(local)}.img`))), 'byte for byte');
+});
