@@ -1,9 +1,10 @@
 // Downloads one replicated file into a local directory durably: written to
 // a temporary name while its digest is computed, checked against the
 // record, fsynced, renamed, and the directory fsynced by the caller.
-// Object storage has no holes, so an image that was sparse arrives with its
-// zeros spelled out; blocks that are all zeros are skipped rather than
-// written, and the file is sized at the end, so it is sparse again.
+// A sparse file's object holds only its data runs (runs.ts): each goes back
+// to its place. Zeros an object spells out anyway (a record without runs)
+// are skipped rather than written. The file is sized at the end, so what
+// was a hole is a hole again.
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
 import type { RemoteFile } from './record.js';
+import { runPlacer } from './runs.js';
 
 const BLOCK = 4096;
 const ZEROS = new Uint8Array(BLOCK);
@@ -37,18 +39,20 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
   }
   try {
     let position = 0;
+    // Where object bytes go in the file: through the runs, or one to one.
+    const place = file.runs === undefined ? (at: number, length: number): Array<[number, number, number]> => [[at, at, length]] : runPlacer(file.runs);
     for await (const chunk of body) {
       counter.update(chunk);
-      for (let at = 0; at < chunk.length; at += BLOCK) {
-        const block = chunk.subarray(at, at + BLOCK);
-        if (!isZero(block)) {
+      for (const [to, from, length] of place(position, chunk.length)) {
+        for (let at = 0; at < length; at += BLOCK) {
+          const block = chunk.subarray(from - position + at, from - position + Math.min(length, at + BLOCK));
           let done = 0;
-          while (done < block.length) done += (await fh.write(block, done, block.length - done, position + at + done)).bytesWritten;
+          if (!isZero(block)) while (done < block.length) done += (await fh.write(block, done, block.length - done, to + at + done)).bytesWritten;
         }
       }
       position += chunk.length;
     }
-    await fh.truncate(position);
+    await fh.truncate(file.size ?? position);
     const digest = counter.value();
     if (counter.bytes !== file.bytes || digest !== file.digest) {
       const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose digest differs from its record';

@@ -9,7 +9,7 @@ import { failureKind, failureLine, isReplicaError, type ReplicaError } from './e
 import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
 import { WriterLease, keepRenewing } from './lease.js';
 import { planUpload } from './plan.js';
-import type { RemoteGeneration } from './record.js';
+import { remoteBytes, type RemoteGeneration } from './record.js';
 import { listRemote } from './remote.js';
 import { pruneRemote } from './prune.js';
 import type { RemoteRetention } from './retention.js';
@@ -185,7 +185,7 @@ export class Replicator {
       this.#remote.set(g.sequence, record);
       this.#waiting.delete(g.sequence);
       this.#refreshReplicated();
-      this.#opts.onEvent?.({ kind: 'replicated', sequence: g.sequence, offset: record.offset, bytes, ms: Date.now() - started });
+      this.#opts.onEvent?.({ kind: 'replicated', sequence: g.sequence, offset: record.offset, bytes: remoteBytes(record), ms: Date.now() - started });
     } catch (e) {
       if (!isReplicaError(e, 'LOCAL')) throw e;
       // A local file vanished or changed: this generation cannot go; later ones may.
