@@ -92,6 +92,10 @@ struct shm_host_state {
   uint64_t entry_base, data_base, tail_base; /* byte offsets in the file */
   uint64_t w;               /* stream offset of the next record */
   uint64_t latest, oldest, count; /* the run of valid slots, oldest first */
+  /* The double buffer this state last wrote or read: the latest record's stream
+   * offset + 1 then (0: none), its geometry, the next version, the half holding the
+   * current one. */
+  uint64_t dbuf_known, dbuf_region, dbuf_capacity, dbuf_next, dbuf_half;
   int sys_errno;
   char message[320];
 };
@@ -127,13 +131,21 @@ int shm_host_wait_durable(struct shm_host_state *st, uint64_t offset, int64_t ti
  *  this machine (replicated_offset > offset), for at most timeout_ns nanoseconds (< 0: no
  *  limit; without --replica it never comes). SHM_HOST_TIMEOUT when not. */
 int shm_host_wait_replicated(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns);
-/** Double buffering in the tail: writes data into the half of tail[region, region +
- *  2*capacity) that the latest record does not point at, then commits a 32-byte record
- *  pointing at it (FORMAT.md section 6). */
+/* Double buffering in the tail (FORMAT.md section 6): two halves of `capacity` bytes
+ * at tail[region, region + 2*capacity), each a SHM_HOST_DBUF_HEADER-byte header and up
+ * to capacity - SHM_HOST_DBUF_HEADER bytes of a version. */
+#define SHM_HOST_DBUF_HEADER 48
+/** Writes data (at most capacity - SHM_HOST_DBUF_HEADER bytes) and its header into the
+ *  half that does not hold the current version, then commits a copy of the header as a
+ *  record; *offset_out (may be NULL) gets its stream offset. */
 int shm_host_dbuf_write(struct shm_host_state *st, uint64_t region, uint64_t capacity, const void *data, size_t len, uint64_t *offset_out);
-/** The current version: *data points into the tail (no copy), *len its size, *version its
- *  number; *data = NULL when the latest record is not a double-buffer record. */
-int shm_host_dbuf_read(struct shm_host_state *st, uint64_t region, uint64_t capacity, const unsigned char **data, size_t *len, uint64_t *version);
+/** The current version: the one the latest record names when its half still holds it,
+ *  else the newest intact version of either half (*recovered = 1; may be NULL). *data
+ *  points into the tail (no copy), *len its size, *version its number; *data = NULL
+ *  when the latest record is not a double-buffer record. SHM_HOST_BAD_DOUBLE_BUFFER
+ *  when no half holds an intact version or the record is of another geometry or a
+ *  newer format. */
+int shm_host_dbuf_read(struct shm_host_state *st, uint64_t region, uint64_t capacity, const unsigned char **data, size_t *len, uint64_t *version, int *recovered);
 /** Unmaps (and closes a standalone memfd). Safe to call twice. */
 void shm_host_close(struct shm_host_state *st);
 /** "BAD_MAGIC", "TIMEOUT", ...: the code's name. */
@@ -170,7 +182,9 @@ const char *shm_host_error_name(int code);
 #define SHM_HOST__MAGIC UINT64_C(0x96C2A6F4B68519B3)
 #define SHM_HOST__EXT_MAGIC UINT64_C(0x53484D484F535401)
 #define SHM_HOST__REPLICA_MAGIC UINT64_C(0x53484D484F535402)
-#define SHM_HOST__DBUF_MAGIC UINT64_C(0x31465542444d4853) /* "SHMDBUF1" little-endian */
+#define SHM_HOST__DBUF_MAGIC1 UINT64_C(0x31465542444d4853) /* "SHMDBUF1" little-endian */
+#define SHM_HOST__DBUF_MAGIC2 UINT64_C(0x32465542444d4853) /* "SHMDBUF2" */
+#define SHM_HOST__DBUF_PREFIX UINT64_C(0x00465542444d4853) /* "SHMDBUF" in the low 7 bytes */
 #define SHM_HOST__SLOT_TRIES 100
 #define SHM_HOST__MAX_STRAYS 4096
 
@@ -627,79 +641,187 @@ int shm_host_wait_replicated(struct shm_host_state *st, uint64_t offset, int64_t
   return shm_host__wait_word(st, offset, timeout_ns, 64, shm_host_replicated_offset, "replicated");
 }
 
-static uint32_t shm_host__crc32(const unsigned char *p, uint64_t n) {
+/* CRC-32 with zlib's polynomial, continuing from `crc` as zlib's crc32(crc, p, n) does. */
+static uint32_t shm_host__crc32_more(uint32_t crc, const unsigned char *p, uint64_t n) {
   uint32_t table[256];
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t c = i;
     for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
     table[i] = c;
   }
-  uint32_t crc = 0xFFFFFFFFu;
+  crc ^= 0xFFFFFFFFu;
   for (uint64_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
   return crc ^ 0xFFFFFFFFu;
 }
+static uint32_t shm_host__crc32(const unsigned char *p, uint64_t n) { return shm_host__crc32_more(0, p, n); }
 
 static void shm_host__le64(unsigned char *p, uint64_t v) { for (int k = 0; k < 8; k++) p[k] = (unsigned char)(v >> (8 * k)); }
 static uint64_t shm_host__rd64(const unsigned char *p) { uint64_t v = 0; for (int k = 7; k >= 0; k--) v = v << 8 | p[k]; return v; }
+static uint32_t shm_host__rd32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 static int shm_host__dbuf_region(struct shm_host_state *st, uint64_t region, uint64_t capacity) {
   uint64_t tail = st->size - st->tail_base;
   if (!capacity || capacity > tail / 2 || region > tail - 2 * capacity)
     return shm_host__fail(st, SHM_HOST_RANGE, "a double buffer of 2 x %llu bytes at tail offset %llu does not fit the %llu-byte tail",
                           (unsigned long long)capacity, (unsigned long long)region, (unsigned long long)tail);
+  if (capacity <= SHM_HOST_DBUF_HEADER)
+    return shm_host__fail(st, SHM_HOST_RANGE, "a double-buffer half of %llu bytes cannot hold its %d-byte header and a version",
+                          (unsigned long long)capacity, SHM_HOST_DBUF_HEADER);
   return SHM_HOST_OK;
 }
 
-/* The 32-byte record: "SHMDBUF1", version u64, length u64, half u32, CRC-32 u32 of the half's bytes. */
-int shm_host_dbuf_read(struct shm_host_state *st, uint64_t region, uint64_t capacity, const unsigned char **data, size_t *len, uint64_t *version) {
-  unsigned char rec[32];
-  size_t n;
-  int rc;
+/* A version as a header (format 2) or a record (format 1 or 2) names it. */
+struct shm_host__dbuf_hdr { int format; uint64_t region, capacity, version, length; uint32_t half, crc; };
+
+static uint32_t shm_host__dbuf_crc(const unsigned char *head, const unsigned char *data, uint64_t len) {
+  return shm_host__crc32_more(shm_host__crc32(head, SHM_HOST_DBUF_HEADER - 4), data, len);
+}
+
+/* The latest record as a double-buffer record: 1 with *h filled, 0 when it is not one
+ * (none, or the program's own), or a negative error for one this buffer cannot use. */
+static int shm_host__dbuf_record(struct shm_host_state *st, uint64_t region, uint64_t capacity, struct shm_host__dbuf_hdr *h, uint64_t *at) {
+  unsigned char rec[SHM_HOST_DBUF_HEADER];
+  size_t n = 0;
+  if (!st->count) return 0;
+  int rc = shm_host_latest(st, at, rec, sizeof rec, &n);
+  if (rc == SHM_HOST_RANGE) /* longer than ours: its first 8 bytes tell a newer format */
+    for (int k = 0; k < 8; k++) rec[k] = st->base[st->data_base + ((*at + (uint64_t)k) & st->data_mask)];
+  else if (rc) return rc;
+  if (n < 8 || (shm_host__rd64(rec) & UINT64_C(0x00FFFFFFFFFFFFFF)) != SHM_HOST__DBUF_PREFIX) return 0;
+  uint64_t magic = shm_host__rd64(rec);
+  unsigned char tag = rec[7];
+  if (magic == SHM_HOST__DBUF_MAGIC1 && n == 32) {
+    *h = (struct shm_host__dbuf_hdr){1, region, capacity, shm_host__rd64(rec + 8), shm_host__rd64(rec + 16), shm_host__rd32(rec + 24), shm_host__rd32(rec + 28)};
+    if (h->half > 1 || h->length > capacity)
+      return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "the latest double-buffer record names half %u of %llu bytes, the halves hold at most %llu",
+                            h->half, (unsigned long long)h->length, (unsigned long long)capacity);
+    return 1;
+  }
+  if (magic == SHM_HOST__DBUF_MAGIC2 && n == SHM_HOST_DBUF_HEADER) {
+    *h = (struct shm_host__dbuf_hdr){2, shm_host__rd64(rec + 8), shm_host__rd64(rec + 16), shm_host__rd64(rec + 24), shm_host__rd64(rec + 32), shm_host__rd32(rec + 40), shm_host__rd32(rec + 44)};
+    if (h->region != region || h->capacity != capacity)
+      return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "the latest record belongs to a double buffer of 2 x %llu bytes at tail offset %llu, not 2 x %llu at %llu: open it as it was written",
+                            (unsigned long long)h->capacity, (unsigned long long)h->region, (unsigned long long)capacity, (unsigned long long)region);
+    if (h->half > 1 || h->length > capacity - SHM_HOST_DBUF_HEADER)
+      return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "the latest double-buffer record names half %u of %llu bytes, the halves hold at most %llu",
+                            h->half, (unsigned long long)h->length, (unsigned long long)(capacity - SHM_HOST_DBUF_HEADER));
+    return 1;
+  }
+  if (tag >= '3' && tag <= '9')
+    return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "the latest record is a double-buffer record of format %c, which this client does not read: upgrade the shm-host client", tag);
+  return 0;
+}
+
+/* The format-2 header of half `index` when it is intact: this buffer's magic, region,
+ * capacity and half, and a CRC-32 matching its fields and bytes. */
+static int shm_host__dbuf_intact(struct shm_host_state *st, uint64_t region, uint64_t capacity, uint32_t index, struct shm_host__dbuf_hdr *h) {
+  const unsigned char *p = st->base + st->tail_base + region + index * capacity;
+  if (shm_host__rd64(p) != SHM_HOST__DBUF_MAGIC2) return 0;
+  *h = (struct shm_host__dbuf_hdr){2, shm_host__rd64(p + 8), shm_host__rd64(p + 16), shm_host__rd64(p + 24), shm_host__rd64(p + 32), shm_host__rd32(p + 40), shm_host__rd32(p + 44)};
+  if (h->region != region || h->capacity != capacity || h->half != index || h->length > capacity - SHM_HOST_DBUF_HEADER) return 0;
+  return shm_host__dbuf_crc(p, p + SHM_HOST_DBUF_HEADER, h->length) == h->crc;
+}
+
+/* Where the version to read is: 1 with *found (and *recovered = 1 when it is not the
+ * version the record names), or 0 when no half holds one intact. */
+static int shm_host__dbuf_locate(struct shm_host_state *st, uint64_t region, uint64_t capacity, const struct shm_host__dbuf_hdr *rec, struct shm_host__dbuf_hdr *found, int *recovered) {
+  *recovered = 0;
+  if (rec->format == 1) {
+    *found = *rec;
+    return shm_host__crc32(st->base + st->tail_base + region + rec->half * capacity, rec->length) == rec->crc;
+  }
+  struct shm_host__dbuf_hdr own, other;
+  int has_own = shm_host__dbuf_intact(st, region, capacity, rec->half, &own);
+  if (has_own && own.version == rec->version && own.length == rec->length && own.crc == rec->crc) { *found = own; return 1; }
+  int has_other = shm_host__dbuf_intact(st, region, capacity, rec->half ^ 1, &other);
+  if (!has_own && !has_other) return 0;
+  *found = has_own && (!has_other || own.version > other.version) ? own : other;
+  *recovered = 1;
+  return 1;
+}
+
+int shm_host_dbuf_read(struct shm_host_state *st, uint64_t region, uint64_t capacity, const unsigned char **data, size_t *len, uint64_t *version, int *recovered) {
+  struct shm_host__dbuf_hdr rec, found;
+  uint64_t at = 0;
+  int rc, rescued;
   *data = NULL;
   *len = 0;
   *version = 0;
+  if (recovered) *recovered = 0;
   if (!st->base) return shm_host__fail(st, SHM_HOST_CLOSED, "this shared state is closed");
   if ((rc = shm_host__dbuf_region(st, region, capacity))) return rc;
-  if (!st->count) return SHM_HOST_OK;
-  rc = shm_host_latest(st, NULL, rec, sizeof rec, &n);
-  if (rc == SHM_HOST_RANGE || n != 32 || shm_host__rd64(rec) != SHM_HOST__DBUF_MAGIC) return SHM_HOST_OK;
-  if (rc) return rc;
-  uint64_t ver = shm_host__rd64(rec + 8), length = shm_host__rd64(rec + 16);
-  uint32_t half = (uint32_t)shm_host__rd64(rec + 24), crc = (uint32_t)(shm_host__rd64(rec + 24) >> 32);
-  if (half > 1 || length > capacity)
-    return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "the latest double-buffer record names half %u of %llu bytes, the region has 2 halves of %llu",
-                          half, (unsigned long long)length, (unsigned long long)capacity);
-  const unsigned char *p = st->base + st->tail_base + region + half * capacity;
-  if (shm_host__crc32(p, length) != crc)
-    return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "version %llu of the double buffer does not match its checksum: its half was written after its record (a snapshot copied it mid-write)",
-                          (unsigned long long)ver);
-  *data = p;
-  *len = (size_t)length;
-  *version = ver;
+  st->dbuf_known = 0;
+  if ((rc = shm_host__dbuf_record(st, region, capacity, &rec, &at)) <= 0) return rc;
+  if (!shm_host__dbuf_locate(st, region, capacity, &rec, &found, &rescued)) {
+    if (rec.format == 1)
+      return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "version %llu of the double buffer (format 1, written by an older client) does not match its checksum: a snapshot copied its half while it was rewritten, and format 1 keeps no second version to fall back on",
+                            (unsigned long long)rec.version);
+    return shm_host__fail(st, SHM_HOST_BAD_DOUBLE_BUFFER, "neither half of the double buffer at tail offset %llu holds an intact version: the latest record names version %llu in half %u (a snapshot copied both halves while they were rewritten)",
+                          (unsigned long long)region, (unsigned long long)rec.version, rec.half);
+  }
+  st->dbuf_known = at + 1;
+  st->dbuf_region = region;
+  st->dbuf_capacity = capacity;
+  st->dbuf_next = (found.version > rec.version ? found.version : rec.version) + 1;
+  st->dbuf_half = found.half;
+  *data = st->base + st->tail_base + region + found.half * capacity + (found.format == 1 ? 0 : SHM_HOST_DBUF_HEADER);
+  *len = (size_t)found.length;
+  *version = found.version;
+  if (recovered) *recovered = rescued;
   return SHM_HOST_OK;
 }
 
 int shm_host_dbuf_write(struct shm_host_state *st, uint64_t region, uint64_t capacity, const void *data, size_t len, uint64_t *offset_out) {
-  unsigned char rec[32];
-  size_t n = 0;
-  int rc;
-  uint32_t half = 0;
-  uint64_t version = 1;
+  struct shm_host__dbuf_hdr rec, found;
+  uint64_t at = 0, version, offset;
+  uint32_t target;
+  int rc, rescued;
   if (!st->base) return shm_host__fail(st, SHM_HOST_CLOSED, "this shared state is closed");
   if ((rc = shm_host__dbuf_region(st, region, capacity))) return rc;
-  if (len > capacity) return shm_host__fail(st, SHM_HOST_RANGE, "%zu bytes do not fit a double-buffer half of %llu bytes", len, (unsigned long long)capacity);
+  if (len > capacity - SHM_HOST_DBUF_HEADER)
+    return shm_host__fail(st, SHM_HOST_RANGE, "%zu bytes do not fit a double-buffer half of %llu bytes (at most %llu after its %d-byte header)",
+                          len, (unsigned long long)capacity, (unsigned long long)(capacity - SHM_HOST_DBUF_HEADER), SHM_HOST_DBUF_HEADER);
   if (!data && len) return shm_host__fail(st, SHM_HOST_INVALID_ARGUMENT, "dbuf_write: data is NULL");
-  if (st->count && shm_host_latest(st, NULL, rec, sizeof rec, &n) == SHM_HOST_OK && n == 32 && shm_host__rd64(rec) == SHM_HOST__DBUF_MAGIC) {
-    half = ((uint32_t)shm_host__rd64(rec + 24) & 1) ^ 1;
-    version = shm_host__rd64(rec + 8) + 1;
+  unsigned char *tail = st->base + st->tail_base + region;
+  uint64_t latest_len;
+  if (st->count && st->dbuf_known && st->dbuf_region == region && st->dbuf_capacity == capacity && shm_host__slot(st, (st->oldest + st->count - 1) & st->slot_mask, &at, &latest_len) == SHM_HOST_OK && at + 1 == st->dbuf_known) {
+    /* This state wrote or read the latest record: no checksum pass needed. */
+    version = st->dbuf_next;
+    target = (uint32_t)st->dbuf_half ^ 1;
+  } else if ((rc = shm_host__dbuf_record(st, region, capacity, &rec, &at)) < 0) {
+    return rc;
+  } else if (rc == 0) {
+    /* A new series: a header left in half 1 by an earlier one must never be taken for
+     * a version of this one. */
+    version = 1;
+    target = 0;
+    memset(tail + capacity, 0, SHM_HOST_DBUF_HEADER);
+  } else if (!shm_host__dbuf_locate(st, region, capacity, &rec, &found, &rescued)) {
+    version = rec.version + 1;
+    target = rec.half ^ 1;
+  } else {
+    version = (found.version > rec.version ? found.version : rec.version) + 1;
+    target = found.half ^ 1;
   }
-  unsigned char *p = st->base + st->tail_base + region + half * capacity;
-  if (len) memcpy(p, data, len);
-  shm_host__le64(rec, SHM_HOST__DBUF_MAGIC);
-  shm_host__le64(rec + 8, version);
-  shm_host__le64(rec + 16, len);
-  shm_host__le64(rec + 24, (uint64_t)half | (uint64_t)shm_host__crc32(p, len) << 32);
-  return shm_host_commit(st, rec, sizeof rec, offset_out);
+  unsigned char *half = tail + target * capacity;
+  unsigned char head[SHM_HOST_DBUF_HEADER];
+  if (len) memcpy(half + SHM_HOST_DBUF_HEADER, data, len);
+  shm_host__le64(head, SHM_HOST__DBUF_MAGIC2);
+  shm_host__le64(head + 8, region);
+  shm_host__le64(head + 16, capacity);
+  shm_host__le64(head + 24, version);
+  shm_host__le64(head + 32, len);
+  shm_host__le64(head + 40, (uint64_t)target); /* the checksum covers the half too */
+  shm_host__le64(head + 40, (uint64_t)target | (uint64_t)shm_host__dbuf_crc(head, half + SHM_HOST_DBUF_HEADER, len) << 32);
+  memcpy(half, head, sizeof head);
+  if ((rc = shm_host_commit(st, head, sizeof head, &offset))) return rc;
+  st->dbuf_known = offset + 1;
+  st->dbuf_region = region;
+  st->dbuf_capacity = capacity;
+  st->dbuf_next = version + 1;
+  st->dbuf_half = target;
+  if (offset_out) *offset_out = offset;
+  return SHM_HOST_OK;
 }
 
 void shm_host_close(struct shm_host_state *st) {

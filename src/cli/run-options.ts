@@ -46,7 +46,7 @@ export const RUN_OPTIONS = {
   size: { type: 'string', default: '64M', describe: 'Size of the shared file: 12K to 1T (K, M, G, T: binary units); never smaller than the snapshot restored' },
   interval: { type: 'string', default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
   keep: { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' },
-  'max-chain': { type: 'string', default: '0', describe: 'Deltas after a full generation before the next full one (0, the default: every generation full; deltas are new, see docs/BENCHMARKS.md)' },
+  'max-chain': { type: 'string', default: '10', describe: 'Delta generations (only the 4 KiB blocks that changed) after a full one before the next full one (0: every generation full)' },
   'max-chain-ratio': { type: 'string', default: '0.5', describe: 'Full generation once a chain\'s deltas hold this fraction of the image size' },
   restart: { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
   'max-restarts': { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' },

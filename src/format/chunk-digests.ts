@@ -11,14 +11,15 @@
 //
 // Why chunks: an image may be a 1 GiB file holding 10 MiB of data, the rest
 // holes. Hashing 1 GiB of zeros would cost ten times the copy itself. So the
-// image is hashed as a list of 1 MiB chunks: each chunk's digest is XXH3-64
+// image is hashed as a list of chunks (64 KiB now, 1 MiB and 4 KiB in older
+// generations; the algorithm's name says which): each chunk's digest is XXH3-64
 // of its bytes (an all-zero chunk's digest is a constant, computed once), and
 // the checksum is XXH3-64 of the chunk digests (8 bytes each, little-endian,
 // in file order) followed by the image size (8 bytes, little-endian). It
 // depends only on the image's bytes, never on where its holes are, so it can
 // be recomputed from the image file alone: by verify, or on a copy exported
-// elsewhere that lost its holes. Chunks also let a capture hash the chunks it
-// must rewrite (the entry ring, after zeroing slots) after the others.
+// elsewhere that lost its holes. Chunks also let a delta capture compare
+// each chunk's digest with its parent's, and inherit the unchanged ones.
 import { createRequire } from 'node:module';
 
 /** The `checksum.algorithm` of format-1 manifests (1 MiB chunks); still read and verified. */
@@ -26,23 +27,34 @@ export const CHECKSUM_ALGORITHM = 'xxh3-64/chunks-1MiB';
 /** Bytes per hashed chunk of CHECKSUM_ALGORITHM; copies work in the same grid. */
 export const CHUNK_SIZE = 1 << 20;
 /**
- * Bytes per block of a generation (docs/FORMAT.md, section 9): the unit a
- * delta holds, and the chunk of the checksum of every generation written by
- * format 2. Why 4 KiB: a delta writes every block in which anything
- * changed, so a child that changes 10 MiB in scattered 4 KiB pages writes
- * 10 MiB with 4 KiB blocks, 20 MiB with 8 KiB and 160 MiB with 64 KiB;
- * and hashing a 1 GiB image in 4 KiB blocks costs about what hashing it in
- * 1 MiB chunks does with the streaming hasher (measured: docs/BENCHMARKS.md),
- * so nothing is gained by larger blocks.
+ * Bytes per block of a delta generation (docs/FORMAT.md, section 9): the
+ * unit a delta holds. Why 4 KiB: a delta writes every block in which
+ * anything changed, so a child that changes 10 MiB in scattered 4 KiB
+ * pages writes 10 MiB with 4 KiB blocks, 20 MiB with 8 KiB and 160 MiB
+ * with 64 KiB.
  */
 export const BLOCK_SIZE = 4096;
-/** The `checksum.algorithm` of format-2 manifests: the same fold over 4 KiB chunks (blocks). */
+/** The `checksum.algorithm` of format-2 manifests written before 64 KiB chunks: the same fold over 4 KiB chunks; still read and verified. */
 export const BLOCK_CHECKSUM_ALGORITHM = 'xxh3-64/chunks-4KiB';
+/**
+ * Bytes per chunk of the image checksum of every generation written now,
+ * and the unit a capture compares with the parent's digests before it
+ * looks at single blocks. Why 64 KiB, measured (docs/BENCHMARKS.md): the
+ * streaming hasher runs at about 3 GB/s in 4 KiB calls and 5.5-6 GB/s in
+ * 64 KiB calls (its per-call cost dominates below that), and a capture
+ * that finds a 64 KiB chunk unchanged has decided sixteen blocks with one
+ * call. A changed chunk is compared block by block with the parent's bytes,
+ * so deltas still hold 4 KiB blocks.
+ */
+export const IMAGE_CHUNK_SIZE = 64 * 1024;
+/** The `checksum.algorithm` of generations written now: the fold over 64 KiB chunks. */
+export const IMAGE_CHECKSUM_ALGORITHM = 'xxh3-64/chunks-64KiB';
 
 /** The chunk size a checksum algorithm hashes in, or null for an algorithm this version does not know. */
 export function chunkSizeOf(algorithm: string): number | null {
   if (algorithm === CHECKSUM_ALGORITHM) return CHUNK_SIZE;
   if (algorithm === BLOCK_CHECKSUM_ALGORITHM) return BLOCK_SIZE;
+  if (algorithm === IMAGE_CHECKSUM_ALGORITHM) return IMAGE_CHUNK_SIZE;
   return null;
 }
 
@@ -95,7 +107,7 @@ export function chunkRange(index: number, size: number, chunkSize = CHUNK_SIZE):
  */
 export class ChunkDigests {
   readonly size: number;
-  /** Bytes per chunk: CHUNK_SIZE (format 1) or BLOCK_SIZE (format 2). */
+  /** Bytes per chunk: the checksum algorithm's (chunkSizeOf). */
   readonly chunkSize: number;
   readonly #digests: BigUint64Array;
   readonly #set: Uint8Array;

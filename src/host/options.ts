@@ -97,11 +97,10 @@ function validateReplicaOptions(replica: ReplicaOptions | undefined): void {
 }
 
 /**
- * The chain limits a host's store uses: full generations unless
- * `options.chain` asks for deltas. A delta capture of a file over 4 GiB
- * still fails on Node 20, and the 4 KiB block hashing made full captures
- * slower (docs/BENCHMARKS.md); `--max-chain` opts in.
+ * The chain limits a host's store uses: `options.chain` over the store's
+ * defaults (a full generation past 10 deltas, or once the chain's deltas
+ * hold half the image; `maxChain: 0` writes every generation full).
  */
 export function hostChainLimits(options: Pick<SupervisorOptions, 'chain'>): { maxChain?: number; maxChainRatio?: number } {
-  return { maxChain: 0, ...options.chain };
+  return { ...options.chain };
 }

@@ -1,10 +1,10 @@
 // One attempt at a capture (docs/FORMAT.md, section 8): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync, readSync } from 'node:fs';
-import { BLOCK_CHECKSUM_ALGORITHM, BLOCK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
+import { IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
-import { SUPERBLOCK, putChangedTail, putRings } from './blocks.js';
+import { headEnd, putChangedTail, putHead } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, invalidLayout } from './errors.js';
 import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';
@@ -42,9 +42,10 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     const size = fstatSync(fd).size;
     if (size < layout.tailBase) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture, below its ${layout.tailBase}-byte rings`);
     if (parent !== null && size < parent.generation.manifest.imageSize) throw invalidLayout('the shared file shrank during the capture');
-    // 2. header, entry ring and data ring, into memory.
-    const rings = new Uint8Array(layout.tailBase);
-    copyRings(fd, rings);
+    // 2. header, entry ring and data ring, into memory (the head's start).
+    const head = new Uint8Array(headEnd(layout.tailBase, size));
+    const rings = head.subarray(0, layout.tailBase);
+    readInto(fd, rings, 0);
     if (options.throttle) await options.throttle({ phase: 'rings', offset: 0, length: layout.tailBase });
     // 3. post: every slot again.
     checkHeaderUnchanged(live, layout, 'capture');
@@ -61,32 +62,33 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     if (copied.magic !== MAGIC || copied.entryMask !== layout.entryMask || copied.dataMask !== layout.dataMask) {
       throw invalidLayout('the header (magic or masks) changed during the capture');
     }
-    // 6. the tail, after the pre-scan; then the rings, written last.
-    const digests = new ChunkDigests(size, BLOCK_SIZE);
-    const coarse = new ChunkDigests(size, SUPERBLOCK);
+    // 6. the tail, after the pre-scan: up to the first chunk boundary into
+    // memory beside the rings (the head), the rest from the live file.
+    readInto(fd, head, layout.tailBase);
+    const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
     const bytesCopied = await onImage(image, 'write snapshot image', async () => {
-      await putRings(image, rings, digests);
-      if (parent !== null) return putChangedTail(fd, image, parent, layout.tailBase, digests, coarse, options);
+      await putHead(image, head, digests);
+      if (parent !== null) return putChangedTail(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head.length, digests, options);
       await image.truncate(size);
-      return (await copyInto(fd, image, layout.tailBase, size, size, digests, () => true, options, 'tail')).bytesCopied;
+      return (await copyInto(fd, image, head.length, size, size, digests, () => true, options, 'tail')).bytesCopied;
     });
     const latest = latestOf(records);
     const fields: ManifestFields = {
       reason,
-      checksum: { algorithm: BLOCK_CHECKSUM_ALGORITHM, value: digests.value() },
+      checksum: { algorithm: IMAGE_CHECKSUM_ALGORITHM, value: digests.value() },
       configured: true,
       records: records.length,
       latest: latest === null ? null : { offset: latest.offset.toString(), length: latest.length },
       writeOffset: copied.writeOffset.toString(),
     };
     const generation = await commit(image, fields, size);
-    store.remember(generation, digests, coarse);
+    store.remember(generation, digests);
     return {
       kind: 'stored',
       generation,
       records: records.length,
       latestEnd: latest === null ? null : latest.offset + BigInt(latest.length),
-      bytesCopied: layout.tailBase + bytesCopied,
+      bytesCopied: head.length + bytesCopied,
       writerActive: !sameRecords(pre, post, consistent),
     } as const;
   });
@@ -98,13 +100,13 @@ async function captureRaw(fd: number, store: SnapshotStore, reason: Reason, opti
   if (size < HEADER_SIZE) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture`);
   return withImage(store, null, async (image) => {
     await onImage(image, 'size snapshot image', () => image.truncate(size));
-    const digests = new ChunkDigests(size, BLOCK_SIZE);
+    const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
     const { bytesCopied } = await copyInto(fd, image, 0, size, size, digests, () => true, options, 'raw');
     const copied = await onImage(image, 'finish snapshot image', () => readImageHeader(image.fd));
     if (copied.magic !== 0n) return { kind: 'configured-meanwhile' } as const;
     const fields: ManifestFields = {
       reason,
-      checksum: { algorithm: BLOCK_CHECKSUM_ALGORITHM, value: digests.value() },
+      checksum: { algorithm: IMAGE_CHECKSUM_ALGORITHM, value: digests.value() },
       configured: false,
       records: 0,
       latest: null,
@@ -117,15 +119,15 @@ async function captureRaw(fd: number, store: SnapshotStore, reason: Reason, opti
 }
 
 /**
- * Copies [0, rings.length) of the live file into `rings` with pread: one
- * memory copy by the kernel, and a file shrunk meanwhile gives zeros, never
- * a fault.
+ * Fills `into[from..]` with the live file's bytes at the same offsets, with
+ * pread: one memory copy by the kernel, and a file shrunk meanwhile gives
+ * zeros, never a fault.
  */
-function copyRings(fd: number, rings: Uint8Array): void {
-  for (let done = 0; done < rings.length;) {
-    const n = readSync(fd, rings, done, Math.min(rings.length - done, 1 << 30), done);
+function readInto(fd: number, into: Uint8Array, from: number): void {
+  for (let done = from; done < into.length;) {
+    const n = readSync(fd, into, done, Math.min(into.length - done, 1 << 30), done);
     if (n === 0) {
-      rings.fill(0, done);
+      into.fill(0, done);
       return;
     }
     done += n;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { basename } from 'node:path';
 import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
 import { StoreError, storeIoError, type ChainImage, type Generation, type SnapshotStore } from '../store/index.js';
-import { Mapping, close, dataRuns, fstat, open } from '../sys/index.js';
+import { Mapping, MappingWindows, close, dataRuns, fstat, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
 import { CopyError } from './sparse-copy.js';
@@ -82,13 +82,14 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
     throw err;
   }
   if (chain.size === 0) return;
+  // Through windows: one JavaScript view may not span a multi-GiB file.
   const mapping = Mapping.map(fd, chain.size, { writable: true });
+  const windows = new MappingWindows(mapping);
   try {
-    const view = mapping.bytes;
     try {
       // A zero block over data: zeros written only where there is data, so holes stay holes.
-      await chain.applyDeltas(view, (start, end) => {
-        if (dataRuns(fd, start, end).length > 0) view.fill(0, start, end);
+      await chain.applyDeltas((bytes, at) => windows.get(at, at + bytes.length).set(bytes), (start, end) => {
+        if (dataRuns(fd, start, end).length > 0) windows.get(start, end).fill(0);
       });
     } catch (err) {
       throw storeIoError('read snapshot delta', top.imagePath, err);
@@ -100,7 +101,7 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
       while (k < data.length && data[k]![1] <= a) k++;
       const inStep: Array<[number, number]> = [];
       for (let i = k; i < data.length && data[i]![0] < b; i++) inStep.push([Math.max(data[i]![0], a), Math.min(data[i]![1], b)]);
-      digests.setRange(a, b, view, inStep);
+      digests.setRange(a, b, inStep.length > 0 ? windows.get(a, b) : new Uint8Array(0), inStep, a);
     }
   } finally {
     mapping.close();

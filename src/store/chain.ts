@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { basename } from 'node:path';
 import { StoreError, errorCode } from './errors.js';
 import { readDeltaIndex, type DeltaIndex } from './delta-file.js';
-import { readFullyWith, type StoreFs } from './fs.js';
+import { readFullyWith, readSmallWith, type StoreFs } from './fs.js';
 import { manifestProblem, readManifestText } from './listing.js';
 import { parseManifest } from './manifest.js';
 import { generationPaths } from './names.js';
@@ -158,21 +158,22 @@ export class ChainImage {
       for (let n = b + 1; q < end && this.#owner[n] === owner && where >= 0 && this.#where[n] === where + (n - b) * bs; n++) q = Math.min((n + 1) * bs, end);
       const into = offset + (p - position);
       if (where < 0) buf.fill(0, into, into + (q - p));
-      else await readFullyWith(this.#sfs, this.#links[owner]!.fd, buf, into, q - p, where + within);
+      else await readSmallWith(this.#sfs, this.#links[owner]!.fd, buf, into, q - p, where + within);
       p = q;
     }
     return length;
   }
 
   /**
-   * Writes every block a delta of the chain supplies into `view` (image
-   * offset p at view[p]), over a copy of the full image already there:
-   * each delta's stored blocks are read in file order, 1 MiB at a time,
-   * and only the blocks it owns (no newer delta holds them) are copied;
-   * zero blocks are passed to `zero` (the caller knows whether its
-   * destination holds data there). Reads at most the deltas' files once.
+   * Passes every block a delta of the chain supplies to `put` (its bytes
+   * and its image offset; the bytes are valid only during the call), to be
+   * laid over a copy of the full image: each delta's stored blocks are read
+   * in file order, 1 MiB at a time, and only the blocks it owns (no newer
+   * delta holds them) are passed; zero blocks are passed to `zero` (the
+   * caller knows whether its destination holds data there). Reads at most
+   * the deltas' files once.
    */
-  async applyDeltas(view: Uint8Array, zero: (start: number, end: number) => void): Promise<void> {
+  async applyDeltas(put: (bytes: Uint8Array, position: number) => void, zero: (start: number, end: number) => void): Promise<void> {
     const bs = this.blockSize;
     const buf = new Uint8Array(Math.max(bs, Math.floor((1 << 20) / bs) * bs));
     for (let k = this.#links.length - 2; k >= 0; k--) {
@@ -195,7 +196,7 @@ export class ChainImage {
           bufStart = at;
           bufEnd = at + n;
         }
-        view.set(buf.subarray(at - bufStart, at - bufStart + length), b * bs);
+        put(buf.subarray(at - bufStart, at - bufStart + length), b * bs);
       }
     }
   }
@@ -224,9 +225,9 @@ export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Genera
   return chain;
 }
 
-/** The image of `generation` through its chain, every link checked; a broken one thrown as StoreError CORRUPT. */
-export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation): Promise<ChainImage> {
-  const image = await ChainImage.open(sfs, await chainOrThrow(sfs, dir, generation), true);
+/** The image of `generation` through its chain, every link checked (file checksums too with `checkFiles`); a broken one thrown as StoreError CORRUPT. */
+export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles = true): Promise<ChainImage> {
+  const image = await ChainImage.open(sfs, await chainOrThrow(sfs, dir, generation), checkFiles);
   if (typeof image === 'string') {
     throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${image}`, { path: generation.imagePath, hint: 'use an older generation; see shm-host verify' });
   }

@@ -3,7 +3,7 @@
 // bytes go to the caller chunk by chunk; nothing is trusted before the
 // trailer's SHA-256 has matched.
 import type { Readable } from 'node:stream';
-import { BLOCK_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, chunkSizeOf } from '../format/index.js';
+import { BLOCK_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, IMAGE_CHECKSUM_ALGORITHM, chunkSizeOf } from '../format/index.js';
 import type { Manifest } from './types.js';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, TRAILER_SIZE, checkTrailer, decodeExportHeader, exportHash, parseEmbeddedManifest,
@@ -92,7 +92,7 @@ export async function readExport(
     }
     const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
     if (chunkSize === null) {
-      throw new ExportFormatError(`the export's image checksum uses ${JSON.stringify(manifest.checksum.algorithm)}, which this shm-host does not know (it reads ${CHECKSUM_ALGORITHM} and ${BLOCK_CHECKSUM_ALGORITHM}): use a matching shm-host`);
+      throw new ExportFormatError(`the export's image checksum uses ${JSON.stringify(manifest.checksum.algorithm)}, which this shm-host does not know (it reads ${IMAGE_CHECKSUM_ALGORITHM}, ${BLOCK_CHECKSUM_ALGORITHM} and ${CHECKSUM_ALGORITHM}): use a matching shm-host`);
     }
     if (manifest.kind !== 'full') throw new ExportFormatError('the export holds a delta, not a whole image: it is damaged or was not written by shm-host export');
     onHeader?.(header, manifest);

@@ -25,6 +25,6 @@ export {
 export { readExport, type ExportContents } from './export-reader.js';
 export { exportFileStream } from './export-file-stream.js';
 // The digest of an image's chunks lives in src/format; the store's users get it here too.
-export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, ChunkDigests, chunkSizeOf } from '../format/index.js';
+export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, IMAGE_CHECKSUM_ALGORITHM, ChunkDigests, chunkSizeOf } from '../format/index.js';
 export { writeExport, importExport, type ImportProgress } from './transfer.js';
 export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';

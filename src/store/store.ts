@@ -5,7 +5,7 @@ import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { scanDirectory } from './listing.js';
 import { classify, settleDirectory } from './settle.js';
-import { BLOCK_CHECKSUM_ALGORITHM, type ChunkDigests } from '../format/index.js';
+import { IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import { DirectoryLock } from './lock.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
@@ -28,7 +28,7 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly chainLimits: ChainLimits;
   #lock: DirectoryLock | null;
   /** The newest generation this store wrote or restored, with its blocks' digests: the parent of the next delta. */
-  #tip: { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null = null;
+  #tip: { generation: Generation; digests: ChunkDigests } | null = null;
   readonly #fs: StoreFs;
   #nextSequence: number;
   /** Sequences whose names a file that is not a generation holds (a stray manifest name): never written over. */
@@ -123,21 +123,21 @@ export class SnapshotStore implements SnapshotStoreApi {
     return chainOrThrow(this.#fs, this.dir, generation);
   }
 
-  async openChain(generation: Generation): Promise<ChainImage> {
+  async openChain(generation: Generation, options: { checkFiles?: boolean } = {}): Promise<ChainImage> {
     this.#usable();
-    return openChainOrThrow(this.#fs, this.dir, generation);
+    return openChainOrThrow(this.#fs, this.dir, generation, options.checkFiles ?? true);
   }
 
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
 
-  remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void {
+  remember(generation: Generation, digests: ChunkDigests): void {
     if (this.readOnly) return;
-    this.#tip = digests.chunkSize === 4096 && generation.manifest.checksum.algorithm === BLOCK_CHECKSUM_ALGORITHM && digests.size === generation.manifest.imageSize
-      ? { generation, digests, coarse }
+    this.#tip = digests.chunkSize === IMAGE_CHUNK_SIZE && generation.manifest.checksum.algorithm === IMAGE_CHECKSUM_ALGORITHM && digests.size === generation.manifest.imageSize
+      ? { generation, digests }
       : null;
   }
 
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null {
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null {
     const tip = this.#tip;
     return tip !== null && imageSize >= tip.generation.manifest.imageSize && deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;
   }

@@ -183,19 +183,25 @@ export interface SnapshotStoreApi {
    * Throws StoreError CORRUPT when a link is missing or unreadable.
    */
   chainOf(generation: Generation): Promise<Generation[]>;
-  /** The image `generation` stands for, through its chain, every link checked (StoreError CORRUPT names a broken one). close() it. */
-  openChain(generation: Generation): Promise<import('./chain.js').ChainImage>;
+  /**
+   * The image `generation` stands for, through its chain, every link
+   * checked (StoreError CORRUPT names a broken one); with `checkFiles:
+   * false` the deltas' file checksums are not read (each link's header and
+   * index still are). close() it.
+   */
+  openChain(generation: Generation, options?: { checkFiles?: boolean }): Promise<import('./chain.js').ChainImage>;
   /** The files of one generation (its data file and its manifest), for copying it elsewhere. */
   filesOf(generation: Generation): GenerationFile[];
   /**
-   * Remembers the block digests (BLOCK_SIZE chunks) of `generation`'s whole
-   * image, which a capture or a restore just computed, and the capture's
-   * 64 KiB superblock digests where known: the next capture can then write
-   * a delta against it.
+   * Remembers the chunk digests (IMAGE_CHUNK_SIZE chunks) of `generation`'s
+   * whole image, which a capture or a restore just computed: the next
+   * capture can then write a delta against it. Digests of another chunk
+   * size, or of a generation whose checksum uses another algorithm, forget
+   * it instead (the next capture is full).
    */
-  remember(generation: Generation, digests: ChunkDigests, coarse?: ChunkDigests): void;
+  remember(generation: Generation, digests: ChunkDigests): void;
   /** The generation a capture of an `imageSize`-byte image may write a delta against, with its digests; null when a full one is due. */
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; coarse?: ChunkDigests } | null;
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null;
   /** A new temporary image, or a delta of `parent` (throws StoreError READ_ONLY on a read-only store). */
   createImage(options?: { parent?: Generation }): Promise<PendingImage>;
   /** Deletes all but the newest `keep` generations, never the newest verified one; returns the deleted sequences. */

@@ -4,7 +4,7 @@ export {
   memfdCreate, addSeals, getSeals,
   MFD_CLOEXEC, MFD_ALLOW_SEALING, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE,
 } from './memfd.js';
-export { Mapping, MAX_VIEW_BYTES } from './mmap.js';
+export { Mapping, MappingWindows, MAX_VIEW_BYTES, WINDOW_BYTES } from './mmap.js';
 export { tryLockExclusive, unlock } from './flock.js';
 export {
   setChildSubreaper, setParentDeathSignal, reapGroup, reapChild, childPids, processGroupOf, processState, isAlive, livingGroupMembers, ancestors,

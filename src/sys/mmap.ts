@@ -107,6 +107,36 @@ export class Mapping {
   }
 }
 
+/** Bytes per window of MappingWindows: a multiple of every block and chunk size, and viewable in every Node version. */
+export const WINDOW_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A mapping of any length read or written through one WINDOW_BYTES window
+ * at a time (one JavaScript buffer may not span a multi-GiB file), moved as
+ * needed. Ranges must not cross a window boundary: callers step in blocks
+ * or chunks, which divide WINDOW_BYTES.
+ */
+export class MappingWindows {
+  readonly mapping: Mapping;
+  #start = -1;
+  #view: Uint8Array | null = null;
+
+  constructor(mapping: Mapping) {
+    this.mapping = mapping;
+  }
+
+  /** Bytes [a, b) of the mapping; a RangeError when they cross a window boundary. */
+  get(a: number, b: number): Uint8Array {
+    const start = Math.floor(a / WINDOW_BYTES) * WINDOW_BYTES;
+    if (b - start > WINDOW_BYTES) throw new RangeError(`bytes [${a}, ${b}) cross a ${WINDOW_BYTES}-byte window boundary`);
+    if (start !== this.#start) {
+      this.#view = this.mapping.view(start, Math.min(WINDOW_BYTES, this.mapping.length - start));
+      this.#start = start;
+    }
+    return this.#view!.subarray(a - start, b - start);
+  }
+}
+
 function mmapOrThrow(fd: number, length: number, prot: number): unknown {
   const ptr = c.mmap(null, length, prot, MAP_SHARED, fd, 0);
   if (ptr === null || address(ptr) === MAP_FAILED) throw new SysError('mmap', errno(), `fd ${fd}, ${length} bytes`);

@@ -51,9 +51,46 @@ check("wait_replicated times out with False", lambda: state.wait_replicated(0, t
 check("tail is a writable memoryview", lambda: isinstance(state.tail, memoryview) and not state.tail.readonly and len(state.tail) == state.layout.tail_size)
 region = shm_host.DoubleBuffer(state, 1024)
 check("double buffer: none yet", lambda: region.read() is None)
-check("double buffer: versions alternate halves", lambda: [region.write(b"one"), region.write(b"two!")] and region.read().version == 2 and bytes(region.read().data) == b"two!")
-check("double buffer: too big", lambda: raises(ValueError, lambda: region.write(bytes(1025))))
+check("double buffer: versions alternate halves", lambda: [region.write(b"one"), region.write(b"two!")] and region.read() == (2, b"two!", False) and bytes(region.read().data) == b"two!")
+check("double buffer: too big", lambda: raises(ValueError, lambda: region.write(bytes(1024 - 48 + 1)), match="at most 976 after its 48-byte header"))
 check("double buffer: region outside the tail", lambda: raises(ValueError, lambda: shm_host.DoubleBuffer(state, state.layout.tail_size)))
+check("double buffer: a half must hold its header", lambda: raises(ValueError, lambda: shm_host.DoubleBuffer(state, 48), match="48-byte header"))
+
+
+def torn_then_fallback():
+    tail = state.tail
+    tail[1024 + 48] ^= 1                      # version 2 (half 1) torn
+    got = region.read()
+    if (got.version, bytes(got.data), got.recovered) != (1, b"one", True):
+        return f"read {got}"
+    region.write(b"three")                    # over the torn half, never over version 1
+    got = region.read()
+    if (got.version, bytes(got.data), got.recovered, bytes(tail[48:51])) != (3, b"three", False, b"one"):
+        return f"after the write: {got}"
+    tail[1024 + 48] ^= 1
+    tail[48] ^= 1
+    return raises(shm_host.FormatError, region.read, code="BAD_DOUBLE_BUFFER",
+                  match="neither half of the double buffer at tail offset 0 holds an intact version: the latest record names version 3 in half 1")
+
+
+check("double buffer: a torn half falls back to the intact one", torn_then_fallback)
+check("double buffer: another geometry", lambda: raises(shm_host.FormatError, shm_host.DoubleBuffer(state, 512).read, code="BAD_DOUBLE_BUFFER", match="2 x 1024 bytes at tail offset 0, not 2 x 512 at 0"))
+check("double buffer: a newer format is refused", lambda: state.commit(b"SHMDBUF3" + bytes(56)) is not None and raises(
+    shm_host.FormatError, lambda: region.write(b"x"), code="BAD_DOUBLE_BUFFER", match="format 3, which this client does not read"))
+
+
+def new_series():
+    state.tail[1024 + 48] ^= 1                # version 3 (half 1) intact again
+    state.commit(b"own")                      # the program's own record ends the series
+    region.write(b"new")
+    got = region.read()
+    if (got.version, bytes(got.data)) != (1, b"new"):
+        return f"read {got}"
+    state.tail[48] ^= 1
+    return raises(shm_host.FormatError, region.read, code="BAD_DOUBLE_BUFFER", match="neither half")
+
+
+check("double buffer: a new series never falls back to an earlier one's version", new_series)
 view = state.tail
 view[0:4] = b"keep"
 state.close()

@@ -117,6 +117,21 @@ export function tailPattern(seed: number, length: number): Uint8Array {
   return out;
 }
 
+/** Version v of a double buffer as the tools write it: 100 + v % 900 bytes of xorshift32 output seeded like the record codec. */
+export function dbufVersion(v: number): Uint8Array {
+  return tailPattern(((v ^ 0x9e3779b9) >>> 0) || 1, 100 + (v % 900));
+}
+
+/** What the tools' `dbuf-read` and `dbuf-write` print. */
+export interface DbufView {
+  version: number;
+  length: number;
+  intact: boolean;
+  recovered: boolean;
+  /** CRC-32 of the bytes read. */
+  crc: number;
+}
+
 /**
  * The last complete line of the commit log at `path` as a number (null when
  * there is none), reading only the file's end: a fast writer's log grows to

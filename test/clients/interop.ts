@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { crc32 } from 'node:zlib';
 import { attach, DoubleBuffer } from '../../src/client/index.js';
 import { decodeRecord, encodeRecord, recordLengthFor } from '../../fixtures/lib/record-codec.js';
-import { clientTools, memfd, tailPattern, toolJson, runTool, type ClientTool, type ReadView } from './helpers.js';
+import { clientTools, dbufVersion, memfd, tailPattern, toolJson, runTool, type ClientTool, type DbufView, type ReadView } from './helpers.js';
 
 const SIZE = 1 << 20;
 const TAIL = 4096;
@@ -85,12 +85,6 @@ t.test('records and tail: every client writes after, and reads, every other one'
   }
 });
 
-// Version v of a double buffer, as the tools make it: 100 + v % 900 bytes of
-// xorshift32 output seeded like the record codec.
-function dbufVersion(v: number): Uint8Array {
-  return tailPattern(((v ^ 0x9e3779b9) >>> 0) || 1, 100 + (v % 900));
-}
-
 t.test('double buffer: each client continues the versions another wrote', async (t) => {
   const tools = clientTools(t);
   if (tools.length === 0) return t.skip('neither python3 nor cc is available');
@@ -109,10 +103,10 @@ t.test('double buffer: each client continues the versions another wrote', async 
       state.close();
       continue;
     }
-    const before = await toolJson<{ version: number; intact: boolean }>(client, fd, ['dbuf-read', '--capacity', '4096']);
-    t.same(before.value, { version, length: 100 + (version % 900), intact: true }, `${client.name} reads version ${version} intact`);
-    const after = await toolJson<{ version: number; intact: boolean }>(client, fd, ['dbuf-write', '--capacity', '4096', '--count', '2']);
+    const before = await toolJson<DbufView>(client, fd, ['dbuf-read', '--capacity', '4096']);
+    t.same(before.value, { version, length: 100 + (version % 900), intact: true, recovered: false, crc: crc32(dbufVersion(version)) }, `${client.name} reads version ${version} intact`);
+    const after = await toolJson<DbufView>(client, fd, ['dbuf-write', '--capacity', '4096', '--count', '2']);
     version += 2;
-    t.same(after.value, { version, length: 100 + (version % 900), intact: true }, `${client.name} wrote version ${version}`);
+    t.same(after.value, { version, length: 100 + (version % 900), intact: true, recovered: false, crc: crc32(dbufVersion(version)) }, `${client.name} wrote version ${version}`);
   }
 });

@@ -7,7 +7,7 @@
  *   shm_tool read [--tail-length N]       one JSON object: header, records, host words, tail CRC
  *   shm_tool check                        attach only: "ok", or JSON {code, message} and status 1
  *   shm_tool wait-durable|wait-replicated --offset O --timeout-ms T
- *   shm_tool dbuf-write --capacity C --count N / dbuf-read --capacity C
+ *   shm_tool dbuf-write --capacity C --count N [--region R] / dbuf-read --capacity C [--region R]
  *
  * Records use the self-checking encoding of fixtures/lib/record-codec.js.
  */
@@ -202,22 +202,24 @@ static size_t dbuf_version(uint64_t v, unsigned char *out) {
 static int cmd_dbuf(int argc, char **argv, int writing) {
   struct shm_host_state st;
   attach_or_die(&st, argc, argv);
-  uint64_t cap = num(argc, argv, "--capacity", 4096);
+  uint64_t cap = num(argc, argv, "--capacity", 4096), region = num(argc, argv, "--region", 0);
   const unsigned char *data;
   size_t len;
   uint64_t version;
-  int rc = shm_host_dbuf_read(&st, 0, cap, &data, &len, &version);
-  if (rc) { printf("{\"code\":\"%s\"}\n", shm_host_error_name(rc)); return 1; }
+  int recovered;
+  int rc = shm_host_dbuf_read(&st, region, cap, &data, &len, &version, &recovered);
+  if (rc) { printf("{\"code\":\"%s\",\"message\":\"%s\"}\n", shm_host_error_name(rc), st.message); return 1; }
   if (writing) {
     uint64_t count = num(argc, argv, "--count", 1);
     for (uint64_t k = 0; k < count; k++) {
       size_t n = dbuf_version(++version, buf);
-      if ((rc = shm_host_dbuf_write(&st, 0, cap, buf, n, NULL))) { fprintf(stderr, "c: %s\n", st.message); return 1; }
+      if ((rc = shm_host_dbuf_write(&st, region, cap, buf, n, NULL))) { fprintf(stderr, "c: %s\n", st.message); return 1; }
     }
-    rc = shm_host_dbuf_read(&st, 0, cap, &data, &len, &version);
+    rc = shm_host_dbuf_read(&st, region, cap, &data, &len, &version, &recovered);
   }
   int intact = data && len == dbuf_version(version, buf) && memcmp(data, buf, len) == 0;
-  printf("{\"version\":%" PRIu64 ",\"length\":%zu,\"intact\":%s}\n", version, len, intact ? "true" : "false");
+  printf("{\"version\":%" PRIu64 ",\"length\":%zu,\"intact\":%s,\"recovered\":%s,\"crc\":%u}\n", version, len, intact ? "true" : "false", recovered ? "true" : "false",
+         (unsigned)shm_host__crc32(data ? data : buf, len));
   shm_host_close(&st);
   return 0;
 }
@@ -254,13 +256,35 @@ static int cmd_api(void) {
   CHECK("tail after the ring", tail == st.base + st.tail_base && tail_size == st.size - st.tail_base);
   const unsigned char *data;
   uint64_t version;
-  CHECK("double buffer that does not fit", shm_host_dbuf_read(&st, 0, tail_size, &data, &n, &version) == SHM_HOST_RANGE);
-  CHECK("double buffer: none yet", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version) == SHM_HOST_OK && data == NULL);
+  int recovered;
+  CHECK("double buffer that does not fit", shm_host_dbuf_read(&st, 0, tail_size, &data, &n, &version, &recovered) == SHM_HOST_RANGE);
+  CHECK("double buffer: a half must hold its header", shm_host_dbuf_read(&st, 0, SHM_HOST_DBUF_HEADER, &data, &n, &version, NULL) == SHM_HOST_RANGE && strstr(st.message, "48-byte header"));
+  CHECK("double buffer: none yet", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_OK && data == NULL);
   CHECK("double buffer: two versions", shm_host_dbuf_write(&st, 0, 1024, "one", 3, NULL) == SHM_HOST_OK && shm_host_dbuf_write(&st, 0, 1024, "four", 4, NULL) == SHM_HOST_OK &&
-        shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version) == SHM_HOST_OK && version == 2 && n == 4 && memcmp(data, "four", 4) == 0 && data == tail + 1024);
-  tail[1024] ^= 1;
-  CHECK("double buffer: a changed half fails its checksum", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version) == SHM_HOST_BAD_DOUBLE_BUFFER);
-  CHECK("double buffer: too big", shm_host_dbuf_write(&st, 0, 1024, buf, 1025, NULL) == SHM_HOST_RANGE);
+        shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_OK && version == 2 && n == 4 && memcmp(data, "four", 4) == 0 &&
+        data == tail + 1024 + SHM_HOST_DBUF_HEADER && !recovered);
+  tail[1024 + SHM_HOST_DBUF_HEADER] ^= 1;
+  CHECK("double buffer: a torn half falls back to the other", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_OK &&
+        version == 1 && n == 3 && memcmp(data, "one", 3) == 0 && recovered);
+  CHECK("double buffer: the next version goes over the torn half", shm_host_dbuf_write(&st, 0, 1024, "three", 5, NULL) == SHM_HOST_OK &&
+        shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_OK && version == 3 && !recovered && data == tail + 1024 + SHM_HOST_DBUF_HEADER &&
+        memcmp(tail + SHM_HOST_DBUF_HEADER, "one", 3) == 0);
+  tail[1024 + SHM_HOST_DBUF_HEADER] ^= 1;
+  tail[SHM_HOST_DBUF_HEADER] ^= 1;
+  CHECK("double buffer: both halves torn", shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_BAD_DOUBLE_BUFFER &&
+        strstr(st.message, "neither half of the double buffer at tail offset 0 holds an intact version: the latest record names version 3 in half 1"));
+  CHECK("double buffer: another geometry", shm_host_dbuf_read(&st, 0, 512, &data, &n, &version, &recovered) == SHM_HOST_BAD_DOUBLE_BUFFER &&
+        strstr(st.message, "2 x 1024 bytes at tail offset 0, not 2 x 512 at 0") && shm_host_dbuf_write(&st, 0, 512, "x", 1, NULL) == SHM_HOST_BAD_DOUBLE_BUFFER);
+  CHECK("double buffer: too big", shm_host_dbuf_write(&st, 0, 1024, buf, 1024 - SHM_HOST_DBUF_HEADER + 1, NULL) == SHM_HOST_RANGE);
+  memcpy(buf, "SHMDBUF3", 8);
+  memset(buf + 8, 0, 56);
+  CHECK("double buffer: a newer format is refused", shm_host_commit(&st, buf, 64, NULL) == SHM_HOST_OK &&
+        shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_BAD_DOUBLE_BUFFER && strstr(st.message, "format 3, which this client does not read") &&
+        shm_host_dbuf_write(&st, 0, 1024, "x", 1, NULL) == SHM_HOST_BAD_DOUBLE_BUFFER);
+  tail[1024 + SHM_HOST_DBUF_HEADER] ^= 1; /* version 3 (half 1) intact again */
+  CHECK("double buffer: a new series never falls back to an earlier one's version", shm_host_commit(&st, "own", 3, NULL) == SHM_HOST_OK &&
+        shm_host_dbuf_write(&st, 0, 1024, "new", 3, NULL) == SHM_HOST_OK && shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_OK &&
+        version == 1 && (tail[SHM_HOST_DBUF_HEADER] ^= 1) && shm_host_dbuf_read(&st, 0, 1024, &data, &n, &version, &recovered) == SHM_HOST_BAD_DOUBLE_BUFFER);
   shm_host_close(&st);
   shm_host_close(&st);
   CHECK("closed: commit refused", shm_host_commit(&st, "x", 1, &off) == SHM_HOST_CLOSED);

@@ -138,11 +138,11 @@ def dbuf_version(v):
 
 def cmd_dbuf(o, writing):
     state = attach_or_die(o)
-    region = shm_host.DoubleBuffer(state, num(o, "--capacity", 4096))
+    region = shm_host.DoubleBuffer(state, num(o, "--capacity", 4096), num(o, "--region", 0))
     try:
         cur = region.read()
     except shm_host.FormatError as err:
-        print(json.dumps({"code": err.code}))
+        print(json.dumps({"code": err.code, "message": str(err)}))
         return 1
     version = cur.version if cur else 0
     if writing:
@@ -151,7 +151,8 @@ def cmd_dbuf(o, writing):
             region.write(dbuf_version(version))
         cur = region.read()
     data = bytes(cur.data) if cur else b""
-    print(json.dumps({"version": version, "length": len(data), "intact": bool(cur) and data == dbuf_version(version)}))
+    print(json.dumps({"version": cur.version if cur else 0, "length": len(data), "intact": bool(cur) and data == dbuf_version(cur.version),
+                      "recovered": bool(cur) and cur.recovered, "crc": zlib.crc32(data)}))
     state.close()
     return 0
 

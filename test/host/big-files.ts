@@ -3,7 +3,7 @@
 // at a host restart, and a child that grows its file past 4 GiB. The files
 // are sparse: a 5 GiB memory file costs only the few MiB the child writes.
 import t from 'tap';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { SnapshotStore } from '../../src/store/index.js';
 import { BIN, fixture, scratch, type HostProcess } from './harness.js';
@@ -24,20 +24,21 @@ async function round(host: HostProcess, from: number): Promise<Started> {
 /** Round `r`'s byte i (as fixtures/big-tail.js writes it). */
 const patternByte = (r: number, i: number): number => (i * 7 + r * 13 + (i >>> 12)) & 0xff;
 
-/** Checks bytes [at, at + length) of the newest image in `dir` against round `r`. */
+/** Checks bytes [at, at + length) of the image the newest generation in `dir` stands for against round `r`. */
 async function newestImageHolds(dir: string, at: number, length: number, r: number): Promise<{ size: number; ok: boolean; sequence: number }> {
   const store = await SnapshotStore.open(dir, { readOnly: true });
   try {
     const [newest] = await store.list();
     if (newest === undefined) throw new Error(`no generation in ${dir}`);
     const generation = await store.get(newest.sequence);
-    const fd = openSync(generation.imagePath, 'r');
+    // Through the chain: the newest generation may be a delta.
+    const image = await store.openChain(generation);
     try {
       const bytes = Buffer.alloc(length);
-      readSync(fd, bytes, 0, length, at);
+      await image.read(bytes, 0, length, at);
       return { size: generation.manifest.imageSize, ok: bytes.every((b, i) => b === patternByte(r, i)), sequence: newest.sequence };
     } finally {
-      closeSync(fd);
+      await image.close();
     }
   } finally {
     await store.close();

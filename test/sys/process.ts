@@ -23,9 +23,11 @@ t.test('processState, isAlive and livingGroupMembers: running, zombie, gone', as
   t.equal(isAlive(process.pid), true);
   t.equal(processState(2 ** 22 + 1), null, 'a pid beyond pid_max does not exist');
   t.equal(isAlive(2 ** 22 + 1), false);
-  // In its own process group: `sleep 0` becomes a child of `sleep 30` (sh
-  // exec'd into it), which never waits for it: a zombie while it lives.
-  const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  // In its own process group: a parent that forks a child which exits at
+  // once, and never waits for it: a zombie while the parent lives. (A shell
+  // could reap it itself before exec'ing into something that never waits.)
+  const parent = 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)';
+  const sh = spawn('python3', ['-c', parent], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   t.teardown(() => sh.kill('SIGKILL'));
   const zombie = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
   await waitFor('the zombie', () => processState(zombie) === 'Z');

@@ -14,7 +14,7 @@ back after a crash. docs/FORMAT.md in the shm-host repository is the contract.
         state.wait_durable(offset, timeout=5)  # ... and of the host or machine once True
 """
 from ._attach import attach, default_config
-from ._double_buffer import DoubleBuffer
+from ._double_buffer import DoubleBuffer, Version
 from ._errors import AttachError, ClosedError, FormatError, ShmHostError
 from ._listen import SD_LISTEN_FDS_START, SHARED_FD_NAME, find_shared_fd, unset_listen_environment
 from ._format import Layout
@@ -23,5 +23,5 @@ from ._state import Record, SharedState
 __all__ = [
     "attach", "default_config", "DoubleBuffer", "AttachError", "ClosedError", "FormatError", "ShmHostError",
     "SD_LISTEN_FDS_START", "SHARED_FD_NAME", "find_shared_fd", "unset_listen_environment", "Layout",
-    "Record", "SharedState",
+    "Record", "SharedState", "Version",
 ]
