@@ -17,7 +17,16 @@ export interface CliIo {
 
 /** The process's own streams and environment: what bin/shm-host.js uses. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // On first use only: creating process.stdin builds a stream for it (a socket or TTY reader, with their modules),
+    // which only `import -` needs; the host leaves its stdin to the child.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+  };
 }
 
 /** Thrown by a write once the reader of stdout has gone: the command stops quietly. */

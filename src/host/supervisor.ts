@@ -3,9 +3,9 @@
 // restart policy and the replica each live in a file of their own.
 import { constants } from 'node:os';
 import { setChildSubreaper } from '../sys/index.js';
-import { SnapshotStore, type Reason } from '../store/index.js';
+import type { Reason, SnapshotStore } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
-import { CaptureQueue, type CaptureOutcome } from './capture-queue.js';
+import type { CaptureQueue, CaptureOutcome } from './capture-queue.js';
 import {
   describeExit, exitStatus, failedStart, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
@@ -16,12 +16,12 @@ import { EXIT_STATE_LOST, finalCapture } from './final-capture.js';
 import { HostState } from './host-state.js';
 import { IntervalSchedule } from './interval.js';
 import type { Logger } from './logger.js';
-import { hostChainLimits, validateSupervisorOptions, type SupervisorOptions } from './options.js';
+import { validateSupervisorOptions, type SupervisorOptions } from './options.js';
+import { openHostStore, type HostStore } from './open-store.js';
 import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify/index.js';
 import { GroupStop } from './group-stop.js';
 import { killGroupAndWait } from './process-group.js';
 import { reapOrphansOnSigchld } from './reaper.js';
-import { ReplicaLink } from './replica-link.js';
 import { endStaleWriters, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
 import { RestartTimeline, finishTimeline } from './restart-timeline.js';
@@ -48,7 +48,7 @@ export class Supervisor {
   #signals: SignalHandlers | null = null;
   #stopReaping: () => void = () => {};
   #control: ControlServer | null = null;
-  #replica: ReplicaLink | null = null;
+  #replica: HostStore['replica'] = null;
   readonly #link: ServiceManagerLink;
   /** The restart in progress, from the death seen to the next child spawned. */
   #timeline: RestartTimeline | null = null;
@@ -78,15 +78,23 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
+<<<<<<< HEAD
     this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
     this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set(), firstSequence: this.#replica?.firstSequence() });
     this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
+=======
+    // From here until READY=1 systemd's start timeout is extended: a download from the replica or a large restore may outlast it.
+    this.#link.start();
+    ({ replica: this.#replica, store: this.#store, captures: this.#captures } = await openHostStore(options, this.#log, this.state).catch((err: unknown) => {
+      this.#link.close();
+      throw err;
+    }));
+>>>>>>> main
     const name = sharedFileName(options.dir);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     this.state.header = () => this.#files.watch?.durable() ?? null;
     try {
       this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
-      this.#link.start();
       this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await endStaleWriters(name, this.#log, 'start');
@@ -102,11 +110,11 @@ export class Supervisor {
       this.#signals?.remove();
       this.#stopReaping();
       this.#interval.stop();
-      // No new capture can be asked for now; the queued ones (a post-mortem capture in the background)
-      // end before the file and store close.
+      // No new capture can be asked for now; the queued ones (a background post-mortem capture) end before the file and store close.
       await this.#control?.close();
       this.#files.startBackground();
-      await this.#captures.drained().then(() => this.#replica?.close(options.stopTimeoutMs)); // the replica: up to --stop-timeout
+      // The replica: up to --stop-timeout; systemd's stop timeout is extended meanwhile.
+      await this.#link.whileWorking(() => this.#captures.drained().then(() => this.#replica?.close(options.stopTimeoutMs)));
       this.#files.close();
       await endStaleWriters(name, this.#log, 'end');
       await this.#store.close();
@@ -115,9 +123,7 @@ export class Supervisor {
   }
 
   /** Asks the host to stop as if it received `signal`. */
-  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
-    this.#onStopSignal(signal);
-  }
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void { this.#onStopSignal(signal); }
 
   /** A capture now (SIGUSR1, or the live channel); resolves once it is durable. */
   requestCapture(): Promise<CaptureResult> {
@@ -135,11 +141,7 @@ export class Supervisor {
       }
       const exit = await this.#runChildOnce();
       const status = exitStatus(exit, constants.signals);
-      if (this.#stop.signal !== null) {
-        const durable = await this.#finalCapture('shutdown');
-        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal}; the child ${describeExit(exit)}`, { status });
-        return durable ? status : EXIT_STATE_LOST;
-      }
+      if (this.#stop.signal !== null) return this.#stopped(status, `stopped by ${this.#stop.signal}; the child ${describeExit(exit)}`);
       const decision = policy.decide(exit, performance.now());
       if (!decision.restart) {
         this.#link.stopping(`not restarting: ${describeExit(exit)}`);
@@ -158,12 +160,8 @@ export class Supervisor {
       this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (the child ${describeExit(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
         restart: decision.count, delayMs,
       });
-      if (await this.#wakeup.sleep(delayMs)) {
-        // The carried memory may not be on disk yet (its capture runs in the background, and may fail).
-        const durable = await this.#finalCapture('shutdown');
-        this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal} while waiting to restart`, { status });
-        return durable ? status : EXIT_STATE_LOST;
-      }
+      // The carried memory may not be on disk yet (its capture runs in the background, and may fail).
+      if (await this.#wakeup.sleep(delayMs)) return this.#stopped(status, `stopped by ${this.#stop.signal} while waiting to restart`);
       this.#timeline?.mark();
     }
   }
@@ -231,10 +229,18 @@ export class Supervisor {
     });
   }
 
+  /** After a stop signal: the final capture, then `line`; resolves to `status`, or EXIT_STATE_LOST when the memory is not durable. */
+  async #stopped(status: number, line: string): Promise<number> {
+    const durable = await this.#finalCapture('shutdown');
+    this.#log.log('info', 'stopped', line, { status });
+    return durable ? status : EXIT_STATE_LOST;
+  }
+
   /** The last capture before the host ends; false when the child's last memory is not durable (see finalCapture). */
   #finalCapture(reason: Reason): Promise<boolean> {
     const writeOffset = (): bigint | null => this.#files.watch?.writeOffset() ?? null;
-    return finalCapture({ store: this.#store, log: this.#log, capture: () => this.#postMortem(reason), writeOffset }, this.options.stopTimeoutMs);
+    // A large state takes long to save: systemd's stop timeout is extended meanwhile (--stop-timeout bounds the retries).
+    return this.#link.whileWorking(() => finalCapture({ store: this.#store, log: this.#log, capture: () => this.#postMortem(reason), writeOffset }, this.options.stopTimeoutMs));
   }
 
   /** The capture after the child's group is gone: exact, nothing writes any more. */

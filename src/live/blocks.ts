@@ -6,7 +6,8 @@
 //
 // Change detection needs no help from the child. Each 64 KiB chunk of the
 // tail (IMAGE_CHUNK_SIZE, the image checksum's chunk) is hashed straight
-// from a mapping of the live file, without a copy, and compared with the
+// from a mapping of the live file, without a copy and on every core
+// (parallel-digests.ts), and compared with the
 // parent's digest of the same chunk: equal, the chunk is the parent's and
 // costs nothing more. Otherwise the chunk is copied out, hashed again in the
 // copy (the child may write it meanwhile: the digest kept must be that of
@@ -19,6 +20,7 @@
 import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
+import { digestChunks } from './parallel-digests.js';
 import type { CaptureOptions } from './capture-options.js';
 
 const CHUNK = IMAGE_CHUNK_SIZE;
@@ -67,6 +69,20 @@ export async function putHead(image: PendingImage, head: Uint8Array, digests: Ch
   }
 }
 
+/** The data runs of each chunk of [start, size) (start a chunk boundary), clipped to it. */
+function chunkRuns(runs: readonly Run[], start: number, size: number): Run[][] {
+  const out: Run[][] = [];
+  let r = 0;
+  for (let a = start; a < size; a += CHUNK) {
+    const b = Math.min(a + CHUNK, size);
+    while (r < runs.length && runs[r]![1] <= a) r++;
+    const inChunk: Run[] = [];
+    for (let i = r; i < runs.length && runs[i]![0] < b; i++) inChunk.push([Math.max(runs[i]![0], a), Math.min(runs[i]![1], b)]);
+    out.push(inChunk);
+  }
+  return out;
+}
+
 /** The parent's digest of chunk `k` = [a, b) if its chunk spans the same bytes (zeros past its end), else undefined. */
 function parentChunkDigest(parent: Parent, k: number, a: number, b: number): bigint | undefined {
   const psize = parent.generation.manifest.imageSize;
@@ -105,28 +121,36 @@ export async function putChangedTail(
   const psize = parent.generation.manifest.imageSize;
   let parentImage: ChainImage | null = null;
   let written = 0;
-  let r = 0;
   let stepped = start;
   try {
-    for (let k = start / CHUNK; k * CHUNK < size; k++) {
+    // Where the data is, per chunk; and the chunks hashed straight from the
+    // mapping (all data, with a parent digest to compare with), on every core.
+    const chunks = chunkRuns(runs, start, size);
+    const direct: number[] = [];
+    if (live !== null) {
+      for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
+        const a = k * CHUNK;
+        const b = Math.min(a + CHUNK, size);
+        const inChunk = chunks[i]!;
+        if (inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b && parentChunkDigest(parent, k, a, b) !== undefined) direct.push(k);
+      }
+    }
+    const hashed = mapping === null || direct.length === 0 ? new BigUint64Array(0) : await digestChunks(mapping, direct, CHUNK, size);
+    let j = 0;
+    for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
       const a = k * CHUNK;
       const b = Math.min(a + CHUNK, size);
       if (options.throttle && a - stepped >= STEP) {
         await options.throttle({ phase: 'tail', offset: stepped, length: a - stepped });
         stepped = a;
       }
-      while (r < runs.length && runs[r]![1] <= a) r++;
-      const inChunk: Run[] = [];
-      for (let i = r; i < runs.length && runs[i]![0] < b; i++) inChunk.push([Math.max(runs[i]![0], a), Math.min(runs[i]![1], b)]);
+      const inChunk = chunks[i]!;
       const empty = inChunk.length === 0;
-      const fullOfData = inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b;
       const known = parentChunkDigest(parent, k, a, b);
-      if (known !== undefined && (empty || (fullOfData && live !== null))) {
-        const now = empty ? zeroDigest(b - a) : digestOf(live!.get(a, b));
-        if (now === known) {
-          digests.setDigest(k, now);
-          continue;
-        }
+      const now = direct[j] === k ? hashed[j++]! : empty ? zeroDigest(b - a) : undefined;
+      if (known !== undefined && now === known) {
+        digests.setDigest(k, now);
+        continue;
       }
       // Copy out the data runs (holes as zeros), then decide on the copy.
       const bytes = copy.subarray(0, b - a);

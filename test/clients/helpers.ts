@@ -7,8 +7,13 @@ import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { memfdCreate } from '../../src/sys/index.js';
+<<<<<<< HEAD
 import { spawnShared, waitFor } from '../../fixtures/lib/shared-child.js';
 import { nthMatch, recordsInImage, until } from '../host/harness.js';
+=======
+import { spawnShared } from '../../fixtures/lib/shared-child.js';
+import { imageOf, nthMatch, recordsInImage, until } from '../host/harness.js';
+>>>>>>> main
 
 /** A host's output stream as test/host/harness.ts follows it. */
 type LineLog = Parameters<typeof nthMatch>[0] & { waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> };
@@ -192,7 +197,7 @@ export async function killStorm(
     const next = Number((await nthMatch(first.stdout, resumedRe, kill + 1))[1]);
     if (next < logged) t.fail(`kill ${kill}: index ${logged} was logged as committed, the child resumed at ${next}`);
     const sequence = Number((await nthMatch(first.stderr, /captured generation (\d+) \(post-mortem\)/, kill))[1]);
-    const { indexes } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), `${host.dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
+    const { indexes } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), await imageOf(`${host.dir}/state`, sequence));
     checked += indexes.length;
     const gap = indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1);
     if (gap >= 0) t.fail(`kill ${kill}: record indexes are not consecutive at ${indexes[gap]}`);

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
 import { fileURLToPath } from 'node:url';
-import { recordsInImage, scratch } from './harness.js';
+import { imageOf, recordsInImage, scratch } from './harness.js';
 
 /** The records writer of the interop test (the record codec of fixtures/lib/record-codec.js): a Python start costs a fraction of Node's, so a kill costs little more than the restart itself. */
 const WRITER = fileURLToPath(new URL('../interop/shm_records.py', import.meta.url));
@@ -53,7 +53,7 @@ t.test(`kill storm at a constant 10 ms delay: ${CONSTANT_KILLS} SIGKILLs, nothin
   t.equal(host.stderr.lines.filter((l) => /giving up/.test(l)).length, 1, 'and not before');
   // The newest generation (the last post-mortem capture): every record intact and consecutive.
   const sequence = host.stderr.lines.map((l) => /captured generation (\d+) \(post-mortem\)/.exec(l)?.[1]).filter((x) => x !== undefined).at(-1);
-  const { indexes } = recordsInImage((m) => t.fail(m), `${dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
+  const { indexes } = recordsInImage((m) => t.fail(m), await imageOf(`${dir}/state`, sequence));
   t.ok(indexes.length > 0, `${indexes.length} records intact in the last generation`);
   t.equal(indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1), -1, 'consecutive');
 });

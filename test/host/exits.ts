@@ -59,6 +59,24 @@ t.test('--max-restarts: the host gives up with a clear message', async (t) => {
   await host.stderr.waitFor(/giving up: the child was restarted 2 times within 60s/, 1000);
 });
 
+t.test('--restart-delay 50ms --restart-max-delay 400ms: a child that exits at once is restarted after 50, 100, 200, 400, 400 ms', async (t) => {
+  const work = scratch(t);
+  const host = work.start(['--dir', `${work.dir}/state`, '--log-format', 'json', '--interval', '0', '--size', '64K', '--max-restarts', '5',
+    '--restart-delay', '50ms', '--restart-max-delay', '400ms', '--', node, '-e', 'process.exit(5)']);
+  t.equal((await host.exited).code, 5);
+  const events = host.stderr.lines.map((l) => JSON.parse(l) as { event: string; time: string; delayMs?: number; restart?: number });
+  const restarts = events.filter((e) => e.event === 'restart');
+  t.same(restarts.map((e) => e.delayMs), [50, 100, 200, 400, 400], 'doubling from --restart-delay, then held at --restart-max-delay');
+  t.same(restarts.map((e) => e.restart), [1, 2, 3, 4, 5]);
+  // Each restart waited its delay: from the restart line to the next child's start (log times are whole ms).
+  const starts = events.filter((e) => e.event === 'started').map((e) => Date.parse(e.time));
+  t.equal(starts.length, 6, 'the first start and five restarts');
+  restarts.forEach((e, i) => {
+    const waited = starts[i + 1]! - Date.parse(e.time);
+    t.ok(waited >= e.delayMs! - 1, `restart ${i + 1} started ${waited} ms after its line (delay ${e.delayMs} ms)`);
+  });
+});
+
 t.test('--restart always restarts a child that exited 0', async (t) => {
   const work = scratch(t);
   const host = work.start(['--dir', `${work.dir}/state`, '--interval', '0', '--size', '64K', '--restart', 'always', '--max-restarts', '1', '--restart-delay', '1ms',

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { SnapshotStore } from '../../src/store/index.js';
+import { SnapshotStore, type Generation } from '../../src/store/index.js';
 import { isAlive } from '../../src/sys/index.js';
 import { checkRecordSet, copyRecord, readLayout, validSlots } from '../../src/format/index.js';
 import { decodeRecord, recordDefect } from '../../fixtures/lib/record-codec.js';
@@ -193,13 +193,34 @@ export function fill(path: string): void {
   }
 }
 
+/** The whole image `generation` stands for, read from `store` (through its chain when it is a delta). */
+export async function readImage(store: SnapshotStore, generation: Generation): Promise<Uint8Array> {
+  const chain = await store.openChain(generation);
+  try {
+    const bytes = new Uint8Array(chain.size);
+    await chain.read(bytes, 0, chain.size, 0);
+    return bytes;
+  } finally {
+    await chain.close();
+  }
+}
+
+/** The whole image of generation `sequence` of the snapshot directory `dir` (opened read-only, beside a running host). */
+export async function imageOf(dir: string, sequence: number): Promise<Uint8Array> {
+  const store = await SnapshotStore.open(dir, { readOnly: true });
+  try {
+    return await readImage(store, await store.get(sequence));
+  } finally {
+    await store.close();
+  }
+}
+
 /**
- * Every valid record of the snapshot image at `path`, decoded with the
+ * Every valid record of the snapshot image `bytes`, decoded with the
  * self-checking codec, oldest first, and the newest one's offset; `fail` is
  * called for each torn record (its index is then -1).
  */
-export function recordsInImage(fail: (message: string) => unknown, path: string): { indexes: number[]; latestOffset: bigint | null } {
-  const bytes = new Uint8Array(readFileSync(path));
+export function recordsInImage(fail: (message: string) => unknown, bytes: Uint8Array): { indexes: number[]; latestOffset: bigint | null } {
   const { layout } = readLayout(bytes);
   const records = checkRecordSet(layout, validSlots(bytes, layout));
   const indexes = records.map((slot) => {

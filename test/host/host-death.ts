@@ -6,7 +6,7 @@ import { isAlive } from '../../src/sys/index.js';
 import { copyRecord, latestOf, readLayout, validSlots } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
 import { fetchStatus } from '../../src/host/control/index.js';
-import { scratch, fixture, killQuietly, lastLogged, nthMatch, storedSequences, until, untilDead } from './harness.js';
+import { scratch, fixture, killQuietly, readImage, lastLogged, nthMatch, storedSequences, until, untilDead } from './harness.js';
 
 /** The counter value held by the newest verified generation in `dir`. */
 async function newestDurableValue(dir: string): Promise<number> {
@@ -14,7 +14,7 @@ async function newestDurableValue(dir: string): Promise<number> {
   try {
     const { generation } = await store.newestVerified();
     if (!generation) throw new Error('no verified generation');
-    const bytes = new Uint8Array(readFileSync(generation.imagePath));
+    const bytes = await readImage(store, generation);
     const { layout } = readLayout(bytes);
     const latest = latestOf(validSlots(bytes, layout));
     if (!latest) throw new Error('the newest generation holds no record');

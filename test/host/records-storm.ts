@@ -3,7 +3,7 @@
 // or after the last index the child logged, and the child resumed after it.
 import t from 'tap';
 import { lastLogged } from '../../fixtures/lib/commit-log.js';
-import { fixture, nthMatch, recordsInImage, scratch } from './harness.js';
+import { fixture, imageOf, nthMatch, recordsInImage, scratch } from './harness.js';
 
 const KILLS = Number(process.env.SHM_HOST_STORM_KILLS ?? 30);
 
@@ -27,7 +27,7 @@ t.test(`kill storm: ${KILLS} SIGKILLs of the records child, every record intact`
     // same newest record as the carried-over copy.
     const carried = await nthMatch(host.stderr, /carried the child's memory over .*\(\d+ records, (?:latest record at offset (\d+)|no records)\)/, kill);
     const sequence = Number((await nthMatch(host.stderr, /captured generation (\d+) \(post-mortem\)/, kill))[1]);
-    const { indexes, latestOffset } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), `${dir}/state/gen-${String(sequence).padStart(16, '0')}.img`);
+    const { indexes, latestOffset } = recordsInImage((m) => t.fail(`kill ${kill}: ${m}`), await imageOf(`${dir}/state`, sequence));
     t.equal(String(latestOffset ?? 'none'), carried[1] ?? 'none', `kill ${kill}: the image and the carried-over memory end at the same record`);
     checked += indexes.length;
     const behind = indexes.findIndex((v, i) => i > 0 && v !== indexes[i - 1]! + 1);

@@ -1,7 +1,8 @@
 // The real host against a datagram double of the service manager: the file
 // descriptor store always holds exactly the child's live file (the old one
 // removed first), READY=1 once the child runs on it, STATUS=, the watchdog
-// every half WATCHDOG_USEC, STOPPING=1, and a child that never sees the
+// every half WATCHDOG_USEC, STOPPING=1, EXTEND_TIMEOUT_USEC= while it starts
+// and while it saves the state at the stop, and a child that never sees the
 // notification variables.
 import t from 'tap';
 import { fstatSync, statSync } from 'node:fs';
@@ -14,7 +15,7 @@ const WATCHDOG_USEC = 400_000;
 /** The inode of the file a process has as fd 3. */
 const fd3Inode = (pid: number): number => statSync(`/proc/${pid}/fd/3`).ino;
 
-t.test('a host under a service manager: store, READY, STATUS, watchdog, STOPPING; the child sees none of it', async (t) => {
+t.test('a host under a service manager: store, READY, STATUS, watchdog, STOPPING, timeouts extended; the child sees none of it', async (t) => {
   const manager = new FakeServiceManager('path');
   t.teardown(() => manager.close());
   const work = scratch(t);
@@ -100,5 +101,11 @@ t.test('a host under a service manager: store, READY, STATUS, watchdog, STOPPING
   await upTo('STOPPING=1');
   t.match(messages.at(-1)!.lines[1], /^STATUS=stopping on SIGTERM/);
   t.match(await host.exited, { code: 0 });
+  // systemd's timeouts are extended while the host starts (until READY=1) and while it saves the state at the stop.
+  manager.drain();
+  const firsts = manager.received.map((m) => m.lines[0]);
+  const extension = 'EXTEND_TIMEOUT_USEC=15000000';
+  t.ok(firsts.indexOf(extension) >= 0 && firsts.indexOf(extension) < firsts.indexOf('READY=1'), 'the start timeout is extended before READY=1');
+  t.ok(firsts.slice(firsts.lastIndexOf('STOPPING=1') + 1).includes(extension), 'the stop timeout is extended for the final capture');
   t.notOk(messages.some((m) => m.lines.includes('MAINPID')), 'MAINPID is never sent: the host stays the main process');
 });

@@ -2,12 +2,12 @@
 // systemd 252 user manager: a Type=notify service stores a marked memfd with
 // our notify client, is SIGKILLed, and its restarted main process gets the
 // very file back through LISTEN_FDS/LISTEN_FDNAMES.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, until } from '../host/harness.js';
-import { startUserManager, systemdSkipReason, uniqueUnit, type UserManager } from './harness.js';
+import { uniqueUnit, userManagerFor } from './harness.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/fdstore-service.js', import.meta.url));
 
@@ -31,36 +31,23 @@ interface Start {
 const starts = (report: string): Start[] =>
   existsSync(report) ? readFileSync(report, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Start) : [];
 
-const skip = systemdSkipReason();
-if (skip !== null) {
-  t.comment(`skipped: ${skip}`);
-  t.pass(`real systemd tests skipped: ${skip}`, { skip });
-} else {
-  let manager: UserManager;
-  t.before(async () => {
-    manager = await startUserManager();
-  });
-  t.teardown(async () => {
-    await manager?.stop();
-  });
-
+const manager = await userManagerFor(t);
+if (manager !== null) {
   /** Starts the fixture as a transient Type=notify service; resolves once it sent READY=1 (systemd-run waits for it). */
-  async function service(t: { teardown(fn: () => unknown): void }, mode: string, marker: string, extra: string[] = []): Promise<{ unit: string; report: string }> {
+  const service = async (t: Test, mode: string, marker: string, extra: string[] = []): Promise<{ unit: string; report: string }> => {
     const unit = uniqueUnit(mode);
     const report = join(manager.runtimeDir, `${unit}.jsonl`);
-    await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
-      '-p', 'FileDescriptorStoreMax=1', '-p', `WorkingDirectory=${ROOT}`, ...extra, process.execPath, '--import', 'tsx', FIXTURE, report, marker, mode);
-    t.teardown(() => manager.systemctl('stop', unit));
+    await manager.startService(t, unit, [`WorkingDirectory=${ROOT}`, ...extra], [process.execPath, '--import', 'tsx', FIXTURE, report, marker, mode]);
     // systemd-run returns at READY=1, which the service sends before it writes its report line.
     await until('the service to report its start', () => starts(report).length > 0, 20_000);
     return { unit, report };
-  }
+  };
 
-  async function killMain(unit: string): Promise<number> {
+  const killMain = async (unit: string): Promise<number> => {
     const pid = Number(await manager.show(unit, 'MainPID'));
     process.kill(pid, 'SIGKILL');
     return pid;
-  }
+  };
 
   t.test('a stored memfd comes back to the restarted main process, marker and all', async (t) => {
     const marker = `marker-${process.pid}-${Date.now()}`;
@@ -108,7 +95,7 @@ if (skip !== null) {
   });
 
   t.test('WatchdogSec=: the notifier feeds the watchdog every half period; a starved one is restarted', async (t) => {
-    const { unit, report } = await service(t, 'store', 'watchdog', ['-p', 'WatchdogSec=1']);
+    const { unit, report } = await service(t, 'store', 'watchdog', ['WatchdogSec=1']);
     const [first] = starts(report);
     t.match(first, { WATCHDOG_USEC: '1000000', WATCHDOG_PID: String(first!.pid), watchdogMs: 500 }, 'systemd 252 sets WATCHDOG_PID to the main process');
     // Each WATCHDOG=1 moves the unit's watchdog timestamp; two moves span more than one WatchdogSec since the start.
@@ -120,7 +107,7 @@ if (skip !== null) {
     t.equal(await manager.show(unit, 'NRestarts'), '0', 'never killed by the watchdog');
     t.equal(await manager.show(unit, 'ActiveState'), 'active');
 
-    const starved = await service(t, 'starve', 'watchdog', ['-p', 'WatchdogSec=1']);
+    const starved = await service(t, 'starve', 'watchdog', ['WatchdogSec=1']);
     t.equal(starts(starved.report)[0]!.watchdogMs, null);
     await until('the starved service to be restarted by the watchdog', async () => Number(await manager.show(starved.unit, 'NRestarts')) >= 1, 15_000);
     t.pass('a service that does not feed the watchdog is killed and restarted: the check above can fail');
@@ -137,11 +124,11 @@ if (skip !== null) {
   });
 
   t.test('NotifyAccess=main ignores a message from a child that inherited NOTIFY_SOCKET', async (t) => {
-    const main = await service(t, 'child-status', 'unused', ['-p', 'NotifyAccess=main']);
+    const main = await service(t, 'child-status', 'unused', ['NotifyAccess=main']);
     t.match(starts(main.report)[0], { child: 'sent', ready: { sent: true } });
     // The child's datagram was queued before READY=1, which systemd-run waited for.
     t.equal(await manager.show(main.unit, 'StatusText'), '', 'the child spoke and was ignored');
-    const all = await service(t, 'child-status', 'unused', ['-p', 'NotifyAccess=all']);
+    const all = await service(t, 'child-status', 'unused', ['NotifyAccess=all']);
     t.equal(await manager.show(all.unit, 'StatusText'), 'from-child', 'under NotifyAccess=all it would speak for the unit');
   });
 }

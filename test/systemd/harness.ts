@@ -6,6 +6,7 @@ import { accessSync, constants, closeSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { Test } from 'tap';
 import { isAlive, tryLockExclusive } from '../../src/sys/index.js';
 import { until } from '../host/harness.js';
 
@@ -36,6 +37,14 @@ export interface UserManager {
   run(...args: string[]): Promise<string>;
   /** A unit property (`systemctl --user show -p NAME --value`). */
   show(unit: string, property: string): Promise<string>;
+  /**
+   * Starts `command` as the transient service `unit` (see uniqueUnit) the
+   * way the host is meant to run: Type=notify, Restart=on-failure,
+   * RestartSec=100ms, FileDescriptorStoreMax=1, then `properties` (`-p`
+   * each); resolves once it sent READY=1 (systemd-run waits for it). The
+   * unit is stopped at the end of `t`.
+   */
+  startService(t: Test, unit: string, properties: string[], command: string[]): Promise<void>;
   /** Stops every unit and the manager, kills whatever survived, removes the runtime directory. */
   stop(): Promise<void>;
 }
@@ -91,6 +100,11 @@ export async function startUserManager(): Promise<UserManager> {
     async show(unit, property) {
       return (await systemctl('show', unit, '-p', property, '--value')).stdout.trim();
     },
+    async startService(t, unit, properties, command) {
+      const notifyService = ['Type=notify', 'Restart=on-failure', 'RestartSec=100ms', 'FileDescriptorStoreMax=1', ...properties];
+      t.teardown(() => systemctl('stop', unit));
+      await self.run(`--unit=${unit}`, ...notifyService.flatMap((p) => ['-p', p]), ...command);
+    },
     async stop() {
       await systemctl('exit');
       await Promise.race([exited, until('the user manager to exit', () => !isAlive(pid), 15_000).catch(() => undefined)]);
@@ -122,6 +136,22 @@ export async function startUserManager(): Promise<UserManager> {
     throw err;
   }
   return self;
+}
+
+/**
+ * The user manager of the test file `t`: started now, stopped at the end of
+ * `t`. Null where systemd cannot run here, after a skip that says why.
+ */
+export async function userManagerFor(t: Test): Promise<UserManager | null> {
+  const skip = systemdSkipReason();
+  if (skip !== null) {
+    t.comment(`skipped: ${skip}`);
+    t.pass(`real systemd tests skipped: ${skip}`, { skip });
+    return null;
+  }
+  const manager = await startUserManager();
+  t.teardown(() => manager.stop());
+  return manager;
 }
 
 /** Pids of the living processes (zombies excluded) whose environment holds `assignment`. */

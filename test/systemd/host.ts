@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { existsSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, fixture, storedSequences, until, untilDead } from '../host/harness.js';
-import { startUserManager, systemdSkipReason, uniqueUnit, type UserManager } from './harness.js';
+import { uniqueUnit, userManagerFor } from './harness.js';
 
 interface LogEvent {
   time: string;
@@ -18,48 +18,34 @@ interface LogEvent {
   signal?: string | null;
 }
 
-const skip = systemdSkipReason();
-if (skip !== null) {
-  t.comment(`skipped: ${skip}`);
-  t.pass(`real systemd tests skipped: ${skip}`, { skip });
-} else {
-  let manager: UserManager;
-  t.before(async () => {
-    manager = await startUserManager();
-  });
-  t.teardown(async () => {
-    await manager?.stop();
-  });
-
+const manager = await userManagerFor(t);
+if (manager !== null) {
   /** shm-host as a transient Type=notify service running the records fixture; resolves after READY=1 (systemd-run waits for it). */
-  async function hostService(t: Test, name: string, killMode: string) {
+  const hostService = async (t: Test, name: string, killMode: string) => {
     const unit = uniqueUnit(name);
     const dir = t.testdir({});
     const hostLog = join(dir, 'host.log');
     const childOut = join(dir, 'child.out');
     const records = join(dir, 'records.log');
-    await manager.run(`--unit=${unit}`, '-p', 'Type=notify', '-p', 'Restart=on-failure', '-p', 'RestartSec=100ms',
-      '-p', 'FileDescriptorStoreMax=1', '-p', `KillMode=${killMode}`, '-p', 'TimeoutStopSec=20s',
-      '-p', `StandardOutput=append:${childOut}`, '-p', `StandardError=append:${hostLog}`,
+    await manager.startService(t, unit, [`KillMode=${killMode}`, 'TimeoutStopSec=20s', `StandardOutput=append:${childOut}`, `StandardError=append:${hostLog}`], [
       process.execPath, BIN, '--dir', join(dir, 'state'), '--size', '1M', '--interval', '1h', '--log-format', 'json',
-      '--', process.execPath, fixture('records.js'), '--rate', '300', '--log', records);
-    t.teardown(() => manager.systemctl('stop', unit));
+      '--', process.execPath, fixture('records.js'), '--rate', '300', '--log', records]);
     const events = (): LogEvent[] => existsSync(hostLog) ? readFileSync(hostLog, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogEvent) : [];
     const resumes = (): number[] => existsSync(childOut) ? [...readFileSync(childOut, 'utf8').matchAll(/records: resumed at (\d+)/g)].map((m) => Number(m[1])) : [];
     const logged = (): number[] => existsSync(records) ? readFileSync(records, 'utf8').split('\n').filter(Boolean).map(Number) : [];
     const childPid = (): number => events().filter((e) => e.event === 'started').at(-1)!.pid!;
     return { unit, dir, state: join(dir, 'state'), events, resumes, logged, childPid };
-  }
+  };
 
   /** The child commits a while; returns the last index it logged before `kill` took it. */
-  async function commitsThenDies(svc: Awaited<ReturnType<typeof hostService>>, kill: () => Promise<void>): Promise<number> {
+  const commitsThenDies = async (svc: Awaited<ReturnType<typeof hostService>>, kill: () => Promise<void>): Promise<number> => {
     const before = svc.logged().length;
     await until('the child to commit 100 records', () => svc.logged().length >= before + 100, 20_000);
     const child = svc.childPid();
     await kill();
     await untilDead(child, 20_000);
     return svc.logged().at(-1)!;
-  }
+  };
 
   t.test('host SIGKILLed, then systemctl restart: the child resumes at its last committed record each time', async (t) => {
     const svc = await hostService(t, 'host-kill', 'mixed');

@@ -11,6 +11,12 @@ export interface ServiceManagerLinkOptions {
   readonly pid?: number;
   /** Fewest ms between two STATUS= messages (default 1000): interval captures may be far more frequent. */
   readonly statusIntervalMs?: number;
+  /**
+   * While the host starts (until READY=1) and while it does its last work at
+   * a stop, EXTEND_TIMEOUT_USEC= goes out at once and then every this many ms
+   * (default 5000), each asking for three times as much.
+   */
+  readonly extendEveryMs?: number;
 }
 
 /**
@@ -28,10 +34,14 @@ export class ServiceManagerLink {
   #lastStatus: string | null = null;
   #pendingStatus: string | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
+  readonly #extendEveryMs: number;
+  /** The start's extensions, from start() until READY=1 (or a stop, or close). */
+  #starting: (() => void) | null = null;
 
   constructor(options: ServiceManagerLinkOptions) {
     this.#log = options.logger;
     this.#statusIntervalMs = options.statusIntervalMs ?? 1000;
+    this.#extendEveryMs = options.extendEveryMs ?? 5000;
     this.notifier = new Notifier({
       env: options.env, pid: options.pid,
       onFailure: (f) => this.#log.log('warn', 'notify-failed', `could not tell the service manager ${f.what} on ${f.socket}: ${f.message}`, { what: f.what, socket: f.socket }),
@@ -42,15 +52,56 @@ export class ServiceManagerLink {
     return this.notifier.enabled;
   }
 
-  /** At host start: reports unusable NOTIFY_SOCKET/WATCHDOG_USEC values and starts feeding the watchdog. */
+  /**
+   * At host start: reports unusable NOTIFY_SOCKET/WATCHDOG_USEC values,
+   * starts feeding the watchdog, and keeps extending the start timeout
+   * (TimeoutStartSec=) until READY=1: restoring a large generation, or
+   * proving and storing a handed-back file, may take longer than it.
+   */
   start(): void {
     for (const problem of this.notifier.environment.problems) this.#log.log('warn', 'notify-environment', problem);
     this.notifier.startWatchdog();
+    this.#starting ??= this.#extending();
   }
 
-  /** While a long restore runs: asks systemd for `ms` more before its start timeout. */
+  /** Asks systemd for `ms` more before the timeout of the current start or stop (EXTEND_TIMEOUT_USEC=). */
   needMoreTime(ms: number): void {
     this.notifier.extendTimeout(ms);
+  }
+
+  /**
+   * Runs `work` (the final capture at a stop, the last captures and uploads)
+   * while asking systemd for more time, so that TimeoutStopSec= does not
+   * SIGKILL the host in the middle of saving a large state; the host's own
+   * --stop-timeout bounds that work instead. Resolves or rejects as `work`.
+   */
+  async whileWorking<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#extending();
+    try {
+      return await work();
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * EXTEND_TIMEOUT_USEC= now and every extendEveryMs until the returned
+   * function is called. systemd then allows, past the unit's own timeout,
+   * up to three periods between two messages (sd_notify(3),
+   * systemd.service(5)); an earlier message never shortens a timeout.
+   */
+  #extending(): () => void {
+    if (!this.enabled) return () => {};
+    const every = this.#extendEveryMs;
+    this.needMoreTime(3 * every);
+    const timer = setInterval(() => this.needMoreTime(3 * every), every);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  #started(): void {
+    this.#starting?.();
+    this.#starting = null;
   }
 
   /**
@@ -61,6 +112,7 @@ export class ServiceManagerLink {
     if (this.#stopped) return;
     if (!this.#ready) {
       this.#ready = true;
+      this.#started();
       this.#clearPendingStatus();
       this.#lastStatusAt = Date.now();
       this.#lastStatus = status;
@@ -106,12 +158,14 @@ export class ServiceManagerLink {
   /** Shutdown begins: STOPPING=1 with a last status line; no more statuses are sent. */
   stopping(status: string): void {
     this.#stopped = true;
+    this.#started();
     this.#clearPendingStatus();
     this.notifier.stopping(status);
   }
 
   /** Stops the watchdog and any pending status, closes the socket. */
   close(): void {
+    this.#started();
     this.#clearPendingStatus();
     this.notifier.close();
   }

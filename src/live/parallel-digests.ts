@@ -1,0 +1,148 @@
+// Hashing the chunks of a large mapping on every core.
+//
+// A delta capture of a 1 GiB file hashes the whole file to find what
+// changed, and on one core that hashing is most of the capture (about
+// 5-6 GB/s with the streaming XXH3-64 in 64 KiB calls, measured:
+// docs/BENCHMARKS.md). Worker threads share the process's address space,
+// so a worker can hash the same mapping in place, from its address, with no
+// copy: the calling thread hashes one share of the chunks while the
+// workers hash the others. Small inputs stay on the calling thread, where
+// a message round trip would cost more than it saves.
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { digestOf } from '../format/index.js';
+import { MappingWindows, WINDOW_BYTES, type Mapping } from '../sys/index.js';
+
+/** Bytes below which everything is hashed on the calling thread. */
+const MIN_PARALLEL_BYTES = 32 << 20;
+/** At most this many workers, whatever the machine. */
+const MAX_WORKERS = 3;
+
+// CommonJS, evaluated in the worker: the same digest as digestOf() (XXH3-64,
+// seed 0, streaming), of each listed chunk, through windows of the mapping.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const koffi = require(workerData.koffi);
+const { xxh3 } = require(workerData.xxhash);
+const hasher = xxh3.Xxh3.withSeed(0n);
+const WINDOW = workerData.window;
+parentPort.on('message', (m) => {
+  try {
+    const out = new BigUint64Array(m.indexes.length);
+    let start = -1;
+    let view = null;
+    for (let i = 0; i < m.indexes.length; i++) {
+      const a = m.indexes[i] * m.chunkSize;
+      const b = Math.min(a + m.chunkSize, m.size);
+      const w = Math.floor(a / WINDOW) * WINDOW;
+      if (w !== start) {
+        start = w;
+        view = new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w)));
+      }
+      hasher.reset();
+      hasher.update(view.subarray(a - w, b - w));
+      out[i] = hasher.digest();
+    }
+    parentPort.postMessage({ id: m.id, digests: out }, [out.buffer]);
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
+  }
+});
+`;
+
+interface Reply { id: number; digests?: BigUint64Array; error?: string }
+
+/** One worker thread, referenced (keeping the process alive) only while it has work. */
+class HashWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (d: BigUint64Array) => void; reject: (err: Error) => void }>();
+  #next = 0;
+  broken = false;
+
+  constructor() {
+    const require = createRequire(import.meta.url);
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { koffi: require.resolve('koffi'), xxhash: require.resolve('@node-rs/xxhash'), window: WINDOW_BYTES },
+    });
+    this.#worker.on('message', (reply: Reply) => {
+      const waiter = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      if (reply.digests) waiter?.resolve(reply.digests);
+      else waiter?.reject(new Error(reply.error ?? 'no digests'));
+    });
+    const fail = (err: Error): void => {
+      this.broken = true;
+      for (const waiter of this.#pending.values()) waiter.reject(err);
+      this.#pending.clear();
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', () => fail(new Error('the hashing worker exited')));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    this.#worker.unref();
+  }
+
+  digest(job: { address: bigint; length: number; indexes: Float64Array; chunkSize: number; size: number }): Promise<BigUint64Array> {
+    const id = this.#next++;
+    this.#worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, ...job });
+    });
+  }
+}
+
+let pool: HashWorker[] | null = null;
+
+/** The workers (created on first use, one fewer than the machine's cores, at most MAX_WORKERS); [] on one core. */
+function workers(): HashWorker[] {
+  if (pool === null) {
+    pool = [];
+    const n = Math.min(MAX_WORKERS, availableParallelism() - 1);
+    try {
+      for (let i = 0; i < n; i++) pool.push(new HashWorker());
+    } catch {
+      pool = [];
+    }
+  }
+  pool = pool.filter((w) => !w.broken);
+  return pool;
+}
+
+/**
+ * The digests (digestOf: XXH3-64, seed 0) of chunks `indexes` (chunk k is
+ * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of `mapping`),
+ * aligned with `indexes`. Every listed chunk must be all data: reading a
+ * hole through a mapping of a memory file would allocate it. Large inputs
+ * are shared between this thread and worker threads, which read the
+ * mapping through its address: it must stay mapped until this resolves. A
+ * worker that fails leaves its share to this thread.
+ */
+export async function digestChunks(mapping: Mapping, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
+  const out = new BigUint64Array(indexes.length);
+  const helpers = indexes.length * chunkSize >= MIN_PARALLEL_BYTES ? workers() : [];
+  const share = Math.ceil(indexes.length / (helpers.length + 1));
+  const windows = new MappingWindows(mapping);
+  const local = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      const a = indexes[i]! * chunkSize;
+      out[i] = digestOf(windows.get(a, Math.min(a + chunkSize, size)));
+    }
+  };
+  const jobs = helpers.map(async (worker, w) => {
+    const from = Math.min(indexes.length, (w + 1) * share);
+    const to = Math.min(indexes.length, from + share);
+    if (from >= to) return;
+    try {
+      const digests = await worker.digest({ address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), chunkSize, size });
+      out.set(digests, from);
+    } catch {
+      local(from, to);
+    }
+  });
+  local(0, Math.min(indexes.length, share));
+  await Promise.all(jobs);
+  return out;
+}

@@ -1,0 +1,51 @@
+// digestChunks: the same digests as digestOf, chunk by chunk, whether a
+// chunk is hashed on this thread or by a worker viewing the same mapping.
+import t from 'tap';
+import { closeSync, ftruncateSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { randomFillSync } from 'node:crypto';
+import { digestOf } from '../../src/format/index.js';
+import { Mapping, memfdCreate } from '../../src/sys/index.js';
+import { digestChunks } from '../../src/live/parallel-digests.js';
+
+const MiB = 1 << 20;
+
+/** A memory file of `size` bytes of random data, mapped read-only. */
+function randomFile(t: { teardown(fn: () => void): void }, size: number): { mapping: Mapping; bytes: Buffer } {
+  const fd = memfdCreate('parallel-digests');
+  ftruncateSync(fd, size);
+  const bytes = randomFillSync(Buffer.alloc(size));
+  writeSync(fd, bytes, 0, size, 0);
+  const mapping = Mapping.map(fd, size);
+  t.teardown(() => {
+    mapping.close();
+    closeSync(fd);
+  });
+  return { mapping, bytes };
+}
+
+for (const [what, size, chunk] of [
+  ['64 MiB in 64 KiB chunks (shared with workers)', 64 * MiB, 64 * 1024],
+  ['48 MiB + 1000 bytes (a short last chunk)', 48 * MiB + 1000, 64 * 1024],
+  ['1 MiB (this thread only)', MiB, 64 * 1024],
+] as const) {
+  t.test(what, async (t) => {
+    const { mapping, bytes } = randomFile(t, size);
+    const all = Array.from({ length: Math.ceil(size / chunk) }, (_, k) => k);
+    const expected = all.map((k) => digestOf(bytes.subarray(k * chunk, Math.min((k + 1) * chunk, size))));
+    t.same([...(await digestChunks(mapping, all, chunk, size))], expected, 'every chunk, in order');
+    const some = all.filter((k) => k % 3 !== 1);
+    t.same([...(await digestChunks(mapping, some, chunk, size))], some.map((k) => expected[k]), 'a subset, aligned with its indexes');
+  });
+}
+
+t.test('concurrent calls get their own digests', async (t) => {
+  const a = randomFile(t, 40 * MiB);
+  const b = randomFile(t, 40 * MiB);
+  const all = Array.from({ length: 640 }, (_, k) => k);
+  const [da, db] = await Promise.all([digestChunks(a.mapping, all, 64 * 1024, 40 * MiB), digestChunks(b.mapping, all, 64 * 1024, 40 * MiB)]);
+  t.equal(da[639], digestOf(a.bytes.subarray(639 * 65536)));
+  t.equal(db[639], digestOf(b.bytes.subarray(639 * 65536)));
+  t.equal(da[100], digestOf(a.bytes.subarray(100 * 65536, 101 * 65536)));
+  t.comment(`${availableParallelism()} cores: ${availableParallelism() - 1} worker(s) besides this thread`);
+});
