@@ -78,18 +78,12 @@ export class Supervisor {
     requireTrampoline(this.#env);
     resolveCommand(options.command, this.#env);
     setChildSubreaper();
-<<<<<<< HEAD
-    this.#replica = await ReplicaLink.open(options.replica, options.dir, this.#log);
-    this.#store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => this.#replica?.needed() ?? new Set(), firstSequence: this.#replica?.firstSequence() });
-    this.#captures = new CaptureQueue(this.#store, this.#log, this.state);
-=======
     // From here until READY=1 systemd's start timeout is extended: a download from the replica or a large restore may outlast it.
     this.#link.start();
     ({ replica: this.#replica, store: this.#store, captures: this.#captures } = await openHostStore(options, this.#log, this.state).catch((err: unknown) => {
       this.#link.close();
       throw err;
     }));
->>>>>>> main
     const name = sharedFileName(options.dir);
     this.#files = new SharedFiles(this.#store, this.#captures, this.#log, { ...options, name, onFileChanged: (fd) => this.#link.fileChanged(fd) });
     this.state.header = () => this.#files.watch?.durable() ?? null;

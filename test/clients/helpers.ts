@@ -7,13 +7,8 @@ import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { memfdCreate } from '../../src/sys/index.js';
-<<<<<<< HEAD
 import { spawnShared, waitFor } from '../../fixtures/lib/shared-child.js';
-import { nthMatch, recordsInImage, until } from '../host/harness.js';
-=======
-import { spawnShared } from '../../fixtures/lib/shared-child.js';
 import { imageOf, nthMatch, recordsInImage, until } from '../host/harness.js';
->>>>>>> main
 
 /** A host's output stream as test/host/harness.ts follows it. */
 type LineLog = Parameters<typeof nthMatch>[0] & { waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> };
