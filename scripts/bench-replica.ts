@@ -9,8 +9,11 @@
 //   steady writer            generations offered faster than the gateway
 //                            takes them: lag behind the newest, against
 //                            the time of one plain upload
+//   delta generations        bytes uploaded per delta against the bytes
+//                            changed (scripts/lib/replica-delta-case.ts)
 // Needs the S3 gateway the tests use: eval "$(scripts/s3/up.sh)" first.
-// BENCH_QUICK=1 shortens it (for a smoke run).
+// BENCH_QUICK=1 shortens it (for a smoke run). BENCH_REPLICA_CASE=delta runs
+// the delta case alone and replaces only its rows in docs/BENCHMARKS.md.
 import { copyFileSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +22,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Replicator, S3ReplicaClient } from '../src/replica/index.js';
 import { DEFAULT_PART_SIZE } from '../src/replica/s3-client.js';
 import { localGeneration } from '../test/replica/helpers.js';
-import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
+import { machineLine, replaceBenchmarkRows, writeBenchmarkSection } from './lib/benchmarks-doc.js';
+import { deltaUploadRows } from './lib/replica-delta-case.js';
 import { median } from './lib/median.js';
 
 const endpoint = process.env.SHM_HOST_TEST_S3_ENDPOINT;
@@ -28,6 +32,11 @@ if (endpoint === undefined) {
   process.exit(1);
 }
 const quick = process.env.BENCH_QUICK === '1';
+const only = process.env.BENCH_REPLICA_CASE;
+if (only !== undefined && only !== 'delta') {
+  console.error(`bench:replica: BENCH_REPLICA_CASE=${only}: the only case that runs alone is delta`);
+  process.exit(2);
+}
 const MiB = 1024 * 1024;
 const rounds = quick ? 1 : 7;
 const sizes = quick ? [16 * MiB] : [64 * MiB, 256 * MiB];
@@ -97,6 +106,20 @@ async function steadyWriter(r: Replicator, after: number, onReplicated: (f: (seq
   return `| replication lag, a 16 MiB generation every ${every} ms for ${seconds} s (${offered} offered, ${skippedSoFar() - skipped0} skipped, at most ${maxLagGenerations} behind) | median ${fmt(lag, 0)} ms, max ${fmt(Math.max(...lags), 0)} ms | one plain 16 MiB upload ${fmt(oneUpload, 0)} ms | **${fmt(lag / oneUpload)}** uploads behind (target: bounded) |`;
 }
 
+/** What the delta rows weigh (the paragraph under the table says it). */
+const DELTA_NOTE = `A store with deltas on (chain.maxChain 10) captures a
+256 MiB memory file whose tail is all written; between captures N MiB
+change, as one contiguous run or as 4 KiB pages at random places (pages hit
+twice count once). Uploaded: what the Replicator reports for the delta (its
+delta file and manifest; the record, under 1 KiB, not counted). Changed: the
+4 KiB pages that differ, compared byte for byte. The ratio is the median of
+the rounds' ratios. A delta holds whole 4 KiB blocks, so scattered pages
+cost no more than a contiguous run; what is uploaded beyond the changed
+bytes is the delta's block table and its manifest, about 20 KiB. A capture
+the chain limits made full (256 MiB uploaded) is counted in the row, not weighed.`;
+
+let onBytes: (sequence: number, bytes: number) => void = () => {};
+
 async function main(): Promise<void> {
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   const client = new S3ReplicaClient({ bucket, prefix: 'rep', url: `s3://${bucket}/rep`, endpoint, forcePathStyle: true, queueSize: QUEUE });
@@ -105,11 +128,29 @@ async function main(): Promise<void> {
   const r = new Replicator({
     client, identity: { host: 'bench' }, retention: { keep: 1 },
     onEvent: (e) => {
-      if (e.kind === 'replicated') replicated(e.sequence);
+      if (e.kind === 'replicated') {
+        replicated(e.sequence);
+        onBytes(e.sequence, e.bytes);
+      }
       if (e.kind === 'skipped') skipped += e.sequences.length;
     },
   });
   await r.start();
+  const deltaRounds = quick ? 1 : 5;
+  const bytesOf = new Map<number, (bytes: number) => void>();
+  const deltas = async (): Promise<string[]> => {
+    return deltaUploadRows(r, (s) => new Promise((resolve) => bytesOf.set(s, resolve)), deltaRounds);
+  };
+  onBytes = (s, bytes) => bytesOf.get(s)?.(bytes);
+  if (only === 'delta') {
+    const rows = await deltas();
+    await r.close();
+    client.close();
+    const load = loadavg().map((x) => x.toFixed(1)).join(', ');
+    replaceBenchmarkRows('Replication', '| bytes uploaded per delta generation', rows, 'Delta rows:', `Delta rows: \`BENCH_REPLICA_CASE=delta npm run bench:replica\`, ${new Date().toISOString().slice(0, 10)}, ${machineLine()}, load average ${load} (1, 5, 15 min). ${DELTA_NOTE}`);
+    console.log(rows.join('\n'));
+    return;
+  }
   const rows: string[] = [];
   let sequence = 0;
   for (const size of sizes) {
@@ -159,13 +200,14 @@ async function main(): Promise<void> {
     rows.push(`| full generation, ${size / MiB} MiB image (${rounds} rounds) | ${fmt(median(ours), 1)} MiB/s; ${fmt(median(oursCpu))} ms CPU per MiB | lib-storage Upload ${fmt(median(plain), 1)} MiB/s; ${fmt(median(plainCpu))} ms CPU per MiB | **${fmt(ratio)}x** (target >= 0.8x) |`);
   }
   const steady = await steadyWriter(r, sequence, (f) => { replicated = f; }, () => skipped);
+  const deltaRows = await deltas();
   await r.close();
   client.close();
   const body = `| case | Replicator | baseline (same run, same gateway) | ratio |
 |---|---|---|---|
 ${rows.join('\n')}
 ${steady}
-| bytes uploaded per delta generation vs bytes changed | pending: needs delta generations | | |
+${deltaRows.join('\n')}
 
 Gateway: Ceph RADOS Gateway 16 (Debian 12) on loopback, one OSD on memstore
 (scripts/s3/up.sh), sharing the machine's two cores with the benchmark. Both
@@ -179,7 +221,9 @@ that checks both sizes, and the record; on the way it computes the MD5 of
 every part once, sent as Content-MD5 (which the gateway verifies) and folded
 into the record's digest (the SDK's CRC32 is turned off for these: one
 checked digest per body is enough). The baseline uploads the image alone with the
-SDK's defaults (CRC32 per part).`;
+SDK's defaults (CRC32 per part).
+
+Delta rows: measured in the same run. ${DELTA_NOTE}`;
   writeBenchmarkSection('Replication', 'npm run bench:replica', body);
   console.log(body);
 }

@@ -11,6 +11,7 @@
  *   uint64_t offset;
  *   shm_host_commit(&st, bytes, n, &offset);    // the record survives a crash of this process now
  *   shm_host_wait_durable(&st, offset, 5e9);     // ... and a crash of the host or machine after this
+ *   shm_host_wait_replicated(&st, offset, 30e9); // ... and the loss of the machine (--replica)
  *
  * Every function returns SHM_HOST_OK (0) or a negative error code; on an
  * error `st->message` holds one line naming the problem and the fix.
@@ -64,7 +65,7 @@ enum {
   /* Use. */
   SHM_HOST_RANGE = -14,          /* record empty or not smaller than the ring; buffer too small */
   SHM_HOST_EXHAUSTED = -15,      /* the u64 record stream would pass 2^64 */
-  SHM_HOST_TIMEOUT = -16,        /* shm_host_wait_durable: not durable within the timeout */
+  SHM_HOST_TIMEOUT = -16,        /* shm_host_wait_durable / _replicated: not there within the timeout */
   SHM_HOST_CLOSED = -17,         /* the state was closed (or never attached) */
   SHM_HOST_INVALID_ARGUMENT = -18, /* a NULL pointer where data was required */
   SHM_HOST_SYSTEM = -19,         /* a system call failed: st->sys_errno */
@@ -126,6 +127,10 @@ uint64_t shm_host_replicated_offset(const struct shm_host_state *st);
 /** Waits until the record committed at stream offset `offset` is durable (durable_offset >
  *  offset), for at most timeout_ns nanoseconds (< 0: no limit). SHM_HOST_TIMEOUT when not. */
 int shm_host_wait_durable(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns);
+/** Waits until the record committed at stream offset `offset` is on the host's replica, off
+ *  this machine (replicated_offset > offset), for at most timeout_ns nanoseconds (< 0: no
+ *  limit; without --replica it never comes). SHM_HOST_TIMEOUT when not. */
+int shm_host_wait_replicated(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns);
 /* Double buffering in the tail (FORMAT.md section 6): two halves of `capacity` bytes
  * at tail[region, region + 2*capacity), each a SHM_HOST_DBUF_HEADER-byte header and up
  * to capacity - SHM_HOST_DBUF_HEADER bytes of a version. */
@@ -600,30 +605,40 @@ uint64_t shm_host_replicated_offset(const struct shm_host_state *st) {
  * added) is still noticed within this long. */
 #define SHM_HOST__WAIT_SLICE_NS 20000000LL
 
-int shm_host_wait_durable(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns) {
+/* Waits until read(st) > offset, sleeping in futex(2) on the low half of the header
+ * word at byte `at` (durable_offset 40, replicated_offset 64): the host wakes it
+ * (FUTEX_WAKE, shared) after publishing; the kernel compares the word with what we
+ * saw first, so a publication between our load and the wait is never missed. */
+static int shm_host__wait_word(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns, size_t at,
+                               uint64_t (*read)(const struct shm_host_state *), const char *what) {
   struct timespec now, ts;
   if (!st->base) return shm_host__fail(st, SHM_HOST_CLOSED, "this shared state is closed");
   clock_gettime(CLOCK_MONOTONIC, &now);
   int64_t start = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
   for (;;) {
-    /* Wait on the low half of durable_offset: the host wakes it (FUTEX_WAKE, shared)
-     * after publishing; the kernel compares the word with what we saw first, so a
-     * publication between our load and the wait is never missed. */
-    uint32_t seen = atomic_load_explicit((_Atomic uint32_t *)(void *)(st->base + 40), memory_order_acquire);
-    if (shm_host_durable_offset(st) > offset) return SHM_HOST_OK;
+    uint32_t seen = atomic_load_explicit((_Atomic uint32_t *)(void *)(st->base + at), memory_order_acquire);
+    if (read(st) > offset) return SHM_HOST_OK;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t elapsed = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - start;
     if (timeout_ns >= 0 && elapsed >= timeout_ns)
-      return shm_host__fail(st, SHM_HOST_TIMEOUT, "the record at offset %llu was not durable within %lld ns (durable_offset is %llu)",
-                            (unsigned long long)offset, (long long)timeout_ns, (unsigned long long)shm_host_durable_offset(st));
+      return shm_host__fail(st, SHM_HOST_TIMEOUT, "the record at offset %llu was not %s within %lld ns (%s_offset is %llu)",
+                            (unsigned long long)offset, what, (long long)timeout_ns, what, (unsigned long long)read(st));
     int64_t slice = timeout_ns >= 0 && timeout_ns - elapsed < SHM_HOST__WAIT_SLICE_NS ? timeout_ns - elapsed : SHM_HOST__WAIT_SLICE_NS;
     ts.tv_sec = (time_t)(slice / 1000000000LL);
     ts.tv_nsec = (long)(slice % 1000000000LL);
-    if (syscall(SYS_futex, st->base + 40, FUTEX_WAIT, seen, &ts, NULL, 0) != 0 && errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) {
+    if (syscall(SYS_futex, st->base + at, FUTEX_WAIT, seen, &ts, NULL, 0) != 0 && errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) {
       st->sys_errno = errno;
-      return shm_host__fail(st, SHM_HOST_SYSTEM, "futex wait on durable_offset failed: %s", strerror(errno));
+      return shm_host__fail(st, SHM_HOST_SYSTEM, "futex wait on %s_offset failed: %s", what, strerror(errno));
     }
   }
+}
+
+int shm_host_wait_durable(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns) {
+  return shm_host__wait_word(st, offset, timeout_ns, 40, shm_host_durable_offset, "durable");
+}
+
+int shm_host_wait_replicated(struct shm_host_state *st, uint64_t offset, int64_t timeout_ns) {
+  return shm_host__wait_word(st, offset, timeout_ns, 64, shm_host_replicated_offset, "replicated");
 }
 
 /* CRC-32 with zlib's polynomial, continuing from `crc` as zlib's crc32(crc, p, n) does. */

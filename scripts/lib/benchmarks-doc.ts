@@ -32,3 +32,26 @@ export function writeBenchmarkSection(title: string, command: string, body: stri
   }
   writeFileSync(DOC, next);
 }
+
+/**
+ * Replaces, in the `## <title>` section of docs/BENCHMARKS.md, the table
+ * rows starting with `rowPrefix` by `rows` (at the place of the first), and
+ * the paragraph starting with `notePrefix` by `note` (appended when there
+ * is none): for a run of one case of a benchmark, which leaves the other
+ * rows, and the date and machine they were measured on, as they are.
+ */
+export function replaceBenchmarkRows(title: string, rowPrefix: string, rows: string[], notePrefix: string, note: string): void {
+  const doc = readFileSync(DOC, 'utf8');
+  const start = doc.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`docs/BENCHMARKS.md has no section ${title}: run the whole benchmark once`);
+  const end = doc.indexOf('\n## ', start + 1) < 0 ? doc.length : doc.indexOf('\n## ', start + 1);
+  const lines = doc.slice(start, end).split('\n');
+  const first = lines.findIndex((l) => l.startsWith(rowPrefix));
+  const kept = lines.filter((l) => !l.startsWith(rowPrefix));
+  const at = first < 0 ? kept.findLastIndex((l) => l.startsWith('|')) + 1 : first;
+  kept.splice(at, 0, ...rows);
+  let section = kept.join('\n').trimEnd();
+  const paragraphs = section.split('\n\n').filter((p) => !p.startsWith(notePrefix));
+  section = `${[...paragraphs, note.trim()].join('\n\n')}\n`;
+  writeFileSync(DOC, `${doc.slice(0, start)}${section}${doc.slice(end)}`);
+}

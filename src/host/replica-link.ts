@@ -139,6 +139,17 @@ export class ReplicaLink {
     this.#describing.add(described);
   }
 
+  /**
+   * The lowest sequence the store may give a new generation: above every
+   * one the replica has used (after a restore that passed over corrupt
+   * generations, or a directory older than the replica). Undefined when
+   * the replica could not be listed at start.
+   */
+  firstSequence(): number | undefined {
+    const highest = this.#replicator.highestSequence();
+    return highest === 0 ? undefined : highest + 1;
+  }
+
   /** Sequences the replica still needs on disk (local retention keeps them). */
   needed(): Set<number> {
     return this.#replicator.needed();
@@ -180,8 +191,9 @@ export class ReplicaLink {
         return;
       case 'retry':
         if (this.#quiet) return;
-        if (this.#failing !== e.message) this.#log.log('error', 'replica-down', `${e.message} (local snapshots go on; retrying, the replica catches up once it answers)`, { delayMs: e.delayMs });
-        this.#failing = e.message;
+        // One line per problem, not per object it meets (the newest generation changes during an outage).
+        if (this.#failing !== e.problem) this.#log.log('error', 'replica-down', `${e.message} (local snapshots go on; retrying, the replica catches up once it answers)`, { delayMs: e.delayMs });
+        this.#failing = e.problem;
         return;
       case 'stopped':
         if (this.#started) this.#log.log('error', 'replica-stopped', `replication stopped: ${e.message}`);

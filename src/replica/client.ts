@@ -13,8 +13,12 @@ export interface ObjectInfo {
   modified: Date;
 }
 
-/** What to upload: a file's contents (read from the start to its end) or bytes in memory. */
-export type PutSource = { path: string } | { bytes: Uint8Array };
+/**
+ * What to upload: a file's contents (read from the start to its end; with
+ * `runs`, only those byte ranges [from, to), in order, concatenated) or
+ * bytes in memory.
+ */
+export type PutSource = { path: string; runs?: ReadonlyArray<readonly [number, number]> } | { bytes: Uint8Array };
 
 /** An object written: its size in bytes and its digest (digest.ts) over parts of `partSize` bytes. */
 export interface PutResult {

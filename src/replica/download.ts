@@ -3,9 +3,10 @@
 // record, fsynced, renamed, and the directory fsynced by the caller.
 // Every local operation goes through the store's StoreFs, so that a
 // power-loss test can record it (test/crash/).
-// Object storage has no holes, so an image that was sparse arrives with its
-// zeros spelled out; blocks that are all zeros are skipped rather than
-// written, and the file is sized at the end, so it is sparse again.
+// A sparse file's object holds only its data runs (runs.ts): each goes back
+// to its place. Zeros an object spells out anyway (a record without runs)
+// are skipped rather than written. The file is sized at the end, so what
+// was a hole is a hole again.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
 import type { RemoteFile } from './record.js';
+import { runPlacer } from './runs.js';
 
 const BLOCK = 4096;
 const ZEROS = new Uint8Array(BLOCK);
@@ -42,15 +44,19 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
   }
   try {
     let position = 0;
+    // Where object bytes go in the file: through the runs, or one to one.
+    const place = file.runs === undefined ? (at: number, length: number): Array<[number, number, number]> => [[at, at, length]] : runPlacer(file.runs);
     for await (const chunk of body) {
       counter.update(chunk);
-      for (let at = 0; at < chunk.length; at += BLOCK) {
-        const block = chunk.subarray(at, at + BLOCK);
-        if (!isZero(block)) await writeFullyWith(sfs, fd, block, 0, block.length, position + at);
+      for (const [to, from, length] of place(position, chunk.length)) {
+        for (let at = 0; at < length; at += BLOCK) {
+          const block = chunk.subarray(from - position + at, from - position + Math.min(length, at + BLOCK));
+          if (!isZero(block)) await writeFullyWith(sfs, fd, block, 0, block.length, to + at);
+        }
       }
       position += chunk.length;
     }
-    await sfs.ftruncate(fd, position);
+    await sfs.ftruncate(fd, file.size ?? position);
     const digest = counter.value();
     if (counter.bytes !== file.bytes || digest !== file.digest) {
       const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose digest differs from its record';

@@ -39,6 +39,16 @@ export function isReplicaError(e: unknown, code?: ReplicaErrorCode): e is Replic
   return e instanceof ReplicaError && (code === undefined || e.code === code);
 }
 
+/**
+ * What kind of failure `e` is, whatever object it met: its code and its
+ * line with the object key left out (an outage that moves on to a newer
+ * generation's object is still one problem).
+ */
+export function failureKind(e: unknown, url: string): string {
+  const line = failureLine(e, url);
+  return e instanceof ReplicaError ? `${e.code} ${e.key === '' ? line : line.split(e.key).join('*')}` : line;
+}
+
 /** One line for any failure met talking to replica `url` (a ReplicaError's own message, else the first line of `e`). */
 export function failureLine(e: unknown, url: string): string {
   return e instanceof ReplicaError ? e.message : `replica ${url}: ${String(e).split('\n')[0]}`;

@@ -2,11 +2,11 @@
 // mount). Every write is durable before it returns: temporary file, fsync,
 // rename (or link for a conditional create), fsync of the directory.
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
+import { fileChunks } from './runs.js';
 import { syncDirectory } from './sync-directory.js';
 import { ReplicaError } from './errors.js';
 
@@ -68,7 +68,7 @@ export class FileReplicaClient implements ReplicaClient {
     const counter = new PartDigest(PART_SIZE);
     const fh: FileHandle = await open(temp, 'wx', 0o644);
     try {
-      const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = 'path' in source ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : [source.bytes];
+      const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = 'path' in source ? fileChunks(source.path, source.runs) : [source.bytes];
       for await (const chunk of chunks) {
         counter.update(chunk);
         let done = 0;

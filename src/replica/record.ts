@@ -4,18 +4,26 @@
 // needs to keep chains whole (the parent).
 
 import { DIGEST } from './digest.js';
+import { validRuns, type Run } from './runs.js';
 
-/** A file of a replicated generation: name, size in bytes, digest (digest.ts) over parts of `partSize` bytes. */
+/**
+ * A file of a replicated generation: name, its object's size in bytes,
+ * digest (digest.ts) over parts of `partSize` bytes. A sparse file
+ * (runs.ts) also has `runs`, the data runs [from, to) its object holds
+ * concatenated, and `size`, the file's length; the rest of it is holes.
+ */
 export interface RemoteFile {
   name: string;
   bytes: number;
   digest: string;
   partSize: number;
+  runs?: Run[];
+  size?: number;
 }
 
 /** The record of a replicated generation (JSON, `format` RECORD_FORMAT). */
 export interface RemoteGeneration {
-  format: typeof RECORD_FORMAT;
+  format: typeof RECORD_FORMAT | typeof SPARSE_RECORD_FORMAT;
   sequence: number;
   parent: number | null;
   /** Decimal string (may pass 2^53), or null. */
@@ -29,6 +37,8 @@ export interface RemoteGeneration {
 }
 
 export const RECORD_FORMAT = 'shm-host-replica-generation/1';
+/** A record with a sparse file: a reader that predates runs must refuse it, not write the runs as a dense file. */
+export const SPARSE_RECORD_FORMAT = 'shm-host-replica-generation/2';
 
 const NAME = /^[^/\0]+$/;
 
@@ -44,7 +54,11 @@ function fileOf(v: unknown): RemoteFile | null {
   if (!Number.isSafeInteger(f.bytes) || (f.bytes as number) < 0) return null;
   if (typeof f.digest !== 'string' || !DIGEST.test(f.digest)) return null;
   if (!Number.isSafeInteger(f.partSize) || (f.partSize as number) < 1) return null;
-  return { name: f.name, bytes: f.bytes as number, digest: f.digest, partSize: f.partSize as number };
+  const file: RemoteFile = { name: f.name, bytes: f.bytes as number, digest: f.digest, partSize: f.partSize as number };
+  if (f.runs === undefined && f.size === undefined) return file;
+  if (!Number.isSafeInteger(f.size) || !validRuns(f.runs, f.size as number)) return null;
+  if (f.runs.reduce((n, [from, to]) => n + to - from, 0) !== file.bytes) return null;
+  return { ...file, runs: f.runs, size: f.size as number };
 }
 
 /**
@@ -61,7 +75,7 @@ export function parseRecord(bytes: Uint8Array, sequence: number): RemoteGenerati
   }
   if (typeof v !== 'object' || v === null) return { reason: 'its record is not an object' };
   const r = v as Record<string, unknown>;
-  if (r.format !== RECORD_FORMAT) return { reason: `its record has an unknown format ${JSON.stringify(r.format)}` };
+  if (r.format !== RECORD_FORMAT && r.format !== SPARSE_RECORD_FORMAT) return { reason: `its record has an unknown format ${JSON.stringify(r.format)}` };
   if (r.sequence !== sequence) return { reason: `its record names sequence ${String(r.sequence)}` };
   const parent = r.parent ?? null;
   if (parent !== null && !(Number.isSafeInteger(parent) && (parent as number) >= 1 && (parent as number) < sequence)) return { reason: 'its record has a bad parent' };
@@ -73,13 +87,14 @@ export function parseRecord(bytes: Uint8Array, sequence: number): RemoteGenerati
   if (files === null || files.some((f) => f === null) || manifest === null) return { reason: 'its record lists a malformed file' };
   const all = [...(files as RemoteFile[]), manifest];
   if (new Set(all.map((f) => f.name)).size !== all.length) return { reason: 'its record lists a file twice' };
+  if (all.some((f) => f.runs !== undefined) !== (r.format === SPARSE_RECORD_FORMAT)) return { reason: 'its record\'s format does not match its files' };
   return {
-    format: RECORD_FORMAT, sequence, parent: parent as number | null, offset: offset as string | null,
+    format: r.format, sequence, parent: parent as number | null, offset: offset as string | null,
     created: r.created, host: typeof r.host === 'string' ? r.host : '', files: files as RemoteFile[], manifest,
   };
 }
 
-/** Total bytes of a replicated generation's files. */
+/** Total bytes of a replicated generation's objects (what the replica stores: a sparse file's data runs only). */
 export function remoteBytes(r: RemoteGeneration): number {
   return r.files.reduce((n, f) => n + f.bytes, r.manifest.bytes);
 }

@@ -5,11 +5,11 @@
 import type { ReplicaClient } from './client.js';
 import type { ReplicatorOptions } from './replicator-options.js';
 import { Backoff } from './backoff.js';
-import { failureLine, isReplicaError, type ReplicaError } from './errors.js';
+import { failureKind, failureLine, isReplicaError, type ReplicaError } from './errors.js';
 import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
 import { WriterLease, keepRenewing } from './lease.js';
 import { planUpload } from './plan.js';
-import type { RemoteGeneration } from './record.js';
+import { remoteBytes, type RemoteGeneration } from './record.js';
 import { listRemote } from './remote.js';
 import { pruneRemote } from './prune.js';
 import type { RemoteRetention } from './retention.js';
@@ -33,6 +33,7 @@ export class Replicator {
   #closed = false;
   #stopped = false;
   #offered: number[] = [];
+  #highest = 0;
   #status: ReplicaStatus;
   readonly #nap = new Nap();
   #abort = new AbortController();
@@ -100,6 +101,9 @@ export class Replicator {
     return this.#remote;
   }
 
+  /** The highest sequence any key of the replica named at the last listing, 0 before one: new local generations number above it. */
+  highestSequence = (): number => this.#highest;
+
   /** Resolves once nothing waits (everything offered is replicated or skipped), or the replicator stopped. */
   async idle(): Promise<void> {
     if (this.#waiting.size === 0 || this.#stopped || this.#closed) return;
@@ -132,6 +136,7 @@ export class Replicator {
     const listing = await listRemote(this.#client);
     for (const [s, g] of listing.generations) this.#remote.set(s, g);
     for (const s of this.#remote.keys()) this.#waiting.delete(s);
+    this.#highest = Math.max(this.#highest, ...listing.objects.keys(), ...listing.damaged.keys());
     this.#ready = true;
     this.#refreshReplicated();
     await this.#prune();
@@ -180,7 +185,7 @@ export class Replicator {
       this.#remote.set(g.sequence, record);
       this.#waiting.delete(g.sequence);
       this.#refreshReplicated();
-      this.#opts.onEvent?.({ kind: 'replicated', sequence: g.sequence, offset: record.offset, bytes, ms: Date.now() - started });
+      this.#opts.onEvent?.({ kind: 'replicated', sequence: g.sequence, offset: record.offset, bytes: remoteBytes(record), ms: Date.now() - started });
     } catch (e) {
       if (!isReplicaError(e, 'LOCAL')) throw e;
       // A local file vanished or changed: this generation cannot go; later ones may.
@@ -222,7 +227,7 @@ export class Replicator {
     const delayMs = this.#backoff.next();
     this.#status.state = 'retrying';
     this.#status.lastError = { message, at: now() };
-    this.#opts.onEvent?.({ kind: 'retry', message, delayMs });
+    this.#opts.onEvent?.({ kind: 'retry', message, problem: failureKind(e, this.#client.url), delayMs });
     return delayMs;
   }
 

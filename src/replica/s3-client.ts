@@ -2,7 +2,6 @@
 // for every request, @aws-sdk/lib-storage for multipart uploads. No S3
 // protocol code of our own.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, paginateListObjectsV2, type S3ClientConfig,
@@ -10,6 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
+import { fileChunks } from './runs.js';
 import { ReplicaError } from './errors.js';
 import { s3Failure } from './s3-errors.js';
 import { quietly } from './sdk-quiet.js';
@@ -124,7 +124,7 @@ export class S3ReplicaClient implements ReplicaClient {
 
   async put(key: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const counter = new PartDigest(this.#partSize);
-    const input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = 'path' in source ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : [source.bytes];
+    const input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = 'path' in source ? fileChunks(source.path, source.runs) : [source.bytes];
     // lib-storage cuts the stream into parts of exactly partSize bytes and
     // sends a part only once it has all of it: by then its MD5 is known.
     async function* hashed(): AsyncGenerator<Uint8Array> {

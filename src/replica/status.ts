@@ -32,7 +32,8 @@ export type ReplicaEvent =
   | { kind: 'lease'; how: string }
   | { kind: 'replicated'; sequence: number; offset: string | null; bytes: number; ms: number }
   | { kind: 'skipped'; sequences: number[]; reason: string }
-  | { kind: 'retry'; message: string; delayMs: number }
+  /** `problem` is `message` without the object it met: the same outage on the next object is the same problem. */
+  | { kind: 'retry'; message: string; problem: string; delayMs: number }
   | { kind: 'deleted'; sequences: number[] }
   | { kind: 'stopped'; message: string };
 

@@ -7,21 +7,24 @@ import type { PutOptions, ReplicaClient } from './client.js';
 import { ReplicaError } from './errors.js';
 import type { LocalGeneration, LocalGenerationFile } from './generation.js';
 import { objectKey, objectPrefix, recordKey } from './layout.js';
-import { RECORD_FORMAT, encodeRecord, type RemoteFile, type RemoteGeneration } from './record.js';
+import { RECORD_FORMAT, SPARSE_RECORD_FORMAT, encodeRecord, type RemoteFile, type RemoteGeneration } from './record.js';
+import { runBytes, sparseRuns } from './runs.js';
 
 /** The local file is gone or changed: the generation cannot be shipped (not retryable). */
 function localProblem(g: LocalGeneration, f: LocalGenerationFile, what: string, cause?: unknown): ReplicaError {
   return new ReplicaError('LOCAL', `generation ${g.sequence}: ${f.path} ${what}: it is not replicated; a newer generation will be`, { key: f.name, retryable: false, cause });
 }
 
-async function checkLocal(g: LocalGeneration, f: LocalGenerationFile): Promise<void> {
+/** Checks the file's size against its description; returns its data runs when it has holes (runs.ts). */
+async function checkLocal(g: LocalGeneration, f: LocalGenerationFile): Promise<Array<[number, number]> | null> {
   let size: number;
   try {
     size = (await stat(f.path)).size;
+    if (size === f.bytes) return await sparseRuns(f.path, f.bytes);
   } catch (e) {
     throw localProblem(g, f, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
   }
-  if (size !== f.bytes) throw localProblem(g, f, `has ${size} bytes, the store described ${f.bytes}`);
+  throw localProblem(g, f, `has ${size} bytes, the store described ${f.bytes}`);
 }
 
 /**
@@ -37,14 +40,15 @@ export async function uploadGeneration(
   const shipped: RemoteFile[] = [];
   let before = 0;
   for (const f of [...g.files, g.manifest]) {
-    await checkLocal(g, f);
+    const runs = await checkLocal(g, f);
+    const stored = runs === null ? f.bytes : runBytes(runs);
     const base = before;
     const put: PutOptions = { onProgress: (n) => options.onProgress?.(base + n) };
     if (options.signal !== undefined) put.signal = options.signal;
-    const r = await client.put(objectKey(g.sequence, f.name), { path: f.path }, put);
-    if (r.bytes !== f.bytes) throw localProblem(g, f, `changed while it was uploaded (${r.bytes} bytes read, ${f.bytes} described)`);
-    shipped.push({ name: f.name, bytes: r.bytes, digest: r.digest, partSize: r.partSize });
-    before += f.bytes;
+    const r = await client.put(objectKey(g.sequence, f.name), runs === null ? { path: f.path } : { path: f.path, runs }, put);
+    if (r.bytes !== stored) throw localProblem(g, f, `changed while it was uploaded (${r.bytes} bytes read, ${stored} expected)`);
+    shipped.push({ name: f.name, bytes: r.bytes, digest: r.digest, partSize: r.partSize, ...(runs === null ? {} : { runs, size: f.bytes }) });
+    before += stored;
   }
   // Every object must be listed with its size before the record says so.
   const listed = new Map((await client.list(objectPrefix(g.sequence))).map((o) => [o.key, o.bytes]));
@@ -57,7 +61,7 @@ export async function uploadGeneration(
   await options.beforeRecord?.();
   const manifest = shipped.pop() as RemoteFile;
   const record: RemoteGeneration = {
-    format: RECORD_FORMAT, sequence: g.sequence, parent: g.parent ?? null, offset: g.offset ?? null,
+    format: shipped.some((f) => f.runs !== undefined) || manifest.runs !== undefined ? SPARSE_RECORD_FORMAT : RECORD_FORMAT, sequence: g.sequence, parent: g.parent ?? null, offset: g.offset ?? null,
     created: new Date().toISOString(), host, files: shipped, manifest,
   };
   await client.put(recordKey(g.sequence), { bytes: encodeRecord(record) }, options.signal === undefined ? {} : { signal: options.signal });

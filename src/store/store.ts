@@ -74,7 +74,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     });
     try {
       const { nextSequence, strays } = await settleDirectory(sfs, dir);
-      return new SnapshotStore(sfs, dir, keep, false, lock, nextSequence, limits, strays, options.spare);
+      return new SnapshotStore(sfs, dir, keep, false, lock, Math.max(nextSequence, options.firstSequence ?? 1), limits, strays, options.spare);
     } catch (err) {
       await lock.release();
       throw err;

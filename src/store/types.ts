@@ -94,6 +94,13 @@ export interface StoreOptions {
    * instead of the newest ones.
    */
   readonly spare?: () => ReadonlySet<number>;
+  /**
+   * The lowest sequence a new generation may take (default 1): one above
+   * every sequence the host's replica holds, so that a history restored from
+   * an older generation never reuses a number the replica gives another
+   * generation.
+   */
+  readonly firstSequence?: number;
 }
 
 /** One file of a generation, for a tool that copies generations (replication). `bytes` is null for the manifest. */

@@ -47,6 +47,7 @@ check("empty record is a ValueError", lambda: raises(ValueError, lambda: state.c
 check("record as long as the ring is a ValueError", lambda: raises(ValueError, lambda: state.commit(bytes(state.max_record_size + 1))))
 check("durable words are 0 standalone", lambda: (state.durable_offset(), state.snapshot_seq()) == (0, 0))
 check("wait_durable times out with False", lambda: state.wait_durable(0, timeout=0.05) is False)
+check("wait_replicated times out with False", lambda: state.wait_replicated(0, timeout=0.05) is False)
 check("tail is a writable memoryview", lambda: isinstance(state.tail, memoryview) and not state.tail.readonly and len(state.tail) == state.layout.tail_size)
 region = shm_host.DoubleBuffer(state, 1024)
 check("double buffer: none yet", lambda: region.read() is None)

@@ -4,17 +4,15 @@
 // how long after the publication each waiter resolves. Then the real host:
 // a record a child saw durable survives a SIGKILL of the host.
 import t, { type Test } from 'tap';
-import { readFileSync } from 'node:fs';
 import { DURABLE_OFFSET_AT, writeExtension } from '../../src/format/index.js';
 import { Mapping, futexWake } from '../../src/sys/index.js';
 import { attach } from '../../src/client/index.js';
 import { encodeRecord } from '../../fixtures/lib/record-codec.js';
-import { spawnShared, waitFor } from '../../fixtures/lib/shared-child.js';
+import { waitFor } from '../../fixtures/lib/shared-child.js';
 import { scratch, nthMatch } from '../host/harness.js';
-import { clientTools, memfd, type ClientTool } from './helpers.js';
+import { clientTools, futexWaiter, inFutex, memfd } from './helpers.js';
 
 const SIZE = 1 << 20;
-const SYS_FUTEX = process.arch === 'arm64' ? 98 : 202;
 
 /** A configured file with three 100-byte records; returns their offsets and the last one's end. */
 function prepared(t: Test): { fd: number; offsets: bigint[]; end: bigint } {
@@ -33,30 +31,6 @@ function publish(header: Mapping, durableOffset: bigint, snapshotSeq: bigint, wa
   return { at, woken: wake ? futexWake(header, DURABLE_OFFSET_AT) : 0 };
 }
 
-/** Is `pid` blocked in futex(2) right now? */
-function inFutex(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith(`${SYS_FUTEX} `);
-  } catch {
-    return false;
-  }
-}
-
-interface WaitResult { durable: boolean; woke_ns: string; cpu_ns: number; durable_offset: string; code: string }
-
-/** Starts `wait-durable` in `tool`; resolves once it sleeps in the futex. */
-async function waiter(tool: ClientTool, fd: number, offset: bigint, timeoutMs: number): Promise<{ pid: number; done: Promise<WaitResult> }> {
-  const child = spawnShared(tool.command, [...tool.args, 'wait-durable', '--offset', String(offset), '--timeout-ms', String(timeoutMs)], { fd });
-  const first = await child.firstLine();
-  if (first === null || !first.startsWith('waiting')) throw new Error(`${tool.name} wait-durable did not start: ${child.stderr}`);
-  await waitFor(`${tool.name} to sleep in futex`, () => inFutex(child.pid!), { timeout: 10_000 });
-  const done = child.exited.then((r) => {
-    if (r.code !== 0) throw new Error(`${tool.name} wait-durable failed (${r.code}): ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as WaitResult;
-  });
-  return { pid: child.pid!, done };
-}
-
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 t.test('C and Python: the host\'s futex wake resolves a wait within milliseconds, and only once the record is covered', async (t) => {
@@ -67,7 +41,7 @@ t.test('C and Python: the host\'s futex wake resolves a wait within milliseconds
     for (let trial = 0; trial < 5; trial++) {
       const { fd, offsets, end } = prepared(t);
       const header = Mapping.map(fd, 4096, { writable: true });
-      const w = await waiter(tool, fd, offsets[2]!, 20_000);
+      const w = await futexWaiter(tool, fd, 'durable', offsets[2]!, 20_000);
       // Durable up to the start of the awaited record: woken, not resolved.
       const early = publish(header, offsets[2]!, 1n, true);
       t.equal(early.woken, 1, `${tool.name}: the wake reached the sleeping waiter (a shared futex on the file)`);
@@ -89,7 +63,7 @@ t.test('C and Python: without a wake (an older host) a wait still resolves withi
   for (const tool of tools) {
     const { fd, offsets, end } = prepared(t);
     const header = Mapping.map(fd, 4096, { writable: true });
-    const w = await waiter(tool, fd, offsets[0]!, 20_000);
+    const w = await futexWaiter(tool, fd, 'durable', offsets[0]!, 20_000);
     const silent = publish(header, end, 1n, false);
     const result = await w.done;
     header.close();
@@ -104,7 +78,7 @@ t.test('C and Python: a wait times out cleanly and sleeps meanwhile', async (t) 
   for (const tool of tools) {
     const { fd, end } = prepared(t);
     const started = process.hrtime.bigint();
-    const w = await waiter(tool, fd, end, 1000);
+    const w = await futexWaiter(tool, fd, 'durable', end, 1000);
     const result = await w.done;
     const waited = Number(BigInt(result.woke_ns) - started) / 1e6;
     t.same([result.durable, result.code], [false, 'TIMEOUT'], `${tool.name}: not durable, TIMEOUT`);

@@ -3,11 +3,11 @@
 // compiled with `cc` into a temporary directory once per test file; a client
 // whose toolchain is missing is skipped with a visible reason.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { memfdCreate } from '../../src/sys/index.js';
-import { spawnShared } from '../../fixtures/lib/shared-child.js';
+import { spawnShared, waitFor } from '../../fixtures/lib/shared-child.js';
 import { imageOf, nthMatch, recordsInImage, until } from '../host/harness.js';
 
 /** A host's output stream as test/host/harness.ts follows it. */
@@ -209,4 +209,31 @@ export async function killStorm(
   const second = host.start(args);
   const resumed = Number((await second.stdout.waitFor(resumedRe, 30_000))[1]);
   t.ok(resumed >= logged && resumed <= logged + 1, `${tool.name}: after a host restart the child resumed at ${resumed}; it had logged ${logged}`);
+}
+
+const SYS_FUTEX = process.arch === 'arm64' ? 98 : 202;
+
+/** Is `pid` blocked in futex(2) right now? */
+export function inFutex(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith(`${SYS_FUTEX} `);
+  } catch {
+    return false;
+  }
+}
+
+/** What a tool's wait-durable / wait-replicated printed last: whether it came, when it woke (CLOCK_MONOTONIC ns), its CPU time, the word then. */
+export interface WaitResult { durable?: boolean; replicated?: boolean; woke_ns: string; cpu_ns: number; durable_offset?: string; replicated_offset?: string; code: string }
+
+/** Starts `wait-durable` or `wait-replicated` in `tool`; resolves once it sleeps in the futex. */
+export async function futexWaiter(tool: ClientTool, fd: number, word: 'durable' | 'replicated', offset: bigint, timeoutMs: number): Promise<{ pid: number; done: Promise<WaitResult> }> {
+  const child = spawnShared(tool.command, [...tool.args, `wait-${word}`, '--offset', String(offset), '--timeout-ms', String(timeoutMs)], { fd });
+  const first = await child.firstLine();
+  if (first === null || !first.startsWith('waiting')) throw new Error(`${tool.name} wait-${word} did not start: ${child.stderr}`);
+  await waitFor(`${tool.name} to sleep in futex`, () => inFutex(child.pid!), { timeout: 10_000 });
+  const done = child.exited.then((r) => {
+    if (r.code !== 0) throw new Error(`${tool.name} wait-${word} failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as WaitResult;
+  });
+  return { pid: child.pid!, done };
 }

@@ -6,7 +6,7 @@
  *                  [--slots S] [--ring-size R] [--tail-seed S --tail-length N] [--ack-every K]
  *   shm_tool read [--tail-length N]       one JSON object: header, records, host words, tail CRC
  *   shm_tool check                        attach only: "ok", or JSON {code, message} and status 1
- *   shm_tool wait-durable --offset O --timeout-ms T
+ *   shm_tool wait-durable|wait-replicated --offset O --timeout-ms T
  *   shm_tool dbuf-write --capacity C --count N [--region R] / dbuf-read --capacity C [--region R]
  *
  * Records use the self-checking encoding of fixtures/lib/record-codec.js.
@@ -120,6 +120,7 @@ static int cmd_write(int argc, char **argv) {
   uint64_t lo = num(argc, argv, "--min-size", 16), hi = num(argc, argv, "--max-size", 1024), ack = num(argc, argv, "--ack-every", 0);
   if (hi > shm_host_max_record_size(&st)) hi = shm_host_max_record_size(&st);
   const char *log_path = opt(argc, argv, "--log", NULL);
+  int replicated = strcmp(opt(argc, argv, "--ack", "durable"), "replicated") == 0; /* what an acknowledgement waits for */
   int log = log_path ? open(log_path, O_WRONLY | O_APPEND | O_CREAT, 0600) : -1;
   if (opt(argc, argv, "--tail-length", NULL)) fill_tail(&st, (uint32_t)num(argc, argv, "--tail-seed", 1), num(argc, argv, "--tail-length", 0));
   uint64_t index = latest_index(&st);
@@ -137,9 +138,9 @@ static int cmd_write(int argc, char **argv) {
       if (write(log, line, (size_t)n) != n) { perror("c: log"); return 1; }
     }
     if (ack && index % ack == 0) {
-      int rc = shm_host_wait_durable(&st, offset, 20000000000LL);
+      int rc = replicated ? shm_host_wait_replicated(&st, offset, 20000000000LL) : shm_host_wait_durable(&st, offset, 20000000000LL);
       if (rc) { fprintf(stderr, "c: %s\n", st.message); return 1; }
-      printf("c: durable %" PRIu64 "\n", index);
+      printf("c: %s %" PRIu64 "\n", replicated ? "replicated" : "durable", index);
       fflush(stdout);
     }
     if (rate) {
@@ -172,18 +173,20 @@ static int cmd_read(int argc, char **argv) {
   return 0;
 }
 
-static int cmd_wait(int argc, char **argv) {
+static int cmd_wait(int argc, char **argv, int replicated) {
   struct shm_host_state st;
   attach_or_die(&st, argc, argv);
   uint64_t offset = num(argc, argv, "--offset", 0);
   int64_t timeout = (int64_t)num(argc, argv, "--timeout-ms", 1000) * 1000000LL;
-  printf("waiting %" PRIu64 "\n", shm_host_durable_offset(&st));
+  uint64_t (*read)(const struct shm_host_state *) = replicated ? shm_host_replicated_offset : shm_host_durable_offset;
+  const char *word = replicated ? "replicated" : "durable";
+  printf("waiting %" PRIu64 "\n", read(&st));
   fflush(stdout);
   int64_t cpu0 = cpu_ns();
-  int rc = shm_host_wait_durable(&st, offset, timeout);
+  int rc = replicated ? shm_host_wait_replicated(&st, offset, timeout) : shm_host_wait_durable(&st, offset, timeout);
   int64_t woke = now_ns();
-  printf("{\"durable\":%s,\"woke_ns\":\"%" PRId64 "\",\"cpu_ns\":%" PRId64 ",\"durable_offset\":\"%" PRIu64 "\",\"code\":\"%s\"}\n",
-         rc == SHM_HOST_OK ? "true" : "false", woke, cpu_ns() - cpu0, shm_host_durable_offset(&st), shm_host_error_name(rc));
+  printf("{\"%s\":%s,\"woke_ns\":\"%" PRId64 "\",\"cpu_ns\":%" PRId64 ",\"%s_offset\":\"%" PRIu64 "\",\"code\":\"%s\"}\n",
+         word, rc == SHM_HOST_OK ? "true" : "false", woke, cpu_ns() - cpu0, word, read(&st), shm_host_error_name(rc));
   shm_host_close(&st);
   return rc == SHM_HOST_OK || rc == SHM_HOST_TIMEOUT ? 0 : 1;
 }
@@ -247,6 +250,7 @@ static int cmd_api(void) {
   CHECK("record index past the end", shm_host_record(&st, 2, &off, buf, sizeof buf, &n) == SHM_HOST_RANGE);
   CHECK("durable words are 0 standalone", shm_host_durable_offset(&st) == 0 && shm_host_snapshot_seq(&st) == 0);
   CHECK("wait times out", shm_host_wait_durable(&st, 0, 30000000) == SHM_HOST_TIMEOUT && strstr(st.message, "not durable within"));
+  CHECK("wait for replication times out", shm_host_wait_replicated(&st, 0, 30000000) == SHM_HOST_TIMEOUT && strstr(st.message, "not replicated within") && strstr(st.message, "replicated_offset is 0"));
   uint64_t tail_size;
   unsigned char *tail = shm_host_tail(&st, &tail_size);
   CHECK("tail after the ring", tail == st.base + st.tail_base && tail_size == st.size - st.tail_base);
@@ -298,12 +302,13 @@ static int cmd_api(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: shm_tool write|read|check|wait-durable|dbuf-write|dbuf-read [options]\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: shm_tool write|read|check|wait-durable|wait-replicated|dbuf-write|dbuf-read [options]\n"); return 2; }
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (strcmp(argv[1], "api") == 0) return cmd_api();
   if (strcmp(argv[1], "write") == 0) return cmd_write(argc, argv);
   if (strcmp(argv[1], "read") == 0) return cmd_read(argc, argv);
-  if (strcmp(argv[1], "wait-durable") == 0) return cmd_wait(argc, argv);
+  if (strcmp(argv[1], "wait-durable") == 0) return cmd_wait(argc, argv, 0);
+  if (strcmp(argv[1], "wait-replicated") == 0) return cmd_wait(argc, argv, 1);
   if (strcmp(argv[1], "dbuf-write") == 0) return cmd_dbuf(argc, argv, 1);
   if (strcmp(argv[1], "dbuf-read") == 0) return cmd_dbuf(argc, argv, 0);
   if (strcmp(argv[1], "check") == 0) {

@@ -58,6 +58,7 @@ def cmd_write(o):
     state = attach_or_die(o)
     count, rate = num(o, "--count", None), num(o, "--rate", 0)
     lo, hi, ack = num(o, "--min-size", 16), min(num(o, "--max-size", 1024), state.max_record_size), num(o, "--ack-every", 0)
+    word = o.get("--ack", "durable")  # what an acknowledgement waits for: durable or replicated
     log = os.open(o["--log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if "--log" in o else None
     if "--tail-length" in o:
         fill_tail(state, num(o, "--tail-seed", 1), num(o, "--tail-length", 0))
@@ -71,10 +72,10 @@ def cmd_write(o):
         if log is not None:
             os.write(log, b"%d\n" % index)
         if ack and index % ack == 0:
-            if not state.wait_durable(offset, 20):
-                sys.stderr.write(f"python: record {index} not durable within 20 s\n")
+            if not (state.wait_replicated if word == "replicated" else state.wait_durable)(offset, 20):
+                sys.stderr.write(f"python: record {index} not {word} within 20 s\n")
                 return 1
-            print(f"python: durable {index}", flush=True)
+            print(f"python: {word} {index}", flush=True)
         done += 1
         if rate:
             wait = start + done / rate - time.monotonic()
@@ -113,14 +114,16 @@ def cpu_ns():
     return int((ru.ru_utime + ru.ru_stime) * 1e9)
 
 
-def cmd_wait(o):
+def cmd_wait(o, word):
     state = attach_or_die(o)
-    print(f"waiting {state.durable_offset()}", flush=True)
+    read = state.replicated_offset if word == "replicated" else state.durable_offset
+    print(f"waiting {read()}", flush=True)
     cpu0 = cpu_ns()
-    ok = state.wait_durable(num(o, "--offset", 0), num(o, "--timeout-ms", 1000) / 1000)
+    wait = state.wait_replicated if word == "replicated" else state.wait_durable
+    ok = wait(num(o, "--offset", 0), num(o, "--timeout-ms", 1000) / 1000)
     woke = time.monotonic_ns()
-    print(json.dumps({"durable": ok, "woke_ns": str(woke), "cpu_ns": cpu_ns() - cpu0,
-                      "durable_offset": str(state.durable_offset()), "code": "OK" if ok else "TIMEOUT"}), flush=True)
+    print(json.dumps({word: ok, "woke_ns": str(woke), "cpu_ns": cpu_ns() - cpu0,
+                      f"{word}_offset": str(read()), "code": "OK" if ok else "TIMEOUT"}), flush=True)
     state.close()
     return 0
 
@@ -156,7 +159,7 @@ def cmd_dbuf(o, writing):
 
 def main(argv):
     if not argv:
-        sys.stderr.write("usage: shm_tool.py write|read|check|wait-durable|dbuf-write|dbuf-read [options]\n")
+        sys.stderr.write("usage: shm_tool.py write|read|check|wait-durable|wait-replicated|dbuf-write|dbuf-read [options]\n")
         return 2
     o = opts(argv[1:])
     cmd = argv[0]
@@ -164,8 +167,8 @@ def main(argv):
         return cmd_write(o)
     if cmd == "read":
         return cmd_read(o)
-    if cmd == "wait-durable":
-        return cmd_wait(o)
+    if cmd in ("wait-durable", "wait-replicated"):
+        return cmd_wait(o, cmd[5:])
     if cmd in ("dbuf-write", "dbuf-read"):
         return cmd_dbuf(o, cmd == "dbuf-write")
     if cmd == "check":

@@ -162,9 +162,10 @@ export async function freePort(): Promise<number> {
  * A private one-node Ceph cluster for one test (its own directory and
  * ports, so stopping its gateway disturbs no other test), stopped at
  * teardown. Its credentials go into process.env (the SDK's default chain).
- * `script('gateway.sh', 'stop')` takes the gateway away, `'start'` brings it back.
+ * `script('gateway.sh', 'stop')` takes the gateway away, `'start'` brings it back;
+ * `ceph('radosgw-admin', ...)` looks at the cluster without the gateway.
  */
-export async function privateCluster(t: Teardown): Promise<{ endpoint: string; script(name: string, ...args: string[]): string }> {
+export async function privateCluster(t: Teardown): Promise<{ endpoint: string; script(name: string, ...args: string[]): string; ceph(command: string, ...args: string[]): string }> {
   const env = {
     ...process.env,
     SHM_HOST_S3_DIR: join(scratchDir(t, 'ceph'), 'cluster'),
@@ -176,5 +177,7 @@ export async function privateCluster(t: Teardown): Promise<{ endpoint: string; s
   const exported = Object.fromEntries([...script('up.sh').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
   process.env.AWS_ACCESS_KEY_ID = exported.AWS_ACCESS_KEY_ID;
   process.env.AWS_SECRET_ACCESS_KEY = exported.AWS_SECRET_ACCESS_KEY;
-  return { endpoint: exported.SHM_HOST_TEST_S3_ENDPOINT as string, script };
+  // A Ceph tool (radosgw-admin, rados) on this cluster: it reads RADOS directly, with the gateway down too.
+  const ceph = (command: string, ...args: string[]): string => execFileSync(command, args, { env: { ...env, CEPH_CONF: join(env.SHM_HOST_S3_DIR, 'ceph.conf') }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  return { endpoint: exported.SHM_HOST_TEST_S3_ENDPOINT as string, script, ceph };
 }

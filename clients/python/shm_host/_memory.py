@@ -100,4 +100,4 @@ def futex_wait(address: int, expected: int, timeout_s: float) -> None:
     if r != 0:
         err = ctypes.get_errno()
         if err not in (11, 110, 4):  # EAGAIN (the word changed), ETIMEDOUT, EINTR
-            raise OSError(err, f"futex wait on durable_offset failed: {os.strerror(err)}")
+            raise OSError(err, f"futex wait failed: {os.strerror(err)}")

@@ -2,7 +2,7 @@
 import mmap
 import os
 import time
-from typing import Any, List, NamedTuple, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from ._errors import ClosedError
 from ._format import (
@@ -48,7 +48,7 @@ class SharedState:
     __slots__ = (
         "fd", "layout", "_map", "_buf", "_words", "_owns_fd", "_closed", "_ring", "_slots", "_mask",
         "_dmask", "_data_base", "_entry_word", "_w", "_latest", "_oldest", "_count", "_offsets",
-        "_futex_word", "_lengths", "_first_length", "_fast", "_consts", "__weakref__",
+        "_futex_words", "_lengths", "_first_length", "_fast", "_consts", "__weakref__",
     )
 
     def __init__(self, fd: int, mapped: mmap.mmap, layout: Layout, header_write_offset: int, owns_fd: bool) -> None:
@@ -69,7 +69,8 @@ class SharedState:
         self._dmask = layout.ring_size - 1
         self._data_base = layout.data_base
         self._entry_word = layout.entry_base // 8
-        self._futex_word: Optional[Any] = None
+        # ctypes words over the header's futex words, by byte position (durable_offset, replicated_offset).
+        self._futex_words: Dict[int, Any] = {}
         # Each slot's offset as the writer last stored it (it is the only writer).
         try:
             self._offsets = [self._words[self._entry_word + 2 * i] for i in range(layout.slots)]
@@ -311,16 +312,33 @@ class SharedState:
         seconds (None: no limit). Returns True once durable, False on timeout, like
         threading.Event.wait. Sleeps in futex(2) on durable_offset, which the host
         wakes after publishing it; costs nothing while nobody waits."""
+        return self._wait_word(DURABLE_OFFSET_AT, self.durable_offset, offset, timeout)
+
+    def wait_replicated(self, offset: int, timeout: Optional[float] = None) -> bool:
+        """Waits until the record committed at stream ``offset`` is on the host's
+        replica (``--replica``), off this machine, i.e. replicated_offset() > offset;
+        at most ``timeout`` seconds (None: no limit). Returns True once replicated,
+        False on timeout. Sleeps in futex(2) on replicated_offset, which the host
+        wakes after publishing it (FORMAT.md section 10). Without a replica it
+        never becomes True: pass a timeout."""
+        return self._wait_word(REPLICATED_OFFSET_AT, self.replicated_offset, offset, timeout)
+
+    def _wait_word(self, at: int, read: Callable[[], int], offset: int, timeout: Optional[float]) -> bool:
+        """Waits until read() > offset, sleeping in futex(2) on the low half of the
+        header word at byte ``at`` in slices of at most _WAIT_SLICE_S (a host that
+        does not wake is still noticed)."""
         self._live()
-        if self._futex_word is None:
-            self._futex_word = word_address(self._map, DURABLE_OFFSET_AT)
-        address = address_of(self._futex_word)
+        word = self._futex_words.get(at)
+        if word is None:
+            word = self._futex_words[at] = word_address(self._map, at)
+        address = address_of(word)
         words = self._words
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         while True:
-            seen = words[DURABLE_OFFSET_AT // 8] & 0xFFFFFFFF
+            # The value seen before the check: the kernel compares it, so a publication in between is never missed.
+            seen = words[at // 8] & 0xFFFFFFFF
             fence()
-            if self.durable_offset() > offset:
+            if read() > offset:
                 return True
             left = _WAIT_SLICE_S if deadline is None else min(_WAIT_SLICE_S, deadline - time.monotonic())
             if left <= 0:
@@ -339,7 +357,7 @@ class SharedState:
         self._closed = True
         self._fast = False
         self._consts = ()
-        self._futex_word = None
+        self._futex_words = {}
         self._words.release()
         self._lengths.release()
         self._buf.release()
