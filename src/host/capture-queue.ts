@@ -72,6 +72,7 @@ export class CaptureQueue {
 
   #logCaptured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
+    if (result.fullBecause !== null) this.#log.log('warn', 'full-generation', result.fullBecause, { sequence: m.sequence });
     this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${humanBytes(result.bytesCopied)} copied in ${Math.round(result.durationMs)} ms`, {
       sequence: m.sequence, reason, records: m.records, bytes: result.bytesCopied, durationMs: result.durationMs,
       latestOffset: m.latest?.offset ?? null,

@@ -6,7 +6,7 @@ import { Mapping } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
 import { headEnd, putChangedTail, putHead } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
-import { CaptureError, invalidLayout } from './errors.js';
+import { CaptureError, ParentUnreadable, invalidLayout } from './errors.js';
 import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';
 import { checkHeaderUnchanged, readLiveHeader, recordSet, scanSlots, withEntryRing } from './live-file.js';
 import { commit, copyInto, onImage, withImage, type Attempt } from './image-plumbing.js';
@@ -34,6 +34,10 @@ export async function captureOnce(fd: number, store: SnapshotStore, reason: Reas
 async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, store: SnapshotStore, reason: Reason, options: CaptureOptions): Promise<Attempt> {
   const parent = store.deltaParent(fstatSync(fd).size);
   return withImage(store, parent, async (image) => {
+    // Allocated before the pre-scan: only the copy lies between the scans,
+    // as a busy writer laps small rings in microseconds. Sized for the size
+    // seen now; regrown after the post-scan in the rare case it moved.
+    let head = new Uint8Array(headEnd(layout.tailBase, fstatSync(fd).size));
     // 1. pre: every slot (offset, length, offset again), atomic loads.
     const pre = scanSlots(live, layout);
     options.onScan?.('pre', pre);
@@ -43,9 +47,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     if (size < layout.tailBase) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture, below its ${layout.tailBase}-byte rings`);
     if (parent !== null && size < parent.generation.manifest.imageSize) throw invalidLayout('the shared file shrank during the capture');
     // 2. header, entry ring and data ring, into memory (the head's start).
-    const head = new Uint8Array(headEnd(layout.tailBase, size));
-    const rings = head.subarray(0, layout.tailBase);
-    readInto(fd, rings, 0);
+    readInto(fd, head.subarray(0, layout.tailBase), 0);
     if (options.throttle) await options.throttle({ phase: 'rings', offset: 0, length: layout.tailBase });
     // 3. post: every slot again.
     checkHeaderUnchanged(live, layout, 'capture');
@@ -56,6 +58,12 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     // 7. starved: records existed, none survived the copy.
     if (isStarved(pre, post, consistent)) return { kind: 'starved' } as const;
     const records = recordSet(layout, consistent);
+    if (head.length !== headEnd(layout.tailBase, size)) {
+      const grown = new Uint8Array(headEnd(layout.tailBase, size));
+      grown.set(head.subarray(0, layout.tailBase));
+      head = grown;
+    }
+    const rings = head.subarray(0, layout.tailBase);
     // 5. in the copy, length 0 in every slot that is not consistent.
     keepOnlyConsistentIn(rings, layout, records);
     const copied = imageHeaderOf(rings);
@@ -66,12 +74,20 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     // memory beside the rings (the head), the rest from the live file.
     readInto(fd, head, layout.tailBase);
     const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
-    const bytesCopied = await onImage(image, 'write snapshot image', async () => {
-      await putHead(image, head, digests);
-      if (parent !== null) return putChangedTail(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head.length, digests, options);
-      await image.truncate(size);
-      return (await copyInto(fd, image, head.length, size, size, digests, () => true, options, 'tail')).bytesCopied;
-    });
+    let bytesCopied: number;
+    try {
+      bytesCopied = await onImage(image, 'write snapshot image', async () => {
+        await putHead(image, head, digests);
+        if (parent !== null) return putChangedTail(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head.length, digests, options);
+        await image.truncate(size);
+        return (await copyInto(fd, image, head.length, size, size, digests, () => true, options, 'tail')).bytesCopied;
+      });
+    } catch (err) {
+      if (!(err instanceof ParentUnreadable)) throw err;
+      // A delta needs its parent's bytes; without them, a full generation.
+      store.forgetDeltaParent();
+      return { kind: 'parent-unreadable', reason: err.message } as const;
+    }
     const latest = latestOf(records);
     const fields: ManifestFields = {
       reason,

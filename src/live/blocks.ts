@@ -22,6 +22,7 @@ import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
 import { digestChunks } from './parallel-digests.js';
 import type { CaptureOptions } from './capture-options.js';
+import { ParentUnreadable } from './errors.js';
 
 const CHUNK = IMAGE_CHUNK_SIZE;
 
@@ -33,6 +34,9 @@ export interface Parent {
 
 /** Bytes looked at between two throttle calls. */
 const STEP = 1 << 20;
+
+/** Tail chunks looked at between two turns of the event loop, when little changed (64 MiB). */
+const YIELD_EVERY = 1024;
 
 /** The head's end: the first chunk boundary at or after `tailBase`, or the image's end. */
 export function headEnd(tailBase: number, size: number): number {
@@ -54,11 +58,11 @@ function isZero(bytes: Uint8Array): boolean {
 export async function putHead(image: PendingImage, head: Uint8Array, digests: ChunkDigests): Promise<void> {
   for (let at = 0; at < head.length; at += CHUNK) digests.set(at / CHUNK, head.subarray(at, Math.min(at + CHUNK, head.length)));
   let run = -1; // start of the non-zero blocks not yet written (full image)
-  for (let at = 0; at <= head.length; at += BLOCK_SIZE) {
-    const block = at < head.length ? head.subarray(at, Math.min(at + BLOCK_SIZE, head.length)) : null;
-    const zero = block === null || isZero(block);
+  for (let at = 0; at < head.length; at += BLOCK_SIZE) {
+    const block = head.subarray(at, Math.min(at + BLOCK_SIZE, head.length));
+    const zero = isZero(block);
     if (image.kind === 'delta') {
-      if (block !== null) await image.putBlock(at / BLOCK_SIZE, zero ? null : block);
+      await image.putBlock(at / BLOCK_SIZE, zero ? null : block);
       continue;
     }
     if (!zero && run < 0) run = at;
@@ -67,6 +71,8 @@ export async function putHead(image: PendingImage, head: Uint8Array, digests: Ch
       run = -1;
     }
   }
+  // The last run, up to the head's end (which need not be a block boundary).
+  if (run >= 0) await image.write(head, run, head.length - run, run);
 }
 
 /** The data runs of each chunk of [start, size) (start a chunk boundary), clipped to it. */
@@ -144,6 +150,8 @@ export async function putChangedTail(
         await options.throttle({ phase: 'tail', offset: stepped, length: a - stepped });
         stepped = a;
       }
+      // A huge file that barely changed would otherwise hold the event loop for the whole walk.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
       const inChunk = chunks[i]!;
       const empty = inChunk.length === 0;
       const known = parentChunkDigest(parent, k, a, b);
@@ -166,8 +174,12 @@ export async function putChangedTail(
       const before = old.subarray(0, b - a);
       before.fill(0);
       if (a < psize) {
-        parentImage ??= await openParent();
-        await parentImage.read(before, 0, Math.min(b, psize) - a, a);
+        try {
+          parentImage ??= await openParent();
+          await parentImage.read(before, 0, Math.min(b, psize) - a, a);
+        } catch (err) {
+          throw new ParentUnreadable(parent.generation.sequence, err);
+        }
       }
       for (let p = 0; p < b - a; p += BLOCK_SIZE) {
         const q = Math.min(p + BLOCK_SIZE, b - a);

@@ -41,4 +41,6 @@ export interface CaptureResult {
   readonly writerActive: boolean;
   /** What was published in the live header, or null (no record, or an older claim was larger). */
   readonly published: { readonly durableOffset: bigint; readonly snapshotSeq: number } | null;
+  /** Why this generation is full although a delta was due (its parent could not be read), or null. */
+  readonly fullBecause: string | null;
 }

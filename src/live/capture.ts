@@ -21,6 +21,7 @@ export async function capture(fd: number, store: SnapshotStore, reason: Reason, 
   const maxRetries = options.maxStarvedRetries ?? DEFAULT_MAX_STARVED_RETRIES;
   if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxStarvedRetries must be a whole number, got ${maxRetries}`);
   let starved = 0;
+  let fullBecause: string | null = null;
   for (let configuredMeanwhile = 0; ;) {
     const attempt = await captureOnce(fd, store, reason, postMortem, options);
     if (attempt.kind === 'stored') {
@@ -40,7 +41,14 @@ export async function capture(fd: number, store: SnapshotStore, reason: Reason, 
         starvedRetries: starved,
         writerActive: attempt.writerActive,
         published,
+        fullBecause,
       };
+    }
+    if (attempt.kind === 'parent-unreadable') {
+      // The store forgot the parent: the next attempt writes a full generation.
+      if (fullBecause !== null) throw new CaptureError('io', attempt.reason);
+      fullBecause = attempt.reason;
+      continue;
     }
     if (attempt.kind === 'configured-meanwhile') {
       // A raw capture saw the file being configured: capture it again as configured.

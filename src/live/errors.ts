@@ -29,6 +29,20 @@ export class CaptureError extends ShmHostError {
   }
 }
 
+/**
+ * Inside one capture attempt only: a delta's parent could not be opened or
+ * read, so the attempt is retried as a full generation (never thrown out of
+ * capture()).
+ */
+export class ParentUnreadable extends Error {
+  constructor(parentSequence: number, cause: unknown) {
+    // The problem without the store's hint (written for a restore, not for this capture).
+    const why = cause instanceof ShmHostError ? cause.problem : cause instanceof Error ? cause.message : String(cause);
+    super(`the parent of the delta, generation ${parentSequence}, could not be read (${why}): a full generation is written instead`, { cause });
+    this.name = 'ParentUnreadable';
+  }
+}
+
 /** The invalid-layout error for a FormatError (or any message) about the child's file. */
 export function invalidLayout(detail: string, cause?: unknown): CaptureError {
   return new CaptureError('invalid-layout', `child wrote an invalid layout: ${detail.replace(/^invalid layout: /, '')}`, { cause });

@@ -5,13 +5,14 @@ import {
   StoreError, storeIoError, type Generation, type ManifestFields, type PendingImage, type SnapshotStore,
 } from '../store/index.js';
 import { CopyError, copySparse } from './sparse-copy.js';
-import { CaptureError } from './errors.js';
+import { CaptureError, ParentUnreadable } from './errors.js';
 import type { CaptureOptions, CopyProgress } from './capture-options.js';
 
 /** What one attempt at a capture came to. */
 export type Attempt =
   | { kind: 'stored'; generation: Generation; records: number; latestEnd: bigint | null; bytesCopied: number; writerActive: boolean }
   | { kind: 'starved' }
+  | { kind: 'parent-unreadable'; reason: string }
   | { kind: 'configured-meanwhile' };
 
 /**
@@ -61,7 +62,7 @@ export async function onImage<T>(image: PendingImage, op: string, work: () => Pr
   try {
     return await work();
   } catch (err) {
-    if (err instanceof CaptureError) throw err;
+    if (err instanceof CaptureError || err instanceof ParentUnreadable) throw err;
     throw ioFailure(op, image.path, err);
   }
 }

@@ -142,7 +142,11 @@ export async function digestChunks(mapping: Mapping, indexes: readonly number[],
       local(from, to);
     }
   });
-  local(0, Math.min(indexes.length, share));
-  await Promise.all(jobs);
+  try {
+    local(0, Math.min(indexes.length, share));
+  } finally {
+    // Never return (and let the caller unmap) while a worker still reads the mapping.
+    await Promise.all(jobs);
+  }
   return out;
 }

@@ -137,6 +137,10 @@ export class SnapshotStore implements SnapshotStoreApi {
       : null;
   }
 
+  forgetDeltaParent(): void {
+    this.#tip = null;
+  }
+
   deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null {
     const tip = this.#tip;
     return tip !== null && imageSize >= tip.generation.manifest.imageSize && deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;

@@ -200,6 +200,8 @@ export interface SnapshotStoreApi {
    * it instead (the next capture is full).
    */
   remember(generation: Generation, digests: ChunkDigests): void;
+  /** Forgets what remember() kept: the next capture is full (its parent could not be read). */
+  forgetDeltaParent(): void;
   /** The generation a capture of an `imageSize`-byte image may write a delta against, with its digests; null when a full one is due. */
   deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null;
   /** A new temporary image, or a delta of `parent` (throws StoreError READ_ONLY on a read-only store). */

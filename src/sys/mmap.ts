@@ -61,7 +61,7 @@ export class Mapping {
 
   /** Address of the first mapped byte (for system calls on the mapping, e.g. futex). */
   get address(): bigint {
-    if (this.#bytes === null) throw new Error('the shared memory mapping is closed');
+    if (this.#closed) throw new Error('the shared memory mapping is closed');
     return address(this.#ptr);
   }
 

@@ -4,6 +4,7 @@ import t from 'tap';
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { randomFillSync } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { digestOf } from '../../src/format/index.js';
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { digestChunks } from '../../src/live/parallel-digests.js';
@@ -48,4 +49,22 @@ t.test('concurrent calls get their own digests', async (t) => {
   t.equal(db[639], digestOf(b.bytes.subarray(639 * 65536)));
   t.equal(da[100], digestOf(a.bytes.subarray(100 * 65536, 101 * 65536)));
   t.comment(`${availableParallelism()} cores: ${availableParallelism() - 1} worker(s) besides this thread`);
+});
+
+t.test('a large input is shared with the workers (a mapping made as a capture makes it, never viewed whole)', async (t) => {
+  if (availableParallelism() < 2) return void t.skip('one core: no worker is started');
+  let posted = 0;
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+    posted += 1;
+    return post.apply(this, args);
+  };
+  t.teardown(() => {
+    Worker.prototype.postMessage = post;
+  });
+  const { mapping, bytes } = randomFile(t, 64 * MiB);
+  const all = Array.from({ length: 1024 }, (_, k) => k);
+  const digests = await digestChunks(mapping, all, 64 * 1024, 64 * MiB);
+  t.ok(posted > 0, `${posted} share(s) posted to a worker`);
+  t.equal(digests[1023], digestOf(bytes.subarray(1023 * 65536)), 'and the worker\'s share is right');
 });
