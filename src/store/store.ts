@@ -5,12 +5,13 @@ import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { scanDirectory } from './listing.js';
 import { classify, settleDirectory } from './settle.js';
-import { IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
+import type { ChunkDigests } from '../format/index.js';
+import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import { DirectoryLock } from './lock.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
-import { DEFAULT_KEEP, deltaAllowed, dependentRetentionVictims, type ChainLimits } from './retention.js';
+import { DEFAULT_KEEP, dependentRetentionVictims, type ChainLimits } from './retention.js';
 import { chainLimitsOption, keepOption } from './store-options.js';
 import type {
   Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
@@ -27,8 +28,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly readOnly: boolean;
   readonly chainLimits: ChainLimits;
   #lock: DirectoryLock | null;
-  /** The newest generation this store wrote or restored, with its blocks' digests: the parent of the next delta. */
-  #tip: { generation: Generation; digests: ChunkDigests } | null = null;
+  /** The newest generation this store wrote or restored, with its chunks' digests: the parent of the next delta. */
+  readonly #tip = new DeltaTip();
   readonly #fs: StoreFs;
   #nextSequence: number;
   /** Sequences whose names a file that is not a generation holds (a stray manifest name): never written over. */
@@ -131,20 +132,12 @@ export class SnapshotStore implements SnapshotStoreApi {
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
 
   remember(generation: Generation, digests: ChunkDigests): void {
-    if (this.readOnly) return;
-    this.#tip = digests.chunkSize === IMAGE_CHUNK_SIZE && generation.manifest.checksum.algorithm === IMAGE_CHECKSUM_ALGORITHM && digests.size === generation.manifest.imageSize
-      ? { generation, digests }
-      : null;
+    if (!this.readOnly) this.#tip.remember(generation, digests);
   }
 
-  forgetDeltaParent(): void {
-    this.#tip = null;
-  }
+  forgetDeltaParent = (): void => this.#tip.forget();
 
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null {
-    const tip = this.#tip;
-    return tip !== null && imageSize >= tip.generation.manifest.imageSize && deltaAllowed(tip.generation.manifest.chain, imageSize, this.chainLimits) ? tip : null;
-  }
+  deltaParent = (imageSize: number): DeltaParent | null => this.#tip.parentFor(imageSize, this.chainLimits);
 
   async verify(generation: Generation): Promise<Verdict> {
     this.#usable();
