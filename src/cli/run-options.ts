@@ -47,7 +47,7 @@ export const RUN_OPTIONS = {
   interval: { type: 'string', default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
   keep: { type: 'string', default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' },
   'max-chain': { type: 'string', default: '10', describe: 'Delta generations (only the 4 KiB blocks that changed) after a full one before the next full one (0: every generation full)' },
-  'max-chain-ratio': { type: 'string', default: '0.5', describe: 'Full generation once a chain\'s deltas hold this fraction of the image size' },
+  'max-chain-ratio': { type: 'string', default: '0.25', describe: 'Full generation once a chain\'s deltas hold this fraction of the image size' },
   restart: { type: 'string', default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
   'max-restarts': { type: 'string', default: '10', describe: 'Give up after this many restarts within --restart-window' },
   'restart-window': { type: 'string', default: '60s', describe: 'The window --max-restarts counts in' },
@@ -137,7 +137,7 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   if (maxChain > 1000) throw new UsageError(`--max-chain ${raw['max-chain']}: more than 1000 deltas`, 'e.g. --max-chain 10 (0: every generation full)');
   const maxChainRatio = Number(raw['max-chain-ratio']);
   if (String(raw['max-chain-ratio']).trim() === '' || !Number.isFinite(maxChainRatio) || maxChainRatio < 0 || maxChainRatio > 10) {
-    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to 10`, 'e.g. --max-chain-ratio 0.5');
+    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to 10`, 'e.g. --max-chain-ratio 0.25');
   }
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
   const rawMax = raw['restart-max-delay'];

@@ -55,12 +55,15 @@ export interface ChainLimits {
 }
 
 /**
- * Why 10 and 0.5: a restore reads the full image plus at most half of it
- * again in deltas (the issue's bound: a chain restores within 1.5x one full
- * image), and ten links keep a host restart's chain walk short; a child
- * that changes 1% per interval then writes a full image every 11th capture.
+ * Why 10 and 0.25: a restore reads the full image plus the chain's deltas,
+ * places each delta block, then hashes the whole image again; measured
+ * (docs/BENCHMARKS.md) a chain holding half the image in deltas restored in
+ * about 2.1x the time of one full image, so a quarter keeps the longest
+ * chain near the issue's bound of 1.5x. Ten links keep a host restart's
+ * chain walk short; a child that changes 1% per interval then writes a
+ * full image every 11th capture.
  */
-export const DEFAULT_CHAIN_LIMITS: ChainLimits = { maxChain: 10, maxChainRatio: 0.5 };
+export const DEFAULT_CHAIN_LIMITS: ChainLimits = { maxChain: 10, maxChainRatio: 0.25 };
 
 /** Throws a RangeError unless the limits are sane. */
 export function checkChainLimits(limits: ChainLimits): ChainLimits {
