@@ -157,7 +157,8 @@ export class ImageFile {
     for (let at = start; at < end; at += chunkSize) {
       const length = Math.min(chunkSize, end - at);
       const from = this.#base + at;
-      if (dataRuns(this.#fd, from, from + length).length === 0 && await this.#holdsRange(at + length)) {
+      // A chain has no one file to ask for holes: its bytes are read through it.
+      if (this.#chain === null && dataRuns(this.#fd, from, from + length).length === 0 && await this.#holdsRange(at + length)) {
         yield zeros.subarray(0, length);
         continue;
       }

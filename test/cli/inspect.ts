@@ -157,8 +157,8 @@ t.test('verify: one generation, all, and what is wrong with each', async (t) => 
   t.same(await runCli(['verify', outside]).then((r) => [r.code, r.out]), [0, `image ${outside}: ok\n`], 'a bare image: layout and records');
 });
 
-t.test('cat: records raw, hex, base64, JSON; the tail', async (t) => {
-  const { dir, written } = await threeGenerations(t);
+for (const [kind, options] of [['full', {}], ['delta', { maxChain: 3 }]] as const) t.test(`cat: records raw, hex, base64, JSON; the tail (${kind} generations)`, async (t) => {
+  const { dir, written } = await threeGenerations(t, options);
   const records = written[2]!.records;
   const latest = await runCli(['cat', 'latest', '--dir', dir]);
   t.equal(latest.code, 0);

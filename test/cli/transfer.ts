@@ -22,8 +22,8 @@ async function store(t: Test, generations = 3, options = {}): Promise<{ base: st
   return { base, dir };
 }
 
-t.test('export to a file, import into another directory: the same state, restored next', async (t) => {
-  const { base, dir } = await store(t);
+for (const [kind, options] of [['full', {}], ['delta', { maxChain: 3 }]] as const) t.test(`export to a file (a ${kind} generation), import into another directory: the same state, restored next`, async (t) => {
+  const { base, dir } = await store(t, 3, options);
   const file = join(base, 'state.shmx');
   const exported = await runCli(['export', 'latest~1', file, '--dir', dir, '--json']);
   t.equal(exported.code, 0, exported.stderr);
@@ -43,7 +43,7 @@ t.test('export to a file, import into another directory: the same state, restore
   t.equal(imported.code, 0, imported.stderr);
   t.match(imported.out, /^imported generation 2 \(interval, .*, 64 KiB\) as generation 1 of .*elsewhere: the next start restores it\n$/);
   const shown = JSON.parse((await runCli(['show', 'latest', '--dir', other, '--json'])).out);
-  t.match(shown.manifest, { sequence: 1, reason: 'import', records: 8, configured: true });
+  t.match(shown.manifest, { sequence: 1, reason: 'import', records: 8, configured: true, kind: 'full' });
   t.equal(hex((await runCli(['cat', 'latest', '--dir', other])).stdout), hex(recordData(2, 3, 24)));
   t.equal((await runCli(['verify', '--dir', other])).code, 0);
   // The export file itself can be read in place.
