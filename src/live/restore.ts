@@ -20,7 +20,7 @@ import { digestChunks } from './parallel-digests.js';
  * StoreError CORRUPT and the caller must not use the file. Afterwards the
  * file's header says that everything in it is durable (durable_offset = end
  * of its latest record, snapshot_seq = the generation), and `store` (when
- * given) remembers the image's block digests, so that the next capture can
+ * given) remembers the image's chunk digests, so that the next capture can
  * be a delta of it.
  */
 export async function restoreImage(generation: Generation, fd: number, minSize: number, store?: SnapshotStore): Promise<{ size: number }> {

@@ -52,7 +52,7 @@ export async function verifyGeneration(generation: Generation, sfs: StoreFs = re
   }
 }
 
-const unknownAlgorithm = (m: Manifest): string => `unknown checksum algorithm ${JSON.stringify(m.checksum.algorithm)} (this version reads xxh3-64/chunks-1MiB and xxh3-64/chunks-4KiB)`;
+const unknownAlgorithm = (m: Manifest): string => `unknown checksum algorithm ${JSON.stringify(m.checksum.algorithm)} (this version reads xxh3-64/chunks-64KiB, xxh3-64/chunks-4KiB and xxh3-64/chunks-1MiB)`;
 
 /**
  * Checks a delta: every link of its chain (each file present, each delta's
