@@ -1,7 +1,8 @@
 // The crash scenarios on a real kernel: ext4 in a loop-mounted file, a fresh
 // file system each round, written by the real store code in a child process
 // (fixtures/store-generation-loop.js: the first captures into a directory
-// it creates with its parents, then captures with retention) that is
+// it creates with its parents, then full and delta generations with
+// retention) that is
 // SIGKILLed at a random moment. Each round is then checked twice, as the
 // next host would open it (lib/next-host.ts):
 //  - after the kill: the file system as the kernel holds it (page cache
