@@ -112,17 +112,27 @@ class Pending implements PendingImage {
       } else {
         size = (await sfs.fstat(this.fd)).size;
       }
-      step = 'sync snapshot image';
-      await sfs.fsync(this.fd);
-      fdOpen = false;
-      await sfs.close(this.fd);
-      step = 'rename snapshot image to';
-      stepPath = imagePath;
-      await sfs.rename(this.path, imagePath);
       const manifest = buildManifest(this.#sequence, this.#time, size, fields, chain);
-      step = 'write snapshot manifest';
-      stepPath = manifestTemp;
-      await writeDurably(sfs, manifestTemp, serializeManifest(manifest));
+      // The data file's fsync and rename, and the manifest's write and fsync
+      // under its temporary name, at once: each waits for its own disk
+      // flush, and neither needs the other. Both are done before the
+      // manifest's rename, the commit point.
+      const failed: { step: string; path: string; err: unknown }[] = [];
+      const attempt = (what: string, path: string, work: Promise<unknown>): Promise<unknown> => work.catch((err: unknown) => failed.push({ step: what, path, err }));
+      await Promise.all([
+        attempt('sync snapshot image', this.path, (async () => {
+          await sfs.fsync(this.fd);
+          fdOpen = false;
+          await sfs.close(this.fd);
+          await attempt('rename snapshot image to', imagePath, sfs.rename(this.path, imagePath));
+        })()),
+        attempt('write snapshot manifest', manifestTemp, writeDurably(sfs, manifestTemp, serializeManifest(manifest))),
+      ]);
+      if (failed.length > 0) {
+        step = failed[0]!.step;
+        stepPath = failed[0]!.path;
+        throw failed[0]!.err;
+      }
       step = 'rename snapshot manifest to';
       stepPath = manifestPath;
       await sfs.rename(manifestTemp, manifestPath); // the commit point

@@ -45,7 +45,7 @@ function recording(): { sfs: StoreFs; log: string[] } {
   return { sfs, log };
 }
 
-t.test('a commit through a recording StoreFs: image fsync, rename, manifest write and fsync, rename, directory fsync', async (t) => {
+t.test('a commit through a recording StoreFs: image fsync then rename, and manifest write then fsync, both before the manifest rename, then the directory fsync', async (t) => {
   const base = scratchDir(t, 'storefs');
   const dir = join(base, 'a', 'b');
   const { sfs, log } = recording();
@@ -64,19 +64,17 @@ t.test('a commit through a recording StoreFs: image fsync, rename, manifest writ
   });
   const tmpImage = join(dir, '.tmp-gen-0000000000000001.img');
   const tmpManifest = join(dir, '.tmp-gen-0000000000000001.json');
-  const order = [
-    `open ${tmpImage}`,
-    `fsync ${tmpImage}`,
-    `rename ${tmpImage} ${generation.imagePath}`,
-    `open ${tmpManifest}`,
-    `write ${tmpManifest}`,
-    `fsync ${tmpManifest}`,
-    `rename ${tmpManifest} ${generation.manifestPath}`,
-    `fsync ${dir}`,
-  ];
-  const at = order.map((op) => log.indexOf(op));
-  t.same(at.map((i) => i >= 0), order.map(() => true), `every step was seen: ${log.join('; ')}`);
-  t.same([...at].sort((a, b) => a - b), at, 'in this order');
+  // Two sequences that may interleave (the data file's, the manifest's), each in order,
+  // both before the commit point, and the directory fsync after it.
+  const imageSteps = [`open ${tmpImage}`, `fsync ${tmpImage}`, `rename ${tmpImage} ${generation.imagePath}`];
+  const manifestSteps = [`open ${tmpManifest}`, `write ${tmpManifest}`, `fsync ${tmpManifest}`];
+  const commitSteps = [`rename ${tmpManifest} ${generation.manifestPath}`, `fsync ${dir}`];
+  const at = (ops: string[]): number[] => ops.map((op) => log.indexOf(op));
+  for (const steps of [imageSteps, manifestSteps, commitSteps]) {
+    t.same(at(steps).map((i) => i >= 0), steps.map(() => true), `every step was seen: ${log.join('; ')}`);
+    t.same([...at(steps)].sort((a, b) => a - b), at(steps), `in this order: ${steps.join(', ')}`);
+  }
+  t.ok(Math.max(...at(imageSteps), ...at(manifestSteps)) < log.indexOf(commitSteps[0]!), 'the data file is in place and the manifest durable before the commit point');
   t.ok((await store.verify(generation)).ok, 'and the generation verifies');
 });
 

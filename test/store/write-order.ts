@@ -48,7 +48,7 @@ function renames(calls: Call[]): Array<{ line: number; from: string; to: string 
 }
 
 const missing = haveStrace();
-t.test('image fsync < image rename < manifest write, fsync < manifest rename < directory fsync', { skip: missing ?? false }, async (t) => {
+t.test('image fsync < image rename, manifest write < manifest fsync, both < manifest rename < directory fsync', { skip: missing ?? false }, async (t) => {
   const dir = scratchDir(t, 'order');
   const state = join(dir, 'state');
   const trace = join(dir, 'trace.txt');
@@ -85,7 +85,7 @@ t.test('image fsync < image rename < manifest write, fsync < manifest rename < d
 
   t.ok(Math.max(...imageWrites.map((c) => c.line)) < imageSync.line, 'every image write precedes the image fsync');
   t.ok(imageSync.line < imageRename.line, 'image fsync precedes its rename');
-  t.ok(imageRename.line < Math.min(...manifestWrites.map((c) => c.line)), 'the image is in place before the manifest is written');
+  t.ok(imageRename.line < manifestRename.line, 'the image is in place before the manifest takes its name (the commit point)');
   t.ok(Math.max(...manifestWrites.map((c) => c.line)) < manifestSync.line, 'manifest writes precede its fsync');
   t.ok(manifestSync.line < manifestRename.line, 'manifest fsync precedes its rename (the commit point)');
   t.ok(manifestRename.line < dirSync.line, 'the directory fsync comes last');
