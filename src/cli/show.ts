@@ -14,6 +14,7 @@ function manifestText(m: Manifest): string {
     ['sequence', String(m.sequence)],
     ['time', shortTime(m.time)],
     ['reason', m.reason],
+    ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes, ${sized(m.delta.fileBytes)} on disk; the chain holds ${m.chain.links} deltas, ${humanBytes(m.chain.bytes)}, over a full generation`],
     ['image size', sized(m.imageSize)],
     ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (not checked here: see shm-host verify)`],
     ['configured', m.configured ? 'yes' : 'no (a raw capture of a file no writer configured)'],

@@ -73,9 +73,11 @@ export class CaptureQueue {
   #logCaptured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
     if (result.fullBecause !== null) this.#log.log('warn', 'full-generation', result.fullBecause, { sequence: m.sequence });
-    this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${humanBytes(result.bytesCopied)} copied in ${Math.round(result.durationMs)} ms`, {
-      sequence: m.sequence, reason, records: m.records, bytes: result.bytesCopied, durationMs: result.durationMs,
-      latestOffset: m.latest?.offset ?? null,
+    // A delta's size is what it cost on disk; a full image's, the data copied from memory.
+    const what = m.delta === null ? `full, ${humanBytes(result.bytesCopied)} copied` : `a delta of ${m.parent}, ${humanBytes(m.delta.fileBytes)} written`;
+    this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${what} in ${Math.round(result.durationMs)} ms`, {
+      sequence: m.sequence, reason, kind: m.kind, parent: m.parent, records: m.records, bytes: result.bytesCopied, fileBytes: m.delta?.fileBytes ?? m.imageSize,
+      durationMs: result.durationMs, latestOffset: m.latest?.offset ?? null,
     });
   }
 

@@ -7,7 +7,7 @@ import type { Reason, SnapshotStore } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
 import type { CaptureQueue, CaptureOutcome } from './capture-queue.js';
 import {
-  describeExit, exitStatus, failedStart, logChildExit, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
+  describeExit, exitStatus, failedStart, logChildExit, theChildEnded, requireTrampoline, resolveCommand, startChild, type ChildExit, type StartedChild,
 } from './child-process.js';
 import { openControlChannel } from './control-channel.js';
 import type { ControlServer } from './control/index.js';
@@ -135,7 +135,7 @@ export class Supervisor {
       }
       const exit = await this.#runChildOnce();
       const status = exitStatus(exit, constants.signals);
-      if (this.#stop.signal !== null) return this.#stopped(status, `stopped by ${this.#stop.signal}; the child ${describeExit(exit)}`);
+      if (this.#stop.signal !== null) return this.#stopped(status, `stopped by ${this.#stop.signal}; ${theChildEnded(exit)}`);
       const decision = policy.decide(exit, performance.now());
       if (!decision.restart) {
         this.#link.stopping(`not restarting: ${describeExit(exit)}`);
@@ -151,7 +151,7 @@ export class Supervisor {
       if (exit.startError === undefined) await this.#files.prepareNext(() => this.#postMortem('post-mortem'));
       this.#timeline?.mark();
       const delayMs = delayAfterDeath(exit, decision.delayMs);
-      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (the child ${describeExit(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
+      this.#log.log('info', 'restart', `restarting the child (restart ${decision.count}) in ${delayMs} ms${delayMs > decision.delayMs ? ` (${theChildEnded(exit)}: if the whole service is being stopped, the host's own stop signal comes first)` : ''}`, {
         restart: decision.count, delayMs,
       });
       // The carried memory may not be on disk yet (its capture runs in the background, and may fail).
@@ -191,7 +191,7 @@ export class Supervisor {
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
     }
-    logChildExit(this.#log, exit);
+    logChildExit(this.#log, exit, this.#stop.signal !== null);
     return exit;
   }
 

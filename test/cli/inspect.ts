@@ -29,6 +29,8 @@ t.test('list: newest first, as a table and as JSON', async (t) => {
   t.match(lines[0], /^SEQ\s+TIME\s+REASON\s+KIND\s+PARENT\s+SIZE\s+ON DISK\s+CHECK\s+RECORDS\s+LATEST\s+LENGTH\s+IMAGE$/);
   t.same(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[0])), [3, 2, 1]);
   t.match(lines[1], /interval\s+delta\s+2\s+64 KiB\s+\S+ \S+\s+unchecked\s+12\s+264\s+24\s+\S+gen-0000000000000003\.delta$/);
+  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2: \d+ blocks of 4096 bytes, .* on disk; the chain holds 2 deltas, .*, over a full generation\n/, 'show says a delta is one, and of what');
+  t.match((await runCli(['show', '1', '--dir', dir])).out, /\n  kind: +full \(a whole image\)\n/);
 
   const json = await runCli(['list', '--dir', dir, '--json']);
   t.equal(json.code, 0);

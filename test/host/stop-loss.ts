@@ -99,4 +99,8 @@ t.test('status after a restore: durable_offset and snapshot_seq as the child rea
   const status = await fetchStatus(state, 5000);
   t.equal(status.durableOffset, (BigInt(latest.offset) + BigInt(latest.length)).toString(), 'durable_offset: the end of the restored latest record');
   t.equal(status.snapshotSeq, 1, 'snapshot_seq: the restored generation');
+  t.match(first.stderr.lines.join('\n'), /captured generation 1 \(shutdown\): \d+ records, full, \S+ \S+ copied in \d+ ms/, 'the log says a full generation is one');
+  second.child.kill('SIGTERM');
+  t.equal((await second.exited).code, 0);
+  t.match(second.stderr.lines.join('\n'), /captured generation 2 \(shutdown\): \d+ records, a delta of 1, \S+ \S+ written in \d+ ms/, 'and a delta of the restored one, with what it cost on disk');
 });
