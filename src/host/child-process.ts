@@ -184,13 +184,18 @@ export async function startChild(command: string, args: readonly string[], share
 /** Logs the `exit` event of a child that ran (info for code 0, else warn). */
 /** The same as a sentence's subject and verb: `the child exited with code 3`, `the child was killed by SIGKILL`. */
 export function theChildEnded(exit: Pick<ChildExit, 'code' | 'signal' | 'startError'>): string {
-  return `the child ${exit.signal !== null && exit.startError === undefined ? 'was ' : ''}${describeExit(exit)}`;
+  return `the child ${endedAsVerb(exit)}`;
+}
+
+/** describeExit() as the verb of a sentence: `exited with code 3`, `was killed by SIGKILL`. */
+function endedAsVerb(exit: Pick<ChildExit, 'code' | 'signal' | 'startError'>): string {
+  return `${exit.signal !== null && exit.startError === undefined ? 'was ' : ''}${describeExit(exit)}`;
 }
 
 /** Logs how a child ended: info for a clean exit, or for any end while the host stops it (`stopping`); warn otherwise. */
 export function logChildExit(log: Logger, exit: ChildExit, stopping = false): void {
   log.log(stopping || (exit.signal === null && exit.code === 0) ? 'info' : 'warn', 'exit',
-    `child ${exit.pid} ${exit.signal !== null && exit.startError === undefined ? 'was ' : ''}${describeExit(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
+    `child ${exit.pid} ${endedAsVerb(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
     { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
 }
 

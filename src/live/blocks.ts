@@ -19,7 +19,7 @@
 // their digest is the zero chunk's.
 import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
-import { F_SEAL_SHRINK, Mapping, MappingWindows, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
+import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
 import { digestChunks } from './parallel-digests.js';
 import type { CaptureOptions } from './capture-options.js';
 import { ParentUnreadable } from './errors.js';
@@ -77,15 +77,9 @@ export async function putHead(image: PendingImage, head: Uint8Array, digests: Ch
 
 /** The data runs of each chunk of [start, size) (start a chunk boundary), clipped to it. */
 function chunkRuns(runs: readonly Run[], start: number, size: number): Run[][] {
+  const cursor = new RunCursor(runs);
   const out: Run[][] = [];
-  let r = 0;
-  for (let a = start; a < size; a += CHUNK) {
-    const b = Math.min(a + CHUNK, size);
-    while (r < runs.length && runs[r]![1] <= a) r++;
-    const inChunk: Run[] = [];
-    for (let i = r; i < runs.length && runs[i]![0] < b; i++) inChunk.push([Math.max(runs[i]![0], a), Math.min(runs[i]![1], b)]);
-    out.push(inChunk);
-  }
+  for (let a = start; a < size; a += CHUNK) out.push(cursor.within(a, Math.min(a + CHUNK, size)));
   return out;
 }
 

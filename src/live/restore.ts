@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { basename } from 'node:path';
 import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
 import { StoreError, storeIoError, type ChainImage, type Generation, type SnapshotStore } from '../store/index.js';
-import { Mapping, MappingWindows, close, dataRuns, fstat, open } from '../sys/index.js';
+import { Mapping, MappingWindows, RunCursor, close, dataRuns, fstat, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
 import { CopyError } from './sparse-copy.js';
@@ -103,17 +103,15 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
     const data = dataRuns(fd, 0, chain.size);
     const cs = digests.chunkSize;
     const full: number[] = [];
-    let k = 0;
+    const cursor = new RunCursor(data);
     for (let index = 0; index * cs < chain.size; index++) {
       const a = index * cs;
       const b = Math.min(a + cs, chain.size);
-      while (k < data.length && data[k]![1] <= a) k++;
-      if (k < data.length && data[k]![0] <= a && data[k]![1] >= b) {
+      const inChunk = cursor.within(a, b);
+      if (inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b) {
         full.push(index);
         continue;
       }
-      const inChunk: Array<[number, number]> = [];
-      for (let i = k; i < data.length && data[i]![0] < b; i++) inChunk.push([Math.max(data[i]![0], a), Math.min(data[i]![1], b)]);
       digests.setRange(a, b, inChunk.length > 0 ? windows.get(a, b) : new Uint8Array(0), inChunk, a);
     }
     const hashed = await digestChunks(mapping, full, cs, chain.size);

@@ -17,7 +17,7 @@
 //   restore into a new memory file, whose pages must be faulted in anyway.
 import { ShmHostError } from '../errors.js';
 import { CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
-import { dataRuns, readFully, startWriteback, writeFully, type Run } from '../sys/index.js';
+import { RunCursor, dataRuns, readFully, startWriteback, writeFully, type Run } from '../sys/index.js';
 
 /** Bytes per copy step: the checksum's chunk, so a whole step is a whole chunk. */
 const STEP = CHUNK_SIZE;
@@ -106,8 +106,7 @@ export async function copySparse(from: number, to: number, start: number, end: n
   // Where the data is, looked up once: on a memory file SEEK_HOLE walks the
   // pages of the run it starts in, so a lookup per step would cost O(n^2).
   // Pages written after this look-up are copied as the holes they were.
-  const allRuns = dataRuns(from, start, end);
-  let cursor = 0;
+  const cursor = new RunCursor(dataRuns(from, start, end));
   try {
     for (let a = start, step = 0; a < end; step++) {
       const chunkStart = Math.floor(a / STEP) * STEP;
@@ -116,11 +115,7 @@ export async function copySparse(from: number, to: number, start: number, end: n
       // Hashed when the step covers whole chunks of the digests' grid.
       const grid = digests?.chunkSize ?? STEP;
       const whole = a % grid === 0 && (b % grid === 0 || b === size);
-      while (cursor < allRuns.length && allRuns[cursor]![1] <= a) cursor++;
-      const runs: Run[] = [];
-      for (let i = cursor; i < allRuns.length && allRuns[i]![0] < b; i++) {
-        runs.push([Math.max(allRuns[i]![0], a), Math.min(allRuns[i]![1], b)]);
-      }
+      const runs = cursor.within(a, b);
       const hash = digests !== undefined && whole && (hashChunk?.(index) ?? true);
       if (runs.length === 0) {
         if (hash) digests.setRange(a, b, NOTHING, [], a);

@@ -2,7 +2,7 @@
 // and the capture's chunks it hashes after rewriting them); the digest
 // itself is pure and lives in src/format (chunk-digests.ts).
 import { CHUNK_SIZE, ChunkDigests, chunkRange } from '../format/index.js';
-import { dataRuns, type Run } from '../sys/index.js';
+import { RunCursor, dataRuns, type Run } from '../sys/index.js';
 import { readFullyWith, realStoreFs, type StoreFs } from './fs.js';
 
 /** Reads image bytes [position, position + length) into buf[offset..]. */
@@ -33,12 +33,10 @@ export async function digestChunksOfFile(fd: number, digests: ChunkDigests, inde
 export async function digestImage(read: ReadAt, digests: ChunkDigests, runs: readonly Run[] = [[0, digests.size]]): Promise<void> {
   const step = Math.max(CHUNK_SIZE, digests.chunkSize);
   const buf = new Uint8Array(step);
-  let r = 0;
+  const cursor = new RunCursor(runs);
   for (let a = 0; a < digests.size; a += step) {
     const b = Math.min(a + step, digests.size);
-    while (r < runs.length && runs[r]![1] <= a) r++;
-    const inStep: Run[] = [];
-    for (let i = r; i < runs.length && runs[i]![0] < b; i++) inStep.push([Math.max(runs[i]![0], a), Math.min(runs[i]![1], b)]);
+    const inStep = cursor.within(a, b);
     for (const [r0, r1] of inStep) await read(buf, r0 - a, r1 - r0, r0);
     digests.setRange(a, b, buf, inStep, a);
   }

@@ -69,15 +69,10 @@ const SMALL_READ = 64 * 1024;
 
 /** readFullyWith() for a read of at most 64 KiB: on the calling thread when `sfs` offers readSync. */
 export async function readSmallWith(sfs: StoreFs, fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  if (sfs.readSync === undefined || length > SMALL_READ) return readFullyWith(sfs, fd, buf, offset, length, position);
-  for (let done = 0; done < length;) {
-    const n = sfs.readSync(fd, buf, offset + done, length - done, position + done);
-    if (n === 0) {
-      buf.fill(0, offset + done, offset + length);
-      return;
-    }
-    done += n;
-  }
+  const readSync = sfs.readSync?.bind(sfs);
+  if (readSync === undefined || length > SMALL_READ) return readFullyWith(sfs, fd, buf, offset, length, position);
+  // The same loop as readFullyWith, each read done before it returns.
+  return readFullyVia(async (f, b, o, l, p) => readSync(f, b, o, l, p), fd, buf, offset, length, position);
 }
 
 /** Writes all `length` bytes of `buf[offset..]` at `position` through `sfs`. */

@@ -8,6 +8,28 @@ import { seekData, seekHole } from './file.js';
 export type Run = [number, number];
 
 /**
+ * Walks sorted, disjoint runs (from dataRuns) range by range: within(a, b)
+ * gives the runs that meet [a, b), clipped to it. Ranges must be asked
+ * for in increasing order.
+ */
+export class RunCursor {
+  readonly #runs: readonly Run[];
+  #next = 0;
+
+  constructor(runs: readonly Run[]) {
+    this.#runs = runs;
+  }
+
+  within(a: number, b: number): Run[] {
+    const runs = this.#runs;
+    while (this.#next < runs.length && runs[this.#next]![1] <= a) this.#next++;
+    const out: Run[] = [];
+    for (let i = this.#next; i < runs.length && runs[i]![0] < b; i++) out.push([Math.max(runs[i]![0], a), Math.min(runs[i]![1], b)]);
+    return out;
+  }
+}
+
+/**
  * The data runs of `fd` within [start, end). A file that cannot tell
  * (EINVAL) is all data; what lies past the end of file is a hole.
  */
