@@ -63,7 +63,7 @@ export const showCommand = defineCommand({
       try {
         info = await image.inspect({ raw: source.manifest?.configured === false });
       } catch (err) {
-        throw describeDamage(source, err);
+        throw await describeDamage(source, err);
       } finally {
         await image.close();
       }
