@@ -61,7 +61,8 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
   const { default: yargs } = await import('yargs');
   const parser = yargs()
     .scriptName(named ? `shm-host ${nameOf(named)}` : 'shm-host')
-    .parserConfiguration({ 'populate--': true })
+    // A repeated option: the last one wins, as in the fast path (util.parseArgs); never an array where a string is expected.
+    .parserConfiguration({ 'populate--': true, 'duplicate-arguments-array': false })
     .strict()
     .exitProcess(false)
     .version(version)
@@ -73,7 +74,7 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
       // yargs reports its own parse failures as YError (or just a message); anything else is a real error.
       if (err !== undefined && err.name !== 'YError') throw err;
       const problem = usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv);
-      throw new UsageError(problem, optionTypo(message ?? '', (parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key) ?? helpFor(commands, argv));
+      throw new UsageError(problem, optionTypo(message ?? '', (parser as unknown as { getOptions(): { key: Record<string, unknown>; boolean: string[] } }).getOptions(), argv) ?? helpFor(commands, argv));
     });
   const register = (command: CliCommand<any>, usage: string | string[]): void => {
     parser.command({

@@ -4,7 +4,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import t from 'tap';
 import { main } from '../../src/cli/main.js';
-import { isOneLineError, runCli } from './harness.js';
+import { isOneLineError, runBin, runCli } from './harness.js';
 
 const usage = async (t: Tap, argv: string[], line: string): Promise<void> => {
   const r = await runCli(argv);
@@ -31,10 +31,37 @@ t.test('a typo of a subcommand gets "did you mean"', async (t) => {
 });
 
 t.test('a typo of an option gets "did you mean" too', async (t) => {
-  await usage(t, ['verify', '--al'], 'unknown argument: al (did you mean --all?)');
-  await usage(t, ['list', '--jsn'], 'unknown argument: jsn (did you mean --json?)');
-  await usage(t, ['--intreval', '1s', '--', 'true'], 'unknown argument: intreval (did you mean --interval?)');
-  await usage(t, ['list', '--bogus'], 'unknown argument: bogus (see shm-host list --help)');
+  await usage(t, ['verify', '--al'], 'unknown option: --al (did you mean --all?)');
+  await usage(t, ['list', '--jsn'], 'unknown option: --jsn (did you mean --json?)');
+  await usage(t, ['--intreval', '1s', '--', 'true'], 'unknown option: --intreval (did you mean --interval?)');
+  await usage(t, ['list', '--bogus'], 'unknown option: --bogus (see shm-host list --help)');
+});
+
+t.test('the real binary names an unknown option as it was typed, dashes and all', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['list', '--dri', 'x'], 'unknown option: --dri (did you mean --dir?)'],
+    [['list', '--dri=./state'], 'unknown option: --dri (did you mean --dir?)'],
+    [['--dri', './state', '--', 'true'], 'unknown option: --dri (did you mean --dir?)'],
+    [['--dri', '--', 'true'], 'unknown option: --dri (did you mean --dir?)'],
+    [['list', '--no-jsn'], 'unknown option: --no-jsn (did you mean --no-json?)'],
+    [['list', '-x'], 'unknown option: -x (see shm-host list --help)'],
+    [['list', '-xy'], 'unknown options: -x, -y (see shm-host list --help)'],
+    [['-x', '--', 'true'], 'unknown option: -x (see shm-host --help)'],
+    [['list', '--foo-bar', '--baz'], 'unknown options: --foo-bar, --baz (see shm-host list --help)'],
+    [['list', 'extra'], 'unknown argument: extra (see shm-host list --help)'],
+    [['cat', 'latest', '--format', 'oct'], '--format oct: not one of raw, hex, base64 (see shm-host cat --help)'],
+  ];
+  const results = await Promise.all(cases.map(([argv]) => runBin(argv)));
+  cases.forEach(([argv, line], i) => {
+    t.equal(results[i]!.code, 2, argv.join(' '));
+    t.equal(results[i]!.stderr, `shm-host: ${line}\n`, argv.join(' '));
+  });
+});
+
+t.test('a repeated option: the last one wins, as on the fast path of run', async (t) => {
+  const dir = t.testdir();
+  const r = await runBin(['list', '--dir', `${dir}/none`, '--dir', dir]);
+  t.same([r.code, r.stderr, r.out], [0, '', `no generations in ${dir} yet\n`]);
 });
 
 t.test('negative sizes, durations and counts name their own problem', async (t) => {
