@@ -1,6 +1,8 @@
-// What a new user types in the first minutes, and what they are told: a
-// program before `--`, a typo of a subcommand, a negative size, a duration
-// without a unit, and --help on an 80-column terminal.
+// What a new user types in the first minutes, and what they are told: the
+// README's first commands, a program before `--`, a typo of a subcommand or
+// an option, a negative size, a duration without a unit, and --help on an
+// 80-column terminal.
+import fs from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import t from 'tap';
 import { main } from '../../src/cli/main.js';
@@ -105,4 +107,22 @@ t.test('--help examples never wrap in the middle of a command at 80 columns', as
       t.match(line, /^ {2}(# |shm-host )/, `${command.join(' ') || 'shm-host'}: each line is a whole command or its comment: ${line}`);
     }
   }
+});
+
+t.test('the README runs shm-host only after a block that puts it on the PATH', async (t) => {
+  const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  let installed = false;
+  let runs = 0;
+  for (const block of readme.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)) {
+    for (const line of block[1]!.split('\n')) {
+      const command = line.replace(/#.*$/, '').trim();
+      if (/\bnpm (install|i) (-g|--global)\b/.test(command)) installed = true;
+      // shm-host as a command of its own (at the start, or after a pipe or &&), not npx shm-host or ssh host shm-host.
+      if (/(^|[|;&]\s*)shm-host\b/.test(command)) {
+        runs++;
+        t.ok(installed, `a newcomer on a fresh clone can run: ${command}`);
+      }
+    }
+  }
+  t.ok(runs > 0, 'the README shows shm-host being run');
 });
