@@ -8,6 +8,7 @@ import type { CliCommand, CommandContext } from './command.js';
 import { asDefault, attachMinusValues, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
 import { UsageError, explain } from './errors.js';
 import { fastRunArgs } from './fast-run.js';
+import { EXIT_CODES } from './options.js';
 import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
 import { createProgress } from './progress.js';
 import { helpFor, notASubcommand, optionTypo, usageProblem } from './usage-errors.js';
@@ -69,7 +70,6 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
     .help()
     .alias('help', 'h')
     .wrap(Math.min(100, io.stdout.columns ?? 100))
-    .epilogue('Exit codes: 0 ok, 1 something checked is bad or failed, 2 usage error, 3 no running host (status, snapshot).')
     .fail((message: string | null, err: Error | undefined) => {
       // yargs reports its own parse failures as YError (or just a message); anything else is a real error.
       if (err !== undefined && err.name !== 'YError') throw err;
@@ -85,6 +85,8 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
     });
   };
   if (named && first) {
+    // The run command's builder adds it to the program's help and its own: a named command's parser adds it here.
+    parser.epilogue(EXIT_CODES);
     register(named, asDefault(named));
     return { parser, args: protectDashes(argv.filter((_, i) => i !== first.index)) };
   }

@@ -98,9 +98,15 @@ async function helpAt80(argv: string[]): Promise<string> {
 }
 
 t.test('--help examples never wrap in the middle of a command at 80 columns', async (t) => {
-  for (const command of [[], ['list'], ['show'], ['verify'], ['cat'], ['export'], ['import'], ['prune'], ['status'], ['snapshot']]) {
+  // Every subcommand the program's help lists: one added later is checked too.
+  const names = [...(await helpAt80([])).matchAll(/^ {2}shm-host (\w+)/gm)].map((m) => m[1]!);
+  t.ok(names.includes('restore') && names.includes('run'), names.join(' '));
+  for (const command of [[], ...names.map((n) => [n])]) {
     const help = await helpAt80(command);
-    const examples = help.split('Examples:\n')[1]?.split('\n\n')[0];
+    // A description that fills its column runs into yargs' [type] [default] without a space.
+    t.notMatch(help, /\S\[(string|boolean|number|required|default|choices)/, `${command.join(' ') || 'shm-host'}: columns stay apart`);
+    const examples = help.split('Examples:\n')[1]?.split('\n\n')[0]?.trimEnd();
+    t.equal(help.split('\nExit codes: ').length, 2, `${command.join(' ') || 'shm-host'} ends with the exit codes, once`);
     t.ok(examples, `${command.join(' ') || 'shm-host'} has examples`);
     for (const line of examples!.split('\n')) {
       t.ok(line.length <= 80, `fits: ${line}`);
