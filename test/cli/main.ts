@@ -11,7 +11,7 @@ import { SysError } from '../../src/sys/index.js';
 import { BIN, isOneLineError, runBin, runCli } from './harness.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const SUBCOMMANDS = ['list', 'show', 'verify', 'cat', 'export', 'import', 'prune', 'status', 'snapshot'];
+const SUBCOMMANDS = ['list', 'show', 'verify', 'cat', 'export', 'import', 'prune', 'restore', 'status', 'snapshot'];
 
 t.test('--version prints the package version', async (t) => {
   const r = await runCli(['--version']);
