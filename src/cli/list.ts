@@ -1,11 +1,11 @@
 // shm-host list: the generations of a snapshot directory, newest first.
-import fs from 'node:fs';
 import type { ListedGeneration } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
 import { listReplica, withReplicaConnection } from './replica-list.js';
 import { openReadOnly, pruned } from './source.js';
 import { humanBytes, shortTime, table } from './text.js';
+import { diskBytesOf } from './views.js';
 
 type CheckState = 'ok' | 'bad' | 'unchecked';
 
@@ -31,15 +31,6 @@ export interface ListRow {
   readonly parent: number | null;
   /** Bytes the generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
   readonly diskBytes: number | null;
-}
-
-/** Allocated bytes of `path` (st_blocks * 512), or null when it cannot be read. */
-function diskBytesOf(path: string): number | null {
-  try {
-    return fs.statSync(path).blocks * 512;
-  } catch {
-    return null;
-  }
 }
 
 function row(listed: ListedGeneration, state: CheckState, problem: string | null): ListRow {

@@ -107,14 +107,14 @@ export class SharedFiles {
 
   /** A new shared file holding the newest verified generation, or an empty one. */
   async #restoredFile(): Promise<number> {
-    const found = await this.#store.newestVerified();
-    for (const skipped of found.skipped) {
-      this.#log.log('warn', 'fallback', `generation ${skipped.sequence} is unusable (${skipped.reason}); falling back to an older one`, skipped);
-    }
-    const generation = found.generation;
+    const { generation, skipped } = await this.#store.newestVerified();
+    // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
+    const next = (s: (typeof skipped)[number]): string => (generation !== null || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left');
+    for (const s of skipped) this.#log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${next(s)}`, s);
     if (!generation) {
       const fd = createSharedFile(this.#size, this.#name);
-      this.#log.log('info', 'empty', `no snapshot to restore in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
+      const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (shm-host verify --all says why)';
+      this.#log.log('info', 'empty', `${none} in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
       return fd;
     }
     const size = Math.max(this.#size, generation.manifest.imageSize);
