@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-  parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
+  StoreError, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
+import { insteadOf } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { REF_HELP } from './options.js';
 
@@ -163,6 +164,8 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && store !== null && (await store.gone(generation)))) {
           throw new CommandFailure('GONE', `the image of ${label} is gone (pruned by the host while this command ran?)`, 'run the command again', { cause: err });
         }
+        // A broken chain link: the store names it; what to read instead is found here.
+        if (err instanceof StoreError && err.code === 'CORRUPT' && store !== null) throw new CommandFailure('CORRUPT', err.problem, await insteadOf(store, generation.sequence), { cause: err });
         throw err;
       }
     },

@@ -120,7 +120,7 @@ const sizeOf = (source: Source): number => {
 
 export const verifyCommand = defineCommand({
   command: 'verify [ref]',
-  describe: 'Check generations: checksum, sizes, layout and every record\'s bounds (default: latest)',
+  describe: 'Check generations: checksum, sizes, layout, every record\'s bounds and each link of a delta\'s chain (default: latest)',
   builder: (yargs) =>
     withJson(withDir(yargs))
       .positional('ref', { type: 'string', describe: `${REF_HELP} (default: latest)` })
