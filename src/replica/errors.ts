@@ -1,5 +1,7 @@
 // The replica's one error class: what went wrong with the object storage,
-// as one line a person can act on, and a code callers branch on.
+// as one line a person can act on, and a code callers branch on. Like every
+// error a user can meet, it is a ShmHostError.
+import { ShmHostError } from '../errors.js';
 
 /** What kind of problem a ReplicaError is. */
 export type ReplicaErrorCode =
@@ -15,20 +17,19 @@ export type ReplicaErrorCode =
   | 'IO'; // anything else the storage or the file system answered
 
 /**
- * A failure of the replica. `message` is one line: the problem, then (after
- * a colon) the fix. `key` is the object key concerned (or ''), `retryable`
- * says whether trying again later may succeed; the original error, when
- * there is one, is `cause`. Never carries credentials.
+ * A failure of the replica. `message` (and `problem`) is one line: the
+ * problem, then (after a colon) the fix. `key` is the object key concerned
+ * (or ''), `retryable` says whether trying again later may succeed; the
+ * original error, when there is one, is `cause`. Never carries credentials.
  */
-export class ReplicaError extends Error {
-  readonly code: ReplicaErrorCode;
+export class ReplicaError extends ShmHostError {
+  declare readonly code: ReplicaErrorCode;
   readonly key: string;
   readonly retryable: boolean;
 
   constructor(code: ReplicaErrorCode, message: string, options: { key?: string; retryable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ReplicaError';
-    this.code = code;
     this.key = options.key ?? '';
     this.retryable = options.retryable ?? (code === 'UNREACHABLE' || code === 'IO');
   }

@@ -3,7 +3,7 @@
 import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
 import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
-import { scanDirectory } from './listing.js';
+import { diskBytesOf, isGone, scanDirectory } from './listing.js';
 import { pruneGenerations } from './prune.js';
 import { settleDirectory } from './settle.js';
 import type { ChunkDigests } from '../format/index.js';
@@ -139,6 +139,10 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
+  /** True once a listed generation's manifest is gone: a running host's retention deleted it since it was listed. */
+  gone = (listed: { readonly manifestPath: string }): Promise<boolean> => isGone(this.#fs, listed.manifestPath);
+  /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
+  diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
 
   remember(generation: Generation, digests: ChunkDigests): void {
     if (!this.readOnly) this.#tip.remember(generation, digests);
