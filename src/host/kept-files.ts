@@ -7,9 +7,10 @@ import { KeptMapping } from '../live/index.js';
 export class KeptFiles {
   readonly #kept = new Map<number, KeptMapping>();
 
-  /** Starts keeping a mapping of `fd` (mapped at its first capture). */
+  /** Starts keeping a mapping of `fd` (mapped at its first capture); one kept under that number before is dropped. */
   use(fd: number): void {
-    if (!this.#kept.has(fd)) this.#kept.set(fd, new KeptMapping(fd));
+    this.#kept.get(fd)?.close();
+    this.#kept.set(fd, new KeptMapping(fd));
   }
 
   /** The mapping kept of `fd`, if it is one of these files. */

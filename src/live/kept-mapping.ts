@@ -14,13 +14,16 @@
 // after its last descriptor is closed. So it is closed with the file
 // (close()), and only a file sealed against shrinking may be read through
 // it (a page past a shrunk end would be SIGBUS; blocks.ts checks the seal).
+import { fstatSync } from 'node:fs';
 import { Mapping, MappingWindows } from '../sys/index.js';
 
 /** A read-only mapping of one live memory file, kept between captures and closed with the file. */
 export class KeptMapping {
   readonly fd: number;
   #windows: MappingWindows | null = null;
-  /** Mappings outgrown (the file grew) while a capture still read them: unmapped once it is done. */
+  /** The file the mapping is of (device and inode): a descriptor number can be reused for another file. */
+  #identity = '';
+  /** Mappings outgrown (the file grew, or fd became another file) while a capture still read them: unmapped once it is done. */
   #outgrown: Mapping[] = [];
   #users = 0;
   #closed = false;
@@ -31,16 +34,19 @@ export class KeptMapping {
 
   /**
    * Windows over a mapping of at least the file's first `size` bytes
-   * (mapped now when none is, or when the file grew past it), valid until
-   * the matching release(). Throws the mmap SysError when it cannot map,
+   * (mapped now when none is, when the file grew past it, or when `fd` is
+   * now another file), valid until the matching release(). Throws the mmap SysError when it cannot map,
    * and an Error once closed.
    */
   acquire(size: number): MappingWindows {
     if (this.#closed) throw new Error(`the kept mapping of fd ${this.fd} is closed`);
-    if (this.#windows === null || this.#windows.mapping.length < size) {
+    const { dev, ino } = fstatSync(this.fd);
+    const identity = `${dev}:${ino}`;
+    if (this.#windows === null || this.#windows.mapping.length < size || identity !== this.#identity) {
       const next = new MappingWindows(Mapping.map(this.fd, size));
       if (this.#windows !== null) this.#outgrown.push(this.#windows.mapping);
       this.#windows = next;
+      this.#identity = identity;
     }
     this.#users += 1;
     return this.#windows;

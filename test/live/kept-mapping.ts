@@ -3,7 +3,7 @@
 // store (also after the file grew), and it is unmapped when closed, or
 // after the capture still reading it when closed meanwhile.
 import t from 'tap';
-import { ftruncateSync, fstatSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { SnapshotStore } from '../../src/store/index.js';
 import { KeptMapping, capture } from '../../src/live/index.js';
 import { liveFile, scratchDir } from '../store/helpers.js';
@@ -66,4 +66,23 @@ t.test('closed while a capture reads it: unmapped once that capture releases it'
   t.equal(windows.get(0, 8).length, 8, 'and still readable');
   mapping.release();
   t.equal(mappingsOf(fd), others, 'unmapped at the release');
+});
+
+t.test('a descriptor number reused for another file: the other file is mapped, never the old one', async (t) => {
+  const a = liveFile(t, 4 * MiB, 8, 4096);
+  const b = liveFile(t, 4 * MiB, 8, 4096);
+  writeSync(a.fd, Buffer.alloc(4096, 1), 0, 4096, 2 * MiB);
+  writeSync(b.fd, Buffer.alloc(4096, 2), 0, 4096, 2 * MiB);
+  const fd = openSync(`/proc/self/fd/${a.fd}`, 'r');
+  const mapping = new KeptMapping(fd);
+  t.teardown(() => mapping.close());
+  t.equal(mapping.acquire(4 * MiB).get(2 * MiB, 2 * MiB + 1)[0], 1, 'the first file');
+  mapping.release();
+  // Closed and the number reused for another file (open() takes the lowest free number).
+  closeSync(fd);
+  const again = openSync(`/proc/self/fd/${b.fd}`, 'r');
+  t.teardown(() => closeSync(again));
+  t.equal(again, fd, 'the same descriptor number');
+  t.equal(mapping.acquire(4 * MiB).get(2 * MiB, 2 * MiB + 1)[0], 2, 'the second file, mapped anew');
+  mapping.release();
 });
