@@ -5,7 +5,7 @@ import { describeDamage } from './damage.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
-import { MAGIC_HEX, diskBytesOf, imageJson } from './views.js';
+import { MAGIC_HEX, imageJson } from './views.js';
 
 const sized = (n: number): string => (n < 1024 ? `${n} bytes` : `${humanBytes(n)} (${n} bytes)`);
 
@@ -69,7 +69,7 @@ export const showCommand = defineCommand({
         await image.close();
       }
       // What the generation's own data file takes on disk, as list's ON DISK says it.
-      const diskBytes = source.kind === 'generation' ? diskBytesOf(source.path) : null;
+      const diskBytes = source.kind === 'generation' && source.store !== null ? await source.store.diskBytes({ imagePath: source.path }) : null;
       if (args.json) {
         await ctx.out.json({
           source: { kind: source.kind, path: source.path },

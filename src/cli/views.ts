@@ -1,20 +1,10 @@
 // The JSON shapes the inspection commands print (documented in docs/CLI.md).
 // Stream offsets and extension words are decimal strings: they can pass 2^53.
-import fs from 'node:fs';
 import { MAGIC, type Slot } from '../format/index.js';
 import type { ImageInfo } from '../store/index.js';
 
 /** The layout's magic as show prints it. */
 export const MAGIC_HEX = `0x${MAGIC.toString(16).padStart(16, '0')}`;
-
-/** Allocated bytes of `path` (st_blocks * 512: holes cost nothing), or null when it cannot be read: list's ON DISK, show's `on disk`. */
-export function diskBytesOf(path: string): number | null {
-  try {
-    return fs.statSync(path).blocks * 512;
-  } catch {
-    return null;
-  }
-}
 
 /** A record as JSON. */
 export function recordJson(r: Slot): { slot: number; offset: string; length: number } {

@@ -48,7 +48,8 @@ export async function refuseUnfinishedRestore(sfs: StoreFs, dir: string): Promis
   if (!names.includes(RESTORE_MARKER)) return;
   throw asPathError(new StoreError('INTERRUPTED_RESTORE', `snapshot directory ${dir} holds a restore from a replica that did not finish (${RESTORE_MARKER})`, {
     path: dir,
-    hint: `run shm-host restore --from URL --dir ${dir} again (or the host with --replica URL), or remove ${join(dir, RESTORE_MARKER)} to use what it holds`,
+    hint: `restore it from the replica again, or remove ${join(dir, RESTORE_MARKER)} to use what it holds`,
+    option: 'replica',
   }));
 }
 

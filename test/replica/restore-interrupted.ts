@@ -82,7 +82,7 @@ t.test('a store will not open a directory an unfinished restore marked: it may h
   writeFileSync(join(dir, '.tmp-0123456789ab-gen-0000000000000002.delta'), 'torn');
   const err = await SnapshotStore.open(dir).catch((e: unknown) => e);
   t.match(err, { code: 'INTERRUPTED_RESTORE', message: /holds a restore from a replica that did not finish \(restore-in-progress\)/ });
-  t.match((err as Error & { hint: string }).hint, /run shm-host restore --from URL --dir .* again .*or remove .*restore-in-progress to use what it holds/);
+  t.match((err as Error & { hint: string }).hint, /restore it from the replica again, or remove .*restore-in-progress to use what it holds/);
   t.ok(existsSync(join(dir, '.tmp-0123456789ab-gen-0000000000000002.delta')), 'nothing swept: the next restore decides');
   t.equal(await localRestoreState(dir), 'interrupted', 'the lock file the store left does not make the directory look in use');
   await restoreFromReplica({ client, dir, verify: verifyStoreGeneration });
