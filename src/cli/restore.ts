@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 import { exampleLines, withDir, withJson } from './options.js';
 import { openReplicaFromArgs, replicaFailure, withReplicaConnection } from './replica-options.js';
 import { UsageError } from './errors.js';
+import { lockedFailure } from './writable-store.js';
 
 export const restoreCommand = defineCommand({
   command: 'restore',
@@ -30,7 +31,7 @@ export const restoreCommand = defineCommand({
       else await ctx.out.write(`restored generation ${g.sequence} (offset ${g.offset ?? 'none'}, ${result.files.length} files) from ${args.from} into ${args.dir}\n`);
       return 0;
     } catch (err) {
-      throw replicaFailure(err);
+      throw replicaFailure(lockedFailure(err, 'restore', args.dir));
     } finally {
       client.close();
     }

@@ -35,12 +35,12 @@ export class FileReplicaClient implements ReplicaClient {
     if ((e as Error).name === 'AbortError') return new ReplicaError('ABORTED', `replica ${this.url}, object ${key}: ${op} stopped`, { key, retryable: false, cause: e });
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const where = `replica ${this.url}, ${key === '' ? 'its directory' : `object ${key}`}`;
-    if (code === 'ENOENT') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op}): it was deleted or never written`, { key, cause: e });
-    if (code === 'EEXIST') return new ReplicaError('EXISTS', `${where} already exists (${op}): another writer created it`, { key, cause: e });
+    if (code === 'ENOENT') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op})`, { hint: 'it was deleted or never written', key, cause: e });
+    if (code === 'EEXIST') return new ReplicaError('EXISTS', `${where} already exists (${op})`, { hint: 'another writer created it', key, cause: e });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new ReplicaError('ACCESS', `${where}: ${op} not permitted (${code}): check the directory's owner, mode and mount`, { key, cause: e });
+      return new ReplicaError('ACCESS', `${where}: ${op} not permitted (${code})`, { hint: "check the directory's owner, mode and mount", key, cause: e });
     }
-    return new ReplicaError('IO', `${where}: ${op} failed (${code || String(e)}): it is retried; check the disk or mount if it persists`, { key, cause: e, retryable: true });
+    return new ReplicaError('IO', `${where}: ${op} failed (${code || String(e)})`, { hint: 'it is retried; check the disk or mount if it persists', key, cause: e, retryable: true });
   }
 
   /** Creates `dir` and its missing parents, each made durable in its parent. */

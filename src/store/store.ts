@@ -1,15 +1,15 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
-import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
-import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
+import { asPathError, requireDirectory } from './directory.js';
+import { StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { diskBytesOf, isGone, scanDirectory } from './listing.js';
 import { pruneGenerations } from './prune.js';
-import { settleDirectory } from './settle.js';
 import type { ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
-import { DirectoryLock } from './lock.js';
+import type { DirectoryLock } from './lock.js';
+import { openForWriting } from './open-writable.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
 import { DEFAULT_KEEP, type ChainLimits } from './retention.js';
@@ -18,6 +18,7 @@ import type {
   Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
 } from './types.js';
 import { verifyGeneration } from './verify.js';
+import { raiseSequenceFloorIn } from './sequence-floor.js';
 
 /**
  * A snapshot directory (docs/FORMAT.md, section 9). Open it with SnapshotStore.open();
@@ -70,19 +71,8 @@ export class SnapshotStore implements SnapshotStoreApi {
       });
       return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
     }
-    await prepareDirectory(sfs, dir);
-    // The lock file is the first file written: a directory on a read-only
-    // file system, or one this user cannot write, fails here.
-    const lock = await DirectoryLock.acquire(sfs, dir).catch((err: unknown) => {
-      throw err instanceof DirectoryLockedError ? err : asPathError(storeIoError('take the lock of', dir, err));
-    });
-    try {
-      const { nextSequence, strays } = await settleDirectory(sfs, dir);
-      return new SnapshotStore(sfs, dir, keep, false, lock, Math.max(nextSequence, options.firstSequence ?? 1), limits, strays, options.spare);
-    } catch (err) {
-      await lock.release();
-      throw err;
-    }
+    const { lock, nextSequence, strays } = await openForWriting(sfs, dir, options.writer ?? 'host');
+    return new SnapshotStore(sfs, dir, keep, false, lock, Math.max(nextSequence, options.firstSequence ?? 1), limits, strays, options.spare);
   }
 
   #usable(): void {
@@ -149,6 +139,17 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   forgetDeltaParent = (): void => this.#tip.forget();
+
+  /**
+   * The replica holds sequences up to `highest`: new generations number above it, and the floor is
+   * recorded in the directory (sequence-floor.ts) for a start that cannot reach the replica.
+   * @throws StoreError when the floor cannot be written.
+   */
+  async raiseSequenceFloor(highest: number): Promise<void> {
+    this.#writable('record the sequence floor');
+    this.#nextSequence = Math.max(this.#nextSequence, highest + 1);
+    await raiseSequenceFloorIn(this.#fs, this.dir, highest);
+  }
 
   deltaParent = (imageSize: number): DeltaParent | null => this.#tip.parentFor(imageSize, this.chainLimits);
 
