@@ -18,7 +18,12 @@ export class KeptFiles {
     return this.#kept.get(fd);
   }
 
-  /** Unmaps `fd`'s mapping (once no capture reads it), then closes `fd`; one closed already is left as it is. */
+  /**
+   * Unmaps `fd`'s mapping, then closes `fd`; one closed already is left as
+   * it is. Call it only when no capture reads `fd` (in the capture queue's
+   * turn, or after it drained, as every caller does): the descriptor is
+   * closed at once, whatever the mapping's users.
+   */
   close(fd: number): void {
     this.#kept.get(fd)?.close();
     this.#kept.delete(fd);

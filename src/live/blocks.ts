@@ -199,11 +199,14 @@ export async function putChangedTail(
       }
     }
   } finally {
-    // Its workers stop reading the mapping before it is released.
-    await hashed?.return(undefined);
-    if (kept !== null) kept.release();
-    else live?.mapping.close();
-    await parentImage?.close();
+    try {
+      // Its workers stop reading the mapping before it is released.
+      await hashed?.return(undefined);
+    } finally {
+      if (kept !== null) kept.release();
+      else live?.mapping.close();
+      await parentImage?.close();
+    }
   }
   return written;
 }

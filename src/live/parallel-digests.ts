@@ -144,15 +144,21 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
     return out;
   };
   let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
+  const failures: unknown[] = []; // a piece no thread could hash
   let wake: (() => void) | null = null;
   const feeds = helpers.map(async (worker) => {
-    while (claimed < pieces) {
+    while (claimed < pieces && failures.length === 0) {
       const p = claimed++;
       const [from, to] = bounds(p);
       try {
         done[p] = await worker.digest({ address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), chunkSize, size });
       } catch {
-        done[p] = local(p);
+        // This worker is done for; its piece is this thread's. Never a rejection nobody handles.
+        try {
+          done[p] = local(p);
+        } catch (error) {
+          failures.push(error);
+        }
         return;
       } finally {
         wake?.();
@@ -162,12 +168,16 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
   try {
     for (let p = 0; p < pieces; p++) {
       while (done[p] === undefined) {
+        if (failures.length > 0) throw failures[0];
         if (claimed <= p) {
           claimed = p + 1;
           done[p] = local(p);
         } else if (claimed < pieces) {
+          // The next piece is a worker's: hash one more meanwhile, then let
+          // the workers' replies in (and their next claims) before the next.
           const q = claimed++;
           done[q] = local(q);
+          await new Promise((resolve) => setImmediate(resolve));
         } else {
           await new Promise<void>((resolve) => (wake = resolve));
           wake = null;

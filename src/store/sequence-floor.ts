@@ -7,25 +7,32 @@
 // already gives others.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { storeIoError } from './errors.js';
+import { StoreError, storeIoError } from './errors.js';
 import { DurableFile } from './durable-file.js';
 import { readSmallFile, type StoreFs } from './fs.js';
 import { MAX_SEQUENCE, SEQUENCE_FLOOR_NAME, TEMP_PREFIX } from './names.js';
 
 /**
- * The floor recorded in `dir` (0 when there is none, or the file does not
- * parse: it is then rewritten at the next record).
+ * The floor recorded in `dir`, 0 when there is none.
+ * @throws StoreError (storeIoError) when the file exists but cannot be read,
+ * or holds something else than a sequence (it is written by rename, so it
+ * is never torn: anything else is damage, and a floor read as 0 would let
+ * new generations take numbers the replica holds).
  */
 export async function readSequenceFloor(sfs: StoreFs, dir: string): Promise<number> {
+  const path = join(dir, SEQUENCE_FLOOR_NAME);
   let text: string;
   try {
-    text = (await readSmallFile(sfs, join(dir, SEQUENCE_FLOOR_NAME), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, 64)).toString('utf8');
-  } catch {
-    return 0;
+    text = (await readSmallFile(sfs, path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, 64)).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw storeIoError('read the sequence floor in', path, err);
   }
-  if (!/^(0|[1-9][0-9]{0,15})\n$/.test(text)) return 0;
-  const floor = Number(text.trim());
-  return floor <= MAX_SEQUENCE ? floor : 0;
+  const floor = /^(0|[1-9][0-9]{0,15})\n$/.test(text) ? Number(text.trim()) : NaN;
+  if (!(floor <= MAX_SEQUENCE)) {
+    throw new StoreError('BAD_MANIFEST', `${path} does not hold a generation sequence (damaged)`, { path, hint: `remove it if no replica holds generations numbered above the directory's; otherwise restore the directory from the replica` });
+  }
+  return floor;
 }
 
 /**

@@ -192,7 +192,8 @@ export class SnapshotStore implements SnapshotStoreApi {
     // the new generation is known good (its writer hashed what it wrote),
     // so it is the one to spare. Reads of this store wait for it.
     return createPendingImage(this.#fs, this.dir, sequence, async (generation) => {
-      // A failed deletion loses nothing: the next commit prunes again.
+      // A failed deletion loses nothing: the next commit prunes again. Closed meanwhile: the lock is gone, so no deletions.
+      if (this.#closed) return;
       this.#pruning = this.#pruning.then(() => this.#prune(this.keep, generation.sequence)).then(() => {}, () => {});
     }, options.parent ?? null);
   }

@@ -86,3 +86,30 @@ t.test('digestsInOrder: pieces in order while the caller works on each; a return
   await early.return(undefined);
   t.same(await early.next(), { done: true, value: undefined }, 'and nothing after a return()');
 });
+
+t.test('digestsInOrder shares the work with the workers and lets the event loop run between pieces', async (t) => {
+  if (availableParallelism() < 2) return void t.skip('one core: no worker is started');
+  const size = 256 * MiB;
+  const { mapping } = randomFile(t, size);
+  const all = Array.from({ length: size / 65536 }, (_, k) => k); // 16 pieces
+  for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)); // the pool started, the pages in
+  let posted = 0;
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+    posted += 1;
+    return post.apply(this, args);
+  };
+  t.teardown(() => {
+    Worker.prototype.postMessage = post;
+  });
+  const t0 = performance.now();
+  const pieces = digestsInOrder(new MappingWindows(mapping), all, 65536, size);
+  const first = pieces.next(); // runs the body up to its first await
+  const heldMs = performance.now() - t0;
+  await first;
+  for await (const _ of { [Symbol.asyncIterator]: () => pieces });
+  const totalMs = performance.now() - t0;
+  t.comment(`${posted} of 16 pieces posted to workers; the first next() held this thread ${heldMs.toFixed(1)} of ${totalMs.toFixed(1)} ms`);
+  t.ok(posted > 2, 'the workers hash more than their first piece each');
+  t.ok(heldMs < totalMs / 2, 'the first next() does not hash most of the input before it returns');
+});

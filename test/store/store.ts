@@ -221,3 +221,22 @@ t.test('gone() and diskBytes(): what an inspector asks of a listed generation, t
   t.equal(await reader.gone({ manifestPath: join(dir, 'gen-0000000000000099.manifest.json') }), true, 'a manifest that is not there');
   t.equal(await reader.diskBytes({ imagePath: join(dir, 'gen-0000000000000099.img') }), null, 'a missing data file');
 });
+
+t.test('a damaged sequence floor stops a writable open with one line, instead of numbering from 0 under the replica', async (t) => {
+  const dir = scratchDir(t);
+  const first = await SnapshotStore.open(dir, { firstSequence: 1 });
+  await first.close();
+  writeFileSync(join(dir, 'sequence-floor'), '41\n', { mode: 0o600 });
+  const floored = await SnapshotStore.open(dir);
+  await floored.close();
+  for (const bad of ['garbage\n', '', '12']) {
+    writeFileSync(join(dir, 'sequence-floor'), bad, { mode: 0o600 });
+    const err = await SnapshotStore.open(dir).then((s) => s.close().then(() => null), (e: unknown) => e);
+    t.ok(err instanceof StoreError && err.code === 'BAD_MANIFEST', `${JSON.stringify(bad)}: refused`);
+    t.match((err as Error).message, /sequence-floor does not hold a generation sequence \(damaged\)/, `${JSON.stringify(bad)}: the message says which file`);
+  }
+  unlinkSync(join(dir, 'sequence-floor'));
+  const none = await SnapshotStore.open(dir);
+  await none.close();
+  t.pass('no floor file: opens');
+});
