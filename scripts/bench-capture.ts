@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { attach } from '../src/client/index.js';
 import { F_SEAL_SHRINK, addSeals, memfdCreate, sendfile } from '../src/sys/index.js';
 import { SnapshotStore } from '../src/store/index.js';
-import { CaptureError, capture } from '../src/live/index.js';
+import { CaptureError } from '../src/live/index.js';
+import { captureAsHost, closeAsHost } from './lib/as-host.js';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
 import { diskUnderRetention, everyBlockChanged, longestChainRestore, scatteredDelta } from './lib/delta-cases.js';
@@ -79,7 +80,7 @@ function plainCopyMs(fd: number, size: number): number {
 }
 
 async function captureMs(fd: number, store: SnapshotStore): Promise<number> {
-  const result = await capture(fd, store, 'request');
+  const result = await captureAsHost(fd, store, 'request');
   return result.durationMs;
 }
 
@@ -96,7 +97,7 @@ async function fullFiles(store: SnapshotStore): Promise<string[]> {
       plain.push(plainCopyMs(fd, size));
       captured.push(await captureMs(fd, store));
     }
-    closeSync(fd);
+    closeAsHost(fd);
     const p = median(plain);
     const c = median(captured);
     const label = size >= GiB ? `${size / GiB} GiB` : `${size / MiB} MiB`;
@@ -120,8 +121,8 @@ async function sparseFile(store: SnapshotStore): Promise<string> {
     plain.push(plainCopyMs(small, data));
     captured.push(await captureMs(sparse, store));
   }
-  closeSync(sparse);
-  closeSync(small);
+  closeAsHost(sparse);
+  closeAsHost(small);
   const p = median(plain);
   const c = median(captured);
   const row = `| 1 GiB holding 10 MiB | ${fmt(p, 1)} ms (copy of 10 MiB) | ${fmt(c, 1)} ms | **${fmt(c / p)}x the time** | ${runs} |`;
@@ -136,7 +137,7 @@ async function captureLoop(fd: number, store: SnapshotStore, ms: number): Promis
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
     try {
-      const result = await capture(fd, store, 'interval', { maxStarvedRetries: 0 });
+      const result = await captureAsHost(fd, store, 'interval', { maxStarvedRetries: 0 });
       stored += 1;
       starved += result.starvedRetries;
     } catch (err) {
@@ -170,7 +171,7 @@ async function busyWriter(store: SnapshotStore, geometry: { slots?: number; ring
   child.kill('SIGTERM');
   await exited;
   const idle = await captureLoop(fd, store, seconds * 1000);
-  closeSync(fd);
+  closeAsHost(fd);
   const what = slots ? `${ring! >= MiB ? `${ring! / MiB} MiB` : `${ring! / 1024} KiB`} ring, ${slots} slots` : 'default geometry';
   const row = `| ${size / MiB} MiB file, ${what}${recordSize ? `, ${recordSize}-byte records` : ''} | ${fmt(idle.perSecond, 1)} captures/s | ${fmt(busy.perSecond, 1)} captures/s | **${fmt(busy.perSecond / idle.perSecond)}x**; ${busy.starved} of ${busy.attempts} attempts starved (${fmt((100 * busy.starved) / Math.max(1, busy.attempts), 1)}%) | ${seconds} s each |`;
   console.log(row);
@@ -207,11 +208,11 @@ try {
     await everyBlockChanged(join(scratch, 'd2'), dfd, deltaSize, bench),
     await longestChainRestore(join(scratch, 'd3'), dfd, deltaSize, bench),
   ];
-  closeSync(dfd);
+  closeAsHost(dfd);
   const soakSize = quick ? 32 * MiB : Number(process.env.BENCH_SOAK_SIZE ?? 256 * MiB);
   const { fd: sfd, tailBase: soakTail } = writtenFile(soakSize);
   const disk = await diskUnderRetention(join(scratch, 'd4'), sfd, soakSize, { ...bench, tailBase: soakTail }, quick ? 20 : 100);
-  closeSync(sfd);
+  closeAsHost(sfd);
   const after = loadavg().map((x) => x.toFixed(1)).join(', ');
   if (!quick) {
     writeBenchmarkSection('Capture', 'npm run bench:capture', `

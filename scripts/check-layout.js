@@ -6,16 +6,20 @@
 //     client -> format; sys under all,
 //   - a deep import across folders (anything but a folder's index.ts, or a
 //     sub-folder's, such as host/control/index.ts),
-//   - a file in src/ longer than 250 lines.
+//   - a file in src/ longer than 250 lines,
+//   - an import in fixtures/ or scripts/ of dist/ (a stale build would test
+//     old code) or deep into a folder of src/ (only the folders' index.ts,
+//     as the package entries expose them, and the shared leaves).
 // The files directly in src/ (errors.ts, human-bytes.ts) are shared leaves:
 // every folder may import them, and they import no folder.
 //
-//   node scripts/check-layout.js        (npm run check:layout)
+//   node scripts/check-layout.js [ROOT]   (npm run check:layout; ROOT: another
+//                                          checkout, default this one)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = process.argv[2] === undefined ? resolve(dirname(fileURLToPath(import.meta.url)), '..') : resolve(process.argv[2]);
 const SRC = join(ROOT, 'src');
 const MAX_LINES = 250;
 
@@ -32,11 +36,12 @@ const ALLOWED = {
 };
 const SHARED = '(shared)';
 
-function* sourceFiles(dir) {
+function* sourceFiles(dir, pattern = /\.ts$/) {
   for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) yield* sourceFiles(path);
-    else if (name.endsWith('.ts')) yield path;
+    if (statSync(path).isDirectory()) yield* sourceFiles(path, pattern);
+    else if (pattern.test(name)) yield path;
   }
 }
 
@@ -82,6 +87,33 @@ for (const file of sourceFiles(SRC)) {
   }
 }
 
+// fixtures/ and scripts/: through src/'s entries, never dist/.
+const DIST = join(ROOT, 'dist');
+for (const top of ['fixtures', 'scripts']) {
+  let files;
+  try {
+    files = [...sourceFiles(join(ROOT, top), /\.(js|ts|mjs)$/)];
+  } catch {
+    continue; // no such folder
+  }
+  for (const file of files) {
+    const name = relative(ROOT, file);
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? m[3];
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+      if (target === DIST || target.startsWith(DIST + sep)) {
+        problems.push(`${name}: imports ${spec}, inside dist/: import the package entry (shm-host, shm-host/store...) or src/`);
+        continue;
+      }
+      if (!target.startsWith(SRC + sep)) continue;
+      const parts = relative(SRC, target).split(sep);
+      const isEntry = parts.length === 1 || (parts[parts.length - 1] === 'index.ts' && parts.length <= 3);
+      if (!isEntry) problems.push(`${name}: imports ${spec}: a deep import into src/${parts[0]}/ (import its index.ts instead)`);
+    }
+  }
+}
+
 process.stdout.write('folder-level imports (number of import statements):\n');
 for (const [edge, count] of [...edges].sort()) process.stdout.write(`  ${edge}  (${count})\n`);
 if (problems.length > 0) {
@@ -89,5 +121,5 @@ if (problems.length > 0) {
   for (const p of problems) process.stdout.write(`  ${p}\n`);
   process.exitCode = 1;
 } else {
-  process.stdout.write('\nlayout ok: one-way flow, imports through index.ts, no file over 250 lines\n');
+  process.stdout.write('\nlayout ok: one-way flow, imports through index.ts (fixtures/ and scripts/ too, none of dist/), no file over 250 lines\n');
 }

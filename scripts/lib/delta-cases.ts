@@ -4,7 +4,8 @@
 import { closeSync, fstatSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotStore } from '../../src/store/index.js';
-import { capture, restoreImage } from '../../src/live/index.js';
+import { restoreImage } from '../../src/live/index.js';
+import { captureAsHost } from './as-host.js';
 import { memfdCreate } from '../../src/sys/index.js';
 import { median } from './median.js';
 
@@ -66,14 +67,14 @@ export interface DeltaBench {
 export async function scatteredDelta(dir: string, fd: number, size: number, b: DeltaBench): Promise<string> {
   const store = await SnapshotStore.open(dir, { keep: 3, chain: { maxChain: 1000, maxChainRatio: 10 } });
   try {
-    await capture(fd, store, 'request'); // the full parent
+    await captureAsHost(fd, store, 'request'); // the full parent
     const plain: number[] = [];
     const delta: number[] = [];
     const written: number[] = [];
     for (let i = 0; i < b.runs; i++) {
       plain.push(b.plainCopyMs(fd, size));
       scatter(fd, b.tailBase, size, 10 * MiB, i + 1);
-      const r = await capture(fd, store, 'request');
+      const r = await captureAsHost(fd, store, 'request');
       if (r.generation.manifest.kind !== 'delta') throw new Error('expected a delta');
       delta.push(r.durationMs);
       written.push(r.generation.manifest.delta!.fileBytes);
@@ -93,13 +94,13 @@ export async function scatteredDelta(dir: string, fd: number, size: number, b: D
 export async function everyBlockChanged(dir: string, fd: number, size: number, b: DeltaBench): Promise<string> {
   const store = await SnapshotStore.open(dir, { keep: 2, chain: { maxChain: 1000, maxChainRatio: 10 } });
   try {
-    await capture(fd, store, 'request');
+    await captureAsHost(fd, store, 'request');
     const plain: number[] = [];
     const delta: number[] = [];
     for (let i = 0; i < b.runs; i++) {
       plain.push(b.plainCopyMs(fd, size));
       rewriteAll(fd, b.tailBase, size, i + 7);
-      delta.push((await capture(fd, store, 'request')).durationMs);
+      delta.push((await captureAsHost(fd, store, 'request')).durationMs);
     }
     const p = median(plain);
     const d = median(delta);
@@ -115,12 +116,12 @@ export async function everyBlockChanged(dir: string, fd: number, size: number, b
 export async function longestChainRestore(dir: string, fd: number, size: number, b: DeltaBench): Promise<string> {
   const store = await SnapshotStore.open(dir, { keep: 100 });
   try {
-    const full = (await capture(fd, store, 'request')).generation;
+    const full = (await captureAsHost(fd, store, 'request')).generation;
     let top = full;
     // Each delta changes 5% of the image: the chain ends at 10 links (the default) or half the image in deltas.
     for (let i = 0; ; i++) {
       scatter(fd, b.tailBase, size, Math.floor((size * 0.05) / 4096) * 4096, 100 + i);
-      const g = (await capture(fd, store, 'request')).generation;
+      const g = (await captureAsHost(fd, store, 'request')).generation;
       if (g.manifest.kind === 'full') break;
       top = g;
     }
@@ -153,7 +154,7 @@ export async function diskUnderRetention(dir: string, fd: number, size: number, 
   try {
     for (let i = 0; i < captures; i++) {
       scatter(fd, b.tailBase, size, Math.floor((size * 0.01) / 4096) * 4096, 1000 + i);
-      await capture(fd, store, 'interval');
+      await captureAsHost(fd, store, 'interval');
       most = Math.max(most, diskUse(dir));
     }
   } finally {

@@ -5,7 +5,8 @@ import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { attach } from '../../src/client/index.js';
 import { F_SEAL_SHRINK, addSeals, memfdCreate } from '../../src/sys/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { capture, restoreImage } from '../../src/live/index.js';
+import { restoreImage } from '../../src/live/index.js';
+import { captureAsHost, closeAsHost } from './as-host.js';
 import { diskUse, scatter } from './delta-cases.js';
 
 export interface SoakResult {
@@ -36,7 +37,7 @@ export async function soak(dir: string, size: number, captures: number): Promise
     for (let i = 0; i < captures; i++) {
       scatter(fd, tailBase, size, Math.max(4096, Math.floor((size * 0.01) / 4096) * 4096), i + 1);
       state.commit(new TextEncoder().encode(`capture ${i}`));
-      const { generation } = await capture(fd, store, 'interval');
+      const { generation } = await captureAsHost(fd, store, 'interval');
       if (generation.manifest.kind === 'full') fulls += 1;
       const used = diskUse(dir);
       mostBytes = Math.max(mostBytes, used);
@@ -50,7 +51,7 @@ export async function soak(dir: string, size: number, captures: number): Promise
   } finally {
     await store.close();
     state.close();
-    closeSync(fd);
+    closeAsHost(fd);
   }
   return { captures, fulls, mostBytes, bound, overAt };
 }

@@ -19,7 +19,8 @@ export function firstWord(argv: readonly string[]): { word: string; index: numbe
     const a = argv[i]!;
     if (a === '--') return null;
     if (!a.startsWith('-')) return { word: a, index: i };
-    if (takesValue(a)) i++;
+    // `--` is never an option's value (`--dri -- true`: the program follows).
+    if (takesValue(a) && argv[i + 1] !== '--') i++;
   }
   return null;
 }

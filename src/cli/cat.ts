@@ -30,7 +30,7 @@ function selectRecords(info: Configured, which: string, label: string): Slot[] {
   if (which === 'all') return [...records];
   if (which === 'latest') {
     const latest = records[records.length - 1];
-    if (latest === undefined) throw new CommandFailure('NO_RECORDS', `${label} holds no valid record`, 'the child had committed nothing; try an older generation');
+    if (latest === undefined) throw new CommandFailure('NO_RECORDS', `${label} holds no valid record`, 'the child had committed nothing when it was taken; shm-host list shows the records of each generation');
     return [latest];
   }
   if (!/^[0-9]+$/.test(which) || BigInt(which) > U64_MAX) {
@@ -118,7 +118,7 @@ export const catCommand = defineCommand({
         try {
           info = await image.inspect({ raw: source.manifest?.configured === false, rings: !args.tail });
         } catch (err) {
-          throw describeDamage(source, err);
+          throw await describeDamage(source, err);
         }
         if (!info.configured) {
           throw new CommandFailure('NOT_CONFIGURED', `${source.label} is a raw capture of a file no writer configured: it has no records and no tail`, 'use a generation taken after the child attached');

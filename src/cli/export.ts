@@ -1,7 +1,7 @@
 // shm-host export <ref> <file|->: a generation as one portable, checksummed file.
 import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, imageDisagreement, writeExport } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { describeDamage } from './damage.js';
+import { damaged, describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
@@ -53,16 +53,16 @@ export const exportCommand = defineCommand({
         try {
           info = await image.inspect({ raw: !manifest.configured });
         } catch (err) {
-          throw describeDamage(source, err);
+          throw await describeDamage(source, err);
         }
         const problem = imageDisagreement(info, manifest);
-        if (problem !== null) throw new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, 'export an older generation; see shm-host list --verify');
+        if (problem !== null) throw await damaged(source, problem);
         const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
         try {
           written = await writeExport(image, manifest, write, (n) => progress.advance(n));
         } catch (err) {
           if (!(err instanceof StoreError) || err.code !== 'CORRUPT') throw err;
-          throw new CommandFailure('CORRUPT', `${source.label} is damaged: its image does not match its checksum`, 'export an older generation; see shm-host list --verify', { cause: err });
+          throw await damaged(source, 'its image does not match its checksum', err);
         }
         await file?.commit();
       } catch (err) {

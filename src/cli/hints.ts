@@ -8,6 +8,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   dir: '--dir',
   keep: '--keep',
   timeoutMs: '--timeout',
+  chain: '--max-chain and --max-chain-ratio',
 };
 
 /**
@@ -22,6 +23,10 @@ export function cliHint(err: ShmHostError): string | undefined {
     return `start one with shm-host --dir ${dirname(err.path)} -- <command>`;
   }
   if (err.hint === undefined) return undefined;
+  if (err.code === 'INTERRUPTED_RESTORE' && err.option === 'replica' && err.path !== undefined) {
+    // The store's directory (err.path) is what the restore command writes into.
+    return `${err.hint}: shm-host restore --from URL --dir ${err.path} (or a host with --replica URL)`;
+  }
   const flag = err.option === undefined ? undefined : FLAGS[err.option];
   return flag === undefined ? err.hint : `${err.hint}: ${flag}`;
 }

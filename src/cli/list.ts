@@ -1,10 +1,9 @@
 // shm-host list: the generations of a snapshot directory, newest first.
-import fs from 'node:fs';
 import type { ListedGeneration } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
 import { listReplica, withReplicaConnection } from './replica-list.js';
-import { openReadOnly, pruned } from './source.js';
+import { openReadOnly } from './source.js';
 import { humanBytes, shortTime, table } from './text.js';
 
 type CheckState = 'ok' | 'bad' | 'unchecked';
@@ -33,28 +32,19 @@ export interface ListRow {
   readonly diskBytes: number | null;
 }
 
-/** Allocated bytes of `path` (st_blocks * 512), or null when it cannot be read. */
-function diskBytesOf(path: string): number | null {
-  try {
-    return fs.statSync(path).blocks * 512;
-  } catch {
-    return null;
-  }
-}
-
-function row(listed: ListedGeneration, state: CheckState, problem: string | null): ListRow {
+function row(listed: ListedGeneration, state: CheckState, problem: string | null, diskBytes: number | null): ListRow {
   if (!listed.ok) {
     return {
       sequence: listed.sequence, time: null, reason: null, imageSize: null, configured: null, records: null, latest: null,
       writeOffset: null, checksum: null, state: 'bad', problem: listed.reason, image: listed.imagePath, manifest: listed.manifestPath,
-      kind: null, parent: null, diskBytes: diskBytesOf(listed.imagePath),
+      kind: null, parent: null, diskBytes,
     };
   }
   const m = listed.manifest;
   return {
     sequence: listed.sequence, time: m.time, reason: m.reason, imageSize: m.imageSize, configured: m.configured, records: m.records,
     latest: m.latest, writeOffset: m.writeOffset, checksum: m.checksum, state, problem, image: listed.imagePath, manifest: listed.manifestPath,
-    kind: m.kind, parent: m.parent, diskBytes: diskBytesOf(listed.imagePath),
+    kind: m.kind, parent: m.parent, diskBytes,
   };
 }
 
@@ -79,15 +69,15 @@ export const listCommand = defineCommand({
       try {
         for (const g of listed) {
           // Pruned by a running host since the directory was read: it no longer exists, so it is not listed.
-          if (!g.ok && pruned(g)) continue;
+          if (!g.ok && (await store.gone(g))) continue;
           if (!g.ok || !args.verify) {
-            rows.push(row(g, 'unchecked', null));
+            rows.push(row(g, 'unchecked', null, await store.diskBytes(g)));
             continue;
           }
           const verdict = await store.verify(g);
           progress.advance(g.manifest.imageSize);
-          if (!verdict.ok && pruned(g)) continue;
-          rows.push(verdict.ok ? row(g, 'ok', null) : row(g, 'bad', verdict.reason));
+          if (!verdict.ok && (await store.gone(g))) continue;
+          rows.push(verdict.ok ? row(g, 'ok', null, await store.diskBytes(g)) : row(g, 'bad', verdict.reason, await store.diskBytes(g)));
         }
       } finally {
         progress.finish();

@@ -8,6 +8,7 @@ import type { CliCommand, CommandContext } from './command.js';
 import { asDefault, attachMinusValues, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
 import { UsageError, explain } from './errors.js';
 import { fastRunArgs } from './fast-run.js';
+import { EXIT_CODES } from './options.js';
 import { OutputSink, ReaderGone, processIo, type CliIo } from './io.js';
 import { createProgress } from './progress.js';
 import { helpFor, notASubcommand, optionTypo, usageProblem } from './usage-errors.js';
@@ -61,19 +62,19 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
   const { default: yargs } = await import('yargs');
   const parser = yargs()
     .scriptName(named ? `shm-host ${nameOf(named)}` : 'shm-host')
-    .parserConfiguration({ 'populate--': true })
+    // A repeated option: the last one wins, as in the fast path (util.parseArgs); never an array where a string is expected.
+    .parserConfiguration({ 'populate--': true, 'duplicate-arguments-array': false })
     .strict()
     .exitProcess(false)
     .version(version)
     .help()
     .alias('help', 'h')
     .wrap(Math.min(100, io.stdout.columns ?? 100))
-    .epilogue('Exit codes: 0 ok, 1 something checked is bad or failed, 2 usage error, 3 no running host (status, snapshot).')
     .fail((message: string | null, err: Error | undefined) => {
       // yargs reports its own parse failures as YError (or just a message); anything else is a real error.
       if (err !== undefined && err.name !== 'YError') throw err;
       const problem = usageProblem(commands, message ?? err?.message ?? 'invalid command line', argv);
-      throw new UsageError(problem, optionTypo(message ?? '', (parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key) ?? helpFor(commands, argv));
+      throw new UsageError(problem, optionTypo(message ?? '', (parser as unknown as { getOptions(): { key: Record<string, unknown>; boolean: string[] } }).getOptions(), argv) ?? helpFor(commands, argv));
     });
   const register = (command: CliCommand<any>, usage: string | string[]): void => {
     parser.command({
@@ -84,6 +85,8 @@ async function parserFor(argv: readonly string[], io: CliIo, select: (s: Selecti
     });
   };
   if (named && first) {
+    // The run command's builder adds it to the program's help and its own: a named command's parser adds it here.
+    parser.epilogue(EXIT_CODES);
     register(named, asDefault(named));
     return { parser, args: protectDashes(argv.filter((_, i) => i !== first.index)) };
   }

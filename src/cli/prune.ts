@@ -1,5 +1,5 @@
-// shm-host prune --keep N: deletes all but the newest N generations, never
-// the newest one that verifies. Like import, it takes the directory's lock:
+// shm-host prune --keep N: deletes all but the newest N generations and
+// what they depend on (a delta's chain), never the newest one that verifies. Like import, it takes the directory's lock:
 // a running host prunes by its own --keep, so a directory in use is refused.
 import { MIN_KEEP } from '../store/index.js';
 import { defineCommand } from './command.js';
@@ -9,10 +9,10 @@ import { openForWriting } from './writable-store.js';
 
 export const pruneCommand = defineCommand({
   command: 'prune',
-  describe: 'Delete all but the newest --keep generations (never the newest one that verifies)',
+  describe: 'Delete all but the newest --keep generations and the ones they depend on (never the newest one that verifies)',
   builder: (yargs) =>
     withJson(withDir(yargs))
-      .option('keep', { type: 'string', demandOption: true, requiresArg: true, describe: `Generations to keep (at least ${MIN_KEEP})` })
+      .option('keep', { type: 'string', demandOption: true, requiresArg: true, describe: `Generations to keep (at least ${MIN_KEEP}), with the generations they depend on` })
       .example(exampleLines('shm-host prune --keep 2', 'Keep the two newest generations')),
   handler: async (args, ctx) => {
     const keep = /^\s*[0-9]+\s*$/.test(args.keep) ? Number(args.keep) : Number.NaN;
@@ -25,11 +25,12 @@ export const pruneCommand = defineCommand({
       const kept = (await store.list()).filter((g) => g.ok).map((g) => g.sequence);
       if (args.json) {
         await ctx.out.json({ dir: store.dir, deleted, kept });
-      } else if (deleted.length === 0) {
-        await ctx.out.write(`nothing to delete: ${store.dir} holds ${kept.length} generation${kept.length === 1 ? '' : 's'}\n`);
-      } else {
-        await ctx.out.write(`deleted generation${deleted.length === 1 ? '' : 's'} ${deleted.join(', ')}; kept ${kept.join(', ')}\n`);
+        return 0;
       }
+      // More kept than --keep: say why, or it reads as a prune that did not work.
+      const why = kept.length > keep ? ` (past --keep ${keep}: what the newest ${keep} depend on, or the newest that verifies)` : '';
+      if (deleted.length === 0) await ctx.out.write(`nothing to delete: ${store.dir} holds ${kept.length} generation${kept.length === 1 ? '' : 's'}${why}\n`);
+      else await ctx.out.write(`deleted generation${deleted.length === 1 ? '' : 's'} ${deleted.join(', ')}; kept ${kept.join(', ')}${why}\n`);
       return 0;
     } finally {
       await store.close();

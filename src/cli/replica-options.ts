@@ -3,11 +3,12 @@
 // the AWS SDK's default chain (environment, shared files, instance roles).
 import type { Argv } from 'yargs';
 import type { ReplicaClient } from '../replica/index.js';
+import { ShmHostError } from '../errors.js';
 import { CommandFailure, UsageError } from './errors.js';
 
 /** Where the object storage is (run, list, restore); `run` parses them on its fast path too. */
 export const REPLICA_CONNECTION_OPTIONS = {
-  'replica-endpoint': { type: 'string', describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL or AWS' },
+  'replica-endpoint': { type: 'string', describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS\'s own' },
   'replica-region': { type: 'string', describe: 'S3 region; default AWS_REGION or the shared config' },
   'replica-path-style': { type: 'boolean', describe: 'Path-style S3 addressing, for gateways without virtual-host buckets' },
 } as const;
@@ -26,15 +27,24 @@ export function checkReplicaUrl(option: string, url: string): string {
 /** The client of replica `url` with the connection options parsed by withReplicaConnection. */
 export async function openReplicaFromArgs(option: string, url: string, args: { 'replica-endpoint'?: string; 'replica-region'?: string; 'replica-path-style'?: boolean }): Promise<ReplicaClient> {
   const { openReplicaClient } = await import('../replica/index.js');
-  return openReplicaClient(checkReplicaUrl(option, url), {
-    ...(args['replica-endpoint'] === undefined ? {} : { endpoint: args['replica-endpoint'] }),
-    ...(args['replica-region'] === undefined ? {} : { region: args['replica-region'] }),
-    ...(args['replica-path-style'] === true ? { forcePathStyle: true } : {}),
-  });
+  try {
+    return openReplicaClient(checkReplicaUrl(option, url), {
+      ...(args['replica-endpoint'] === undefined ? {} : { endpoint: args['replica-endpoint'] }),
+      ...(args['replica-region'] === undefined ? {} : { region: args['replica-region'] }),
+      ...(args['replica-path-style'] === true ? { forcePathStyle: true } : {}),
+    });
+  } catch (err) {
+    throw replicaFailure(err);
+  }
 }
 
-/** A replica failure as the command's one line (exit 1). */
+/**
+ * A replica failure as the command's one line, its code prefixed `REPLICA_`
+ * for --json: exit 2 for a URL that cannot be used (the command line is
+ * wrong, as for a URL that is not s3:// or file:///), else 1.
+ */
 export function replicaFailure(err: unknown): unknown {
-  if ((err as Error)?.name !== 'ReplicaError') return err;
-  return new CommandFailure(`REPLICA_${(err as { code: string }).code}`, (err as Error).message, null, { cause: err });
+  // By name: importing the replica's class here would load the AWS SDK for every command.
+  if (!(err instanceof ShmHostError) || err.name !== 'ReplicaError') return err;
+  return new CommandFailure(`REPLICA_${err.code}`, err.problem, err.hint ?? null, { cause: err, exitCode: err.code === 'BAD_URL' ? 2 : 1 });
 }

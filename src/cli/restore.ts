@@ -1,18 +1,20 @@
 // shm-host restore --from URL --dir DIR: the newest generation of a replica
 // whose chain verifies, downloaded into an empty local directory.
 import { defineCommand } from './command.js';
-import { withDir, withJson } from './options.js';
+import { exampleLines, withDir, withJson } from './options.js';
 import { openReplicaFromArgs, replicaFailure, withReplicaConnection } from './replica-options.js';
 import { UsageError } from './errors.js';
+import { lockedFailure } from './writable-store.js';
 
 export const restoreCommand = defineCommand({
   command: 'restore',
-  describe: 'Download the newest replicated generation that verifies into an empty directory',
+  describe: 'Download the newest replicated generation that verifies, with the generations it depends on, into an empty directory',
   builder: (yargs) =>
     withReplicaConnection(withJson(withDir(yargs)))
       .option('from', { type: 'string', demandOption: true, requiresArg: true, describe: 'The replica: s3://BUCKET/PREFIX or file:///path' })
       .option('sequence', { type: 'string', requiresArg: true, describe: 'Restore this generation (and what it depends on) instead of the newest' })
-      .example('shm-host restore --from s3://bucket/app --dir ./state', 'then: shm-host --dir ./state -- node app.js'),
+      .example(exampleLines('shm-host restore --from s3://bucket/app --dir ./state', 'Fill an empty ./state from the replica, then start a host on it'))
+      .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'The same, done by a host that replicates: an empty --dir is restored first')),
   handler: async (args, ctx) => {
     const sequence = args.sequence === undefined ? undefined : Number(args.sequence);
     if (sequence !== undefined && (!Number.isSafeInteger(sequence) || sequence < 1)) throw new UsageError(`--sequence ${args.sequence}: not a generation number`, 'e.g. --sequence 12 (shm-host list --replica URL lists them)');
@@ -29,7 +31,7 @@ export const restoreCommand = defineCommand({
       else await ctx.out.write(`restored generation ${g.sequence} (offset ${g.offset ?? 'none'}, ${result.files.length} files) from ${args.from} into ${args.dir}\n`);
       return 0;
     } catch (err) {
-      throw replicaFailure(err);
+      throw replicaFailure(lockedFailure(err, 'restore', args.dir));
     } finally {
       client.close();
     }

@@ -3,13 +3,13 @@
 // run-options.ts, so each bad value gets its own one-line error.
 import { CommandFailure, UsageError } from './errors.js';
 import { defineCommand } from './command.js';
-import { withDir, exampleLines } from './options.js';
+import { EXIT_CODES, withDir, exampleLines } from './options.js';
 import { RUN_OPTIONS, interpretRunOptions, type RawRunOptions } from './run-options.js';
 import { replicaFailure } from './replica-options.js';
 import { humanBytes } from './text.js';
 
 /** The first lines of the run command's help, which is also the program's. */
-export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. Durations take a unit (ms, s, m, h); sizes K, M, G or T (binary). The other commands inspect and manage the snapshots (shm-host <command> --help).';
+export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. A capture stores only the blocks that changed since the one before (a delta), with a full one now and then (--max-chain). Durations take a unit (ms, s, m, h); sizes K, M, G or T (binary). The other commands inspect and manage the snapshots and their replicas (shm-host <command> --help).';
 
 /**
  * Refuses, before anything is written, a --size this machine cannot give a
@@ -36,7 +36,9 @@ export const runCommand = defineCommand({
     .options(RUN_OPTIONS)
     .example(exampleLines('shm-host --dir ./state -- node app.js', 'run app.js, snapshots in ./state'))
     .example(exampleLines('shm-host --interval 100ms --size 1G -- ./daemon', 'capture every 100 ms, 1 GiB shared file'))
-    .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'also ship every generation to S3; restore ./state from it when empty')),
+    .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'also ship every generation to S3; restore ./state from it when empty'))
+    // The end of the program's help and of `shm-host run --help` (its own help, without the program's epilogue).
+    .epilogue(EXIT_CODES),
   handler: async (args) => {
     const positional = ((args as Record<string, unknown>).command ?? []) as Array<string | number>;
     if (positional.length > 0) {

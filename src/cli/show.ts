@@ -14,7 +14,8 @@ function manifestText(m: Manifest): string {
     ['sequence', String(m.sequence)],
     ['time', shortTime(m.time)],
     ['reason', m.reason],
-    ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes, ${sized(m.delta.fileBytes)} on disk; the chain holds ${m.chain.links} deltas, ${humanBytes(m.chain.bytes)}, over a full generation`],
+    ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes`],
+    ['chain', m.delta === null ? 'none (a full generation needs no other)' : `${m.chain.links} delta${m.chain.links === 1 ? '' : 's'} (${humanBytes(m.chain.bytes)} in delta files) over a full generation`],
     ['image size', sized(m.imageSize)],
     ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (not checked here: see shm-host verify)`],
     ['configured', m.configured ? 'yes' : 'no (a raw capture of a file no writer configured)'],
@@ -63,21 +64,24 @@ export const showCommand = defineCommand({
       try {
         info = await image.inspect({ raw: source.manifest?.configured === false });
       } catch (err) {
-        throw describeDamage(source, err);
+        throw await describeDamage(source, err);
       } finally {
         await image.close();
       }
+      // What the generation's own data file takes on disk, as list's ON DISK says it.
+      const diskBytes = source.kind === 'generation' && source.store !== null ? await source.store.diskBytes({ imagePath: source.path }) : null;
       if (args.json) {
         await ctx.out.json({
           source: { kind: source.kind, path: source.path },
           sequence: source.manifest?.sequence ?? null,
+          diskBytes,
           manifest: source.manifest,
           image: imageJson(info, args.slots),
         });
         return 0;
       }
       let text = `${source.label}${source.kind === 'generation' ? ` in ${source.store?.dir}` : ''}\n`;
-      text += fields([['path', source.path]], '  ');
+      text += fields([['path', source.path], ...(diskBytes === null ? [] : [['on disk', sized(diskBytes)] as [string, string]])], '  ');
       text += source.manifest ? `manifest\n${manifestText(source.manifest)}` : 'manifest\n  none (a bare image file)\n';
       text += imageText(info, args.slots);
       await ctx.out.write(text);

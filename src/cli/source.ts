@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-  parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
+  StoreError, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
+import { insteadOf } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { REF_HELP } from './options.js';
 
@@ -51,9 +52,6 @@ export interface Source {
   openImage(): Promise<ImageFile>;
   close(): Promise<void>;
 }
-
-/** True once a listed generation's manifest is gone: retention (a running host) deleted it meanwhile. */
-export const pruned = (g: { readonly manifestPath: string }): boolean => !fs.existsSync(g.manifestPath);
 
 /** Opens the store in `dir` for reading only: no lock, no writes, so it works beside a running host. */
 export function openReadOnly(dir: string): Promise<SnapshotStore> {
@@ -126,9 +124,15 @@ async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'p
     const live = listed.filter((g): g is ReadableGeneration => g.ok);
     const entry = live[ref.back];
     // A busy host may prune every listed generation before its manifest is read: read the directory again.
-    if (entry === undefined && listed.some((g) => !g.ok && pruned(g)) && attempt < PRUNED_RETRIES) continue;
+    if (entry === undefined && attempt < PRUNED_RETRIES && (await anyGone(store, listed))) continue;
     return liveEntry(store, text, live, entry);
   }
+}
+
+/** True when an unreadable entry of `listed` is gone (pruned since the listing). */
+async function anyGone(store: SnapshotStore, listed: readonly ListedGeneration[]): Promise<boolean> {
+  for (const g of listed) if (!g.ok && (await store.gone(g))) return true;
+  return false;
 }
 
 /** The generation `entry` of the listing names, or why there is none to read. */
@@ -157,9 +161,11 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
         return await ImageFile.open(generation.imagePath);
       } catch (err) {
         // A chain link deleted meanwhile is a pruned generation too, once its own manifest is gone.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && pruned(generation))) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && store !== null && (await store.gone(generation)))) {
           throw new CommandFailure('GONE', `the image of ${label} is gone (pruned by the host while this command ran?)`, 'run the command again', { cause: err });
         }
+        // A broken chain link: the store names it; what to read instead is found here.
+        if (err instanceof StoreError && err.code === 'CORRUPT' && store !== null) throw new CommandFailure('CORRUPT', err.problem, await insteadOf(store, generation.sequence), { cause: err });
         throw err;
       }
     },

@@ -17,16 +17,55 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** `foo-bar` as yargs also keys it (`fooBar`). */
+const camel = (name: string): string => name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase());
+
 /**
- * For yargs' `Unknown argument: al`, a hint naming the option it is most
- * likely a typo of (`did you mean --all?`), among `known` (option names as
- * yargs keeps them); null for anything else.
+ * How the user typed the option yargs names `name` (`dri` for `--dri=3`,
+ * `fooBar` for `--foo-bar`, `x` for `-xy`): `--dri`, `--foo-bar`, `-x`; or
+ * null when no option before `--` in `argv` was that name (a word).
  */
-export function optionTypo(message: string, known: Readonly<Record<string, unknown>>): string | null {
-  const m = /^Unknown argument: (\S+)$/.exec(message.trim());
+function typedOption(name: string, argv: readonly string[]): string | null {
+  const end = argv.indexOf('--');
+  for (const a of end < 0 ? argv : argv.slice(0, end)) {
+    if (a.startsWith('--')) {
+      const key = a.slice(2).split('=')[0]!;
+      const positive = key.startsWith('no-') ? key.slice(3) : key;
+      if ([key, positive, camel(key), camel(positive)].includes(name)) return `--${key}`;
+    } else if (/^-[^-\d]/.test(a) && name.length === 1 && a.slice(1).split('=')[0]!.includes(name)) {
+      return `-${name}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * yargs' `Unknown arguments: dri, x` as the user typed them, in order and
+ * once each (`--dri`, `-x`; a word that was no option as it is), with
+ * whether every one of them was an option; null for any other message.
+ */
+function unknownArguments(message: string, argv: readonly string[]): { typed: string[]; options: boolean } | null {
+  const m = /^Unknown arguments?: (.+)$/.exec(message.replace(/\s*\n\s*/g, ' ').trim());
   if (!m) return null;
-  const closest = closestSubcommand(Object.keys(known).filter((k) => k.length > 1 && k !== '$0' && k !== '_'), m[1]!);
-  return closest === null ? null : `did you mean --${closest}?`;
+  const names = m[1]!.split(', ');
+  const typed = [...new Set(names.map((name) => typedOption(name, argv) ?? name))];
+  return { typed, options: typed.every((a) => a.startsWith('-')) };
+}
+
+/**
+ * For yargs' `Unknown argument: al` (from `--al`), a hint naming the option
+ * it is most likely a typo of (`did you mean --all?`; `--no-jsn`: of
+ * `--no-json`, a boolean's negation), among the parser's `options` (names
+ * as yargs keeps them); null for anything else, a short option included.
+ */
+export function optionTypo(message: string, options: { readonly key: Readonly<Record<string, unknown>>; readonly boolean: readonly string[] }, argv: readonly string[]): string | null {
+  const unknown = unknownArguments(message, argv);
+  const typed = unknown?.typed.length === 1 ? unknown.typed[0]! : '';
+  if (!typed.startsWith('--')) return null;
+  const negated = typed.startsWith('--no-');
+  const names = negated ? options.boolean : Object.keys(options.key);
+  const closest = closestSubcommand(names.filter((k) => k.length > 1 && k !== '$0' && k !== '_'), typed.slice(negated ? 5 : 2));
+  return closest === null ? null : `did you mean --${negated ? 'no-' : ''}${closest}?`;
 }
 
 /** The subcommand `word` is most likely a typo of (at most 2 edits, and fewer than half its letters), or null. */
@@ -62,8 +101,10 @@ export function helpFor(commands: ReadonlyArray<CliCommand<any>>, argv: readonly
 /** yargs' wording of a parse failure, as `problem` for one line. */
 export function usageProblem(commands: ReadonlyArray<CliCommand<any>>, message: string, argv: readonly string[]): string {
   const text = message.replace(/\s*\n\s*/g, ' ').trim();
-  if (/^Unknown arguments?: /.test(text)) {
-    return `unknown ${text.slice('Unknown '.length)}`;
+  const unknown = unknownArguments(text, argv);
+  if (unknown !== null) {
+    const what = `unknown ${unknown.options ? 'option' : 'argument'}${unknown.typed.length === 1 ? '' : 's'}`;
+    return `${what}: ${unknown.typed.join(', ')}`;
   }
   if (/^Not enough non-option arguments/.test(text)) {
     const known = subcommandOf(commands, argv);
@@ -71,7 +112,10 @@ export function usageProblem(commands: ReadonlyArray<CliCommand<any>>, message: 
     const required = usage.match(/<[^>]+>/g);
     return known && required ? `${nameOf(known)} needs ${required.join(' ')}` : 'a required argument is missing';
   }
-  if (/^Not enough arguments following: /.test(text)) return `--${text.slice('Not enough arguments following: '.length)} needs a value`;
+  const asTyped = (name: string): string => typedOption(name, argv) ?? `--${name}`;
+  if (/^Not enough arguments following: /.test(text)) return `${asTyped(text.slice('Not enough arguments following: '.length))} needs a value`;
+  const invalid = /^Invalid values: Argument: ([^,]+), Given: "(.*)", Choices: (.+)$/.exec(text);
+  if (invalid) return `${asTyped(invalid[1]!)} ${invalid[2]}: not one of ${invalid[3]!.replace(/"/g, '')}`;
   if (/^Missing required argument/.test(text)) return text.replace(/^Missing required arguments?: /, 'missing required option --');
   return text.charAt(0).toLowerCase() + text.slice(1);
 }

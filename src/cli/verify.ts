@@ -7,7 +7,7 @@ import { defineCommand, type CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 import { REF_HELP, withDir, withJson, exampleLines } from './options.js';
 import type { Progress } from './progress.js';
-import { PRUNED_RETRIES, openReadOnly, pruned, resolveSource, type Source } from './source.js';
+import { PRUNED_RETRIES, openReadOnly, resolveSource, type Source } from './source.js';
 
 /** One verified snapshot, as `verify --json` prints it. */
 export interface VerifyResult {
@@ -72,14 +72,14 @@ async function verifyAll(store: SnapshotStore, listed: readonly ListedGeneration
   for (const g of listed) {
     const source = { kind: 'generation' as const, path: g.imagePath };
     // A running host may prune while this runs: a generation gone meanwhile is not a damaged one.
-    if (!g.ok && pruned(g)) continue;
+    if (!g.ok && (await store.gone(g))) continue;
     if (!g.ok) {
       results.push(result(source, g.sequence, g.reason));
       continue;
     }
     const verdict = await store.verify(g);
     progress.advance(g.manifest.imageSize);
-    if (!verdict.ok && pruned(g)) continue;
+    if (!verdict.ok && (await store.gone(g))) continue;
     results.push(result(source, g.sequence, verdict.ok ? null : verdict.reason));
   }
   return results;
@@ -101,7 +101,7 @@ async function verifyRef(ref: string, dir: string, ctx: CommandContext, json: bo
       } finally {
         progress.finish();
       }
-      const raced = !result.ok && source.relative && source.generation !== null && pruned(source.generation);
+      const raced = !result.ok && source.relative && source.generation !== null && source.store !== null && (await source.store.gone(source.generation));
       if (!raced || attempt >= PRUNED_RETRIES) return result;
     } finally {
       await source.close();
@@ -120,7 +120,7 @@ const sizeOf = (source: Source): number => {
 
 export const verifyCommand = defineCommand({
   command: 'verify [ref]',
-  describe: 'Check generations: checksum, sizes, layout and every record\'s bounds (default: latest)',
+  describe: 'Check generations: checksum, sizes, layout, every record\'s bounds and each link of a delta\'s chain (default: latest)',
   builder: (yargs) =>
     withJson(withDir(yargs))
       .positional('ref', { type: 'string', describe: `${REF_HELP} (default: latest)` })

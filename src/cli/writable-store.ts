@@ -1,21 +1,31 @@
-// import and prune change a snapshot directory, so they take its lock like a
-// host does, and refuse, in one line, a directory a running host holds:
-// importing under a running child would be pointless (its next capture
-// supersedes the import), and a host prunes by its own --keep.
-import { DirectoryLockedError, SnapshotStore } from '../store/index.js';
+// import, prune and restore change a snapshot directory, so they take its
+// lock like a host does, and refuse, in one line naming the holder, a
+// directory another writer holds: importing under a running child would be
+// pointless (its next capture supersedes the import), a host prunes by its
+// own --keep, and two writers of one directory could mix two histories.
+import { DirectoryLockedError, SnapshotStore, holderLine } from '../store/index.js';
 import { CommandFailure } from './errors.js';
 
-/** Opens `dir` for writing (`what`: import, prune), turning "a host holds the lock" into one line. */
+/** Opens `dir` for writing (`what`: import, prune), turning "another writer holds the lock" into one line. */
 export async function openForWriting(dir: string, what: string): Promise<SnapshotStore> {
   // Keep every generation there is: retention on commit must not delete any
   // (the host applies its own --keep at its next capture).
   try {
-    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER });
+    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER, writer: what });
   } catch (err) {
-    if (err instanceof DirectoryLockedError) {
-      const holder = err.holderPid === null ? 'pid unknown' : `pid ${err.holderPid}`;
-      throw new CommandFailure('LOCKED', `cannot ${what}: a host is running on ${dir} (${holder})`, `stop the host first, then ${what} again`, { cause: err });
-    }
-    throw err;
+    throw lockedFailure(err, what, dir);
   }
+}
+
+/**
+ * `err` as the command's one line when it is a DirectoryLockedError (exit
+ * 1, code LOCKED): who holds `dir` (a host, a restore, an import or a
+ * prune, with its pid) and what to do; any other error as it is.
+ */
+export function lockedFailure(err: unknown, what: string, dir: string): unknown {
+  if (!(err instanceof DirectoryLockedError)) return err;
+  if (err.holderRole === null || err.holderRole === 'host') {
+    return new CommandFailure('LOCKED', `cannot ${what}: a host is running on ${dir} (${holderLine(err.holderPid, null)})`, `stop the host first, then ${what} again`, { cause: err });
+  }
+  return new CommandFailure('LOCKED', `cannot ${what}: another shm-host is writing ${dir} (${holderLine(err.holderPid, err.holderRole)})`, `wait for the ${err.holderRole} to finish, then ${what} again`, { cause: err });
 }

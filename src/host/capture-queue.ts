@@ -2,7 +2,7 @@
 // compete for the same disk, and a file must not be closed or replaced
 // while a capture still reads it. Each capture is logged and counted in
 // the host's state.
-import { CaptureError, capture, type CaptureResult } from '../live/index.js';
+import { CaptureError, capture, type CaptureResult, type KeptMapping } from '../live/index.js';
 import type { Reason, SnapshotStore } from '../store/index.js';
 import type { HostState } from './host-state.js';
 import { humanBytes } from '../human-bytes.js';
@@ -24,6 +24,8 @@ export class CaptureQueue {
   readonly #state: HostState;
   /** Told about every generation stored (the replica offers it); must return at once. */
   onStored: (result: CaptureResult) => void = () => {};
+  /** The mapping kept of a live file between its captures, if any (SharedFiles keeps one per file it uses). */
+  keptMapping: (fd: number) => KeptMapping | undefined = () => undefined;
 
   constructor(store: SnapshotStore, log: Logger, state: HostState) {
     this.#store = store;
@@ -46,7 +48,7 @@ export class CaptureQueue {
   /** Captures `fd` now (call only inside exclusive); logs a failure and rethrows it. */
   async captureNow(fd: number, reason: Reason, postMortem: boolean): Promise<CaptureResult> {
     try {
-      const result = await capture(fd, this.#store, reason, { postMortem });
+      const result = await capture(fd, this.#store, reason, { postMortem, kept: this.keptMapping(fd) });
       this.#state.captured(result, reason);
       this.onStored(result);
       // Interval captures are routine; the live channel's status shows the last one.

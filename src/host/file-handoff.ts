@@ -10,6 +10,7 @@ import {
 } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
+import { KeptFiles } from './kept-files.js';
 import type { Logger } from './logger.js';
 import { takeHandover } from './notify/index.js';
 
@@ -37,6 +38,7 @@ export class SharedFiles {
   #background: Array<{ readonly done: Promise<void>; readonly bytes: number }> = [];
   /** Starts of those captures, run once the next child is spawned (startBackground). */
   #deferred: Array<() => void> = [];
+  readonly #used = new KeptFiles();
 
   /** `onFileChanged` is told each file a child is about to get (the service manager's fd store keeps it). */
   constructor(
@@ -44,6 +46,7 @@ export class SharedFiles {
     options: { readonly dir: string; readonly size: number; readonly name: string; readonly onFileChanged?: (fd: number) => void },
   ) {
     this.#onFileChanged = options.onFileChanged ?? (() => {});
+    captures.keptMapping = (fd) => this.#used.get(fd);
     this.#store = store;
     this.#captures = captures;
     this.#log = log;
@@ -99,19 +102,19 @@ export class SharedFiles {
   /** Closes the current file once no capture needs it. */
   close(): void {
     this.watch?.close();
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0) this.#used.close(this.fd);
   }
 
   /** A new shared file holding the newest verified generation, or an empty one. */
   async #restoredFile(): Promise<number> {
-    const found = await this.#store.newestVerified();
-    for (const skipped of found.skipped) {
-      this.#log.log('warn', 'fallback', `generation ${skipped.sequence} is unusable (${skipped.reason}); falling back to an older one`, skipped);
-    }
-    const generation = found.generation;
+    const { generation, skipped } = await this.#store.newestVerified();
+    // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
+    const next = (s: (typeof skipped)[number]): string => (generation !== null || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left');
+    for (const s of skipped) this.#log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${next(s)}`, s);
     if (!generation) {
       const fd = createSharedFile(this.#size, this.#name);
-      this.#log.log('info', 'empty', `no snapshot to restore in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
+      const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (shm-host verify --all says why)';
+      this.#log.log('info', 'empty', `${none} in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
       return fd;
     }
     const size = Math.max(this.#size, generation.manifest.imageSize);
@@ -139,6 +142,7 @@ export class SharedFiles {
     this.watch?.close();
     this.fd = fd;
     this.watch = watch;
+    this.#used.use(fd);
     this.capturedWriteOffset = watch.writeOffset();
     this.#onFileChanged(fd);
   }
@@ -149,7 +153,7 @@ export class SharedFiles {
    * still read it.
    */
   #retire(fd: number): void {
-    void this.#captures.exclusive(async () => closeSync(fd));
+    void this.#captures.exclusive(async () => this.#used.close(fd));
   }
 
   /**
@@ -216,11 +220,7 @@ export class SharedFiles {
     } catch {
       // Logged by the capture.
     } finally {
-      try {
-        closeSync(old);
-      } catch {
-        // Closed already: nothing to give back.
-      }
+      this.#used.close(old);
     }
     if (!told && latest !== null && this.fd === next) this.capturedWriteOffset = null;
   }

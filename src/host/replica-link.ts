@@ -10,6 +10,7 @@ import {
   type ReplicaClient, type ReplicaEvent, type ReplicaStatus,
 } from '../replica/index.js';
 import { publishReplicated, type CaptureResult } from '../live/index.js';
+import type { SnapshotStore } from '../store/index.js';
 import type { CaptureQueue } from './capture-queue.js';
 import type { HostState } from './host-state.js';
 import type { Logger } from './logger.js';
@@ -37,6 +38,11 @@ export class ReplicaLink {
   /** Offers still describing their files (close waits for them, so the shutdown capture is offered). */
   readonly #describing = new Set<Promise<void>>();
   #publish: (offset: bigint, sequence: number) => void = () => {};
+  /** The store and its capture queue, once bound: the replica's highest sequence is their numbering floor. */
+  #store: SnapshotStore | null = null;
+  #captures: CaptureQueue | null = null;
+  /** Floor records and delta-parent resets, one at a time, inside the capture queue once there is one. */
+  #storeWork: Promise<void> = Promise.resolve();
 
   constructor(options: ReplicaOptions, dir: string, log: Logger) {
     this.#log = log;
@@ -92,7 +98,7 @@ export class ReplicaLink {
     } catch (e) {
       // Starting empty now could later bury the replica's newest state under an empty one.
       const why = isReplicaError(e) ? e.message : String(e);
-      throw new ReplicaError(isReplicaError(e) ? e.code : 'IO', `${this.#dir} is empty and replica ${this.#url} cannot be read to restore it (${why}); the host does not start empty over a replica it cannot read: fix the replica, or start without --replica`, { cause: e });
+      throw new ReplicaError(isReplicaError(e) ? e.code : 'IO', `${this.#dir} is empty and replica ${this.#url} cannot be read to restore it (${why}); the host does not start empty over a replica it cannot read`, { hint: 'fix the replica, or start without --replica', cause: e });
     }
     if (generations.size === 0) {
       this.#log.log('info', 'replica-empty', `replica ${this.#url} holds no generation yet: starting fresh in ${this.#dir}`);
@@ -111,11 +117,35 @@ export class ReplicaLink {
   }
 
   /**
+   * Binds the store new generations go to: they number above the highest
+   * sequence the replica holds, as listed at start and at every listing
+   * after (a replica that was down at start), and that floor is recorded in
+   * the directory for a start that cannot reach the replica (docs/REPLICA.md).
+   * Resolves once the floor known now is recorded (a failure is logged).
+   */
+  bindStore(store: SnapshotStore): Promise<void> {
+    this.#store = store;
+    return this.#withStore('replica-floor', 'record the replica\'s highest sequence', (s) => s.raiseSequenceFloor(this.#replicator.highestSequence()));
+  }
+
+  /** Runs `task` on the bound store, after the earlier ones and inside the capture queue once attached; a failure is logged as `event`. */
+  #withStore(event: string, what: string, task: (store: SnapshotStore) => Promise<void>): Promise<void> {
+    const store = this.#store;
+    if (store === null || this.#replicator.highestSequence() === 0) return this.#storeWork;
+    const run = (): Promise<void> => task(store);
+    this.#storeWork = this.#storeWork.then(() => (this.#captures === null ? run() : this.#captures.exclusive(run))).catch((e: unknown) => {
+      this.#log.log('warn', event, `could not ${what} in ${this.#dir}: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    return this.#storeWork;
+  }
+
+  /**
    * Ships what `captures` stores from now on (each generation offered), and
    * publishes replicated_offset into the file `currentFd()` names, inside
    * the capture queue (so the file is never closed under it).
    */
   attach(captures: CaptureQueue, currentFd: () => number, state: HostState): void {
+    this.#captures = captures;
     captures.onStored = (result) => this.offer(result);
     this.#publish = (offset, sequence) => void captures.exclusive(async () => {
       const fd = currentFd();
@@ -176,6 +206,7 @@ export class ReplicaLink {
     if (this.#failing === null) await Promise.race([this.#replicator.idle(), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
     clearTimeout(timer);
     await this.#replicator.close();
+    await this.#storeWork;
   }
 
   #onEvent(e: ReplicaEvent): void {
@@ -197,6 +228,14 @@ export class ReplicaLink {
         return;
       case 'stopped':
         if (this.#started) this.#log.log('error', 'replica-stopped', `replication stopped: ${e.message}`);
+        return;
+      case 'listed':
+        void this.#withStore('replica-floor', `record the replica's highest sequence ${e.highest}`, (s) => s.raiseSequenceFloor(e.highest));
+        return;
+      case 'diverged':
+        this.#log.log('error', 'replica-diverged', `replica ${this.#url}: generation ${e.sequence} is not replicated: ${e.reason}`, { sequence: e.sequence });
+        // The next capture is a full generation: a delta on this one could never be restored from the replica.
+        void this.#withStore('replica-diverged', 'start a full generation', async (s) => s.forgetDeltaParent());
         return;
       case 'skipped':
         this.#log.log('info', 'replica-skipped', `replica skips generations ${e.sequences.join(', ')}: ${e.reason}`, { sequences: e.sequences });

@@ -43,10 +43,11 @@ export function headEnd(tailBase: number, size: number): number {
   return Math.min(size, Math.ceil(tailBase / CHUNK) * CHUNK);
 }
 
-/** True when every byte of `bytes` is zero. */
+const ZEROS = new Uint8Array(BLOCK_SIZE);
+
+/** True when every byte of `bytes` (at most BLOCK_SIZE of them) is zero: one memcmp, not a loop. */
 function isZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
+  return Buffer.compare(bytes, ZEROS.subarray(0, bytes.length)) === 0;
 }
 
 /**
@@ -114,8 +115,9 @@ export async function putChangedTail(
   } catch {
     sealed = false;
   }
-  const mapping = sealed ? Mapping.map(fd, size) : null;
-  const live = mapping === null ? null : new MappingWindows(mapping);
+  // The host's kept mapping of its current file, else one for this capture.
+  const kept = sealed ? options.kept ?? null : null;
+  const live = !sealed ? null : kept !== null ? kept.acquire(size) : new MappingWindows(Mapping.map(fd, size));
   const copy = new Uint8Array(CHUNK);
   const old = new Uint8Array(CHUNK);
   const psize = parent.generation.manifest.imageSize;
@@ -135,7 +137,7 @@ export async function putChangedTail(
         if (inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b && parentChunkDigest(parent, k, a, b) !== undefined) direct.push(k);
       }
     }
-    const hashed = mapping === null || direct.length === 0 ? new BigUint64Array(0) : await digestChunks(mapping, direct, CHUNK, size);
+    const hashed = live === null || direct.length === 0 ? new BigUint64Array(0) : await digestChunks(live, direct, CHUNK, size);
     let j = 0;
     for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
       const a = k * CHUNK;
@@ -185,7 +187,8 @@ export async function putChangedTail(
       }
     }
   } finally {
-    mapping?.close();
+    if (kept !== null) kept.release();
+    else live?.mapping.close();
     await parentImage?.close();
   }
   return written;

@@ -1,6 +1,7 @@
 // The options and the result of a capture.
 import type { Slot } from '../format/index.js';
 import type { Generation } from '../store/index.js';
+import type { KeptMapping } from './kept-mapping.js';
 
 /** Where a slowed-down copy is (see CaptureOptions.throttle). */
 export interface CopyProgress {
@@ -20,6 +21,12 @@ export interface CaptureOptions {
   readonly postMortem?: boolean;
   /** Attempts after a starved one before giving up with CaptureError 'starved' (default 3). */
   readonly maxStarvedRetries?: number;
+  /**
+   * A mapping of the live file kept between captures (the host's current
+   * file, see KeptMapping): read instead of mapping the file anew, which
+   * saves the page faults and the munmap of every capture.
+   */
+  readonly kept?: KeptMapping;
   /** Test hook: awaited after each copied step of up to 1 MiB, to slow the copy down. */
   readonly throttle?: (progress: CopyProgress) => Promise<void> | void;
   /** Diagnostic hook: the valid slots each scan saw, for tests that check the pre/post rule from outside. */

@@ -12,6 +12,7 @@ export { publishDurable } from './publish-durable.js';
 export { publishReplicated } from './publish-replicated.js';
 export { createSharedFile, growTo, sealAgainstShrink, sizeOf } from './memory-file.js';
 export { HeaderWatch } from './header-watch.js';
+export { KeptMapping } from './kept-mapping.js';
 export { copySparse, zeroData, CopyError } from './sparse-copy.js';
 export { copyIntoMemoryFile } from './into-memory-file.js';
 export { probeSharedFileSize } from './size-probe.js';

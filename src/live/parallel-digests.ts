@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { digestOf } from '../format/index.js';
-import { MappingWindows, WINDOW_BYTES, type Mapping } from '../sys/index.js';
+import { WINDOW_BYTES, type MappingWindows } from '../sys/index.js';
 
 /** Bytes below which everything is hashed on the calling thread. */
 const MIN_PARALLEL_BYTES = 32 << 20;
@@ -113,18 +113,19 @@ function workers(): HashWorker[] {
 
 /**
  * The digests (digestOf: XXH3-64, seed 0) of chunks `indexes` (chunk k is
- * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of `mapping`),
+ * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
+ * `windows` views),
  * aligned with `indexes`. Every listed chunk must be all data: reading a
  * hole through a mapping of a memory file would allocate it. Large inputs
  * are shared between this thread and worker threads, which read the
  * mapping through its address: it must stay mapped until this resolves. A
  * worker that fails leaves its share to this thread.
  */
-export async function digestChunks(mapping: Mapping, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
+export async function digestChunks(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
   const out = new BigUint64Array(indexes.length);
   const helpers = indexes.length * chunkSize >= MIN_PARALLEL_BYTES ? workers() : [];
   const share = Math.ceil(indexes.length / (helpers.length + 1));
-  const windows = new MappingWindows(mapping);
+  const mapping = windows.mapping;
   const local = (from: number, to: number): void => {
     for (let i = from; i < to; i++) {
       const a = indexes[i]! * chunkSize;

@@ -114,7 +114,7 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
       }
       digests.setRange(a, b, inChunk.length > 0 ? windows.get(a, b) : new Uint8Array(0), inChunk, a);
     }
-    const hashed = await digestChunks(mapping, full, cs, chain.size);
+    const hashed = await digestChunks(windows, full, cs, chain.size);
     for (let i = 0; i < full.length; i++) digests.setDigest(full[i]!, hashed[i]!);
   } finally {
     mapping.close();

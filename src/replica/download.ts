@@ -18,6 +18,7 @@ import type { RemoteFile } from './record.js';
 import { runPlacer } from './runs.js';
 
 const BLOCK = 4096;
+const LOCAL_FIX = "check the directory's owner, mode and free space";
 const ZEROS = new Uint8Array(BLOCK);
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
@@ -40,7 +41,7 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
   try {
     fd = await sfs.open(temp, CREATE, 0o600);
   } catch (e) {
-    throw new ReplicaError('LOCAL', `cannot write ${temp} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
+    throw new ReplicaError('LOCAL', `cannot write ${temp} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { hint: LOCAL_FIX, key, path: temp, retryable: false, cause: e });
   }
   try {
     let position = 0;
@@ -71,6 +72,6 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
     if (fd !== undefined) await sfs.close(fd).catch(() => {});
     await removeIfPresentWith(sfs, temp).catch(() => {});
     if (e instanceof ReplicaError) throw e;
-    throw new ReplicaError('LOCAL', `cannot write ${final} (${(e as NodeJS.ErrnoException).code ?? String(e)}): check the directory's owner, mode and free space`, { key, retryable: false, cause: e });
+    throw new ReplicaError('LOCAL', `cannot write ${final} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { hint: LOCAL_FIX, key, path: final, retryable: false, cause: e });
   }
 }

@@ -1,5 +1,8 @@
 // The replica's one error class: what went wrong with the object storage,
-// as one line a person can act on, and a code callers branch on.
+// as one line a person can act on, and a code callers branch on. It is a
+// ShmHostError like every other error a user can meet, so the command line
+// prints it as one line with its hint, without a stack.
+import { ShmHostError } from '../errors.js';
 
 /** What kind of problem a ReplicaError is. */
 export type ReplicaErrorCode =
@@ -14,21 +17,34 @@ export type ReplicaErrorCode =
   | 'ABORTED' // stopped on request
   | 'IO'; // anything else the storage or the file system answered
 
+/** What a ReplicaError carries besides its code and problem. */
+export interface ReplicaErrorOptions {
+  /** What to do about it, in words. */
+  hint?: string;
+  /** The object key concerned. */
+  key?: string;
+  /** Whether trying again later may succeed (default: UNREACHABLE and IO). */
+  retryable?: boolean;
+  /** The local file or directory concerned (LOCAL). */
+  path?: string;
+  cause?: unknown;
+}
+
 /**
- * A failure of the replica. `message` is one line: the problem, then (after
- * a colon) the fix. `key` is the object key concerned (or ''), `retryable`
- * says whether trying again later may succeed; the original error, when
- * there is one, is `cause`. Never carries credentials.
+ * A failure of the replica. `problem` is one line saying what is wrong,
+ * `hint` what to do, `message` both (`problem: hint`). `key` is the object
+ * key concerned (or ''), `retryable` says whether trying again later may
+ * succeed; the original error, when there is one, is `cause`. Never
+ * carries credentials.
  */
-export class ReplicaError extends Error {
-  readonly code: ReplicaErrorCode;
+export class ReplicaError extends ShmHostError {
+  declare readonly code: ReplicaErrorCode;
   readonly key: string;
   readonly retryable: boolean;
 
-  constructor(code: ReplicaErrorCode, message: string, options: { key?: string; retryable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ReplicaErrorCode, problem: string, options: ReplicaErrorOptions = {}) {
+    super(code, problem, { ...(options.hint === undefined ? {} : { hint: options.hint }), ...(options.path === undefined ? {} : { path: options.path }), cause: options.cause });
     this.name = 'ReplicaError';
-    this.code = code;
     this.key = options.key ?? '';
     this.retryable = options.retryable ?? (code === 'UNREACHABLE' || code === 'IO');
   }

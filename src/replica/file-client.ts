@@ -7,7 +7,7 @@ import { dirname, join, sep } from 'node:path';
 import { checkKey, readWhole, type ObjectInfo, type ObjectReader, type PutOptions, type PutResult, type PutSource, type ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
 import { fileChunks } from './runs.js';
-import { syncDirectory } from './sync-directory.js';
+import { fsyncDirectory } from '../sys/index.js';
 import { ReplicaError } from './errors.js';
 
 const TEMP = '.tmp-';
@@ -35,12 +35,12 @@ export class FileReplicaClient implements ReplicaClient {
     if ((e as Error).name === 'AbortError') return new ReplicaError('ABORTED', `replica ${this.url}, object ${key}: ${op} stopped`, { key, retryable: false, cause: e });
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const where = `replica ${this.url}, ${key === '' ? 'its directory' : `object ${key}`}`;
-    if (code === 'ENOENT') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op}): it was deleted or never written`, { key, cause: e });
-    if (code === 'EEXIST') return new ReplicaError('EXISTS', `${where} already exists (${op}): another writer created it`, { key, cause: e });
+    if (code === 'ENOENT') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op})`, { hint: 'it was deleted or never written', key, cause: e });
+    if (code === 'EEXIST') return new ReplicaError('EXISTS', `${where} already exists (${op})`, { hint: 'another writer created it', key, cause: e });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new ReplicaError('ACCESS', `${where}: ${op} not permitted (${code}): check the directory's owner, mode and mount`, { key, cause: e });
+      return new ReplicaError('ACCESS', `${where}: ${op} not permitted (${code})`, { hint: "check the directory's owner, mode and mount", key, cause: e });
     }
-    return new ReplicaError('IO', `${where}: ${op} failed (${code || String(e)}): it is retried; check the disk or mount if it persists`, { key, cause: e, retryable: true });
+    return new ReplicaError('IO', `${where}: ${op} failed (${code || String(e)})`, { hint: 'it is retried; check the disk or mount if it persists', key, cause: e, retryable: true });
   }
 
   /** Creates `dir` and its missing parents, each made durable in its parent. */
@@ -57,7 +57,7 @@ export class FileReplicaClient implements ReplicaClient {
     }
     for (const d of missing) {
       await mkdir(d).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
-      await syncDirectory(dirname(d));
+      await fsyncDirectory(dirname(d));
     }
   }
 
@@ -120,7 +120,7 @@ export class FileReplicaClient implements ReplicaClient {
     try {
       const { temp, bytes, digest } = await this.#writeTemp(final, source, options);
       await rename(temp, final);
-      await syncDirectory(dirname(final));
+      await fsyncDirectory(dirname(final));
       return { key, bytes, digest, partSize: PART_SIZE };
     } catch (e) {
       throw this.#fail(e, 'write', key);
@@ -138,7 +138,7 @@ export class FileReplicaClient implements ReplicaClient {
       } finally {
         await unlink(temp).catch(() => {});
       }
-      await syncDirectory(dirname(final));
+      await fsyncDirectory(dirname(final));
     } catch (e) {
       throw this.#fail(e, 'create', key);
     }
@@ -182,12 +182,12 @@ export class FileReplicaClient implements ReplicaClient {
     }
     for (const dir of dirs) {
       try {
-        await syncDirectory(dir);
+        await fsyncDirectory(dir);
         // Folders a deletion emptied go too (never the root).
         for (let d = dir; d !== this.#root && d.startsWith(this.#root); d = dirname(d)) {
           try {
             await rmdir(d);
-            await syncDirectory(dirname(d));
+            await fsyncDirectory(dirname(d));
           } catch {
             break;
           }

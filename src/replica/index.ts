@@ -1,8 +1,9 @@
 // Replication of generations to object storage (S3-compatible, or a directory) and back.
-export { ReplicaError, isReplicaError, type ReplicaErrorCode } from './errors.js';
+export { ReplicaError, isReplicaError, type ReplicaErrorCode, type ReplicaErrorOptions } from './errors.js';
+export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';
 export { parseReplicaUrl, type ReplicaLocation } from './url.js';
 export type { ReplicaClient, ObjectInfo, ObjectReader, PutResult, PutSource } from './client.js';
-export { S3ReplicaClient, type S3ReplicaOptions } from './s3-client.js';
+export { S3ReplicaClient, DEFAULT_PART_SIZE, type S3ReplicaOptions } from './s3-client.js';
 export { FileReplicaClient } from './file-client.js';
 export { openReplicaClient, type ReplicaClientOptions } from './open.js';
 export type { LocalGeneration, LocalGenerationFile, GenerationSource } from './generation.js';

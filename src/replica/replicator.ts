@@ -6,7 +6,7 @@ import type { ReplicaClient } from './client.js';
 import type { ReplicatorOptions } from './replicator-options.js';
 import { Backoff } from './backoff.js';
 import { failureKind, failureLine, isReplicaError, type ReplicaError } from './errors.js';
-import { checkGeneration, generationBytes, type LocalGeneration } from './generation.js';
+import { checkGeneration, type LocalGeneration } from './generation.js';
 import { WriterLease, keepRenewing } from './lease.js';
 import { planUpload } from './plan.js';
 import { remoteBytes, type RemoteGeneration } from './record.js';
@@ -15,7 +15,8 @@ import { pruneRemote } from './prune.js';
 import type { RemoteRetention } from './retention.js';
 import { initialStatus, noteLag, noteReplicated, type ReplicaEvent, type ReplicaStatus } from './status.js';
 import { Nap } from './nap.js';
-import { uploadGeneration } from './upload.js';
+import { reconcile } from './reconcile.js';
+import { uploadTracked } from './upload.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -27,6 +28,8 @@ export class Replicator {
   readonly #backoff: Backoff;
   readonly #waiting = new Map<number, LocalGeneration>();
   readonly #remote = new Map<number, RemoteGeneration>();
+  /** Sequences the replica holds another generation of than the local one (reconcile.ts): not ours, never built on. */
+  readonly #foreign = new Set<number>();
   #ready = false;
   /** Whether an upload may have been interrupted since the last sweep for its debris. */
   #sweep = true;
@@ -70,10 +73,13 @@ export class Replicator {
     this.#loop = this.#run();
   }
 
-  /** Offers a new durable local generation; returns at once. Older or already replicated ones are ignored. */
+  /**
+   * Offers a new durable local generation; returns at once. One the replica
+   * holds already is checked to be the same before it counts as replicated.
+   */
   offer(generation: LocalGeneration): void {
     const g = checkGeneration(generation);
-    if (this.#closed || this.#stopped || this.#remote.has(g.sequence) || this.#waiting.has(g.sequence)) return;
+    if (this.#closed || this.#stopped || this.#waiting.has(g.sequence) || this.#foreign.has(g.sequence)) return;
     this.#waiting.set(g.sequence, g);
     this.#offered.push(g.sequence);
     this.#updateLag();
@@ -81,12 +87,11 @@ export class Replicator {
   }
 
   /**
-   * Sequences the replicator still needs locally: the generation uploading
-   * and the chain it will ship next (bounded: older waiting ones it would
-   * skip are not needed). Local retention must keep their files.
+   * Sequences the replicator still needs locally (local retention keeps their files): the generation
+   * uploading and the chain it will ship next (bounded: older waiting ones it would skip are not needed).
    */
   needed(): Set<number> {
-    const { chain } = planUpload(this.#waiting, (s) => this.#remote.has(s));
+    const { chain } = planUpload(this.#waiting, this.#ours);
     const uploading = this.#status.uploading?.sequence;
     return new Set([...chain.map((g) => g.sequence), ...(uploading === undefined ? [] : [uploading])]);
   }
@@ -135,8 +140,8 @@ export class Replicator {
     this.#opts.onEvent?.({ kind: 'lease', how });
     const listing = await listRemote(this.#client);
     for (const [s, g] of listing.generations) this.#remote.set(s, g);
-    for (const s of this.#remote.keys()) this.#waiting.delete(s);
     this.#highest = Math.max(this.#highest, ...listing.objects.keys(), ...listing.damaged.keys());
+    this.#opts.onEvent?.({ kind: 'listed', highest: this.#highest });
     this.#ready = true;
     this.#refreshReplicated();
     await this.#prune();
@@ -146,7 +151,8 @@ export class Replicator {
     while (!this.#closed && !this.#stopped) {
       try {
         if (!this.#ready) await this.#prepare();
-        const plan = planUpload(this.#waiting, (s) => this.#remote.has(s));
+        for (const d of await reconcile(this.#waiting, this.#remote, this.#foreign)) this.#opts.onEvent?.({ kind: 'diverged', ...d });
+        const plan = planUpload(this.#waiting, this.#ours);
         this.#drop(plan.skipped, 'a newer generation supersedes them');
         this.#drop(plan.orphaned, 'the generation they depend on is neither local nor on the replica');
         if (plan.next === null) {
@@ -169,18 +175,12 @@ export class Replicator {
   }
 
   async #ship(g: LocalGeneration): Promise<void> {
-    const bytes = generationBytes(g);
     const started = Date.now();
     this.#status.state = 'uploading';
-    this.#status.uploading = { sequence: g.sequence, bytesSent: 0, bytes };
     try {
-      const record = await uploadGeneration(this.#client, g, this.#opts.identity.host, {
+      const record = await uploadTracked(this.#client, g, this.#opts.identity.host, this.#status, () => this.#updateLag(), {
         signal: this.#abort.signal,
         beforeRecord: () => this.#lease.check(),
-        onProgress: (n) => {
-          if (this.#status.uploading !== null) this.#status.uploading.bytesSent = n;
-          this.#updateLag();
-        },
       });
       this.#remote.set(g.sequence, record);
       this.#waiting.delete(g.sequence);
@@ -192,9 +192,6 @@ export class Replicator {
       this.#sweep = true;
       this.#drop([g.sequence], e.message);
       this.#status.lastError = { message: e.message, at: now() };
-    } finally {
-      this.#status.uploading = null;
-      this.#updateLag();
     }
   }
 
@@ -212,8 +209,11 @@ export class Replicator {
   }
 
   #updateLag(): void {
-    noteLag(this.#status, this.#offered, this.#waiting, (s) => this.#remote.has(s));
+    noteLag(this.#status, this.#offered, this.#waiting, this.#ours);
   }
+
+  /** Whether the replica holds this directory's generation `s` (not another one of that number). */
+  readonly #ours = (s: number): boolean => this.#remote.has(s) && !this.#foreign.has(s);
 
   #drop(sequences: number[], reason: string): void {
     if (sequences.length === 0) return;

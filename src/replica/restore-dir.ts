@@ -6,23 +6,29 @@
 // moment before it leaves the marker, so the next restore (or a host
 // started with --replica) clears what the interrupted one wrote and
 // restores again, rather than mistaking a partial chain, or debris, for a
-// directory in use and starting from it.
+// directory in use and starting from it. The restore holds the directory's
+// lock (the store's, with its pid) from before the marker until after its
+// removal: a second restore, an import or a host on the same directory
+// meanwhile is refused, naming it, and never takes its files for debris.
 import fs from 'node:fs';
 import { join } from 'node:path';
 import {
-  RESTORE_MARKER, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith, type StoreFs,
+  DirectoryLock, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith,
+  type StoreFs,
 } from '../store/index.js';
 import { ReplicaError } from './errors.js';
 
 /**
- * What a local directory is to a restore: `missing`, `empty`,
- * `interrupted` (the marker, and only names a restore writes: temporary
- * downloads and generations' files), or `in use` (anything else, such as a
- * store's lock file: a host has used it since).
+ * What a local directory is to a restore: `missing`, `empty` (nothing, or
+ * only the lock file: a writer that wrote no generation), `interrupted`
+ * (the marker, and only names a restore writes: the lock file, temporary
+ * downloads, generations' files and the sequence floor), or `in use`
+ * (anything else).
  */
 export type LocalRestoreState = 'missing' | 'empty' | 'interrupted' | 'in use';
 
-const writtenByRestore = (name: string): boolean => name === RESTORE_MARKER || name.startsWith(TEMP_PREFIX) || parseGenerationFileName(name) !== null;
+const writtenByRestore = (name: string): boolean =>
+  [RESTORE_MARKER, LOCK_NAME, SEQUENCE_FLOOR_NAME].includes(name) || name.startsWith(TEMP_PREFIX) || parseGenerationFileName(name) !== null;
 
 /** The state of `dir` for a restore, and its names. @throws ReplicaError LOCAL when it cannot be read. */
 async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestoreState; names: string[] }> {
@@ -32,9 +38,9 @@ async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestore
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'missing', names: [] };
-    throw new ReplicaError('LOCAL', `cannot read ${dir} (${code ?? String(e)}): restore into an empty directory you can write`, { retryable: false, cause: e });
+    throw new ReplicaError('LOCAL', `cannot read ${dir} (${code ?? String(e)})`, { hint: 'restore into an empty directory you can write', path: dir, retryable: false, cause: e });
   }
-  if (names.length === 0) return { state: 'empty', names };
+  if (names.every((n) => n === LOCK_NAME)) return { state: 'empty', names };
   return { state: names.includes(RESTORE_MARKER) && names.every(writtenByRestore) ? 'interrupted' : 'in use', names };
 }
 
@@ -43,28 +49,61 @@ export async function localRestoreState(dir: string, sfs: StoreFs = realStoreFs)
   return (await inspect(sfs, dir)).state;
 }
 
-/** `dir`'s state and names, unless it is in use. @throws ReplicaError LOCAL when it is, or cannot be read. */
-export async function requireRestorable(sfs: StoreFs, dir: string): Promise<{ state: LocalRestoreState; names: string[] }> {
+/**
+ * `dir`'s state and names, unless it is in use (`locked`: this process
+ * holds its lock).
+ * @throws DirectoryLockedError when another writer holds it (naming its
+ * pid); ReplicaError LOCAL when it is in use otherwise, or cannot be read.
+ */
+export async function requireRestorable(sfs: StoreFs, dir: string, locked = false): Promise<{ state: LocalRestoreState; names: string[] }> {
   const found = await inspect(sfs, dir);
-  if (found.state === 'in use') throw new ReplicaError('LOCAL', `${dir} is not empty (${found.names.length} entries): restore into an empty or new directory`, { retryable: false });
+  // A host (or another restore) at work: say who, rather than only that the directory is not empty.
+  const holder = found.state === 'missing' || locked ? null : await DirectoryLock.heldBy(sfs, dir);
+  if (holder !== null) throw holder;
+  if (found.state === 'in use') throw new ReplicaError('LOCAL', `${dir} is not empty (${found.names.length} entries)`, { hint: 'restore into an empty or new directory', path: dir, retryable: false });
   return found;
 }
 
 const localFailure = (what: string, dir: string, err: unknown): ReplicaError =>
-  new ReplicaError('LOCAL', `cannot ${what} ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}): restore into a directory you can create and write`, { retryable: false, cause: err });
+  new ReplicaError('LOCAL', `cannot ${what} ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { hint: 'restore into a directory you can create and write', path: dir, retryable: false, cause: err });
 
 /**
- * Makes `dir` ready for a restore, with the marker durable in it: a missing
- * one is created (0700, as the store does, each new directory durable in
- * its parent), an interrupted restore's files are removed.
- * @throws ReplicaError LOCAL when `dir` is in use or cannot be written.
+ * Makes `dir` ready for a restore, with its lock held and the marker
+ * durable in it: a missing one is created (0700, as the store does, each
+ * new directory durable in its parent), the lock taken (for `restore`),
+ * then, with it held, an interrupted restore's files are removed. Returns
+ * the lock, which finishRestore releases.
+ * @throws DirectoryLockedError (a StoreError, LOCKED, naming the holder's
+ * pid) when another restore, a host, an import or a prune holds it;
+ * ReplicaError LOCAL when `dir` is in use or cannot be written.
  */
-export async function beginRestore(sfs: StoreFs, dir: string, url: string): Promise<void> {
-  const { state, names } = await requireRestorable(sfs, dir);
+export async function beginRestore(sfs: StoreFs, dir: string, url: string): Promise<DirectoryLock> {
+  if ((await requireRestorable(sfs, dir)).state === 'missing') {
+    try {
+      await makeDirectoryDurably(sfs, dir, 0o700);
+    } catch (err) {
+      // Another restore or host may have created it meanwhile: the lock decides.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw localFailure('create', dir, err);
+    }
+  }
+  const lock = await DirectoryLock.acquire(sfs, dir, 'restore').catch((err: unknown) => {
+    throw err instanceof ReplicaError || (err as Error).name === 'DirectoryLockedError' ? err : localFailure('lock', dir, err);
+  });
   try {
-    if (state === 'missing') await makeDirectoryDurably(sfs, dir, 0o700);
+    await prepareLocked(sfs, dir, url);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  return lock;
+}
+
+/** With the lock held: the state looked at again (it may have changed before the lock was ours), debris cleared, the marker made durable. */
+async function prepareLocked(sfs: StoreFs, dir: string, url: string): Promise<void> {
+  const { state, names } = await requireRestorable(sfs, dir, true);
+  try {
     if (state === 'interrupted') {
-      for (const name of names) if (name !== RESTORE_MARKER) await removeIfPresentWith(sfs, join(dir, name));
+      for (const name of names) if (name !== RESTORE_MARKER && name !== LOCK_NAME) await removeIfPresentWith(sfs, join(dir, name));
       await fsyncDirectoryWith(sfs, dir);
       return;
     }
@@ -80,7 +119,7 @@ export async function beginRestore(sfs: StoreFs, dir: string, url: string): Prom
     await fsyncDirectoryWith(sfs, dir);
   } catch (err) {
     if (err instanceof ReplicaError) throw err;
-    throw localFailure(state === 'missing' ? 'create' : 'write', dir, err);
+    throw localFailure('write', dir, err);
   }
 }
 

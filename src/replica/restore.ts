@@ -4,14 +4,14 @@
 // or the store's own check) is reported and the next older one is tried.
 // Every local operation goes through a StoreFs (the store's file-system
 // interface), so that a power-loss test can record and cut it short.
-import { fsyncDirectoryWith, realStoreFs, removeIfPresentWith, type StoreFs } from '../store/index.js';
+import { fsyncDirectoryWith, raiseSequenceFloorIn, realStoreFs, removeIfPresentWith, type StoreFs } from '../store/index.js';
 import { beginRestore, finishRestore, requireRestorable } from './restore-dir.js';
 import type { ReplicaClient } from './client.js';
 import { downloadFile } from './download.js';
 import { ReplicaError, isReplicaError } from './errors.js';
 import { objectKey } from './layout.js';
 import type { RemoteGeneration } from './record.js';
-import { chainOf, listRemote } from './remote.js';
+import { chainOf, listRemote, type RemoteListing } from './remote.js';
 
 export interface RestoreOptions {
   client: ReplicaClient;
@@ -48,9 +48,12 @@ export interface RestoreResult {
  * verifies into `dir`, durably (every file fsynced, then the directory),
  * all or nothing: a marker file is durable in `dir` until everything else
  * is (restore-dir.ts).
+ * It holds `dir`'s lock (the store's) throughout.
  * @throws ReplicaError NOT_FOUND when no generation verifies (the message
  * counts those passed over), LOCAL for the local directory; ACCESS,
- * UNREACHABLE, IO when the replica cannot be read (nothing is decided then).
+ * UNREACHABLE, IO when the replica cannot be read (nothing is decided then);
+ * DirectoryLockedError (a StoreError, LOCKED) when another restore, a host,
+ * an import or a prune writes `dir` (nothing is touched then).
  */
 export async function restoreFromReplica(options: RestoreOptions): Promise<RestoreResult> {
   const { client, dir } = options;
@@ -58,7 +61,17 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
   // A directory in use fails before the replica is asked; the marker is written once the listing is in.
   await requireRestorable(sfs, dir);
   const listing = await listRemote(client);
-  await beginRestore(sfs, dir, client.url);
+  const lock = await beginRestore(sfs, dir, client.url);
+  try {
+    return await restoreLocked(options, sfs, listing);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The restore proper, with `dir`'s lock held and the marker in it. */
+async function restoreLocked(options: RestoreOptions, sfs: StoreFs, listing: RemoteListing): Promise<RestoreResult> {
+  const { client, dir } = options;
   const fallbacks: Array<{ sequence: number; reason: string }> = [];
   const passOver = (sequence: number, reason: string): void => {
     fallbacks.push({ sequence, reason });
@@ -91,6 +104,9 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
       const g = listing.generations.get(sequence) as RemoteGeneration;
       const reason = options.verify === undefined ? null : await options.verify(dir, g);
       if (reason !== null) throw new ReplicaError('INTEGRITY', `generation ${sequence} does not verify: ${reason}`, { retryable: false });
+      // Newer numbers the replica used (generations passed over): a host that starts while the replica is down numbers above them.
+      const highest = Math.max(0, ...listing.objects.keys(), ...listing.damaged.keys());
+      if (highest > sequence) await raiseSequenceFloorIn(sfs, dir, highest);
       await finishRestore(sfs, dir);
       return { generation: g, chain, files: written, fallbacks };
     } catch (e) {
@@ -104,5 +120,5 @@ export async function restoreFromReplica(options: RestoreOptions): Promise<Resto
   await finishRestore(sfs, dir);
   const which = options.sequence === undefined ? 'no generation' : `no generation ${options.sequence}`;
   const why = fallbacks.length === 0 ? '' : ` (${fallbacks.length} passed over; newest: ${fallbacks[0]?.reason})`;
-  throw new ReplicaError('NOT_FOUND', `replica ${client.url} has ${which} that verifies${why}: check the URL, or restore from another replica`, { retryable: false });
+  throw new ReplicaError('NOT_FOUND', `replica ${client.url} has ${which} that verifies${why}`, { hint: 'check the URL, or restore from another replica', retryable: false });
 }

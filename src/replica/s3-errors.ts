@@ -34,21 +34,21 @@ export function s3Failure(e: unknown, url: string, op: string, key: string): Rep
   const name = f.name ?? f.code ?? 'Error';
   const where = key === '' ? `replica ${url}` : `replica ${url}, object ${key}`;
   const opts = { key, cause: e };
-  if (status === 412 || name === 'PreconditionFailed') return new ReplicaError('EXISTS', `${where} already exists (${op} refused with 412): another writer created it`, opts);
-  if (name === 'NoSuchBucket') return new ReplicaError('NOT_FOUND', `${where}: the bucket does not exist: create it or fix the URL`, opts);
-  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op}): it was deleted or never written`, opts);
+  if (status === 412 || name === 'PreconditionFailed') return new ReplicaError('EXISTS', `${where} already exists (${op} refused with 412)`, { ...opts, hint: 'another writer created it' });
+  if (name === 'NoSuchBucket') return new ReplicaError('NOT_FOUND', `${where}: the bucket does not exist`, { ...opts, hint: 'create it or fix the URL' });
+  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return new ReplicaError('NOT_FOUND', `${where} does not exist (${op})`, { ...opts, hint: 'it was deleted or never written' });
   if (name === 'CredentialsProviderError' || /could not load credentials/i.test(f.message ?? '')) {
-    return new ReplicaError('ACCESS', `${where}: no credentials found: ${CREDENTIALS_FIX}`, opts);
+    return new ReplicaError('ACCESS', `${where}: no credentials found`, { ...opts, hint: CREDENTIALS_FIX });
   }
   if (status === 403 || status === 401 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken'].includes(name)) {
-    return new ReplicaError('ACCESS', `${where}: the server refused the credentials (${op}: ${name}): ${CREDENTIALS_FIX}`, opts);
+    return new ReplicaError('ACCESS', `${where}: the server refused the credentials (${op}: ${name})`, { ...opts, hint: CREDENTIALS_FIX });
   }
-  if (/region is missing/i.test(f.message ?? '')) return new ReplicaError('BAD_URL', `${where}: no region: pass --replica-region or set AWS_REGION`, opts);
+  if (/region is missing/i.test(f.message ?? '')) return new ReplicaError('BAD_URL', `${where}: no region`, { ...opts, hint: 'pass --replica-region or set AWS_REGION' });
   if (name === 'BadDigest' || name === 'InvalidDigest') {
-    return new ReplicaError('INTEGRITY', `${where}: the server received other bytes than were sent (${op}: ${name}): it will be uploaded again`, { ...opts, retryable: true });
+    return new ReplicaError('INTEGRITY', `${where}: the server received other bytes than were sent (${op}: ${name})`, { ...opts, hint: 'it will be uploaded again', retryable: true });
   }
   const net = networkCode(e);
-  if (net !== '') return new ReplicaError('UNREACHABLE', `${where}: the endpoint does not answer (${op}: ${net}): check --replica-endpoint and that the server runs`, opts);
+  if (net !== '') return new ReplicaError('UNREACHABLE', `${where}: the endpoint does not answer (${op}: ${net})`, { ...opts, hint: 'check --replica-endpoint and that the server runs' });
   const detail = status === undefined ? (f.message ?? name).split('\n')[0] : `HTTP ${status} ${name}`;
-  return new ReplicaError('IO', `${where}: ${op} failed (${detail}): it is retried; check the server if it persists`, { ...opts, retryable: status === undefined || status >= 500 || status === 429 });
+  return new ReplicaError('IO', `${where}: ${op} failed (${detail})`, { ...opts, hint: 'it is retried; check the server if it persists', retryable: status === undefined || status >= 500 || status === 429 });
 }

@@ -11,11 +11,16 @@ export interface ReplicaStatus {
   state: 'starting' | 'idle' | 'uploading' | 'retrying' | 'stopped';
   /** The newest generation complete on the replica, the commit-log offset it holds, and when its record was written. */
   lastReplicated: { sequence: number; offset: string | null; at: string } | null;
-  /** The upload in progress: the generation's bytes sent so far and in all. */
+  /** The upload in progress: the generation's bytes sent so far, and in all: what goes up (a sparse file's data runs only, not its holes). */
   uploading: { sequence: number; bytesSent: number; bytes: number } | null;
   /** Generations offered since the last replicated one (skipped ones included). */
   lagGenerations: number;
-  /** Bytes still to send to put the newest offered generation on the replica. */
+  /**
+   * Bytes still to send to put the newest offered generation on the
+   * replica: the upload in progress as it goes up (data runs only), the
+   * generations of its chain still waiting at their files' sizes (an upper
+   * bound for a sparse one, whose holes are found when its upload starts).
+   */
   lagBytes: number;
   /** Generations complete on the replica. */
   remoteGenerations: number;
@@ -32,6 +37,10 @@ export type ReplicaEvent =
   | { kind: 'lease'; how: string }
   | { kind: 'replicated'; sequence: number; offset: string | null; bytes: number; ms: number }
   | { kind: 'skipped'; sequences: number[]; reason: string }
+  /** After each listing: the highest sequence any key of the replica names (new local generations number above it). */
+  | { kind: 'listed'; highest: number }
+  /** The replica holds another generation `sequence` than the local one (reconcile.ts); `reason` says whose. */
+  | { kind: 'diverged'; sequence: number; reason: string }
   /** `problem` is `message` without the object it met: the same outage on the next object is the same problem. */
   | { kind: 'retry'; message: string; problem: string; delayMs: number }
   | { kind: 'deleted'; sequences: number[] }
@@ -54,5 +63,6 @@ export function noteReplicated(status: ReplicaStatus, remote: ReadonlyMap<number
 export function noteLag(status: ReplicaStatus, offered: number[], waiting: ReadonlyMap<number, LocalGeneration>, isRemote: (sequence: number) => boolean): void {
   status.lagGenerations = offered.length;
   const { chain } = planUpload(waiting, isRemote);
-  status.lagBytes = Math.max(0, chain.reduce((n, g) => n + generationBytes(g), 0) - (status.uploading?.bytesSent ?? 0));
+  const up = status.uploading;
+  status.lagBytes = Math.max(0, chain.reduce((n, g) => n + (g.sequence === up?.sequence ? up.bytes : generationBytes(g)), 0) - (up?.bytesSent ?? 0));
 }

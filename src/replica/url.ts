@@ -15,7 +15,7 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const FIX = 'use s3://BUCKET/PREFIX or file:///absolute/path';
 
 function bad(url: string, problem: string): ReplicaError {
-  return new ReplicaError('BAD_URL', `replica URL ${JSON.stringify(url)} ${problem}: ${FIX}`);
+  return new ReplicaError('BAD_URL', `replica URL ${JSON.stringify(url)} ${problem}`, { hint: FIX });
 }
 
 /**

@@ -216,11 +216,14 @@ export class ChainImage {
   }
 }
 
+// Said by every reader (restore, cat, export): which generation does verify is the caller's to find.
+const BROKEN_HINT = 'verify the other generations to find one that is intact';
+
 /** resolveChain(), a broken link thrown as StoreError CORRUPT. */
 export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Generation): Promise<Generation[]> {
   const chain = await resolveChain(sfs, dir, generation);
   if (typeof chain === 'string') {
-    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${chain}`, { path: generation.manifestPath, hint: 'use an older generation; see shm-host verify' });
+    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be read: ${chain}`, { path: generation.manifestPath, hint: BROKEN_HINT });
   }
   return chain;
 }
@@ -229,7 +232,7 @@ export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Genera
 export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles = true): Promise<ChainImage> {
   const image = await ChainImage.open(sfs, await chainOrThrow(sfs, dir, generation), checkFiles);
   if (typeof image === 'string') {
-    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be restored: ${image}`, { path: generation.imagePath, hint: 'use an older generation; see shm-host verify' });
+    throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be read: ${image}`, { path: generation.imagePath, hint: BROKEN_HINT });
   }
   return image;
 }

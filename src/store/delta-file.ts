@@ -42,14 +42,19 @@ export class DeltaWriter {
   readonly #sfs: StoreFs;
   readonly #fd: number;
   readonly #entries: number[] = [];
-  readonly #buffer = new Uint8Array(BATCH);
+  #buffer = new Uint8Array(BATCH);
+  /** The batch being written while the next one fills (its write's failure, if any, is thrown at the next flush). */
+  #spare = new Uint8Array(BATCH);
+  #writing: Promise<void> = Promise.resolve();
   #filled = 0;
   #position = DELTA_HEADER_SIZE;
   #stored = 0;
   #last = -1;
   readonly #chunkDigests: bigint[] = [];
 
+  /** `blockSize` must divide BATCH (1 MiB): a block then never straddles two batches. */
   constructor(sfs: StoreFs, fd: number, blockSize: number) {
+    if (!Number.isSafeInteger(blockSize) || blockSize <= 0 || BATCH % blockSize !== 0) throw new RangeError(`a delta's block size must divide ${BATCH}, got ${blockSize}`);
     this.#sfs = sfs;
     this.#fd = fd;
     this.blockSize = blockSize;
@@ -70,9 +75,12 @@ export class DeltaWriter {
     }
     this.#entries.push(index * 2);
     this.#stored += 1;
-    const block = new Uint8Array(this.blockSize);
-    block.set(bytes.subarray(0, this.blockSize));
-    await this.#append(block);
+    // Straight into the batch, zero-padded: blocks fill it exactly.
+    const n = Math.min(bytes.length, this.blockSize);
+    this.#buffer.set(bytes.subarray(0, n), this.#filled);
+    if (n < this.blockSize) this.#buffer.fill(0, this.#filled + n, this.#filled + this.blockSize);
+    this.#filled += this.blockSize;
+    if (this.#filled === BATCH) await this.#flush();
   }
 
   async #append(bytes: Uint8Array): Promise<void> {
@@ -85,13 +93,29 @@ export class DeltaWriter {
     }
   }
 
-  async #flush(): Promise<void> {
-    if (this.#filled === 0) return;
-    const data = this.#buffer.subarray(0, this.#filled);
-    this.#chunkDigests.push(digestOf(data));
-    await writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, this.#position);
-    this.#position += data.length;
-    this.#filled = 0;
+  /**
+   * Starts writing the filled batch and swaps in the other buffer, after
+   * the previous batch's write has ended: one write is in flight while the
+   * next batch fills. `wait` also waits for this one (finish()).
+   */
+  async #flush(wait = false): Promise<void> {
+    await this.#writing;
+    if (this.#filled > 0) {
+      const data = this.#buffer.subarray(0, this.#filled);
+      this.#chunkDigests.push(digestOf(data));
+      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, this.#position);
+      // Keeps no rejection unhandled while the next batch fills; the await above rethrows it.
+      this.#writing.catch(() => {});
+      this.#position += data.length;
+      this.#filled = 0;
+      [this.#buffer, this.#spare] = [this.#spare, this.#buffer];
+    }
+    if (wait) await this.#writing;
+  }
+
+  /** Resolves once no write is in flight (whether it failed or not): before the file is closed. */
+  settled(): Promise<void> {
+    return this.#writing.catch(() => {});
   }
 
   /** Writes the index and header; returns the header and the file checksum (16 hex digits). */
@@ -102,7 +126,7 @@ export class DeltaWriter {
     const view = new DataView(index.buffer);
     this.#entries.forEach((e, i) => view.setBigUint64(i * 8, BigInt(e), true));
     await this.#append(index);
-    await this.#flush();
+    await this.#flush(true);
     const header: DeltaHeader = { blockSize: this.blockSize, imageSize, held: this.#entries.length, stored: this.#stored, indexOffset };
     await writeFullyWith(this.#sfs, this.#fd, encodeDeltaHeader(header), 0, DELTA_HEADER_SIZE, 0);
     const payload = this.#position - DELTA_HEADER_SIZE;

@@ -14,9 +14,8 @@ const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
 /**
  * Makes sure `dir` exists (created 0700, with any missing parents, each
  * made durable by an fsync of its parent) and is a
- * directory this user owns that no other user can write, and that no
- * unfinished restore from a replica marked. Throws a DirectoryPathError
- * naming the problem and the fix.
+ * directory this user owns that no other user can write. Throws a
+ * DirectoryPathError naming the problem and the fix.
  */
 export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void> {
   try {
@@ -27,7 +26,6 @@ export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void>
       if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} vanished right after it was created`, { path: dir, hint: 'check what removes it' });
     }
     checkDirectory(dir, stat);
-    await refuseUnfinishedRestore(sfs, dir);
   } catch (err) {
     throw asPathError(err);
   }
@@ -36,10 +34,11 @@ export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void>
 /**
  * A directory an unfinished restore from a replica marked (RESTORE_MARKER)
  * may hold a partial chain: a host starting on it would run on an older
- * link, or on nothing, while the replica has the newest. Refused before
- * the lock file is written, which would make the directory look in use.
+ * link, or on nothing, while the replica has the newest. Checked with the
+ * lock held (a restore that runs holds it, so the marker found then is an
+ * interrupted one's). Throws a DirectoryPathError (INTERRUPTED_RESTORE).
  */
-async function refuseUnfinishedRestore(sfs: StoreFs, dir: string): Promise<void> {
+export async function refuseUnfinishedRestore(sfs: StoreFs, dir: string): Promise<void> {
   let names: string[];
   try {
     names = await sfs.readdir(dir);
@@ -47,10 +46,11 @@ async function refuseUnfinishedRestore(sfs: StoreFs, dir: string): Promise<void>
     throw storeIoError('read the snapshot directory', dir, err);
   }
   if (!names.includes(RESTORE_MARKER)) return;
-  throw new StoreError('INTERRUPTED_RESTORE', `snapshot directory ${dir} holds a restore from a replica that did not finish (${RESTORE_MARKER})`, {
+  throw asPathError(new StoreError('INTERRUPTED_RESTORE', `snapshot directory ${dir} holds a restore from a replica that did not finish (${RESTORE_MARKER})`, {
     path: dir,
-    hint: `run shm-host restore --from URL --dir ${dir} again (or the host with --replica URL), or remove ${join(dir, RESTORE_MARKER)} to use what it holds`,
-  });
+    hint: `restore it from the replica again, or remove ${join(dir, RESTORE_MARKER)} to use what it holds`,
+    option: 'replica',
+  }));
 }
 
 /** Checks an existing `dir` for a read-only store: it must exist and be a directory. Throws a DirectoryPathError. */

@@ -25,8 +25,13 @@ export class DurableFile {
     this.#fd = fd;
   }
 
-  /** Starts writing `path` (0600). Unless `overwrite`, an existing file there is StoreError EXISTS. */
-  static async create(path: string, overwrite: boolean, sfs: StoreFs = realStoreFs): Promise<DurableFile> {
+  /**
+   * Starts writing `path` (0600). Unless `overwrite`, an existing file there
+   * is StoreError EXISTS. `tempPrefix`: the temporary file's name before its
+   * random part (default `.<name>.tmp-`; in a snapshot directory `.tmp-`,
+   * which the store's open sweeps).
+   */
+  static async create(path: string, overwrite: boolean, sfs: StoreFs = realStoreFs, tempPrefix = `.${basename(path)}.tmp-`): Promise<DurableFile> {
     if (!overwrite && await exists(sfs, path)) {
       throw new StoreError('EXISTS', `${path} already exists`, { path, hint: 'remove it or choose another name' });
     }
@@ -34,7 +39,7 @@ export class DurableFile {
     // left must not block the next one, whose pid may be the same (after a
     // reboot, in a container).
     // node:crypto loads here, not with the store: its set-up cost the host's start milliseconds (docs/BENCHMARKS.md, Start-up).
-    const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}`);
+    const temp = join(dirname(path), `${tempPrefix}${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}`);
     const fd = await sfs.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     return new DurableFile(sfs, path, temp, fd);
   }

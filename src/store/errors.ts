@@ -55,16 +55,32 @@ export class DirectoryPathError extends StoreError {
   }
 }
 
-/** Another host holds the directory's lock: `holderPid` is its pid, when the lock file names a living one. */
+/**
+ * Another process holds the directory's lock: `holderPid` is its pid, when
+ * the lock file names a living one, and `holderRole` what it said it does
+ * (`host`, `restore`, `import`, `prune`; null when it did not say).
+ */
 export class DirectoryLockedError extends StoreError {
   readonly holderPid: number | null;
+  readonly holderRole: string | null;
 
-  constructor(dir: string, holderPid: number | null) {
-    const who = holderPid === null ? 'pid unknown' : `pid ${holderPid}`;
-    super('LOCKED', `snapshot directory ${dir} is in use by another shm-host (${who})`, { path: dir, hint: 'stop it or use another snapshot directory', option: 'dir' });
+  constructor(dir: string, holderPid: number | null, holderRole: string | null = null) {
+    super('LOCKED', `snapshot directory ${dir} is in use by another shm-host (${holderLine(holderPid, holderRole)})`, {
+      path: dir, hint: holderRole === null || holderRole === 'host' ? 'stop it or use another snapshot directory' : `wait for the ${holderRole} to finish or use another snapshot directory`, option: 'dir',
+    });
     this.name = 'DirectoryLockedError';
     this.holderPid = holderPid;
+    this.holderRole = holderRole;
   }
+}
+
+const DOING: Readonly<Record<string, string>> = { restore: 'restoring', import: 'importing', prune: 'pruning' };
+
+/** `pid 4242, restoring`, `pid 4242` (a host, or a holder that did not say), `pid unknown`: who holds a lock, in words. */
+export function holderLine(pid: number | null, role: string | null): string {
+  const which = pid === null ? 'pid unknown' : `pid ${pid}`;
+  const doing = role === null ? undefined : DOING[role];
+  return doing === undefined ? which : `${which}, ${doing}`;
 }
 
 const ANOTHER_DIR = 'use another snapshot directory';

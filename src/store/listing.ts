@@ -19,6 +19,25 @@ export interface DirectoryScan {
   readonly highest: number;
 }
 
+/** True when `path` is gone (stat(2): ENOENT); any other answer counts as there. */
+export async function isGone(sfs: StoreFs, path: string): Promise<boolean> {
+  try {
+    await sfs.stat(path);
+    return false;
+  } catch (err) {
+    return errorCode(err) === 'ENOENT';
+  }
+}
+
+/** Bytes `path` takes on disk (st_blocks * 512: holes cost nothing), or null when stat(2) fails. */
+export async function diskBytesOf(sfs: StoreFs, path: string): Promise<number | null> {
+  try {
+    return (await sfs.stat(path)).blocks * 512;
+  } catch {
+    return null;
+  }
+}
+
 /** Lists `dir` by the names of its files. */
 export async function scanDirectory(sfs: StoreFs, dir: string): Promise<DirectoryScan> {
   let names: string[];

@@ -1,7 +1,8 @@
-// One host per snapshot directory: an exclusive flock on the directory's
-// lock file, held for the store's life. The kernel drops it when the holder
-// dies, however it dies, so a crashed host never leaves a stale lock. The
-// file also holds the holder's pid, so a second host can say who is there.
+// One writer per snapshot directory: an exclusive flock on the directory's
+// lock file, held for the store's life, and by a restore from a replica for
+// the whole restore. The kernel drops it when the holder dies, however it
+// dies, so a crashed writer never leaves a stale lock. The file also holds
+// the holder's pid and what it is doing, so the loser can say who is there.
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, tryLockExclusive, unlock } from '../sys/index.js';
@@ -22,11 +23,13 @@ export class DirectoryLock {
   }
 
   /**
-   * Takes the lock of `dir` or throws a DirectoryLockedError (a StoreError, code LOCKED) naming the pid
-   * that holds it. The lock file is opened read-only: holding it open for
-   * writing would stop the file system from being remounted read-only.
+   * Takes the lock of `dir` for `what` (one word: `host`, `restore`,
+   * `import`, `prune`) or throws a DirectoryLockedError (a StoreError, code
+   * LOCKED) naming the pid that holds it and what it does. The lock file is
+   * opened read-only: holding it open for writing would stop the file
+   * system from being remounted read-only.
    */
-  static async acquire(sfs: StoreFs, dir: string): Promise<DirectoryLock> {
+  static async acquire(sfs: StoreFs, dir: string, what = 'host'): Promise<DirectoryLock> {
     const path = join(dir, LOCK_NAME);
     let fd: number;
     try {
@@ -43,16 +46,44 @@ export class DirectoryLock {
     }
     if (!locked) {
       await sfs.close(fd);
-      throw new DirectoryLockedError(dir, await holderPid(sfs, path));
+      const holder = await readHolder(sfs, path);
+      throw new DirectoryLockedError(dir, holder?.pid ?? null, holder?.what ?? null);
     }
     try {
-      await writePid(sfs, path);
+      await writeHolder(sfs, path, what);
     } catch (err) {
       unlock(fd);
       await sfs.close(fd);
       throw storeIoError('write the lock file', path, err);
     }
     return new DirectoryLock(path, fd, sfs);
+  }
+
+  /**
+   * Who holds the lock of `dir` now, without taking it or creating the
+   * lock file: a DirectoryLockedError to throw, or null when nobody does
+   * (or there is no lock file).
+   */
+  static async heldBy(sfs: StoreFs, dir: string): Promise<DirectoryLockedError | null> {
+    const path = join(dir, LOCK_NAME);
+    let fd: number;
+    try {
+      fd = await sfs.open(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, 0);
+    } catch {
+      return null;
+    }
+    try {
+      if (tryLockExclusive(fd)) {
+        unlock(fd);
+        return null;
+      }
+    } catch {
+      return null;
+    } finally {
+      await sfs.close(fd);
+    }
+    const holder = await readHolder(sfs, path);
+    return new DirectoryLockedError(dir, holder?.pid ?? null, holder?.what ?? null);
   }
 
   get held(): boolean {
@@ -72,23 +103,25 @@ export class DirectoryLock {
   }
 }
 
-/** The pid written in the lock file, when it names a process that is alive. */
-async function holderPid(sfs: StoreFs, path: string): Promise<number | null> {
+/** The pid written in the lock file, when it names a process that is alive, and what it said it does (null when it did not). */
+async function readHolder(sfs: StoreFs, path: string): Promise<{ pid: number; what: string | null } | null> {
   try {
     const text = (await readSmallFile(sfs, path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, 64)).toString('utf8').trim();
-    if (!/^[1-9][0-9]*$/.test(text)) return null;
-    const pid = Number(text);
-    return isAlive(pid) ? pid : null;
+    // `<pid>` (older hosts) or `<pid> <what>`.
+    const m = /^([1-9][0-9]*)(?: ([a-z]+))?$/.exec(text);
+    if (m === null) return null;
+    const pid = Number(m[1]);
+    return isAlive(pid) ? { pid, what: m[2] ?? null } : null;
   } catch {
     return null;
   }
 }
 
-/** Replaces the lock file's contents with this process's pid (0600, as writeFile would). */
-async function writePid(sfs: StoreFs, path: string): Promise<void> {
+/** Replaces the lock file's contents with `<pid> <what>` of this process (0600, as writeFile would). */
+async function writeHolder(sfs: StoreFs, path: string, what: string): Promise<void> {
   const fd = await sfs.open(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
   try {
-    const bytes = Buffer.from(`${process.pid}\n`, 'utf8');
+    const bytes = Buffer.from(`${process.pid} ${what}\n`, 'utf8');
     await writeFullyWith(sfs, fd, bytes, 0, bytes.length, 0);
   } finally {
     await sfs.close(fd);

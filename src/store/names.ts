@@ -24,6 +24,9 @@ export const TEMP_PREFIX = '.tmp-';
 /** The lock file that marks the directory's current host. */
 export const LOCK_NAME = 'lock';
 
+/** The highest sequence the directory's replica was last seen to hold (sequence-floor.ts). */
+export const SEQUENCE_FLOOR_NAME = 'sequence-floor';
+
 /** The largest sequence number a name can hold (and JavaScript count exactly). */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 

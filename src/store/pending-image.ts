@@ -138,6 +138,7 @@ class Pending implements PendingImage {
       await sfs.rename(manifestTemp, manifestPath); // the commit point
       generation = { sequence: this.#sequence, manifest, imagePath, manifestPath };
     } catch (err) {
+      await this.#writer?.settled();
       if (fdOpen) await sfs.close(this.fd).catch(() => {});
       // Nothing was committed: remove every piece, including an image renamed already.
       for (const p of [this.path, imagePath, manifestTemp]) await removeIfPresentWith(sfs, p).catch(() => {});
@@ -159,6 +160,8 @@ class Pending implements PendingImage {
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'done';
+    // A batch write still in flight would otherwise land on whatever file reuses the descriptor.
+    await this.#writer?.settled();
     await this.#sfs.close(this.fd).catch(() => {});
     await removeIfPresentWith(this.#sfs, this.path).catch(() => {});
   }

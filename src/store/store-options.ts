@@ -16,6 +16,6 @@ export function chainLimitsOption(given: Partial<ChainLimits> | undefined, dir: 
   try {
     return checkChainLimits({ ...DEFAULT_CHAIN_LIMITS, ...given });
   } catch (err) {
-    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'pass --max-chain 0 to 1000 and --max-chain-ratio 0 to 10' });
+    throw new StoreError('BAD_OPTION', (err as Error).message, { path: dir, hint: 'allow 0 to 1000 deltas in a chain and a ratio of 0 to 10', option: 'chain' });
   }
 }

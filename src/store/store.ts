@@ -1,22 +1,24 @@
 // The snapshot directory as an object: generations listed, verified,
 // written durably, pruned; one host at a time.
-import { asPathError, prepareDirectory, requireDirectory } from './directory.js';
-import { DirectoryLockedError, StoreError, storeIoError } from './errors.js';
+import { asPathError, requireDirectory } from './directory.js';
+import { StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
-import { scanDirectory } from './listing.js';
-import { classify, settleDirectory } from './settle.js';
+import { diskBytesOf, isGone, scanDirectory } from './listing.js';
+import { pruneGenerations } from './prune.js';
 import type { ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
-import { DirectoryLock } from './lock.js';
+import type { DirectoryLock } from './lock.js';
+import { openForWriting } from './open-writable.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
-import { DEFAULT_KEEP, dependentRetentionVictims, type ChainLimits } from './retention.js';
+import { DEFAULT_KEEP, type ChainLimits } from './retention.js';
 import { chainLimitsOption, keepOption } from './store-options.js';
 import type {
   Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
 } from './types.js';
 import { verifyGeneration } from './verify.js';
+import { raiseSequenceFloorIn } from './sequence-floor.js';
 
 /**
  * A snapshot directory (docs/FORMAT.md, section 9). Open it with SnapshotStore.open();
@@ -36,6 +38,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly #strays: ReadonlySet<number>;
   #closed = false;
   #background: Promise<void> = Promise.resolve();
+  /** Retention after the last commit (never rejects). */
+  #pruning: Promise<void> = Promise.resolve();
 
   private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits, strays: ReadonlySet<number> = new Set(), readonly spare: () => ReadonlySet<number> = () => new Set()) {
     this.chainLimits = limits;
@@ -67,19 +71,8 @@ export class SnapshotStore implements SnapshotStoreApi {
       });
       return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
     }
-    await prepareDirectory(sfs, dir);
-    // The lock file is the first file written: a directory on a read-only
-    // file system, or one this user cannot write, fails here.
-    const lock = await DirectoryLock.acquire(sfs, dir).catch((err: unknown) => {
-      throw err instanceof DirectoryLockedError ? err : asPathError(storeIoError('take the lock of', dir, err));
-    });
-    try {
-      const { nextSequence, strays } = await settleDirectory(sfs, dir);
-      return new SnapshotStore(sfs, dir, keep, false, lock, Math.max(nextSequence, options.firstSequence ?? 1), limits, strays, options.spare);
-    } catch (err) {
-      await lock.release();
-      throw err;
-    }
+    const { lock, nextSequence, strays } = await openForWriting(sfs, dir, options.writer ?? 'host');
+    return new SnapshotStore(sfs, dir, keep, false, lock, Math.max(nextSequence, options.firstSequence ?? 1), limits, strays, options.spare);
   }
 
   #usable(): void {
@@ -95,6 +88,11 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async list(): Promise<ListedGeneration[]> {
     this.#usable();
+    await this.#pruning;
+    return this.#list();
+  }
+
+  async #list(): Promise<ListedGeneration[]> {
     const scan = await scanDirectory(this.#fs, this.dir);
     const out: ListedGeneration[] = [];
     for (const sequence of scan.sequences) {
@@ -107,6 +105,7 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async get(sequence: number): Promise<Generation> {
     this.#usable();
+    await this.#pruning;
     if (!Number.isSafeInteger(sequence) || sequence < 1) {
       throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: this.dir, hint: 'generations are numbered from 1; list them to see which exist' });
     }
@@ -130,12 +129,27 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
+  /** True once a listed generation's manifest is gone: a running host's retention deleted it since it was listed. */
+  gone = (listed: { readonly manifestPath: string }): Promise<boolean> => isGone(this.#fs, listed.manifestPath);
+  /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
+  diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
 
   remember(generation: Generation, digests: ChunkDigests): void {
     if (!this.readOnly) this.#tip.remember(generation, digests);
   }
 
   forgetDeltaParent = (): void => this.#tip.forget();
+
+  /**
+   * The replica holds sequences up to `highest`: new generations number above it, and the floor is
+   * recorded in the directory (sequence-floor.ts) for a start that cannot reach the replica.
+   * @throws StoreError when the floor cannot be written.
+   */
+  async raiseSequenceFloor(highest: number): Promise<void> {
+    this.#writable('record the sequence floor');
+    this.#nextSequence = Math.max(this.#nextSequence, highest + 1);
+    await raiseSequenceFloorIn(this.#fs, this.dir, highest);
+  }
 
   deltaParent = (imageSize: number): DeltaParent | null => this.#tip.parentFor(imageSize, this.chainLimits);
 
@@ -166,25 +180,27 @@ export class SnapshotStore implements SnapshotStoreApi {
 
   async createImage(options: { parent?: Generation } = {}): Promise<PendingImage> {
     this.#writable('write a snapshot');
+    // The last commit's retention first: never more generations on disk than keep + the one being written.
+    await this.#pruning;
     if (this.#nextSequence > MAX_SEQUENCE) {
       throw new StoreError('IO', `snapshot directory ${this.dir} has used up its sequence numbers`, { path: this.dir, hint: 'move the newest generation to a new directory' });
     }
     while (this.#strays.has(this.#nextSequence)) this.#nextSequence++;
     const sequence = this.#nextSequence++;
-    // Retention after the commit is durable; the new generation is known
-    // good (its writer hashed what it wrote), so it is the one to spare.
+    // Retention once the commit is durable, after the commit returns (the
+    // capture publishes its durable_offset without waiting for deletions);
+    // the new generation is known good (its writer hashed what it wrote),
+    // so it is the one to spare. Reads of this store wait for it.
     return createPendingImage(this.#fs, this.dir, sequence, async (generation) => {
-      try {
-        await this.#prune(this.keep, generation.sequence);
-      } catch {
-        // A failed deletion loses nothing: the next commit prunes again.
-      }
+      // A failed deletion loses nothing: the next commit prunes again.
+      this.#pruning = this.#pruning.then(() => this.#prune(this.keep, generation.sequence)).then(() => {}, () => {});
     }, options.parent ?? null);
   }
 
   async prune(keep: number = this.keep): Promise<number[]> {
     this.#writable('prune generations');
     keepOption(keep, this.dir);
+    await this.#pruning;
     return this.#prune(keep, null);
   }
 
@@ -196,6 +212,7 @@ export class SnapshotStore implements SnapshotStoreApi {
    */
   async pruneToNewestVerified(): Promise<number[]> {
     this.#writable('prune generations');
+    await this.#pruning;
     const protect = (await this.newestVerified()).generation?.sequence ?? null;
     if (protect === null) return [];
     const victims = await this.#prune(1, protect);
@@ -203,40 +220,25 @@ export class SnapshotStore implements SnapshotStoreApi {
     return victims;
   }
 
-  /**
-   * Deletes generations past the newest `keep`, sparing `knownGood` or else
-   * the newest that verifies, and every generation a spared one depends on.
-   */
-  async #prune(keep: number, knownGood: number | null): Promise<number[]> {
-    const scan = await scanDirectory(this.#fs, this.dir);
-    if (scan.sequences.length <= keep) return [];
-    // Only generations count and go: a file whose manifest name holds no
-    // manifest (another program's, or damage to report) is never deleted,
-    // and does not take the place of one that is kept.
-    const { generations } = await classify(this.#fs, this.dir, scan.sequences);
-    if (generations.length <= keep) return [];
-    const parents = new Map((await this.list()).flatMap((g) => (g.ok ? [[g.sequence, g.manifest.parent] as const] : [])));
-    const protect = knownGood ?? (await this.newestVerified()).generation?.sequence ?? null;
-    const victims = dependentRetentionVictims(generations, keep, protect, parents, this.spare());
-    for (const sequence of victims) {
-      const { manifestPath } = generationPaths(this.dir, sequence);
-      const dataPaths = [generationPaths(this.dir, sequence).imagePath, generationPaths(this.dir, sequence, 'delta').imagePath];
-      // The manifest goes first, and now: the generation stops existing.
-      try {
-        await removeIfPresentWith(this.#fs, manifestPath);
-      } catch (err) {
-        throw storeIoError('delete old generation', manifestPath, err);
-      }
-      // Its data file, now debris, goes in the background (unlinking frees its cached pages,
-      // which can take longer than a capture); close() waits, or the next open() sweeps it.
-      for (const path of dataPaths) this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, path)).catch(() => {}).then(() => {});
-    }
-    return victims;
+  /** Runs pruneGenerations on this directory now. */
+  #prune(keep: number, knownGood: number | null): Promise<number[]> {
+    return pruneGenerations({
+      fs: this.#fs,
+      dir: this.dir,
+      list: () => this.#list(),
+      newestVerified: async () => (await this.newestVerified()).generation?.sequence ?? null,
+      spare: this.spare,
+      // Debris once its manifest is gone: close() waits for it, or the next open() sweeps it.
+      removeLater: (path) => {
+        this.#background = this.#background.then(() => removeIfPresentWith(this.#fs, path)).catch(() => {}).then(() => {});
+      },
+    }, keep, knownGood);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#pruning;
     await this.#background;
     await this.#lock?.release();
     this.#lock = null;

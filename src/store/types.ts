@@ -101,6 +101,11 @@ export interface StoreOptions {
    * generation.
    */
   readonly firstSequence?: number;
+  /**
+   * What the writer is, one word written in the lock file beside its pid
+   * (`host` by default; `import`, `prune`): a second writer's refusal names it.
+   */
+  readonly writer?: string;
 }
 
 /** One file of a generation, for a tool that copies generations (replication). `bytes` is null for the manifest. */

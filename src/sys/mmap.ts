@@ -111,15 +111,16 @@ export class Mapping {
 export const WINDOW_BYTES = 256 * 1024 * 1024;
 
 /**
- * A mapping of any length read or written through one WINDOW_BYTES window
- * at a time (one JavaScript buffer may not span a multi-GiB file), moved as
- * needed. Ranges must not cross a window boundary: callers step in blocks
- * or chunks, which divide WINDOW_BYTES.
+ * A mapping of any length read or written through WINDOW_BYTES windows (one
+ * JavaScript buffer may not span a multi-GiB file). Each window's view is
+ * made once and kept for as long as this object: a new view of a large
+ * external buffer makes the runtime count its bytes again, and enough of
+ * them start a garbage collection. Ranges must not cross a window
+ * boundary: callers step in blocks or chunks, which divide WINDOW_BYTES.
  */
 export class MappingWindows {
   readonly mapping: Mapping;
-  #start = -1;
-  #view: Uint8Array | null = null;
+  readonly #views: Array<Uint8Array | undefined> = [];
 
   constructor(mapping: Mapping) {
     this.mapping = mapping;
@@ -127,13 +128,11 @@ export class MappingWindows {
 
   /** Bytes [a, b) of the mapping; a RangeError when they cross a window boundary. */
   get(a: number, b: number): Uint8Array {
-    const start = Math.floor(a / WINDOW_BYTES) * WINDOW_BYTES;
+    const w = Math.floor(a / WINDOW_BYTES);
+    const start = w * WINDOW_BYTES;
     if (b - start > WINDOW_BYTES) throw new RangeError(`bytes [${a}, ${b}) cross a ${WINDOW_BYTES}-byte window boundary`);
-    if (start !== this.#start) {
-      this.#view = this.mapping.view(start, Math.min(WINDOW_BYTES, this.mapping.length - start));
-      this.#start = start;
-    }
-    return this.#view!.subarray(a - start, b - start);
+    const view = (this.#views[w] ??= this.mapping.view(start, Math.min(WINDOW_BYTES, this.mapping.length - start)));
+    return view.subarray(a - start, b - start);
   }
 }
 

@@ -1,10 +1,12 @@
-// What a new user types in the first minutes, and what they are told: a
-// program before `--`, a typo of a subcommand, a negative size, a duration
-// without a unit, and --help on an 80-column terminal.
+// What a new user types in the first minutes, and what they are told: the
+// README's first commands, a program before `--`, a typo of a subcommand or
+// an option, a negative size, a duration without a unit, and --help on an
+// 80-column terminal.
+import fs from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import t from 'tap';
 import { main } from '../../src/cli/main.js';
-import { isOneLineError, runCli } from './harness.js';
+import { isOneLineError, runBin, runCli } from './harness.js';
 
 const usage = async (t: Tap, argv: string[], line: string): Promise<void> => {
   const r = await runCli(argv);
@@ -31,10 +33,37 @@ t.test('a typo of a subcommand gets "did you mean"', async (t) => {
 });
 
 t.test('a typo of an option gets "did you mean" too', async (t) => {
-  await usage(t, ['verify', '--al'], 'unknown argument: al (did you mean --all?)');
-  await usage(t, ['list', '--jsn'], 'unknown argument: jsn (did you mean --json?)');
-  await usage(t, ['--intreval', '1s', '--', 'true'], 'unknown argument: intreval (did you mean --interval?)');
-  await usage(t, ['list', '--bogus'], 'unknown argument: bogus (see shm-host list --help)');
+  await usage(t, ['verify', '--al'], 'unknown option: --al (did you mean --all?)');
+  await usage(t, ['list', '--jsn'], 'unknown option: --jsn (did you mean --json?)');
+  await usage(t, ['--intreval', '1s', '--', 'true'], 'unknown option: --intreval (did you mean --interval?)');
+  await usage(t, ['list', '--bogus'], 'unknown option: --bogus (see shm-host list --help)');
+});
+
+t.test('the real binary names an unknown option as it was typed, dashes and all', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['list', '--dri', 'x'], 'unknown option: --dri (did you mean --dir?)'],
+    [['list', '--dri=./state'], 'unknown option: --dri (did you mean --dir?)'],
+    [['--dri', './state', '--', 'true'], 'unknown option: --dri (did you mean --dir?)'],
+    [['--dri', '--', 'true'], 'unknown option: --dri (did you mean --dir?)'],
+    [['list', '--no-jsn'], 'unknown option: --no-jsn (did you mean --no-json?)'],
+    [['list', '-x'], 'unknown option: -x (see shm-host list --help)'],
+    [['list', '-xy'], 'unknown options: -x, -y (see shm-host list --help)'],
+    [['-x', '--', 'true'], 'unknown option: -x (see shm-host --help)'],
+    [['list', '--foo-bar', '--baz'], 'unknown options: --foo-bar, --baz (see shm-host list --help)'],
+    [['list', 'extra'], 'unknown argument: extra (see shm-host list --help)'],
+    [['cat', 'latest', '--format', 'oct'], '--format oct: not one of raw, hex, base64 (see shm-host cat --help)'],
+  ];
+  const results = await Promise.all(cases.map(([argv]) => runBin(argv)));
+  cases.forEach(([argv, line], i) => {
+    t.equal(results[i]!.code, 2, argv.join(' '));
+    t.equal(results[i]!.stderr, `shm-host: ${line}\n`, argv.join(' '));
+  });
+});
+
+t.test('a repeated option: the last one wins, as on the fast path of run', async (t) => {
+  const dir = t.testdir();
+  const r = await runBin(['list', '--dir', `${dir}/none`, '--dir', dir]);
+  t.same([r.code, r.stderr, r.out], [0, '', `no generations in ${dir} yet\n`]);
 });
 
 t.test('negative sizes, durations and counts name their own problem', async (t) => {
@@ -69,13 +98,37 @@ async function helpAt80(argv: string[]): Promise<string> {
 }
 
 t.test('--help examples never wrap in the middle of a command at 80 columns', async (t) => {
-  for (const command of [[], ['list'], ['show'], ['verify'], ['cat'], ['export'], ['import'], ['prune'], ['status'], ['snapshot']]) {
+  // Every subcommand the program's help lists: one added later is checked too.
+  const names = [...(await helpAt80([])).matchAll(/^ {2}shm-host (\w+)/gm)].map((m) => m[1]!);
+  t.ok(names.includes('restore') && names.includes('run'), names.join(' '));
+  for (const command of [[], ...names.map((n) => [n])]) {
     const help = await helpAt80(command);
-    const examples = help.split('Examples:\n')[1]?.split('\n\n')[0];
+    // A description that fills its column runs into yargs' [type] [default] without a space.
+    t.notMatch(help, /\S\[(string|boolean|number|required|default|choices)/, `${command.join(' ') || 'shm-host'}: columns stay apart`);
+    const examples = help.split('Examples:\n')[1]?.split('\n\n')[0]?.trimEnd();
+    t.equal(help.split('\nExit codes: ').length, 2, `${command.join(' ') || 'shm-host'} ends with the exit codes, once`);
     t.ok(examples, `${command.join(' ') || 'shm-host'} has examples`);
     for (const line of examples!.split('\n')) {
       t.ok(line.length <= 80, `fits: ${line}`);
       t.match(line, /^ {2}(# |shm-host )/, `${command.join(' ') || 'shm-host'}: each line is a whole command or its comment: ${line}`);
     }
   }
+});
+
+t.test('the README runs shm-host only after a block that puts it on the PATH', async (t) => {
+  const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  let installed = false;
+  let runs = 0;
+  for (const block of readme.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)) {
+    for (const line of block[1]!.split('\n')) {
+      const command = line.replace(/#.*$/, '').trim();
+      if (/\bnpm (install|i) (-g|--global)\b/.test(command)) installed = true;
+      // shm-host as a command of its own (at the start, or after a pipe or &&), not npx shm-host or ssh host shm-host.
+      if (/(^|[|;&]\s*)shm-host\b/.test(command)) {
+        runs++;
+        t.ok(installed, `a newcomer on a fresh clone can run: ${command}`);
+      }
+    }
+  }
+  t.ok(runs > 0, 'the README shows shm-host being run');
 });

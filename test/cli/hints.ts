@@ -1,7 +1,10 @@
 import t from 'tap';
 import { ShmHostError } from '../../src/errors.js';
 import { ControlError } from '../../src/host/control/index.js';
-import { DirectoryLockedError, storeIoError } from '../../src/store/index.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryLockedError, RESTORE_MARKER, SnapshotStore, StoreError, storeIoError } from '../../src/store/index.js';
 import { cliHint } from '../../src/cli/hints.js';
 
 t.test('library hints name no flag; the command line adds the one for the option', async (t) => {
@@ -23,4 +26,30 @@ t.test('a hint about no option, or no hint, passes through', async (t) => {
 t.test('no host on a directory: the command that starts one', async (t) => {
   const err = new ControlError('NO_HOST', 'no shm-host is running on /srv/state', { path: '/srv/state/control.sock', hint: 'start a host on that directory', option: 'dir' });
   t.equal(cliHint(err), 'start one with shm-host --dir /srv/state -- <command>');
+});
+
+/** The StoreError SnapshotStore.open() rejects with on `dir`. */
+async function openError(dir: string, options: Parameters<typeof SnapshotStore.open>[1] = {}): Promise<StoreError> {
+  const err: unknown = await SnapshotStore.open(dir, options).then(async (s) => { await s.close(); return null; }, (e: unknown) => e);
+  if (!(err instanceof StoreError)) throw new Error(`expected a StoreError, got ${String(err)}`);
+  return err;
+}
+
+t.test('the store\'s other hints name no flag either: chain limits, an interrupted restore', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'shm-host-hints-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+
+  const chain = await openError(join(base, 'chain'), { chain: { maxChain: 2000 } });
+  t.equal(chain.code, 'BAD_OPTION');
+  t.notMatch(chain.message, /--/, `library: ${chain.message}`);
+  t.match(cliHint(chain), /--max-chain.*--max-chain-ratio/, 'the command line names both flags');
+
+  const dir = join(base, 'restoring');
+  mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(join(dir, RESTORE_MARKER), 'restoring\n');
+  const restoring = await openError(dir);
+  t.equal(restoring.code, 'INTERRUPTED_RESTORE');
+  t.notMatch(restoring.message, /--|shm-host restore/, `library: ${restoring.message}`);
+  t.match(restoring.hint, `remove ${join(dir, RESTORE_MARKER)} to use what it holds`);
+  t.equal(cliHint(restoring), `${restoring.hint}: shm-host restore --from URL --dir ${dir} (or a host with --replica URL)`);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { recordData, writeGenerations, writeRawGeneration, type WrittenGeneration } from '../../fixtures/cli-store.js';
-import { BIN, hostDir, isOneLineError, runCli, startHost } from './harness.js';
+import { BIN, hostDir, isOneLineError, runBin, runCli, startHost } from './harness.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const concat = (parts: readonly Uint8Array[]): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p)));
@@ -29,8 +29,8 @@ t.test('list: newest first, as a table and as JSON', async (t) => {
   t.match(lines[0], /^SEQ\s+TIME\s+REASON\s+KIND\s+PARENT\s+SIZE\s+ON DISK\s+CHECK\s+RECORDS\s+LATEST\s+LENGTH\s+IMAGE$/);
   t.same(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[0])), [3, 2, 1]);
   t.match(lines[1], /interval\s+delta\s+2\s+64 KiB\s+\S+ \S+\s+unchecked\s+12\s+264\s+24\s+\S+gen-0000000000000003\.delta$/);
-  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2: \d+ blocks of 4096 bytes, .* on disk; the chain holds 2 deltas, .*, over a full generation\n/, 'show says a delta is one, and of what');
-  t.match((await runCli(['show', '1', '--dir', dir])).out, /\n  kind: +full \(a whole image\)\n/);
+  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2: \d+ blocks of 4096 bytes\n  chain: +2 deltas \(.* in delta files\) over a full generation\n/, 'show says a delta is one, and of what');
+  t.match((await runCli(['show', '1', '--dir', dir])).out, /\n  kind: +full \(a whole image\)\n  chain: +none/);
 
   const json = await runCli(['list', '--dir', dir, '--json']);
   t.equal(json.code, 0);
@@ -49,6 +49,28 @@ t.test('list: newest first, as a table and as JSON', async (t) => {
 
   const verified = JSON.parse((await runCli(['list', '--dir', dir, '--json', '--verify'])).out);
   t.same(verified.generations.map((g: any) => g.state), ['ok', 'ok', 'ok']);
+});
+
+t.test('show: text and JSON carry the same facts: kind, parent, chain, bytes on disk (as list has them)', async (t) => {
+  const { dir } = await threeGenerations(t, { maxChain: 3 });
+  const list = JSON.parse((await runBin(['list', '--dir', dir, '--json'])).out);
+  for (const row of list.generations) {
+    const [text, json] = await Promise.all([runBin(['show', String(row.sequence), '--dir', dir]), runBin(['show', String(row.sequence), '--dir', dir, '--json'])]);
+    const doc = JSON.parse(json.out);
+    const m = doc.manifest;
+    t.same([m.kind, m.parent, doc.diskBytes], [row.kind, row.parent, row.diskBytes], `generation ${row.sequence}: JSON as list says`);
+    t.ok(row.diskBytes > 0);
+    const field = (name: string): string => new RegExp(`\\n  ${name}: +([^\\n]*)\\n`).exec(text.out)?.[1] ?? '';
+    t.match(field('on disk'), new RegExp(`\\(${doc.diskBytes} bytes\\)$`), `generation ${row.sequence}: on disk`);
+    if (m.kind === 'full') {
+      t.equal(field('kind'), 'full (a whole image)');
+      t.same([m.parent, m.chain.links], [null, 0]);
+      t.match(field('chain'), /^none/);
+    } else {
+      t.match(field('kind'), new RegExp(`^delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes$`));
+      t.match(field('chain'), new RegExp(`^${m.chain.links} deltas? \\(`), `generation ${row.sequence}: chain length`);
+    }
+  }
 });
 
 t.test('list: an empty directory, a damaged image, an unreadable manifest', async (t) => {

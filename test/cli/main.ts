@@ -11,7 +11,7 @@ import { SysError } from '../../src/sys/index.js';
 import { BIN, isOneLineError, runBin, runCli } from './harness.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const SUBCOMMANDS = ['list', 'show', 'verify', 'cat', 'export', 'import', 'prune', 'status', 'snapshot'];
+const SUBCOMMANDS = ['list', 'show', 'verify', 'cat', 'export', 'import', 'prune', 'restore', 'status', 'snapshot'];
 
 t.test('--version prints the package version', async (t) => {
   const r = await runCli(['--version']);
@@ -39,14 +39,14 @@ t.test('usage errors: one line naming the problem and the fix, exit 2', async (t
   const cases: Array<[string[], RegExp]> = [
     [['lst'], /^shm-host: lst is not a subcommand \(did you mean list\? see shm-host --help\)\n$/],
     [['myapp'], /^shm-host: myapp is not a subcommand \(to run a program, put it after --: shm-host -- myapp\)\n$/],
-    [['list', '--bogus'], /^shm-host: unknown argument: bogus \(see shm-host list --help\)\n$/],
+    [['list', '--bogus'], /^shm-host: unknown option: --bogus \(see shm-host list --help\)\n$/],
     [['show'], /^shm-host: show needs <ref> \(see shm-host show --help\)\n$/],
     [['export', 'latest'], /^shm-host: export needs <ref> <file> \(see shm-host export --help\)/],
     [['list', '--dir'], /^shm-host: --dir needs a value/],
     [['prune'], /^shm-host: missing required option --keep \(see shm-host prune --help\)/],
     [['prune', '--keep', '1'], /^shm-host: --keep 1: not a whole number of at least 2/],
     [['prune', '--keep', 'two'], /^shm-host: --keep two: not a whole number/],
-    [['cat', 'latest', '--format', 'oct'], /^shm-host: invalid values: .*oct.*\(see shm-host cat --help\)/i],
+    [['cat', 'latest', '--format', 'oct'], /^shm-host: --format oct: not one of raw, hex, base64 \(see shm-host cat --help\)\n$/],
     [['cat', 'latest', '--tail', '--record', 'all'], /^shm-host: --tail and --record cannot be combined/],
     [['cat', 'latest', '--json', '--format', 'hex'], /^shm-host: --json and --format cannot be combined/],
     [['show', '0'], /^shm-host: 0 is not a generation sequence number \(sequences start at 1/],

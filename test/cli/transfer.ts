@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { recordData, writeGenerations } from '../../fixtures/cli-store.js';
-import { BIN, hostDir, isOneLineError, runCli, startHost } from './harness.js';
+import { BIN, hostDir, isOneLineError, runBin, runCli, startHost } from './harness.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -146,7 +146,7 @@ t.test('export refuses a damaged generation', async (t) => {
   const file = join(base, 'x.shmx');
   const r = await runCli(['export', 'latest', file, '--dir', dir]);
   t.equal(r.code, 1);
-  t.match(r.stderr, /^shm-host: generation 2 is damaged: its image does not match its checksum \(export an older generation; see shm-host list --verify\)\n$/);
+  t.match(r.stderr, /^shm-host: generation 2 is damaged: its image does not match its checksum \(use generation 1 instead, the newest older one that verifies\)\n$/);
   t.notOk(fs.existsSync(file), 'no export file');
   t.same(names(base).filter((n) => n.includes('.tmp-')), [], 'no temporary file left');
 });
@@ -167,6 +167,16 @@ t.test('import and prune refuse a directory a running host holds, in one line', 
   t.equal((await runCli(['list', '--dir', dir, '--json'])).out, before, 'nothing changed');
 });
 
+t.test('prune --keep 2 of a chain keeps what the newest depend on, and says so', async (t) => {
+  const dir = join(t.testdir(), 'snapshots');
+  await writeGenerations(dir, { generations: 4, maxChain: 3 });
+  const r = await runBin(['prune', '--keep', '2', '--dir', dir]);
+  t.same([r.code, r.stderr], [0, '']);
+  t.equal(r.out, `nothing to delete: ${dir} holds 4 generations (past --keep 2: what the newest 2 depend on, or the newest that verifies)\n`);
+  const help = await runBin(['prune', '--help']);
+  t.match(help.out, /Delete all but the newest --keep generations and the ones they depend on/);
+});
+
 t.test('prune keeps the newest N, and always the newest generation that verifies', async (t) => {
   const { dir } = await store(t, 5);
   const r = await runCli(['prune', '--keep', '3', '--dir', dir, '--json']);
@@ -177,7 +187,7 @@ t.test('prune keeps the newest N, and always the newest generation that verifies
   for (const seq of [5, 4]) fs.truncateSync(join(dir, `gen-000000000000000${seq}.img`), 100);
   const damaged = await runCli(['prune', '--keep', '2', '--dir', dir]);
   t.equal(damaged.code, 0);
-  t.equal(damaged.out, 'nothing to delete: ' + dir + ' holds 3 generations\n', 'generation 3 is spared: it is the only one a restart could use');
+  t.equal(damaged.out, `nothing to delete: ${dir} holds 3 generations (past --keep 2: what the newest 2 depend on, or the newest that verifies)\n`, 'generation 3 is spared: it is the only one a restart could use');
   t.equal((await runCli(['verify', '3', '--dir', dir])).code, 0);
   t.ok(isOneLineError((await runCli(['prune', '--keep', '2', '--dir', join(dir, 'gen-0000000000000003.img')])).stderr));
 });

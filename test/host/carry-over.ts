@@ -3,10 +3,10 @@
 // and, when the dead child broke its file or a stray still writes it, what
 // the store holds instead.
 import t from 'tap';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { WRITE_OFFSET_AT } from '../../src/format/index.js';
 import { SnapshotStore } from '../../src/store/index.js';
-import { fixture, killQuietly, scratch, storedSequences, until } from './harness.js';
+import { fixture, killQuietly, nthMatch, scratch, storedSequences, until } from './harness.js';
 
 const vandal = fixture('host-vandal.js');
 
@@ -95,4 +95,38 @@ t.test('a file a stray process still commits into: never trusted beyond what was
     await until('the new file to be captured', async () => Math.max(0, ...(await storedSequences(state))) > diverged);
     t.pass('the new file was captured after the diverged generation');
   }
+});
+
+/** The inodes of the memory files process `pid` has mapped, and the longest mapping of each (bytes). */
+function memfdMappings(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    if (!line.includes('/memfd:')) continue;
+    const [range, , , , inode] = line.split(/\s+/);
+    const [a, b] = range!.split('-').map((x) => parseInt(x, 16));
+    out.set(inode!, Math.max(out.get(inode!) ?? 0, b! - a!));
+  }
+  return out;
+}
+
+t.test('the host keeps a mapping of its current file between captures, and of no file it switched away from', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const host = work.start(['--dir', state, '--interval', '0', '--size', '1M', '--restart-delay', '0ms', '--', process.execPath, vandal, '--commits', '3']);
+  let child = JSON.parse((await host.stdout.waitFor(/^\{"resumed":0,.*$/, 20_000))[0]);
+  for (let kill = 1; kill <= 2; kill++) {
+    await nthMatch(host.stdout, /^\{"committed":\d+,.*$/, kill);
+    process.kill(child.pid, 'SIGKILL');
+    child = JSON.parse((await host.stdout.waitFor(new RegExp(`^\\{"resumed":${3 * kill},.*$`), 20_000))[0]);
+    await nthMatch(host.stderr, /captured generation \d+ \(post-mortem\)/, kill);
+  }
+  host.child.kill('SIGUSR1');
+  await host.stderr.waitFor(/captured generation \d+ \(request\)/, 20_000);
+  const current = String(statSync(`/proc/${child.pid}/fd/3`).ino);
+  // The old files are closed after their post-mortem captures, and their mappings with them.
+  const mapped = await until('only the current file mapped', () => {
+    const m = memfdMappings(host.pid);
+    return m.size === 1 && m.has(current) ? m : false;
+  });
+  t.equal(mapped.get(current), 1 << 20, 'the whole current file stays mapped after its capture');
 });

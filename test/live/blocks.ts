@@ -52,7 +52,7 @@ t.test('a delta whose parent cannot be read: a full generation, saying why, and 
   state.commit(new TextEncoder().encode('b'));
   const next = await capture(fd, store, 'request');
   t.equal(next.generation.manifest.kind, 'full', 'the capture that found its parent gone is full');
-  t.match(next.fullBecause, /^the parent of the delta, generation 1, could not be read \(generation 1 cannot be restored: gen-0+1\.img is missing\): a full generation is written instead$/);
+  t.match(next.fullBecause, /^the parent of the delta, generation 1, could not be read \(generation 1 cannot be read: gen-0+1\.img is missing\): a full generation is written instead$/);
   t.same(await store.verify(next.generation), { ok: true });
   writeSync(fd, Buffer.alloc(4096, 3), 0, 4096, 3 << 20);
   const after = await capture(fd, store, 'request');

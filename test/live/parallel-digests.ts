@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { randomFillSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { digestOf } from '../../src/format/index.js';
-import { Mapping, memfdCreate } from '../../src/sys/index.js';
+import { Mapping, MappingWindows, memfdCreate } from '../../src/sys/index.js';
 import { digestChunks } from '../../src/live/parallel-digests.js';
 
 const MiB = 1 << 20;
@@ -34,9 +34,9 @@ for (const [what, size, chunk] of [
     const { mapping, bytes } = randomFile(t, size);
     const all = Array.from({ length: Math.ceil(size / chunk) }, (_, k) => k);
     const expected = all.map((k) => digestOf(bytes.subarray(k * chunk, Math.min((k + 1) * chunk, size))));
-    t.same([...(await digestChunks(mapping, all, chunk, size))], expected, 'every chunk, in order');
+    t.same([...(await digestChunks(new MappingWindows(mapping), all, chunk, size))], expected, 'every chunk, in order');
     const some = all.filter((k) => k % 3 !== 1);
-    t.same([...(await digestChunks(mapping, some, chunk, size))], some.map((k) => expected[k]), 'a subset, aligned with its indexes');
+    t.same([...(await digestChunks(new MappingWindows(mapping), some, chunk, size))], some.map((k) => expected[k]), 'a subset, aligned with its indexes');
   });
 }
 
@@ -44,7 +44,7 @@ t.test('concurrent calls get their own digests', async (t) => {
   const a = randomFile(t, 40 * MiB);
   const b = randomFile(t, 40 * MiB);
   const all = Array.from({ length: 640 }, (_, k) => k);
-  const [da, db] = await Promise.all([digestChunks(a.mapping, all, 64 * 1024, 40 * MiB), digestChunks(b.mapping, all, 64 * 1024, 40 * MiB)]);
+  const [da, db] = await Promise.all([digestChunks(new MappingWindows(a.mapping), all, 64 * 1024, 40 * MiB), digestChunks(new MappingWindows(b.mapping), all, 64 * 1024, 40 * MiB)]);
   t.equal(da[639], digestOf(a.bytes.subarray(639 * 65536)));
   t.equal(db[639], digestOf(b.bytes.subarray(639 * 65536)));
   t.equal(da[100], digestOf(a.bytes.subarray(100 * 65536, 101 * 65536)));
@@ -64,7 +64,7 @@ t.test('a large input is shared with the workers (a mapping made as a capture ma
   });
   const { mapping, bytes } = randomFile(t, 64 * MiB);
   const all = Array.from({ length: 1024 }, (_, k) => k);
-  const digests = await digestChunks(mapping, all, 64 * 1024, 64 * MiB);
+  const digests = await digestChunks(new MappingWindows(mapping), all, 64 * 1024, 64 * MiB);
   t.ok(posted > 0, `${posted} share(s) posted to a worker`);
   t.equal(digests[1023], digestOf(bytes.subarray(1023 * 65536)), 'and the worker\'s share is right');
 });

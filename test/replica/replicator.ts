@@ -58,7 +58,7 @@ t.test('files, then the manifest, then the record; restore gives the same bytes'
   const into = join(scratchDir(t, 'restore'), 'new', 'dir');
   const restored = await restoreFromReplica({ client, dir: into });
   t.equal(restored.generation.sequence, 7);
-  t.same(readdirSync(into).sort(), [g.files[0]!.name, g.manifest.name]);
+  t.same(readdirSync(into).sort(), [g.files[0]!.name, g.manifest.name, 'lock'], 'the generation, and the lock the restore held');
   t.ok(readFileSync(join(into, g.files[0]!.name)).equals(readFileSync(g.files[0]!.path)), 'image byte for byte');
   await t.rejects(restoreFromReplica({ client, dir: into }), { code: 'LOCAL', message: /is not empty .*: restore into an empty or new directory$/ });
 });
@@ -188,7 +188,8 @@ t.test('a delta restores with its whole chain; a broken chain is passed over', a
   const dir = scratchDir(t, 'restore');
   const restored = await restoreFromReplica({ client, dir, sequence: 3 });
   t.same(restored.chain, [3, 2, 1]);
-  t.same(readdirSync(dir).sort(), [1, 2, 3].flatMap((s) => [`gen-${String(s).padStart(16, '0')}.img`, `gen-${String(s).padStart(16, '0')}.json`]));
+  t.same(readdirSync(dir).sort(), [...[1, 2, 3].flatMap((s) => [`gen-${String(s).padStart(16, '0')}.img`, `gen-${String(s).padStart(16, '0')}.json`]), 'lock', 'sequence-floor']);
+  t.equal(readFileSync(join(dir, 'sequence-floor'), 'utf8'), '5\n', 'the replica used numbers up to 5: a host started while it is down numbers above them');
   t.same((remoteRows(await listRemote(client))).map((row) => [row.sequence, row.ok && row.parent]), [[5, 4], [4, null], [3, 2], [2, 1], [1, null]], 'listed newest first, with parents');
   writeFileSync(join(root, 'generations', '0000000000000004.json'), '{"format":"shm-host-replica-generation/1"'); // 5's parent is damaged
   const told: string[] = [];

@@ -44,21 +44,24 @@ t.test('what an interrupted restore left is cleared, and the restore done again'
   t.equal(await localRestoreState(dir), 'interrupted', 'a host with --replica restores it rather than starting on it');
   const result = await restoreFromReplica({ client, dir, verify: verifyStoreGeneration });
   t.equal(result.generation.sequence, 2);
-  t.same(readdirSync(dir).sort(), ['gen-0000000000000001.img', 'gen-0000000000000001.json', 'gen-0000000000000002.delta', 'gen-0000000000000002.json'], 'the marker went last, with the debris');
+  t.same(readdirSync(dir).sort(), ['gen-0000000000000001.img', 'gen-0000000000000001.json', 'gen-0000000000000002.delta', 'gen-0000000000000002.json', 'lock'], 'the marker went last, with the debris');
   t.equal(await localRestoreState(dir), 'in use');
   const store = await SnapshotStore.open(dir);
   t.teardown(() => store.close());
   t.equal((await store.newestVerified()).generation?.sequence, 2, 'the store opens the restored delta, verified');
 });
 
-t.test('a directory a host has used since (its lock file) is not cleared', async (t) => {
+t.test('a directory with a file no restore writes is not cleared; its lock file alone does not make it used', async (t) => {
   const client = await replicaOfTwo(t);
   const dir = scratchDir(t, 'used');
+  writeFileSync(join(dir, 'lock'), '1234 restore\n');
+  t.equal(await localRestoreState(dir), 'empty', 'only a lock file: a writer that wrote no generation');
   writeFileSync(join(dir, RESTORE_MARKER), 'restoring\n');
-  writeFileSync(join(dir, 'lock'), '1234\n');
+  t.equal(await localRestoreState(dir), 'interrupted', 'the marker and the lock the restore held');
+  writeFileSync(join(dir, 'notes.txt'), 'mine\n');
   t.equal(await localRestoreState(dir), 'in use');
-  await t.rejects(restoreFromReplica({ client, dir }), /is not empty \(2 entries\): restore into an empty or new directory/);
-  t.ok(existsSync(join(dir, 'lock')) && existsSync(join(dir, RESTORE_MARKER)), 'nothing removed');
+  await t.rejects(restoreFromReplica({ client, dir }), /is not empty \(3 entries\): restore into an empty or new directory/);
+  t.ok(existsSync(join(dir, 'notes.txt')) && existsSync(join(dir, RESTORE_MARKER)), 'nothing removed');
 });
 
 t.test('a restore that finds nothing to restore leaves the directory empty, as it found it', async (t) => {
@@ -66,7 +69,7 @@ t.test('a restore that finds nothing to restore leaves the directory empty, as i
   const dir = scratchDir(t, 'empty');
   const err = await restoreFromReplica({ client, dir, sequence: 7 }).catch((e: unknown) => e);
   t.ok(isReplicaError(err, 'NOT_FOUND'), String(err));
-  t.same(readdirSync(dir), [], 'no marker left behind');
+  t.same(readdirSync(dir), ['lock'], 'no marker left behind: only the lock file the restore held');
   t.equal(await localRestoreState(dir), 'empty');
 });
 
@@ -79,9 +82,9 @@ t.test('a store will not open a directory an unfinished restore marked: it may h
   writeFileSync(join(dir, '.tmp-0123456789ab-gen-0000000000000002.delta'), 'torn');
   const err = await SnapshotStore.open(dir).catch((e: unknown) => e);
   t.match(err, { code: 'INTERRUPTED_RESTORE', message: /holds a restore from a replica that did not finish \(restore-in-progress\)/ });
-  t.match((err as Error & { hint: string }).hint, /run shm-host restore --from URL --dir .* again .*or remove .*restore-in-progress to use what it holds/);
+  t.match((err as Error & { hint: string }).hint, /restore it from the replica again, or remove .*restore-in-progress to use what it holds/);
   t.ok(existsSync(join(dir, '.tmp-0123456789ab-gen-0000000000000002.delta')), 'nothing swept: the next restore decides');
-  t.same(readdirSync(dir).filter((n) => n === 'lock'), [], 'no lock file left to make the directory look in use');
+  t.equal(await localRestoreState(dir), 'interrupted', 'the lock file the store left does not make the directory look in use');
   await restoreFromReplica({ client, dir, verify: verifyStoreGeneration });
   const store = await SnapshotStore.open(dir);
   t.teardown(() => store.close());

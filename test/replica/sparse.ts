@@ -14,6 +14,7 @@ import {
 } from '../../src/replica/index.js';
 import { parseRecord } from '../../src/replica/record.js';
 import { runPlacer, validRuns } from '../../src/replica/runs.js';
+import type { PutOptions, PutResult, PutSource } from '../../src/replica/client.js';
 import { commitRecords, liveFile } from '../store/helpers.js';
 import { freshBucket, s3Gateway, scratchDir } from './helpers.js';
 
@@ -86,4 +87,37 @@ t.test('a 1 GiB image holding 10 MiB uploads about 10 MiB (S3 gateway)', async (
   const client = new S3ReplicaClient({ bucket, prefix: 'svc', url: `s3://${bucket}/svc`, endpoint: gw.endpoint, forcePathStyle: true });
   t.teardown(() => client.close());
   await shipsSparse(t, client);
+});
+
+t.test('status counts what a sparse image sends: its data runs, not its holes', async (t) => {
+  const dir = scratchDir(t, 'machine-a');
+  const { fd, state } = liveFile(t, 1024 * MiB, 256, MiB);
+  commitRecords(state, 300);
+  state.tail.fill(0x5a, 500 * MiB, 510 * MiB);
+  const store = await SnapshotStore.open(dir, { chain: { maxChain: 0 } });
+  t.teardown(() => store.close());
+  const { generation } = await capture(fd, store, 'request');
+  // The status the host's `status` shows, as it stands while each object goes up.
+  const seen: Array<ReturnType<Replicator['status']>> = [];
+  let replicator: Replicator | null = null;
+  class Watched extends FileReplicaClient {
+    override async put(key: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
+      if (replicator !== null && key.includes('/gen-')) seen.push(replicator.status());
+      return super.put(key, source, options);
+    }
+  }
+  const events: ReplicaEvent[] = [];
+  const r = new Replicator({ client: new Watched(join(scratchDir(t, 'remote'), 'rep')), identity: { host: 'machine-a' }, onEvent: (e) => events.push(e) });
+  replicator = r;
+  t.teardown(() => r.close());
+  await r.start();
+  r.offer(await describeStoreGeneration(dir, generation.sequence));
+  await r.idle();
+  const shipped = events.find((e) => e.kind === 'replicated');
+  if (shipped?.kind !== 'replicated') return t.fail('not replicated');
+  t.ok(seen.length >= 2, `status seen at ${seen.length} object writes`);
+  for (const s of seen) {
+    t.equal(s.uploading?.bytes, shipped.bytes, `uploading.bytes ${s.uploading?.bytes} is what went up (${shipped.bytes}), not the file's ${1024 * MiB}`);
+    t.ok(s.lagBytes <= shipped.bytes, `lagBytes ${s.lagBytes} counts no hole`);
+  }
 });

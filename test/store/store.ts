@@ -2,7 +2,7 @@
 // holder's pid), sweeping debris, listing, retention and read-only use.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotStore, StoreError, generationFileName, parseGenerationFileName } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
@@ -200,3 +200,24 @@ function runOpener(dir: string): Promise<{ code: number | null; stdout: string; 
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+t.test('gone() and diskBytes(): what an inspector asks of a listed generation, through the store (issue 10: the CLI does no I/O of the directory)', async (t) => {
+  const dir = scratchDir(t);
+  const store = await SnapshotStore.open(dir);
+  const { fd, state } = liveFile(t);
+  commitRecords(state, 5);
+  await capture(fd, store, 'request');
+  await capture(fd, store, 'request');
+  const [newer, older] = await store.list();
+  t.ok(newer!.ok && older!.ok);
+  t.equal(await store.diskBytes(newer!), statSync(newer!.imagePath).blocks * 512, 'allocated blocks, not the size');
+  t.equal(await store.gone(older!), false);
+  const reader = await SnapshotStore.open(dir, { readOnly: true });
+  t.teardown(() => reader.close());
+  await store.close();
+  t.equal(await reader.gone(older!), false);
+  unlinkSync(older!.manifestPath); // as a running host's retention deletes it, manifest first
+  t.equal(await reader.gone(older!), true, 'its manifest deleted since the listing');
+  t.equal(await reader.gone({ manifestPath: join(dir, 'gen-0000000000000099.manifest.json') }), true, 'a manifest that is not there');
+  t.equal(await reader.diskBytes({ imagePath: join(dir, 'gen-0000000000000099.img') }), null, 'a missing data file');
+});

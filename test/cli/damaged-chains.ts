@@ -1,0 +1,81 @@
+// What the commands that read a generation (show, cat, export) and a host
+// starting on the directory say when a generation or a link of its chain is
+// broken: which link and why, and a fix that holds: the newest older
+// generation that verifies when there is one, else that none does. Real
+// processes of the built CLI (dist/).
+import fs from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { writeGenerations } from '../../fixtures/cli-store.js';
+import { isOneLineError, runBin } from './harness.js';
+
+const name = (sequence: number, ext: string): string => `gen-${String(sequence).padStart(16, '0')}.${ext}`;
+
+/** Four generations: full 1, then deltas 2, 3, 4 (each of the one before). */
+async function chain(t: Test): Promise<{ base: string; dir: string }> {
+  const base = t.testdir();
+  const dir = join(base, 'snapshots');
+  await writeGenerations(dir, { generations: 4, maxChain: 3 });
+  return { base, dir };
+}
+
+/** Runs each command on `ref` and checks it fails with exactly `line`. */
+async function failsWith(t: Test, base: string, dir: string, ref: string, line: string): Promise<void> {
+  for (const argv of [['show', ref], ['cat', ref], ['export', ref, join(base, `${ref}.shmx`)]]) {
+    const r = await runBin([...argv, '--dir', dir]);
+    t.equal(r.code, 1, `${argv[0]} ${ref}: exit 1`);
+    t.ok(isOneLineError(r.stderr), r.stderr);
+    t.equal(r.stderr, `shm-host: ${line}\n`, `${argv[0]} ${ref}`);
+  }
+}
+
+t.test('a missing link: named, and the newest older generation that verifies offered', async (t) => {
+  const { base, dir } = await chain(t);
+  fs.rmSync(join(dir, name(2, 'delta')));
+  await failsWith(t, base, dir, '4', 'generation 4 cannot be read: gen-0000000000000002.delta (generation 2, which it depends on) is missing (use generation 1 instead, the newest older one that verifies)');
+  await failsWith(t, base, dir, '2', 'generation 2 cannot be read: gen-0000000000000002.delta is missing (use generation 1 instead, the newest older one that verifies)');
+});
+
+t.test('a missing link with every older generation broken too: said, and verify pointed at', async (t) => {
+  const { base, dir } = await chain(t);
+  fs.rmSync(join(dir, name(2, 'delta')));
+  fs.truncateSync(join(dir, name(1, 'img')), 100);
+  await failsWith(t, base, dir, '4', 'generation 4 cannot be read: gen-0000000000000002.delta (generation 2, which it depends on) is missing (no older generation verifies either; see shm-host verify --all)');
+  // The oldest one itself, damaged in its layout: nothing older to offer either.
+  await failsWith(t, base, dir, '1', 'generation 1 is damaged: invalid layout: the file has 100 bytes, less than the 4096-byte header page (no older generation verifies either; see shm-host verify --all)');
+});
+
+t.test('a link whose manifest is gone: the chain is broken at it', async (t) => {
+  const { base, dir } = await chain(t);
+  fs.rmSync(join(dir, name(3, 'json')));
+  await failsWith(t, base, dir, 'latest', 'generation 4 cannot be read: its chain is broken: generation 3 is missing (use generation 2 instead, the newest older one that verifies)');
+});
+
+t.test('a full generation that fails its checksum: export offers one that verifies, not just "an older one"', async (t) => {
+  const base = t.testdir();
+  const dir = join(base, 'snapshots');
+  await writeGenerations(dir, { generations: 3 });
+  for (const sequence of [2, 3]) {
+    const fd = fs.openSync(join(dir, name(sequence, 'img')), 'r+');
+    fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000); // a byte of the tail
+    fs.closeSync(fd);
+  }
+  const r = await runBin(['export', 'latest', join(base, 'x.shmx'), '--dir', dir]);
+  t.equal(r.code, 1);
+  t.equal(r.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (use generation 1 instead, the newest older one that verifies)\n');
+  fs.truncateSync(join(dir, name(1, 'img')), 40000);
+  const none = await runBin(['export', 'latest', join(base, 'x.shmx'), '--dir', dir]);
+  t.equal(none.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (no older generation verifies either; see shm-host verify --all)\n');
+});
+
+t.test('a host starting where no generation verifies says so, and never "falling back" past the oldest', async (t) => {
+  const { dir } = await chain(t);
+  fs.rmSync(join(dir, name(2, 'delta')));
+  fs.truncateSync(join(dir, name(1, 'img')), 100);
+  const r = await runBin(['--dir', dir, '--interval', '0', '--', 'true']);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  t.match(lines[0], /^shm-host: warn: generation 4 is unusable \(gen-0+2\.delta \(generation 2, which it depends on\) is missing\); falling back to an older one$/);
+  t.match(lines[3], /^shm-host: warn: generation 1 is unusable \(image gen-0+1\.img has 100 bytes but its manifest says 65536 \(truncated or replaced\)\); no older one is left$/);
+  t.equal(lines[4], `shm-host: no generation verifies (shm-host verify --all says why) in ${dir}: starting with an empty 64 MiB shared file`);
+});

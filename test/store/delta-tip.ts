@@ -1,0 +1,54 @@
+// DeltaTip (src/store/delta-tip.ts): which generation the next capture may
+// write a delta against (docs/FORMAT.md section 9): the one remembered, when
+// its digests fit the current checksum, the image did not shrink and the
+// chain stays within its limits.
+import t from 'tap';
+import { BLOCK_SIZE, ChunkDigests, CHECKSUM_ALGORITHM, IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, type Generation } from '../../src/store/index.js';
+import { DeltaTip } from '../../src/store/delta-tip.js';
+
+const SIZE = 4 * IMAGE_CHUNK_SIZE;
+const generation = (chain = { links: 0, bytes: 0 }, algorithm = IMAGE_CHECKSUM_ALGORITHM, imageSize = SIZE): Generation => ({
+  sequence: 7, imagePath: '/d/gen-7.img', manifestPath: '/d/gen-7.manifest.json',
+  manifest: { imageSize, chain, checksum: { algorithm, value: '0' } },
+} as unknown as Generation);
+const limits = { maxChain: 10, maxChainRatio: 0.25 };
+
+t.test('nothing remembered: a full generation', async (t) => {
+  t.equal(new DeltaTip().parentFor(SIZE, limits), null);
+});
+
+t.test('the remembered generation, for an image of its size or larger', async (t) => {
+  const tip = new DeltaTip();
+  const g = generation();
+  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
+  tip.remember(g, digests);
+  t.same(tip.parentFor(SIZE, limits), { generation: g, digests });
+  t.equal(tip.parentFor(SIZE * 2, limits)?.generation, g, 'a grown file');
+  t.equal(tip.parentFor(SIZE - BLOCK_SIZE, limits), null, 'a smaller image: full');
+  tip.forget();
+  t.equal(tip.parentFor(SIZE, limits), null, 'forgotten: full');
+});
+
+t.test('digests it cannot compare with are forgotten at once', async (t) => {
+  const tip = new DeltaTip();
+  tip.remember(generation(), new ChunkDigests(SIZE, 1 << 20));
+  t.equal(tip.parentFor(SIZE, limits), null, 'another chunk size');
+  tip.remember(generation({ links: 0, bytes: 0 }, CHECKSUM_ALGORITHM), new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE));
+  t.equal(tip.parentFor(SIZE, limits), null, 'a manifest of an older checksum');
+  tip.remember(generation(), new ChunkDigests(SIZE * 2, IMAGE_CHUNK_SIZE));
+  t.equal(tip.parentFor(SIZE, limits), null, 'digests of another image size');
+});
+
+t.test('the chain limits: links and the deltas\' bytes against the image', async (t) => {
+  const tip = new DeltaTip();
+  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
+  tip.remember(generation({ links: 9, bytes: 0 }), digests);
+  t.ok(tip.parentFor(SIZE, limits), 'the 10th delta is allowed');
+  tip.remember(generation({ links: 10, bytes: 0 }), digests);
+  t.equal(tip.parentFor(SIZE, limits), null, 'an 11th is not');
+  tip.remember(generation({ links: 1, bytes: SIZE / 4 }), digests);
+  t.ok(tip.parentFor(SIZE, limits), 'deltas holding a quarter of the image: still allowed');
+  tip.remember(generation({ links: 1, bytes: SIZE / 4 + 1 }), digests);
+  t.equal(tip.parentFor(SIZE, limits), null, 'past a quarter: full');
+  t.equal(tip.parentFor(SIZE, { maxChain: 0, maxChainRatio: 10 }), null, 'maxChain 0: every generation full');
+});
