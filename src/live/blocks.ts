@@ -20,7 +20,7 @@
 import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
-import { digestChunks } from './parallel-digests.js';
+import { digestsInOrder } from './parallel-digests.js';
 import type { CaptureOptions } from './capture-options.js';
 import { ParentUnreadable } from './errors.js';
 
@@ -122,6 +122,7 @@ export async function putChangedTail(
   const old = new Uint8Array(CHUNK);
   const psize = parent.generation.manifest.imageSize;
   let parentImage: ChainImage | null = null;
+  let hashed: AsyncGenerator<BigUint64Array> | null = null;
   let written = 0;
   let stepped = start;
   try {
@@ -137,7 +138,11 @@ export async function putChangedTail(
         if (inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b && parentChunkDigest(parent, k, a, b) !== undefined) direct.push(k);
       }
     }
-    const hashed = live === null || direct.length === 0 ? new BigUint64Array(0) : await digestChunks(live, direct, CHUNK, size);
+    // Their digests arrive in order, piece by piece: the changed chunks of
+    // one piece are written while the workers hash the next ones.
+    hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size);
+    let piece: BigUint64Array = new BigUint64Array(0);
+    let pieceStart = 0; // the index in `direct` of piece[0]
     let j = 0;
     for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
       const a = k * CHUNK;
@@ -151,7 +156,14 @@ export async function putChangedTail(
       const inChunk = chunks[i]!;
       const empty = inChunk.length === 0;
       const known = parentChunkDigest(parent, k, a, b);
-      const now = direct[j] === k ? hashed[j++]! : empty ? zeroDigest(b - a) : undefined;
+      let now: bigint | undefined = empty ? zeroDigest(b - a) : undefined;
+      if (direct[j] === k) {
+        if (j - pieceStart >= piece.length) {
+          pieceStart += piece.length;
+          piece = (await hashed!.next()).value as BigUint64Array;
+        }
+        now = piece[j++ - pieceStart]!;
+      }
       if (known !== undefined && now === known) {
         digests.setDigest(k, now);
         continue;
@@ -187,6 +199,8 @@ export async function putChangedTail(
       }
     }
   } finally {
+    // Its workers stop reading the mapping before it is released.
+    await hashed?.return(undefined);
     if (kept !== null) kept.release();
     else live?.mapping.close();
     await parentImage?.close();

@@ -111,43 +111,86 @@ function workers(): HashWorker[] {
   return pool;
 }
 
+/** Chunks per piece of work handed out: small enough to keep every thread busy to the end, large enough that messages cost nothing (16 MiB of 64 KiB chunks). */
+const BATCH = 256;
+
 /**
  * The digests (digestOf: XXH3-64, seed 0) of chunks `indexes` (chunk k is
  * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
- * `windows` views),
- * aligned with `indexes`. Every listed chunk must be all data: reading a
- * hole through a mapping of a memory file would allocate it. Large inputs
- * are shared between this thread and worker threads, which read the
- * mapping through its address: it must stay mapped until this resolves. A
- * worker that fails leaves its share to this thread.
+ * `windows` views), in order, as consecutive pieces aligned with
+ * `indexes`, each yielded as soon as it and every piece before it are
+ * hashed. Worker threads take pieces from the front; this thread hashes a
+ * piece itself whenever the next one to yield is not ready (so what the
+ * caller does with a piece overlaps the workers' hashing). Every listed
+ * chunk must be all data: reading a hole through a mapping of a memory
+ * file would allocate it. Workers read the mapping through its address:
+ * it must stay mapped until the generator has finished or been returned
+ * (return() waits for the pieces in flight). A worker that fails leaves
+ * its pieces to this thread.
  */
-export async function digestChunks(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
-  const out = new BigUint64Array(indexes.length);
+export async function* digestsInOrder(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): AsyncGenerator<BigUint64Array> {
+  const pieces = Math.ceil(indexes.length / BATCH);
   const helpers = indexes.length * chunkSize >= MIN_PARALLEL_BYTES ? workers() : [];
-  const share = Math.ceil(indexes.length / (helpers.length + 1));
   const mapping = windows.mapping;
-  const local = (from: number, to: number): void => {
+  const done: Array<BigUint64Array | undefined> = new Array(pieces);
+  const bounds = (p: number): [number, number] => [p * BATCH, Math.min(indexes.length, (p + 1) * BATCH)];
+  const local = (p: number): BigUint64Array => {
+    const [from, to] = bounds(p);
+    const out = new BigUint64Array(to - from);
     for (let i = from; i < to; i++) {
       const a = indexes[i]! * chunkSize;
-      out[i] = digestOf(windows.get(a, Math.min(a + chunkSize, size)));
+      out[i - from] = digestOf(windows.get(a, Math.min(a + chunkSize, size)));
     }
+    return out;
   };
-  const jobs = helpers.map(async (worker, w) => {
-    const from = Math.min(indexes.length, (w + 1) * share);
-    const to = Math.min(indexes.length, from + share);
-    if (from >= to) return;
-    try {
-      const digests = await worker.digest({ address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), chunkSize, size });
-      out.set(digests, from);
-    } catch {
-      local(from, to);
+  let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
+  let wake: (() => void) | null = null;
+  const feeds = helpers.map(async (worker) => {
+    while (claimed < pieces) {
+      const p = claimed++;
+      const [from, to] = bounds(p);
+      try {
+        done[p] = await worker.digest({ address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), chunkSize, size });
+      } catch {
+        done[p] = local(p);
+        return;
+      } finally {
+        wake?.();
+      }
     }
   });
   try {
-    local(0, Math.min(indexes.length, share));
+    for (let p = 0; p < pieces; p++) {
+      while (done[p] === undefined) {
+        if (claimed <= p) {
+          claimed = p + 1;
+          done[p] = local(p);
+        } else if (claimed < pieces) {
+          const q = claimed++;
+          done[q] = local(q);
+        } else {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+        }
+      }
+      const piece = done[p]!;
+      done[p] = undefined;
+      yield piece;
+    }
   } finally {
-    // Never return (and let the caller unmap) while a worker still reads the mapping.
-    await Promise.all(jobs);
+    // Never end (and let the caller unmap) while a worker still reads the mapping.
+    claimed = pieces;
+    await Promise.all(feeds);
+  }
+}
+
+/** All of digestsInOrder() at once: the digests aligned with `indexes`. */
+export async function digestChunks(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
+  const out = new BigUint64Array(indexes.length);
+  let at = 0;
+  for await (const piece of digestsInOrder(windows, indexes, chunkSize, size)) {
+    out.set(piece, at);
+    at += piece.length;
   }
   return out;
 }

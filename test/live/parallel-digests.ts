@@ -7,7 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { digestOf } from '../../src/format/index.js';
 import { Mapping, MappingWindows, memfdCreate } from '../../src/sys/index.js';
-import { digestChunks } from '../../src/live/parallel-digests.js';
+import { digestChunks, digestsInOrder } from '../../src/live/parallel-digests.js';
 
 const MiB = 1 << 20;
 
@@ -67,4 +67,22 @@ t.test('a large input is shared with the workers (a mapping made as a capture ma
   const digests = await digestChunks(new MappingWindows(mapping), all, 64 * 1024, 64 * MiB);
   t.ok(posted > 0, `${posted} share(s) posted to a worker`);
   t.equal(digests[1023], digestOf(bytes.subarray(1023 * 65536)), 'and the worker\'s share is right');
+});
+
+t.test('digestsInOrder: pieces in order while the caller works on each; a return() waits for the pieces in flight', async (t) => {
+  const { mapping, bytes } = randomFile(t, 96 * MiB);
+  const all = Array.from({ length: 1536 }, (_, k) => k);
+  const seen: bigint[] = [];
+  for await (const piece of digestsInOrder(new MappingWindows(mapping), all, 64 * 1024, 96 * MiB)) {
+    seen.push(...piece);
+    // The caller's own work on the piece, as a capture writes its changed chunks.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  t.same(seen, all.map((k) => digestOf(bytes.subarray(k * 65536, (k + 1) * 65536))), 'every digest, in order');
+  // Left after the first piece: the workers stop, and nothing reads the mapping once return() resolved.
+  const early = digestsInOrder(new MappingWindows(mapping), all, 64 * 1024, 96 * MiB);
+  const first = await early.next();
+  t.equal((first.value as BigUint64Array)[0], digestOf(bytes.subarray(0, 65536)), 'the first piece');
+  await early.return(undefined);
+  t.same(await early.next(), { done: true, value: undefined }, 'and nothing after a return()');
 });
