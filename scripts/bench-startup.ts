@@ -8,19 +8,21 @@
 //               the same line (the difference is what the host adds); split
 //               at the host's spawn of the child (its `started` log line)
 //               into the host's own start and the child's, each host
-//               waited for until it exits
+//               waited for until it exits; the same with the modules of
+//               dist/cli/ loaded one by one instead of the bundle in
+//               dist/cli-bundle/ that bin/shm-host.js runs (scripts/bundle-cli.js)
 //   imports     `node -e "await import(X)"` for yargs and execa vs
 //               `node -e 0`: what each library alone adds to a start
-// The build in dist/ is what runs (npm run build first).
+// The build in dist/ is what runs (npm run build first: tsc, then the bundle).
 // BENCH_ROUNDS (default 11) sets the number of runs of each; BENCH_COMPARE_BIN
 // (another build's bin/shm-host.js, e.g. a checkout of main) adds its host
 // start, alternating with this one's, to compare two builds in one run
 // (BENCH_COMPARE_LABEL names it in the table).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
 
@@ -75,10 +77,22 @@ function timedHost(bin: string, dir: string): Promise<{ firstLine: number; spawn
   });
 }
 
+const mtime = (path: string): number => { try { return statSync(join(root, path)).mtimeMs; } catch { return -1; } };
+if (mtime('dist/cli-bundle/main.js') < mtime('dist/cli/main.js')) {
+  process.stderr.write('bench-startup: dist/cli-bundle/ is missing or older than dist/cli/ (tsc alone): run npm run build\n');
+  process.exit(2);
+}
 const scratch = mkdtempSync(join(tmpdir(), 'shm-bench-startup-'));
+// bin/shm-host.js without the bundle: dist/cli/main.js and its modules.
+const modulesBin = join(scratch, 'modules-entry.mjs');
+writeFileSync(modulesBin, `import module from 'node:module';
+if (typeof module.enableCompileCache === 'function') module.enableCompileCache();
+const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/cli/main.js')).href)});
+process.exitCode = await main(process.argv.slice(2));
+`);
 const compare = process.env.BENCH_COMPARE_BIN;
 const compareLabel = process.env.BENCH_COMPARE_LABEL ?? compare;
-const samples: Record<string, number[]> = { node: [], version: [], list: [], bare: [], host: [], spawned: [], other: [], yargs: [], execa: [] };
+const samples: Record<string, number[]> = { node: [], version: [], list: [], bare: [], host: [], spawned: [], restored: [], modules: [], modulesSpawned: [], other: [], yargs: [], execa: [] };
 const loadBefore = loadavg()[0]!;
 const importing = (name: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`];
 try {
@@ -86,6 +100,7 @@ try {
   await timed(['-e', '0'], false);
   await timed([bin, '--version'], false);
   await timed([bin, 'list', '--dir', scratch], false);
+  await timedHost(bin, join(scratch, 'restored'));
   for (let i = 0; i < rounds; i++) {
     samples.node!.push(await timed(['-e', '0'], false));
     samples.version!.push(await timed([bin, '--version'], false));
@@ -95,6 +110,11 @@ try {
     const host = await timedHost(bin, join(scratch, `host-${i}`));
     samples.host!.push(host.firstLine);
     samples.spawned!.push(host.spawned);
+    // The same directory each time: its latest generation (one small image) is restored.
+    samples.restored!.push((await timedHost(bin, join(scratch, 'restored'))).firstLine);
+    const unbundled = await timedHost(modulesBin, join(scratch, `modules-${i}`));
+    samples.modules!.push(unbundled.firstLine);
+    samples.modulesSpawned!.push(unbundled.spawned);
     if (compare !== undefined) samples.other!.push((await timedHost(compare, join(scratch, `other-${i}`))).firstLine);
     samples.yargs!.push(await timed(importing('yargs'), false));
     samples.execa!.push(await timed(importing('execa'), false));
@@ -116,6 +136,9 @@ one process that spawns them; the build in \`dist/\`.
 | \`shm-host list\` (empty directory) | ${f(m.list!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.list! / m.node!).toFixed(2)}x | ${f(m.list! - m.node!)} |
 | host start to the child's first line | ${f(m.host!)} | the same child started bare | ${f(m.bare!)} | ${(m.host! / m.bare!).toFixed(2)}x | ${f(m.host! - m.bare!)} |
 | of which: host start to its spawn of the child | ${f(m.spawned!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.spawned! / m.node!).toFixed(2)}x | ${f(m.spawned! - m.node!)} |
+| the same on a directory with one small generation (restored) | ${f(m.restored!)} | the same child started bare | ${f(m.bare!)} | ${(m.restored! / m.bare!).toFixed(2)}x | ${f(m.restored! - m.bare!)} |
+| host start to the child's first line, modules not bundled | ${f(m.modules!)} | the same child started bare | ${f(m.bare!)} | ${(m.modules! / m.bare!).toFixed(2)}x | ${f(m.modules! - m.bare!)} |
+| of which: host start to its spawn of the child, not bundled | ${f(m.modulesSpawned!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.modulesSpawned! / m.node!).toFixed(2)}x | ${f(m.modulesSpawned! - m.node!)} |
 ${compare === undefined ? '' : `| host start to the child's first line, ${compareLabel} | ${f(m.other!)} | the same child started bare | ${f(m.bare!)} | ${(m.other! / m.bare!).toFixed(2)}x | ${f(m.other! - m.bare!)} |\n`}| importing yargs alone | ${f(m.yargs!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.yargs! / m.node!).toFixed(2)}x | ${f(m.yargs! - m.node!)} |
 | importing execa alone | ${f(m.execa!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.execa! / m.node!).toFixed(2)}x | ${f(m.execa! - m.node!)} |
 

@@ -3,7 +3,6 @@
 // `shm-host: <problem> (<hint>)`, built from the error's fields; only a bug,
 // with SHM_HOST_DEBUG=1, shows a stack.
 import { ShmHostError } from '../errors.js';
-import { ControlError } from '../host/control/index.js';
 import { cliHint } from './hints.js';
 
 /** The command line itself is wrong: exit 2. The hint says what to type instead. */
@@ -59,11 +58,12 @@ const flat = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
 /** The exit code for an expected error: 2 for usage (a --dir that cannot be used included), the command's own, 3 when no host runs, else 1. */
 function exitCodeOf(err: ShmHostError): number {
-  // By name: importing the store's class here would load the store (and koffi) for every command, status included.
+  // By name: importing the store's or the live channel's class here would load them (the store koffi, the channel
+  // node:net) for every command, the host's start included (docs/BENCHMARKS.md, Start-up).
   if (err instanceof UsageError || err.name === 'DirectoryPathError') return 2;
-  if (err instanceof ControlError && err.code === 'BAD_PATH') return 2;
+  if (err.name === 'ControlError' && err.code === 'BAD_PATH') return 2;
   if (err instanceof CommandFailure) return err.exitCode;
-  if (err instanceof ControlError && err.code === 'NO_HOST') return 3;
+  if (err.name === 'ControlError' && err.code === 'NO_HOST') return 3;
   return 1;
 }
 

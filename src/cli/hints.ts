@@ -2,7 +2,6 @@
 // its flags does it. This is the one place that adds flag names to hints.
 import { dirname } from 'node:path';
 import type { ShmHostError } from '../errors.js';
-import { ControlError } from '../host/control/index.js';
 
 /** The flag of each library option an error's hint may be about. */
 const FLAGS: Readonly<Record<string, string>> = {
@@ -18,7 +17,8 @@ const FLAGS: Readonly<Record<string, string>> = {
  * whole command where one fixes it. Undefined when the error has no hint.
  */
 export function cliHint(err: ShmHostError): string | undefined {
-  if (err instanceof ControlError && err.code === 'NO_HOST' && err.option === 'dir') {
+  // A ControlError, by name (errors.ts says why).
+  if (err.name === 'ControlError' && err.code === 'NO_HOST' && err.option === 'dir' && err.path !== undefined) {
     // The socket lives in the snapshot directory: that is the --dir to start a host on.
     return `start one with shm-host --dir ${dirname(err.path)} -- <command>`;
   }

@@ -47,7 +47,7 @@ export class Supervisor {
   #interval: IntervalSchedule;
   #signals: SignalHandlers | null = null;
   #stopReaping: () => void = () => {};
-  #control: ControlServer | null = null;
+  #control: ControlServer | null | undefined;
   #replica: HostStore['replica'] = null;
   readonly #link: ServiceManagerLink;
   /** The restart in progress, from the death seen to the next child spawned. */
@@ -93,12 +93,6 @@ export class Supervisor {
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
       await endStaleWriters(name, this.#log, 'start');
       await this.#files.prepareFirst(this.#env);
-      if (options.controlChannel !== false) {
-        this.#control = await openControlChannel(options.dir, this.#log, {
-          status: () => this.state.status(options.dir, options.intervalMs),
-          snapshot: async () => ({ sequence: (await this.requestCapture()).generation.sequence }),
-        });
-      }
       return await this.#loop();
     } finally {
       this.#signals?.remove();
@@ -166,13 +160,14 @@ export class Supervisor {
     const child = await startChild(command, args, this.#files.fd, withoutNotifyVariables(this.#env));
     this.#files.startBackground();
     // Nothing ran, so nothing wrote the file: a failed start, for the restart policy to judge.
-    if ('errno' in child) return failedStart(this.#log, child);
+    if ('errno' in child) return this.#openControl().then(() => failedStart(this.#log, child));
     this.#child = child;
     // After a restart's child is spawned: the restart's phases, logged and kept for `status`.
     if (this.#timeline !== null) this.state.lastRestart = finishTimeline(this.#timeline, this.state.restarts, this.#log);
     this.#timeline = null;
     this.state.childStarted(child.pid, Date.now());
     this.#log.log('info', 'started', `started child ${child.pid}: ${[command, ...args].join(' ')}`, { pid: child.pid });
+    await this.#openControl();
     // READY=1 the first time (the child runs on the restored or handed-back file), STATUS= after.
     this.#link.childRunning(hostStatus(this.state));
     // A stop signal that came while the child was being started is forwarded now.
@@ -193,6 +188,11 @@ export class Supervisor {
     }
     logChildExit(this.#log, exit, this.#stop.signal !== null);
     return exit;
+  }
+
+  /** The live channel (null: off or failed), opened once the first child is spawned (its start need not wait for it), before READY=1. */
+  async #openControl(): Promise<void> {
+    if (this.#control === undefined) this.#control = await openControlChannel(this.options, this.#log, this.state, () => this.requestCapture());
   }
 
   #onStopSignal(signal: NodeJS.Signals): void {

@@ -3,7 +3,6 @@
 // leaves a half-written file under the name the user asked for. Zero chunks
 // become holes: the export of a 5 GiB image holding a few MiB costs a few
 // MiB of disk, as the image does.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StoreError } from './errors.js';
@@ -39,7 +38,8 @@ export class DurableFile {
     // A random part besides the pid: a temporary file an interrupted export
     // left must not block the next one, whose pid may be the same (after a
     // reboot, in a container).
-    const temp = join(dirname(path), `${tempPrefix}${process.pid}-${randomBytes(6).toString('hex')}`);
+    // node:crypto loads here, not with the store: its set-up cost the host's start milliseconds (docs/BENCHMARKS.md, Start-up).
+    const temp = join(dirname(path), `${tempPrefix}${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}`);
     const fd = await sfs.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     return new DurableFile(sfs, path, temp, fd);
   }

@@ -17,7 +17,7 @@
 // written to and read from a pipe in one pass; the checksum comes last for
 // the same reason, and covers the header too, so a flipped length is caught.
 // `head -c -40 FILE | sha256sum` recomputes it with common tools.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { ShmHostError } from '../errors.js';
 import { parseManifest } from './manifest.js';
 import type { Manifest } from './types.js';
@@ -88,7 +88,8 @@ export function exportFileSize(header: ExportHeader): number {
 
 /** The checksum of an export, fed every byte before the trailer in order. */
 export function exportHash(): Hash {
-  return createHash('sha256');
+  // node:crypto loads at the first export, not with the store (see DurableFile.create).
+  return process.getBuiltinModule('node:crypto').createHash('sha256');
 }
 
 /** The 40 trailer bytes for a finished hash. */

@@ -113,17 +113,23 @@ export async function fsyncDirectoryWith(sfs: StoreFs, dir: string): Promise<voi
  */
 export async function syncDirectoryPath(sfs: StoreFs, dir: string): Promise<void> {
   const path = resolve(dir);
-  const device = (await sfs.stat(path)).dev;
-  await fsyncDirectoryWith(sfs, path);
-  for (let d = dirname(path); (await sfs.stat(d)).dev === device; d = dirname(d)) {
-    try {
-      await fsyncDirectoryWith(sfs, d);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM') throw err;
-    }
-    if (dirname(d) === d) break;
-  }
+  const above: string[] = [];
+  for (let d = path; dirname(d) !== d; d = dirname(d)) above.push(dirname(d));
+  const [device, ...devices] = await Promise.all([path, ...above].map(async (d) => (await sfs.stat(d)).dev));
+  const mount = devices.findIndex((dev) => dev !== device);
+  // All at once, each on a thread of its own: none depends on another, and
+  // the file system may commit them together (this is on the host's path to its child's start).
+  await Promise.all([
+    fsyncDirectoryWith(sfs, path),
+    ...above.slice(0, mount < 0 ? above.length : mount).map(async (d) => {
+      try {
+        await fsyncDirectoryWith(sfs, d);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      }
+    }),
+  ]);
 }
 
 /**
