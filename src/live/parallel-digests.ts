@@ -27,19 +27,20 @@ const koffi = require(workerData.koffi);
 const { xxh3 } = require(workerData.xxhash);
 const hasher = xxh3.Xxh3.withSeed(0n);
 const WINDOW = workerData.window;
+// The views of the last mapping, one per window, kept across messages: a
+// new view of a large external buffer per message (a capture sends one per
+// 16 MiB piece) made this thread collect garbage every few of them.
+let views = { address: -1n, length: -1, byWindow: [] };
 parentPort.on('message', (m) => {
   try {
+    if (views.address !== m.address || views.length !== m.length) views = { address: m.address, length: m.length, byWindow: [] };
     const out = new BigUint64Array(m.indexes.length);
-    let start = -1;
-    let view = null;
     for (let i = 0; i < m.indexes.length; i++) {
       const a = m.indexes[i] * m.chunkSize;
       const b = Math.min(a + m.chunkSize, m.size);
-      const w = Math.floor(a / WINDOW) * WINDOW;
-      if (w !== start) {
-        start = w;
-        view = new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w)));
-      }
+      const k = Math.floor(a / WINDOW);
+      const w = k * WINDOW;
+      const view = (views.byWindow[k] ??= new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w))));
       hasher.reset();
       hasher.update(view.subarray(a - w, b - w));
       out[i] = hasher.digest();
