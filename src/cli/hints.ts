@@ -3,13 +3,32 @@
 import { dirname } from 'node:path';
 import type { ShmHostError } from '../errors.js';
 
-/** The flag of each library option an error's hint may be about. */
+/**
+ * The flag of each library option an error's hint or a host log line may
+ * be about, by the option's name (its path in supervise()'s options).
+ */
 const FLAGS: Readonly<Record<string, string>> = {
   dir: '--dir',
   keep: '--keep',
   timeoutMs: '--timeout',
   chain: '--max-chain and --max-chain-ratio',
+  stopTimeoutMs: '--stop-timeout',
+  'restart.mode': '--restart',
+  'restart.maxRestarts': '--max-restarts',
+  'restart.windowMs': '--restart-window',
+  size: '--size',
+  replica: '--replica',
+  'replica.takeover': '--replica-takeover',
+  'replica.region': '--replica-region',
+  'replica.endpoint': '--replica-endpoint',
 };
+
+/**
+ * The command line's name for library option `option` (`restart.maxRestarts`
+ * -> `--max-restarts`), or the option's own name when it has no flag: what
+ * `run` passes to supervise() as `optionName`.
+ */
+export const flagName = (option: string): string => FLAGS[option] ?? option;
 
 /**
  * The hint to print for `err`: its own, followed by the flag that acts on

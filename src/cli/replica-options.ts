@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import type { ReplicaClient } from '../replica/index.js';
 import { ShmHostError } from '../errors.js';
 import { CommandFailure, UsageError } from './errors.js';
+import { cliHint } from './hints.js';
 
 /** Where the object storage is (run, list, restore); `run` parses them on its fast path too. */
 export const REPLICA_CONNECTION_OPTIONS = {
@@ -46,5 +47,5 @@ export async function openReplicaFromArgs(option: string, url: string, args: { '
 export function replicaFailure(err: unknown): unknown {
   // By name: importing the replica's class here would load the AWS SDK for every command.
   if (!(err instanceof ShmHostError) || err.name !== 'ReplicaError') return err;
-  return new CommandFailure(`REPLICA_${err.code}`, err.problem, err.hint ?? null, { cause: err, exitCode: err.code === 'BAD_URL' ? 2 : 1 });
+  return new CommandFailure(`REPLICA_${err.code}`, err.problem, cliHint(err) ?? null, { cause: err, exitCode: err.code === 'BAD_URL' ? 2 : 1 });
 }

@@ -6,6 +6,7 @@ import { defineCommand } from './command.js';
 import { EXIT_CODES, withDir, exampleLines } from './options.js';
 import { RUN_OPTIONS, interpretRunOptions, type RawRunOptions } from './run-options.js';
 import { replicaFailure } from './replica-options.js';
+import { flagName } from './hints.js';
 import { humanBytes } from './text.js';
 
 /** The first lines of the run command's help, which is also the program's. */
@@ -61,6 +62,7 @@ export const runCommand = defineCommand({
         command: options.command,
         args: options.args,
         logger,
+        optionName: flagName,
         ...(options.replica === undefined ? {} : { replica: options.replica }),
         restart: restartPolicyOptions({
           mode: options.restart,

@@ -105,7 +105,8 @@ export function attach(options: AttachOptions = {}): SharedState {
   if (options.unsetEnvironment) unsetListenEnvironment(env);
   const size = fileSize(fd);
   if (size < PAGE_SIZE * 3) {
-    throw new AttachError('BAD_FILE', `the shared file on fd ${fd} has ${size} bytes, too small for a header, an entry ring and a data ring (at least ${PAGE_SIZE * 3}): give the host a larger --size`);
+    // The host's setting, not a flag: whatever started this process (the shm-host command, supervise()) has its own spelling of `size`.
+    throw new AttachError('BAD_FILE', `the shared file on fd ${fd} has ${size} bytes, too small for a header, an entry ring and a data ring (at least ${PAGE_SIZE * 3})`, { hint: 'start the host with a larger shared file size', option: 'size' });
   }
   // The whole file is mapped at once (address space only: pages are touched
   // as they are used); JavaScript reaches it through views of the mapping,

@@ -8,8 +8,9 @@ export const SHARED_FD_NAME = 'SHM_SHARED_FD';
 export class AttachError extends ShmHostError {
   declare readonly code: 'NO_SHARED_FILE' | 'PID_MISMATCH' | 'NO_SUCH_NAME' | 'BAD_ENVIRONMENT' | 'BAD_FILE';
 
-  constructor(code: AttachError['code'], message: string, options?: { cause?: unknown }) {
-    super(code, message, { cause: options?.cause });
+  /** `options.hint` and `options.option` as ShmHostError's (the option of the host that started this process). */
+  constructor(code: AttachError['code'], message: string, options?: { cause?: unknown; hint?: string; option?: string }) {
+    super(code, message, { cause: options?.cause, ...(options?.hint === undefined ? {} : { hint: options.hint }), ...(options?.option === undefined ? {} : { option: options.option }) });
     this.name = 'AttachError';
   }
 }

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { ShmHostError } from '../errors.js';
 import { SHARED_FD_NAME } from '../format/index.js';
 import type { Logger } from './logger.js';
+import { ownName, type OptionName } from './options.js';
 import { manageChild } from './reaper.js';
 
 /** How a child ended, as data. */
@@ -192,10 +193,14 @@ function endedAsVerb(exit: Pick<ChildExit, 'code' | 'signal' | 'startError'>): s
   return `${exit.signal !== null && exit.startError === undefined ? 'was ' : ''}${describeExit(exit)}`;
 }
 
-/** Logs how a child ended: info for a clean exit, or for any end while the host stops it (`stopping`); warn otherwise. */
-export function logChildExit(log: Logger, exit: ChildExit, stopping = false): void {
+/**
+ * Logs how a child ended: info for a clean exit, or for any end while the
+ * host stops it (`stopping`); warn otherwise. `optionName` names the stop
+ * timeout of a forced end (SupervisorOptions.optionName).
+ */
+export function logChildExit(log: Logger, exit: ChildExit, stopping = false, optionName: OptionName = ownName): void {
   log.log(stopping || (exit.signal === null && exit.code === 0) ? 'info' : 'warn', 'exit',
-    `child ${exit.pid} ${endedAsVerb(exit)}${exit.forced ? ' (forced after --stop-timeout)' : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
+    `child ${exit.pid} ${endedAsVerb(exit)}${exit.forced ? ` (forced after ${optionName('stopTimeoutMs')})` : ''} after ${(exit.ranMs / 1000).toFixed(1)}s`,
     { pid: exit.pid, code: exit.code, signal: exit.signal, forced: exit.forced, ranMs: exit.ranMs });
 }
 

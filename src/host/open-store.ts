@@ -22,7 +22,7 @@ export interface HostStore {
  * Throws what ReplicaLink.open and SnapshotStore.open throw.
  */
 export async function openHostStore(options: SupervisorOptions, log: Logger, state: HostState): Promise<HostStore> {
-  const replica = options.replica === undefined ? null : await (await import('./replica-link.js')).ReplicaLink.open(options.replica, options.dir, log);
+  const replica = options.replica === undefined ? null : await (await import('./replica-link.js')).ReplicaLink.open(options.replica, options.dir, log, options.optionName);
   const store = await SnapshotStore.open(options.dir, { keep: options.keep, chain: hostChainLimits(options), spare: () => replica?.needed() ?? new Set(), firstSequence: replica?.firstSequence() });
   await replica?.bindStore(store);
   return { replica, store, captures: new CaptureQueue(store, log, state) };

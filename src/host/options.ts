@@ -43,7 +43,21 @@ export interface SupervisorOptions {
   readonly controlChannel?: boolean;
   /** Replicate every durable generation; restore an empty `dir` from it. */
   readonly replica?: ReplicaOptions;
+  /**
+   * How log lines name an option of these options when they say what to
+   * change (`raise restart.maxRestarts`, `forced after stopTimeoutMs`, a
+   * replica failure's `replica.takeover`): given the option's path in this
+   * object, returns the words to print. Default: the path itself. A command
+   * line passes its flags (`--max-restarts`).
+   */
+  readonly optionName?: OptionName;
 }
+
+/** Names an option for messages, given its path in SupervisorOptions (`restart.windowMs`). */
+export type OptionName = (option: string) => string;
+
+/** The default OptionName: the option's own path. */
+export const ownName: OptionName = (option) => option;
 
 /** The smallest shared file: a header page, an entry ring page and a data ring page. */
 const MIN_SIZE = 3 * 4096;
@@ -61,6 +75,7 @@ export function validateSupervisorOptions(options: SupervisorOptions): void {
   if (typeof options.command !== 'string' || options.command === '') throw new TypeError('options.command must name the program to run');
   if (!Array.isArray(options.args) || !options.args.every((a) => typeof a === 'string')) throw new TypeError('options.args must be an array of strings');
   if (typeof options.logger?.log !== 'function') throw new TypeError('options.logger must have a log() method (see createLogger())');
+  if (options.optionName !== undefined && typeof options.optionName !== 'function') throw new TypeError('options.optionName must be a function from an option path to its name');
   if (!isCount(options.size, MIN_SIZE)) throw new RangeError(`options.size must be a whole number of bytes, at least ${MIN_SIZE}; got ${options.size}`);
   if (!isCount(options.intervalMs)) throw new RangeError(`options.intervalMs must be a whole number of ms (0: no interval captures); got ${options.intervalMs}`);
   if (!isCount(options.keep, 2)) throw new RangeError(`options.keep must be a whole number of generations, at least 2; got ${options.keep}`);

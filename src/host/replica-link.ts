@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
-  ReplicaError, Replicator, describeStoreGeneration, isReplicaError, listRemote, localRestoreState, openReplicaClient, restoreFromReplica, storeGenerationSource,
+  ReplicaError, Replicator, describeStoreGeneration, failureLine, isReplicaError, listRemote, localRestoreState, openReplicaClient, restoreFromReplica, storeGenerationSource,
   verifyStoreGeneration,
   type ReplicaClient, type ReplicaEvent, type ReplicaStatus,
 } from '../replica/index.js';
@@ -14,7 +14,7 @@ import type { SnapshotStore } from '../store/index.js';
 import type { CaptureQueue } from './capture-queue.js';
 import type { HostState } from './host-state.js';
 import type { Logger } from './logger.js';
-import type { ReplicaOptions } from './options.js';
+import { ownName, type OptionName, type ReplicaOptions } from './options.js';
 
 /** Empty, missing, or an interrupted restore's: nothing a restore would overwrite (src/replica/restore-dir.ts). */
 async function isEmptyDir(dir: string): Promise<boolean> {
@@ -44,7 +44,7 @@ export class ReplicaLink {
   /** Floor records and delta-parent resets, one at a time, inside the capture queue once there is one. */
   #storeWork: Promise<void> = Promise.resolve();
 
-  constructor(options: ReplicaOptions, dir: string, log: Logger) {
+  constructor(options: ReplicaOptions, dir: string, log: Logger, optionName: OptionName = ownName) {
     this.#log = log;
     this.#dir = dir;
     this.#url = options.url;
@@ -55,6 +55,7 @@ export class ReplicaLink {
       takeover: options.takeover ?? false,
       retention: { keep: options.keep ?? 8, keepForMs: options.keepForMs ?? 0 },
       onEvent: (e) => this.#onEvent(e),
+      optionName,
     });
   }
 
@@ -66,15 +67,15 @@ export class ReplicaLink {
    * @throws ReplicaError LEASE when another live host writes the prefix;
    * ACCESS, UNREACHABLE, IO when an empty `dir` cannot be restored.
    */
-  static async open(options: ReplicaOptions | undefined, dir: string, log: Logger): Promise<ReplicaLink | null> {
+  static async open(options: ReplicaOptions | undefined, dir: string, log: Logger, optionName: OptionName = ownName): Promise<ReplicaLink | null> {
     if (options === undefined) return null;
-    const link = new ReplicaLink(options, dir, log);
+    const link = new ReplicaLink(options, dir, log, optionName);
     // An empty dir that cannot be restored ends the host with its own line: no "retrying" before it.
     link.#quiet = await isEmptyDir(dir);
     await link.#replicator.start();
     link.#started = true;
     try {
-      await link.restoreIfEmpty();
+      await link.restoreIfEmpty(optionName);
     } catch (e) {
       await link.#replicator.close();
       throw e;
@@ -86,19 +87,19 @@ export class ReplicaLink {
   /**
    * On an empty or missing snapshot directory, downloads the newest
    * generation of the replica that verifies, and logs it. An empty replica
-   * leaves the directory empty.
+   * leaves the directory empty. `optionName`: as SupervisorOptions.optionName.
    * @throws ReplicaError when the replica cannot be read: starting empty
    * then could later mix a new history into the replica's.
    */
-  async restoreIfEmpty(): Promise<void> {
+  async restoreIfEmpty(optionName: OptionName = ownName): Promise<void> {
     if (!(await isEmptyDir(this.#dir))) return;
     let generations: Map<number, unknown>;
     try {
       ({ generations } = await listRemote(this.#client));
     } catch (e) {
       // Starting empty now could later bury the replica's newest state under an empty one.
-      const why = isReplicaError(e) ? e.message : String(e);
-      throw new ReplicaError(isReplicaError(e) ? e.code : 'IO', `${this.#dir} is empty and replica ${this.#url} cannot be read to restore it (${why}); the host does not start empty over a replica it cannot read`, { hint: 'fix the replica, or start without --replica', cause: e });
+      const why = isReplicaError(e) ? failureLine(e, this.#url, optionName) : String(e);
+      throw new ReplicaError(isReplicaError(e) ? e.code : 'IO', `${this.#dir} is empty and replica ${this.#url} cannot be read to restore it (${why}); the host does not start empty over a replica it cannot read`, { hint: 'fix the replica, or start without one', option: 'replica', cause: e });
     }
     if (generations.size === 0) {
       this.#log.log('info', 'replica-empty', `replica ${this.#url} holds no generation yet: starting fresh in ${this.#dir}`);

@@ -1,7 +1,8 @@
 // When to restart a child that ended, and after how long.
 import type { ChildExit } from './child-process.js';
+import { ownName, type OptionName } from './options.js';
 
-/** The default longest restart delay (`--restart-max-delay`), however often the child failed. */
+/** The default longest restart delay (`restart.maxDelayMs`), however often the child failed. */
 export const MAX_RESTART_DELAY_MS = 30_000;
 /** A child that ran this long is stable: the next restart comes after the first delay again. */
 export const STABLE_AFTER_MS = 10_000;
@@ -51,8 +52,12 @@ export class RestartPolicy {
   #delayMs: number;
   #total = 0;
 
-  constructor(options: RestartPolicyOptions) {
+  readonly #name: OptionName;
+
+  /** `optionName` names the options in messages, by their path in SupervisorOptions (`restart.maxRestarts`). */
+  constructor(options: RestartPolicyOptions, optionName: OptionName = ownName) {
     this.options = options;
+    this.#name = optionName;
     this.#delayMs = options.initialDelayMs;
   }
 
@@ -63,14 +68,15 @@ export class RestartPolicy {
   decide(exit: Pick<ChildExit, 'code' | 'signal' | 'ranMs'>, now: number): RestartDecision {
     const failed = exit.signal !== null || exit.code !== 0;
     const { mode, maxRestarts, windowMs } = this.options;
-    if (mode === 'never') return { restart: false, why: 'policy', message: 'not restarting (--restart never)' };
-    if (mode === 'on-failure' && !failed) return { restart: false, why: 'clean-exit', message: 'the child exited with code 0; not restarting (--restart on-failure)' };
+    const name = this.#name;
+    if (mode === 'never') return { restart: false, why: 'policy', message: `not restarting (${name('restart.mode')} never)` };
+    if (mode === 'on-failure' && !failed) return { restart: false, why: 'clean-exit', message: `the child exited with code 0; not restarting (${name('restart.mode')} on-failure)` };
     this.#restarts = this.#restarts.filter((t) => now - t < windowMs);
     if (this.#restarts.length >= maxRestarts) {
       return {
         restart: false,
         why: 'too-many',
-        message: `giving up: the child was restarted ${this.#restarts.length} times within ${windowMs / 1000}s (fix the child, or raise --max-restarts / shorten --restart-window)`,
+        message: `giving up: the child was restarted ${this.#restarts.length} times within ${windowMs / 1000}s (fix the child, or raise ${name('restart.maxRestarts')} / shorten ${name('restart.windowMs')})`,
       };
     }
     if (exit.ranMs >= this.options.stableAfterMs) this.#delayMs = this.options.initialDelayMs;

@@ -121,7 +121,7 @@ export class Supervisor {
 
   /** Child after child, until a stop signal or the restart policy ends it; resolves to the exit status. */
   async #loop(): Promise<number> {
-    const policy = new RestartPolicy(this.options.restart);
+    const policy = new RestartPolicy(this.options.restart, this.options.optionName);
     for (;;) {
       if (this.#stop.signal !== null) {
         this.#log.log('info', 'stopped', `stopped by ${this.#stop.signal} before the child started`);
@@ -186,7 +186,7 @@ export class Supervisor {
     if (lingering.length > 0) {
       this.#log.log('warn', 'lingering', `processes ${lingering.join(', ')} of the child's group would not die; continuing with a new shared file`);
     }
-    logChildExit(this.#log, exit, this.#stop.signal !== null);
+    logChildExit(this.#log, exit, this.#stop.signal !== null, this.options.optionName);
     return exit;
   }
 

@@ -28,6 +28,12 @@ export interface ReplicaErrorOptions {
   /** The local file or directory concerned (LOCAL). */
   path?: string;
   cause?: unknown;
+  /**
+   * The host option the hint is about, as supervise() names it
+   * (`replica.takeover`, `replica.region`): the hint says what to do in
+   * words, a command line names its own flag for it (ShmHostError.option).
+   */
+  option?: string;
 }
 
 /**
@@ -43,7 +49,8 @@ export class ReplicaError extends ShmHostError {
   readonly retryable: boolean;
 
   constructor(code: ReplicaErrorCode, problem: string, options: ReplicaErrorOptions = {}) {
-    super(code, problem, { ...(options.hint === undefined ? {} : { hint: options.hint }), ...(options.path === undefined ? {} : { path: options.path }), cause: options.cause });
+    const { hint, path, option, cause } = options;
+    super(code, problem, { ...(hint === undefined ? {} : { hint }), ...(path === undefined ? {} : { path }), ...(option === undefined ? {} : { option }), cause });
     this.name = 'ReplicaError';
     this.key = options.key ?? '';
     this.retryable = options.retryable ?? (code === 'UNREACHABLE' || code === 'IO');
@@ -65,7 +72,13 @@ export function failureKind(e: unknown, url: string): string {
   return e instanceof ReplicaError ? `${e.code} ${e.key === '' ? line : line.split(e.key).join('*')}` : line;
 }
 
-/** One line for any failure met talking to replica `url` (a ReplicaError's own message, else the first line of `e`). */
-export function failureLine(e: unknown, url: string): string {
-  return e instanceof ReplicaError ? e.message : `replica ${url}: ${String(e).split('\n')[0]}`;
+/**
+ * One line for any failure met talking to replica `url`: a ReplicaError's
+ * own message, followed by the option its hint is about as `optionName`
+ * names it (by default the option's own name: `...: take the lease over:
+ * replica.takeover`); else the first line of `e`.
+ */
+export function failureLine(e: unknown, url: string, optionName: (option: string) => string = (o) => o): string {
+  if (!(e instanceof ReplicaError)) return `replica ${url}: ${String(e).split('\n')[0]}`;
+  return e.option === undefined || e.hint === undefined ? e.message : `${e.message}: ${optionName(e.option)}`;
 }

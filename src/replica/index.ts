@@ -1,5 +1,5 @@
 // Replication of generations to object storage (S3-compatible, or a directory) and back.
-export { ReplicaError, isReplicaError, type ReplicaErrorCode, type ReplicaErrorOptions } from './errors.js';
+export { ReplicaError, failureLine, isReplicaError, type ReplicaErrorCode, type ReplicaErrorOptions } from './errors.js';
 export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';
 export { parseReplicaUrl, type ReplicaLocation } from './url.js';
 export type { ReplicaClient, ObjectInfo, ObjectReader, PutResult, PutSource } from './client.js';

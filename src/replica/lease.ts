@@ -107,7 +107,7 @@ export class WriterLease {
       const stale = await staleReason(holder, this.#me, Date.now());
       if (stale === null && !takeover) {
         const h = holder as LeaseHolder;
-        throw new ReplicaError('LEASE', `replica ${this.#client.url} is written by host ${h.host} (pid ${h.pid} on ${h.hostname}, renewed ${h.renewed})`, { hint: 'stop that host, use another replica prefix, or pass --replica-takeover', retryable: false });
+        throw new ReplicaError('LEASE', `replica ${this.#client.url} is written by host ${h.host} (pid ${h.pid} on ${h.hostname}, renewed ${h.renewed})`, { hint: 'stop that host, use another replica prefix, or take its lease over', option: 'replica.takeover', retryable: false });
       }
       // Delete, then create conditionally: of two hosts replacing the same
       // stale lease, only one creation succeeds; the other looks again.
@@ -137,7 +137,7 @@ export class WriterLease {
     }
     if (holder === null || holder.host !== this.#me.host) {
       const who = holder === null ? 'the lease is gone' : `host ${holder.host} (pid ${holder.pid} on ${holder.hostname}) took it over`;
-      throw new ReplicaError('LEASE', `replica ${this.#client.url}: ${who}; this host stopped replicating`, { hint: 'restart it with --replica-takeover to write again', retryable: false });
+      throw new ReplicaError('LEASE', `replica ${this.#client.url}: ${who}; this host stopped replicating`, { hint: 'to write again, restart this host taking the lease over', option: 'replica.takeover', retryable: false });
     }
   }
 

@@ -17,4 +17,10 @@ export interface ReplicatorOptions {
   leaseTtlSeconds?: number;
   backoff?: BackoffOptions;
   onEvent?: (event: ReplicaEvent) => void;
+  /**
+   * How event messages and `status().lastError` name the option a failure's
+   * hint is about (ReplicaError.option, `replica.takeover`); default: that
+   * name itself. A command line passes one returning its flag.
+   */
+  optionName?: (option: string) => string;
 }

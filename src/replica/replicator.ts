@@ -223,7 +223,7 @@ export class Replicator {
 
   /** Records a failure; returns the delay before the next attempt (ms). */
   #fail(e: unknown): number {
-    const message = failureLine(e, this.#client.url);
+    const message = failureLine(e, this.#client.url, this.#opts.optionName);
     const delayMs = this.#backoff.next();
     this.#status.state = 'retrying';
     this.#status.lastError = { message, at: now() };
@@ -238,8 +238,8 @@ export class Replicator {
     this.#nap.wake(true);
     this.#renewal?.stop();
     this.#status.state = 'stopped';
-    this.#status.lastError = { message: e.message, at: now() };
-    this.#opts.onEvent?.({ kind: 'stopped', message: e.message });
+    this.#status.lastError = { message: failureLine(e, this.#client.url, this.#opts.optionName), at: now() };
+    this.#opts.onEvent?.({ kind: 'stopped', message: this.#status.lastError.message });
     this.#settleIdle();
   }
 

@@ -43,12 +43,12 @@ export function s3Failure(e: unknown, url: string, op: string, key: string): Rep
   if (status === 403 || status === 401 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken'].includes(name)) {
     return new ReplicaError('ACCESS', `${where}: the server refused the credentials (${op}: ${name})`, { ...opts, hint: CREDENTIALS_FIX });
   }
-  if (/region is missing/i.test(f.message ?? '')) return new ReplicaError('BAD_URL', `${where}: no region`, { ...opts, hint: 'pass --replica-region or set AWS_REGION' });
+  if (/region is missing/i.test(f.message ?? '')) return new ReplicaError('BAD_URL', `${where}: no region`, { ...opts, hint: 'set the replica\'s region, or AWS_REGION', option: 'replica.region' });
   if (name === 'BadDigest' || name === 'InvalidDigest') {
     return new ReplicaError('INTEGRITY', `${where}: the server received other bytes than were sent (${op}: ${name})`, { ...opts, hint: 'it will be uploaded again', retryable: true });
   }
   const net = networkCode(e);
-  if (net !== '') return new ReplicaError('UNREACHABLE', `${where}: the endpoint does not answer (${op}: ${net})`, { ...opts, hint: 'check --replica-endpoint and that the server runs' });
+  if (net !== '') return new ReplicaError('UNREACHABLE', `${where}: the endpoint does not answer (${op}: ${net})`, { ...opts, hint: 'check that the server runs and the replica\'s endpoint', option: 'replica.endpoint' });
   const detail = status === undefined ? (f.message ?? name).split('\n')[0] : `HTTP ${status} ${name}`;
   return new ReplicaError('IO', `${where}: ${op} failed (${detail})`, { ...opts, hint: 'it is retried; check the server if it persists', retryable: status === undefined || status >= 500 || status === 429 });
 }

@@ -5,7 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryLockedError, RESTORE_MARKER, SnapshotStore, StoreError, storeIoError } from '../../src/store/index.js';
-import { cliHint } from '../../src/cli/hints.js';
+import { cliHint, flagName } from '../../src/cli/hints.js';
+import { replicaFailure } from '../../src/cli/replica-options.js';
+import { ReplicaError, failureLine } from '../../src/replica/index.js';
+import { s3Failure } from '../../src/replica/s3-errors.js';
 
 t.test('library hints name no flag; the command line adds the one for the option', async (t) => {
   const locked = new DirectoryLockedError('/srv/state', 42);
@@ -52,4 +55,26 @@ t.test('the store\'s other hints name no flag either: chain limits, an interrupt
   t.notMatch(restoring.message, /--|shm-host restore/, `library: ${restoring.message}`);
   t.match(restoring.hint, `remove ${join(dir, RESTORE_MARKER)} to use what it holds`);
   t.equal(cliHint(restoring), `${restoring.hint}: shm-host restore --from URL --dir ${dir} (or a host with --replica URL)`);
+});
+
+t.test('the replica\'s hints name no flag: region, endpoint, lease; the command line adds --replica-*', async (t) => {
+  const region = s3Failure(new Error('Region is missing'), 's3://b/p', 'list', '');
+  const endpoint = s3Failure(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 's3://b/p', 'list', '');
+  t.match(region, { code: 'BAD_URL', option: 'replica.region', hint: /AWS_REGION/ });
+  t.match(endpoint, { code: 'UNREACHABLE', option: 'replica.endpoint' });
+  for (const e of [region, endpoint]) t.notMatch(e.message, /--[a-z]/, `library: ${e.message}`);
+  t.equal(cliHint(region), `${region.hint}: --replica-region`);
+  t.equal(cliHint(endpoint), `${endpoint.hint}: --replica-endpoint`);
+  // What a command prints for it (list --replica, restore --from, run --replica): the flag too.
+  t.match(replicaFailure(endpoint), { code: 'REPLICA_UNREACHABLE', hint: `${endpoint.hint}: --replica-endpoint` });
+  const lease = new ReplicaError('LEASE', 'replica s3://b/p is written by host h', { hint: 'take its lease over', option: 'replica.takeover' });
+  t.equal(cliHint(lease), 'take its lease over: --replica-takeover');
+  t.equal(failureLine(lease, 's3://b/p'), 'replica s3://b/p is written by host h: take its lease over: replica.takeover', 'a host log line: the option by its name');
+  t.equal(failureLine(lease, 's3://b/p', flagName), 'replica s3://b/p is written by host h: take its lease over: --replica-takeover', 'the CLI\'s host: its flag');
+});
+
+t.test('flagName: the flag of every option the host\'s log lines name, else the option itself', async (t) => {
+  t.same(['stopTimeoutMs', 'restart.mode', 'restart.maxRestarts', 'restart.windowMs', 'replica', 'replica.takeover', 'size'].map(flagName),
+    ['--stop-timeout', '--restart', '--max-restarts', '--restart-window', '--replica', '--replica-takeover', '--size']);
+  t.equal(flagName('somethingElse'), 'somethingElse');
 });

@@ -70,7 +70,7 @@ t.test('a file with a foreign magic', async (t) => {
 
 t.test('a file too small', async (t) => {
   const fd = memfd(t, PAGE_SIZE);
-  await fails(t, { fd }, [], /^counter: the shared file on fd 3 has 4096 bytes, too small for a header, an entry ring and a data ring \(at least 12288\): give the host a larger --size$/);
+  await fails(t, { fd }, [], /^counter: the shared file on fd 3 has 4096 bytes, too small for a header, an entry ring and a data ring \(at least 12288\): start the host with a larger shared file size$/);
 });
 
 t.test('a file holding another program\'s records', async (t) => {

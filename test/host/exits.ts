@@ -14,6 +14,7 @@ t.test('--restart never: the host ends with the child exit code after a post-mor
   const exit = await host.exited;
   t.equal(exit.code, 3);
   await host.stderr.waitFor(/exited with code 3/, 1000);
+  await host.stderr.waitFor(/not restarting \(--restart never\)$/, 1000); // the CLI names its flag (the library: restart.mode)
   t.equal(manifests(dir).length, 1, 'the dead child was captured');
 });
 
@@ -26,7 +27,7 @@ t.test('SIGTERM is forwarded; a child that ignores it is SIGKILLed after --stop-
   await host.stdout.waitFor(/ignoring SIGTERM/, 5000);
   const exit = await host.exited;
   t.equal(exit.code, 128 + 9);
-  await host.stderr.waitFor(/forced/, 1000);
+  await host.stderr.waitFor(/\(forced after --stop-timeout\)/, 1000);
   await host.stderr.waitFor(/captured generation \d+ \(shutdown\)/, 1000);
 });
 
@@ -46,6 +47,7 @@ t.test('a child that exits 0 under on-failure ends the host with 0', async (t) =
   const work = scratch(t);
   const host = work.start(['--dir', `${work.dir}/state`, '--interval', '0', '--size', '64K', '--', node, fixture('host-stubborn.js'), 'exit', '0']);
   t.equal((await host.exited).code, 0);
+  await host.stderr.waitFor(/not restarting \(--restart on-failure\)$/, 1000);
 });
 
 t.test('--max-restarts: the host gives up with a clear message', async (t) => {
@@ -56,7 +58,7 @@ t.test('--max-restarts: the host gives up with a clear message', async (t) => {
   t.equal(exit.code, 5, 'the host ends with the last child status');
   const starts = host.stderr.lines.filter((l) => /started child/.test(l));
   t.equal(starts.length, 3, 'the first start and two restarts');
-  await host.stderr.waitFor(/giving up: the child was restarted 2 times within 60s/, 1000);
+  await host.stderr.waitFor(/giving up: the child was restarted 2 times within 60s \(fix the child, or raise --max-restarts \/ shorten --restart-window\)$/, 1000);
 });
 
 t.test('--restart-delay 50ms --restart-max-delay 400ms: a child that exits at once is restarted after 50, 100, 200, 400, 400 ms', async (t) => {

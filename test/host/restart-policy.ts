@@ -87,3 +87,21 @@ t.test('a child that may have ended by a stop signal waits at least the grace fo
   t.equal(delayAfterDeath({ code: null, signal: 'SIGSEGV' }, 10), 10, 'a crash neither');
   t.equal(delayAfterDeath({ code: 1, signal: null }, 10), 10, 'nor a failed exit');
 });
+
+t.test('its messages name options by their path in supervise()\'s options, or as optionName names them', async (t) => {
+  const messages = (optionName?: (option: string) => string): string[] => {
+    const make = (options: Partial<RestartPolicyOptions>) => new RestartPolicy({ ...restartPolicyOptions({ mode: 'on-failure', maxRestarts: 0, windowMs: 60_000, initialDelayMs: 100 }), ...options }, optionName);
+    return [make({ mode: 'never' }).decide(crash, 0), make({}).decide(clean, 0), make({}).decide(crash, 0)].map((d) => (d.restart ? '' : d.message));
+  };
+  t.same(messages(), [
+    'not restarting (restart.mode never)',
+    'the child exited with code 0; not restarting (restart.mode on-failure)',
+    'giving up: the child was restarted 0 times within 60s (fix the child, or raise restart.maxRestarts / shorten restart.windowMs)',
+  ], 'a library caller sees the options it passed; no command-line flag');
+  const flags: Record<string, string> = { 'restart.mode': '--restart', 'restart.maxRestarts': '--max-restarts', 'restart.windowMs': '--restart-window' };
+  t.same(messages((o) => flags[o] ?? o), [
+    'not restarting (--restart never)',
+    'the child exited with code 0; not restarting (--restart on-failure)',
+    'giving up: the child was restarted 0 times within 60s (fix the child, or raise --max-restarts / shorten --restart-window)',
+  ], 'a command line names its flags');
+});

@@ -27,7 +27,7 @@ t.test('a second host on the same replica is refused in one line, exit 1', async
   t.equal(exit.code, 1, 'exit status 1');
   const lines = second.stderr.lines.filter((l) => !/^shm-host: replica .* holds no generation/.test(l));
   t.equal(lines.length, 1, `one line: ${lines.join(' | ')}`);
-  t.match(lines[0], /is written by host .*--replica-takeover/, 'it names the holder and the fix');
+  t.match(lines[0], /is written by host .*\(stop that host, use another replica prefix, or take its lease over: --replica-takeover\)$/, 'it names the holder and the fix, with its flag');
   t.equal(second.stdout.lines.length, 0, 'no child started');
 
   const third = work.start(['--dir', join(work.dir, 'c'), '--size', '64K', ...replica, '--replica-takeover', '--', ...child]);

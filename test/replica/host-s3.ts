@@ -41,7 +41,7 @@ t.test('a second host on the same prefix is refused; another prefix is not', { s
   const second = work.start(args('b', 'svc', 'b.log'));
   t.equal((await second.exited).code, 1, 'the second host exits 1');
   t.equal(second.stderr.lines.length, 1, `in one line: ${second.stderr.lines.join(' | ')}`);
-  t.match(second.stderr.lines[0], /is written by host .*pass --replica-takeover/);
+  t.match(second.stderr.lines[0], /is written by host .*take its lease over: --replica-takeover\)$/);
   const other = work.start(args('c', 'other', 'c.log'));
   await other.stdout.waitFor(/resumed at 0/, 20_000);
   t.pass('a host on another prefix of the same bucket runs');
