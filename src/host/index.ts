@@ -3,7 +3,7 @@
 // `shm-host/host` entry: supervise() and what its options are made of
 // (docs/API.md).
 export { Supervisor, supervise } from './supervisor.js';
-export { validateSupervisorOptions, type SupervisorOptions } from './options.js';
+export { validateSupervisorOptions, type OptionName, type SupervisorOptions } from './options.js';
 export {
   RestartPolicy, restartPolicyOptions, MAX_RESTART_DELAY_MS, STABLE_AFTER_MS,
   type RestartMode, type RestartPolicyOptions, type RestartDecision,
