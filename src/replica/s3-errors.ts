@@ -43,7 +43,7 @@ export function s3Failure(e: unknown, url: string, op: string, key: string): Rep
   if (status === 403 || status === 401 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken'].includes(name)) {
     return new ReplicaError('ACCESS', `${where}: the server refused the credentials (${op}: ${name})`, { ...opts, hint: CREDENTIALS_FIX });
   }
-  if (/region is missing/i.test(f.message ?? '')) return new ReplicaError('BAD_URL', `${where}: no region`, { ...opts, hint: 'set the replica\'s region, or AWS_REGION', option: 'replica.region' });
+  if (/region is missing/i.test(f.message ?? '')) return new ReplicaError('BAD_URL', `${where}: no region`, { ...opts, hint: 'set AWS_REGION or the replica\'s region', option: 'replica.region' });
   if (name === 'BadDigest' || name === 'InvalidDigest') {
     return new ReplicaError('INTEGRITY', `${where}: the server received other bytes than were sent (${op}: ${name})`, { ...opts, hint: 'it will be uploaded again', retryable: true });
   }

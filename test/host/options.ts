@@ -25,6 +25,7 @@ t.test('each bad option is named', async (t) => {
     [{ command: '' }, /^options\.command/],
     [{ args: ['a', 1] }, /^options\.args/],
     [{ logger: {} }, /^options\.logger/],
+    [{ optionName: '--flags' }, /^options\.optionName must be a function/],
     [{ size: 100 }, /^options\.size must be .* at least 12288; got 100/],
     [{ size: 65536.5 }, /^options\.size/],
     [{ intervalMs: -1 }, /^options\.intervalMs/],

@@ -69,7 +69,7 @@ t.test('wrong credentials: one line, the child keeps running, local snapshots go
   const empty = work.start(['--dir', join(work.dir, 'empty'), '--size', '64K', '--replica', `s3://${bucket}/svc`, ...endpointArgs(endpoint), ...counter(join(work.dir, 'other.log'))], env);
   t.equal((await empty.exited).code, 1, 'an empty --dir cannot be restored: the host refuses to start over an unreadable replica');
   t.equal(empty.stderr.lines.length, 1, `in one line: ${empty.stderr.lines.join(' | ')}`);
-  t.match(empty.stderr.lines[0], /is empty and replica .* cannot be read .*start without --replica/, 'it says why and the way out');
+  t.match(empty.stderr.lines[0], /is empty and replica .* cannot be read .*start without one: --replica\)$/, 'it says why and the way out');
 });
 
 
@@ -90,6 +90,7 @@ t.test('the gateway down when the host starts: it runs, and the replica catches 
   await host.stdout.waitFor(/resumed at [1-9]/, 20_000);
   const down = await host.stderr.waitFor(/error: .*does not answer/, 20_000);
   t.ok(down, `one line says the replica is down: ${down[0]}`);
+  t.match(host.stderr.lines.find((l) => /does not answer/.test(l)), /does not answer .*: --replica-endpoint \(local snapshots go on/, 'the host\'s line names the flag to check (the library: replica.endpoint)');
   const before = replicaCounterLog(log).commits.length;
   await waitFor(() => replicaCounterLog(log).commits.length >= before + 100, 20_000, 'the child to commit 100 more while the gateway is down');
   script('gateway.sh', 'start');

@@ -41,7 +41,7 @@ t.test('replicator on the Ceph gateway', async (t) => {
     t.teardown(() => a.close());
     await a.start();
     const b = new Replicator({ client: client('shared'), identity: { host: 'host-b' } });
-    await t.rejects(b.start(), { code: 'LEASE', message: /^replica s3:\/\/.*\/shared is written by host host-a .*: stop that host, use another replica prefix, or pass --replica-takeover$/ });
+    await t.rejects(b.start(), { code: 'LEASE', option: 'replica.takeover', message: /^replica s3:\/\/.*\/shared is written by host host-a .*: stop that host, use another replica prefix, or take its lease over$/ });
   });
 
   await t.test('restore passes over a generation whose object was corrupted on the server', async (t) => {
