@@ -112,11 +112,15 @@ async function sparseFile(store: SnapshotStore): Promise<string> {
   // 10 MiB of data in all: header, entry ring, a 64 KiB data ring, and the rest in the tail.
   const sparse = memoryFile(GiB, data, 64 * 1024);
   const small = memoryFile(data, data, 64 * 1024);
-  const runs = quick ? 2 : 9;
+  // Each takes 10-30 ms, so many runs; the first few of both are slower
+  // (the file system's and the runtime's first-touch costs): warm-ups.
+  const runs = quick ? 2 : 21;
   const plain: number[] = [];
   const captured: number[] = [];
-  plainCopyMs(small, data);
-  await captureMs(sparse, store);
+  for (let i = 0; i < (quick ? 1 : 5); i++) {
+    plainCopyMs(small, data);
+    await captureMs(sparse, store);
+  }
   for (let i = 0; i < runs; i++) {
     plain.push(plainCopyMs(small, data));
     captured.push(await captureMs(sparse, store));
