@@ -133,12 +133,18 @@ async function untilBlocked(w: Waiter): Promise<void> {
   }
 }
 
+/** How long each publishDurable call took (ns): the host's part of every futex row. */
+const publishNs: number[] = [];
+
 async function round(w: Waiter, r: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
   await untilBlocked(w);
   const at = process.hrtime.bigint();
   if (w.kind === 'pipe') w.child.stdin!.write('x');
-  else if (publishDurable(w.fd, BigInt(r + 1), r + 1) === null) throw new Error('publishDurable refused');
+  else {
+    if (publishDurable(w.fd, BigInt(r + 1), r + 1) === null) throw new Error('publishDurable refused');
+    publishNs.push(Number(process.hrtime.bigint() - at));
+  }
   const woke = await line(w, `${w.language} ${w.what}`);
   if (!woke.startsWith('woke ')) throw new Error(`${w.language} ${w.what}: ${woke}`);
   w.samples.push(Number(BigInt(woke.slice(5)) - at));
@@ -201,7 +207,7 @@ async function main(): Promise<void> {
     ...waiters.map((w) => {
       const pipe = of(w, 'pipe')!;
       const futex = of(w, 'futex');
-      return `| ${w.language} | ${w.kind === 'client' ? `**${w.what}**` : w.what} | ${us(median(w.samples))} | ${us(p99(w.samples))} | ${times(median(w.samples) / median(pipe.samples))} | ${times(p99(w.samples) / p99(pipe.samples))} | ${futex && w !== futex ? times(median(w.samples) / median(futex.samples)) : ''} |`;
+      return `| ${w.language} | ${w.kind === 'client' ? `**${w.what}**` : w.what} | ${us(median(w.samples))} | ${us(p99(w.samples))} | ${times(median(w.samples) / median(pipe.samples))} | ${times(p99(w.samples) / p99(pipe.samples))} | ${futex && w.kind === 'client' ? times(median(w.samples) / median(futex.samples)) : ''} |`;
     }),
     ...notes.map((n) => `| ${n} | | | | | | |`),
   ].join('\n');
@@ -212,7 +218,8 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(table);
   console.log(cpuTable);
-  console.log(`load: ${load}`);
+  const host = `${us(median(publishNs))} median, ${us(p99(publishNs))} p99`;
+  console.log(`load: ${load}; publishDurable calls took ${host}`);
   if (quick) return;
   writeBenchmarkSection('Durability wait', 'npm run bench:durable', `
 How long after the host publishes \`durable_offset\` a child waiting for it
@@ -232,13 +239,19 @@ Load average (other work shares the machine): ${load}.
 
 ${table}
 
+In the client and bare futex rows the clock starts before the host's
+\`publishDurable\` call, so they include its part before the wake: it maps
+the header, stores, wakes and unmaps (the whole call took ${host} in this
+run), and that is most of what puts them above the pipe. What a client adds
+is its row against the bare futex loop woken by the same call (last column).
+
 The C and Python clients sleep in \`FUTEX_WAIT\` on \`durable_offset\` and the
 host's wake ends the sleep: their time is the kernel's wake-up and the
 scheduler's, as for the bare loop and the pipe. The Node client cannot block
 its only thread (src/client/durable.ts): while a wait is pending it reads the
-word every 1 ms from a timer, so it resolves within about that period of a
-publication (half of it on average), and its median is set by the timer, not
-by the wake.
+word every 1 ms from a timer, so it resolves up to about 1 ms after a
+publication plus the event loop's own wake-up: its median is set by the
+timer, not by the wake.
 
 CPU time of a process blocked for ${IDLE_MS} ms waiting for an offset nobody
 publishes (\`timeout\` / an \`AbortSignal.timeout\`), against the same process
