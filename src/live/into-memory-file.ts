@@ -2,7 +2,7 @@
 // map: what a restore and a carried-over memory have in common.
 import type { ChunkDigests } from '../format/index.js';
 import { CHUNK_SIZE } from '../format/index.js';
-import { Mapping, dataRuns, fstat, ftruncate } from '../sys/index.js';
+import { Mapping, WINDOW_BYTES, dataRuns, fstat, ftruncate, type MappingWindows } from '../sys/index.js';
 import { copySparse, zeroData } from './sparse-copy.js';
 
 /**
@@ -19,10 +19,12 @@ export const COPY_WINDOW = 1024 * CHUNK_SIZE;
  * data before. Bytes are read straight into a mapping of `to` (one copy; a
  * read past the end of `from` is only a short read, never a fault) and,
  * with `digests`, hashed there, through one window of COPY_WINDOW bytes at
- * a time. Failures are CopyErrors saying which side failed. Returns `to`'s size afterwards and the data bytes copied.
+ * a time; or through `into`, a writable mapping of `to` of at least
+ * `length` bytes that the caller keeps. Failures are CopyErrors saying
+ * which side failed. Returns `to`'s size afterwards and the data bytes copied.
  */
 export async function copyIntoMemoryFile(
-  from: number, to: number, length: number, minSize: number, digests?: ChunkDigests,
+  from: number, to: number, length: number, minSize: number, digests?: ChunkDigests, into?: MappingWindows,
 ): Promise<{ size: number; bytesCopied: number }> {
   const before = (await fstat(to)).size;
   const size = Math.max(before, length, minSize);
@@ -33,16 +35,19 @@ export async function copyIntoMemoryFile(
   if (before > 0 && dataRuns(to, 0, before).length > 0) await zeroData(to, 0, before);
   let bytesCopied = 0;
   if (length > 0) {
-    const mapping = Mapping.map(to, length, { writable: true });
+    // The caller's mapping when it has one (it goes on to write into the
+    // same pages: a second mapping would fault them all in again).
+    const mapping = into === undefined ? Mapping.map(to, length, { writable: true }) : null;
+    const step = into === undefined ? COPY_WINDOW : WINDOW_BYTES;
     try {
-      for (let start = 0; start < length; start += COPY_WINDOW) {
-        const end = Math.min(length, start + COPY_WINDOW);
-        const destination = mapping.view(start, end - start);
+      for (let start = 0; start < length; start += step) {
+        const end = Math.min(length, start + step);
+        const destination = into === undefined ? mapping!.view(start, end - start) : into.get(start, end);
         const copied = await copySparse(from, to, start, end, { size: length, destination, destinationBase: start, digests });
         bytesCopied += copied.bytesCopied;
       }
     } finally {
-      mapping.close();
+      mapping?.close();
     }
   }
   return { size, bytesCopied };

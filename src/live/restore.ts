@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { basename } from 'node:path';
 import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
 import { StoreError, storeIoError, type ChainImage, type Generation, type SnapshotStore } from '../store/index.js';
-import { Mapping, MappingWindows, RunCursor, close, dataRuns, fstat, open } from '../sys/index.js';
+import { Mapping, MappingWindows, RunCursor, close, dataRuns, fstat, ftruncate, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
 import { CopyError } from './sparse-copy.js';
@@ -79,17 +79,18 @@ async function restoreFull(generation: Generation, fd: number, size: number, dig
 /** The chain's full image, then every block a delta holds (from the newest that holds it), then the hash. */
 async function restoreChain(chain: ChainImage, fd: number, size: number, digests: ChunkDigests): Promise<void> {
   const top = chain.chain[0]!;
-  try {
-    await copyIntoMemoryFile(chain.baseFd, fd, Math.min(chain.baseSize, chain.size), size);
-  } catch (err) {
-    if (err instanceof CopyError) throw storeIoError(err.side === 'read' ? 'read snapshot image' : 'write the restored memory file from', top.imagePath, err.cause);
-    throw err;
+  if (chain.size === 0) {
+    await copyInto(chain, fd, size);
+    return;
   }
-  if (chain.size === 0) return;
-  // Through windows: one JavaScript view may not span a multi-GiB file.
+  // One mapping for the base image's copy, the deltas and the hash, seen
+  // through windows (one JavaScript view may not span a multi-GiB file).
+  const before = (await fstat(fd)).size;
+  if (before < chain.size) await ftruncate(fd, chain.size);
   const mapping = Mapping.map(fd, chain.size, { writable: true });
   const windows = new MappingWindows(mapping);
   try {
+    await copyInto(chain, fd, size, windows);
     try {
       // A zero block over data: zeros written only where there is data, so holes stay holes.
       await chain.applyDeltas((bytes, at) => windows.get(at, at + bytes.length).set(bytes), (start, end) => {
@@ -118,6 +119,16 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
     for (let i = 0; i < full.length; i++) digests.setDigest(full[i]!, hashed[i]!);
   } finally {
     mapping.close();
+  }
+}
+
+/** The chain's base (full) image into `fd`, through `windows` when given; failures as the store's I/O errors. */
+async function copyInto(chain: ChainImage, fd: number, size: number, windows?: MappingWindows): Promise<void> {
+  try {
+    await copyIntoMemoryFile(chain.baseFd, fd, Math.min(chain.baseSize, chain.size), size, undefined, windows);
+  } catch (err) {
+    if (err instanceof CopyError) throw storeIoError(err.side === 'read' ? 'read snapshot image' : 'write the restored memory file from', chain.chain[0]!.imagePath, err.cause);
+    throw err;
   }
 }
 

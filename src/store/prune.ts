@@ -6,14 +6,11 @@ import { scanDirectory } from './listing.js';
 import { generationPaths } from './names.js';
 import { dependentRetentionVictims } from './retention.js';
 import { classify } from './settle.js';
-import type { ListedGeneration } from './types.js';
 
 /** What pruneGenerations needs of its store. */
 export interface PruneContext {
   readonly fs: StoreFs;
   readonly dir: string;
-  /** Every generation of the directory (listed now, without waiting for a prune). */
-  readonly list: () => Promise<ListedGeneration[]>;
   /** The newest generation that verifies, or null. */
   readonly newestVerified: () => Promise<number | null>;
   /** Generations to keep whatever `keep` says, with their chains (a replica's uploads). */
@@ -36,9 +33,8 @@ export async function pruneGenerations(ctx: PruneContext, keep: number, knownGoo
   // Only generations count and go: a file whose manifest name holds no
   // manifest (another program's, or damage to report) is never deleted,
   // and does not take the place of one that is kept.
-  const { generations } = await classify(ctx.fs, ctx.dir, scan.sequences);
+  const { generations, parents } = await classify(ctx.fs, ctx.dir, scan.sequences);
   if (generations.length <= keep) return [];
-  const parents = new Map((await ctx.list()).flatMap((g) => (g.ok ? [[g.sequence, g.manifest.parent] as const] : [])));
   const protect = knownGood ?? (await ctx.newestVerified());
   const victims = dependentRetentionVictims(generations, keep, protect, parents, ctx.spare());
   for (const sequence of victims) {

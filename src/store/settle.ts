@@ -41,18 +41,21 @@ export async function settleDirectory(sfs: StoreFs, dir: string): Promise<{ next
  * (the manifest parses) and strays (it does not: another program's file,
  * or a damaged manifest, which list and verify report).
  */
-export async function classify(sfs: StoreFs, dir: string, sequences: readonly number[]): Promise<{ generations: number[]; strays: number[] }> {
+export async function classify(
+  sfs: StoreFs, dir: string, sequences: readonly number[],
+): Promise<{ generations: number[]; strays: number[]; parents: Map<number, number | null> }> {
   const generations: number[] = [];
   const strays: number[] = [];
+  const parents = new Map<number, number | null>();
   for (const sequence of sequences) {
     try {
-      parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence);
+      parents.set(sequence, parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence).parent);
       generations.push(sequence);
     } catch (err) {
       // Deleted meanwhile (pruned by this store): neither.
       if (errorCode(err) !== 'ENOENT') strays.push(sequence);
     }
   }
-  return { generations, strays };
+  return { generations, strays, parents };
 }
 

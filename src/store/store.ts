@@ -226,7 +226,6 @@ export class SnapshotStore implements SnapshotStoreApi {
     return pruneGenerations({
       fs: this.#fs,
       dir: this.dir,
-      list: () => this.#list(),
       newestVerified: async () => (await this.newestVerified()).generation?.sequence ?? null,
       spare: this.spare,
       // Debris once its manifest is gone: close() waits for it, or the next open() sweeps it.

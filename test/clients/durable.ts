@@ -1,8 +1,10 @@
 // Waiting for durability in every client. The test plays the host: it
 // publishes durable_offset in the header (writeExtension, as the host's
-// publishDurable does) and wakes futex waiters with futexWake, and measures
-// how long after the publication each waiter resolves. Then the real host:
-// a record a child saw durable survives a SIGKILL of the host.
+// publishDurable does) and wakes futex waiters with futexWake, and checks
+// what resolves a wait and what does not. Then the real host: a record a
+// child saw durable survives a SIGKILL of the host. How fast a wait resolves
+// is measured by `npm run bench:durable` (docs/BENCHMARKS.md), not here:
+// the deadlines below only tell a wait that resolves from one that hangs.
 import t, { type Test } from 'tap';
 import { DURABLE_OFFSET_AT, writeExtension } from '../../src/format/index.js';
 import { Mapping, futexWake } from '../../src/sys/index.js';
@@ -31,14 +33,11 @@ function publish(header: Mapping, durableOffset: bigint, snapshotSeq: bigint, wa
   return { at, woken: wake ? futexWake(header, DURABLE_OFFSET_AT) : 0 };
 }
 
-const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-t.test('C and Python: the host\'s futex wake resolves a wait within milliseconds, and only once the record is covered', async (t) => {
+t.test('C and Python: the host\'s futex wake resolves a wait, and only once the record is covered', async (t) => {
   const tools = clientTools(t);
   if (tools.length === 0) return t.skip('neither python3 nor cc is available');
   for (const tool of tools) {
-    const latencies: number[] = [];
-    for (let trial = 0; trial < 5; trial++) {
+    for (let trial = 0; trial < 3; trial++) {
       const { fd, offsets, end } = prepared(t);
       const header = Mapping.map(fd, 4096, { writable: true });
       const w = await futexWaiter(tool, fd, 'durable', offsets[2]!, 20_000);
@@ -46,18 +45,15 @@ t.test('C and Python: the host\'s futex wake resolves a wait within milliseconds
       const early = publish(header, offsets[2]!, 1n, true);
       t.equal(early.woken, 1, `${tool.name}: the wake reached the sleeping waiter (a shared futex on the file)`);
       await waitFor(`${tool.name} to sleep again`, () => inFutex(w.pid), { timeout: 10_000 });
-      const covering = publish(header, end, 2n, true);
+      t.equal(publish(header, end, 2n, true).woken, 1, `${tool.name}: the covering wake reached it`);
       const result = await w.done;
       header.close();
       t.same([result.durable, result.durable_offset], [true, String(end)], `${tool.name}: resolved by the covering publication, not the earlier one`);
-      latencies.push(Number(BigInt(result.woke_ns) - covering.at) / 1e6);
     }
-    t.comment(`${tool.name}: wake-to-resolve latency ${latencies.map((l) => l.toFixed(2)).join(', ')} ms`);
-    t.ok(median(latencies) < 10, `${tool.name}: median latency ${median(latencies).toFixed(2)} ms after the publication`);
   }
 });
 
-t.test('C and Python: without a wake (an older host) a wait still resolves within its 20 ms slice', async (t) => {
+t.test('C and Python: without a wake (an older host) a wait still sees the publication at the end of a 20 ms slice', async (t) => {
   const tools = clientTools(t);
   if (tools.length === 0) return t.skip('neither python3 nor cc is available');
   for (const tool of tools) {
@@ -68,7 +64,9 @@ t.test('C and Python: without a wake (an older host) a wait still resolves withi
     const result = await w.done;
     header.close();
     const ms = Number(BigInt(result.woke_ns) - silent.at) / 1e6;
-    t.ok(result.durable && ms < 250, `${tool.name}: resolved ${ms.toFixed(1)} ms after a publication nobody announced`);
+    // A waiter that slept through its whole 20 s timeout would also see it
+    // then; 5 s tells the two apart however loaded the machine.
+    t.ok(result.durable && ms < 5000, `${tool.name}: resolved ${ms.toFixed(1)} ms after a publication nobody announced (not at its 20 s timeout)`);
   }
 });
 
@@ -83,7 +81,8 @@ t.test('C and Python: a wait times out cleanly and sleeps meanwhile', async (t) 
     const waited = Number(BigInt(result.woke_ns) - started) / 1e6;
     t.same([result.durable, result.code], [false, 'TIMEOUT'], `${tool.name}: not durable, TIMEOUT`);
     t.ok(waited >= 1000, `${tool.name}: gave up after ${waited.toFixed(0)} ms (timeout 1000 ms)`);
-    t.ok(result.cpu_ns < 50e6, `${tool.name}: ${(result.cpu_ns / 1e6).toFixed(2)} ms of CPU in a 1 s wait`);
+    // A busy loop would use about 1000 ms; the 20 ms slices use well under 10.
+    t.ok(result.cpu_ns < 100e6, `${tool.name}: ${(result.cpu_ns / 1e6).toFixed(2)} ms of CPU in a 1 s wait (no busy loop)`);
   }
 });
 
@@ -95,24 +94,20 @@ t.test('Node: durable() resolves after the covering publication, aborts, rejects
   const header = Mapping.map(fd, 4096, { writable: true });
   t.teardown(() => { header.close(); state.close(); });
   const idle = timers();
-  const latencies: number[] = [];
-  for (let trial = 0; trial < 5; trial++) {
+  for (let trial = 0; trial < 3; trial++) {
     const record = state.commit(encodeRecord(10 + trial, 100));
-    let resolvedAt = 0n;
-    const waiting = state.durable(record).then((v) => { resolvedAt = process.hrtime.bigint(); return v; });
+    let resolved = false;
+    const waiting = state.durable(record).then((v) => { resolved = true; return v; });
     t.equal(timers(), idle + 1, 'one poll timer while a wait is pending');
     publish(header, record, BigInt(trial * 2 + 1), false); // up to the record's start: not covered
     // A wait for the record before resolves in the same poll that saw the
     // publication and left this one pending.
     await state.durable(record - 1n);
-    t.equal(resolvedAt, 0n, 'not resolved by a publication that ends where the record starts');
-    const p = publish(header, state.writeOffset, BigInt(trial * 2 + 2), false);
-    t.equal(await waiting, state.writeOffset);
-    latencies.push(Number(resolvedAt - p.at) / 1e6);
+    t.equal(resolved, false, 'not resolved by a publication that ends where the record starts');
+    publish(header, state.writeOffset, BigInt(trial * 2 + 2), false);
+    t.equal(await waiting, state.writeOffset, 'resolved by the covering publication, with the offset it saw');
     t.equal(timers(), idle, 'no timer once nobody waits');
   }
-  t.comment(`node: publication-to-resolve latency ${latencies.map((l) => l.toFixed(2)).join(', ')} ms`);
-  t.ok(median(latencies) < 10, `node: median ${median(latencies).toFixed(2)} ms`);
   t.equal(await state.durable(offsets[0]!), state.writeOffset, 'an already durable record resolves at once');
   t.ok(end > 0n);
 
