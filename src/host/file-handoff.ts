@@ -113,7 +113,7 @@ export class SharedFiles {
     for (const s of skipped) this.#log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${next(s)}`, s);
     if (!generation) {
       const fd = createSharedFile(this.#size, this.#name);
-      const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (shm-host verify --all says why)';
+      const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (each is logged above with why)';
       this.#log.log('info', 'empty', `${none} in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
       return fd;
     }

@@ -13,10 +13,6 @@ const SRC = new URL('../../src/', import.meta.url).pathname;
 /** Literals that hold a flag but no words for a person, with why. */
 const ALLOWED: ReadonlyArray<readonly [file: string, text: string, why: string]> = [
   ['host/child-process.ts', '--pdeathsig', 'an argument to setpriv(1), not a message'],
-  // Left for now: it names a command rather than an option of supervise(), so
-  // optionName does not reach it, and the CLI's line is tested word for word
-  // (test/cli/damaged-chains.ts). The lines just before it give each reason.
-  ['host/file-handoff.ts', 'shm-host verify --all', 'a command, not an option: to do'],
 ];
 
 function* sourceFiles(dir: string): Generator<string> {
