@@ -25,6 +25,20 @@ function randomFile(t: { teardown(fn: () => void): void }, size: number): { mapp
   return { mapping, bytes };
 }
 
+/** Counts the messages posted to worker threads from now until the test ends. */
+function countPosts(t: { teardown(fn: () => void): void }): { count: number } {
+  const posts = { count: 0 };
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+    posts.count += 1;
+    return post.apply(this, args);
+  };
+  t.teardown(() => {
+    Worker.prototype.postMessage = post;
+  });
+  return posts;
+}
+
 for (const [what, size, chunk] of [
   ['64 MiB in 64 KiB chunks (shared with workers)', 64 * MiB, 64 * 1024],
   ['48 MiB + 1000 bytes (a short last chunk)', 48 * MiB + 1000, 64 * 1024],
@@ -53,19 +67,11 @@ t.test('concurrent calls get their own digests', async (t) => {
 
 t.test('a large input is shared with the workers (a mapping made as a capture makes it, never viewed whole)', async (t) => {
   if (availableParallelism() < 2) return void t.skip('one core: no worker is started');
-  let posted = 0;
-  const post = Worker.prototype.postMessage;
-  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
-    posted += 1;
-    return post.apply(this, args);
-  };
-  t.teardown(() => {
-    Worker.prototype.postMessage = post;
-  });
+  const posts = countPosts(t);
   const { mapping, bytes } = randomFile(t, 64 * MiB);
   const all = Array.from({ length: 1024 }, (_, k) => k);
   const digests = await digestChunks(new MappingWindows(mapping), all, 64 * 1024, 64 * MiB);
-  t.ok(posted > 0, `${posted} share(s) posted to a worker`);
+  t.ok(posts.count > 0, `${posts.count} share(s) posted to a worker`);
   t.equal(digests[1023], digestOf(bytes.subarray(1023 * 65536)), 'and the worker\'s share is right');
 });
 
@@ -93,15 +99,7 @@ t.test('digestsInOrder shares the work with the workers and lets the event loop 
   const { mapping } = randomFile(t, size);
   const all = Array.from({ length: size / 65536 }, (_, k) => k); // 16 pieces
   for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)); // the pool started, the pages in
-  let posted = 0;
-  const post = Worker.prototype.postMessage;
-  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
-    posted += 1;
-    return post.apply(this, args);
-  };
-  t.teardown(() => {
-    Worker.prototype.postMessage = post;
-  });
+  const posts = countPosts(t);
   const t0 = performance.now();
   const pieces = digestsInOrder(new MappingWindows(mapping), all, 65536, size);
   const first = pieces.next(); // runs the body up to its first await
@@ -109,7 +107,7 @@ t.test('digestsInOrder shares the work with the workers and lets the event loop 
   await first;
   for await (const _ of { [Symbol.asyncIterator]: () => pieces });
   const totalMs = performance.now() - t0;
-  t.comment(`${posted} of 16 pieces posted to workers; the first next() held this thread ${heldMs.toFixed(1)} of ${totalMs.toFixed(1)} ms`);
-  t.ok(posted > 2, 'the workers hash more than their first piece each');
+  t.comment(`${posts.count} of 16 pieces posted to workers; the first next() held this thread ${heldMs.toFixed(1)} of ${totalMs.toFixed(1)} ms`);
+  t.ok(posts.count > 2, 'the workers hash more than their first piece each');
   t.ok(heldMs < totalMs / 2, 'the first next() does not hash most of the input before it returns');
 });
