@@ -10,6 +10,9 @@ import { DirectoryLockedError, storeIoError } from './errors.js';
 import { readSmallFile, writeFullyWith, type StoreFs } from './fs.js';
 import { LOCK_NAME } from './names.js';
 
+/** How long acquire() tries again while the lock is held by no process the lock file names. */
+const PROBE_GRACE_MS = 500;
+
 /** A held lock on a snapshot directory. */
 export class DirectoryLock {
   readonly path: string;
@@ -37,16 +40,24 @@ export class DirectoryLock {
     } catch (err) {
       throw storeIoError('open the lock file', path, err);
     }
-    let locked: boolean;
-    try {
-      locked = tryLockExclusive(fd);
-    } catch (err) {
-      await sfs.close(fd);
-      throw storeIoError('lock', path, err);
-    }
-    if (!locked) {
-      await sfs.close(fd);
+    // Held, but by nobody the file names: a heldBy() probing for a moment,
+    // or a writer that has not written its pid yet. Tried again until
+    // PROBE_GRACE_MS has passed, so neither makes a writer fail.
+    for (const deadline = performance.now() + PROBE_GRACE_MS; ;) {
+      let locked: boolean;
+      try {
+        locked = tryLockExclusive(fd);
+      } catch (err) {
+        await sfs.close(fd);
+        throw storeIoError('lock', path, err);
+      }
+      if (locked) break;
       const holder = await readHolder(sfs, path);
+      if (holder === null && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        continue;
+      }
+      await sfs.close(fd);
       throw new DirectoryLockedError(dir, holder?.pid ?? null, holder?.what ?? null);
     }
     try {
@@ -90,12 +101,18 @@ export class DirectoryLock {
     return this.#fd !== null;
   }
 
-  /** Releases the lock (once; later calls do nothing). The file stays: removing it would race a new holder. */
+  /**
+   * Releases the lock (once; later calls do nothing). The file stays:
+   * removing it would race a new holder. Its text is cleared first (where
+   * the file can still be written), so that nobody is named as its holder
+   * while it is free.
+   */
   async release(): Promise<void> {
     if (this.#fd === null) return;
     const fd = this.#fd;
     this.#fd = null;
     try {
+      await clearHolder(this.#sfs, this.path);
       unlock(fd);
     } finally {
       await this.#sfs.close(fd);
@@ -117,13 +134,32 @@ async function readHolder(sfs: StoreFs, path: string): Promise<{ pid: number; wh
   }
 }
 
-/** Replaces the lock file's contents with `<pid> <what>` of this process (0600, as writeFile would). */
+/**
+ * Replaces the lock file's contents with `<pid> <what>` of this process:
+ * written over the old text, then cut to its length (never emptied first,
+ * so a loser reading it meanwhile finds a whole line, old or new).
+ */
 async function writeHolder(sfs: StoreFs, path: string, what: string): Promise<void> {
-  const fd = await sfs.open(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
+  const fd = await sfs.open(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   try {
     const bytes = Buffer.from(`${process.pid} ${what}\n`, 'utf8');
     await writeFullyWith(sfs, fd, bytes, 0, bytes.length, 0);
+    await sfs.ftruncate(fd, bytes.length);
   } finally {
     await sfs.close(fd);
+  }
+}
+
+/** Empties the lock file; a file that cannot be written (a read-only file system) keeps its text. */
+async function clearHolder(sfs: StoreFs, path: string): Promise<void> {
+  try {
+    const fd = await sfs.open(path, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+    try {
+      await sfs.ftruncate(fd, 0);
+    } finally {
+      await sfs.close(fd);
+    }
+  } catch {
+    // The holder text is a courtesy: it names a process only while alive.
   }
 }

@@ -2,10 +2,11 @@
 // holder's pid), sweeping debris, listing, retention and read-only use.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotStore, StoreError, generationFileName, parseGenerationFileName } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
+import { tryLockExclusive, unlock } from '../../src/sys/index.js';
 import { commitRecords, fixture, liveFile, scratchDir } from './helpers.js';
 
 const rejectsWith = async (t: Test, p: Promise<unknown>, code: string, message: RegExp): Promise<void> => {
@@ -239,4 +240,18 @@ t.test('a damaged sequence floor stops a writable open with one line, instead of
   const none = await SnapshotStore.open(dir);
   await none.close();
   t.pass('no floor file: opens');
+});
+
+t.test('a writer is not refused because someone probes the lock for a moment (DirectoryLock.heldBy), nor told "pid unknown" while the holder writes its pid', async (t) => {
+  const dir = scratchDir(t);
+  await (await SnapshotStore.open(dir)).close();
+  // A probe: the lock taken by a descriptor that writes no pid, let go a moment later.
+  const probe = openSync(join(dir, 'lock'), 'r');
+  t.teardown(() => closeSync(probe));
+  t.ok(tryLockExclusive(probe), 'the probe holds the lock');
+  const opening = SnapshotStore.open(dir);
+  setTimeout(() => unlock(probe), 20);
+  const store = await opening;
+  t.pass('the open waited out the probe instead of failing as LOCKED');
+  await store.close();
 });
