@@ -55,22 +55,22 @@ export class KeptMapping {
   /** Ends one acquire(): what was outgrown or closed meanwhile is unmapped once nothing reads it. */
   release(): void {
     this.#users = Math.max(0, this.#users - 1);
-    if (this.#users > 0) return;
-    for (const old of this.#outgrown.splice(0)) old.close();
-    if (this.#closed) this.#unmap();
+    this.#unmapUnused();
   }
 
   /** Unmaps now, or after the last release() when a capture still reads it. Call it before closing the file. */
   close(): void {
     this.#closed = true;
-    if (this.#users === 0) {
-      for (const old of this.#outgrown.splice(0)) old.close();
-      this.#unmap();
-    }
+    this.#unmapUnused();
   }
 
-  #unmap(): void {
-    this.#windows?.mapping.close();
-    this.#windows = null;
+  /** Once nothing reads them: the outgrown mappings, and the current one when closed. */
+  #unmapUnused(): void {
+    if (this.#users > 0) return;
+    for (const old of this.#outgrown.splice(0)) old.close();
+    if (this.#closed) {
+      this.#windows?.mapping.close();
+      this.#windows = null;
+    }
   }
 }

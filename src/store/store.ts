@@ -89,10 +89,6 @@ export class SnapshotStore implements SnapshotStoreApi {
   async list(): Promise<ListedGeneration[]> {
     this.#usable();
     await this.#pruning;
-    return this.#list();
-  }
-
-  async #list(): Promise<ListedGeneration[]> {
     const scan = await scanDirectory(this.#fs, this.dir);
     const out: ListedGeneration[] = [];
     for (const sequence of scan.sequences) {
