@@ -61,7 +61,7 @@ export class DirectoryLock {
       throw new DirectoryLockedError(dir, holder?.pid ?? null, holder?.what ?? null);
     }
     try {
-      await writeHolder(sfs, path, what);
+      await writeHolder(sfs, path, `${process.pid} ${what}\n`);
     } catch (err) {
       unlock(fd);
       await sfs.close(fd);
@@ -112,7 +112,8 @@ export class DirectoryLock {
     const fd = this.#fd;
     this.#fd = null;
     try {
-      await clearHolder(this.#sfs, this.path);
+      // A file that cannot be written (a read-only file system) keeps its text: it names a process only while alive.
+      await writeHolder(this.#sfs, this.path, '').catch(() => {});
       unlock(fd);
     } finally {
       await this.#sfs.close(fd);
@@ -135,31 +136,18 @@ async function readHolder(sfs: StoreFs, path: string): Promise<{ pid: number; wh
 }
 
 /**
- * Replaces the lock file's contents with `<pid> <what>` of this process:
- * written over the old text, then cut to its length (never emptied first,
- * so a loser reading it meanwhile finds a whole line, old or new).
+ * Replaces the lock file's contents with `text` (the holder's line, or
+ * nothing once it lets go): written over the old text, then cut to its
+ * length (never emptied first, so a loser reading it meanwhile finds a
+ * whole line, old or new).
  */
-async function writeHolder(sfs: StoreFs, path: string, what: string): Promise<void> {
+async function writeHolder(sfs: StoreFs, path: string, text: string): Promise<void> {
   const fd = await sfs.open(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   try {
-    const bytes = Buffer.from(`${process.pid} ${what}\n`, 'utf8');
+    const bytes = Buffer.from(text, 'utf8');
     await writeFullyWith(sfs, fd, bytes, 0, bytes.length, 0);
     await sfs.ftruncate(fd, bytes.length);
   } finally {
     await sfs.close(fd);
-  }
-}
-
-/** Empties the lock file; a file that cannot be written (a read-only file system) keeps its text. */
-async function clearHolder(sfs: StoreFs, path: string): Promise<void> {
-  try {
-    const fd = await sfs.open(path, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
-    try {
-      await sfs.ftruncate(fd, 0);
-    } finally {
-      await sfs.close(fd);
-    }
-  } catch {
-    // The holder text is a courtesy: it names a process only while alive.
   }
 }
