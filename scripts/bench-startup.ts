@@ -8,9 +8,11 @@
 //               the same line (the difference is what the host adds); split
 //               at the host's spawn of the child (its `started` log line)
 //               into the host's own start and the child's, each host
-//               waited for until it exits; the same with the modules of
-//               dist/cli/ loaded one by one instead of the bundle in
-//               dist/cli-bundle/ that bin/shm-host.js runs (scripts/bundle-cli.js)
+//               waited for until it exits; the same with no code cache
+//               (the bundle compiled at each start: bin/load-bundle.js),
+//               and with the modules of dist/cli/ loaded one by one
+//               instead of the bundle dist/cli-bundle/main.cjs that
+//               bin/shm-host.js runs (scripts/bundle-cli.js)
 //   imports     `node -e "await import(X)"` for yargs and execa vs
 //               `node -e 0`: what each library alone adds to a start
 // The build in dist/ is what runs (npm run build first: tsc, then the bundle).
@@ -54,11 +56,11 @@ function timed(args: string[], untilOutput: boolean): Promise<number> {
  * child: the time of its `started` JSON log line (whole milliseconds of the
  * wall clock, against the wall clock at the host's spawn here).
  */
-function timedHost(bin: string, dir: string): Promise<{ firstLine: number; spawned: number }> {
+function timedHost(bin: string, dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ firstLine: number; spawned: number }> {
   return new Promise((resolve, reject) => {
     const wallStart = Date.now();
     const start = process.hrtime.bigint();
-    const p = spawn(process.execPath, [bin, '--dir', dir, '--interval', '0', '--log-format', 'json', '--', process.execPath, ...CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [bin, '--dir', dir, '--interval', '0', '--log-format', 'json', '--', process.execPath, ...CHILD], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let firstLine: number | null = null;
     let spawned: number | null = null;
     let log = '';
@@ -78,7 +80,7 @@ function timedHost(bin: string, dir: string): Promise<{ firstLine: number; spawn
 }
 
 const mtime = (path: string): number => { try { return statSync(join(root, path)).mtimeMs; } catch { return -1; } };
-if (mtime('dist/cli-bundle/main.js') < mtime('dist/cli/main.js')) {
+if (mtime('dist/cli-bundle/main.cjs') < mtime('dist/cli/main.js')) {
   process.stderr.write('bench-startup: dist/cli-bundle/ is missing or older than dist/cli/ (tsc alone): run npm run build\n');
   process.exit(2);
 }
@@ -92,7 +94,7 @@ process.exitCode = await main(process.argv.slice(2));
 `);
 const compare = process.env.BENCH_COMPARE_BIN;
 const compareLabel = process.env.BENCH_COMPARE_LABEL ?? compare;
-const samples: Record<string, number[]> = { node: [], version: [], list: [], bare: [], host: [], spawned: [], restored: [], modules: [], modulesSpawned: [], other: [], yargs: [], execa: [] };
+const samples: Record<string, number[]> = { node: [], version: [], list: [], bare: [], host: [], spawned: [], restored: [], uncached: [], modules: [], modulesSpawned: [], other: [], yargs: [], execa: [] };
 const loadBefore = loadavg()[0]!;
 const importing = (name: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`];
 try {
@@ -112,6 +114,8 @@ try {
     samples.spawned!.push(host.spawned);
     // The same directory each time: its latest generation (one small image) is restored.
     samples.restored!.push((await timedHost(bin, join(scratch, 'restored'))).firstLine);
+    // The bundle compiled at each start (bin/load-bundle.js keeps no code cache).
+    samples.uncached!.push((await timedHost(bin, join(scratch, `uncached-${i}`), { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' })).firstLine);
     const unbundled = await timedHost(modulesBin, join(scratch, `modules-${i}`));
     samples.modules!.push(unbundled.firstLine);
     samples.modulesSpawned!.push(unbundled.spawned);
@@ -128,7 +132,7 @@ const m = Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length 
 const f = (ms: number): string => `${ms.toFixed(0)} ms`;
 const body = `
 Medians of ${rounds} alternating runs of each (after one warm-up run), in
-one process that spawns them; the build in \`dist/\`.
+one process that spawns them; the build in \`dist/\`; Node ${process.version}.
 
 | case | median | baseline | median of baseline | ratio | difference |
 | --- | --- | --- | --- | --- | --- |
@@ -137,6 +141,7 @@ one process that spawns them; the build in \`dist/\`.
 | host start to the child's first line | ${f(m.host!)} | the same child started bare | ${f(m.bare!)} | ${(m.host! / m.bare!).toFixed(2)}x | ${f(m.host! - m.bare!)} |
 | of which: host start to its spawn of the child | ${f(m.spawned!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.spawned! / m.node!).toFixed(2)}x | ${f(m.spawned! - m.node!)} |
 | the same on a directory with one small generation (restored) | ${f(m.restored!)} | the same child started bare | ${f(m.bare!)} | ${(m.restored! / m.bare!).toFixed(2)}x | ${f(m.restored! - m.bare!)} |
+| host start to the child's first line, no code cache (\`NODE_DISABLE_COMPILE_CACHE=1\`) | ${f(m.uncached!)} | the same child started bare | ${f(m.bare!)} | ${(m.uncached! / m.bare!).toFixed(2)}x | ${f(m.uncached! - m.bare!)} |
 | host start to the child's first line, modules not bundled | ${f(m.modules!)} | the same child started bare | ${f(m.bare!)} | ${(m.modules! / m.bare!).toFixed(2)}x | ${f(m.modules! - m.bare!)} |
 | of which: host start to its spawn of the child, not bundled | ${f(m.modulesSpawned!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.modulesSpawned! / m.node!).toFixed(2)}x | ${f(m.modulesSpawned! - m.node!)} |
 ${compare === undefined ? '' : `| host start to the child's first line, ${compareLabel} | ${f(m.other!)} | the same child started bare | ${f(m.bare!)} | ${(m.other! / m.bare!).toFixed(2)}x | ${f(m.other! - m.bare!)} |\n`}| importing yargs alone | ${f(m.yargs!)} | \`node -e 0\` | ${f(m.node!)} | ${(m.yargs! / m.node!).toFixed(2)}x | ${f(m.yargs! - m.node!)} |

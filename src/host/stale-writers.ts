@@ -32,16 +32,16 @@ const WHY = {
  * file in its fd store) and waits until each is dead (a zombie counts: it runs no more) or
  * `timeoutMs` passed. Logs what it killed and anything that would not die.
  * `when` says which: before the host's first child, or at the host's end.
- * Returns the pids killed.
+ * Returns the pids killed, and those of them still alive at the deadline.
  */
-export async function endStaleWriters(name: string, log: Logger, when: keyof typeof WHY, timeoutMs = 5000): Promise<number[]> {
+export async function endStaleWriters(name: string, log: Logger, when: keyof typeof WHY, timeoutMs = 5000): Promise<{ killed: number[]; living: number[] }> {
   const why = WHY[when];
   // The host's own ancestors are not writers: its service manager holds the
   // live file in its file descriptor store (FDSTORE=1), and killing systemd
   // would end the service, not a stray child.
   const spared = new Set([1, ...ancestors()]);
   const holders = memfdHolders(name).filter((pid) => !spared.has(pid));
-  if (holders.length === 0) return [];
+  if (holders.length === 0) return { killed: [], living: [] };
   const described = holders.map((pid) => `${pid} (${commandName(pid)})`).join(', ');
   for (const pid of holders) {
     try {
@@ -60,5 +60,36 @@ export async function endStaleWriters(name: string, log: Logger, when: keyof typ
   if (living.length > 0) {
     log.log('error', 'stale-writers', `processes ${living.join(', ')} still hold the shared memory after SIGKILL; they may still write it`, { pids: living });
   }
-  return holders;
+  return { killed: holders, living };
+}
+
+/** What a host's store offers for its running mark (src/store host-running.ts). */
+export interface RunningMark {
+  markHostRunning(): Promise<boolean>;
+  clearHostRunning(): Promise<void>;
+}
+
+/**
+ * Before the host's first child: marks the directory as a running host's
+ * and, only when an earlier host left that mark (it did not end cleanly),
+ * ends the writers it may have left. A clean end leaves none, and the
+ * search costs more the more processes the machine runs.
+ * @throws StoreError when the mark cannot be written.
+ */
+export async function endStaleWritersAtStart(name: string, log: Logger, store: RunningMark): Promise<void> {
+  if (await store.markHostRunning()) await endStaleWriters(name, log, 'start');
+}
+
+/**
+ * At the host's end: ends whatever still holds its shared memory and, when
+ * nothing does any more, removes the running mark. A mark it cannot remove
+ * is logged: the next start then searches in vain, which is slower, never wrong.
+ */
+export async function endStaleWritersAtEnd(name: string, log: Logger, store: RunningMark): Promise<void> {
+  if ((await endStaleWriters(name, log, 'end')).living.length > 0) return;
+  try {
+    await store.clearHostRunning();
+  } catch (err) {
+    log.log('warn', 'marker', `${(err as Error).message}: the next start will look for leftover writers`);
+  }
 }

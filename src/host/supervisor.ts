@@ -22,7 +22,7 @@ import { ServiceManagerLink, hostStatus, withoutNotifyVariables } from './notify
 import { GroupStop } from './group-stop.js';
 import { killGroupAndWait } from './process-group.js';
 import { reapOrphansOnSigchld } from './reaper.js';
-import { endStaleWriters, sharedFileName } from './stale-writers.js';
+import { endStaleWritersAtEnd, endStaleWritersAtStart, sharedFileName } from './stale-writers.js';
 import { RestartPolicy } from './restart-policy.js';
 import { RestartTimeline, finishTimeline } from './restart-timeline.js';
 import { delayAfterDeath, installSignalHandlers, type SignalHandlers } from './signals.js';
@@ -91,7 +91,7 @@ export class Supervisor {
       this.#replica?.attach(this.#captures, () => this.#files.fd, this.state);
       this.#stopReaping = reapOrphansOnSigchld();
       this.#signals = installSignalHandlers((signal) => this.#onStopSignal(signal), () => void this.requestCapture().catch(() => {}));
-      await endStaleWriters(name, this.#log, 'start');
+      await endStaleWritersAtStart(name, this.#log, this.#store);
       await this.#files.prepareFirst(this.#env);
       return await this.#loop();
     } finally {
@@ -104,7 +104,7 @@ export class Supervisor {
       // The replica: up to --stop-timeout; systemd's stop timeout is extended meanwhile.
       await this.#link.whileWorking(() => this.#captures.drained().then(() => this.#replica?.close(options.stopTimeoutMs)));
       this.#files.close();
-      await endStaleWriters(name, this.#log, 'end');
+      await endStaleWritersAtEnd(name, this.#log, this.#store);
       await this.#store.close();
       this.#link.close();
     }

@@ -13,22 +13,29 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import {
-  DirectoryLock, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith,
+  DirectoryLock, HOST_RUNNING_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith,
   type StoreFs,
 } from '../store/index.js';
 import { ReplicaError } from './errors.js';
 
 /**
  * What a local directory is to a restore: `missing`, `empty` (nothing, or
- * only the lock file: a writer that wrote no generation), `interrupted`
- * (the marker, and only names a restore writes: the lock file, temporary
- * downloads, generations' files and the sequence floor), or `in use`
- * (anything else).
+ * only the lock file and a host's marker: a writer that wrote no
+ * generation), `interrupted` (the restore's marker, and only names a
+ * restore writes or leaves alone: the lock file, a host's marker,
+ * temporary downloads, generations' files and the sequence floor), or
+ * `in use` (anything else).
  */
 export type LocalRestoreState = 'missing' | 'empty' | 'interrupted' | 'in use';
 
+/**
+ * Names a restore never deletes: the lock, its own marker, and a host's
+ * (which tells the next host to look for writers its predecessor left).
+ */
+const keptByRestore = (name: string): boolean => [RESTORE_MARKER, LOCK_NAME, HOST_RUNNING_MARKER].includes(name);
+
 const writtenByRestore = (name: string): boolean =>
-  [RESTORE_MARKER, LOCK_NAME, SEQUENCE_FLOOR_NAME].includes(name) || name.startsWith(TEMP_PREFIX) || parseGenerationFileName(name) !== null;
+  keptByRestore(name) || name === SEQUENCE_FLOOR_NAME || name.startsWith(TEMP_PREFIX) || parseGenerationFileName(name) !== null;
 
 /** The state of `dir` for a restore, and its names. @throws ReplicaError LOCAL when it cannot be read. */
 async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestoreState; names: string[] }> {
@@ -40,7 +47,7 @@ async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestore
     if (code === 'ENOENT') return { state: 'missing', names: [] };
     throw new ReplicaError('LOCAL', `cannot read ${dir} (${code ?? String(e)})`, { hint: 'restore into an empty directory you can write', path: dir, retryable: false, cause: e });
   }
-  if (names.every((n) => n === LOCK_NAME)) return { state: 'empty', names };
+  if (names.every((n) => n === LOCK_NAME || n === HOST_RUNNING_MARKER)) return { state: 'empty', names };
   return { state: names.includes(RESTORE_MARKER) && names.every(writtenByRestore) ? 'interrupted' : 'in use', names };
 }
 
@@ -103,7 +110,7 @@ async function prepareLocked(sfs: StoreFs, dir: string, url: string): Promise<vo
   const { state, names } = await requireRestorable(sfs, dir, true);
   try {
     if (state === 'interrupted') {
-      for (const name of names) if (name !== RESTORE_MARKER && name !== LOCK_NAME) await removeIfPresentWith(sfs, join(dir, name));
+      for (const name of names) if (!keptByRestore(name)) await removeIfPresentWith(sfs, join(dir, name));
       await fsyncDirectoryWith(sfs, dir);
       return;
     }

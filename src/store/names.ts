@@ -24,6 +24,13 @@ export const TEMP_PREFIX = '.tmp-';
 /** The lock file that marks the directory's current host. */
 export const LOCK_NAME = 'lock';
 
+/**
+ * A file a host keeps in the directory from before its first child starts
+ * until its clean end (host-running.ts): found at a start, it says processes
+ * of an earlier host may still hold its shared memory.
+ */
+export const HOST_RUNNING_MARKER = 'host-running';
+
 /** The highest sequence the directory's replica was last seen to hold (sequence-floor.ts). */
 export const SEQUENCE_FLOOR_NAME = 'sequence-floor';
 

@@ -9,6 +9,7 @@ import type { ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import type { DirectoryLock } from './lock.js';
+import { clearHostRunning, markHostRunning } from './host-running.js';
 import { openForWriting } from './open-writable.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
@@ -146,6 +147,12 @@ export class SnapshotStore implements SnapshotStoreApi {
     this.#nextSequence = Math.max(this.#nextSequence, highest + 1);
     await raiseSequenceFloorIn(this.#fs, this.dir, highest);
   }
+
+  /** Marks the directory as a running host's (host-running.ts); true when the mark was there: an earlier host did not end cleanly. @throws StoreError. */
+  markHostRunning = async (): Promise<boolean> => (this.#writable('mark a running host'), markHostRunning(this.#fs, this.dir));
+
+  /** Removes that mark: at the host's end, once no process holds its shared memory. @throws StoreError. */
+  clearHostRunning = async (): Promise<void> => (this.#writable('clear the mark of a running host'), clearHostRunning(this.#fs, this.dir));
 
   deltaParent = (imageSize: number): DeltaParent | null => this.#tip.parentFor(imageSize, this.chainLimits);
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture } from '../../src/live/index.js';
-import { RESTORE_MARKER, SnapshotStore } from '../../src/store/index.js';
+import { HOST_RUNNING_MARKER, RESTORE_MARKER, SnapshotStore } from '../../src/store/index.js';
 import {
   FileReplicaClient, Replicator, describeStoreGeneration, isReplicaError, localRestoreState, restoreFromReplica, verifyStoreGeneration,
 } from '../../src/replica/index.js';
@@ -62,6 +62,20 @@ t.test('a directory with a file no restore writes is not cleared; its lock file 
   t.equal(await localRestoreState(dir), 'in use');
   await t.rejects(restoreFromReplica({ client, dir }), /is not empty \(3 entries\): restore into an empty or new directory/);
   t.ok(existsSync(join(dir, 'notes.txt')) && existsSync(join(dir, RESTORE_MARKER)), 'nothing removed');
+});
+
+t.test('a host that died before its first generation leaves its lock and its running marker: empty to a restore, which keeps the marker', async (t) => {
+  const client = await replicaOfTwo(t);
+  const dir = scratchDir(t, 'died');
+  writeFileSync(join(dir, 'lock'), '1234 host\n');
+  writeFileSync(join(dir, HOST_RUNNING_MARKER), '');
+  t.equal(await localRestoreState(dir), 'empty', 'a lock file and a host-running marker');
+  writeFileSync(join(dir, RESTORE_MARKER), 'restoring\n');
+  writeFileSync(join(dir, '.tmp-0123456789ab-gen-0000000000000001.img'), 'torn');
+  t.equal(await localRestoreState(dir), 'interrupted', 'and so is an interrupted restore into it');
+  await restoreFromReplica({ client, dir, verify: verifyStoreGeneration });
+  t.ok(existsSync(join(dir, HOST_RUNNING_MARKER)), 'the restore left the marker: the next host still looks for the dead host\'s writers');
+  t.notOk(existsSync(join(dir, '.tmp-0123456789ab-gen-0000000000000001.img')), 'the debris went');
 });
 
 t.test('a restore that finds nothing to restore leaves the directory empty, as it found it', async (t) => {

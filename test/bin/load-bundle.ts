@@ -1,0 +1,86 @@
+// bin/load-bundle.js: the command line's bundle compiled with V8's code
+// cache kept on disk (Node without a compile cache of its own), and the
+// bundle itself, which must keep what only some commands need unloaded.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codeCacheDirectory, loadWithCodeCache } from '../../bin/load-bundle.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const LOADER = join(ROOT, 'bin/load-bundle.js');
+
+function scratch(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shm-host-load-bundle-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Loads `file` with the cache in `dir` in a new Node process (a cache hit must come from the disk); prints what the loader found and the file's `value` export. */
+function loadElsewhere(file: string, dir: string): { cache: string; value: unknown } {
+  const script = `import { loadWithCodeCache } from ${JSON.stringify(LOADER)};
+const r = loadWithCodeCache(${JSON.stringify(file)}, ${JSON.stringify(dir)}, 'test');
+r.save();
+console.log(JSON.stringify({ cache: r.cache, value: r.exports.value }));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as { cache: string; value: unknown };
+}
+
+t.test('a miss writes the cache, the next process hits it; a damaged cache is refused and rewritten; another source never hits', async (t) => {
+  const dir = scratch(t);
+  const cache = join(dir, 'cache');
+  mkdirSync(cache, { mode: 0o700 });
+  const file = join(dir, 'bundle.cjs');
+  writeFileSync(file, 'exports.value = require("node:path").basename(__filename) + ":1";\n');
+  t.same(loadElsewhere(file, cache), { cache: 'miss', value: 'bundle.cjs:1' }, 'the first load compiles and saves');
+  const [name] = readdirSync(cache);
+  t.match(name, /^[0-9a-f]{32}-test\.v8$/, 'one cache file, named by the source and the role');
+  t.same(loadElsewhere(file, cache), { cache: 'hit', value: 'bundle.cjs:1' }, 'the next process uses it');
+
+  const bytes = readFileSync(join(cache, name!));
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(join(cache, name!), bytes);
+  t.same(loadElsewhere(file, cache), { cache: 'corrupt', value: 'bundle.cjs:1' }, 'a damaged cache fails its checksum and is not used');
+  t.same(loadElsewhere(file, cache), { cache: 'hit', value: 'bundle.cjs:1' }, 'the load after it wrote it again');
+
+  // The same length: V8 itself would take the old cache for this source.
+  writeFileSync(file, 'exports.value = require("node:path").basename(__filename) + ":2";\n');
+  t.same(loadElsewhere(file, cache), { cache: 'miss', value: 'bundle.cjs:2' }, 'a changed source is a miss, never the old code');
+});
+
+t.test('in-process: no directory, no cache; module, require and __dirname are the file\'s own', async (t) => {
+  const dir = scratch(t);
+  const file = join(dir, 'bundle.cjs');
+  writeFileSync(file, 'module.exports = { dir: __dirname, same: require.resolve("./bundle.cjs") === __filename };\n');
+  const loaded = loadWithCodeCache(file, null);
+  t.equal(loaded.cache, 'off');
+  t.same(loaded.exports, { dir, same: true });
+  loaded.save();
+  t.same(readdirSync(dir), ['bundle.cjs'], 'nothing written');
+});
+
+t.test('the cache directory: NODE_COMPILE_CACHE or a per-user one, never one another user can write', async (t) => {
+  const dir = scratch(t);
+  t.equal(codeCacheDirectory({ NODE_DISABLE_COMPILE_CACHE: '1' }), null, 'turned off');
+  const own = join(dir, 'own');
+  t.equal(codeCacheDirectory({ NODE_COMPILE_CACHE: own }), own, 'created');
+  chmodSync(own, 0o777);
+  t.equal(codeCacheDirectory({ NODE_COMPILE_CACHE: own }), null, 'writable by others: not used');
+  writeFileSync(join(dir, 'file'), '');
+  t.equal(codeCacheDirectory({ NODE_COMPILE_CACHE: join(dir, 'file') }), null, 'not a directory');
+  t.match(codeCacheDirectory({}), new RegExp(`shm-host-code-cache-${process.getuid?.() ?? 0}$`), 'by default one per user');
+});
+
+t.test('the host loads neither yargs nor the AWS SDK before, or after, it runs its child', async (t) => {
+  const dir = scratch(t);
+  const bundle = join(ROOT, 'dist/cli-bundle/main.cjs');
+  if (!existsSync(bundle)) return void t.skip('no dist/cli-bundle/main.cjs: npm run build');
+  const preload = join(dir, 'modules.cjs');
+  // At the host's exit: every file Node loaded through require().
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify(Object.keys(require.cache))));\n`);
+  const run = spawnSync(process.execPath, ['-r', preload, join(ROOT, 'bin/shm-host.js'), '--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0'], { encoding: 'utf8' });
+  t.equal(run.status, 0, run.stderr);
+  const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as string[];
+  t.ok(loaded.some((f) => f.includes('node_modules/koffi/')), `the packages the host needs are seen (koffi, among ${loaded.length} files)`);
+  t.same(loaded.filter((f) => /node_modules\/(yargs|@aws-sdk)\//.test(f)), [], 'no yargs, no AWS SDK');
+});
