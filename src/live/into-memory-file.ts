@@ -12,6 +12,16 @@ import { copySparse, zeroData } from './sparse-copy.js';
  */
 export const COPY_WINDOW = 1024 * CHUNK_SIZE;
 
+/** Data bytes from which a copy reads straight into a mapping of the destination rather than through a buffer. */
+const MAPPED_COPY_FROM = 16 * CHUNK_SIZE;
+
+/** The data bytes (not holes) of [0, length) of file `fd`. */
+function dataBytes(fd: number, length: number): number {
+  let bytes = 0;
+  for (const [start, end] of dataRuns(fd, 0, length)) bytes += end - start;
+  return bytes;
+}
+
 /**
  * Copies [0, length) of file `from` into the memory file `to`, growing `to`
  * to at least max(length, minSize); holes of `from` stay holes. Afterwards
@@ -19,7 +29,7 @@ export const COPY_WINDOW = 1024 * CHUNK_SIZE;
  * data before. Bytes are read straight into a mapping of `to` (one copy; a
  * read past the end of `from` is only a short read, never a fault) and,
  * with `digests`, hashed there, through one window of COPY_WINDOW bytes at
- * a time; or through `into`, a writable mapping of `to` of at least
+ * a time (less than MAPPED_COPY_FROM data bytes: through a buffer); or through `into`, a writable mapping of `to` of at least
  * `length` bytes that the caller keeps. Failures are CopyErrors saying
  * which side failed. Returns `to`'s size afterwards and the data bytes copied.
  */
@@ -36,13 +46,16 @@ export async function copyIntoMemoryFile(
   let bytesCopied = 0;
   if (length > 0) {
     // The caller's mapping when it has one (it goes on to write into the
-    // same pages: a second mapping would fault them all in again).
-    const mapping = into === undefined ? Mapping.map(to, length, { writable: true }) : null;
+    // same pages: a second mapping would fault them all in again). Little
+    // data goes through a buffer instead: a view of a large window counts
+    // in full as memory outside V8's heap, and asks for a full garbage
+    // collection (4 ms on the host's path to its child, docs/BENCHMARKS.md).
+    const mapping = into === undefined && dataBytes(from, length) >= MAPPED_COPY_FROM ? Mapping.map(to, length, { writable: true }) : null;
     const step = into === undefined ? COPY_WINDOW : WINDOW_BYTES;
     try {
       for (let start = 0; start < length; start += step) {
         const end = Math.min(length, start + step);
-        const destination = into === undefined ? mapping!.view(start, end - start) : into.get(start, end);
+        const destination = into !== undefined ? into.get(start, end) : mapping?.view(start, end - start);
         const copied = await copySparse(from, to, start, end, { size: length, destination, destinationBase: start, digests });
         bytesCopied += copied.bytesCopied;
       }

@@ -1,5 +1,6 @@
-// Memory files over 4 GiB in src/live: a copy into a memory file goes a
-// 1 GiB window at a time (data across window edges, hashed exactly), and an
+// Memory files over 4 GiB in src/live: a copy into a memory file goes
+// through a buffer, or with much data a 1 GiB window of a mapping at a time
+// (data across window edges, hashed exactly either way), and an
 // entry ring one buffer cannot view is refused as a layout, never a fatal
 // error of the runtime.
 import t from 'tap';
@@ -12,8 +13,10 @@ import { memoryFile, scratchDir } from '../store/helpers.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
-/** Data runs across the edges of the 1 GiB copy windows and at the file's end. */
+/** Data runs across the edges of the 1 GiB copy windows and at the file's end: little data, copied through a buffer. */
 const PIECES: ReadonlyArray<readonly [number, number, number]> = [[GiB - 100, 200, 1], [3 * GiB - MiB, 2 * MiB, 2], [4 * GiB + 4093, 5000, 3], [5 * GiB - 10, 10, 4]];
+/** The same and 16 MiB more across the 2 GiB edge: enough data to be read straight into a mapping of the destination, window by window. */
+const MANY_PIECES: ReadonlyArray<readonly [number, number, number]> = [...PIECES, [2 * GiB - 8 * MiB, 16 * MiB, 5]];
 
 function readAt(fd: number, at: number, length: number): Buffer {
   const out = Buffer.alloc(length);
@@ -21,7 +24,7 @@ function readAt(fd: number, at: number, length: number): Buffer {
   return out;
 }
 
-t.test('a 5 GiB file is copied into a memory file exactly, window by window, and hashed as the file itself', async (t) => {
+t.test('a 5 GiB file is copied into a memory file exactly, through a buffer (little data), and hashed as the file itself', async (t) => {
   const from = memoryFile(t, 5 * GiB);
   for (const [at, length, byte] of PIECES) writeSync(from, Buffer.alloc(length, byte), 0, length, at);
   const digests = new ChunkDigests(5 * GiB);
@@ -29,6 +32,21 @@ t.test('a 5 GiB file is copied into a memory file exactly, window by window, and
   const result = await copyIntoMemoryFile(from, to, 5 * GiB, 0, digests);
   t.same(result, { size: 5 * GiB, bytesCopied: dataRuns(from, 0, 5 * GiB).reduce((n, [a, b]) => n + b - a, 0) });
   for (const [at, length, byte] of PIECES) {
+    t.ok(readAt(to, at, length).equals(Buffer.alloc(length, byte)), `the ${length} bytes at ${at}`);
+    t.equal(readAt(to, at - 1, 1)[0], 0, `a zero before them`);
+  }
+  t.same(dataRuns(to, 0, 5 * GiB), dataRuns(from, 0, 5 * GiB), 'holes stay holes');
+  t.equal(digests.value(), await checksumOfFile(from, 5 * GiB), 'the checksum of what was copied is the source\'s');
+});
+
+t.test('a 5 GiB file is copied into a memory file exactly, through a mapping, window by window (16 MiB of data and more), and hashed as the file itself', async (t) => {
+  const from = memoryFile(t, 5 * GiB);
+  for (const [at, length, byte] of MANY_PIECES) writeSync(from, Buffer.alloc(length, byte), 0, length, at);
+  const digests = new ChunkDigests(5 * GiB);
+  const to = memoryFile(t, 0);
+  const result = await copyIntoMemoryFile(from, to, 5 * GiB, 0, digests);
+  t.same(result, { size: 5 * GiB, bytesCopied: dataRuns(from, 0, 5 * GiB).reduce((n, [a, b]) => n + b - a, 0) });
+  for (const [at, length, byte] of MANY_PIECES) {
     t.ok(readAt(to, at, length).equals(Buffer.alloc(length, byte)), `the ${length} bytes at ${at}`);
     t.equal(readAt(to, at - 1, 1)[0], 0, `a zero before them`);
   }
