@@ -59,9 +59,9 @@ export function loadBundle(file, role) {
  * and its flags), holding the SHA-256 of the code cache before it (V8 does
  * not check its payload unless --verify-snapshot-checksum). Returns
  * `{ exports, cache, save }`: `cache` tells what was found: 'hit', 'miss',
- * 'corrupt' (a cache file that
- * failed its checksum), 'rejected' (by V8) or 'off'; `save()` writes the
- * cache (write-temp then rename) unless it was a hit; it never throws.
+ * 'corrupt' (a cache file that failed its checksum), 'rejected' (by V8) or
+ * 'off'; `save()` writes the cache (write-temp then rename) unless it was a
+ * hit; it never throws.
  */
 export function loadWithCodeCache(file, dir, role = 'main') {
   const source = fs.readFileSync(file, 'utf8');

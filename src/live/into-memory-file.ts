@@ -29,8 +29,9 @@ function dataBytes(fd: number, length: number): number {
  * data before. Bytes are read straight into a mapping of `to` (one copy; a
  * read past the end of `from` is only a short read, never a fault) and,
  * with `digests`, hashed there, through one window of COPY_WINDOW bytes at
- * a time (less than MAPPED_COPY_FROM data bytes: through a buffer); or through `into`, a writable mapping of `to` of at least
- * `length` bytes that the caller keeps. Failures are CopyErrors saying
+ * a time (with less than MAPPED_COPY_FROM data bytes, through a buffer);
+ * or through `into`, a writable mapping of `to` of at least `length` bytes
+ * that the caller keeps. Failures are CopyErrors saying
  * which side failed. Returns `to`'s size afterwards and the data bytes copied.
  */
 export async function copyIntoMemoryFile(
