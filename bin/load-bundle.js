@@ -4,89 +4,101 @@
 // (docs/BENCHMARKS.md, Start-up). Node >= 22.8 keeps such a cache itself
 // (module.enableCompileCache); on older Node this file keeps V8's code cache
 // (vm.Script cachedData) in a directory of the user's own.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 
-/** Cache files kept in the directory: one per build of the bundle and Node version; older ones are deleted at a save. */
+const require = createRequire(import.meta.url);
+/** Cache files kept in the directory: one per build of the bundle, Node version and role; older ones are deleted at a save. */
 const KEEP = 8;
 /** A run that lasts saves its cache this long after its start (ms): by then the host has started its child, and that code is compiled. */
 const SAVE_AFTER_MS = 2000;
+/** Bytes before the code cache in a cache file: the SHA-256 of the rest, then a flag: 1 when saved by a run that lasted (COMPLETE), 0 when by one that ended sooner. */
+const HEADER = 33;
 
 /**
  * Runs the CommonJS file `file` and returns `{ exports, save }`: its
  * `module.exports`, and a function that writes the code V8 compiled for it
  * so far to the cache (once; call it when the program's work is done;
  * otherwise it runs by itself SAVE_AFTER_MS after the load, without holding
- * the process). Where Node has a cache of its own it is turned on, `file`
- * is required, and `save` flushes Node's cache. The cache follows Node's
- * variables (nodejs.org/api/module.html#module-compile-cache):
- * NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE names its
- * directory. `role` names the kind of command (one cache file each: a
- * cache holds the code that ran before it was saved, and a hit is not saved
- * again). Never throws for the cache's sake: without a usable one, the
- * file is compiled as it would be by require().
+ * the process). The cache follows Node's variables
+ * (nodejs.org/api/module.html#module-compile-cache): NODE_DISABLE_COMPILE_CACHE=1
+ * turns it off, NODE_COMPILE_CACHE names its directory (see
+ * codeCacheDirectory). Where Node has a cache of its own (Node >= 22.8) it
+ * is turned on in that directory and `file` is required; so it is too when
+ * this Node maps stack traces (--enable-source-maps) or was given options
+ * or preloads (execArgv, NODE_OPTIONS): those apply to require() only, or
+ * change the compiled code. `role` names the kind of command (one cache
+ * file each: a cache holds the code that ran before it was saved). Never
+ * throws for the cache's sake: without a usable one, `file` is compiled as
+ * require() would.
  */
 export function loadBundle(file, role) {
-  if (typeof module.enableCompileCache === 'function') {
-    // Never throws; not passed on: the child's environment stays the host's.
-    module.enableCompileCache();
-    const exports = createRequire(file)(file);
-    return { exports, save: () => module.flushCompileCache?.() };
-  }
   const dir = codeCacheDirectory();
+  if (typeof module.enableCompileCache === 'function' || process.sourceMapsEnabled || process.execArgv.length > 0 || process.env.NODE_OPTIONS) {
+    // Never throws; not passed on: the child's environment stays the host's.
+    if (dir !== null) module.enableCompileCache?.(dir);
+    return { exports: require(file), save: () => module.flushCompileCache?.() };
+  }
   const loaded = loadWithCodeCache(file, dir, role);
-  const timer = setTimeout(loaded.save, SAVE_AFTER_MS);
+  const timer = setTimeout(() => loaded.save(true), SAVE_AFTER_MS);
   timer.unref();
   return {
     exports: loaded.exports,
     save: () => {
       clearTimeout(timer);
-      loaded.save();
+      loaded.save(false);
     },
   };
 }
 
 /**
  * Compiles and runs the CommonJS file `file` as require() would (its own
- * `require`, `module`, `__filename`, `__dirname`), with V8's code cache
- * from directory `dir` (null: none), in the file of `role` for this
- * source: named by the SHA-256 of the source, the Node version and the
- * architecture (V8 itself checks only the source's length, its own version
- * and its flags), holding the SHA-256 of the code cache before it (V8 does
- * not check its payload unless --verify-snapshot-checksum). Returns
- * `{ exports, cache, save }`: `cache` tells what was found: 'hit', 'miss',
- * 'corrupt' (a cache file that failed its checksum), 'rejected' (by V8) or
- * 'off'; `save()` writes the cache (write-temp then rename) unless it was a
- * hit; it never throws.
+ * `require`, `module`, `__filename`, `__dirname`; but no import()), with V8's code cache from directory `dir` (null: none), in the
+ * file of `role` for this build of `file`: named by the SHA-256 of the
+ * file's identity (device, inode, size, modification time in ns), the Node
+ * version, architecture and options (V8 itself checks only the source's
+ * length, its own version and its flags), and holding the SHA-256 of the
+ * code cache before it (V8 does not check its payload unless
+ * --verify-snapshot-checksum). Returns `{ exports, cache, save }`: `cache`
+ * tells what was found: 'hit', 'partial' (a cache saved by a run that
+ * ended before SAVE_AFTER_MS), 'miss', 'corrupt' (a cache file that failed
+ * its checksum), 'rejected' (by V8) or 'off'. `save(complete)` writes the
+ * cache (write-temp then rename; `complete`: this run lasted) unless it
+ * holds as much already; it never throws.
  */
 export function loadWithCodeCache(file, dir, role = 'main') {
+  const { createHash } = require('node:crypto');
   const source = fs.readFileSync(file, 'utf8');
-  const key = createHash('sha256').update(`${process.version} ${process.arch}\0`).update(source).digest('hex').slice(0, 32);
+  const id = fs.statSync(file, { bigint: true });
+  const key = createHash('sha256')
+    .update([process.version, process.arch, process.execArgv.join(' '), process.env.NODE_OPTIONS ?? '', id.dev, id.ino, id.size, id.mtimeNs].join('\0'))
+    .digest('hex').slice(0, 32);
   const cacheFile = dir === null ? null : join(dir, `${key}-${role}.v8`);
   let cache = 'off';
-  let cachedData;
+  let found;
   if (cacheFile !== null) {
-    cachedData = readCacheFile(cacheFile);
-    cache = cachedData === undefined ? 'miss' : cachedData === null ? 'corrupt' : 'hit';
+    found = readCacheFile(cacheFile, createHash);
+    cache = found === undefined ? 'miss' : found === null ? 'corrupt' : found.complete ? 'hit' : 'partial';
   }
-  const script = new vm.Script(module.wrap(source), { filename: file, cachedData: cachedData ?? undefined });
-  if (cache === 'hit' && script.cachedDataRejected) cache = 'rejected';
+  // No import() may run in it: without --experimental-vm-modules vm.Script has no loader for it (main-node20.cjs requires its packages).
+  const script = new vm.Script(module.wrap(source), { filename: file, cachedData: found?.data });
+  if (found && script.cachedDataRejected) cache = 'rejected';
   const mod = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
   mod.loaded = true;
-  let saved = cache === 'hit' || cacheFile === null;
+  let saved = cacheFile === null || cache === 'hit';
   return {
     exports: mod.exports,
     cache,
-    save: () => {
-      if (saved) return;
+    save: (complete = false) => {
+      // A partial cache is replaced by a complete one only.
+      if (saved || (cache === 'partial' && !complete)) return;
       saved = true;
       try {
-        writeCacheFile(/** @type {string} */ (cacheFile), script.createCachedData());
+        writeCacheFile(/** @type {string} */ (cacheFile), script.createCachedData(), complete, createHash);
       } catch {
         // A cache is an optimisation: a full disk or a read-only directory costs the next start a compile.
       }
@@ -114,29 +126,35 @@ export function codeCacheDirectory(env = process.env) {
   }
 }
 
-/** The code cache in `path`: a Buffer, undefined when there is none, null when its checksum fails. */
-function readCacheFile(path) {
+/** The cache in `path`: `{ data, complete }`, undefined when there is none, null when its checksum fails. */
+function readCacheFile(path, createHash) {
   let bytes;
   try {
     bytes = fs.readFileSync(path);
   } catch {
     return undefined;
   }
-  const data = bytes.subarray(32);
-  return bytes.length > 32 && createHash('sha256').update(data).digest().equals(bytes.subarray(0, 32)) ? data : null;
+  if (bytes.length <= HEADER || !createHash('sha256').update(bytes.subarray(32)).digest().equals(bytes.subarray(0, 32))) return null;
+  return { data: bytes.subarray(HEADER), complete: bytes[32] === 1 };
 }
 
-function writeCacheFile(path, data) {
+function writeCacheFile(path, data, complete, createHash) {
+  const body = Buffer.concat([Buffer.from([complete ? 1 : 0]), data]);
   const temp = `${path}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, Buffer.concat([createHash('sha256').update(data).digest(), data]), { mode: 0o600 });
+  fs.writeFileSync(temp, Buffer.concat([createHash('sha256').update(body).digest(), body]), { mode: 0o600 });
   fs.renameSync(temp, path);
   const dir = dirname(path);
-  const others = fs.readdirSync(dir).filter((name) => name.endsWith('.v8')).map((name) => {
+  const files = fs.readdirSync(dir).map((name) => {
     try {
       return { name, mtime: fs.statSync(join(dir, name)).mtimeMs };
     } catch {
       return { name, mtime: Infinity };
     }
   });
-  for (const { name } of others.sort((a, b) => b.mtime - a.mtime).slice(KEEP)) fs.rmSync(join(dir, name), { force: true });
+  // The oldest caches beyond KEEP, and temporary files a process killed before its rename left (older than a minute).
+  const stale = [
+    ...files.filter((f) => f.name.endsWith('.v8')).sort((a, b) => b.mtime - a.mtime).slice(KEEP),
+    ...files.filter((f) => f.name.endsWith('.tmp') && f.mtime < Date.now() - 60_000),
+  ];
+  for (const { name } of stale) fs.rmSync(join(dir, name), { force: true });
 }

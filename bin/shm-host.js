@@ -3,19 +3,23 @@
 // `--version`, answered here without loading the program (it is what
 // scripts and package managers call most, and should cost a bare Node start).
 import { readFileSync, statSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The program's entry: dist/cli-bundle/main.cjs, the same modules bundled
- * into one CommonJS file (scripts/bundle-cli.js, run by npm run build):
- * loading them one by one took most of the host's time before it spawns
- * its child (docs/BENCHMARKS.md, Start-up). A bundle older than
- * dist/cli/main.js (tsc run alone rewrote the modules after it) or none:
- * null, and the modules themselves run.
+ * The program's entry: the same modules bundled into one CommonJS file
+ * (scripts/bundle-cli.js, run by npm run build): loading them one by one
+ * took most of the host's time before it spawns its child
+ * (docs/BENCHMARKS.md, Start-up). dist/cli-bundle/main.cjs where Node has
+ * a compile cache of its own (Node >= 22), main-node20.cjs before (its
+ * dynamic imports are require() calls: bin/load-bundle.js). A bundle older
+ * than dist/cli/main.js (tsc run alone rewrote the modules after it) or
+ * none: null, and the modules themselves run.
  */
 function bundle() {
   const modules = new URL('../dist/cli/main.js', import.meta.url);
-  const bundled = new URL('../dist/cli-bundle/main.cjs', import.meta.url);
+  const name = typeof module.enableCompileCache === 'function' ? 'main.cjs' : 'main-node20.cjs';
+  const bundled = new URL(`../dist/cli-bundle/${name}`, import.meta.url);
   try {
     return statSync(bundled).mtimeMs >= statSync(modules).mtimeMs ? fileURLToPath(bundled) : null;
   } catch {

@@ -29,10 +29,13 @@ const WHY = {
 /**
  * SIGKILLs every process that holds or maps a memory file named `name`
  * (never PID 1 or an ancestor of the host: a service manager keeping the
- * file in its fd store) and waits until each is dead (a zombie counts: it runs no more) or
- * `timeoutMs` passed. Logs what it killed and anything that would not die.
+ * file in its fd store), waits until each is dead (a zombie counts: it runs
+ * no more), and looks again, until a look finds none or `timeoutMs` passed:
+ * a holder may fork between the look and its SIGKILL, and its child holds
+ * the file too. Logs what it killed and anything that would not die.
  * `when` says which: before the host's first child, or at the host's end.
- * Returns the pids killed, and those of them still alive at the deadline.
+ * Returns the pids killed, and those still alive at the end (none when the
+ * last look found no holder).
  */
 export async function endStaleWriters(name: string, log: Logger, when: keyof typeof WHY, timeoutMs = 5000): Promise<{ killed: number[]; living: number[] }> {
   const why = WHY[when];
@@ -40,55 +43,62 @@ export async function endStaleWriters(name: string, log: Logger, when: keyof typ
   // live file in its file descriptor store (FDSTORE=1), and killing systemd
   // would end the service, not a stray child.
   const spared = new Set([1, ...ancestors()]);
-  const holders = memfdHolders(name).filter((pid) => !spared.has(pid));
-  if (holders.length === 0) return { killed: [], living: [] };
-  const described = holders.map((pid) => `${pid} (${commandName(pid)})`).join(', ');
-  for (const pid of holders) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Gone already, or not ours to kill: the wait below tells.
+  const deadline = performance.now() + timeoutMs;
+  const killed: number[] = [];
+  for (;;) {
+    const holders = memfdHolders(name).filter((pid) => !spared.has(pid));
+    if (holders.length === 0) return { killed, living: [] };
+    const fresh = holders.filter((pid) => !killed.includes(pid));
+    for (const pid of holders) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already, or not ours to kill: the wait below tells.
+      }
+    }
+    if (fresh.length > 0) {
+      log.log('warn', 'stale-writers', `killed ${fresh.map((pid) => `${pid} (${commandName(pid)})`).join(', ')}: ${why}`, { pids: fresh });
+      killed.push(...fresh);
+    }
+    let living = holders.filter(isAlive);
+    for (let pollMs = 1; living.length > 0 && performance.now() < deadline; pollMs = Math.min(pollMs * 2, 50)) {
+      await delay(pollMs);
+      living = living.filter(isAlive);
+    }
+    if (living.length > 0) {
+      log.log('error', 'stale-writers', `processes ${living.join(', ')} still hold the shared memory after SIGKILL; they may still write it`, { pids: living });
+      return { killed, living };
     }
   }
-  const deadline = performance.now() + timeoutMs;
-  let living = holders.filter(isAlive);
-  for (let pollMs = 1; living.length > 0 && performance.now() < deadline; pollMs = Math.min(pollMs * 2, 50)) {
-    await delay(pollMs);
-    living = living.filter(isAlive);
-  }
-  log.log('warn', 'stale-writers', `killed ${described}: ${why}`, { pids: holders });
-  if (living.length > 0) {
-    log.log('error', 'stale-writers', `processes ${living.join(', ')} still hold the shared memory after SIGKILL; they may still write it`, { pids: living });
-  }
-  return { killed: holders, living };
 }
 
-/** What a host's store offers for its running mark (src/store host-running.ts). */
-export interface RunningMark {
-  markHostRunning(): Promise<boolean>;
-  clearHostRunning(): Promise<void>;
+/** What a host's store offers for the mark of a clean end (src/store clean-end.ts). */
+export interface CleanEndMark {
+  takeCleanEnd(): Promise<boolean>;
+  markCleanEnd(): Promise<void>;
 }
 
 /**
- * Before the host's first child: marks the directory as a running host's
- * and, only when an earlier host left that mark (it did not end cleanly),
- * ends the writers it may have left. A clean end leaves none, and the
- * search costs more the more processes the machine runs.
- * @throws StoreError when the mark cannot be written.
+ * Before the host's first child: takes the mark of the last host's clean
+ * end and, only when there was none (that host was killed or crashed, or
+ * left a writer that would not die; or the directory predates the mark),
+ * ends the writers a predecessor may have left. After a clean end there
+ * are none, and the search costs more the more processes the machine runs.
+ * @throws StoreError when the mark cannot be deleted.
  */
-export async function endStaleWritersAtStart(name: string, log: Logger, store: RunningMark): Promise<void> {
-  if (await store.markHostRunning()) await endStaleWriters(name, log, 'start');
+export async function endStaleWritersAtStart(name: string, log: Logger, store: CleanEndMark): Promise<void> {
+  if (!(await store.takeCleanEnd())) await endStaleWriters(name, log, 'start');
 }
 
 /**
  * At the host's end: ends whatever still holds its shared memory and, when
- * nothing does any more, removes the running mark. A mark it cannot remove
- * is logged: the next start then searches in vain, which is slower, never wrong.
+ * nothing does any more, marks the end clean. A mark it cannot write is
+ * logged: the next start then searches in vain, which is slower, never wrong.
  */
-export async function endStaleWritersAtEnd(name: string, log: Logger, store: RunningMark): Promise<void> {
+export async function endStaleWritersAtEnd(name: string, log: Logger, store: CleanEndMark): Promise<void> {
   if ((await endStaleWriters(name, log, 'end')).living.length > 0) return;
   try {
-    await store.clearHostRunning();
+    await store.markCleanEnd();
   } catch (err) {
     log.log('warn', 'marker', `${(err as Error).message}: the next start will look for leftover writers`);
   }

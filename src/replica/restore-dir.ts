@@ -13,16 +13,16 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import {
-  DirectoryLock, HOST_RUNNING_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith,
+  DirectoryLock, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith,
   type StoreFs,
 } from '../store/index.js';
 import { ReplicaError } from './errors.js';
 
 /**
  * What a local directory is to a restore: `missing`, `empty` (nothing, or
- * only the lock file and a host's marker: a writer that wrote no
- * generation), `interrupted` (the restore's marker, and only names a
- * restore writes or leaves alone: the lock file, a host's marker,
+ * only the lock file and a host's mark of a clean end: a writer that wrote
+ * no generation), `interrupted` (the restore's marker, and only names a
+ * restore writes or leaves alone: the lock file, a host's mark,
  * temporary downloads, generations' files and the sequence floor), or
  * `in use` (anything else).
  */
@@ -30,9 +30,9 @@ export type LocalRestoreState = 'missing' | 'empty' | 'interrupted' | 'in use';
 
 /**
  * Names a restore never deletes: the lock, its own marker, and a host's
- * (which tells the next host to look for writers its predecessor left).
+ * mark of a clean end (which spares the next host its search for writers).
  */
-const keptByRestore = (name: string): boolean => [RESTORE_MARKER, LOCK_NAME, HOST_RUNNING_MARKER].includes(name);
+const keptByRestore = (name: string): boolean => [RESTORE_MARKER, LOCK_NAME, CLEAN_END_MARKER].includes(name);
 
 const writtenByRestore = (name: string): boolean =>
   keptByRestore(name) || name === SEQUENCE_FLOOR_NAME || name.startsWith(TEMP_PREFIX) || parseGenerationFileName(name) !== null;
@@ -47,7 +47,7 @@ async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestore
     if (code === 'ENOENT') return { state: 'missing', names: [] };
     throw new ReplicaError('LOCAL', `cannot read ${dir} (${code ?? String(e)})`, { hint: 'restore into an empty directory you can write', path: dir, retryable: false, cause: e });
   }
-  if (names.every((n) => n === LOCK_NAME || n === HOST_RUNNING_MARKER)) return { state: 'empty', names };
+  if (names.every((n) => n === LOCK_NAME || n === CLEAN_END_MARKER)) return { state: 'empty', names };
   return { state: names.includes(RESTORE_MARKER) && names.every(writtenByRestore) ? 'interrupted' : 'in use', names };
 }
 

@@ -17,7 +17,7 @@ export { DirectoryLock } from './lock.js';
 export { raiseSequenceFloorIn, readSequenceFloor } from './sequence-floor.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
 export { checksumOfFile, digestChunksOfFile, digestImage, type ReadAt } from './checksum-file.js';
-export { generationFileName, parseGenerationFileName, HOST_RUNNING_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX } from './names.js';
+export { generationFileName, parseGenerationFileName, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX } from './names.js';
 export { MIN_KEEP, DEFAULT_KEEP } from './retention.js';
 export { serializeManifest } from './manifest.js';
 export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';

@@ -25,11 +25,11 @@ export const TEMP_PREFIX = '.tmp-';
 export const LOCK_NAME = 'lock';
 
 /**
- * A file a host keeps in the directory from before its first child starts
- * until its clean end (host-running.ts): found at a start, it says processes
- * of an earlier host may still hold its shared memory.
+ * A file a host leaves at its clean end and deletes at its next start
+ * (clean-end.ts): found at a start, it says no process of the last host
+ * still holds its shared memory.
  */
-export const HOST_RUNNING_MARKER = 'host-running';
+export const CLEAN_END_MARKER = 'clean-end';
 
 /** The highest sequence the directory's replica was last seen to hold (sequence-floor.ts). */
 export const SEQUENCE_FLOOR_NAME = 'sequence-floor';

@@ -9,7 +9,7 @@ import type { ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import type { DirectoryLock } from './lock.js';
-import { clearHostRunning, markHostRunning } from './host-running.js';
+import { markCleanEnd, takeCleanEnd } from './clean-end.js';
 import { openForWriting } from './open-writable.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
@@ -148,11 +148,11 @@ export class SnapshotStore implements SnapshotStoreApi {
     await raiseSequenceFloorIn(this.#fs, this.dir, highest);
   }
 
-  /** Marks the directory as a running host's (host-running.ts); true when the mark was there: an earlier host did not end cleanly. @throws StoreError. */
-  markHostRunning = async (): Promise<boolean> => (this.#writable('mark a running host'), markHostRunning(this.#fs, this.dir));
+  /** Deletes the mark of a clean end (clean-end.ts); true when it was there: the last host left no writer. @throws StoreError. */
+  takeCleanEnd = async (): Promise<boolean> => (this.#writable('take the mark of a clean end'), takeCleanEnd(this.#fs, this.dir));
 
-  /** Removes that mark: at the host's end, once no process holds its shared memory. @throws StoreError. */
-  clearHostRunning = async (): Promise<void> => (this.#writable('clear the mark of a running host'), clearHostRunning(this.#fs, this.dir));
+  /** Writes that mark: at a host's end, once no process holds its shared memory. @throws StoreError. */
+  markCleanEnd = async (): Promise<void> => (this.#writable('mark a clean end'), markCleanEnd(this.#fs, this.dir));
 
   deltaParent = (imageSize: number): DeltaParent | null => this.#tip.parentFor(imageSize, this.chainLimits);
 

@@ -31,12 +31,15 @@ export class RunCursor {
 
 /**
  * The data runs of `fd` within [start, end). A file that cannot tell
- * (EINVAL) is all data; what lies past the end of file is a hole.
+ * (EINVAL) is all data; what lies past the end of file is a hole. With
+ * `stopAfter` (bytes), only the first runs, up to the one at which they
+ * hold that many bytes.
  */
-export function dataRuns(fd: number, start: number, end: number): Run[] {
+export function dataRuns(fd: number, start: number, end: number, stopAfter = Infinity): Run[] {
   const runs: Run[] = [];
   let p = start;
-  while (p < end) {
+  let bytes = 0;
+  while (p < end && bytes < stopAfter) {
     let d: number | null;
     let h: number;
     try {
@@ -55,6 +58,7 @@ export function dataRuns(fd: number, start: number, end: number): Run[] {
     }
     const to = Math.min(h, end);
     runs.push([d, to]);
+    bytes += to - d;
     p = to;
   }
   return runs;

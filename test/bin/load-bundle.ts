@@ -5,6 +5,7 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import module from 'node:module';
 import { join } from 'node:path';
 import { codeCacheDirectory, loadWithCodeCache } from '../../bin/load-bundle.js';
 
@@ -17,16 +18,22 @@ function scratch(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-/** Loads `file` with the cache in `dir` in a new Node process (a cache hit must come from the disk); prints what the loader found and the file's `value` export. */
-function loadElsewhere(file: string, dir: string): { cache: string; value: unknown } {
+/**
+ * Loads `file` with the cache in `dir` in a new Node process (a cache hit must come from the
+ * disk; `flags`: its Node options), then saves the cache as a run that lasted (`complete`) or
+ * not; prints what the loader found and the file's `value` export.
+ */
+function loadElsewhere(file: string, dir: string, complete = true, flags: string[] = []): { cache: string; value: unknown } {
   const script = `import { loadWithCodeCache } from ${JSON.stringify(LOADER)};
 const r = loadWithCodeCache(${JSON.stringify(file)}, ${JSON.stringify(dir)}, 'test');
-r.save();
+r.save(process.env.COMPLETE === '1');
 console.log(JSON.stringify({ cache: r.cache, value: r.exports.value }));`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as { cache: string; value: unknown };
+  // The same script text each time: -e and its text are Node options, part of the cache's key.
+  const env = { ...process.env, COMPLETE: complete ? '1' : '0' };
+  return JSON.parse(execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', env })) as { cache: string; value: unknown };
 }
 
-t.test('a miss writes the cache, the next process hits it; a damaged cache is refused and rewritten; another source never hits', async (t) => {
+t.test('a miss writes the cache, the next process hits it; a damaged cache is refused and rewritten; another build or other flags never hit', async (t) => {
   const dir = scratch(t);
   const cache = join(dir, 'cache');
   mkdirSync(cache, { mode: 0o700 });
@@ -34,7 +41,7 @@ t.test('a miss writes the cache, the next process hits it; a damaged cache is re
   writeFileSync(file, 'exports.value = require("node:path").basename(__filename) + ":1";\n');
   t.same(loadElsewhere(file, cache), { cache: 'miss', value: 'bundle.cjs:1' }, 'the first load compiles and saves');
   const [name] = readdirSync(cache);
-  t.match(name, /^[0-9a-f]{32}-test\.v8$/, 'one cache file, named by the source and the role');
+  t.match(name, /^[0-9a-f]{32}-test\.v8$/, 'one cache file, named by the build and the role');
   t.same(loadElsewhere(file, cache), { cache: 'hit', value: 'bundle.cjs:1' }, 'the next process uses it');
 
   const bytes = readFileSync(join(cache, name!));
@@ -43,9 +50,24 @@ t.test('a miss writes the cache, the next process hits it; a damaged cache is re
   t.same(loadElsewhere(file, cache), { cache: 'corrupt', value: 'bundle.cjs:1' }, 'a damaged cache fails its checksum and is not used');
   t.same(loadElsewhere(file, cache), { cache: 'hit', value: 'bundle.cjs:1' }, 'the load after it wrote it again');
 
+  t.same(loadElsewhere(file, cache, true, ['--max-old-space-size=100']), { cache: 'miss', value: 'bundle.cjs:1' }, 'other V8 flags: a cache of their own, not one V8 rejects');
+  t.same(loadElsewhere(file, cache), { cache: 'hit', value: 'bundle.cjs:1' }, 'which leaves the plain one alone');
+
   // The same length: V8 itself would take the old cache for this source.
   writeFileSync(file, 'exports.value = require("node:path").basename(__filename) + ":2";\n');
-  t.same(loadElsewhere(file, cache), { cache: 'miss', value: 'bundle.cjs:2' }, 'a changed source is a miss, never the old code');
+  t.same(loadElsewhere(file, cache), { cache: 'miss', value: 'bundle.cjs:2' }, 'a rewritten file is a miss, never the old code');
+});
+
+t.test('a cache saved by a run that ended early is replaced by the next run that lasts', async (t) => {
+  const dir = scratch(t);
+  const cache = join(dir, 'cache');
+  mkdirSync(cache, { mode: 0o700 });
+  const file = join(dir, 'bundle.cjs');
+  writeFileSync(file, 'exports.value = 7;\n');
+  t.same(loadElsewhere(file, cache, false), { cache: 'miss', value: 7 }, 'a short run saves what it compiled');
+  t.same(loadElsewhere(file, cache, false), { cache: 'partial', value: 7 }, 'the next finds it partial, and another short run leaves it so');
+  t.same(loadElsewhere(file, cache, true), { cache: 'partial', value: 7 }, 'a run that lasts replaces it');
+  t.same(loadElsewhere(file, cache, false), { cache: 'hit', value: 7 }, 'with a complete one');
 });
 
 t.test('in-process: no directory, no cache; module, require and __dirname are the file\'s own', async (t) => {
@@ -75,12 +97,37 @@ t.test('the host loads neither yargs nor the AWS SDK before, or after, it runs i
   const dir = scratch(t);
   const bundle = join(ROOT, 'dist/cli-bundle/main.cjs');
   if (!existsSync(bundle)) return void t.skip('no dist/cli-bundle/main.cjs: npm run build');
+  // -r makes bin/load-bundle.js require() the bundle (a preload applies to require() only), as on Node 22 and later.
   const preload = join(dir, 'modules.cjs');
   // At the host's exit: every file Node loaded through require().
   writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify(Object.keys(require.cache))));\n`);
-  const run = spawnSync(process.execPath, ['-r', preload, join(ROOT, 'bin/shm-host.js'), '--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0'], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['-r', preload, join(ROOT, 'bin/shm-host.js'), '--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0'], {
+    encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: join(dir, 'cache') },
+  });
   t.equal(run.status, 0, run.stderr);
   const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as string[];
   t.ok(loaded.some((f) => f.includes('node_modules/koffi/')), `the packages the host needs are seen (koffi, among ${loaded.length} files)`);
   t.same(loaded.filter((f) => /node_modules\/(yargs|@aws-sdk)\//.test(f)), [], 'no yargs, no AWS SDK');
+});
+
+t.test('the command as users run it (no Node options): the cache is written by the first run and serves the next', async (t) => {
+  const dir = scratch(t);
+  const cache = join(dir, 'cache');
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: cache };
+  const run = (...args: string[]): string => {
+    // tap gives every process it starts NODE_OPTIONS (its process-info hooks, source maps),
+    // which sends the loader down require()'s path: env(1) takes it away again.
+    const r = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, join(ROOT, 'bin/shm-host.js'), ...args], { encoding: 'utf8', env });
+    t.equal(r.status, 0, `shm-host ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  run('--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0');
+  t.ok(readdirSync(cache).length > 0, `the host filled the cache directory: ${readdirSync(cache).join(', ')}`);
+  const first = run('list', '--dir', join(dir, 'state'));
+  t.match(first, /post-mortem/, 'list shows the host\'s generation');
+  t.equal(run('list', '--dir', join(dir, 'state')), first, 'and says the same from the cache');
+  run('--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0');
+  if (typeof (module as { enableCompileCache?: unknown }).enableCompileCache !== 'function') {
+    t.same(readdirSync(cache).map((n) => n.replace(/^[0-9a-f]{32}/, 'KEY')).sort(), ['KEY-host.v8', 'KEY-tools.v8'], 'Node 20: one V8 code cache per kind of command');
+  }
 });

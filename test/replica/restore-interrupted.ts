@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture } from '../../src/live/index.js';
-import { HOST_RUNNING_MARKER, RESTORE_MARKER, SnapshotStore } from '../../src/store/index.js';
+import { CLEAN_END_MARKER, RESTORE_MARKER, SnapshotStore } from '../../src/store/index.js';
 import {
   FileReplicaClient, Replicator, describeStoreGeneration, isReplicaError, localRestoreState, restoreFromReplica, verifyStoreGeneration,
 } from '../../src/replica/index.js';
@@ -64,17 +64,17 @@ t.test('a directory with a file no restore writes is not cleared; its lock file 
   t.ok(existsSync(join(dir, 'notes.txt')) && existsSync(join(dir, RESTORE_MARKER)), 'nothing removed');
 });
 
-t.test('a host that died before its first generation leaves its lock and its running marker: empty to a restore, which keeps the marker', async (t) => {
+t.test('a host that ended cleanly without a generation leaves its lock and its mark of a clean end: empty to a restore, which keeps the mark', async (t) => {
   const client = await replicaOfTwo(t);
   const dir = scratchDir(t, 'died');
   writeFileSync(join(dir, 'lock'), '1234 host\n');
-  writeFileSync(join(dir, HOST_RUNNING_MARKER), '');
-  t.equal(await localRestoreState(dir), 'empty', 'a lock file and a host-running marker');
+  writeFileSync(join(dir, CLEAN_END_MARKER), '');
+  t.equal(await localRestoreState(dir), 'empty', 'a lock file and a clean-end mark');
   writeFileSync(join(dir, RESTORE_MARKER), 'restoring\n');
   writeFileSync(join(dir, '.tmp-0123456789ab-gen-0000000000000001.img'), 'torn');
   t.equal(await localRestoreState(dir), 'interrupted', 'and so is an interrupted restore into it');
   await restoreFromReplica({ client, dir, verify: verifyStoreGeneration });
-  t.ok(existsSync(join(dir, HOST_RUNNING_MARKER)), 'the restore left the marker: the next host still looks for the dead host\'s writers');
+  t.ok(existsSync(join(dir, CLEAN_END_MARKER)), 'the restore left the mark: the next host need not look for writers');
   t.notOk(existsSync(join(dir, '.tmp-0123456789ab-gen-0000000000000001.img')), 'the debris went');
 });
 
