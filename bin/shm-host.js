@@ -2,9 +2,11 @@
 // The shm-host command: everything happens in dist/cli/main.js, except
 // `--version`, answered here without loading the program (it is what
 // scripts and package managers call most, and should cost a bare Node start).
-import { readFileSync, statSync } from 'node:fs';
-import module from 'node:module';
-import { fileURLToPath } from 'node:url';
+// Built-in modules through process.getBuiltinModule(): each first import()
+// of one costs about a millisecond, and this is on the host's path to its child.
+const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 /**
  * The program's entry: the same modules bundled into one CommonJS file
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
  * took most of the host's time before it spawns its child
  * (docs/BENCHMARKS.md, Start-up). dist/cli-bundle/main.cjs where Node has
  * a compile cache of its own (Node >= 22), main-node20.cjs before (its
- * dynamic imports are require() calls: bin/load-bundle.js). A bundle older
+ * dynamic imports are require() calls: bin/load-bundle.cjs). A bundle older
  * than dist/cli/main.js (tsc run alone rewrote the modules after it) or
  * none: null, and the modules themselves run.
  */
@@ -36,9 +38,9 @@ if (argv.length === 1 && argv[0] === '--version') {
     const { main } = await import('../dist/cli/main.js');
     process.exitCode = await main(argv);
   } else {
-    // With its compiled code cached on disk (bin/load-bundle.js), saved once the command is done
+    // With its compiled code cached on disk (bin/load-bundle.cjs), saved once the command is done
     // or, for a host that runs on, once its child has started.
-    const { loadBundle } = await import('./load-bundle.js');
+    const { loadBundle } = module.createRequire(import.meta.url)('./load-bundle.cjs');
     // The host (a command line with `--`) and the inspection commands run different code: a cache each.
     const { exports, save } = loadBundle(file, argv.includes('--') ? 'host' : 'tools');
     process.exitCode = await exports.main(argv);

@@ -9,7 +9,7 @@
 //               at the host's spawn of the child (its `started` log line)
 //               into the host's own start and the child's, each host
 //               waited for until it exits; the same with no code cache
-//               (the bundle compiled at each start: bin/load-bundle.js),
+//               (the bundle compiled at each start: bin/load-bundle.cjs),
 //               and with the modules of dist/cli/ loaded one by one
 //               instead of the bundle dist/cli-bundle/main.cjs that
 //               bin/shm-host.js runs (scripts/bundle-cli.js)
@@ -114,7 +114,7 @@ try {
     samples.spawned!.push(host.spawned);
     // The same directory each time: its latest generation (one small image) is restored.
     samples.restored!.push((await timedHost(bin, join(scratch, 'restored'))).firstLine);
-    // The bundle compiled at each start (bin/load-bundle.js keeps no code cache).
+    // The bundle compiled at each start (bin/load-bundle.cjs keeps no code cache).
     samples.uncached!.push((await timedHost(bin, join(scratch, `uncached-${i}`), { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' })).firstLine);
     const unbundled = await timedHost(modulesBin, join(scratch, `modules-${i}`));
     samples.modules!.push(unbundled.firstLine);
@@ -132,7 +132,7 @@ const m = Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length 
 const f = (ms: number): string => `${ms.toFixed(0)} ms`;
 const body = `
 Medians of ${rounds} alternating runs of each (after one warm-up run), in
-one process that spawns them; the build in \`dist/\`; Node ${process.version}.
+one process that spawns them; the build in \`dist/\`.
 
 | case | median | baseline | median of baseline | ratio | difference |
 | --- | --- | --- | --- | --- | --- |

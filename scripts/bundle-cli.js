@@ -14,9 +14,9 @@
 // statically are required (each has a CommonJS entry). Two files differ in
 // the packages imported dynamically (yargs, an ES module only): main.cjs
 // keeps them import()s, for Node >= 22, where require() of an ES module
-// warns (22.12) and bin/load-bundle.js requires the bundle; main-node20.cjs
+// warns (22.12) and bin/load-bundle.cjs requires the bundle; main-node20.cjs
 // requires them (Node 20.19+ does so without a word), because on Node 20
-// bin/load-bundle.js compiles the bundle with vm.Script, whose import()
+// bin/load-bundle.cjs compiles the bundle with vm.Script, whose import()
 // needs --experimental-vm-modules.
 // Run after tsc (npm run build); a build by tsc alone leaves the bundle
 // older than dist/cli/main.js, and bin/shm-host.js then runs the modules.

@@ -1,6 +1,7 @@
 // The mark of a host that ended cleanly. A host writes it at its end, once
-// no process holds its shared memory any more, and takes it (deletes it) at
-// its next start, before it creates a shared file: a start that finds no
+// no process holds its shared memory any more (and the store writes it into
+// a directory it creates: no host ran there), and a host takes it (deletes
+// it) at its start, before it creates a shared file: a start that finds no
 // mark (the last host was SIGKILLed, crashed, or left a writer that would
 // not die; a directory of an older version; a mark someone deleted) looks
 // through /proc for writers a predecessor left, and one that finds it skips

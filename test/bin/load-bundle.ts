@@ -1,4 +1,4 @@
-// bin/load-bundle.js: the command line's bundle compiled with V8's code
+// bin/load-bundle.cjs: the command line's bundle compiled with V8's code
 // cache kept on disk (Node without a compile cache of its own), and the
 // bundle itself, which must keep what only some commands need unloaded.
 import t from 'tap';
@@ -7,10 +7,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import module from 'node:module';
 import { join } from 'node:path';
-import { codeCacheDirectory, loadWithCodeCache } from '../../bin/load-bundle.js';
+import { codeCacheDirectory, loadWithCodeCache } from '../../bin/load-bundle.cjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const LOADER = join(ROOT, 'bin/load-bundle.js');
+const LOADER = join(ROOT, 'bin/load-bundle.cjs');
 
 function scratch(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'shm-host-load-bundle-'));
@@ -97,7 +97,7 @@ t.test('the host loads neither yargs nor the AWS SDK before, or after, it runs i
   const dir = scratch(t);
   const bundle = join(ROOT, 'dist/cli-bundle/main.cjs');
   if (!existsSync(bundle)) return void t.skip('no dist/cli-bundle/main.cjs: npm run build');
-  // -r makes bin/load-bundle.js require() the bundle (a preload applies to require() only), as on Node 22 and later.
+  // -r makes bin/load-bundle.cjs require() the bundle (a preload applies to require() only), as on Node 22 and later.
   const preload = join(dir, 'modules.cjs');
   // At the host's exit: every file Node loaded through require().
   writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify(Object.keys(require.cache))));\n`);

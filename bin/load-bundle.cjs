@@ -4,13 +4,16 @@
 // (docs/BENCHMARKS.md, Start-up). Node >= 22.8 keeps such a cache itself
 // (module.enableCompileCache); on older Node this file keeps V8's code cache
 // (vm.Script cachedData) in a directory of the user's own.
-import fs from 'node:fs';
-import module, { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import vm from 'node:vm';
-
-const require = createRequire(import.meta.url);
+//
+// CommonJS, like the bundle: Node's built-in modules come with require()
+// at no cost, where each first import() of one costs about a millisecond.
+'use strict';
+const fs = require('node:fs');
+const module_ = require('node:module');
+const { tmpdir } = require('node:os');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
+const { createRequire } = module_;
 /** Cache files kept in the directory: one per build of the bundle, Node version and role; older ones are deleted at a save. */
 const KEEP = 8;
 /** A run that lasts saves its cache this long after its start (ms): by then the host has started its child, and that code is compiled. */
@@ -35,12 +38,12 @@ const HEADER = 33;
  * throws for the cache's sake: without a usable one, `file` is compiled as
  * require() would.
  */
-export function loadBundle(file, role) {
+function loadBundle(file, role) {
   const dir = codeCacheDirectory();
-  if (typeof module.enableCompileCache === 'function' || process.sourceMapsEnabled || process.execArgv.length > 0 || process.env.NODE_OPTIONS) {
+  if (typeof module_.enableCompileCache === 'function' || process.sourceMapsEnabled || process.execArgv.length > 0 || process.env.NODE_OPTIONS) {
     // Never throws; not passed on: the child's environment stays the host's.
-    if (dir !== null) module.enableCompileCache?.(dir);
-    return { exports: require(file), save: () => module.flushCompileCache?.() };
+    if (dir !== null) module_.enableCompileCache?.(dir);
+    return { exports: require(file), save: () => module_.flushCompileCache?.() };
   }
   const loaded = loadWithCodeCache(file, dir, role);
   const timer = setTimeout(() => loaded.save(true), SAVE_AFTER_MS);
@@ -69,7 +72,7 @@ export function loadBundle(file, role) {
  * cache (write-temp then rename; `complete`: this run lasted) unless it
  * holds as much already; it never throws.
  */
-export function loadWithCodeCache(file, dir, role = 'main') {
+function loadWithCodeCache(file, dir, role = 'main') {
   const { createHash } = require('node:crypto');
   const source = fs.readFileSync(file, 'utf8');
   const id = fs.statSync(file, { bigint: true });
@@ -84,7 +87,7 @@ export function loadWithCodeCache(file, dir, role = 'main') {
     cache = found === undefined ? 'miss' : found === null ? 'corrupt' : found.complete ? 'hit' : 'partial';
   }
   // No import() may run in it: without --experimental-vm-modules vm.Script has no loader for it (main-node20.cjs requires its packages).
-  const script = new vm.Script(module.wrap(source), { filename: file, cachedData: found?.data });
+  const script = new vm.Script(module_.wrap(source), { filename: file, cachedData: found?.data });
   if (found && script.cachedDataRejected) cache = 'rejected';
   const mod = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
@@ -113,7 +116,7 @@ export function loadWithCodeCache(file, dir, role = 'main') {
  * created or is not safely this user's (not a directory of this user that
  * no other user can write: code read from it runs as this user).
  */
-export function codeCacheDirectory(env = process.env) {
+function codeCacheDirectory(env = process.env) {
   if (env.NODE_DISABLE_COMPILE_CACHE === '1') return null;
   const uid = process.getuid?.() ?? 0;
   const dir = env.NODE_COMPILE_CACHE || join(tmpdir(), `shm-host-code-cache-${uid}`);
@@ -158,3 +161,7 @@ function writeCacheFile(path, data, complete, createHash) {
   ];
   for (const { name } of stale) fs.rmSync(join(dir, name), { force: true });
 }
+
+exports.loadBundle = loadBundle;
+exports.loadWithCodeCache = loadWithCodeCache;
+exports.codeCacheDirectory = codeCacheDirectory;
