@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { errorCode, storeIoError } from './errors.js';
 import { removeIfPresentWith, syncDirectoryPath, type StoreFs } from './fs.js';
+import { mapInOrder } from './in-order.js';
 import { readManifestText, scanDirectory } from './listing.js';
 import { parseManifest } from './manifest.js';
 import { generationPaths } from './names.js';
@@ -47,15 +48,22 @@ export async function classify(
   const generations: number[] = [];
   const strays: number[] = [];
   const parents = new Map<number, number | null>();
-  for (const sequence of sequences) {
+  const read = await mapInOrder(sequences, async (sequence) => {
     try {
-      parents.set(sequence, parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence).parent);
-      generations.push(sequence);
+      return { parent: parseManifest(await readManifestText(sfs, generationPaths(dir, sequence).manifestPath), sequence).parent };
     } catch (err) {
       // Deleted meanwhile (pruned by this store): neither.
-      if (errorCode(err) !== 'ENOENT') strays.push(sequence);
+      return errorCode(err) === 'ENOENT' ? 'gone' : 'stray';
     }
-  }
+  });
+  sequences.forEach((sequence, i) => {
+    const r = read[i]!;
+    if (r === 'stray') strays.push(sequence);
+    else if (r !== 'gone') {
+      parents.set(sequence, r.parent);
+      generations.push(sequence);
+    }
+  });
   return { generations, strays, parents };
 }
 

@@ -10,6 +10,7 @@ import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
 import type { DirectoryLock } from './lock.js';
 import { markCleanEnd, takeCleanEnd } from './clean-end.js';
+import { mapInOrder } from './in-order.js';
 import { openForWriting } from './open-writable.js';
 import { MAX_SEQUENCE, generationPaths } from './names.js';
 import { createPendingImage } from './pending-image.js';
@@ -91,13 +92,10 @@ export class SnapshotStore implements SnapshotStoreApi {
     this.#usable();
     await this.#pruning;
     const scan = await scanDirectory(this.#fs, this.dir);
-    const out: ListedGeneration[] = [];
-    for (const sequence of scan.sequences) {
+    return mapInOrder(scan.sequences, async (sequence): Promise<ListedGeneration> => {
       const g = await readGeneration(this.#fs, this.dir, sequence);
-      if (typeof g === 'string') out.push({ ok: false, sequence, ...generationPaths(this.dir, sequence), reason: g.replace(/^generation \d+ cannot be read: /, '') });
-      else out.push({ ok: true, ...g });
-    }
-    return out;
+      return typeof g === 'string' ? { ok: false, sequence, ...generationPaths(this.dir, sequence), reason: g.replace(/^generation \d+ cannot be read: /, '') } : { ok: true, ...g };
+    });
   }
 
   async get(sequence: number): Promise<Generation> {
