@@ -1,5 +1,6 @@
-// Loads the command line's bundle (dist/cli-bundle/main.cjs, one CommonJS
-// file: scripts/bundle-cli.js) with its compiled code kept on disk, because
+// Loads the command line's bundle (dist/cli-bundle/main.cjs, or
+// main-node20.cjs on Node 20: one CommonJS file, scripts/bundle-cli.js)
+// with its compiled code kept on disk, because
 // compiling it was a fifth of the host's work before it spawns its child
 // (docs/BENCHMARKS.md, Start-up). Node >= 22.8 keeps such a cache itself
 // (module.enableCompileCache); on older Node this file keeps V8's code cache
@@ -20,13 +21,15 @@ const KEEP = 8;
 const SAVE_AFTER_MS = 2000;
 /** Bytes before the code cache in a cache file: the SHA-256 of the rest, then a flag: 1 when saved by a run that lasted (COMPLETE), 0 when by one that ended sooner. */
 const HEADER = 33;
+/** The names of this loader's cache files, and of their temporary files. */
+const OWN = /^[0-9a-f]{32}-[a-z0-9]+\.v8(\.\d+\.tmp)?$/;
 
 /**
  * Runs the CommonJS file `file` and returns `{ exports, save }`: its
  * `module.exports`, and a function that writes the code V8 compiled for it
- * so far to the cache (once; call it when the program's work is done;
- * otherwise it runs by itself SAVE_AFTER_MS after the load, without holding
- * the process). The cache follows Node's variables
+ * so far to the cache (call it when the program's work is done; a run
+ * that lasts saves it by itself SAVE_AFTER_MS after the load, without
+ * holding the process). The cache follows Node's variables
  * (nodejs.org/api/module.html#module-compile-cache): NODE_DISABLE_COMPILE_CACHE=1
  * turns it off, NODE_COMPILE_CACHE names its directory (see
  * codeCacheDirectory). Where Node has a cache of its own (Node >= 22.8) it
@@ -43,7 +46,11 @@ function loadBundle(file, role) {
   if (typeof module_.enableCompileCache === 'function' || process.sourceMapsEnabled || process.execArgv.length > 0 || process.env.NODE_OPTIONS) {
     // Never throws; not passed on: the child's environment stays the host's.
     if (dir !== null) module_.enableCompileCache?.(dir);
-    return { exports: require(file), save: () => module_.flushCompileCache?.() };
+    const exports = require(file);
+    // Node writes its cache at exit: a host that runs for weeks, or is killed, would never.
+    const flush = () => module_.flushCompileCache?.();
+    setTimeout(flush, SAVE_AFTER_MS).unref();
+    return { exports, save: flush };
   }
   const loaded = loadWithCodeCache(file, dir, role);
   const timer = setTimeout(() => loaded.save(true), SAVE_AFTER_MS);
@@ -74,8 +81,16 @@ function loadBundle(file, role) {
  */
 function loadWithCodeCache(file, dir, role = 'main') {
   const { createHash } = require('node:crypto');
-  const source = fs.readFileSync(file, 'utf8');
-  const id = fs.statSync(file, { bigint: true });
+  // One descriptor for both: a rebuild between a stat and a read would file the old code under the new build's key.
+  const fd = fs.openSync(file, 'r');
+  let source;
+  let id;
+  try {
+    id = fs.fstatSync(fd, { bigint: true });
+    source = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
   const key = createHash('sha256')
     .update([process.version, process.arch, process.execArgv.join(' '), process.env.NODE_OPTIONS ?? '', id.dev, id.ino, id.size, id.mtimeNs].join('\0'))
     .digest('hex').slice(0, 32);
@@ -90,7 +105,8 @@ function loadWithCodeCache(file, dir, role = 'main') {
   const script = new vm.Script(module_.wrap(source), { filename: file, cachedData: found?.data });
   if (found && script.cachedDataRejected) cache = 'rejected';
   const mod = { exports: {}, filename: file, id: file, loaded: false };
-  script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
+  // `this` is module.exports, as require() has it.
+  script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
   mod.loaded = true;
   let saved = cacheFile === null || cache === 'hit';
   return {
@@ -147,7 +163,8 @@ function writeCacheFile(path, data, complete, createHash) {
   fs.writeFileSync(temp, Buffer.concat([createHash('sha256').update(body).digest(), body]), { mode: 0o600 });
   fs.renameSync(temp, path);
   const dir = dirname(path);
-  const files = fs.readdirSync(dir).map((name) => {
+  // Only this loader's files: the directory may be one the user named (NODE_COMPILE_CACHE).
+  const files = fs.readdirSync(dir).filter((name) => OWN.test(name)).map((name) => {
     try {
       return { name, mtime: fs.statSync(join(dir, name)).mtimeMs };
     } catch {

@@ -8,14 +8,12 @@ import { dirname, join } from 'node:path';
 import { DirectoryPathError, StoreError, errorCode, storeIoError } from './errors.js';
 import { makeDirectoryDurably, type StoreFs } from './fs.js';
 import { RESTORE_MARKER } from './names.js';
-import { markCleanEnd } from './clean-end.js';
 
 const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
 
 /**
  * Makes sure `dir` exists (created 0700, with any missing parents, each
- * made durable by an fsync of its parent, and the mark of a clean end in
- * it: no host ran there) and is a
+ * made durable by an fsync of its parent) and is a
  * directory this user owns that no other user can write. Throws a
  * DirectoryPathError naming the problem and the fix.
  */
@@ -89,8 +87,6 @@ async function createDirectory(sfs: StoreFs, dir: string): Promise<void> {
     }
     throw storeIoError('create the snapshot directory', dir, err);
   }
-  // No host ever ran on a new directory, so none left a writer: the first host need not look for one.
-  await markCleanEnd(sfs, dir);
 }
 
 function checkDirectory(dir: string, stat: fs.Stats): void {

@@ -9,8 +9,9 @@ export const IN_FLIGHT = 8;
 /**
  * `step` applied to every item of `items`, at most `limit` at a time,
  * resolving to the results in the items' order. After a step rejects no
- * new one starts, and a rejection is thrown once the steps in
- * flight have settled (none is left running).
+ * new one starts, and the rejection of the lowest-numbered of the `limit`
+ * workers that failed is thrown once the steps in flight have settled
+ * (none is left running). `limit` below 1 counts as 1.
  */
 export async function mapInOrder<T, R>(items: readonly T[], step: (item: T) => Promise<R>, limit = IN_FLIGHT): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -27,7 +28,8 @@ export async function mapInOrder<T, R>(items: readonly T[], step: (item: T) => P
       }
     }
   };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const workers = Math.min(Math.max(1, Math.floor(limit) || 1), items.length);
+  const outcomes = await Promise.allSettled(Array.from({ length: workers }, worker));
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected) throw rejected.reason;
   return results;

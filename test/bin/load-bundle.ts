@@ -3,7 +3,7 @@
 // bundle itself, which must keep what only some commands need unloaded.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import module from 'node:module';
 import { join } from 'node:path';
@@ -64,7 +64,12 @@ t.test('a cache saved by a run that ended early is replaced by the next run that
   mkdirSync(cache, { mode: 0o700 });
   const file = join(dir, 'bundle.cjs');
   writeFileSync(file, 'exports.value = 7;\n');
+  // Files of the user's in a directory NODE_COMPILE_CACHE names: never the loader's to delete.
+  writeFileSync(join(cache, 'notes.tmp'), 'mine');
+  utimesSync(join(cache, 'notes.tmp'), new Date(0), new Date(0));
+  for (let i = 0; i < 10; i++) writeFileSync(join(cache, `other${i}.v8`), 'mine');
   t.same(loadElsewhere(file, cache, false), { cache: 'miss', value: 7 }, 'a short run saves what it compiled');
+  t.equal(readdirSync(cache).filter((n) => n === 'notes.tmp' || n.startsWith('other')).length, 11, 'and leaves the files not its own alone');
   t.same(loadElsewhere(file, cache, false), { cache: 'partial', value: 7 }, 'the next finds it partial, and another short run leaves it so');
   t.same(loadElsewhere(file, cache, true), { cache: 'partial', value: 7 }, 'a run that lasts replaces it');
   t.same(loadElsewhere(file, cache, false), { cache: 'hit', value: 7 }, 'with a complete one');
@@ -73,10 +78,10 @@ t.test('a cache saved by a run that ended early is replaced by the next run that
 t.test('in-process: no directory, no cache; module, require and __dirname are the file\'s own', async (t) => {
   const dir = scratch(t);
   const file = join(dir, 'bundle.cjs');
-  writeFileSync(file, 'module.exports = { dir: __dirname, same: require.resolve("./bundle.cjs") === __filename };\n');
+  writeFileSync(file, 'module.exports = { dir: __dirname, same: require.resolve("./bundle.cjs") === __filename, self: this === module.exports };\n');
   const loaded = loadWithCodeCache(file, null);
   t.equal(loaded.cache, 'off');
-  t.same(loaded.exports, { dir, same: true });
+  t.same(loaded.exports, { dir, same: true, self: true });
   loaded.save();
   t.same(readdirSync(dir), ['bundle.cjs'], 'nothing written');
 });
@@ -93,21 +98,48 @@ t.test('the cache directory: NODE_COMPILE_CACHE or a per-user one, never one ano
   t.match(codeCacheDirectory({}), new RegExp(`shm-host-code-cache-${process.getuid?.() ?? 0}$`), 'by default one per user');
 });
 
-t.test('the host loads neither yargs nor the AWS SDK before, or after, it runs its child', async (t) => {
-  const dir = scratch(t);
-  const bundle = join(ROOT, 'dist/cli-bundle/main.cjs');
-  if (!existsSync(bundle)) return void t.skip('no dist/cli-bundle/main.cjs: npm run build');
-  // -r makes bin/load-bundle.cjs require() the bundle (a preload applies to require() only), as on Node 22 and later.
+/**
+ * Runs `shm-host ...args` and returns every module file it loaded: through
+ * require() (require.cache at exit) and through import() (a resolve hook).
+ * The preloads send bin/load-bundle.cjs down require()'s path, as on Node 22 and later.
+ */
+function loadedModules(t: { equal(a: unknown, b: unknown, m?: string): void }, dir: string, args: string[]): string[] {
+  const out = join(dir, `loaded-${args[0]}.txt`);
   const preload = join(dir, 'modules.cjs');
-  // At the host's exit: every file Node loaded through require().
-  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify(Object.keys(require.cache))));\n`);
-  const run = spawnSync(process.execPath, ['-r', preload, join(ROOT, 'bin/shm-host.js'), '--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0'], {
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').appendFileSync(${JSON.stringify(out)}, Object.keys(require.cache).join('\\n') + '\\n'));\n`);
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(${JSON.stringify(out)}, r.url + '\\n');
+  return r;
+}
+`);
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+  const run = spawnSync(process.execPath, ['--import', register, '-r', preload, join(ROOT, 'bin/shm-host.js'), ...args], {
     encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: join(dir, 'cache') },
   });
-  t.equal(run.status, 0, run.stderr);
-  const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as string[];
-  t.ok(loaded.some((f) => f.includes('node_modules/koffi/')), `the packages the host needs are seen (koffi, among ${loaded.length} files)`);
-  t.same(loaded.filter((f) => /node_modules\/(yargs|@aws-sdk)\//.test(f)), [], 'no yargs, no AWS SDK');
+  t.equal(run.status, 0, `shm-host ${args.join(' ')}: ${run.stderr}`);
+  return readFileSync(out, 'utf8').split('\n').filter((l) => l !== '');
+}
+
+t.test('the host loads neither yargs nor the AWS SDK before, or after, it runs its child; list loads yargs', async (t) => {
+  const dir = scratch(t);
+  if (!existsSync(join(ROOT, 'dist/cli-bundle/main.cjs'))) return void t.skip('no dist/cli-bundle/: npm run build');
+  const lazy = /node_modules\/(yargs|@aws-sdk)\//;
+  const host = loadedModules(t, dir, ['--dir', join(dir, 'state'), '--interval', '0', '--', process.execPath, '-e', '0']);
+  t.ok(host.some((f) => f.includes('node_modules/koffi/')), `the packages the host needs are seen (koffi, among ${host.length} files)`);
+  t.same(host.filter((f) => lazy.test(f)), [], 'no yargs, no AWS SDK');
+  const list = loadedModules(t, dir, ['list', '--dir', join(dir, 'state')]);
+  t.ok(list.some((f) => /node_modules\/yargs\//.test(f)), 'list parses with yargs, and it is seen loaded');
+});
+
+t.test('the Node 20 bundle holds no import(), which its loader could not run', async (t) => {
+  const file = join(ROOT, 'dist/cli-bundle/main-node20.cjs');
+  if (!existsSync(file)) return void t.skip('no dist/cli-bundle/: npm run build');
+  t.same(readFileSync(file, 'utf8').match(/(?<![\w$.])import\(/g) ?? [], []);
+  t.ok(/(?<![\w$.])import\(/.test(readFileSync(join(ROOT, 'dist/cli-bundle/main.cjs'), 'utf8')), 'the other bundle keeps them (the check can see one)');
 });
 
 t.test('the command as users run it (no Node options): the cache is written by the first run and serves the next', async (t) => {
