@@ -18,6 +18,16 @@ function scratch(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
+/** A scratch bundle.cjs holding `source`, and an empty cache directory (0700) beside it. */
+function bundleAndCache(t: { teardown(fn: () => void): void }, source: string): { cache: string; file: string } {
+  const dir = scratch(t);
+  const cache = join(dir, 'cache');
+  mkdirSync(cache, { mode: 0o700 });
+  const file = join(dir, 'bundle.cjs');
+  writeFileSync(file, source);
+  return { cache, file };
+}
+
 /**
  * Loads `file` with the cache in `dir` in a new Node process (a cache hit must come from the
  * disk; `flags`: its Node options), then saves the cache as a run that lasted (`complete`) or
@@ -34,11 +44,7 @@ console.log(JSON.stringify({ cache: r.cache, value: r.exports.value }));`;
 }
 
 t.test('a miss writes the cache, the next process hits it; a damaged cache is refused and rewritten; another build or other flags never hit', async (t) => {
-  const dir = scratch(t);
-  const cache = join(dir, 'cache');
-  mkdirSync(cache, { mode: 0o700 });
-  const file = join(dir, 'bundle.cjs');
-  writeFileSync(file, 'exports.value = require("node:path").basename(__filename) + ":1";\n');
+  const { cache, file } = bundleAndCache(t, 'exports.value = require("node:path").basename(__filename) + ":1";\n');
   t.same(loadElsewhere(file, cache), { cache: 'miss', value: 'bundle.cjs:1' }, 'the first load compiles and saves');
   const [name] = readdirSync(cache);
   t.match(name, /^[0-9a-f]{32}-test\.v8$/, 'one cache file, named by the build and the role');
@@ -59,11 +65,7 @@ t.test('a miss writes the cache, the next process hits it; a damaged cache is re
 });
 
 t.test('a cache saved by a run that ended early is replaced by the next run that lasts', async (t) => {
-  const dir = scratch(t);
-  const cache = join(dir, 'cache');
-  mkdirSync(cache, { mode: 0o700 });
-  const file = join(dir, 'bundle.cjs');
-  writeFileSync(file, 'exports.value = 7;\n');
+  const { cache, file } = bundleAndCache(t, 'exports.value = 7;\n');
   // Files of the user's in a directory NODE_COMPILE_CACHE names: never the loader's to delete.
   writeFileSync(join(cache, 'notes.tmp'), 'mine');
   utimesSync(join(cache, 'notes.tmp'), new Date(0), new Date(0));

@@ -3,7 +3,7 @@
 // (data across window edges, hashed exactly either way), and an
 // entry ring one buffer cannot view is refused as a layout, never a fatal
 // error of the runtime.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readSync, writeSync } from 'node:fs';
 import { ChunkDigests, planLayout, writeHeader } from '../../src/format/index.js';
 import { MAX_VIEW_BYTES, Mapping, dataRuns } from '../../src/sys/index.js';
@@ -24,35 +24,25 @@ function readAt(fd: number, at: number, length: number): Buffer {
   return out;
 }
 
-t.test('a 5 GiB file is copied into a memory file exactly, through a buffer (little data), and hashed as the file itself', async (t) => {
+/** Copies a 5 GiB memory file holding `pieces` into a new one and checks every byte, hole and digest. */
+async function copiesExactly(t: Test, pieces: ReadonlyArray<readonly [number, number, number]>): Promise<void> {
   const from = memoryFile(t, 5 * GiB);
-  for (const [at, length, byte] of PIECES) writeSync(from, Buffer.alloc(length, byte), 0, length, at);
+  for (const [at, length, byte] of pieces) writeSync(from, Buffer.alloc(length, byte), 0, length, at);
   const digests = new ChunkDigests(5 * GiB);
   const to = memoryFile(t, 0);
   const result = await copyIntoMemoryFile(from, to, 5 * GiB, 0, digests);
   t.same(result, { size: 5 * GiB, bytesCopied: dataRuns(from, 0, 5 * GiB).reduce((n, [a, b]) => n + b - a, 0) });
-  for (const [at, length, byte] of PIECES) {
+  for (const [at, length, byte] of pieces) {
     t.ok(readAt(to, at, length).equals(Buffer.alloc(length, byte)), `the ${length} bytes at ${at}`);
     t.equal(readAt(to, at - 1, 1)[0], 0, `a zero before them`);
   }
   t.same(dataRuns(to, 0, 5 * GiB), dataRuns(from, 0, 5 * GiB), 'holes stay holes');
   t.equal(digests.value(), await checksumOfFile(from, 5 * GiB), 'the checksum of what was copied is the source\'s');
-});
+}
 
-t.test('a 5 GiB file is copied into a memory file exactly, through a mapping, window by window (16 MiB of data and more), and hashed as the file itself', async (t) => {
-  const from = memoryFile(t, 5 * GiB);
-  for (const [at, length, byte] of MANY_PIECES) writeSync(from, Buffer.alloc(length, byte), 0, length, at);
-  const digests = new ChunkDigests(5 * GiB);
-  const to = memoryFile(t, 0);
-  const result = await copyIntoMemoryFile(from, to, 5 * GiB, 0, digests);
-  t.same(result, { size: 5 * GiB, bytesCopied: dataRuns(from, 0, 5 * GiB).reduce((n, [a, b]) => n + b - a, 0) });
-  for (const [at, length, byte] of MANY_PIECES) {
-    t.ok(readAt(to, at, length).equals(Buffer.alloc(length, byte)), `the ${length} bytes at ${at}`);
-    t.equal(readAt(to, at - 1, 1)[0], 0, `a zero before them`);
-  }
-  t.same(dataRuns(to, 0, 5 * GiB), dataRuns(from, 0, 5 * GiB), 'holes stay holes');
-  t.equal(digests.value(), await checksumOfFile(from, 5 * GiB), 'the checksum of what was copied is the source\'s');
-});
+t.test('a 5 GiB file is copied into a memory file exactly, through a buffer (little data), and hashed as the file itself', (t) => copiesExactly(t, PIECES));
+
+t.test('a 5 GiB file is copied into a memory file exactly, through a mapping, window by window (16 MiB of data and more), and hashed as the file itself', (t) => copiesExactly(t, MANY_PIECES));
 
 t.test('an entry ring larger than one buffer is refused as a layout', { skip: MAX_VIEW_BYTES > 2 ** 32 ? `Node ${process.version} views ${MAX_VIEW_BYTES} bytes at once: such a ring is scanned` : false }, async (t) => {
   const slots = 2 ** 28; // 4 GiB of entries
