@@ -49,6 +49,8 @@ export async function endStaleWriters(name: string, log: Logger, when: keyof typ
     const holders = memfdHolders(name).filter((pid) => !spared.has(pid));
     if (holders.length === 0) return { killed, living: [] };
     const fresh = holders.filter((pid) => !killed.includes(pid));
+    // Named before the SIGKILL: a dead process's /proc entry says nothing.
+    const described = fresh.map((pid) => `${pid} (${commandName(pid)})`).join(', ');
     for (const pid of holders) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -57,7 +59,7 @@ export async function endStaleWriters(name: string, log: Logger, when: keyof typ
       }
     }
     if (fresh.length > 0) {
-      log.log('warn', 'stale-writers', `killed ${fresh.map((pid) => `${pid} (${commandName(pid)})`).join(', ')}: ${why}`, { pids: fresh });
+      log.log('warn', 'stale-writers', `killed ${described}: ${why}`, { pids: fresh });
       killed.push(...fresh);
     }
     let living = holders.filter(isAlive);
