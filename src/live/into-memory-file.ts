@@ -15,11 +15,15 @@ export const COPY_WINDOW = 1024 * CHUNK_SIZE;
 /** Data bytes from which a copy reads straight into a mapping of the destination rather than through a buffer. */
 const MAPPED_COPY_FROM = 16 * CHUNK_SIZE;
 
-/** Whether [0, length) of file `fd` holds at least `bytes` data bytes (not holes); it looks no further. */
-function holdsData(fd: number, length: number, bytes: number): boolean {
+/**
+ * Whether a copy of [0, length) of file `from` reads straight into a
+ * mapping of its destination: when it holds at least MAPPED_COPY_FROM data
+ * bytes (not holes); it looks no further than that.
+ */
+export function copiesThroughMapping(from: number, length: number): boolean {
   let found = 0;
-  for (const [start, end] of dataRuns(fd, 0, length, bytes)) found += end - start;
-  return found >= bytes;
+  for (const [start, end] of dataRuns(from, 0, length, MAPPED_COPY_FROM)) found += end - start;
+  return found >= MAPPED_COPY_FROM;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function copyIntoMemoryFile(
     // data goes through a buffer instead: a view of a large window counts
     // in full as memory outside V8's heap, and asks for a full garbage
     // collection (4 ms on the host's path to its child, docs/BENCHMARKS.md).
-    const mapping = into === undefined && holdsData(from, length, MAPPED_COPY_FROM) ? Mapping.map(to, length, { writable: true }) : null;
+    const mapping = into === undefined && copiesThroughMapping(from, length) ? Mapping.map(to, length, { writable: true }) : null;
     const step = into === undefined ? COPY_WINDOW : WINDOW_BYTES;
     try {
       for (let start = 0; start < length; start += step) {
