@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Bundles the command line (dist/cli/main.js and everything it imports from
 // dist/) into one CommonJS file, dist/cli-bundle/main.cjs (and its twin
-// main-node20.cjs, below), which bin/shm-host.js runs. Node loads ES modules one by one (resolve, an
-// asynchronous read, compile, link): the some 110 modules before the host
+// main-node20.cjs, below), which bin/shm-host.js runs. Node loads ES
+// modules one by one (resolve, an asynchronous read, compile, link): the
+// some 110 modules before the host
 // spawns its child cost it more than any work it does there, and even the
 // dozen chunks of an ES module bundle cost about 8 ms more than one
 // CommonJS file, which Node reads and compiles at once (docs/BENCHMARKS.md,
