@@ -7,12 +7,22 @@ import { ShmHostError } from '../errors.js';
  */
 export class FormatError extends ShmHostError {
   declare readonly code: FormatErrorCode;
+  /**
+   * What is wrong, without the `invalid layout: ` a broken layout's message
+   * starts with: a caller that words the problem its own way (a capture's
+   * `child wrote an invalid layout: ...`) takes this field.
+   */
+  readonly detail: string;
 
-  constructor(code: FormatErrorCode, message: string) {
+  constructor(code: FormatErrorCode, message: string, detail: string = message) {
     super(code, message);
     this.name = 'FormatError';
+    this.detail = detail;
   }
 }
+
+/** A FormatError for bytes that break the layout: message `invalid layout: <detail>`. */
+export const invalidLayoutError = (code: FormatErrorCode, detail: string): FormatError => new FormatError(code, `invalid layout: ${detail}`, detail);
 
 export type FormatErrorCode =
   | 'TOO_SMALL'

@@ -1,7 +1,7 @@
 import {
   DATA_MASK_AT, ENTRY_MASK_AT, HEADER_SIZE, MAGIC, MAGIC_AT, SLOT_SIZE, WRITE_OFFSET_AT, pagesFor,
 } from './constants.js';
-import { FormatError, hex } from './errors.js';
+import { FormatError, hex, invalidLayoutError } from './errors.js';
 import { wordsOf } from './words.js';
 
 /** Where everything lives in a configured file; all sizes in bytes. */
@@ -34,10 +34,10 @@ export function minimumFileSize(slots: number, ringSize: number): number {
 
 function layoutOf(fileSize: number, entryMask: bigint, dataMask: bigint): Layout {
   if (!isMask(entryMask)) {
-    throw new FormatError('BAD_ENTRY_MASK', `invalid layout: entry_mask ${hex(entryMask)} is not a power of two minus one`);
+    throw invalidLayoutError('BAD_ENTRY_MASK', `entry_mask ${hex(entryMask)} is not a power of two minus one`);
   }
   if (!isMask(dataMask)) {
-    throw new FormatError('BAD_DATA_MASK', `invalid layout: data_mask ${hex(dataMask)} is not a power of two minus one`);
+    throw invalidLayoutError('BAD_DATA_MASK', `data_mask ${hex(dataMask)} is not a power of two minus one`);
   }
   // Compare in bigint first: hostile masks may be near 2^64.
   const slotsBig = entryMask + 1n;
@@ -45,13 +45,13 @@ function layoutOf(fileSize: number, entryMask: bigint, dataMask: bigint): Layout
   const pages = (n: bigint): bigint => ((n + 4095n) / 4096n) * 4096n;
   const needed = BigInt(HEADER_SIZE) + pages(slotsBig * BigInt(SLOT_SIZE)) + pages(ringBig);
   if (needed > BigInt(fileSize)) {
-    throw new FormatError(
+    throw invalidLayoutError(
       'RINGS_DO_NOT_FIT',
-      `invalid layout: ${slotsBig} entry slots and a ${ringBig}-byte data ring need ${needed} bytes, but the file has ${fileSize}`,
+      `${slotsBig} entry slots and a ${ringBig}-byte data ring need ${needed} bytes, but the file has ${fileSize}`,
     );
   }
   if (ringBig < 2n) {
-    throw new FormatError('BAD_DATA_MASK', `invalid layout: a data ring of ${ringBig} byte cannot hold a record`);
+    throw invalidLayoutError('BAD_DATA_MASK', `a data ring of ${ringBig} byte cannot hold a record`);
   }
   const slots = Number(slotsBig);
   const ringSize = Number(ringBig);
@@ -70,7 +70,7 @@ function layoutOf(fileSize: number, entryMask: bigint, dataMask: bigint): Layout
  */
 export function readHeader(bytes: Uint8Array, fileSize: number = bytes.byteLength): HeaderState {
   if (bytes.byteLength < HEADER_SIZE) {
-    throw new FormatError('TOO_SMALL', `invalid layout: the file has ${bytes.byteLength} bytes, less than the ${HEADER_SIZE}-byte header page`);
+    throw invalidLayoutError('TOO_SMALL', `the file has ${bytes.byteLength} bytes, less than the ${HEADER_SIZE}-byte header page`);
   }
   const words = wordsOf(bytes);
   const magic = words.load(MAGIC_AT);

@@ -1,5 +1,5 @@
 import { SLOT_SIZE, U64_MAX } from './constants.js';
-import { FormatError, hex } from './errors.js';
+import { FormatError, hex, invalidLayoutError } from './errors.js';
 import type { Layout } from './layout.js';
 import { wordsOf } from './words.js';
 
@@ -44,10 +44,10 @@ export function readSlot(bytes: Uint8Array, layout: Layout, index: number): Slot
   }
   if (length === 0n) return { index, offset, length: 0 };
   if (length >= BigInt(layout.ringSize)) {
-    throw new FormatError('BAD_SLOT', `invalid layout: slot ${index} holds a ${length}-byte record, but the data ring has only ${layout.ringSize} bytes`);
+    throw invalidLayoutError('BAD_SLOT', `slot ${index} holds a ${length}-byte record, but the data ring has only ${layout.ringSize} bytes`);
   }
   if (offset > U64_MAX - length) {
-    throw new FormatError('BAD_SLOT', `invalid layout: slot ${index} record at offset ${offset} of ${length} bytes runs past the end of the u64 stream`);
+    throw invalidLayoutError('BAD_SLOT', `slot ${index} record at offset ${offset} of ${length} bytes runs past the end of the u64 stream`);
   }
   return { index, offset, length: Number(length) };
 }
@@ -89,11 +89,11 @@ export function checkRecordSet(layout: Layout, slots: readonly Slot[]): Slot[] {
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     if (r.offset < oldestAllowed) {
-      throw new FormatError('BAD_RECORD_SET', `invalid layout: slot ${r.index} record at offset ${r.offset} lies in ring bytes overwritten by the record ending at ${latestEnd}`);
+      throw invalidLayoutError('BAD_RECORD_SET', `slot ${r.index} record at offset ${r.offset} lies in ring bytes overwritten by the record ending at ${latestEnd}`);
     }
     const next = records[i + 1];
     if (next && r.offset + BigInt(r.length) > next.offset) {
-      throw new FormatError('BAD_RECORD_SET', `invalid layout: records in slots ${r.index} and ${next.index} overlap (offsets ${r.offset} and ${next.offset})`);
+      throw invalidLayoutError('BAD_RECORD_SET', `records in slots ${r.index} and ${next.index} overlap (offsets ${r.offset} and ${next.offset})`);
     }
   }
   return records;

@@ -1,7 +1,10 @@
 import { endianness } from 'node:os';
+import { ShmHostError } from '../errors.js';
 
-// The layout is little-endian; atomic 8-byte access uses native order.
-if (endianness() !== 'LE') throw new Error('shm-host needs a little-endian machine: the shared layout is little-endian');
+// The layout is little-endian; atomic 8-byte access uses native order. A user can meet this one, so it has the one error shape.
+if (endianness() !== 'LE') {
+  throw new ShmHostError('BIG_ENDIAN', 'shm-host needs a little-endian machine: the shared layout is little-endian (docs/FORMAT.md)', { hint: 'run it on x86-64, arm64 or another little-endian machine' });
+}
 
 /**
  * 8-byte word access over bytes that may be a live shared mapping. When the

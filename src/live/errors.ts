@@ -43,7 +43,7 @@ export class ParentUnreadable extends Error {
   }
 }
 
-/** The invalid-layout error for a FormatError (or any message) about the child's file. */
+/** The invalid-layout error for what is wrong with the child's file (a FormatError's `detail`, or words of its own). */
 export function invalidLayout(detail: string, cause?: unknown): CaptureError {
-  return new CaptureError('invalid-layout', `child wrote an invalid layout: ${detail.replace(/^invalid layout: /, '')}`, { cause });
+  return new CaptureError('invalid-layout', `child wrote an invalid layout: ${detail}`, { cause });
 }

@@ -75,7 +75,7 @@ function asInvalidLayout<T>(read: () => T): T {
   try {
     return read();
   } catch (err) {
-    if (err instanceof FormatError) throw invalidLayout(err.message, err);
+    if (err instanceof FormatError) throw invalidLayout(err.detail, err);
     throw err;
   }
 }

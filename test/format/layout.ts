@@ -63,6 +63,21 @@ t.test('a zero magic is an unconfigured file, and readLayout refuses it', async 
   throwsFormatError(t, () => readLayout(image(3 * PAGE_SIZE, { magic: 0n })), 'BAD_MAGIC', /not configured/);
 });
 
+t.test("a broken layout's error gives its detail as a field: the message is `invalid layout: ` and the detail", async (t) => {
+  const thrown = (bytes: Uint8Array): unknown => {
+    try {
+      return readHeader(bytes);
+    } catch (err) {
+      return err;
+    }
+  };
+  const mask = 'entry_mask 0x5 is not a power of two minus one';
+  t.match(thrown(image(3 * PAGE_SIZE, { entryMask: 5n, dataMask: 4095n })), { code: 'BAD_ENTRY_MASK', detail: mask, message: `invalid layout: ${mask}` });
+  // An error that is not about the layout's bytes has its message as its detail.
+  const foreign = 'not a shm-host file: magic is 0x1234, expected 0x96c2a6f4b68519b3';
+  t.match(thrown(image(3 * PAGE_SIZE, { magic: 0x1234n })), { code: 'BAD_MAGIC', detail: foreign, message: foreign });
+});
+
 t.test('hostile headers: each validation rule has its own error', async (t) => {
   throwsFormatError(t, () => readHeader(new Uint8Array(HEADER_SIZE - 8)), 'TOO_SMALL', /4088 bytes, less than the 4096-byte header/);
   throwsFormatError(t, () => readHeader(new Uint8Array(0)), 'TOO_SMALL', /0 bytes/);
