@@ -1,16 +1,15 @@
-// Downloads one replicated file into a local directory durably: written to
-// a temporary name while its digest is computed, checked against the
-// record, fsynced, renamed, and the directory fsynced by the caller.
+// Downloads one replicated file into a local directory durably, through
+// the store's DurableFile: written to a temporary name while its digest is
+// computed, checked against the record, fsynced and renamed; the caller
+// fsyncs the directory once, after the last file.
 // Every local operation goes through the store's StoreFs, so that a
 // power-loss test can record it (test/crash/).
 // A sparse file's object holds only its data runs (runs.ts): each goes back
 // to its place. Zeros an object spells out anyway (a record without runs)
 // are skipped rather than written. The file is sized at the end, so what
 // was a hole is a hole again.
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import { join } from 'node:path';
-import { removeIfPresentWith, writeFullyWith, type StoreFs } from '../store/index.js';
+import { DurableFile, TEMP_PREFIX, type StoreFs } from '../store/index.js';
 import type { ReplicaClient } from './client.js';
 import { PartDigest } from './digest.js';
 import { ReplicaError } from './errors.js';
@@ -20,7 +19,6 @@ import { runPlacer } from './runs.js';
 const BLOCK = 4096;
 const LOCAL_FIX = "check the directory's owner, mode and free space";
 const ZEROS = new Uint8Array(BLOCK);
-const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /** True when `block` (at most BLOCK bytes) holds only zeros. */
 const isZero = (block: Uint8Array): boolean => Buffer.compare(block, ZEROS.subarray(0, block.length)) === 0;
@@ -33,15 +31,14 @@ const isZero = (block: Uint8Array): boolean => Buffer.compare(block, ZEROS.subar
  */
 export async function downloadFile(client: ReplicaClient, key: string, file: RemoteFile, dir: string, sfs: StoreFs): Promise<void> {
   const final = join(dir, file.name);
-  // The store's temporary prefix (.tmp-): a store opening the directory sweeps what an interrupted download left.
-  const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}-${file.name}`);
   const { body } = await client.read(key);
   const counter = new PartDigest(file.partSize);
-  let fd: number | undefined;
+  let out: DurableFile;
   try {
-    fd = await sfs.open(temp, CREATE, 0o600);
+    // The store's temporary prefix (.tmp-): a store opening the directory sweeps what an interrupted download left.
+    out = await DurableFile.create(final, true, sfs, TEMP_PREFIX);
   } catch (e) {
-    throw new ReplicaError('LOCAL', `cannot write ${temp} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { hint: LOCAL_FIX, key, path: temp, retryable: false, cause: e });
+    throw new ReplicaError('LOCAL', `cannot write in ${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { hint: LOCAL_FIX, key, path: dir, retryable: false, cause: e });
   }
   try {
     let position = 0;
@@ -52,25 +49,19 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
       for (const [to, from, length] of place(position, chunk.length)) {
         for (let at = 0; at < length; at += BLOCK) {
           const block = chunk.subarray(from - position + at, from - position + Math.min(length, at + BLOCK));
-          if (!isZero(block)) await writeFullyWith(sfs, fd, block, 0, block.length, to + at);
+          if (!isZero(block)) await out.writeAt(block, to + at);
         }
       }
       position += chunk.length;
     }
-    await sfs.ftruncate(fd, file.size ?? position);
     const digest = counter.value();
     if (counter.bytes !== file.bytes || digest !== file.digest) {
       const what = counter.bytes !== file.bytes ? `${counter.bytes} bytes where its record says ${file.bytes}` : 'bytes whose digest differs from its record';
       throw new ReplicaError('INTEGRITY', `replica ${client.url}, object ${key} is corrupt (${what})`, { key, retryable: false });
     }
-    await sfs.fsync(fd);
-    const closing = fd;
-    fd = undefined;
-    await sfs.close(closing);
-    await sfs.rename(temp, final);
+    await out.commit({ size: file.size ?? position, syncDirectory: false });
   } catch (e) {
-    if (fd !== undefined) await sfs.close(fd).catch(() => {});
-    await removeIfPresentWith(sfs, temp).catch(() => {});
+    await out.abort();
     if (e instanceof ReplicaError) throw e;
     throw new ReplicaError('LOCAL', `cannot write ${final} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { hint: LOCAL_FIX, key, path: final, retryable: false, cause: e });
   }

@@ -10,10 +10,10 @@
 // lock (the store's, with its pid) from before the marker until after its
 // removal: a second restore, an import or a host on the same directory
 // meanwhile is refused, naming it, and never takes its files for debris.
-import fs from 'node:fs';
 import { join } from 'node:path';
 import {
-  DirectoryLock, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, fsyncDirectoryWith, makeDirectoryDurably, parseGenerationFileName, realStoreFs, removeIfPresentWith, writeFullyWith,
+  DirectoryLock, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, clearRestoreMarker, fsyncDirectoryWith, makeDirectoryDurably, markRestoreInProgress, parseGenerationFileName,
+  realStoreFs, removeIfPresentWith,
   type StoreFs,
 } from '../store/index.js';
 import { ReplicaError } from './errors.js';
@@ -114,16 +114,7 @@ async function prepareLocked(sfs: StoreFs, dir: string, url: string): Promise<vo
       await fsyncDirectoryWith(sfs, dir);
       return;
     }
-    const marker = join(dir, RESTORE_MARKER);
-    const fd = await sfs.open(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    try {
-      const text = Buffer.from(`shm-host is restoring this directory from ${url}; if no restore is running, it was interrupted: the next one clears it and starts again\n`);
-      await writeFullyWith(sfs, fd, text, 0, text.length, 0);
-      await sfs.fsync(fd);
-    } finally {
-      await sfs.close(fd);
-    }
-    await fsyncDirectoryWith(sfs, dir);
+    await markRestoreInProgress(sfs, dir, `shm-host is restoring this directory from ${url}; if no restore is running, it was interrupted: the next one clears it and starts again\n`);
   } catch (err) {
     if (err instanceof ReplicaError) throw err;
     throw localFailure('write', dir, err);
@@ -133,8 +124,7 @@ async function prepareLocked(sfs: StoreFs, dir: string, url: string): Promise<vo
 /** The restore's commit point: every file in `dir` is durable; the marker goes, and that is made durable. @throws ReplicaError LOCAL. */
 export async function finishRestore(sfs: StoreFs, dir: string): Promise<void> {
   try {
-    await removeIfPresentWith(sfs, join(dir, RESTORE_MARKER));
-    await fsyncDirectoryWith(sfs, dir);
+    await clearRestoreMarker(sfs, dir);
   } catch (err) {
     throw localFailure('write', dir, err);
   }

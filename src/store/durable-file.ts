@@ -1,5 +1,6 @@
-// Writing a file a user keeps (an export) the safe way: to a temporary name
-// beside it, fsync, rename, fsync the directory. An interrupted export never
+// Writing a file the safe way (an export a user keeps, the sequence floor,
+// a file a restore from a replica downloads): to a temporary name beside
+// it, fsync, rename, fsync the directory. An interrupted export never
 // leaves a half-written file under the name the user asked for. Zero chunks
 // become holes: the export of a 5 GiB image holding a few MiB costs a few
 // MiB of disk, as the image does.
@@ -50,16 +51,31 @@ export class DurableFile {
     this.#position += chunk.length;
   }
 
-  /** Makes the file durable under its final name. */
-  async commit(): Promise<void> {
+  /**
+   * Writes all of `chunk` at byte `position`, for a file written out of
+   * order (a sparse file's data runs, each at its place; what is never
+   * written reads back as zeros).
+   */
+  async writeAt(chunk: Uint8Array, position: number): Promise<void> {
+    await writeFullyWith(this.#sfs, this.#fd, chunk, 0, chunk.length, position);
+    this.#position = Math.max(this.#position, position + chunk.length);
+  }
+
+  /**
+   * Makes the file durable under its final name: `size` bytes long (default:
+   * the end of the last byte written), fsynced, renamed, and the directory
+   * fsynced unless `syncDirectory` is false (a caller writing many files into
+   * one directory fsyncs it once, after the last).
+   */
+  async commit(options: { readonly size?: number; readonly syncDirectory?: boolean } = {}): Promise<void> {
     this.#done = true;
     try {
       // A hole at the end has no bytes written after it: the size sets it.
-      await this.#sfs.ftruncate(this.#fd, this.#position);
+      await this.#sfs.ftruncate(this.#fd, options.size ?? this.#position);
       await this.#sfs.fsync(this.#fd);
       await this.#close();
       await this.#sfs.rename(this.#temp, this.path);
-      await fsyncDirectoryWith(this.#sfs, dirname(this.path));
+      if (options.syncDirectory !== false) await fsyncDirectoryWith(this.#sfs, dirname(this.path));
     } catch (err) {
       await this.#close().catch(() => {});
       await removeIfPresentWith(this.#sfs, this.#temp);

@@ -15,6 +15,7 @@ export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, DirectoryPathError, holderLine, storeIoError, type StoreErrorCode } from './errors.js';
 export { DirectoryLock } from './lock.js';
 export { raiseSequenceFloorIn, readSequenceFloor } from './sequence-floor.js';
+export { markRestoreInProgress, clearRestoreMarker } from './restore-marker.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
 export { checksumOfFile, digestChunksOfFile, digestImage, type ReadAt } from './checksum-file.js';
 export { generationFileName, parseGenerationFileName, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX } from './names.js';
