@@ -6,44 +6,7 @@ import { dirname, join } from 'node:path';
 import t from 'tap';
 import { SnapshotStore, realStoreFs, type StoreFs } from '../../src/store/index.js';
 import { CHECKSUM_ALGORITHM, ChunkDigests } from '../../src/format/index.js';
-import { scratchDir } from './helpers.js';
-
-/** A StoreFs that performs every operation for real and logs it, with paths for fds. */
-function recording(): { sfs: StoreFs; log: string[] } {
-  const log: string[] = [];
-  const paths = new Map<number, string>();
-  const name = (fd: number): string => paths.get(fd) ?? `fd ${fd}`;
-  const sfs: StoreFs = {
-    ...realStoreFs,
-    open: async (path, flags, mode) => {
-      const fd = await realStoreFs.open(path, flags, mode);
-      paths.set(fd, path);
-      log.push(`open ${path}`);
-      return fd;
-    },
-    write: async (fd, buf, offset, length, position) => {
-      log.push(`write ${name(fd)}`);
-      return realStoreFs.write(fd, buf, offset, length, position);
-    },
-    fsync: async (fd) => {
-      log.push(`fsync ${name(fd)}`);
-      return realStoreFs.fsync(fd);
-    },
-    rename: async (from, to) => {
-      log.push(`rename ${from} ${to}`);
-      return realStoreFs.rename(from, to);
-    },
-    mkdir: async (path, mode) => {
-      log.push(`mkdir ${path}`);
-      return realStoreFs.mkdir(path, mode);
-    },
-    unlink: async (path) => {
-      log.push(`unlink ${path}`);
-      return realStoreFs.unlink(path);
-    },
-  };
-  return { sfs, log };
-}
+import { recording, scratchDir } from './helpers.js';
 
 t.test('a commit through a recording StoreFs: image fsync then rename, and manifest write then fsync, both before the manifest rename, then the directory fsync', async (t) => {
   const base = scratchDir(t, 'storefs');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attach, type SharedState } from '../../src/client/index.js';
 import { F_SEAL_SHRINK, Mapping, addSeals, memfdCreate } from '../../src/sys/index.js';
+import { realStoreFs, type StoreFs } from '../../src/store/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const fixture = (name: string): string => join(ROOT, 'fixtures', name);
@@ -71,4 +72,41 @@ export function fileContents(fd: number): Buffer {
   let done = 0;
   while (done < size) done += readSync(fd, out, done, size - done, done);
   return out;
+}
+
+/** A StoreFs that performs every operation for real and logs it, with paths for fds. */
+export function recording(): { sfs: StoreFs; log: string[] } {
+  const log: string[] = [];
+  const paths = new Map<number, string>();
+  const name = (fd: number): string => paths.get(fd) ?? `fd ${fd}`;
+  const sfs: StoreFs = {
+    ...realStoreFs,
+    open: async (path, flags, mode) => {
+      const fd = await realStoreFs.open(path, flags, mode);
+      paths.set(fd, path);
+      log.push(`open ${path}`);
+      return fd;
+    },
+    write: async (fd, buf, offset, length, position) => {
+      log.push(`write ${name(fd)}`);
+      return realStoreFs.write(fd, buf, offset, length, position);
+    },
+    fsync: async (fd) => {
+      log.push(`fsync ${name(fd)}`);
+      return realStoreFs.fsync(fd);
+    },
+    rename: async (from, to) => {
+      log.push(`rename ${from} ${to}`);
+      return realStoreFs.rename(from, to);
+    },
+    mkdir: async (path, mode) => {
+      log.push(`mkdir ${path}`);
+      return realStoreFs.mkdir(path, mode);
+    },
+    unlink: async (path) => {
+      log.push(`unlink ${path}`);
+      return realStoreFs.unlink(path);
+    },
+  };
+  return { sfs, log };
 }
