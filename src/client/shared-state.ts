@@ -1,3 +1,4 @@
+import { ShmHostError } from '../errors.js';
 import { copyRecord, readExtension, readReplicated, readSlot, type Layout } from '../format/index.js';
 import { MAX_VIEW_BYTES, type Mapping } from '../sys/index.js';
 import { recordBytes, type RecordBytes } from './bytes.js';
@@ -205,8 +206,8 @@ export class SharedState {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#durable?.rejectAll(new Error('this shared state was closed while waiting for durability'));
-    this.#replicated?.rejectAll(new Error('this shared state was closed while waiting for replication'));
+    this.#durable?.rejectAll(new ShmHostError('CLOSED', 'this shared state was closed while waiting for durability'));
+    this.#replicated?.rejectAll(new ShmHostError('CLOSED', 'this shared state was closed while waiting for replication'));
     this.#tail = null;
     this.#mapping.close();
     if (this.#ownsFd) this.#closeFd(this.fd);

@@ -1,7 +1,7 @@
-// The supervisor's loop: start the child on the shared file, wait for its exit, capture, decide whether to
-// restart, until it is stopped or gives up. The file hand-off, the interval schedule, the signals, the
-// restart policy and the replica each live in a file of their own.
+// The supervisor's loop: start the child on the shared file, wait for its exit, capture, decide whether to restart, until it is
+// stopped or gives up. The file hand-off, the interval schedule, the signals, the restart policy and the replica: files of their own.
 import { constants } from 'node:os';
+import { ShmHostError } from '../errors.js';
 import { setChildSubreaper } from '../sys/index.js';
 import type { Reason, SnapshotStore } from '../store/index.js';
 import type { CaptureResult } from '../live/index.js';
@@ -113,9 +113,9 @@ export class Supervisor {
   /** Asks the host to stop as if it received `signal`. */
   stop(signal: NodeJS.Signals = 'SIGTERM'): void { this.#onStopSignal(signal); }
 
-  /** A capture now (SIGUSR1, or the live channel); resolves once it is durable. */
+  /** A capture now (SIGUSR1, or the live channel); resolves once it is durable. ShmHostError NOT_READY before there is a shared file. */
   requestCapture(): Promise<CaptureResult> {
-    if (this.#files === undefined || this.#files.fd < 0) return Promise.reject(new Error('no shared file yet: the host is still restoring it'));
+    if (this.#files === undefined || this.#files.fd < 0) return Promise.reject(new ShmHostError('NOT_READY', 'no shared file yet: the host is still restoring it', { hint: 'ask again once the child has started' }));
     return this.#capture('request', false);
   }
 

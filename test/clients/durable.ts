@@ -120,7 +120,7 @@ t.test('Node: durable() resolves after the covering publication, aborts, rejects
   t.throws(() => state.durable('12' as unknown as bigint), TypeError, 'a non-offset is a TypeError');
   const pending = state.durable(far);
   state.close();
-  await t.rejects(pending, { message: /closed while waiting for durability/ }, 'close() rejects pending waits');
+  await t.rejects(pending, { name: 'ShmHostError', code: 'CLOSED', message: /closed while waiting for durability/ }, 'close() rejects pending waits, with the one error shape');
   t.equal(timers(), idle, 'and stops the timer');
 });
 

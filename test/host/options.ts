@@ -1,7 +1,7 @@
 // supervise() checks its options before anything starts, naming the first
 // one that is wrong.
 import t from 'tap';
-import { createLogger, restartPolicyOptions, supervise, validateSupervisorOptions, type SupervisorOptions } from '../../src/host/index.js';
+import { Supervisor, createLogger, restartPolicyOptions, supervise, validateSupervisorOptions, type SupervisorOptions } from '../../src/host/index.js';
 
 const good: SupervisorOptions = {
   dir: '/nonexistent/shm-host-options-test',
@@ -43,4 +43,8 @@ t.test('each bad option is named', async (t) => {
 
 t.test('supervise() rejects bad options before touching the directory', async (t) => {
   t.throws(() => supervise({ ...good, keep: 0 }), RangeError);
+});
+
+t.test('a capture asked for before there is a shared file is a ShmHostError, not a bare Error', async (t) => {
+  await t.rejects(new Supervisor(good).requestCapture(), { name: 'ShmHostError', code: 'NOT_READY', problem: /no shared file yet/, hint: /once the child has started/ });
 });
