@@ -34,5 +34,5 @@ export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 
 /** `err` as a CommandFailure naming `source` when it is a layout problem; other errors unchanged. */
 export async function describeDamage(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation'>, err: unknown): Promise<unknown> {
   if (!(err instanceof FormatError)) return err;
-  return new CommandFailure(err.code, `${source.label} is damaged: ${err.message}`, await fixFor(source), { cause: err });
+  return new CommandFailure(err.code, `${source.label} is damaged: ${err.problem}`, await fixFor(source), { cause: err });
 }

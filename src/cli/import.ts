@@ -65,7 +65,7 @@ async function importFrom(input: Readable, args: { dir: string; json: boolean },
       }));
     } catch (err) {
       if (err instanceof ExportFormatError) {
-        throw new CommandFailure(err.code, `cannot import ${name}: ${err.message}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
+        throw new CommandFailure(err.code, `cannot import ${name}: ${err.problem}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
       }
       throw err;
     } finally {

@@ -73,8 +73,8 @@ export const runCommand = defineCommand({
         }),
       });
     } catch (err) {
-      if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.message, 'check the command after --', { exitCode: 127, cause: err });
-      if (err instanceof MissingToolError) throw new CommandFailure('MISSING_TOOL', err.message, null, { cause: err });
+      if (err instanceof CommandNotFoundError) throw new CommandFailure('COMMAND_NOT_FOUND', err.problem, 'check the command after --', { exitCode: 127, cause: err });
+      if (err instanceof MissingToolError) throw new CommandFailure('MISSING_TOOL', err.problem, null, { cause: err });
       // The replica refused this host (another writes the prefix) or could not be read to restore an empty --dir.
       throw replicaFailure(err);
     }

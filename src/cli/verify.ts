@@ -29,7 +29,7 @@ async function verifyImage(source: Source, progress: Progress): Promise<string |
     progress.advance(image.size);
     return null;
   } catch (err) {
-    if (err instanceof FormatError) return err.message;
+    if (err instanceof FormatError) return err.problem;
     throw err;
   } finally {
     await image.close();
@@ -47,7 +47,7 @@ async function verifyExport(source: Source, progress: Progress): Promise<string 
       await image.close();
     }
   } catch (err) {
-    if (err instanceof FormatError || err instanceof ExportFormatError) return err.message;
+    if (err instanceof FormatError || err instanceof ExportFormatError) return err.problem;
     throw err;
   }
 }
