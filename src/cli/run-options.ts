@@ -74,7 +74,8 @@ export interface RunOptions {
   readonly maxRestarts: number;
   readonly restartWindowMs: number;
   readonly restartDelayMs: number;
-  readonly restartMaxDelayMs: number;
+  /** undefined: the host's default (MAX_RESTART_DELAY_MS, or the first delay when longer). */
+  readonly restartMaxDelayMs: number | undefined;
   readonly stopTimeoutMs: number;
   readonly logFormat: 'text' | 'json';
   readonly quiet: boolean;
@@ -82,7 +83,7 @@ export interface RunOptions {
   readonly args: string[];
   /** --replica and its options; credentials come only from the AWS SDK's default chain. */
   readonly replica?: {
-    url: string; endpoint?: string; region?: string; forcePathStyle?: boolean; keep: number; keepForMs: number; takeover: boolean;
+    url: string; endpoint?: string; region?: string; forcePathStyle?: boolean; keep?: number; keepForMs?: number; takeover: boolean;
   };
 }
 
@@ -114,8 +115,6 @@ export interface RawRunOptions {
 }
 
 const MIN_SIZE = 3 * 4096;
-/** The default --restart-max-delay (the host's MAX_RESTART_DELAY_MS; not imported so the inspection commands load no host code). */
-const MAX_RESTART_DELAY_MS = 30_000;
 const MAX_SIZE = 2 ** 40;
 
 function wholeNumber(option: string, value: string | number, min: number): number {
@@ -141,8 +140,9 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   }
   const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
   const rawMax = raw['restart-max-delay'];
-  const restartMaxDelayMs = rawMax === undefined ? Math.max(MAX_RESTART_DELAY_MS, restartDelayMs) : parseDuration('--restart-max-delay', rawMax);
-  if (restartMaxDelayMs < restartDelayMs) {
+  // Not given: undefined, and the host's restart policy applies its own default (restartPolicyOptions()).
+  const restartMaxDelayMs = rawMax === undefined ? undefined : parseDuration('--restart-max-delay', rawMax);
+  if (restartMaxDelayMs !== undefined && restartMaxDelayMs < restartDelayMs) {
     throw new UsageError(`--restart-max-delay ${rawMax}: shorter than --restart-delay ${raw['restart-delay']}`, `give at least the first delay; equal means a constant delay, e.g. --restart-delay ${raw['restart-delay']} --restart-max-delay ${raw['restart-delay']}`);
   }
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
@@ -188,8 +188,9 @@ function replicaOptions(raw: RawRunOptions): Pick<RunOptions, 'replica'> {
   }
   const replica: NonNullable<RunOptions['replica']> = {
     url: checkReplicaUrl('--replica', url),
-    keep: raw['replica-keep'] === undefined ? 8 : wholeNumber('--replica-keep', raw['replica-keep'], 1),
-    keepForMs: raw['replica-keep-for'] === undefined ? 0 : parseDuration('--replica-keep-for', raw['replica-keep-for']),
+    // Unset: undefined, and the replica's own defaults apply (keep 8, keep-for 0).
+    keep: raw['replica-keep'] === undefined ? undefined : wholeNumber('--replica-keep', raw['replica-keep'], 1),
+    keepForMs: raw['replica-keep-for'] === undefined ? undefined : parseDuration('--replica-keep-for', raw['replica-keep-for']),
     takeover: raw['replica-takeover'] === true,
   };
   if (raw['replica-endpoint'] !== undefined) {

@@ -53,7 +53,7 @@ export class ReplicaLink {
       client: this.#client,
       identity: { host: `${hostname()}:${resolve(dir)}` },
       takeover: options.takeover ?? false,
-      retention: { keep: options.keep ?? 8, keepForMs: options.keepForMs ?? 0 },
+      retention: { keep: options.keep, keepForMs: options.keepForMs }, // unset: the replicator's defaults
       onEvent: (e) => this.#onEvent(e),
       optionName,
     });

@@ -12,7 +12,7 @@ import { planUpload } from './plan.js';
 import { remoteBytes, type RemoteGeneration } from './record.js';
 import { listRemote } from './remote.js';
 import { pruneRemote } from './prune.js';
-import type { RemoteRetention } from './retention.js';
+import { DEFAULT_REMOTE_RETENTION, type RemoteRetention } from './retention.js';
 import { initialStatus, noteLag, noteReplicated, type ReplicaEvent, type ReplicaStatus } from './status.js';
 import { Nap } from './nap.js';
 import { reconcile } from './reconcile.js';
@@ -48,7 +48,7 @@ export class Replicator {
     this.#opts = options;
     this.#client = options.client;
     this.#lease = new WriterLease(options.client, options.identity, options.leaseTtlSeconds ?? 60);
-    this.#retention = { keep: options.retention?.keep ?? 8, keepForMs: options.retention?.keepForMs ?? 0 };
+    this.#retention = { keep: options.retention?.keep ?? DEFAULT_REMOTE_RETENTION.keep, keepForMs: options.retention?.keepForMs ?? DEFAULT_REMOTE_RETENTION.keepForMs };
     this.#backoff = new Backoff(options.backoff);
     this.#status = initialStatus(options.client.url);
   }

@@ -8,6 +8,9 @@ export interface RemoteRetention {
   keepForMs: number;
 }
 
+/** What a replica keeps when nobody says: the newest 8 generations (and what they depend on), whatever their age. */
+export const DEFAULT_REMOTE_RETENTION: RemoteRetention = { keep: 8, keepForMs: 0 };
+
 /**
  * The sequences to delete from `generations` (complete, by sequence): all
  * but the `keep` newest and those younger than `keepForMs`, never one a
