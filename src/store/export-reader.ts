@@ -94,7 +94,7 @@ export async function readExport(
     if (chunkSize === null) {
       throw new ExportFormatError(`the export's image checksum uses ${JSON.stringify(manifest.checksum.algorithm)}, which this shm-host does not know (it reads ${IMAGE_CHECKSUM_ALGORITHM}, ${BLOCK_CHECKSUM_ALGORITHM} and ${CHECKSUM_ALGORITHM}): use a matching shm-host`);
     }
-    if (manifest.kind !== 'full') throw new ExportFormatError('the export holds a delta, not a whole image: it is damaged or was not written by shm-host export');
+    if (manifest.kind !== 'full') throw new ExportFormatError('the export holds a delta, not a whole image: it is damaged or was not written as an export');
     onHeader?.(header, manifest);
     const digests = new ChunkDigests(header.imageLength, chunkSize);
     for (let position = 0; position < header.imageLength; position += CHUNK_SIZE) {
