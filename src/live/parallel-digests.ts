@@ -112,6 +112,9 @@ function workers(): HashWorker[] {
   return pool;
 }
 
+/** Pieces each worker holds at once: the worker's reply waits for this thread's event loop, so one piece alone would leave it idle while this thread is busy. */
+const IN_FLIGHT = 3;
+
 /** Chunks per piece of work handed out: small enough to keep every thread busy to the end, large enough that messages cost nothing (16 MiB of 64 KiB chunks). */
 const BATCH = 256;
 
@@ -120,9 +123,10 @@ const BATCH = 256;
  * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
  * `windows` views), in order, as consecutive pieces aligned with
  * `indexes`, each yielded as soon as it and every piece before it are
- * hashed. Worker threads take pieces from the front; this thread hashes a
- * piece itself whenever the next one to yield is not ready (so what the
- * caller does with a piece overlaps the workers' hashing). Every listed
+ * hashed. Worker threads take pieces from the front, IN_FLIGHT each at a
+ * time; this thread hashes a piece itself whenever the next one to yield
+ * is not ready (so what the caller does with a piece overlaps the
+ * workers' hashing). Every listed
  * chunk must be all data: reading a hole through a mapping of a memory
  * file would allocate it. Workers read the mapping through its address:
  * it must stay mapped until the generator has finished or been returned
@@ -147,7 +151,7 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
   let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
   const failures: unknown[] = []; // a piece no thread could hash
   let wake: (() => void) | null = null;
-  const feeds = helpers.map(async (worker) => {
+  const feeds = helpers.flatMap((worker) => Array.from({ length: IN_FLIGHT }, () => worker)).map(async (worker) => {
     while (claimed < pieces && failures.length === 0) {
       const p = claimed++;
       const [from, to] = bounds(p);
@@ -168,6 +172,10 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
   });
   try {
     for (let p = 0; p < pieces; p++) {
+      // A worker's reply that arrived while the caller was busy is read
+      // only on a turn of the event loop: take that turn before hashing a
+      // piece here that a worker would hash anyway.
+      if (done[p] === undefined && claimed > p && helpers.length > 0) await new Promise((resolve) => setImmediate(resolve));
       while (done[p] === undefined) {
         if (failures.length > 0) throw failures[0];
         if (claimed <= p) {
