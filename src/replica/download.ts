@@ -35,8 +35,8 @@ export async function downloadFile(client: ReplicaClient, key: string, file: Rem
   const counter = new PartDigest(file.partSize);
   let out: DurableFile;
   try {
-    // The store's temporary prefix (.tmp-): a store opening the directory sweeps what an interrupted download left.
-    out = await DurableFile.create(final, true, sfs, TEMP_PREFIX);
+    // .tmp-<name>-<pid>-<random> (docs/FORMAT.md section 9): a store opening the directory sweeps what an interrupted download left.
+    out = await DurableFile.create(final, true, sfs, `${TEMP_PREFIX}${file.name}-`);
   } catch (e) {
     throw new ReplicaError('LOCAL', `cannot write in ${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { hint: LOCAL_FIX, key, path: dir, retryable: false, cause: e });
   }
