@@ -1,11 +1,15 @@
 // The checksum of a snapshot image.
 //
 // Why this function: a capture copies the live file at disk speed (about
-// 2 GB/s here), so the checksum must run well above that on one core.
-// Measured on this machine (Node 20, 1 MiB inputs): sha256 1.3 GB/s, sha1
-// 1.4 GB/s, and, through @node-rs/xxhash, the one-shot xxh3-128 and xxh3-64
-// functions about 1 GB/s (their binding copies the input), but the
-// streaming XXH3-64 hasher (`xxh3.Xxh3`) 12-13 GB/s. So: XXH3-64, streaming.
+// 2 GB/s here), and a delta capture hashes the whole live file to find what
+// changed, so the hash must run well above that on one core. Measured on
+// this machine (Node 20, 1 MiB inputs): sha256 1.3 GB/s, sha1 1.4 GB/s,
+// XXH3-64 12-13 GB/s through @node-rs/xxhash's streaming hasher and 24-29
+// GB/s through xxhash-addon's one-shot `XXHash3.hash` (the xxHash C library
+// with its own dispatch to the CPU's vector instructions; it reads the
+// input in place). Read from a mapping of a memory file larger than the
+// caches, the second still hashes about twice as fast as the first
+// (docs/BENCHMARKS.md, Capture). So: XXH3-64, seed 0, through xxhash-addon.
 // 64 bits per 1 MiB chunk leave a random corruption undetected with odds of
 // 2^-64, which is what a checksum against bit rot and torn files needs.
 //
@@ -40,8 +44,8 @@ export const BLOCK_CHECKSUM_ALGORITHM = 'xxh3-64/chunks-4KiB';
  * Bytes per chunk of the image checksum of every generation written now,
  * and the unit a capture compares with the parent's digests before it
  * looks at single blocks. Why 64 KiB, measured (docs/BENCHMARKS.md): the
- * streaming hasher runs at about 3 GB/s in 4 KiB calls and 5.5-6 GB/s in
- * 64 KiB calls (its per-call cost dominates below that), and a capture
+ * hash runs at about 5 GB/s in 4 KiB calls and 24-29 GB/s in 64 KiB calls
+ * (its per-call cost dominates below that), and a capture
  * that finds a 64 KiB chunk unchanged has decided sixteen blocks with one
  * call. A changed chunk is compared block by block with the parent's bytes,
  * so deltas still hold 4 KiB blocks.
@@ -58,23 +62,33 @@ export function chunkSizeOf(algorithm: string): number | null {
   return null;
 }
 
-type XxhashModule = typeof import('@node-rs/xxhash');
-type Hasher = InstanceType<XxhashModule['xxh3']['Xxh3']>;
+/** The streaming XXH3 hasher of xxhash-addon (update/digest/reset; digest() is the canonical big-endian form). */
+interface Hasher {
+  update(data: Uint8Array): void;
+  digest(): Buffer;
+  reset(): void;
+}
+interface XxhashAddon {
+  XXHash3: { new (seed: Uint8Array): Hasher; hash(data: Uint8Array): Buffer };
+}
+let theAddon: XxhashAddon | null = null;
 let theHasher: Hasher | null = null;
 
 // Loaded on first use: src/format is also what a child's client loads, and
 // a child never hashes images, so it need not load the native addon.
+function addon(): XxhashAddon {
+  theAddon ??= createRequire(import.meta.url)('xxhash-addon') as XxhashAddon;
+  return theAddon;
+}
+
 function hasherOf(): Hasher {
-  theHasher ??= (createRequire(import.meta.url)('@node-rs/xxhash') as XxhashModule).xxh3.Xxh3.withSeed(0n);
+  theHasher ??= new (addon().XXHash3)(new Uint8Array(8)); // seed 0
   return theHasher;
 }
 
 /** XXH3-64 (seed 0) of `bytes`: a block's or a chunk's digest. */
 export function digestOf(bytes: Uint8Array): bigint {
-  const hasher = hasherOf();
-  hasher.reset();
-  hasher.update(bytes);
-  return hasher.digest();
+  return addon().XXHash3.hash(bytes).readBigUInt64BE(0);
 }
 
 const ZEROS = new Uint8Array(CHUNK_SIZE);
@@ -152,7 +166,7 @@ export class ChunkDigests {
       p = b;
     }
     if (p < end) hashZeros(hasher, end - p);
-    this.#record(index, hasher.digest());
+    this.#record(index, hasher.digest().readBigUInt64BE(0));
   }
 
   /**

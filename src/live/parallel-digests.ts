@@ -1,12 +1,11 @@
 // Hashing the chunks of a large mapping on every core.
 //
 // A delta capture of a 1 GiB file hashes the whole file to find what
-// changed, and on one core that hashing is most of the capture (about
-// 5-6 GB/s with the streaming XXH3-64 in 64 KiB calls, measured:
-// docs/BENCHMARKS.md). Worker threads share the process's address space,
-// so a worker can hash the same mapping in place, from its address, with no
-// copy: the calling thread hashes one share of the chunks while the
-// workers hash the others. Small inputs stay on the calling thread, where
+// changed, and on one core that hashing is most of the capture (XXH3-64
+// read from a mapping larger than the caches: docs/BENCHMARKS.md). Worker
+// threads share the process's address space, so a worker can hash the same
+// mapping in place, from its address, with no copy: the calling thread
+// hashes one share of the chunks while the workers hash the others. Small inputs stay on the calling thread, where
 // a message round trip would cost more than it saves.
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -20,12 +19,11 @@ const MIN_PARALLEL_BYTES = 32 << 20;
 const MAX_WORKERS = 3;
 
 // CommonJS, evaluated in the worker: the same digest as digestOf() (XXH3-64,
-// seed 0, streaming), of each listed chunk, through windows of the mapping.
+// seed 0), of each listed chunk, through windows of the mapping.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const koffi = require(workerData.koffi);
-const { xxh3 } = require(workerData.xxhash);
-const hasher = xxh3.Xxh3.withSeed(0n);
+const { XXHash3 } = require(workerData.xxhash);
 const WINDOW = workerData.window;
 // The views of the last mapping, one per window, kept across messages: a
 // new view of a large external buffer per message (a capture sends one per
@@ -41,9 +39,7 @@ parentPort.on('message', (m) => {
       const k = Math.floor(a / WINDOW);
       const w = k * WINDOW;
       const view = (views.byWindow[k] ??= new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w))));
-      hasher.reset();
-      hasher.update(view.subarray(a - w, b - w));
-      out[i] = hasher.digest();
+      out[i] = XXHash3.hash(view.subarray(a - w, b - w)).readBigUInt64BE(0);
     }
     parentPort.postMessage({ id: m.id, digests: out }, [out.buffer]);
   } catch (err) {
@@ -65,7 +61,7 @@ class HashWorker {
     const require = createRequire(import.meta.url);
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { koffi: require.resolve('koffi'), xxhash: require.resolve('@node-rs/xxhash'), window: WINDOW_BYTES },
+      workerData: { koffi: require.resolve('koffi'), xxhash: require.resolve('xxhash-addon'), window: WINDOW_BYTES },
     });
     this.#worker.on('message', (reply: Reply) => {
       const waiter = this.#pending.get(reply.id);
@@ -112,6 +108,9 @@ function workers(): HashWorker[] {
   return pool;
 }
 
+/** Pieces each worker holds at once: the worker's reply waits for this thread's event loop, so one piece alone would leave it idle while this thread is busy. */
+const IN_FLIGHT = 3;
+
 /** Chunks per piece of work handed out: small enough to keep every thread busy to the end, large enough that messages cost nothing (16 MiB of 64 KiB chunks). */
 const BATCH = 256;
 
@@ -120,9 +119,10 @@ const BATCH = 256;
  * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
  * `windows` views), in order, as consecutive pieces aligned with
  * `indexes`, each yielded as soon as it and every piece before it are
- * hashed. Worker threads take pieces from the front; this thread hashes a
- * piece itself whenever the next one to yield is not ready (so what the
- * caller does with a piece overlaps the workers' hashing). Every listed
+ * hashed. Worker threads take pieces from the front, IN_FLIGHT each at a
+ * time; this thread hashes a piece itself whenever the next one to yield
+ * is not ready (so what the caller does with a piece overlaps the
+ * workers' hashing). Every listed
  * chunk must be all data: reading a hole through a mapping of a memory
  * file would allocate it. Workers read the mapping through its address:
  * it must stay mapped until the generator has finished or been returned
@@ -147,7 +147,7 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
   let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
   const failures: unknown[] = []; // a piece no thread could hash
   let wake: (() => void) | null = null;
-  const feeds = helpers.map(async (worker) => {
+  const feeds = helpers.flatMap((worker) => Array.from({ length: IN_FLIGHT }, () => worker)).map(async (worker) => {
     while (claimed < pieces && failures.length === 0) {
       const p = claimed++;
       const [from, to] = bounds(p);
@@ -168,6 +168,10 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
   });
   try {
     for (let p = 0; p < pieces; p++) {
+      // A worker's reply that arrived while the caller was busy is read
+      // only on a turn of the event loop: take that turn before hashing a
+      // piece here that a worker would hash anyway.
+      if (done[p] === undefined && claimed > p && helpers.length > 0) await new Promise((resolve) => setImmediate(resolve));
       while (done[p] === undefined) {
         if (failures.length > 0) throw failures[0];
         if (claimed <= p) {

@@ -111,3 +111,21 @@ t.test('digestsInOrder shares the work with the workers and lets the event loop 
   t.ok(posts.count > 2, 'the workers hash more than their first piece each');
   t.ok(heldMs < totalMs / 2, 'the first next() does not hash most of the input before it returns');
 });
+
+t.test('digestsInOrder keeps the workers hashing while the caller is busy with a piece', async (t) => {
+  if (availableParallelism() < 2) return void t.skip('one core: no worker is started');
+  const size = 256 * MiB;
+  const { mapping } = randomFile(t, size);
+  const all = Array.from({ length: size / 65536 }, (_, k) => k); // 16 pieces
+  for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)); // the pool started, the pages in
+  const posts = countPosts(t);
+  for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)) {
+    // The caller's work on a piece without a turn of the event loop, as a
+    // capture compares and writes its changed chunks: long enough for a
+    // worker to hash a piece meanwhile.
+    const until = performance.now() + 15;
+    while (performance.now() < until);
+  }
+  t.comment(`${posts.count} of 16 pieces posted to workers`);
+  t.ok(posts.count >= 12, 'the workers hash at least three quarters of the pieces');
+});
