@@ -12,7 +12,7 @@ import { attach } from '../../src/client/index.js';
 import { encodeRecord } from '../../fixtures/lib/record-codec.js';
 import { waitFor } from '../../fixtures/lib/shared-child.js';
 import { scratch, nthMatch } from '../host/harness.js';
-import { clientTools, futexWaiter, inFutex, memfd } from './helpers.js';
+import { clientTools, futexWaiter, inFutex, memfd, nodeWriter } from './helpers.js';
 
 const SIZE = 1 << 20;
 
@@ -125,9 +125,8 @@ t.test('Node: durable() resolves after the covering publication, aborts, rejects
 });
 
 t.test('under shm-host: a record a child saw durable survives a SIGKILL of the host', async (t) => {
-  const tools = clientTools(t);
-  if (tools.length === 0) return t.skip('neither python3 nor cc is available');
-  for (const tool of tools) {
+  // Node's await state.durable() / state.replicated() too (fixtures/ack-writer.js).
+  for (const tool of [nodeWriter(), ...clientTools(t)]) {
     const work = scratch(t);
     const args = ['--dir', `${work.dir}/state`, '--interval', '50ms', '--size', '256K', '--', tool.command, ...tool.args, 'write', '--rate', '2000', '--ack-every', '200'];
     const first = work.start(args);

@@ -20,7 +20,7 @@ const C_TOOL = `${ROOT}test/clients/shm_tool.c`;
 
 /** A client under test: how to start its tool (command and leading arguments). */
 export interface ClientTool {
-  readonly name: 'python' | 'c';
+  readonly name: 'python' | 'c' | 'node';
   readonly command: string;
   readonly args: readonly string[];
 }
@@ -46,6 +46,15 @@ export function cTool(t: Teardown): ClientTool | string {
   // Warnings are errors: the header must stay clean under strict C11.
   execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, C_TOOL], { stdio: ['ignore', 'ignore', 'pipe'] });
   return { name: 'c', command: binary, args: [] };
+}
+
+/**
+ * The Node client's counterpart of the tools' `write` (fixtures/ack-writer.js:
+ * the same arguments and output), for the tests that run every client's
+ * durability waits under the real host.
+ */
+export function nodeWriter(): ClientTool {
+  return { name: 'node', command: process.execPath, args: [`${ROOT}fixtures/ack-writer.js`] };
 }
 
 /** Every client tool available here; the missing ones are skipped visibly through `skip`. */

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { planLayout, writeHeader, type Layout } from '../../src/format/index.js';
+import { MAGIC, planLayout, writeHeader, type Layout } from '../../src/format/index.js';
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { AttachError, attach } from '../../src/client/index.js';
 import { encodeRecord } from '../../fixtures/lib/record-codec.js';
@@ -80,13 +80,46 @@ const CASES: [string, number, ((dv: DataView, l: Layout) => void) | undefined, s
   ['records outside the run are dropped, not refused', SIZE, (dv, l) => { slot(dv, l, 3, 0n, 10n); slot(dv, l, 7, 10n, 10n); }, 'ok', /^$/],
 ];
 
+/** A memfd of `size` bytes (any size, not only whole pages) whose header is only magic, entry_mask and data_mask. */
+function headerFile(t: Test, size: number, entryMask: bigint, dataMask: bigint): number {
+  const fd = memfdCreate('hostile-header');
+  ftruncateSync(fd, size);
+  t.teardown(() => closeSync(fd));
+  const m = Mapping.map(fd, size, { writable: true });
+  const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  dv.setBigUint64(0, MAGIC, true);
+  dv.setBigUint64(8, entryMask, true);
+  dv.setBigUint64(16, dataMask, true);
+  m.close();
+  return fd;
+}
+
+const PAGE = 4096;
+// The header cases of test/format/layout.ts (file sizes and masks near the
+// limits of 64-bit and double arithmetic), on whole files: name, file size,
+// entry_mask, data_mask, expected code, message pattern.
+const HEADER_CASES: [string, number, bigint, bigint, string, RegExp][] = [
+  ['rings that fill the file exactly: an empty tail is valid', 4 * PAGE, 255n, 8191n, 'ok', /^$/],
+  ['the smallest ring, 2 bytes', 3 * PAGE, 3n, 1n, 'ok', /^$/],
+  ['a file 8 bytes short of its rings (not a whole number of pages)', 4 * PAGE - 8, 255n, 8191n, 'RINGS_DO_NOT_FIT', /need 16384 bytes, but the file has 16376/],
+  ['two pages of entries in a three-page file', 3 * PAGE, 511n, 4095n, 'RINGS_DO_NOT_FIT', /512 entry slots/],
+  ['an entry mask of 2^40', 3 * PAGE, 1n << 40n, 4095n, 'BAD_ENTRY_MASK', /entry_mask 0x10000000000 is not a power of two minus one/],
+  ['a data mask of 2^63', 3 * PAGE, 3n, 1n << 63n, 'BAD_DATA_MASK', /data_mask 0x8000000000000000 is not a power of two minus one/],
+  ['2^60 slots and a 2^63-byte ring', 3 * PAGE, (1n << 60n) - 1n, (1n << 63n) - 1n, 'RINGS_DO_NOT_FIT', /1152921504606846976 entry slots and a 9223372036854775808-byte data ring need/],
+  ['a 2^53-byte ring (a double would round its size)', 3 * PAGE, 0n, (1n << 53n) - 1n, 'RINGS_DO_NOT_FIT', /a 9007199254740992-byte data ring need 9007199254749184 bytes/],
+];
+
 t.test('hostile files: the same refusal as attach() in Node, one line, no crash', async (t) => {
   const tools = clientTools(t);
   if (tools.length === 0) return t.skip('neither python3 nor cc is available');
-  for (const [name, size, craft, code, message] of CASES) {
-    t.equal(nodeVerdict(file(t, size, craft)), code, `node: ${name}`);
+  const cases: [string, () => number, string, RegExp][] = [
+    ...CASES.map(([name, size, craft, code, message]): [string, () => number, string, RegExp] => [name, () => file(t, size, craft), code, message]),
+    ...HEADER_CASES.map(([name, size, em, dm, code, message]): [string, () => number, string, RegExp] => [name, () => headerFile(t, size, em, dm), code, message]),
+  ];
+  for (const [name, make, code, message] of cases) {
+    t.equal(nodeVerdict(make()), code, `node: ${name}`);
     for (const tool of tools) {
-      const v = await toolVerdict(t, tool, file(t, size, craft));
+      const v = await toolVerdict(t, tool, make());
       t.equal(v.code, code, `${tool.name}: ${name}`);
       t.match(v.message, message, `${tool.name}: ${name}: the message names the problem`);
     }
@@ -101,6 +134,8 @@ t.test('hostile environments and descriptors, as sd_listen_fds_with_names does',
   writeFileSync(`${dir}/plain`, new Uint8Array(SIZE));
   const readOnly = openSync(`${dir}/plain`, 'r');
   t.teardown(() => closeSync(readOnly));
+  const devNull = openSync('/dev/null', 'r+');
+  t.teardown(() => closeSync(devNull));
   const good = file(t, SIZE, () => undefined);
   t.equal(fstatSync(good).size, SIZE);
   const cases: [string, number | null, Record<string, string | undefined>, string, RegExp][] = [
@@ -112,6 +147,7 @@ t.test('hostile environments and descriptors, as sd_listen_fds_with_names does',
     ['LISTEN_FDS=0', good, { LISTEN_FDS: '0' }, 'BAD_ENVIRONMENT', /LISTEN_FDS=0 passes no file descriptor/],
     ['LISTEN_FDS not a number', good, { LISTEN_FDS: 'one' }, 'BAD_ENVIRONMENT', /LISTEN_FDS=one/],
     ['nothing open on fd 3', null, {}, 'BAD_FILE', /file descriptor 3 is not open/],
+    ['a character device on fd 3', devNull, {}, 'BAD_FILE', /file descriptor 3 is not a file/],
     ['a file opened read-only', readOnly, {}, 'BAD_FILE', /cannot map the shared file on fd 3 read-write/],
   ];
   for (const [name, fd, listen, code, message] of cases) {

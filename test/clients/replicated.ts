@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { waitFor } from '../../fixtures/lib/shared-child.js';
 import { nthMatch, scratch, untilDead } from '../host/harness.js';
-import { clientTools, futexWaiter, inFutex, memfd, toolJson, type ReadView } from './helpers.js';
+import { clientTools, futexWaiter, inFutex, memfd, nodeWriter, toolJson, type ReadView } from './helpers.js';
 
 t.test('replicated_offset: published by the host, read by Node, Python and C', async (t) => {
   const fd = memfd(t, 1 << 20);
@@ -74,9 +74,8 @@ t.test('C and Python: wait_replicated sleeps until replicated_offset passes the 
 });
 
 t.test('under shm-host --replica: a record a child saw replicated survives the loss of the machine', async (t) => {
-  const tools = clientTools(t);
-  if (tools.length === 0) return t.skip('neither python3 nor cc is available');
-  for (const tool of tools) {
+  // Node's await state.durable() / state.replicated() too (fixtures/ack-writer.js).
+  for (const tool of [nodeWriter(), ...clientTools(t)]) {
     const work = scratch(t);
     const replica = pathToFileURL(join(work.dir, 'replica')).href;
     const run = (dir: string) => work.start(['--dir', join(work.dir, dir), '--interval', '50ms', '--size', '256K', '--replica', replica, '--', tool.command, ...tool.args, 'write', '--rate', '2000', '--ack-every', '200', '--ack', 'replicated']);

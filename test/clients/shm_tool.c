@@ -8,6 +8,7 @@
  *   shm_tool check                        attach only: "ok", or JSON {code, message} and status 1
  *   shm_tool wait-durable|wait-replicated --offset O --timeout-ms T
  *   shm_tool dbuf-write --capacity C --count N [--region R] / dbuf-read --capacity C [--region R]
+ *   shm_tool commit-burst [--count N]     N commits on a private file between two close(-4242) markers
  *
  * Records use the self-checking encoding of fixtures/lib/record-codec.js.
  */
@@ -301,8 +302,29 @@ static int cmd_api(void) {
   return 0;
 }
 
+/* N commits of 1 to 299 bytes (the ring wraps: invalidations run too) on a private 1 MiB
+ * file, between two marker system calls, close(-4242), that strace shows: nothing may
+ * appear between them. */
+static int cmd_burst(int argc, char **argv) {
+  struct shm_host_options o = {0};
+  struct shm_host_state st;
+  unsigned char data[299];
+  uint64_t count = num(argc, argv, "--count", 100000), offset = 0;
+  int rc = 0;
+  o.standalone = 1 << 20;
+  if (shm_host_attach(&st, &o)) { fprintf(stderr, "shm_tool: %s\n", st.message); return 1; }
+  for (int i = 0; i < 299; i++) data[i] = (unsigned char)i;
+  close(-4242);
+  for (uint64_t i = 0; i < count && !rc; i++) rc = shm_host_commit(&st, data, 1 + (size_t)(i % 299), &offset);
+  close(-4242);
+  if (rc) { fprintf(stderr, "shm_tool: %s\n", st.message); return 1; }
+  printf("{\"commits\":%" PRIu64 ",\"write_offset\":\"%" PRIu64 "\"}\n", count, st.w);
+  shm_host_close(&st);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: shm_tool write|read|check|wait-durable|wait-replicated|dbuf-write|dbuf-read [options]\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: shm_tool write|read|check|wait-durable|wait-replicated|dbuf-write|dbuf-read|commit-burst [options]\n"); return 2; }
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (strcmp(argv[1], "api") == 0) return cmd_api();
   if (strcmp(argv[1], "write") == 0) return cmd_write(argc, argv);
@@ -311,6 +333,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "wait-replicated") == 0) return cmd_wait(argc, argv, 1);
   if (strcmp(argv[1], "dbuf-write") == 0) return cmd_dbuf(argc, argv, 1);
   if (strcmp(argv[1], "dbuf-read") == 0) return cmd_dbuf(argc, argv, 0);
+  if (strcmp(argv[1], "commit-burst") == 0) return cmd_burst(argc, argv);
   if (strcmp(argv[1], "check") == 0) {
     struct shm_host_state st;
     attach_or_die(&st, argc, argv);
