@@ -93,13 +93,24 @@ t.test('digestsInOrder: pieces in order while the caller works on each; a return
   t.same(await early.next(), { done: true, value: undefined }, 'and nothing after a return()');
 });
 
-t.test('digestsInOrder shares the work with the workers and lets the event loop run between pieces', async (t) => {
-  if (availableParallelism() < 2) return void t.skip('one core: no worker is started');
+/**
+ * A 256 MiB mapping in 16 pieces of 64 KiB chunks, hashed once (the pool
+ * started, the pages in), and a count of the pieces posted to workers from
+ * now on; null on one core, where no worker is started.
+ */
+async function warmedUp(t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ mapping: Mapping; all: number[]; size: number; posts: { count: number } } | null> {
+  if (availableParallelism() < 2) return null;
   const size = 256 * MiB;
   const { mapping } = randomFile(t, size);
-  const all = Array.from({ length: size / 65536 }, (_, k) => k); // 16 pieces
-  for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)); // the pool started, the pages in
-  const posts = countPosts(t);
+  const all = Array.from({ length: size / 65536 }, (_, k) => k);
+  for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size));
+  return { mapping, all, size, posts: countPosts(t) };
+}
+
+t.test('digestsInOrder shares the work with the workers and lets the event loop run between pieces', async (t) => {
+  const warm = await warmedUp(t);
+  if (warm === null) return void t.skip('one core: no worker is started');
+  const { mapping, all, size, posts } = warm;
   const t0 = performance.now();
   const pieces = digestsInOrder(new MappingWindows(mapping), all, 65536, size);
   const first = pieces.next(); // runs the body up to its first await
@@ -113,12 +124,9 @@ t.test('digestsInOrder shares the work with the workers and lets the event loop 
 });
 
 t.test('digestsInOrder keeps the workers hashing while the caller is busy with a piece', async (t) => {
-  if (availableParallelism() < 2) return void t.skip('one core: no worker is started');
-  const size = 256 * MiB;
-  const { mapping } = randomFile(t, size);
-  const all = Array.from({ length: size / 65536 }, (_, k) => k); // 16 pieces
-  for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)); // the pool started, the pages in
-  const posts = countPosts(t);
+  const warm = await warmedUp(t);
+  if (warm === null) return void t.skip('one core: no worker is started');
+  const { mapping, all, size, posts } = warm;
   for await (const _ of digestsInOrder(new MappingWindows(mapping), all, 65536, size)) {
     // The caller's work on a piece without a turn of the event loop, as a
     // capture compares and writes its changed chunks: long enough for a
