@@ -19,7 +19,7 @@ export interface CaptureOptions {
    * true for the reasons 'post-mortem' and 'shutdown', false otherwise.
    */
   readonly postMortem?: boolean;
-  /** Attempts after a starved one before giving up with CaptureError 'starved' (default 3). */
+  /** Attempts after a starved one before giving up with CaptureError 'starved' (default DEFAULT_MAX_STARVED_RETRIES, 15). */
   readonly maxStarvedRetries?: number;
   /**
    * A mapping of the live file kept between captures (the host's current
