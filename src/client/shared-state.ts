@@ -206,8 +206,9 @@ export class SharedState {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#durable?.rejectAll(new ShmHostError('CLOSED', 'this shared state was closed while waiting for durability'));
-    this.#replicated?.rejectAll(new ShmHostError('CLOSED', 'this shared state was closed while waiting for replication'));
+    const hint = 'close() only once no durable() or replicated() wait is pending, or end them first through their AbortSignal';
+    this.#durable?.rejectAll(new ShmHostError('CLOSED', 'this shared state was closed while waiting for durability', { hint }));
+    this.#replicated?.rejectAll(new ShmHostError('CLOSED', 'this shared state was closed while waiting for replication', { hint }));
     this.#tail = null;
     this.#mapping.close();
     if (this.#ownsFd) this.#closeFd(this.fd);

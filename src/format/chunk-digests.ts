@@ -8,7 +8,7 @@
 // GB/s through xxhash-addon's one-shot `XXHash3.hash` (the xxHash C library
 // with its own dispatch to the CPU's vector instructions; it reads the
 // input in place). Read from a mapping of a memory file larger than the
-// caches, the second still hashes about twice as fast as the first
+// caches, the second still hashes about 1.6 times as fast as the first
 // (docs/BENCHMARKS.md, Capture). So: XXH3-64, seed 0, through xxhash-addon.
 // 64 bits per 1 MiB chunk leave a random corruption undetected with odds of
 // 2^-64, which is what a checksum against bit rot and torn files needs.

@@ -9,12 +9,12 @@ import type { CaptureOptions, CaptureResult } from './capture-options.js';
 
 /**
  * Attempts after a starved one. A starved attempt costs little (its
- * temporary image is created and removed, nothing else is written) and the
- * next one is as likely to succeed as the first, so many cheap tries beat a
- * lost interval: a writer that laps 8 slots nonstop starves 83-86% of
- * single attempts here, and with 15 retries 1711 of its 1712 interval
- * captures were stored, where 3 retries stored about half
- * (docs/BENCHMARKS.md, Capture).
+ * temporary image is created and removed, nothing else is written), so many
+ * cheap tries beat a lost interval: a writer that laps 8 slots nonstop
+ * starves 83-86% of single attempts here, yet with 15 retries 1711 of its
+ * 1712 interval captures were stored, where 3 retries stored about half
+ * (docs/BENCHMARKS.md, Capture): attempts right after a starved one
+ * succeed more often than single attempts do.
  */
 const DEFAULT_MAX_STARVED_RETRIES = 15;
 

@@ -108,7 +108,7 @@ function workers(): HashWorker[] {
   return pool;
 }
 
-/** Pieces each worker holds at once: the worker's reply waits for this thread's event loop, so one piece alone would leave it idle while this thread is busy. */
+/** Pieces each worker holds at once (at most): the worker's reply waits for this thread's event loop, so one piece alone would leave it idle while this thread is busy. */
 const IN_FLIGHT = 3;
 
 /** Chunks per piece of work handed out: small enough to keep every thread busy to the end, large enough that messages cost nothing (16 MiB of 64 KiB chunks). */
@@ -119,8 +119,8 @@ const BATCH = 256;
  * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
  * `windows` views), in order, as consecutive pieces aligned with
  * `indexes`, each yielded as soon as it and every piece before it are
- * hashed. Worker threads take pieces from the front, IN_FLIGHT each at a
- * time; this thread hashes a piece itself whenever the next one to yield
+ * hashed. Worker threads take pieces from the front, up to IN_FLIGHT each
+ * at a time; this thread hashes a piece itself whenever the next one to yield
  * is not ready (so what the caller does with a piece overlaps the
  * workers' hashing). Every listed
  * chunk must be all data: reading a hole through a mapping of a memory
@@ -147,7 +147,10 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
   let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
   const failures: unknown[] = []; // a piece no thread could hash
   let wake: (() => void) | null = null;
-  const feeds = helpers.flatMap((worker) => Array.from({ length: IN_FLIGHT }, () => worker)).map(async (worker) => {
+  // A few pieces each, but never so many that this thread is left none of
+  // a small input to hash (3 pieces on 2 cores: one each, not three to one).
+  const inFlight = Math.min(IN_FLIGHT, Math.max(1, Math.floor(pieces / (helpers.length + 1))));
+  const feeds = helpers.flatMap((worker) => Array.from({ length: inFlight }, () => worker)).map(async (worker) => {
     while (claimed < pieces && failures.length === 0) {
       const p = claimed++;
       const [from, to] = bounds(p);

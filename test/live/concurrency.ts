@@ -159,6 +159,13 @@ t.test('a copy slower than the writer: starvation detected, retried, reported; n
   t.equal((await store.list()).length, before, 'nothing stored');
   t.notOk(readdirSync(dir).some((n) => n.startsWith('.tmp-')), 'no temporary image left');
 
+  // Without maxStarvedRetries: the default, 15 retries (docs/FORMAT.md section 8).
+  attempts = 0;
+  const { maxStarvedRetries: _, ...byDefault } = options;
+  const fallback = await capture(fd, store, 'interval', byDefault).then(() => null, (e: unknown) => e);
+  t.equal((fallback as CaptureError).starvedRetries, 16, 'the first attempt and 15 retries, by default');
+  t.equal(attempts, 16);
+
   attempts = 0;
   slowAttempts = 1; // only the first attempt is slow (later ones may still starve on a loaded machine)
   const result = await capture(fd, store, 'interval', { ...options, maxStarvedRetries: 20 });
