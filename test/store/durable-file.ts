@@ -23,7 +23,7 @@ t.test('writeAt puts each block at its place; commit sizes the file, fsyncs and 
   t.ok(bytes.subarray(4096, 8192).every((b) => b === 0) && bytes.subarray(12288).every((b) => b === 0), 'the rest reads as zeros');
   const temp = log[0]!.slice('open '.length);
   t.ok(temp.startsWith(join(dir, TEMP_PREFIX)), `written under the store's temporary prefix: ${temp}`);
-  t.same(log.filter((l) => !l.startsWith('write ')), [`open ${temp}`, `fsync ${temp}`, `rename ${temp} ${path}`], 'fsync before rename, and no fsync of the directory');
+  t.same(log.filter((l) => !l.startsWith('write ')), [`open ${temp}`, `ftruncate ${temp}`, `fsync ${temp}`, `rename ${temp} ${path}`], 'sized, then fsynced (the size durable too), then renamed, and no fsync of the directory');
   t.same(readdirSync(dir), ['gen-0000000000000001.img'], 'no temporary file left');
 });
 

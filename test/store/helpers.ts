@@ -91,6 +91,10 @@ export function recording(): { sfs: StoreFs; log: string[] } {
       log.push(`write ${name(fd)}`);
       return realStoreFs.write(fd, buf, offset, length, position);
     },
+    ftruncate: async (fd, length) => {
+      log.push(`ftruncate ${name(fd)}`);
+      return realStoreFs.ftruncate(fd, length);
+    },
     fsync: async (fd) => {
       log.push(`fsync ${name(fd)}`);
       return realStoreFs.fsync(fd);
