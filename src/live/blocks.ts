@@ -19,7 +19,7 @@
 // their digest is the zero chunk's.
 import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
-import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, readFully, type Run } from '../sys/index.js';
+import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, noHoleBelow, readFully, type Run } from '../sys/index.js';
 import { digestsInOrder } from './parallel-digests.js';
 import type { CaptureOptions } from './capture-options.js';
 import { ParentUnreadable } from './errors.js';
@@ -105,7 +105,9 @@ export async function putChangedTail(
 ): Promise<number> {
   const size = digests.size;
   if (start >= size) return 0;
-  const runs = dataRuns(fd, start, size);
+  // Dense (the usual state of a long-running child): one run, without a
+  // walk of the whole file for holes.
+  const runs: Run[] = noHoleBelow(fd, size) ? [[start, size]] : dataRuns(fd, start, size);
   // Straight from a mapping when the file cannot shrink (a memory file the
   // host sealed): reading a mapped page past a shrunk end would be SIGBUS.
   // Otherwise through pread.

@@ -1,6 +1,7 @@
 // Where a file holds data: memory files and most disk file systems answer
 // SEEK_DATA/SEEK_HOLE, and the pages they call holes read as zeros, cost no
 // memory and need no copy.
+import { fstatSync } from 'node:fs';
 import { SysError } from './errors.js';
 import { seekData, seekHole } from './file.js';
 
@@ -62,4 +63,20 @@ export function dataRuns(fd: number, start: number, end: number, stopAfter = Inf
     p = to;
   }
   return runs;
+}
+
+/**
+ * True when `fd` is at least `size` bytes long and has as many bytes
+ * allocated (st_blocks, in 512-byte units: stat(2)) as it is long: then it
+ * has no hole, and [0, size) is one data run, found with one fstat instead
+ * of a SEEK_HOLE that walks every page of a large memory file (8-15 ms per
+ * GiB here). The blocks a file holds past its end (fallocate(2) with
+ * FALLOC_FL_KEEP_SIZE) or for metadata (disk file systems) also count, so
+ * such a file may have holes and still pass: reading them gives zeros,
+ * which is correct, but faulting a memory file's hole through a mapping
+ * allocates it.
+ */
+export function noHoleBelow(fd: number, size: number): boolean {
+  const { blocks, size: length } = fstatSync(fd);
+  return length >= size && blocks * 512 >= length;
 }

@@ -14,7 +14,7 @@ export {
   open, close, fsync, fstat, ftruncate, rename, unlink, readdir, readFully, writeFully, removeIfPresent, fsyncDirectory,
   readFullyWith, writeFullyWith, type PositionedIo,
 } from './io.js';
-export { RunCursor, dataRuns, type Run } from './data-runs.js';
+export { RunCursor, dataRuns, noHoleBelow, type Run } from './data-runs.js';
 export { memfdHolders, commandName } from './holders.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
 export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';
