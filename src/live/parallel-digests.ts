@@ -5,8 +5,9 @@
 // read from a mapping larger than the caches: docs/BENCHMARKS.md). Worker
 // threads share the process's address space, so a worker can hash the same
 // mapping in place, from its address, with no copy: the calling thread
-// hashes one share of the chunks while the workers hash the others. Small inputs stay on the calling thread, where
-// a message round trip would cost more than it saves.
+// hashes one share of the chunks while the workers hash the others. Small
+// inputs stay on the calling thread, where a message round trip would cost
+// more than it saves.
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -120,11 +121,10 @@ const BATCH = 256;
  * `windows` views), in order, as consecutive pieces aligned with
  * `indexes`, each yielded as soon as it and every piece before it are
  * hashed. Worker threads take pieces from the front, up to IN_FLIGHT each
- * at a time; this thread hashes a piece itself whenever the next one to yield
- * is not ready (so what the caller does with a piece overlaps the
- * workers' hashing). Every listed
- * chunk must be all data: reading a hole through a mapping of a memory
- * file would allocate it. Workers read the mapping through its address:
+ * at a time; this thread hashes a piece itself whenever the next one to
+ * yield is not ready (so what the caller does with a piece overlaps the
+ * workers' hashing). Every listed chunk must be all data: reading a hole
+ * through a mapping of a memory file would allocate it. Workers read the mapping through its address:
  * it must stay mapped until the generator has finished or been returned
  * (return() waits for the pieces in flight). A worker that fails leaves
  * its pieces to this thread.
