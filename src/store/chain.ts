@@ -6,21 +6,9 @@ import { basename } from 'node:path';
 import { StoreError, errorCode } from './errors.js';
 import { readDeltaIndex, type DeltaIndex } from './delta-file.js';
 import { readFullyWith, readSmallWith, type StoreFs } from './fs.js';
-import { manifestProblem, readManifestText } from './listing.js';
-import { parseManifest } from './manifest.js';
 import { generationPaths } from './names.js';
+import { readGeneration } from './read-generation.js';
 import type { Generation, GenerationFile } from './types.js';
-
-/** A generation of `dir` by sequence, or a one-line reason it cannot be read. */
-export async function readGeneration(sfs: StoreFs, dir: string, sequence: number): Promise<Generation | string> {
-  const { manifestPath } = generationPaths(dir, sequence);
-  try {
-    const manifest = parseManifest(await readManifestText(sfs, manifestPath), sequence);
-    return { sequence, manifest, manifestPath, imagePath: generationPaths(dir, sequence, manifest.kind).imagePath };
-  } catch (err) {
-    return errorCode(err) === 'ENOENT' ? `generation ${sequence} is missing` : `generation ${sequence} cannot be read: ${manifestProblem(err)}`;
-  }
-}
 
 /**
  * The chain of `generation`, newest first, ending with a full generation:
@@ -32,7 +20,7 @@ export async function resolveChain(sfs: StoreFs, dir: string, generation: Genera
   const chain = [generation];
   for (let g = generation; g.manifest.kind === 'delta';) {
     const parent = await readGeneration(sfs, dir, g.manifest.parent!);
-    if (typeof parent === 'string') return `its chain is broken: ${parent}`;
+    if ('unreadable' in parent) return `its chain is broken: ${parent.line}`;
     if (parent.manifest.chain.links !== g.manifest.chain.links - 1) {
       return `its chain is broken: generation ${parent.sequence} is not the parent generation ${g.sequence} was written against (chain lengths disagree)`;
     }

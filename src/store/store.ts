@@ -7,7 +7,8 @@ import { diskBytesOf, isGone, scanDirectory } from './listing.js';
 import { pruneGenerations } from './prune.js';
 import type { ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
-import { chainOrThrow, generationFiles, openChainOrThrow, readGeneration, type ChainImage } from './chain.js';
+import { chainOrThrow, generationFiles, openChainOrThrow, type ChainImage } from './chain.js';
+import { readGeneration } from './read-generation.js';
 import type { DirectoryLock } from './lock.js';
 import { markCleanEnd, takeCleanEnd } from './clean-end.js';
 import { mapInOrder } from './in-order.js';
@@ -94,7 +95,8 @@ export class SnapshotStore implements SnapshotStoreApi {
     const scan = await scanDirectory(this.#fs, this.dir);
     return mapInOrder(scan.sequences, async (sequence): Promise<ListedGeneration> => {
       const g = await readGeneration(this.#fs, this.dir, sequence);
-      return typeof g === 'string' ? { ok: false, sequence, ...generationPaths(this.dir, sequence), reason: g.replace(/^generation \d+ cannot be read: /, '') } : { ok: true, ...g };
+      if (!('unreadable' in g)) return { ok: true, ...g };
+      return { ok: false, sequence, ...generationPaths(this.dir, sequence), reason: g.missing ? g.line : g.problem };
     });
   }
 
@@ -106,11 +108,11 @@ export class SnapshotStore implements SnapshotStoreApi {
     }
     const { manifestPath } = generationPaths(this.dir, sequence);
     const g = await readGeneration(this.#fs, this.dir, sequence);
-    if (typeof g !== 'string') return g;
-    if (g.endsWith('is missing')) {
+    if (!('unreadable' in g)) return g;
+    if (g.missing) {
       throw new StoreError('NOT_FOUND', `there is no generation ${sequence} in ${this.dir}`, { path: manifestPath, hint: 'list the generations to see which exist' });
     }
-    throw new StoreError('BAD_MANIFEST', g, { path: manifestPath, hint: 'use another generation' });
+    throw new StoreError('BAD_MANIFEST', g.line, { path: manifestPath, hint: 'use another generation' });
   }
 
   async chainOf(generation: Generation): Promise<Generation[]> {
