@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { attach } from '../src/client/index.js';
 import { F_SEAL_SHRINK, addSeals, memfdCreate, sendfile } from '../src/sys/index.js';
 import { SnapshotStore } from '../src/store/index.js';
-import { CaptureError } from '../src/live/index.js';
+import { CaptureError, type CaptureOptions } from '../src/live/index.js';
 import { captureAsHost, closeAsHost } from './lib/as-host.js';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
@@ -136,40 +136,29 @@ async function sparseFile(store: SnapshotStore): Promise<string> {
   return row;
 }
 
-/** Captures back to back for `ms`; returns captures per second and the starved share of attempts. */
-async function captureLoop(fd: number, store: SnapshotStore, ms: number): Promise<{ perSecond: number; attempts: number; starved: number }> {
+/**
+ * Captures back to back for `ms` with `options` (by default single
+ * attempts; {} for the host's retries after a starved one): captures per
+ * second, the captures made and stored, and the attempts made and starved.
+ */
+async function captureLoop(fd: number, store: SnapshotStore, ms: number, options: CaptureOptions = { maxStarvedRetries: 0 }): Promise<{ perSecond: number; captures: number; stored: number; attempts: number; starved: number }> {
   let stored = 0;
+  let failed = 0;
   let starved = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
     try {
-      const result = await captureAsHost(fd, store, 'interval', { maxStarvedRetries: 0 });
+      const result = await captureAsHost(fd, store, 'interval', options);
       stored += 1;
       starved += result.starvedRetries;
     } catch (err) {
       if (!(err instanceof CaptureError) || err.kind !== 'starved') throw err;
-      starved += 1;
+      failed += 1;
+      starved += err.starvedRetries;
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { perSecond: stored / seconds, attempts: stored + starved, starved };
-}
-
-/** Captures back to back for `ms` as the host's interval makes them (its retries after a starved attempt): how many stored something. */
-async function intervalLoop(fd: number, store: SnapshotStore, ms: number): Promise<{ stored: number; captures: number }> {
-  let stored = 0;
-  let captures = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    captures += 1;
-    try {
-      await captureAsHost(fd, store, 'interval');
-      stored += 1;
-    } catch (err) {
-      if (!(err instanceof CaptureError) || err.kind !== 'starved') throw err;
-    }
-  }
-  return { stored, captures };
+  return { perSecond: stored / seconds, captures: stored + failed, stored, attempts: stored + starved, starved };
 }
 
 async function busyWriter(store: SnapshotStore, geometry: { slots?: number; ring?: number; recordSize?: number } = { slots: 8192, ring: 2 * MiB }): Promise<string> {
@@ -190,7 +179,7 @@ async function busyWriter(store: SnapshotStore, geometry: { slots?: number; ring
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   await new Promise((resolve) => setTimeout(resolve, 200)); // let it reach full speed
   const busy = await captureLoop(fd, store, seconds * 1000);
-  const interval = slots !== undefined && slots <= 64 ? await intervalLoop(fd, store, seconds * 1000) : null;
+  const interval = slots !== undefined && slots <= 64 ? await captureLoop(fd, store, seconds * 1000, {}) : null;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
