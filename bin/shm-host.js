@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The shm-host command: everything happens in the bundle of dist/cli/main.js
 // (or those modules themselves), except `--version`, answered here without
-// loading the program (it is what
-// scripts and package managers call most, and should cost a bare Node start).
+// loading the program (it is what scripts and package managers call most,
+// and should cost a bare Node start).
 // Built-in modules through process.getBuiltinModule(): each first import()
 // of one costs about a millisecond, and this is on the host's path to its child.
 const { readFileSync, statSync } = process.getBuiltinModule('node:fs');

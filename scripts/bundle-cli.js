@@ -3,8 +3,8 @@
 // dist/) into one CommonJS file, dist/cli-bundle/main.cjs (and its twin
 // main-node20.cjs, below), which bin/shm-host.js runs. Node loads ES
 // modules one by one (resolve, an asynchronous read, compile, link): the
-// some 110 modules before the host
-// spawns its child cost it more than any work it does there, and even the
+// some 110 modules before the host spawns its child cost it more than any
+// work it does there, and even the
 // dozen chunks of an ES module bundle cost about 8 ms more than one
 // CommonJS file, which Node reads and compiles at once (docs/BENCHMARKS.md,
 // Start-up). One file still loads lazily: esbuild wraps each module that is
