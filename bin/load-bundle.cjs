@@ -1,8 +1,7 @@
 // Loads the command line's bundle (dist/cli-bundle/main.cjs, or
 // main-node20.cjs on Node 20: one CommonJS file, scripts/bundle-cli.js)
-// with its compiled code kept on disk, because
-// compiling it was a fifth of the host's work before it spawns its child
-// (docs/BENCHMARKS.md, Start-up). Node >= 22.8 keeps such a cache itself
+// with its compiled code kept on disk, because compiling it was a fifth of
+// the host's work before it spawns its child (docs/BENCHMARKS.md, Start-up). Node >= 22.8 keeps such a cache itself
 // (module.enableCompileCache); on older Node this file keeps V8's code cache
 // (vm.Script cachedData) in a directory of the user's own.
 //
@@ -66,8 +65,9 @@ function loadBundle(file, role) {
 
 /**
  * Compiles and runs the CommonJS file `file` as require() would (its own
- * `require`, `module`, `__filename`, `__dirname`; but no import()), with V8's code cache from directory `dir` (null: none), in the
- * file of `role` for this build of `file`: named by the SHA-256 of the
+ * `require`, `module`, `__filename`, `__dirname`; but no import()), with
+ * V8's code cache from directory `dir` (null: none), in the file of `role`
+ * for this build of `file`: named by the SHA-256 of the
  * file's identity (device, inode, size, modification time in ns), the Node
  * version, architecture and options (V8 itself checks only the source's
  * length, its own version and its flags), and holding the SHA-256 of the
