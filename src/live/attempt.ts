@@ -4,7 +4,7 @@ import { fstatSync, readSync } from 'node:fs';
 import { IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
-import { headEnd, putChangedTail, putHead } from './blocks.js';
+import { headEnd, putDelta, putHead } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, ParentUnreadable, invalidLayout } from './errors.js';
 import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';
@@ -77,8 +77,8 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     let bytesCopied: number;
     try {
       bytesCopied = await onImage(image, 'write snapshot image', async () => {
+        if (parent !== null) return putDelta(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head, digests, options);
         await putHead(image, head, digests);
-        if (parent !== null) return putChangedTail(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head.length, digests, options);
         await image.truncate(size);
         return (await copyInto(fd, image, head.length, size, size, digests, () => true, options, 'tail')).bytesCopied;
       });

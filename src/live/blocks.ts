@@ -93,18 +93,25 @@ function parentChunkDigest(parent: Parent, k: number, a: number, b: number): big
 }
 
 /**
- * The tail [start, size) of the live file `fd` into a delta of `parent`:
+ * A delta of `parent`: the head (image bytes [0, head.length), from memory:
+ * putHead()) and the tail [head.length, size) of the live file `fd`, where
  * every 4 KiB block that differs from the parent's image is written.
- * `start` is a chunk boundary (headEnd()). Fills `digests` (IMAGE_CHUNK_SIZE
- * chunks) for [start, size). `openParent` opens the parent's image (through
+ * head.length is a chunk boundary or the image's size (headEnd()). Fills
+ * `digests` (IMAGE_CHUNK_SIZE chunks) for the whole image. The tail's
+ * hashing starts before the head is written, so that the workers hash
+ * while this thread writes. `openParent` opens the parent's image (through
  * its chain), called at the first changed chunk at most once; it is closed
- * here. Returns the data bytes written.
+ * here. Returns the data bytes of the tail written.
  */
-export async function putChangedTail(
-  fd: number, image: PendingImage, parent: Parent, openParent: () => Promise<ChainImage>, start: number, digests: ChunkDigests, options: CaptureOptions,
+export async function putDelta(
+  fd: number, image: PendingImage, parent: Parent, openParent: () => Promise<ChainImage>, head: Uint8Array, digests: ChunkDigests, options: CaptureOptions,
 ): Promise<number> {
   const size = digests.size;
-  if (start >= size) return 0;
+  const start = head.length;
+  if (start >= size) {
+    await putHead(image, head, digests);
+    return 0;
+  }
   // Dense (the usual state of a long-running child): one run, without a
   // walk of the whole file for holes.
   const runs: Run[] = noHoleBelow(fd, size) ? [[start, size]] : dataRuns(fd, start, size);
@@ -143,6 +150,11 @@ export async function putChangedTail(
     // Their digests arrive in order, piece by piece: the changed chunks of
     // one piece are written while the workers hash the next ones.
     hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size);
+    // The first piece asked for now: the workers take their pieces and hash
+    // while this thread writes the head (its failure is met below, or dropped with the capture).
+    let first = hashed?.next() ?? null;
+    first?.catch(() => {});
+    await putHead(image, head, digests);
     let piece: BigUint64Array = new BigUint64Array(0);
     let pieceStart = 0; // the index in `direct` of piece[0]
     let j = 0;
@@ -162,7 +174,8 @@ export async function putChangedTail(
       if (direct[j] === k) {
         if (j - pieceStart >= piece.length) {
           pieceStart += piece.length;
-          piece = (await hashed!.next()).value as BigUint64Array;
+          piece = (await (first ?? hashed!.next())).value as BigUint64Array;
+          first = null;
         }
         now = piece[j++ - pieceStart]!;
       }

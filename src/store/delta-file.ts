@@ -46,6 +46,8 @@ export class DeltaWriter {
   /** The batch being written while the next one fills (its write's failure, if any, is thrown at the next flush). */
   #spare = new Uint8Array(BATCH);
   #writing: Promise<void> = Promise.resolve();
+  /** Writeback started for each batch once written: the commit's fsync then finds most of the file on its way to the disk. */
+  readonly #writebacks: Array<Promise<unknown>> = [];
   #filled = 0;
   #position = DELTA_HEADER_SIZE;
   #stored = 0;
@@ -103,7 +105,11 @@ export class DeltaWriter {
     if (this.#filled > 0) {
       const data = this.#buffer.subarray(0, this.#filled);
       this.#chunkDigests.push(digestOf(data));
-      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, this.#position);
+      const at = this.#position;
+      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, at).then(() => {
+        const started = this.#sfs.startWriteback?.(this.#fd, at, data.length);
+        if (started !== undefined) this.#writebacks.push(started.catch(() => false));
+      });
       // Keeps no rejection unhandled while the next batch fills; the await above rethrows it.
       this.#writing.catch(() => {});
       this.#position += data.length;
@@ -113,9 +119,10 @@ export class DeltaWriter {
     if (wait) await this.#writing;
   }
 
-  /** Resolves once no write is in flight (whether it failed or not): before the file is closed. */
-  settled(): Promise<void> {
-    return this.#writing.catch(() => {});
+  /** Resolves once no write or writeback request is in flight (whether it failed or not): before the file is closed. */
+  async settled(): Promise<void> {
+    await this.#writing.catch(() => {});
+    await Promise.all(this.#writebacks);
   }
 
   /** Writes the index and header; returns the header and the file checksum (16 hex digits). */
@@ -129,6 +136,8 @@ export class DeltaWriter {
     await this.#flush(true);
     const header: DeltaHeader = { blockSize: this.blockSize, imageSize, held: this.#entries.length, stored: this.#stored, indexOffset };
     await writeFullyWith(this.#sfs, this.#fd, encodeDeltaHeader(header), 0, DELTA_HEADER_SIZE, 0);
+    // None still in flight when the caller fsyncs and closes the file.
+    await Promise.all(this.#writebacks);
     const payload = this.#position - DELTA_HEADER_SIZE;
     return { header, fileBytes: this.#position, fileChecksum: foldChunkDigests(this.#chunkDigests, payload) };
   }

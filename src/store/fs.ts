@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
-  close, fstat, fsync, ftruncate, open, readdir, rename, unlink, readFullyWith as readFullyVia, writeFullyWith as writeFullyVia,
+  close, fstat, fsync, ftruncate, open, readdir, rename, startWriteback, unlink, readFullyWith as readFullyVia, writeFullyWith as writeFullyVia,
 } from '../sys/index.js';
 
 /**
@@ -29,6 +29,14 @@ export interface StoreFs {
   /** Writes up to `length` bytes of `buf[offset..]` at `position`; resolves to the count written. */
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   fsync(fd: number): Promise<void>;
+  /**
+   * Starts writing back [offset, offset + length) of `fd` without waiting
+   * for it (sync_file_range(2), SYNC_FILE_RANGE_WRITE), where offered: the
+   * disk works while the writer goes on, and the fsync that makes the file
+   * durable has less left to do. Makes nothing durable and reports no
+   * error (fsync does); resolves to whether writeback was started.
+   */
+  startWriteback?(fd: number, offset: number, length: number): Promise<boolean>;
   fstat(fd: number): Promise<fs.Stats>;
   ftruncate(fd: number, length: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -50,6 +58,7 @@ export const realStoreFs: StoreFs = {
   write: (fd, buf, offset, length, position) =>
     new Promise((resolve, reject) => fs.write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
   fsync: (fd) => fsync(fd),
+  startWriteback: (fd, offset, length) => startWriteback(fd, offset, length),
   fstat: (fd) => fstat(fd),
   ftruncate: (fd, length) => ftruncate(fd, length),
   rename: (from, to) => rename(from, to),

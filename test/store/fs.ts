@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import t from 'tap';
 import { SnapshotStore, realStoreFs, type StoreFs } from '../../src/store/index.js';
 import { CHECKSUM_ALGORITHM, ChunkDigests } from '../../src/format/index.js';
-import { recording, scratchDir } from './helpers.js';
+import { capture } from '../../src/live/index.js';
+import { liveFile, recording, scratchDir } from './helpers.js';
 
 t.test('a commit through a recording StoreFs: image fsync then rename, and manifest write then fsync, both before the manifest rename, then the directory fsync', async (t) => {
   const base = scratchDir(t, 'storefs');
@@ -83,4 +84,30 @@ t.test('an open whose directory fsync fails says so in one StoreError, and leave
   const store = await SnapshotStore.open(dir);
   t.ok(store, 'the lock was released: a second open takes it');
   await store.close();
+});
+
+t.test('a delta asks for writeback of each 1 MiB batch once written, and every request has returned before the file is fsynced', async (t) => {
+  const dir = join(scratchDir(t, 'storefs'), 'state');
+  const { sfs, log } = recording();
+  const store = await SnapshotStore.open(dir, { fs: sfs, chain: { maxChain: 4 } });
+  t.teardown(() => store.close());
+  const size = 8 << 20;
+  const { fd } = liveFile(t, size, 64, 64 * 1024);
+  await capture(fd, store, 'request');
+  // 3 MiB of changed 4 KiB blocks, every other block of the tail's second half.
+  const page = new Uint8Array(4096).fill(7);
+  for (let at = size / 2; at < size; at += 8192) fs.writeSync(fd, page, 0, page.length, at);
+  log.length = 0;
+  const { generation } = await capture(fd, store, 'request');
+  t.equal(generation.manifest.kind, 'delta');
+  const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.delta'))?.slice('open '.length);
+  t.ok(temp, `the delta file was opened: ${log.join('; ')}`);
+  const requests = log.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith(`writeback ${temp} `));
+  t.ok(requests.length >= 3, `a request per written batch (${requests.length})`);
+  for (const [l, i] of requests) {
+    const offset = l.split(' ')[2]!.split('+')[0];
+    t.ok(log.slice(0, i).includes(`write ${temp}`), `${l} follows a write`);
+    t.ok(log.indexOf(`writeback returned ${temp} ${offset}`) < log.indexOf(`fsync ${temp}`), `${l} returned before the fsync`);
+  }
+  t.ok((await store.verify(generation)).ok, 'and the delta verifies');
 });

@@ -99,6 +99,13 @@ export function recording(): { sfs: StoreFs; log: string[] } {
       log.push(`fsync ${name(fd)}`);
       return realStoreFs.fsync(fd);
     },
+    // Logged when asked and again when the request has returned.
+    startWriteback: async (fd, offset, length) => {
+      log.push(`writeback ${name(fd)} ${offset}+${length}`);
+      const started = await realStoreFs.startWriteback!(fd, offset, length);
+      log.push(`writeback returned ${name(fd)} ${offset}`);
+      return started;
+    },
     rename: async (from, to) => {
       log.push(`rename ${from} ${to}`);
       return realStoreFs.rename(from, to);
