@@ -9,81 +9,17 @@
 //   throughput       commits of a child under a host capturing every 100 ms,
 //                    vs the same child standalone
 // BENCH_QUICK=1 shortens every case (for a smoke run).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
+import { benchChild as child, follow, nthLine, startHost } from './lib/host-process.js';
 import { MFD_CLOEXEC, memfdCreate, sendfile } from '../src/sys/index.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/shm-host.js');
-const child = join(root, 'fixtures/bench-child.js');
 const quick = process.env.BENCH_QUICK === '1';
 const MiB = 1024 * 1024;
-
-interface Lines {
-  next(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  all: string[];
-}
-
-/** Follows a stream line by line; next() resolves with the next line matching `re`. */
-function follow(stream: NodeJS.ReadableStream): Lines {
-  const all: string[] = [];
-  let waiter: { re: RegExp; resolve: (m: RegExpMatchArray) => void } | null = null;
-  let seen = 0;
-  createInterface({ input: stream }).on('line', (line) => {
-    all.push(line);
-    if (waiter) {
-      const m = line.match(waiter.re);
-      if (m) {
-        seen = all.length;
-        const w = waiter;
-        waiter = null;
-        w.resolve(m);
-      }
-    }
-  });
-  return {
-    all,
-    next(re, timeoutMs = 60_000) {
-      for (let i = seen; i < all.length; i++) {
-        const m = all[i]!.match(re);
-        if (m) {
-          seen = i + 1;
-          return Promise.resolve(m);
-        }
-      }
-      seen = all.length;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}`)), timeoutMs);
-        waiter = { re, resolve: (m) => { clearTimeout(timer); resolve(m); } };
-      });
-    },
-  };
-}
-
-/** The `n`th line (from 1) of `lines` matching `re`, polled until it arrives or `timeoutMs` passes. */
-async function nthLine(lines: Lines, re: RegExp, n: number, timeoutMs = 120_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = lines.all.filter((l) => re.test(l));
-    if (found.length >= n) return found[n - 1]!;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for line ${n} matching ${re}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function startHost(dir: string, hostArgs: string[], childArgs: string[]): { proc: ChildProcess; out: Lines; err: Lines; exited: Promise<unknown> } {
-  const proc = spawn(process.execPath, [bin, '--dir', dir, '--log-format', 'json', ...hostArgs, '--', process.execPath, child, ...childArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  return { proc, out: follow(proc.stdout!), err: follow(proc.stderr!), exited };
-}
 
 async function bareStartMs(size: number): Promise<number> {
   const t0 = performance.now();
@@ -285,7 +221,8 @@ post-mortem capture, started at once, hashed on the event loop during the
 delay and the spawn (now queued after the spawn); a restart waited for the
 previous post-mortem capture (now only while memory is short). Left: the
 setpriv + sh trampoline (2.3 ms over a bare exec when idle).`;
-  writeBenchmarkSection('Restart', 'npm run bench:host', `${rows.join('\n')}\n${notes}`);
+  // A smoke run's figures are not measurements.
+  if (!quick) writeBenchmarkSection('Restart', 'npm run bench:host', `${rows.join('\n')}\n${notes}`);
 }
 
 const f = (n: number, d = 1): string => n.toFixed(d);
@@ -314,7 +251,7 @@ so, and a child that needs snapshots at that rate asks attach() for more
 slots and a larger ring). The row measures what the host's copying costs
 the child. Single runs vary by a third on this shared machine, so a ratio
 above 1 is variance, not a gain.`;
-  writeBenchmarkSection('Supervisor', 'npm run bench:host', `${rows.join('\n')}\n${notes}`);
+  if (!quick) writeBenchmarkSection('Supervisor', 'npm run bench:host', `${rows.join('\n')}\n${notes}`);
 }
 
 await main();
