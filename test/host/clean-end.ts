@@ -104,7 +104,9 @@ t.test('a holder that appears between two looks (a fork as its parent was killed
     write: (line) => {
       if (second !== null || !line.includes('killed')) return;
       const ready = join(dir, 'ready');
-      execFileSync('sh', ['-c', `python3 -c "${holderScript(name, ready)}" </dev/null >/dev/null 2>&1 & echo $! > ${dir}/pid; until [ -e ${ready} ]; do sleep 0.01; done`], { stdio: 'ignore' });
+      // Waits for the holder's mark at most 30 s (3000 looks), then fails: the test does not hang on a holder that never starts.
+      const wait = `i=0; until [ -e ${ready} ] || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done; [ -e ${ready} ]`;
+      execFileSync('sh', ['-c', `python3 -c "${holderScript(name, ready)}" </dev/null >/dev/null 2>&1 & echo $! > ${dir}/pid; ${wait}`], { stdio: 'ignore', timeout: 60_000 });
       second = Number(readFileSync(join(dir, 'pid'), 'utf8'));
     },
   });
