@@ -106,10 +106,7 @@ export class DeltaWriter {
       const data = this.#buffer.subarray(0, this.#filled);
       this.#chunkDigests.push(digestOf(data));
       const at = this.#position;
-      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, at).then(() => {
-        const started = this.#sfs.startWriteback?.(this.#fd, at, data.length);
-        if (started !== undefined) this.#writebacks.push(started.catch(() => false));
-      });
+      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, at).then(() => this.#startWriteback(at, data.length));
       // Keeps no rejection unhandled while the next batch fills; the await above rethrows it.
       this.#writing.catch(() => {});
       this.#position += data.length;
@@ -117,6 +114,16 @@ export class DeltaWriter {
       [this.#buffer, this.#spare] = [this.#spare, this.#buffer];
     }
     if (wait) await this.#writing;
+  }
+
+  /** Asks for writeback of a written batch; a request that fails costs only the head start (the fsync reports real errors). */
+  #startWriteback(offset: number, length: number): void {
+    try {
+      const started = this.#sfs.startWriteback?.(this.#fd, offset, length);
+      if (started !== undefined) this.#writebacks.push(started.catch(() => false));
+    } catch {
+      // As a rejected request.
+    }
   }
 
   /** Resolves once no write or writeback request is in flight (whether it failed or not): before the file is closed. */

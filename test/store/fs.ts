@@ -111,3 +111,29 @@ t.test('a delta asks for writeback of each 1 MiB batch once written, and every r
   }
   t.ok((await store.verify(generation)).ok, 'and the delta verifies');
 });
+
+t.test('a writeback request that fails or throws costs the delta nothing: it is committed and verifies', async (t) => {
+  for (const failure of ['reject', 'throw'] as const) {
+    const dir = join(scratchDir(t, 'storefs'), `state-${failure}`);
+    let asked = 0;
+    const sfs: StoreFs = {
+      ...realStoreFs,
+      startWriteback: (() => {
+        asked += 1;
+        if (failure === 'throw') throw Object.assign(new Error('EBADF: bad file descriptor'), { code: 'EBADF' });
+        return Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      }) as StoreFs['startWriteback'],
+    };
+    const store = await SnapshotStore.open(dir, { fs: sfs, chain: { maxChain: 4 } });
+    t.teardown(() => store.close());
+    const size = 4 << 20;
+    const { fd } = liveFile(t, size, 64, 64 * 1024);
+    await capture(fd, store, 'request');
+    const page = new Uint8Array(4096).fill(9);
+    for (let at = size / 2; at < size; at += 8192) fs.writeSync(fd, page, 0, page.length, at);
+    const { generation } = await capture(fd, store, 'request');
+    t.equal(generation.manifest.kind, 'delta', `${failure}: a delta`);
+    t.ok(asked > 0, `${failure}: writeback was asked for (${asked} times)`);
+    t.ok((await store.verify(generation)).ok, `${failure}: and it verifies`);
+  }
+});
