@@ -3,8 +3,8 @@
 // and every directory the store creates made durable by its parent's fsync.
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
-import t from 'tap';
-import { SnapshotStore, realStoreFs, type StoreFs } from '../../src/store/index.js';
+import t, { type Test } from 'tap';
+import { SnapshotStore, realStoreFs, type Generation, type StoreFs } from '../../src/store/index.js';
 import { CHECKSUM_ALGORITHM, ChunkDigests } from '../../src/format/index.js';
 import { capture } from '../../src/live/index.js';
 import { liveFile, recording, scratchDir } from './helpers.js';
@@ -86,20 +86,28 @@ t.test('an open whose directory fsync fails says so in one StoreError, and leave
   await store.close();
 });
 
-t.test('a delta asks for writeback of each 1 MiB batch once written, and every request has returned before the file is fsynced', async (t) => {
-  const dir = join(scratchDir(t, 'storefs'), 'state');
-  const { sfs, log } = recording();
-  const store = await SnapshotStore.open(dir, { fs: sfs, chain: { maxChain: 4 } });
+/**
+ * A store on `sfs` with deltas on, a full capture of an 8 MiB live file,
+ * then 3 MiB of changed 4 KiB blocks (every other block of the tail's
+ * second half): `beforeDelta` runs, and the second capture's generation is returned.
+ */
+async function deltaThrough(t: Test, sfs: StoreFs, name: string, beforeDelta = (): void => {}): Promise<{ store: SnapshotStore; generation: Generation }> {
+  const store = await SnapshotStore.open(join(scratchDir(t, 'storefs'), name), { fs: sfs, chain: { maxChain: 4 } });
   t.teardown(() => store.close());
   const size = 8 << 20;
   const { fd } = liveFile(t, size, 64, 64 * 1024);
   await capture(fd, store, 'request');
-  // 3 MiB of changed 4 KiB blocks, every other block of the tail's second half.
   const page = new Uint8Array(4096).fill(7);
   for (let at = size / 2; at < size; at += 8192) fs.writeSync(fd, page, 0, page.length, at);
-  log.length = 0;
+  beforeDelta();
   const { generation } = await capture(fd, store, 'request');
-  t.equal(generation.manifest.kind, 'delta');
+  t.equal(generation.manifest.kind, 'delta', `${name}: a delta`);
+  return { store, generation };
+}
+
+t.test('a delta asks for writeback of each 1 MiB batch once written, and every request has returned before the file is fsynced', async (t) => {
+  const { sfs, log } = recording();
+  const { store, generation } = await deltaThrough(t, sfs, 'state', () => (log.length = 0));
   const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.delta'))?.slice('open '.length);
   t.ok(temp, `the delta file was opened: ${log.join('; ')}`);
   const requests = log.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith(`writeback ${temp} `));
@@ -114,7 +122,6 @@ t.test('a delta asks for writeback of each 1 MiB batch once written, and every r
 
 t.test('a writeback request that fails or throws costs the delta nothing: it is committed and verifies', async (t) => {
   for (const failure of ['reject', 'throw'] as const) {
-    const dir = join(scratchDir(t, 'storefs'), `state-${failure}`);
     let asked = 0;
     const sfs: StoreFs = {
       ...realStoreFs,
@@ -124,15 +131,7 @@ t.test('a writeback request that fails or throws costs the delta nothing: it is 
         return Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
       }) as StoreFs['startWriteback'],
     };
-    const store = await SnapshotStore.open(dir, { fs: sfs, chain: { maxChain: 4 } });
-    t.teardown(() => store.close());
-    const size = 4 << 20;
-    const { fd } = liveFile(t, size, 64, 64 * 1024);
-    await capture(fd, store, 'request');
-    const page = new Uint8Array(4096).fill(9);
-    for (let at = size / 2; at < size; at += 8192) fs.writeSync(fd, page, 0, page.length, at);
-    const { generation } = await capture(fd, store, 'request');
-    t.equal(generation.manifest.kind, 'delta', `${failure}: a delta`);
+    const { store, generation } = await deltaThrough(t, sfs, failure);
     t.ok(asked > 0, `${failure}: writeback was asked for (${asked} times)`);
     t.ok((await store.verify(generation)).ok, `${failure}: and it verifies`);
   }
