@@ -4,13 +4,14 @@
 // reads them any more.
 import { closeSync } from 'node:fs';
 import { freemem } from 'node:os';
-import type { Generation, SnapshotStore } from '../store/index.js';
+import type { SnapshotStore } from '../store/index.js';
 import {
-  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, restoreImage, sealAgainstShrink, sizeOf, type CarryOver,
+  HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, sealAgainstShrink, sizeOf, type CarryOver,
 } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
 import { KeptFiles } from './kept-files.js';
+import { restoreNewest } from './restore-newest.js';
 import type { Logger } from './logger.js';
 import { takeHandover } from './notify/index.js';
 
@@ -105,36 +106,9 @@ export class SharedFiles {
     if (this.fd >= 0) this.#used.close(this.fd);
   }
 
-  /** A new shared file holding the newest verified generation, or an empty one. */
-  async #restoredFile(): Promise<number> {
-    const { generation, skipped } = await this.#store.newestVerified();
-    // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
-    const next = (s: (typeof skipped)[number]): string => (generation !== null || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left');
-    for (const s of skipped) this.#log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${next(s)}`, s);
-    if (!generation) {
-      const fd = createSharedFile(this.#size, this.#name);
-      const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (each is logged above with why)';
-      this.#log.log('info', 'empty', `${none} in ${this.#dir}: starting with an empty ${humanBytes(this.#size)} shared file`);
-      return fd;
-    }
-    const size = Math.max(this.#size, generation.manifest.imageSize);
-    const fd = createSharedFile(size, this.#name);
-    try {
-      await restoreImage(generation, fd, size, this.#store);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-    this.#logRestored(generation, size);
-    return fd;
-  }
-
-  #logRestored(generation: Generation, size: number): void {
-    const m = generation.manifest;
-    const latest = m.latest ? `latest record at offset ${m.latest.offset}` : 'no records';
-    this.#log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${humanBytes(size)} shared file`, {
-      sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size,
-    });
+  /** A new shared file holding the newest generation that verifies, or an empty one (restore-newest.ts). */
+  #restoredFile(): Promise<number> {
+    return restoreNewest(this.#store, { dir: this.#dir, size: this.#size, name: this.#name }, this.#log);
   }
 
   #use(fd: number): void {

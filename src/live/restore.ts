@@ -13,11 +13,13 @@ import { CopyError } from './sparse-copy.js';
 import { digestChunks } from './parallel-digests.js';
 
 /**
- * Copies a verified generation's image into the memory file `fd` (normally
- * a new one), growing it to max(minSize, image size). A delta needs
- * `store` (its chain is read through it). The image is hashed again once
- * copied: if anything changed on disk since it was verified, this throws
- * StoreError CORRUPT and the caller must not use the file. Afterwards the
+ * Copies a generation's image into the memory file `fd` (normally a new
+ * one), growing it to max(minSize, image size). A delta needs `store` (its
+ * chain is read through it). The image is hashed as it is copied, and must
+ * match its manifest's checksum, else this throws RestoreMismatch (a
+ * StoreError CORRUPT) and the caller must not use the file. So the caller
+ * need not have checked the checksum before (verifyAll() with
+ * imageChecksum false checks the rest): the image is read once. Afterwards the
  * file's header says that everything in it is durable (durable_offset = end
  * of its latest record, snapshot_seq = the generation), and `store` (when
  * given) remembers the image's chunk digests, so that the next capture can
@@ -43,9 +45,9 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
     }
   }
   if (digests.value() !== manifest.checksum.value) {
-    throw corrupt(generation, manifest.kind === 'full'
-      ? `image ${basename(generation.imagePath)} changed on disk after it was verified`
-      : 'the image its chain composes changed on disk after it was verified');
+    throw new RestoreMismatch(generation, manifest.kind === 'full'
+      ? `checksum mismatch: image ${basename(generation.imagePath)} changed after it was written`
+      : 'checksum mismatch: the image its chain composes is not the one it was written for');
   }
   if (manifest.configured && manifest.latest !== null && manifest.imageSize >= HEADER_SIZE) {
     publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
@@ -133,8 +135,16 @@ async function copyInto(chain: ChainImage, fd: number, size: number, windows?: M
 }
 
 function corrupt(generation: Generation, what: string): StoreError {
-  return new StoreError('CORRUPT', `cannot restore generation ${generation.manifest.sequence}: ${what}`, {
-    path: generation.imagePath,
-    hint: 'restore an older generation (newestVerified() picks the next good one)',
-  });
+  return new StoreError('CORRUPT', `cannot restore generation ${generation.manifest.sequence}: ${what}`, { path: generation.imagePath, hint: OLDER });
+}
+
+const OLDER = 'restore an older generation (newestVerified() picks the next good one)';
+
+/** A restored image whose checksum is not its manifest's. `reason` says how, in words that fit a fallback line. */
+export class RestoreMismatch extends StoreError {
+  readonly reason: string;
+  constructor(generation: Generation, reason: string) {
+    super('CORRUPT', `cannot restore generation ${generation.manifest.sequence}: ${reason}`, { path: generation.imagePath, hint: OLDER });
+    this.reason = reason;
+  }
 }

@@ -2,7 +2,7 @@
 // names and manifests, verify and fallback, retention, and the export file.
 export type {
   Reason, Manifest, Generation, ListedGeneration, Verdict, NewestVerified, StoreOptions, ManifestFields, PendingImage,
-  SnapshotStoreApi, GenerationCheck, GenerationKind, DeltaFacts, GenerationFile,
+  SnapshotStoreApi, GenerationCheck, GenerationKind, DeltaFacts, GenerationFile, VerifyOptions,
 } from './types.js';
 export { ChainImage, resolveChain } from './chain.js';
 export { DEFAULT_CHAIN_LIMITS, type ChainLimits } from './retention.js';

@@ -18,7 +18,7 @@ import { createPendingImage } from './pending-image.js';
 import { DEFAULT_KEEP, type ChainLimits } from './retention.js';
 import { chainLimitsOption, keepOption } from './store-options.js';
 import type {
-  Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict,
+  Generation, GenerationCheck, GenerationFile, ListedGeneration, NewestVerified, PendingImage, SnapshotStoreApi, StoreOptions, Verdict, VerifyOptions,
 } from './types.js';
 import { verifyGeneration } from './verify.js';
 import { raiseSequenceFloorIn } from './sequence-floor.js';
@@ -161,10 +161,10 @@ export class SnapshotStore implements SnapshotStoreApi {
     return verifyGeneration(generation, this.#fs);
   }
 
-  async *verifyAll(): AsyncGenerator<GenerationCheck> {
+  async *verifyAll(options: VerifyOptions = {}): AsyncGenerator<GenerationCheck> {
     this.#usable();
     for (const listed of await this.list()) {
-      const verdict: Verdict = listed.ok ? await verifyGeneration(listed, this.#fs) : { ok: false, reason: listed.reason };
+      const verdict: Verdict = listed.ok ? await verifyGeneration(listed, this.#fs, options) : { ok: false, reason: listed.reason };
       yield { listed, verdict };
     }
   }

@@ -115,6 +115,18 @@ export interface GenerationFile {
   readonly bytes: number | null;
 }
 
+/** What verify (verifyAll(), verifyGeneration()) checks besides the structure. */
+export interface VerifyOptions {
+  /**
+   * Whether to hash the whole image and compare it with the manifest's
+   * checksum (default true). A caller that restores the image next, and
+   * checks the checksum as it copies (restoreImage), passes false: the
+   * image is then read once, not twice. A delta's own files are checked
+   * either way.
+   */
+  readonly imageChecksum?: boolean;
+}
+
 /** One result of verifyAll(): a listed generation and its verdict (an unreadable manifest is a failed one). */
 export interface GenerationCheck {
   readonly listed: ListedGeneration;
@@ -179,7 +191,7 @@ export interface SnapshotStoreApi {
   /** Manifest, image size, checksum, layout and every valid record's bounds. */
   verify(generation: Generation): Promise<Verdict>;
   /** Every generation, newest first, each with its verdict, one at a time (nothing is held open between them). */
-  verifyAll(): AsyncGenerator<GenerationCheck>;
+  verifyAll(options?: VerifyOptions): AsyncGenerator<GenerationCheck>;
   /** The newest generation that verifies, and the newer ones skipped with why. */
   newestVerified(): Promise<NewestVerified>;
   /**

@@ -79,3 +79,40 @@ t.test('a host starting where no generation verifies says so, and never "falling
   t.match(lines[3], /^shm-host: warn: generation 1 is unusable \(image gen-0+1\.img has 100 bytes but its manifest says 65536 \(truncated or replaced\)\); no older one is left$/);
   t.equal(lines[4], `shm-host: no generation verifies (each is logged above with why) in ${dir}: starting with an empty 64 MiB shared file`);
 });
+
+t.test('a host starting where the newest images fail only their checksums: each found while it is restored, skipped, and the next one restored', async (t) => {
+  // Full generations 1, 2, 3: a tail byte of 3 and of 2 changed (their layouts still verify).
+  const base = t.testdir();
+  const dir = join(base, 'snapshots');
+  await writeGenerations(dir, { generations: 3 });
+  for (const sequence of [2, 3]) {
+    const fd = fs.openSync(join(dir, name(sequence, 'img')), 'r+');
+    fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000);
+    fs.closeSync(fd);
+  }
+  const r = await runBin(['--dir', dir, '--interval', '0', '--', 'true']);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  t.equal(lines[0], 'shm-host: warn: generation 3 is unusable (checksum mismatch: image gen-0000000000000003.img changed after it was written); falling back to an older one');
+  t.equal(lines[1], 'shm-host: warn: generation 2 is unusable (checksum mismatch: image gen-0000000000000002.img changed after it was written); falling back to an older one');
+  t.match(lines[2], /^shm-host: restored generation 1 \(/, 'then the newest that verifies');
+});
+
+t.test('a host starting on a chain whose full image fails its checksum: skips what verify fails, and restores what it passes', async (t) => {
+  const { dir } = await chain(t);
+  // A byte of the full image's tail: the deltas whose own blocks cover it still compose their image.
+  const fd = fs.openSync(join(dir, name(1, 'img')), 'r+');
+  fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000);
+  fs.closeSync(fd);
+  const verify = await runBin(['verify', '--all', '--json', '--dir', dir]);
+  const verdicts = (JSON.parse(verify.stdout) as { results: Array<{ sequence: number; ok: boolean }> }).results.filter((v) => v.sequence !== undefined);
+  const failing = verdicts.filter((v) => !v.ok).map((v) => v.sequence);
+  t.ok(failing.includes(1), `verify fails the full generation (${JSON.stringify(verdicts)})`);
+  const r = await runBin(['--dir', dir, '--interval', '0', '--', 'true']);
+  t.equal(r.code, 0, r.stderr);
+  const skipped = [...r.stderr.matchAll(/generation (\d+) is unusable \((checksum mismatch: [^)]*)\)/g)].map((m) => Number(m[1]));
+  const newestGood = verdicts.find((v) => v.ok)?.sequence;
+  t.same(skipped, failing.filter((s) => newestGood === undefined || s > newestGood), 'the host skips exactly the newer ones verify fails');
+  if (newestGood === undefined) t.match(r.stderr, /no generation verifies/);
+  else t.match(r.stderr, new RegExp(`restored generation ${newestGood} \\(`));
+});

@@ -7,7 +7,7 @@ import { readExtension } from '../../src/format/index.js';
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
 import { SnapshotStore, StoreError } from '../../src/store/index.js';
 import { dataRuns } from '../../src/sys/index.js';
-import { capture, restoreImage } from '../../src/live/index.js';
+import { RestoreMismatch, capture, restoreImage } from '../../src/live/index.js';
 import { attach } from '../../src/client/index.js';
 import { commitRecords, liveFile, memoryFile, readBytes, scratchDir } from '../store/helpers.js';
 
@@ -81,7 +81,9 @@ t.test('an image damaged after it was verified is refused while copying', async 
   const err = await restoreImage(generation, target, 0).then(() => null, (e: unknown) => e);
   t.ok(err instanceof StoreError);
   t.equal((err as StoreError).code, 'CORRUPT');
-  t.match((err as Error).message, /^cannot restore generation 1: image gen-0000000000000001\.img changed on disk after it was verified: restore an older generation/);
+  t.match((err as Error).message, /^cannot restore generation 1: checksum mismatch: image gen-0000000000000001\.img changed after it was written: restore an older generation/);
+  t.ok(err instanceof RestoreMismatch, 'a RestoreMismatch');
+  t.equal((err as RestoreMismatch).reason, 'checksum mismatch: image gen-0000000000000001.img changed after it was written', 'whose reason fits a fallback line');
 
   truncateSync(generation.imagePath, 10);
   const short = await restoreImage(generation, target, 0).then(() => null, (e: unknown) => e);

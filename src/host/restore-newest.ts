@@ -1,0 +1,57 @@
+// The host's start without a file to carry over: the newest generation
+// that verifies, restored into a new shared file, or an empty one.
+import { closeSync } from 'node:fs';
+import type { Generation, SnapshotStore } from '../store/index.js';
+import { RestoreMismatch, createSharedFile, restoreImage } from '../live/index.js';
+import { humanBytes } from '../human-bytes.js';
+import type { Logger } from './logger.js';
+
+/**
+ * A new shared file (memfd named `file.name`, at least `file.size` bytes)
+ * holding the newest generation of `store` that verifies, or an empty one;
+ * returns its fd. Each candidate's structure is verified first (manifest,
+ * size, layout, a delta's links), and its image checksum while it is
+ * restored (restoreImage): a large image is read once, not once to verify
+ * and again to copy. One whose checksum fails is skipped like one that
+ * fails verify; each skipped one is logged ('fallback'), then what was
+ * restored ('restored') or that nothing was ('empty'). Throws what
+ * restoreImage throws besides a mismatch (an I/O error).
+ */
+export async function restoreNewest(store: SnapshotStore, file: { dir: string; size: number; name: string }, log: Logger): Promise<number> {
+  const skipped: Array<{ sequence: number; reason: string }> = [];
+  let restored: { fd: number; generation: Generation; size: number } | null = null;
+  for await (const { listed, verdict } of store.verifyAll({ imageChecksum: false })) {
+    if (!listed.ok || !verdict.ok) {
+      skipped.push({ sequence: listed.sequence, reason: verdict.ok ? '' : verdict.reason });
+      continue;
+    }
+    const { ok: _ok, ...generation } = listed;
+    const size = Math.max(file.size, generation.manifest.imageSize);
+    const fd = createSharedFile(size, file.name);
+    try {
+      await restoreImage(generation, fd, size, store);
+    } catch (err) {
+      closeSync(fd);
+      if (!(err instanceof RestoreMismatch)) throw err;
+      skipped.push({ sequence: generation.sequence, reason: err.reason });
+      continue;
+    }
+    restored = { fd, generation, size };
+    break;
+  }
+  // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
+  const next = (s: (typeof skipped)[number]): string => (restored !== null || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left');
+  for (const s of skipped) log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${next(s)}`, s);
+  if (restored === null) {
+    const fd = createSharedFile(file.size, file.name);
+    const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (each is logged above with why)';
+    log.log('info', 'empty', `${none} in ${file.dir}: starting with an empty ${humanBytes(file.size)} shared file`);
+    return fd;
+  }
+  const m = restored.generation.manifest;
+  const latest = m.latest ? `latest record at offset ${m.latest.offset}` : 'no records';
+  log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${humanBytes(restored.size)} shared file`, {
+    sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size: restored.size,
+  });
+  return restored.fd;
+}

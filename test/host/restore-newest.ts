@@ -1,0 +1,96 @@
+// The host's start on a directory: each generation's structure verified,
+// its image checksum checked while it is restored (read once), and one
+// that fails either way skipped with its reason. Oracle: a full verify of
+// every generation (verifyAll() with the image checksum) must fail exactly
+// the ones skipped. Real memfds, a real store, real files damaged.
+import t, { type Test } from 'tap';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { SnapshotStore } from '../../src/store/index.js';
+import { capture } from '../../src/live/index.js';
+import { Mapping } from '../../src/sys/index.js';
+import { createLogger } from '../../src/host/index.js';
+import { restoreNewest } from '../../src/host/restore-newest.js';
+import { liveFile, scratchDir } from '../store/helpers.js';
+
+const SIZE = 1 << 20;
+
+/** A full generation and two deltas, each of them changing one page near the start of the tail; the last page of the file is never changed. */
+async function chainOf3(t: Test): Promise<{ store: SnapshotStore; fd: number }> {
+  const store = await SnapshotStore.open(scratchDir(t, 'restore-newest'), { chain: { maxChain: 4 }, keep: 5 });
+  t.teardown(() => store.close());
+  const { fd } = liveFile(t, SIZE, 64, 64 * 1024);
+  const page = new Uint8Array(4096);
+  for (let i = 0; i < 3; i++) {
+    writeSync(fd, page.fill(0x10 + i), 0, page.length, 512 * 1024 + i * 4096);
+    writeSync(fd, page.fill(0x70), 0, page.length, SIZE - 4096);
+    await capture(fd, store, 'request');
+  }
+  return { store, fd };
+}
+
+/** restoreNewest() with its log lines; the restored file's bytes, or null for an empty start. */
+async function start(store: SnapshotStore): Promise<{ lines: string[]; bytes: Buffer | null }> {
+  const lines: string[] = [];
+  const log = createLogger({ format: 'text', quiet: false, write: (line) => void lines.push(line.trimEnd()) });
+  const fd = await restoreNewest(store, { dir: store.dir, size: SIZE, name: 'restore-newest-test' }, log);
+  try {
+    const m = Mapping.map(fd, fstatSync(fd).size);
+    try {
+      return { lines, bytes: lines.some((l) => l.includes('restored generation')) ? Buffer.from(m.bytes) : null };
+    } finally {
+      m.close();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sequences verifyAll() fails with the image checksum checked. */
+async function failingVerify(store: SnapshotStore): Promise<number[]> {
+  const out: number[] = [];
+  for await (const { listed, verdict } of store.verifyAll()) if (!verdict.ok) out.push(listed.sequence);
+  return out;
+}
+
+/** Flips one byte of the full generation's image at `offset`. */
+async function damageFull(store: SnapshotStore, offset: number): Promise<void> {
+  const full = (await store.list()).find((g) => g.ok && g.manifest.kind === 'full')!;
+  if (!full.ok) throw new Error('no full generation');
+  const fd = openSync(full.imagePath, 'r+');
+  writeSync(fd, Uint8Array.of(0xa5), 0, 1, offset);
+  closeSync(fd);
+}
+
+t.test('intact: the newest generation is restored, nothing skipped', async (t) => {
+  const { store, fd } = await chainOf3(t);
+  const { lines, bytes } = await start(store);
+  t.equal(lines.length, 1, lines.join('\n'));
+  t.match(lines[0], /restored generation 3 \(request/);
+  const m = Mapping.map(fd, SIZE);
+  t.teardown(() => m.close());
+  t.ok(bytes !== null && Buffer.compare(bytes.subarray(SIZE / 2), Buffer.from(m.bytes.subarray(SIZE / 2))) === 0, 'the tail as captured');
+});
+
+t.test('the full image damaged where no delta holds the block: every generation skipped at its restore, as a full verify says', async (t) => {
+  const { store } = await chainOf3(t);
+  await damageFull(store, SIZE - 100);
+  const { lines, bytes } = await start(store);
+  t.same(lines.slice(0, 3), [
+    'shm-host: warn: generation 3 is unusable (checksum mismatch: the image its chain composes is not the one it was written for); falling back to an older one',
+    'shm-host: warn: generation 2 is unusable (checksum mismatch: the image its chain composes is not the one it was written for); falling back to an older one',
+    'shm-host: warn: generation 1 is unusable (checksum mismatch: image gen-0000000000000001.img changed after it was written); no older one is left',
+  ]);
+  t.match(lines[3], /no generation verifies \(each is logged above with why\)/);
+  t.equal(bytes, null, 'an empty start');
+  t.same(await failingVerify(store), [3, 2, 1], 'the oracle: a full verify fails the same three');
+});
+
+t.test('the full image damaged in a block the newest delta holds: that delta restores; the older ones are not read', async (t) => {
+  const { store } = await chainOf3(t);
+  // The page the last delta (generation 3) changed: it holds that block, so its chain composes the right image.
+  await damageFull(store, 512 * 1024 + 2 * 4096 + 7);
+  const { lines } = await start(store);
+  t.equal(lines.length, 1, lines.join('\n'));
+  t.match(lines[0], /restored generation 3 \(/);
+  t.same(await failingVerify(store), [2, 1], 'the oracle: a full verify fails only the older two');
+});
