@@ -11,6 +11,13 @@ import { isOneLineError, runBin } from './harness.js';
 
 const name = (sequence: number, ext: string): string => `gen-${String(sequence).padStart(16, '0')}.${ext}`;
 
+/** Changes a byte of full generation `sequence`'s tail (its layout still verifies, its checksum does not). */
+function damageTail(dir: string, sequence: number): void {
+  const fd = fs.openSync(join(dir, name(sequence, 'img')), 'r+');
+  fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000);
+  fs.closeSync(fd);
+}
+
 /** Four generations: full 1, then deltas 2, 3, 4 (each of the one before). */
 async function chain(t: Test): Promise<{ base: string; dir: string }> {
   const base = t.testdir();
@@ -55,11 +62,7 @@ t.test('a full generation that fails its checksum: export offers one that verifi
   const base = t.testdir();
   const dir = join(base, 'snapshots');
   await writeGenerations(dir, { generations: 3 });
-  for (const sequence of [2, 3]) {
-    const fd = fs.openSync(join(dir, name(sequence, 'img')), 'r+');
-    fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000); // a byte of the tail
-    fs.closeSync(fd);
-  }
+  for (const sequence of [2, 3]) damageTail(dir, sequence);
   const r = await runBin(['export', 'latest', join(base, 'x.shmx'), '--dir', dir]);
   t.equal(r.code, 1);
   t.equal(r.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (use generation 1 instead, the newest older one that verifies)\n');
@@ -85,11 +88,7 @@ t.test('a host starting where the newest images fail only their checksums: each 
   const base = t.testdir();
   const dir = join(base, 'snapshots');
   await writeGenerations(dir, { generations: 3 });
-  for (const sequence of [2, 3]) {
-    const fd = fs.openSync(join(dir, name(sequence, 'img')), 'r+');
-    fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000);
-    fs.closeSync(fd);
-  }
+  for (const sequence of [2, 3]) damageTail(dir, sequence);
   const r = await runBin(['--dir', dir, '--interval', '0', '--', 'true']);
   t.equal(r.code, 0, r.stderr);
   const lines = r.stderr.split('\n');
@@ -101,9 +100,7 @@ t.test('a host starting where the newest images fail only their checksums: each 
 t.test('a host starting on a chain whose full image fails its checksum: skips what verify fails, and restores what it passes', async (t) => {
   const { dir } = await chain(t);
   // A byte of the full image's tail: the deltas whose own blocks cover it still compose their image.
-  const fd = fs.openSync(join(dir, name(1, 'img')), 'r+');
-  fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 40000);
-  fs.closeSync(fd);
+  damageTail(dir, 1);
   const verify = await runBin(['verify', '--all', '--json', '--dir', dir]);
   const verdicts = (JSON.parse(verify.stdout) as { results: Array<{ sequence: number; ok: boolean }> }).results.filter((v) => v.sequence !== undefined);
   const failing = verdicts.filter((v) => !v.ok).map((v) => v.sequence);
