@@ -12,6 +12,7 @@
 //                        for a block that is all zeros (stored nowhere)
 import { ChunkDigests, digestOf } from '../format/index.js';
 import { readFullyWith, writeFullyWith, type StoreFs } from './fs.js';
+import { WritebackPump } from './writeback-pump.js';
 
 export const DELTA_MAGIC = 'SHMDELTA';
 export const DELTA_VERSION = 1;
@@ -46,8 +47,8 @@ export class DeltaWriter {
   /** The batch being written while the next one fills (its write's failure, if any, is thrown at the next flush). */
   #spare = new Uint8Array(BATCH);
   #writing: Promise<void> = Promise.resolve();
-  /** Writeback started for each batch once written: the commit's fsync then finds most of the file on its way to the disk. */
-  readonly #writebacks: Array<Promise<unknown>> = [];
+  /** Each batch handed to the disk once written: the commit's fsync then finds most of the file on its way there. */
+  readonly #writeback: WritebackPump;
   #filled = 0;
   #position = DELTA_HEADER_SIZE;
   #stored = 0;
@@ -60,6 +61,7 @@ export class DeltaWriter {
     this.#sfs = sfs;
     this.#fd = fd;
     this.blockSize = blockSize;
+    this.#writeback = new WritebackPump(sfs, fd, DELTA_HEADER_SIZE);
   }
 
   /** Blocks held so far. */
@@ -106,7 +108,7 @@ export class DeltaWriter {
       const data = this.#buffer.subarray(0, this.#filled);
       this.#chunkDigests.push(digestOf(data));
       const at = this.#position;
-      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, at).then(() => this.#startWriteback(at, data.length));
+      this.#writing = writeFullyWith(this.#sfs, this.#fd, data, 0, data.length, at).then(() => this.#writeback.written(at + data.length));
       // Keeps no rejection unhandled while the next batch fills; the await above rethrows it.
       this.#writing.catch(() => {});
       this.#position += data.length;
@@ -116,20 +118,10 @@ export class DeltaWriter {
     if (wait) await this.#writing;
   }
 
-  /** Asks for writeback of a written batch; a request that fails costs only the head start (the fsync reports real errors). */
-  #startWriteback(offset: number, length: number): void {
-    try {
-      const started = this.#sfs.startWriteback?.(this.#fd, offset, length);
-      if (started !== undefined) this.#writebacks.push(started.catch(() => false));
-    } catch {
-      // As a rejected request.
-    }
-  }
-
   /** Resolves once no write or writeback request is in flight (whether it failed or not): before the file is closed. */
   async settled(): Promise<void> {
     await this.#writing.catch(() => {});
-    await Promise.all(this.#writebacks);
+    await this.#writeback.idle();
   }
 
   /** Writes the index and header; returns the header and the file checksum (16 hex digits). */
@@ -144,7 +136,7 @@ export class DeltaWriter {
     const header: DeltaHeader = { blockSize: this.blockSize, imageSize, held: this.#entries.length, stored: this.#stored, indexOffset };
     await writeFullyWith(this.#sfs, this.#fd, encodeDeltaHeader(header), 0, DELTA_HEADER_SIZE, 0);
     // None still in flight when the caller fsyncs and closes the file.
-    await Promise.all(this.#writebacks);
+    await this.#writeback.idle();
     const payload = this.#position - DELTA_HEADER_SIZE;
     return { header, fileBytes: this.#position, fileChecksum: foldChunkDigests(this.#chunkDigests, payload) };
   }

@@ -88,7 +88,7 @@ t.test('an open whose directory fsync fails says so in one StoreError, and leave
 
 /**
  * A store on `sfs` with deltas on, a full capture of an 8 MiB live file,
- * then 3 MiB of changed 4 KiB blocks (every other block of the tail's
+ * then 2 MiB of changed 4 KiB blocks (every other block of the tail's
  * second half): `beforeDelta` runs, and the second capture's generation is returned.
  */
 async function deltaThrough(t: Test, sfs: StoreFs, name: string, beforeDelta = (): void => {}): Promise<{ store: SnapshotStore; generation: Generation }> {
@@ -105,18 +105,29 @@ async function deltaThrough(t: Test, sfs: StoreFs, name: string, beforeDelta = (
   return { store, generation };
 }
 
-t.test('a delta asks for writeback of each 1 MiB batch once written, and every request has returned before the file is fsynced', async (t) => {
+t.test('a delta hands what it has written to the disk as it goes: one writeback request at a time, each for bytes already written, all returned before the fsync', async (t) => {
   const { sfs, log } = recording();
   const { store, generation } = await deltaThrough(t, sfs, 'state', () => (log.length = 0));
   const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.delta'))?.slice('open '.length);
   t.ok(temp, `the delta file was opened: ${log.join('; ')}`);
-  const requests = log.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith(`writeback ${temp} `));
-  t.ok(requests.length >= 3, `a request per written batch (${requests.length})`);
-  for (const [l, i] of requests) {
-    const offset = l.split(' ')[2]!.split('+')[0];
-    t.ok(log.slice(0, i).includes(`write ${temp}`), `${l} follows a write`);
-    t.ok(log.indexOf(`writeback returned ${temp} ${offset}`) < log.indexOf(`fsync ${temp}`), `${l} returned before the fsync`);
+  const range = (l: string): [number, number] => {
+    const [offset, length] = l.split(' ').at(-1)!.split('+').map(Number) as [number, number];
+    return [offset, offset + length];
+  };
+  const events = log.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('writeback') && l.includes(` ${temp} `));
+  const requests = events.filter(([l]) => !l.startsWith('writeback returned')).map(([l, i]) => ({ range: range(l), at: i }));
+  t.ok(requests.length >= 2, `requests while the file is written (${requests.length})`);
+  t.same(events.map(([l]) => (l.startsWith('writeback returned') ? 'returned' : 'asked')), requests.flatMap(() => ['asked', 'returned']), 'one in flight at a time');
+  let next = 4096; // the header page is written last
+  for (const { range: [from, to], at } of requests) {
+    t.equal(from, next, `${from}-${to}: follows the one before`);
+    next = to;
+    const writtenBefore = log.slice(0, at).filter((l) => l.startsWith(`wrote ${temp} `)).map(range);
+    t.ok(writtenBefore.some(([, end]) => end === to), `${from}-${to}: written before it was asked for`);
   }
+  const fsyncAt = log.indexOf(`fsync ${temp}`);
+  t.ok(fsyncAt >= 0, 'the delta file was fsynced');
+  t.ok(events.every(([, i]) => i < fsyncAt), 'every request had returned before the fsync');
   t.ok((await store.verify(generation)).ok, 'and the delta verifies');
 });
 

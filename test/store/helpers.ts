@@ -89,7 +89,9 @@ export function recording(): { sfs: StoreFs; log: string[] } {
     },
     write: async (fd, buf, offset, length, position) => {
       log.push(`write ${name(fd)}`);
-      return realStoreFs.write(fd, buf, offset, length, position);
+      const n = await realStoreFs.write(fd, buf, offset, length, position);
+      log.push(`wrote ${name(fd)} ${position}+${n}`);
+      return n;
     },
     ftruncate: async (fd, length) => {
       log.push(`ftruncate ${name(fd)}`);
@@ -103,7 +105,7 @@ export function recording(): { sfs: StoreFs; log: string[] } {
     startWriteback: async (fd, offset, length) => {
       log.push(`writeback ${name(fd)} ${offset}+${length}`);
       const started = await realStoreFs.startWriteback!(fd, offset, length);
-      log.push(`writeback returned ${name(fd)} ${offset}`);
+      log.push(`writeback returned ${name(fd)} ${offset}+${length}`);
       return started;
     },
     rename: async (from, to) => {
