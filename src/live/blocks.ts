@@ -98,8 +98,9 @@ function parentChunkDigest(parent: Parent, k: number, a: number, b: number): big
  * every 4 KiB block that differs from the parent's image is written.
  * head.length is a chunk boundary or the image's size (headEnd()). Fills
  * `digests` (IMAGE_CHUNK_SIZE chunks) for the whole image. The tail's
- * hashing starts before the head is written, so that the workers hash
- * while this thread writes. `openParent` opens the parent's image (through
+ * hashing starts before the head is written: where it has workers (a tail
+ * of 32 MiB or more on more than one core), they hash while this thread
+ * writes. `openParent` opens the parent's image (through
  * its chain), called at the first changed chunk at most once; it is closed
  * here. Returns the data bytes of the tail written.
  */
@@ -150,8 +151,10 @@ export async function putDelta(
     // Their digests arrive in order, piece by piece: the changed chunks of
     // one piece are written while the workers hash the next ones.
     hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size);
-    // The first piece asked for now: the workers take their pieces and hash
-    // while this thread writes the head (its failure is met below, or dropped with the capture).
+    // The first piece asked for now: workers take their pieces and hash
+    // while this thread writes the head. Without workers this thread hashes
+    // the first piece first: the same work in another order. Its failure
+    // is met below, or dropped with the capture.
     let first = hashed?.next() ?? null;
     first?.catch(() => {});
     await putHead(image, head, digests);

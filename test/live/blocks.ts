@@ -2,9 +2,9 @@
 // to the next 64 KiB boundary) at every size, and a delta whose parent
 // cannot be read (it becomes a full generation, with a line saying why).
 import t from 'tap';
-import { closeSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { SnapshotStore } from '../../src/store/index.js';
-import { capture, restoreImage } from '../../src/live/index.js';
+import { closeSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { SnapshotStore, realStoreFs, type StoreFs } from '../../src/store/index.js';
+import { CaptureError, KeptMapping, capture, restoreImage } from '../../src/live/index.js';
 import { memfdCreate } from '../../src/sys/index.js';
 import { liveFile, scratchDir } from '../store/helpers.js';
 
@@ -59,4 +59,53 @@ t.test('a delta whose parent cannot be read: a full generation, saying why, and 
   t.equal(after.generation.manifest.kind, 'delta', 'the one after it is a delta of it');
   t.equal(after.generation.manifest.parent, next.generation.sequence);
   t.equal(after.fullBecause, null);
+});
+
+t.test('a delta whose head cannot be written while workers hash its tail: one io error, nothing unhandled, the kept mapping let go, and the next capture stored', async (t) => {
+  // 64 MiB with a 4 MiB ring: the head spans several 1 MiB batches (a failed
+  // write surfaces inside it), and the tail is large enough for workers.
+  const size = 64 << 20;
+  const dir = scratchDir(t, 'blocks-head');
+  const paths = new Map<number, string>();
+  let failDeltas = false;
+  const sfs: StoreFs = {
+    ...realStoreFs,
+    open: async (path, flags, mode) => {
+      const fd = await realStoreFs.open(path, flags, mode);
+      paths.set(fd, path);
+      return fd;
+    },
+    write: async (fd, buf, offset, length, position) => {
+      if (failDeltas && paths.get(fd)?.endsWith('.delta')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return realStoreFs.write(fd, buf, offset, length, position);
+    },
+  };
+  const store = await SnapshotStore.open(dir, { fs: sfs, chain: { maxChain: 4 } });
+  t.teardown(() => store.close());
+  const { fd, state } = liveFile(t, size, 4096, 4 << 20);
+  writeSync(fd, Buffer.alloc(size - state.layout.tailBase, 0x3c), 0, size - state.layout.tailBase, state.layout.tailBase);
+  const kept = new KeptMapping(fd);
+  await capture(fd, store, 'request', { kept });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown): void => void unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  state.commit(new TextEncoder().encode('after the full one'));
+  writeSync(fd, Buffer.alloc(4096, 0x5d), 0, 4096, size - 8192);
+  failDeltas = true;
+  const err = await capture(fd, store, 'request', { kept }).then(() => null, (e: unknown) => e);
+  t.ok(err instanceof CaptureError && err.kind === 'io', `an io CaptureError (${String(err)})`);
+  t.notOk((err as Error).message.includes('\n'), 'one line');
+  // A turn for any rejection left behind to be reported.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(unhandled, [], 'no unhandled rejection');
+  failDeltas = false;
+  const { generation } = await capture(fd, store, 'request', { kept });
+  t.equal(generation.manifest.kind, 'delta', 'the next capture is a delta again');
+  t.ok((await store.verify(generation)).ok, 'and it verifies');
+  // The writer's own mapping goes too (liveFile's close at teardown does nothing more).
+  state.close();
+  kept.close();
+  const mapped = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('memfd:store-test'));
+  t.same(mapped, [], 'closed, the kept mapping is unmapped: no capture still held it');
 });
