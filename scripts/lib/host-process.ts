@@ -62,6 +62,11 @@ export async function nthLine(lines: Lines, re: RegExp, n: number, timeoutMs = 1
   }
 }
 
+/**
+ * Starts bin/shm-host.js on `dir` with JSON logs and `hostArgs`, running
+ * fixtures/bench-child.js with `childArgs`; its stdout (the child's lines)
+ * and stderr (the host's log) are followed; `exited` resolves with its exit.
+ */
 export function startHost(dir: string, hostArgs: string[], childArgs: string[]): { proc: ChildProcess; out: Lines; err: Lines; exited: Promise<unknown> } {
   const proc = spawn(process.execPath, [bin, '--dir', dir, '--log-format', 'json', ...hostArgs, '--', process.execPath, benchChild, ...childArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,4 +74,3 @@ export function startHost(dir: string, hostArgs: string[], childArgs: string[]):
   const exited = new Promise((resolve) => proc.on('exit', resolve));
   return { proc, out: follow(proc.stdout!), err: follow(proc.stderr!), exited };
 }
-

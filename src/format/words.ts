@@ -3,7 +3,7 @@ import { ShmHostError } from '../errors.js';
 
 // The layout is little-endian; atomic 8-byte access uses native order. A user can meet this one, so it has the one error shape.
 if (endianness() !== 'LE') {
-  throw new ShmHostError('BIG_ENDIAN', 'shm-host needs a little-endian machine: the shared layout is little-endian (docs/FORMAT.md)', { hint: 'run it on x86-64, arm64 or another little-endian machine' });
+  throw new ShmHostError('BIG_ENDIAN', 'this machine is big-endian, and the shared layout is little-endian (docs/FORMAT.md)', { hint: 'run shm-host on x86-64, arm64 or another little-endian machine' });
 }
 
 /**

@@ -106,12 +106,16 @@ t.test('a holder that appears between two looks (a fork as its parent was killed
       const ready = join(dir, 'ready');
       // Waits for the holder's mark at most 30 s (3000 looks), then fails: the test does not hang on a holder that never starts.
       const wait = `i=0; until [ -e ${ready} ] || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done; [ -e ${ready} ]`;
-      execFileSync('sh', ['-c', `python3 -c "${holderScript(name, ready)}" </dev/null >/dev/null 2>&1 & echo $! > ${dir}/pid; ${wait}`], { stdio: 'ignore', timeout: 60_000 });
-      second = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      try {
+        execFileSync('sh', ['-c', `python3 -c "${holderScript(name, ready)}" </dev/null >/dev/null 2>&1 & echo $! > ${dir}/pid; ${wait}`], { stdio: 'ignore', timeout: 60_000 });
+      } finally {
+        // Known even when the wait failed: the teardown then kills it rather than leave it running.
+        if (existsSync(join(dir, 'pid'))) second = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      }
     },
   });
-  const result = await endStaleWriters(name, logger, 'end');
   t.teardown(() => killQuietly(second ?? undefined));
+  const result = await endStaleWriters(name, logger, 'end');
   t.ok(second !== null, 'the second holder started after the first look');
   t.same(result, { killed: [first, second], living: [] }, 'both were killed, the second by the next look');
   await untilDead(second!);
