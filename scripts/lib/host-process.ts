@@ -63,12 +63,13 @@ export async function nthLine(lines: Lines, re: RegExp, n: number, timeoutMs = 1
 }
 
 /**
- * Starts bin/shm-host.js on `dir` with JSON logs and `hostArgs`, running
- * fixtures/bench-child.js with `childArgs`; its stdout (the child's lines)
- * and stderr (the host's log) are followed; `exited` resolves with its exit.
+ * Starts bin/shm-host.js (or the build's `hostBin`) on `dir` with JSON logs
+ * and `hostArgs`, running fixtures/bench-child.js with `childArgs`; its
+ * stdout (the child's lines) and stderr (the host's log) are followed;
+ * `exited` resolves with its exit.
  */
-export function startHost(dir: string, hostArgs: string[], childArgs: string[]): { proc: ChildProcess; out: Lines; err: Lines; exited: Promise<unknown> } {
-  const proc = spawn(process.execPath, [bin, '--dir', dir, '--log-format', 'json', ...hostArgs, '--', process.execPath, benchChild, ...childArgs], {
+export function startHost(dir: string, hostArgs: string[], childArgs: string[], hostBin = bin): { proc: ChildProcess; out: Lines; err: Lines; exited: Promise<unknown> } {
+  const proc = spawn(process.execPath, [hostBin, '--dir', dir, '--log-format', 'json', ...hostArgs, '--', process.execPath, benchChild, ...childArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise((resolve) => proc.on('exit', resolve));
