@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
 import { benchChild as child, follow, nthLine, startHost } from './lib/host-process.js';
-import { MFD_CLOEXEC, memfdCreate, sendfile } from '../src/sys/index.js';
+import { MFD_CLOEXEC, memfdCreate } from '../src/sys/index.js';
+import { kernelCopyIntoMemfdMs } from './lib/kernel-copy.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const MiB = 1024 * 1024;
@@ -37,15 +38,7 @@ function kernelCopyMs(size: number): number {
     ftruncateSync(from, size);
     const block = Buffer.alloc(MiB, 0x5a);
     for (let at = 0; at < size; at += MiB) writeSync(from, block, 0, Math.min(MiB, size - at), at);
-    const to = memfdCreate('bench-to', MFD_CLOEXEC);
-    try {
-      ftruncateSync(to, size);
-      const t0 = performance.now();
-      for (let at = 0; at < size;) at += sendfile(to, from, at, size - at);
-      return performance.now() - t0;
-    } finally {
-      closeSync(to);
-    }
+    return kernelCopyIntoMemfdMs(from, size);
   } finally {
     closeSync(from);
   }

@@ -9,14 +9,14 @@
 // start, alternating, to compare two builds in one run. BENCH_QUICK=1: a
 // 64 MiB image and two rounds, nothing written to docs/BENCHMARKS.md.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeBenchmarkSection } from './lib/benchmarks-doc.js';
 import { median } from './lib/median.js';
 import { benchChild, startHost } from './lib/host-process.js';
-import { MFD_CLOEXEC, memfdCreate, sendfile } from '../src/sys/index.js';
+import { kernelCopyIntoMemfdMs } from './lib/kernel-copy.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const size = quick ? 64 << 20 : 1 << 30;
@@ -63,14 +63,9 @@ async function bareStartMs(): Promise<number> {
 /** One kernel copy of the image file into a new memory file (ms). */
 function kernelCopyMs(image: string): number {
   const from = openSync(image, 'r');
-  const to = memfdCreate('bench-restore', MFD_CLOEXEC);
   try {
-    ftruncateSync(to, size);
-    const t0 = performance.now();
-    for (let at = 0; at < size;) at += sendfile(to, from, at, size - at);
-    return performance.now() - t0;
+    return kernelCopyIntoMemfdMs(from, size);
   } finally {
-    closeSync(to);
     closeSync(from);
   }
 }
