@@ -1,8 +1,8 @@
 // The host's start without a file to carry over: the newest generation
 // that verifies, restored into a new shared file, or an empty one.
 import { closeSync } from 'node:fs';
-import type { Generation, SnapshotStore } from '../store/index.js';
-import { RestoreMismatch, createSharedFile, restoreImage } from '../live/index.js';
+import { UnusableGeneration, type Generation, type SnapshotStore } from '../store/index.js';
+import { createSharedFile, restoreImage } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import type { Logger } from './logger.js';
 
@@ -14,34 +14,44 @@ import type { Logger } from './logger.js';
  * restored (restoreImage): a large image is read once, not once to verify
  * and again to copy. One whose checksum fails is skipped like one that
  * fails verify; each skipped one is logged ('fallback'), then what was
- * restored ('restored') or that nothing was ('empty'). Throws what
- * restoreImage throws besides a mismatch (an I/O error).
+ * restored ('restored') or that nothing was ('empty'). A generation whose
+ * files cannot be read (UnusableGeneration) is skipped too; what else
+ * restoreImage throws (a failed write into the new file) is thrown, after
+ * the generations skipped so far are logged.
  */
 export async function restoreNewest(store: SnapshotStore, file: { dir: string; size: number; name: string }, log: Logger): Promise<number> {
   const skipped: Array<{ sequence: number; reason: string }> = [];
-  let restored: { fd: number; generation: Generation; size: number } | null = null;
-  for await (const { listed, verdict } of store.verifyAll({ imageChecksum: false })) {
-    if (!listed.ok || !verdict.ok) {
-      skipped.push({ sequence: listed.sequence, reason: verdict.ok ? '' : verdict.reason });
-      continue;
-    }
-    const { ok: _ok, ...generation } = listed;
-    const size = Math.max(file.size, generation.manifest.imageSize);
-    const fd = createSharedFile(size, file.name);
-    try {
-      await restoreImage(generation, fd, size, store);
-    } catch (err) {
-      closeSync(fd);
-      if (!(err instanceof RestoreMismatch)) throw err;
-      skipped.push({ sequence: generation.sequence, reason: err.reason });
-      continue;
-    }
-    restored = { fd, generation, size };
-    break;
-  }
   // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
-  const next = (s: (typeof skipped)[number]): string => (restored !== null || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left');
-  for (const s of skipped) log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${next(s)}`, s);
+  const logSkipped = (found: boolean): void => {
+    for (const s of skipped) log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${found || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left'}`, s);
+  };
+  let restored: { fd: number; generation: Generation; size: number } | null = null;
+  try {
+    for await (const { listed, verdict } of store.verifyAll({ imageChecksum: false })) {
+      if (!listed.ok || !verdict.ok) {
+        skipped.push({ sequence: listed.sequence, reason: verdict.ok ? '' : verdict.reason });
+        continue;
+      }
+      const { ok: _ok, ...generation } = listed;
+      const size = Math.max(file.size, generation.manifest.imageSize);
+      const fd = createSharedFile(size, file.name);
+      try {
+        await restoreImage(generation, fd, size, store);
+      } catch (err) {
+        closeSync(fd);
+        if (!(err instanceof UnusableGeneration)) throw err;
+        skipped.push({ sequence: generation.sequence, reason: err.reason });
+        continue;
+      }
+      restored = { fd, generation, size };
+      break;
+    }
+  } catch (err) {
+    // What was skipped before the failure is still said, before it.
+    logSkipped(true);
+    throw err;
+  }
+  logSkipped(restored !== null);
   if (restored === null) {
     const fd = createSharedFile(file.size, file.name);
     const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (each is logged above with why)';

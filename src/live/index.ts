@@ -7,7 +7,7 @@ export { CaptureError, type CaptureErrorKind } from './errors.js';
 export { consistentSlots, isStarved, sameRecords } from './consistency.js';
 export { copyMemoryFile } from './copy-memory-file.js';
 export { carryOver, type CarryOver } from './carry-over.js';
-export { RestoreMismatch, restoreImage } from './restore.js';
+export { restoreImage } from './restore.js';
 export { publishDurable } from './publish-durable.js';
 export { publishReplicated } from './publish-replicated.js';
 export { createSharedFile, growTo, sealAgainstShrink, sizeOf } from './memory-file.js';

@@ -3,9 +3,11 @@
 // the newest delta that holds it. Either way the memory file is hashed
 // afterwards and must match the manifest's checksum of the whole image.
 import fs from 'node:fs';
-import { basename } from 'node:path';
 import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
-import { StoreError, storeIoError, type ChainImage, type Generation, type SnapshotStore } from '../store/index.js';
+import {
+  StoreError, UnusableGeneration, chainUnreadable, checksumMismatch, imageSizeMismatch, imageUnopenable, imageUnreadable, storeIoError, unknownAlgorithm,
+  type ChainImage, type Generation, type SnapshotStore,
+} from '../store/index.js';
 import { Mapping, MappingWindows, RunCursor, close, dataRuns, fstat, ftruncate, open } from '../sys/index.js';
 import { copyIntoMemoryFile } from './into-memory-file.js';
 import { publishDurable } from './publish-durable.js';
@@ -16,8 +18,10 @@ import { digestChunks } from './parallel-digests.js';
  * Copies a generation's image into the memory file `fd` (normally a new
  * one), growing it to max(minSize, image size). A delta needs `store` (its
  * chain is read through it). The image is hashed as it is copied, and must
- * match its manifest's checksum, else this throws RestoreMismatch (a
- * StoreError CORRUPT) and the caller must not use the file. So the caller
+ * match its manifest's checksum, else this throws UnusableGeneration (a
+ * StoreError CORRUPT, also thrown when the generation's files cannot be
+ * read) and the caller must not use the file; a failed write into `fd` is
+ * the store's I/O error. So the caller
  * need not have checked the checksum before (verifyAll() with
  * imageChecksum false checks the rest): the image is read once. Afterwards the
  * file's header says that everything in it is durable (durable_offset = end
@@ -28,27 +32,32 @@ import { digestChunks } from './parallel-digests.js';
 export async function restoreImage(generation: Generation, fd: number, minSize: number, store?: SnapshotStore): Promise<{ size: number }> {
   const { manifest } = generation;
   const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
-  if (chunkSize === null) throw corrupt(generation, `its checksum algorithm ${manifest.checksum.algorithm} is unknown`);
+  if (chunkSize === null) throw new UnusableGeneration(generation, unknownAlgorithm(manifest));
   const size = Math.max(minSize, manifest.imageSize);
   const digests = new ChunkDigests(manifest.imageSize, chunkSize);
+  let root = generation.sequence;
   if (manifest.kind === 'full') await restoreFull(generation, fd, size, digests);
   else {
     if (store === undefined) throw new Error('restoring a delta generation needs its store');
     // Each link's file checksum is not read again here: the caller verified
-    // the generation (every link), and a change since then fails the check
-    // of the whole image's checksum below.
-    const chain = await store.openChain(generation, { checkFiles: false });
+    // the links, and a change since then fails the check of the whole
+    // image's checksum below.
+    let chain: ChainImage;
     try {
-      await restoreChain(chain, fd, size, digests);
+      chain = await store.openChain(generation, { checkFiles: false });
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'CORRUPT') throw new UnusableGeneration(generation, err.problem, err);
+      throw err;
+    }
+    root = chain.chain[chain.chain.length - 1]!.sequence;
+    try {
+      await restoreChain(generation, chain, fd, size, digests);
     } finally {
       await chain.close();
     }
   }
-  if (digests.value() !== manifest.checksum.value) {
-    throw new RestoreMismatch(generation, manifest.kind === 'full'
-      ? `checksum mismatch: image ${basename(generation.imagePath)} changed after it was written`
-      : 'checksum mismatch: the image its chain composes is not the one it was written for');
-  }
+  const actual = digests.value();
+  if (actual !== manifest.checksum.value) throw new UnusableGeneration(generation, checksumMismatch(generation, actual, root));
   if (manifest.configured && manifest.latest !== null && manifest.imageSize >= HEADER_SIZE) {
     publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
   }
@@ -62,15 +71,15 @@ async function restoreFull(generation: Generation, fd: number, size: number, dig
   try {
     imageFd = await open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
-    throw storeIoError('open snapshot image', imagePath, err);
+    throw new UnusableGeneration(generation, imageUnopenable(imagePath, err), err);
   }
   try {
     const imageSize = (await fstat(imageFd)).size;
-    if (imageSize !== manifest.imageSize) throw corrupt(generation, `image ${basename(imagePath)} has ${imageSize} bytes, its manifest says ${manifest.imageSize}`);
+    if (imageSize !== manifest.imageSize) throw new UnusableGeneration(generation, imageSizeMismatch(imagePath, imageSize, manifest.imageSize));
     // Hashed in the memory file's pages: the checksum covers exactly what the child will see.
     await copyIntoMemoryFile(imageFd, fd, imageSize, size, digests);
   } catch (err) {
-    if (err instanceof CopyError && err.side === 'read') throw storeIoError('read snapshot image', imagePath, err.cause);
+    if (err instanceof CopyError && err.side === 'read') throw new UnusableGeneration(generation, imageUnreadable(imagePath, err.cause), err.cause);
     if (err instanceof CopyError) throw storeIoError('write the restored memory file from', imagePath, err.cause);
     throw err;
   } finally {
@@ -79,10 +88,9 @@ async function restoreFull(generation: Generation, fd: number, size: number, dig
 }
 
 /** The chain's full image, then every block a delta holds (from the newest that holds it), then the hash. */
-async function restoreChain(chain: ChainImage, fd: number, size: number, digests: ChunkDigests): Promise<void> {
-  const top = chain.chain[0]!;
+async function restoreChain(generation: Generation, chain: ChainImage, fd: number, size: number, digests: ChunkDigests): Promise<void> {
   if (chain.size === 0) {
-    await copyInto(chain, fd, size);
+    await copyInto(generation, chain, fd, size);
     return;
   }
   // One mapping for the base image's copy, the deltas and the hash, seen
@@ -92,14 +100,14 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
   const mapping = Mapping.map(fd, chain.size, { writable: true });
   const windows = new MappingWindows(mapping);
   try {
-    await copyInto(chain, fd, size, windows);
+    await copyInto(generation, chain, fd, size, windows);
     try {
       // A zero block over data: zeros written only where there is data, so holes stay holes.
       await chain.applyDeltas((bytes, at) => windows.get(at, at + bytes.length).set(bytes), (start, end) => {
         if (dataRuns(fd, start, end).length > 0) windows.get(start, end).fill(0);
       });
     } catch (err) {
-      throw storeIoError('read snapshot delta', top.imagePath, err);
+      throw new UnusableGeneration(generation, chainUnreadable(err), err);
     }
     // The hash: chunks all of data on every core (parallel-digests.ts), the
     // others here, their holes as zeros without touching them.
@@ -124,27 +132,13 @@ async function restoreChain(chain: ChainImage, fd: number, size: number, digests
   }
 }
 
-/** The chain's base (full) image into `fd`, through `windows` when given; failures as the store's I/O errors. */
-async function copyInto(chain: ChainImage, fd: number, size: number, windows?: MappingWindows): Promise<void> {
+/** The chain's base (full) image into `fd`, through `windows` when given; a read failure makes `generation` unusable, a write failure is the store's I/O error. */
+async function copyInto(generation: Generation, chain: ChainImage, fd: number, size: number, windows?: MappingWindows): Promise<void> {
   try {
     await copyIntoMemoryFile(chain.baseFd, fd, Math.min(chain.baseSize, chain.size), size, undefined, windows);
   } catch (err) {
-    if (err instanceof CopyError) throw storeIoError(err.side === 'read' ? 'read snapshot image' : 'write the restored memory file from', chain.chain[0]!.imagePath, err.cause);
+    if (err instanceof CopyError && err.side === 'read') throw new UnusableGeneration(generation, chainUnreadable(err.cause), err.cause);
+    if (err instanceof CopyError) throw storeIoError('write the restored memory file from', chain.chain[0]!.imagePath, err.cause);
     throw err;
-  }
-}
-
-function corrupt(generation: Generation, what: string): StoreError {
-  return new StoreError('CORRUPT', `cannot restore generation ${generation.manifest.sequence}: ${what}`, { path: generation.imagePath, hint: OLDER });
-}
-
-const OLDER = 'restore an older generation (newestVerified() picks the next good one)';
-
-/** A restored image whose checksum is not its manifest's. `reason` says how, in words that fit a fallback line. */
-export class RestoreMismatch extends StoreError {
-  readonly reason: string;
-  constructor(generation: Generation, reason: string) {
-    super('CORRUPT', `cannot restore generation ${generation.manifest.sequence}: ${reason}`, { path: generation.imagePath, hint: OLDER });
-    this.reason = reason;
   }
 }

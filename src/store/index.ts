@@ -13,6 +13,7 @@ export {
 export { REASONS } from './types.js';
 export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, DirectoryPathError, holderLine, storeIoError, type StoreErrorCode } from './errors.js';
+export { UnusableGeneration, chainUnreadable, checksumMismatch, imageSizeMismatch, imageUnopenable, imageUnreadable, unknownAlgorithm } from './unusable.js';
 export { DirectoryLock } from './lock.js';
 export { raiseSequenceFloorIn, readSequenceFloor } from './sequence-floor.js';
 export { markRestoreInProgress, clearRestoreMarker } from './restore-marker.js';

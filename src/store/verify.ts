@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path';
 import { ChunkDigests, FormatError, HEADER_SIZE, checkRecordSet, chunkSizeOf, readHeader, validSlots } from '../format/index.js';
 import { ChainImage, resolveChain } from './chain.js';
 import { checksumOfFile, digestImage, type ReadAt } from './checksum-file.js';
-import { errorCode } from './errors.js';
+import { checksumMismatch, chainUnreadable, imageSizeMismatch, imageUnopenable, imageUnreadable, unknownAlgorithm } from './unusable.js';
 import { manifestDisagreement } from './image-facts.js';
 import { readFullyWith, realStoreFs, type StoreFs } from './fs.js';
 import type { Generation, Manifest, Verdict, VerifyOptions } from './types.js';
@@ -27,15 +27,13 @@ export async function verifyGeneration(generation: Generation, sfs: StoreFs = re
   try {
     fd = await sfs.open(imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
-    const code = errorCode(err);
-    if (code === 'ENOENT') return bad(`image ${name} is missing`);
-    return bad(`image ${name} cannot be opened (${code ?? String(err)})`);
+    return bad(imageUnopenable(imagePath, err));
   }
   try {
     const stat = await sfs.fstat(fd);
     if (!stat.isFile()) return bad(`image ${name} is not a regular file`);
     if (stat.size !== manifest.imageSize) {
-      return bad(`image ${name} has ${stat.size} bytes but its manifest says ${manifest.imageSize} (truncated or replaced)`);
+      return bad(imageSizeMismatch(imagePath, stat.size, manifest.imageSize));
     }
     const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
     if (chunkSize === null) return bad(unknownAlgorithm(manifest));
@@ -44,18 +42,14 @@ export async function verifyGeneration(generation: Generation, sfs: StoreFs = re
     if (layoutProblem !== null) return bad(layoutProblem);
     if (!imageChecksum) return { ok: true };
     const actual = await checksumOfFile(fd, stat.size, sfs, chunkSize);
-    if (actual !== manifest.checksum.value) {
-      return bad(`checksum mismatch: image ${name} changed after it was written (manifest ${manifest.checksum.value}, image ${actual})`);
-    }
+    if (actual !== manifest.checksum.value) return bad(checksumMismatch(generation, actual, generation.sequence));
     return { ok: true };
   } catch (err) {
-    return bad(`image ${name} cannot be read (${errorCode(err) ?? (err instanceof Error ? err.message : String(err))})`);
+    return bad(imageUnreadable(imagePath, err));
   } finally {
     await sfs.close(fd).catch(() => {});
   }
 }
-
-const unknownAlgorithm = (m: Manifest): string => `unknown checksum algorithm ${JSON.stringify(m.checksum.algorithm)} (this version reads xxh3-64/chunks-64KiB, xxh3-64/chunks-4KiB and xxh3-64/chunks-1MiB)`;
 
 /**
  * Checks a delta: every link of its chain (each file present, each delta's
@@ -79,13 +73,10 @@ async function verifyDelta(generation: Generation, sfs: StoreFs, imageChecksum: 
     const digests = new ChunkDigests(image.size, chunkSize);
     await digestImage(read, digests);
     const actual = digests.value();
-    if (actual !== manifest.checksum.value) {
-      const base = chain[chain.length - 1]!;
-      return bad(`checksum mismatch: the image its chain composes is not the one it was written for (manifest ${manifest.checksum.value}, chain ${actual}); full generation ${base.sequence} at the chain's root changed after it was written`);
-    }
+    if (actual !== manifest.checksum.value) return bad(checksumMismatch(generation, actual, chain[chain.length - 1]!.sequence));
     return { ok: true };
   } catch (err) {
-    return bad(`its chain cannot be read (${errorCode(err) ?? (err instanceof Error ? err.message : String(err))})`);
+    return bad(chainUnreadable(err));
   } finally {
     await image.close();
   }

@@ -4,8 +4,8 @@
 // every generation (verifyAll() with the image checksum) must fail exactly
 // the ones skipped. Real memfds, a real store, real files damaged.
 import t, { type Test } from 'tap';
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
-import { SnapshotStore } from '../../src/store/index.js';
+import { closeSync, fstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { SnapshotStore, type VerifyOptions } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
 import { Mapping } from '../../src/sys/index.js';
 import { createLogger } from '../../src/host/index.js';
@@ -71,21 +71,27 @@ t.test('intact: the newest generation is restored, nothing skipped', async (t) =
   t.ok(bytes !== null && Buffer.compare(bytes.subarray(SIZE / 2), Buffer.from(m.bytes.subarray(SIZE / 2))) === 0, 'the tail as captured');
 });
 
-t.test('the full image damaged where no delta holds the block: every generation skipped at its restore, as a full verify says', async (t) => {
+/** Descriptors open in this process. */
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+t.test('the full image damaged where no delta holds the block: every generation skipped at its restore, as a full verify says, and no file left open', async (t) => {
   const { store } = await chainOf3(t);
   await damageFull(store, SIZE - 100);
+  const before = openFds();
   const { lines, bytes } = await start(store);
-  t.same(lines.slice(0, 3), [
-    'shm-host: warn: generation 3 is unusable (checksum mismatch: the image its chain composes is not the one it was written for); falling back to an older one',
-    'shm-host: warn: generation 2 is unusable (checksum mismatch: the image its chain composes is not the one it was written for); falling back to an older one',
-    'shm-host: warn: generation 1 is unusable (checksum mismatch: image gen-0000000000000001.img changed after it was written); no older one is left',
-  ]);
+  const composed = /^shm-host: warn: generation (\d) is unusable \(checksum mismatch: the image its chain composes is not the one it was written for \(manifest [0-9a-f]{16}, chain [0-9a-f]{16}\); full generation 1 at the chain's root changed after it was written\); falling back to an older one$/;
+  t.match(lines[0], composed);
+  t.match(lines[0], /generation 3 is unusable/);
+  t.match(lines[1], composed);
+  t.match(lines[1], /generation 2 is unusable/);
+  t.match(lines[2], /^shm-host: warn: generation 1 is unusable \(checksum mismatch: image gen-0000000000000001\.img changed after it was written \(manifest [0-9a-f]{16}, image [0-9a-f]{16}\)\); no older one is left$/);
   t.match(lines[3], /no generation verifies \(each is logged above with why\)/);
   t.equal(bytes, null, 'an empty start');
+  t.equal(openFds(), before, 'the three files restored into and dropped are closed');
   t.same(await failingVerify(store), [3, 2, 1], 'the oracle: a full verify fails the same three');
 });
 
-t.test('the full image damaged in a block the newest delta holds: that delta restores; the older ones are not read', async (t) => {
+t.test('the full image damaged in a block the newest delta holds: that delta restores, as a full verify says', async (t) => {
   const { store } = await chainOf3(t);
   // The page the last delta (generation 3) changed: it holds that block, so its chain composes the right image.
   await damageFull(store, 512 * 1024 + 2 * 4096 + 7);
@@ -93,4 +99,44 @@ t.test('the full image damaged in a block the newest delta holds: that delta res
   t.equal(lines.length, 1, lines.join('\n'));
   t.match(lines[0], /restored generation 3 \(/);
   t.same(await failingVerify(store), [2, 1], 'the oracle: a full verify fails only the older two');
+});
+
+t.test('an image that vanishes between its check and its restore: skipped with why, and the one before restored', async (t) => {
+  const store = await SnapshotStore.open(scratchDir(t, 'restore-newest'), { chain: { maxChain: 0 }, keep: 5 });
+  t.teardown(() => store.close());
+  const { fd } = liveFile(t, SIZE, 64, 64 * 1024);
+  for (let i = 0; i < 3; i++) {
+    writeSync(fd, new Uint8Array(4096).fill(0x20 + i), 0, 4096, SIZE / 2);
+    await capture(fd, store, 'request');
+  }
+  // The real store, except that generation 3's image is deleted once it has passed its check.
+  const vanishing = {
+    async *verifyAll(options?: VerifyOptions) {
+      for await (const check of store.verifyAll(options)) {
+        if (check.listed.sequence === 3 && check.listed.ok) unlinkSync(check.listed.imagePath);
+        yield check;
+      }
+    },
+    openChain: store.openChain.bind(store),
+    remember: store.remember.bind(store),
+  } as unknown as SnapshotStore;
+  const { lines } = await start(vanishing);
+  t.equal(lines[0], 'shm-host: warn: generation 3 is unusable (image gen-0000000000000003.img is missing); falling back to an older one');
+  t.match(lines[1], /restored generation 2 \(/);
+});
+
+t.test('a failure after some generations were skipped: those are still logged, then the failure is thrown', async (t) => {
+  const { store } = await chainOf3(t);
+  const failing = {
+    async *verifyAll(options?: VerifyOptions) {
+      for await (const check of store.verifyAll(options)) {
+        if (check.listed.sequence === 3) yield { listed: check.listed, verdict: { ok: false as const, reason: 'damaged in this test' } };
+        else throw new Error('the disk went away');
+      }
+    },
+  } as unknown as SnapshotStore;
+  const lines: string[] = [];
+  const log = createLogger({ format: 'text', quiet: false, write: (line) => void lines.push(line.trimEnd()) });
+  await t.rejects(restoreNewest(failing, { dir: 'the directory', size: SIZE, name: 'restore-newest-test' }, log), { message: 'the disk went away' });
+  t.same(lines, ['shm-host: warn: generation 3 is unusable (damaged in this test); falling back to an older one']);
 });

@@ -5,9 +5,9 @@ import t from 'tap';
 import { closeSync, fstatSync, readSync, truncateSync, writeFileSync, openSync, writeSync } from 'node:fs';
 import { readExtension } from '../../src/format/index.js';
 import { Mapping, memfdCreate } from '../../src/sys/index.js';
-import { SnapshotStore, StoreError } from '../../src/store/index.js';
+import { SnapshotStore, StoreError, UnusableGeneration } from '../../src/store/index.js';
 import { dataRuns } from '../../src/sys/index.js';
-import { RestoreMismatch, capture, restoreImage } from '../../src/live/index.js';
+import { capture, restoreImage } from '../../src/live/index.js';
 import { attach } from '../../src/client/index.js';
 import { commitRecords, liveFile, memoryFile, readBytes, scratchDir } from '../store/helpers.js';
 
@@ -81,13 +81,15 @@ t.test('an image damaged after it was verified is refused while copying', async 
   const err = await restoreImage(generation, target, 0).then(() => null, (e: unknown) => e);
   t.ok(err instanceof StoreError);
   t.equal((err as StoreError).code, 'CORRUPT');
-  t.match((err as Error).message, /^cannot restore generation 1: checksum mismatch: image gen-0000000000000001\.img changed after it was written: restore an older generation/);
-  t.ok(err instanceof RestoreMismatch, 'a RestoreMismatch');
-  t.equal((err as RestoreMismatch).reason, 'checksum mismatch: image gen-0000000000000001.img changed after it was written', 'whose reason fits a fallback line');
+  t.match((err as Error).message, /^cannot restore generation 1: checksum mismatch: image gen-0000000000000001\.img changed after it was written \(manifest [0-9a-f]{16}, image [0-9a-f]{16}\): restore an older generation/);
+  t.ok(err instanceof UnusableGeneration, 'an UnusableGeneration');
+  t.match((err as UnusableGeneration).reason, /^checksum mismatch: image gen-0000000000000001\.img changed after it was written \(manifest/, 'whose reason is the line verify gives');
+  t.equal((err as UnusableGeneration).reason, (await store.verify(generation) as { reason: string }).reason, 'word for word');
 
   truncateSync(generation.imagePath, 10);
   const short = await restoreImage(generation, target, 0).then(() => null, (e: unknown) => e);
-  t.match(short, { code: 'CORRUPT', message: /has 10 bytes, its manifest says 262144/ });
+  t.match(short, { code: 'CORRUPT', message: /has 10 bytes but its manifest says 262144 \(truncated or replaced\)/ });
+  t.ok(short instanceof UnusableGeneration, 'unusable too');
   writeFileSync(generation.imagePath, '');
 });
 

@@ -2,11 +2,12 @@
 // what it must find: SnapshotStore.open, newestVerified, a restore into a
 // new memory file (as src/host/supervisor.ts does), then one more capture.
 // Images are compared as the store reads them (through a delta's chain).
-import { closeSync, ftruncateSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { capture, restoreImage } from '../../../src/live/index.js';
+import { capture } from '../../../src/live/index.js';
+import { createLogger } from '../../../src/host/index.js';
+import { restoreNewest } from '../../../src/host/restore-newest.js';
 import { SnapshotStore, type ChainLimits } from '../../../src/store/index.js';
-import { memfdCreate } from '../../../src/sys/index.js';
 import { digestOf } from './digest.js';
 import { imageOf } from './image-of.js';
 import { type LiveImage, firstDifference, readAll } from './live-image.js';
@@ -83,19 +84,20 @@ async function checkOpened(store: SnapshotStore, want: Expectation): Promise<str
       else {
         const diff = firstDifference(image, expected);
         if (diff >= 0) problems.push(`generation ${g.sequence} (${g.manifest.kind}) verifies but differs from what was captured at byte ${diff}`);
-        const fd = memfdCreate('crash-restore');
-        try {
-          ftruncateSync(fd, g.manifest.imageSize);
-          // As the host does: through the store, which then remembers it as the parent of the next delta.
-          await restoreImage(g, fd, g.manifest.imageSize, store);
-          const restored = firstDifference(readAll(fd), expected);
+        // As the host starts (src/host/restore-newest.ts: the structure checked
+        // first, the checksum while copying): the same generation as
+        // newestVerified(), and the bytes that were captured.
+        const started = await hostStart(store, g.manifest.imageSize);
+        if (started.error !== null) problems.push(`restoring generation ${g.sequence} at the host's start fails: ${started.error}`);
+        else if (started.sequence !== g.sequence) problems.push(`the host's start restores ${started.sequence === null ? 'nothing' : `generation ${started.sequence}`} where newestVerified() says generation ${g.sequence}`);
+        else {
+          const restored = firstDifference(started.bytes!, expected);
           if (restored >= 0) problems.push(`restoring generation ${g.sequence} gives a memory file that differs at byte ${restored}`);
-        } catch (err) {
-          problems.push(`restoring generation ${g.sequence} fails: ${message(err)}`);
-        } finally {
-          closeSync(fd);
         }
       }
+    } else {
+      const started = await hostStart(store, 64 * 1024);
+      if (started.sequence !== null) problems.push(`the host's start restores generation ${started.sequence} where newestVerified() finds none`);
     }
     // Never a corrupt generation: whatever is not what was captured fails
     // verification. And every acknowledged generation the run had not
@@ -129,4 +131,24 @@ async function checkOpened(store: SnapshotStore, want: Expectation): Promise<str
     await store.close().catch((err: unknown) => problems.push(`close fails: ${message(err)}`));
   }
   return problems;
+}
+
+/**
+ * The host's start on `store` (restoreNewest, as src/host/file-handoff.ts
+ * calls it): the generation it restored (from its `restored` log line) and
+ * the new file's bytes, null when it started empty, or why it failed.
+ */
+async function hostStart(store: SnapshotStore, size: number): Promise<{ sequence: number | null; bytes: Buffer | null; error: string | null }> {
+  const lines: string[] = [];
+  const log = createLogger({ format: 'json', quiet: false, write: (line) => void lines.push(line) });
+  let fd = -1;
+  try {
+    fd = await restoreNewest(store, { dir: store.dir, size, name: 'crash-restore' }, log);
+    const restored = lines.map((l) => JSON.parse(l) as { event: string; sequence?: number }).find((e) => e.event === 'restored');
+    return restored === undefined ? { sequence: null, bytes: null, error: null } : { sequence: restored.sequence!, bytes: readAll(fd), error: null };
+  } catch (err) {
+    return { sequence: null, bytes: null, error: message(err) };
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }

@@ -5,7 +5,9 @@ import { closeSync, createReadStream, writeFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main.js';
-import { capture, createSharedFile, restoreImage } from '../../../src/live/index.js';
+import { capture } from '../../../src/live/index.js';
+import { createLogger } from '../../../src/host/index.js';
+import { restoreNewest as hostRestoreNewest } from '../../../src/host/restore-newest.js';
 import { SnapshotStore, importExport, type Generation } from '../../../src/store/index.js';
 import type { ScenarioContext } from './explore.js';
 
@@ -76,19 +78,20 @@ export function killedHost(ctx: ScenarioContext, when: (name: string, done: stri
 }
 
 /**
- * What a host start does before its child runs (src/host): restore the
- * newest verified generation of `store` into a new memory file, through
- * the store (a delta's chain is read through it, and the store remembers
- * the generation as the parent of the next delta).
+ * What a host start does before its child runs (src/host/restore-newest.ts):
+ * restore the newest generation of `store` that verifies into a new memory
+ * file, through the store (a delta's chain is read through it, and the
+ * store remembers the generation as the parent of the next delta).
  */
 async function restoreNewest(ctx: ScenarioContext, store: SnapshotStore): Promise<void> {
-  const g = (await store.newestVerified()).generation;
-  if (g === null) throw new Error('nothing to restore');
-  const fd = createSharedFile(g.manifest.imageSize);
+  const lines: string[] = [];
+  const log = createLogger({ format: 'json', quiet: false, write: (line) => void lines.push(line) });
+  // The restore tells the child (durable_offset) that what it holds is on the disk.
+  const fd = await hostRestoreNewest(store, { dir: store.dir, size: 64 * 1024, name: 'crash-scenario' }, log);
   try {
-    // The restore tells the child (durable_offset) that what it holds is on the disk.
-    await restoreImage(g, fd, g.manifest.imageSize, store);
-    await ctx.captured(g);
+    const restored = lines.map((l) => JSON.parse(l) as { event: string; sequence?: number }).find((e) => e.event === 'restored');
+    if (restored === undefined) throw new Error('nothing to restore');
+    await ctx.captured(await store.get(restored.sequence!));
   } finally {
     closeSync(fd);
   }

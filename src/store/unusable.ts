@@ -1,0 +1,60 @@
+// Why a generation cannot be used, in the same words whether verify finds
+// it or a restore does (a restore checks the checksum while it copies:
+// src/live/restore.ts). Each reason is one line naming the file or link.
+import { basename } from 'node:path';
+import { StoreError, errorCode } from './errors.js';
+import type { Generation, Manifest } from './types.js';
+
+const codeOf = (err: unknown): string => errorCode(err) ?? (err instanceof Error ? err.message : String(err));
+
+/** The image file of a full generation cannot be opened (`err`, from open(2)). */
+export const imageUnopenable = (imagePath: string, err: unknown): string =>
+  (errorCode(err) === 'ENOENT' ? `image ${basename(imagePath)} is missing` : `image ${basename(imagePath)} cannot be opened (${codeOf(err)})`);
+
+/** The image file has `size` bytes where its manifest says `imageSize`. */
+export const imageSizeMismatch = (imagePath: string, size: number, imageSize: number): string =>
+  `image ${basename(imagePath)} has ${size} bytes but its manifest says ${imageSize} (truncated or replaced)`;
+
+/** Reading the image of a full generation failed. */
+export const imageUnreadable = (imagePath: string, err: unknown): string => `image ${basename(imagePath)} cannot be read (${codeOf(err)})`;
+
+/** Reading through a delta's chain failed. */
+export const chainUnreadable = (err: unknown): string => `its chain cannot be read (${codeOf(err)})`;
+
+/** A checksum this version does not know. */
+export const unknownAlgorithm = (m: Manifest): string =>
+  `unknown checksum algorithm ${JSON.stringify(m.checksum.algorithm)} (this version reads xxh3-64/chunks-64KiB, xxh3-64/chunks-4KiB and xxh3-64/chunks-1MiB)`;
+
+/**
+ * The image hashes to `actual` where the manifest says otherwise: for a full
+ * generation its image changed; for a delta, the image its chain composes is
+ * not the one it was written for, and the full generation `rootSequence` at
+ * the chain's root is the link that changed (each delta file's own checksum
+ * is checked before).
+ */
+export function checksumMismatch(generation: Generation, actual: string, rootSequence: number): string {
+  const { manifest, imagePath } = generation;
+  if (manifest.kind === 'full') return `checksum mismatch: image ${basename(imagePath)} changed after it was written (manifest ${manifest.checksum.value}, image ${actual})`;
+  return `checksum mismatch: the image its chain composes is not the one it was written for (manifest ${manifest.checksum.value}, chain ${actual}); full generation ${rootSequence} at the chain's root changed after it was written`;
+}
+
+/**
+ * A generation a restore found unusable (StoreError CORRUPT): its files
+ * cannot be read, or the image does not match its checksum. `reason` is
+ * the one line verify would give; a host starting on the directory skips
+ * the generation with it and tries an older one.
+ */
+export class UnusableGeneration extends StoreError {
+  readonly reason: string;
+  readonly sequence: number;
+
+  constructor(generation: Generation, reason: string, cause?: unknown) {
+    super('CORRUPT', `cannot restore generation ${generation.sequence}: ${reason}`, {
+      path: generation.imagePath,
+      hint: 'restore an older generation: verify says which are intact',
+      cause,
+    });
+    this.reason = reason;
+    this.sequence = generation.sequence;
+  }
+}
