@@ -106,7 +106,7 @@ async function deltaThrough(t: Test, sfs: StoreFs, name: string, beforeDelta = (
 }
 
 t.test('a delta hands what it has written to the disk as it goes: one writeback request at a time, each for bytes already written, all returned before the fsync', async (t) => {
-  const { sfs, log } = recording();
+  const { sfs, log } = recording({ completions: true });
   const { store, generation } = await deltaThrough(t, sfs, 'state', () => (log.length = 0));
   const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.delta'))?.slice('open '.length);
   t.ok(temp, `the delta file was opened: ${log.join('; ')}`);

@@ -74,8 +74,8 @@ export function fileContents(fd: number): Buffer {
   return out;
 }
 
-/** A StoreFs that performs every operation for real and logs it, with paths for fds. */
-export function recording(): { sfs: StoreFs; log: string[] } {
+/** A StoreFs that performs every operation for real and logs it, with paths for fds; with `completions`, each write is logged again when it has completed (`wrote PATH POSITION+BYTES`). */
+export function recording(options: { completions?: boolean } = {}): { sfs: StoreFs; log: string[] } {
   const log: string[] = [];
   const paths = new Map<number, string>();
   const name = (fd: number): string => paths.get(fd) ?? `fd ${fd}`;
@@ -90,7 +90,7 @@ export function recording(): { sfs: StoreFs; log: string[] } {
     write: async (fd, buf, offset, length, position) => {
       log.push(`write ${name(fd)}`);
       const n = await realStoreFs.write(fd, buf, offset, length, position);
-      log.push(`wrote ${name(fd)} ${position}+${n}`);
+      if (options.completions) log.push(`wrote ${name(fd)} ${position}+${n}`);
       return n;
     },
     ftruncate: async (fd, length) => {
