@@ -107,8 +107,8 @@ export class SharedFiles {
   }
 
   /** A new shared file holding the newest generation that verifies, or an empty one (restore-newest.ts). */
-  #restoredFile(): Promise<number> {
-    return restoreNewest(this.#store, { dir: this.#dir, size: this.#size, name: this.#name }, this.#log);
+  async #restoredFile(): Promise<number> {
+    return (await restoreNewest(this.#store, { dir: this.#dir, size: this.#size, name: this.#name }, this.#log)).fd;
   }
 
   #use(fd: number): void {

@@ -9,8 +9,9 @@ import type { Logger } from './logger.js';
 /**
  * A new shared file (memfd named `file.name`, at least `file.size` bytes)
  * holding the newest generation of `store` that verifies, or an empty one;
- * returns its fd. Each candidate's structure is verified first (manifest,
- * size, layout, a delta's links), and its image checksum while it is
+ * returns its fd and the generation restored (null for an empty file).
+ * Each candidate's structure is verified first (manifest, size, layout, a
+ * delta's links), and its image checksum while it is
  * restored (restoreImage): a large image is read once, not once to verify
  * and again to copy. One whose checksum fails is skipped like one that
  * fails verify; each skipped one is logged ('fallback'), then what was
@@ -19,7 +20,7 @@ import type { Logger } from './logger.js';
  * restoreImage throws (a failed write into the new file) is thrown, after
  * the generations skipped so far are logged.
  */
-export async function restoreNewest(store: SnapshotStore, file: { dir: string; size: number; name: string }, log: Logger): Promise<number> {
+export async function restoreNewest(store: SnapshotStore, file: { dir: string; size: number; name: string }, log: Logger): Promise<{ fd: number; generation: Generation | null }> {
   const skipped: Array<{ sequence: number; reason: string }> = [];
   // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
   const logSkipped = (found: boolean): void => {
@@ -56,12 +57,12 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
     const fd = createSharedFile(file.size, file.name);
     const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (each is logged above with why)';
     log.log('info', 'empty', `${none} in ${file.dir}: starting with an empty ${humanBytes(file.size)} shared file`);
-    return fd;
+    return { fd, generation: null };
   }
   const m = restored.generation.manifest;
   const latest = m.latest ? `latest record at offset ${m.latest.offset}` : 'no records';
   log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${humanBytes(restored.size)} shared file`, {
     sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size: restored.size,
   });
-  return restored.fd;
+  return { fd: restored.fd, generation: restored.generation };
 }

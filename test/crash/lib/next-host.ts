@@ -135,17 +135,16 @@ async function checkOpened(store: SnapshotStore, want: Expectation): Promise<str
 
 /**
  * The host's start on `store` (restoreNewest, as src/host/file-handoff.ts
- * calls it): the generation it restored (from its `restored` log line) and
- * the new file's bytes, null when it started empty, or why it failed.
+ * calls it): the generation it restored and the new file's bytes, null
+ * when it started empty, or why it failed.
  */
 async function hostStart(store: SnapshotStore, size: number): Promise<{ sequence: number | null; bytes: Buffer | null; error: string | null }> {
-  const lines: string[] = [];
-  const log = createLogger({ format: 'json', quiet: false, write: (line) => void lines.push(line) });
+  const log = createLogger({ format: 'json', quiet: false, write: () => {} });
   let fd = -1;
   try {
-    fd = await restoreNewest(store, { dir: store.dir, size, name: 'crash-restore' }, log);
-    const restored = lines.map((l) => JSON.parse(l) as { event: string; sequence?: number }).find((e) => e.event === 'restored');
-    return restored === undefined ? { sequence: null, bytes: null, error: null } : { sequence: restored.sequence!, bytes: readAll(fd), error: null };
+    const started = await restoreNewest(store, { dir: store.dir, size, name: 'crash-restore' }, log);
+    fd = started.fd;
+    return started.generation === null ? { sequence: null, bytes: null, error: null } : { sequence: started.generation.sequence, bytes: readAll(fd), error: null };
   } catch (err) {
     return { sequence: null, bytes: null, error: message(err) };
   } finally {

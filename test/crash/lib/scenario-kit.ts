@@ -84,14 +84,12 @@ export function killedHost(ctx: ScenarioContext, when: (name: string, done: stri
  * store remembers the generation as the parent of the next delta).
  */
 async function restoreNewest(ctx: ScenarioContext, store: SnapshotStore): Promise<void> {
-  const lines: string[] = [];
-  const log = createLogger({ format: 'json', quiet: false, write: (line) => void lines.push(line) });
+  const log = createLogger({ format: 'json', quiet: false, write: () => {} });
   // The restore tells the child (durable_offset) that what it holds is on the disk.
-  const fd = await hostRestoreNewest(store, { dir: store.dir, size: 64 * 1024, name: 'crash-scenario' }, log);
+  const { fd, generation } = await hostRestoreNewest(store, { dir: store.dir, size: 64 * 1024, name: 'crash-scenario' }, log);
   try {
-    const restored = lines.map((l) => JSON.parse(l) as { event: string; sequence?: number }).find((e) => e.event === 'restored');
-    if (restored === undefined) throw new Error('nothing to restore');
-    await ctx.captured(await store.get(restored.sequence!));
+    if (generation === null) throw new Error('nothing to restore');
+    await ctx.captured(generation);
   } finally {
     closeSync(fd);
   }
