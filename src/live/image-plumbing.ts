@@ -46,7 +46,7 @@ export async function copyInto(
       size,
       digests,
       hashChunk,
-      writeback: true,
+      onWritten: (end) => image.written(end),
       write: (buf, offset, length, position) => image.write(buf, offset, length, position),
       afterStep: throttle ? (offset, length) => throttle({ phase, offset, length }) : undefined,
     });

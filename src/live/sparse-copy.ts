@@ -17,7 +17,7 @@
 //   restore into a new memory file, whose pages must be faulted in anyway.
 import { ShmHostError } from '../errors.js';
 import { CHUNK_SIZE, type ChunkDigests } from '../format/index.js';
-import { RunCursor, dataRuns, readFully, startWriteback, writeFully, type Run } from '../sys/index.js';
+import { RunCursor, dataRuns, readFully, writeFully, type Run } from '../sys/index.js';
 
 /** Bytes per copy step: the checksum's chunk, so a whole step is a whole chunk. */
 const STEP = CHUNK_SIZE;
@@ -54,11 +54,13 @@ export interface SparseCopyOptions {
   readonly digests?: ChunkDigests;
   readonly hashChunk?: (index: number) => boolean;
   /**
-   * Start the disk writing the destination's pages every few MiB while the
-   * copy goes on (for a file on disk that is fsynced afterwards): the copy
-   * and the disk then work at the same time, instead of one after the other.
+   * Told each time every byte of the destination below `end` is written
+   * (holes included: they need no write), in increasing order. A snapshot
+   * image passes PendingImage.written, which hands those bytes to the disk
+   * while the copy goes on: the copy and the disk then work at the same
+   * time, instead of one after the other.
    */
-  readonly writeback?: boolean;
+  readonly onWritten?: (end: number) => void;
   /**
    * Writes bytes to the destination (all `length` bytes of `buf[offset..]`
    * at `position`); by default pwrite(2) on `to`. A snapshot image passes
@@ -69,9 +71,6 @@ export interface SparseCopyOptions {
   readonly afterStep?: (offset: number, length: number) => Promise<void> | void;
 }
 
-/** Bytes written between two writeback requests. */
-const WRITEBACK_EVERY = 8 * STEP;
-
 /**
  * Copies [start, end) of file `from` to the same offsets of file `to`,
  * skipping holes. Returns the number of data bytes copied. Every write has
@@ -79,27 +78,31 @@ const WRITEBACK_EVERY = 8 * STEP;
  * failed.
  */
 export async function copySparse(from: number, to: number, start: number, end: number, options: SparseCopyOptions): Promise<{ bytesCopied: number }> {
-  const { size, destination, destinationBase = 0, digests, hashChunk, writeback = false, afterStep } = options;
+  const { size, destination, destinationBase = 0, digests, hashChunk, onWritten, afterStep } = options;
   const put = options.write ?? ((buf: Uint8Array, offset: number, length: number, position: number) => writeFully(to, buf, offset, length, position));
   const buffers: Array<Uint8Array | null> = new Array(DEPTH).fill(null);
   // Each step in flight; it resolves to its failure, never rejects, so that
   // a failing step is not an unhandled rejection while the next one starts.
   const inFlight: Array<Promise<unknown> | null> = new Array(DEPTH).fill(null);
+  const stepStarts: number[] = new Array(DEPTH).fill(start);
   const stepEnds: number[] = new Array(DEPTH).fill(start);
-  // Everything below `written` is written: a slot is settled before its
-  // reuse, so once step s is settled, so are all steps before it.
+  // Every byte below `written` is written. Steps need not complete in
+  // order (a step's slot is settled only when a later step reuses it), so
+  // it is the start of the oldest step still in flight, or the end of the
+  // last one settled when none is.
   let written = start;
-  let writebackFrom = start;
-  const writebacks: Array<Promise<boolean>> = [];
+  let settledEnd = start;
   const settle = async (k: number): Promise<void> => {
     const pending = inFlight[k];
     inFlight[k] = null;
     const err = pending ? await pending : null;
     if (err) throw err;
-    written = Math.max(written, stepEnds[k]!);
-    if (writeback && written - writebackFrom >= WRITEBACK_EVERY) {
-      writebacks.push(startWriteback(to, writebackFrom, written - writebackFrom));
-      writebackFrom = written;
+    settledEnd = Math.max(settledEnd, stepEnds[k]!);
+    let frontier = settledEnd;
+    for (let j = 0; j < DEPTH; j++) if (inFlight[j] !== null) frontier = Math.min(frontier, stepStarts[j]!);
+    if (frontier > written) {
+      written = frontier;
+      onWritten?.(written);
     }
   };
   let bytesCopied = 0;
@@ -122,6 +125,7 @@ export async function copySparse(from: number, to: number, start: number, end: n
       } else {
         const k = step % DEPTH;
         await settle(k);
+        stepStarts[k] = a;
         stepEnds[k] = b;
         const step0 = a; // `a` moves on before this step completes
         const work = destination
@@ -135,10 +139,9 @@ export async function copySparse(from: number, to: number, start: number, end: n
     }
     for (let k = 0; k < DEPTH; k++) await settle(k);
   } finally {
-    // On failure too, let the steps and writeback requests still in flight
-    // finish before the caller closes or removes the destination.
+    // On failure too, let the steps still in flight finish before the
+    // caller closes or removes the destination.
     await Promise.all(inFlight);
-    await Promise.all(writebacks);
   }
   return { bytesCopied };
 }

@@ -13,6 +13,7 @@ import { BLOCK_SIZE } from '../format/index.js';
 import { DeltaWriter } from './delta-file.js';
 import { FULL, buildManifest, serializeManifest, type ChainFacts } from './manifest.js';
 import { generationPaths, temporaryName } from './names.js';
+import { WritebackPump } from './writeback-pump.js';
 import type { Generation, ManifestFields, PendingImage } from './types.js';
 
 const CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
@@ -41,6 +42,8 @@ class Pending implements PendingImage {
   readonly path: string;
   readonly parent: Generation | null;
   readonly #writer: DeltaWriter | null;
+  /** A full image's bytes handed to the disk as they are written (a delta's writer has its own). */
+  readonly #writeback: WritebackPump | null;
   readonly #dir: string;
   readonly #sequence: number;
   readonly #time: Date;
@@ -51,6 +54,7 @@ class Pending implements PendingImage {
   constructor(sfs: StoreFs, dir: string, sequence: number, fd: number, path: string, time: Date, afterCommit: AfterCommit, parent: Generation | null) {
     this.parent = parent;
     this.#writer = parent === null ? null : new DeltaWriter(sfs, fd, BLOCK_SIZE);
+    this.#writeback = parent === null ? new WritebackPump(sfs, fd, 0) : null;
     this.#sfs = sfs;
     this.#dir = dir;
     this.#sequence = sequence;
@@ -73,6 +77,16 @@ class Pending implements PendingImage {
 
   truncate(size: number): Promise<void> {
     return this.#sfs.ftruncate(this.fd, size);
+  }
+
+  written(end: number): void {
+    if (this.#state === 'open') this.#writeback?.written(end);
+  }
+
+  /** Resolves once no write or writeback request of this image is in flight: before its file is fsynced or closed. */
+  async #settled(): Promise<void> {
+    await this.#writer?.settled();
+    await this.#writeback?.idle();
   }
 
   get kind(): 'full' | 'delta' {
@@ -121,6 +135,7 @@ class Pending implements PendingImage {
       const attempt = (what: string, path: string, work: Promise<unknown>): Promise<unknown> => work.catch((err: unknown) => failed.push({ step: what, path, err }));
       await Promise.all([
         attempt('sync snapshot image', this.path, (async () => {
+          await this.#writeback?.idle();
           await sfs.fsync(this.fd);
           fdOpen = false;
           await sfs.close(this.fd);
@@ -138,7 +153,7 @@ class Pending implements PendingImage {
       await sfs.rename(manifestTemp, manifestPath); // the commit point
       generation = { sequence: this.#sequence, manifest, imagePath, manifestPath };
     } catch (err) {
-      await this.#writer?.settled();
+      await this.#settled();
       if (fdOpen) await sfs.close(this.fd).catch(() => {});
       // Nothing was committed: remove every piece, including an image renamed already.
       for (const p of [this.path, imagePath, manifestTemp]) await removeIfPresentWith(sfs, p).catch(() => {});
@@ -161,7 +176,7 @@ class Pending implements PendingImage {
     if (this.#state !== 'open') return;
     this.#state = 'done';
     // A batch write still in flight would otherwise land on whatever file reuses the descriptor.
-    await this.#writer?.settled();
+    await this.#settled();
     await this.#sfs.close(this.fd).catch(() => {});
     await removeIfPresentWith(this.#sfs, this.path).catch(() => {});
   }

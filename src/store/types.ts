@@ -165,6 +165,14 @@ export interface PendingImage {
   write(buf: Uint8Array, offset: number, length: number, position: number): Promise<void>;
   /** Sets the image's size in bytes (ftruncate(2)), through the store's StoreFs. */
   truncate(size: number): Promise<void>;
+  /**
+   * Bytes [0, end) of a full image are written (their writes have
+   * completed): they are handed to the disk while the rest is written, one
+   * writeback request at a time (WritebackPump), so that the commit's fsync
+   * has little left to do. A delta hands over its own bytes; there it does
+   * nothing.
+   */
+  written(end: number): void;
   readonly kind: 'full' | 'delta';
   /** The generation a delta applies to; null for a full image. */
   readonly parent: Generation | null;

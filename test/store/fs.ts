@@ -105,11 +105,8 @@ async function deltaThrough(t: Test, sfs: StoreFs, name: string, beforeDelta = (
   return { store, generation };
 }
 
-t.test('a delta hands what it has written to the disk as it goes: one writeback request at a time, each for bytes already written, all returned before the fsync', async (t) => {
-  const { sfs, log } = recording({ completions: true });
-  const { store, generation } = await deltaThrough(t, sfs, 'state', () => (log.length = 0));
-  const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.delta'))?.slice('open '.length);
-  t.ok(temp, `the delta file was opened: ${log.join('; ')}`);
+/** Checks the writeback requests for `temp` in `log`: one in flight at a time, contiguous from `first`, each for bytes already written, all returned before its fsync. */
+function checkWriteback(t: Test, log: string[], temp: string, first: number): void {
   const range = (l: string): [number, number] => {
     const [offset, length] = l.split(' ').at(-1)!.split('+').map(Number) as [number, number];
     return [offset, offset + length];
@@ -118,7 +115,7 @@ t.test('a delta hands what it has written to the disk as it goes: one writeback 
   const requests = events.filter(([l]) => !l.startsWith('writeback returned')).map(([l, i]) => ({ range: range(l), at: i }));
   t.ok(requests.length >= 2, `requests while the file is written (${requests.length})`);
   t.same(events.map(([l]) => (l.startsWith('writeback returned') ? 'returned' : 'asked')), requests.flatMap(() => ['asked', 'returned']), 'one in flight at a time');
-  let next = 4096; // the header page is written last
+  let next = first;
   for (const { range: [from, to], at } of requests) {
     t.equal(from, next, `${from}-${to}: follows the one before`);
     next = to;
@@ -126,9 +123,32 @@ t.test('a delta hands what it has written to the disk as it goes: one writeback 
     t.ok(writtenBefore.some(([, end]) => end === to), `${from}-${to}: written before it was asked for`);
   }
   const fsyncAt = log.indexOf(`fsync ${temp}`);
-  t.ok(fsyncAt >= 0, 'the delta file was fsynced');
+  t.ok(fsyncAt >= 0, 'the file was fsynced');
   t.ok(events.every(([, i]) => i < fsyncAt), 'every request had returned before the fsync');
+}
+
+t.test('a delta hands what it has written to the disk as it goes: one writeback request at a time, each for bytes already written, all returned before the fsync', async (t) => {
+  const { sfs, log } = recording({ completions: true });
+  const { store, generation } = await deltaThrough(t, sfs, 'state', () => (log.length = 0));
+  const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.delta'))?.slice('open '.length);
+  t.ok(temp, `the delta file was opened: ${log.join('; ')}`);
+  checkWriteback(t, log, temp!, 4096); // the header page is written last
   t.ok((await store.verify(generation)).ok, 'and the delta verifies');
+});
+
+t.test('a full image hands what it has written to the disk as it goes, the same way', async (t) => {
+  const { sfs, log } = recording({ completions: true });
+  const store = await SnapshotStore.open(join(scratchDir(t, 'storefs'), 'full'), { fs: sfs, chain: { maxChain: 0 } });
+  t.teardown(() => store.close());
+  const { fd } = liveFile(t, 16 << 20, 64, 64 * 1024);
+  const page = new Uint8Array(4096).fill(9);
+  for (let at = 1 << 20; at < 16 << 20; at += 4096) fs.writeSync(fd, page, 0, page.length, at);
+  const { generation } = await capture(fd, store, 'request');
+  t.equal(generation.manifest.kind, 'full', 'a full image');
+  const temp = log.find((l) => l.startsWith('open ') && l.endsWith('.img'))?.slice('open '.length);
+  t.ok(temp, `the image was opened: ${log.join('; ')}`);
+  checkWriteback(t, log, temp!, 0);
+  t.ok((await store.verify(generation)).ok, 'and the image verifies');
 });
 
 t.test('a writeback request that fails or throws costs the delta nothing: it is committed and verifies', async (t) => {
