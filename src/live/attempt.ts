@@ -1,7 +1,7 @@
 // One attempt at a capture (docs/FORMAT.md, section 8): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync, readSync } from 'node:fs';
-import { IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
+import { BlockDigests, IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
 import { headEnd, putDelta, putHead } from './blocks.js';
@@ -74,10 +74,12 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     // memory beside the rings (the head), the rest from the live file.
     readInto(fd, head, layout.tailBase);
     const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
+    // A delta's block digests: the parent's, and those this capture learns.
+    const blocks = parent === null ? null : new BlockDigests(size, parent.blocks ?? undefined);
     let bytesCopied: number;
     try {
       bytesCopied = await onImage(image, 'write snapshot image', async () => {
-        if (parent !== null) return putDelta(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head, digests, options);
+        if (parent !== null) return putDelta(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head, digests, blocks!, options);
         await putHead(image, head, digests);
         await image.truncate(size);
         return (await copyInto(fd, image, head.length, size, size, digests, () => true, options, 'tail')).bytesCopied;
@@ -98,7 +100,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
       writeOffset: copied.writeOffset.toString(),
     };
     const generation = await commit(image, fields, size);
-    store.remember(generation, digests);
+    store.remember(generation, digests, blocks);
     return {
       kind: 'stored',
       generation,

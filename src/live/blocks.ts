@@ -17,19 +17,20 @@
 // means a full capture hashes 64 KiB chunks only, and a delta is exact
 // against the parent's bytes as they are on disk. Holes are never touched:
 // their digest is the zero chunk's.
-import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
+import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, type BlockDigests, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, noHoleBelow, readFully, type Run } from '../sys/index.js';
-import { digestsInOrder } from './parallel-digests.js';
+import { digestsInOrder, type DigestPiece } from './parallel-digests.js';
+import { ChangedChunks, isZero } from './changed-chunk.js';
 import type { CaptureOptions } from './capture-options.js';
-import { ParentUnreadable } from './errors.js';
 
 const CHUNK = IMAGE_CHUNK_SIZE;
 
-/** A delta's parent: its generation and its image's chunk digests (IMAGE_CHUNK_SIZE chunks). */
+/** A delta's parent: its generation, its image's chunk digests (IMAGE_CHUNK_SIZE chunks) and its block digests where known (null: none). */
 export interface Parent {
   readonly generation: Generation;
   readonly digests: ChunkDigests;
+  readonly blocks: BlockDigests | null;
 }
 
 /** Bytes looked at between two throttle calls. */
@@ -41,13 +42,6 @@ const YIELD_EVERY = 1024;
 /** The head's end: the first chunk boundary at or after `tailBase`, or the image's end. */
 export function headEnd(tailBase: number, size: number): number {
   return Math.min(size, Math.ceil(tailBase / CHUNK) * CHUNK);
-}
-
-const ZEROS = new Uint8Array(BLOCK_SIZE);
-
-/** True when every byte of `bytes` (at most BLOCK_SIZE of them) is zero: one memcmp, not a loop. */
-function isZero(bytes: Uint8Array): boolean {
-  return Buffer.compare(bytes, ZEROS.subarray(0, bytes.length)) === 0;
 }
 
 /**
@@ -97,18 +91,23 @@ function parentChunkDigest(parent: Parent, k: number, a: number, b: number): big
  * putHead()) and the tail [head.length, size) of the live file `fd`, where
  * every 4 KiB block that differs from the parent's image is written.
  * head.length is a chunk boundary or the image's size (headEnd()). Fills
- * `digests` (IMAGE_CHUNK_SIZE chunks) for the whole image. The tail's
- * hashing starts before the head is written: where it has workers (a tail
- * of 32 MiB or more on more than one core), they hash while this thread
- * writes. `openParent` opens the parent's image (through
- * its chain), called at the first changed chunk at most once; it is closed
- * here. Returns the data bytes of the tail written.
+ * `digests` (IMAGE_CHUNK_SIZE chunks) for the whole image, and `blocks`
+ * (made from the parent's: `new BlockDigests(size, parent.blocks)`) with
+ * the block digests this capture learned or kept. The tail's hashing
+ * starts before the head is written: where it has workers (a tail of
+ * 32 MiB or more on more than one core), they hash while this thread
+ * writes; a chunk whose block digests the parent's table lacks is hashed
+ * from a copy, with its blocks, and if it did not change, they are known
+ * from then on. `openParent` opens the parent's image (through its chain),
+ * called at most once, when a changed chunk's parent blocks are not known;
+ * it is closed here. Returns the data bytes of the tail written.
  */
 export async function putDelta(
-  fd: number, image: PendingImage, parent: Parent, openParent: () => Promise<ChainImage>, head: Uint8Array, digests: ChunkDigests, options: CaptureOptions,
+  fd: number, image: PendingImage, parent: Parent, openParent: () => Promise<ChainImage>, head: Uint8Array, digests: ChunkDigests, blocks: BlockDigests, options: CaptureOptions,
 ): Promise<number> {
   const size = digests.size;
   const start = head.length;
+  for (let k = 0; k < start / CHUNK; k++) blocks.forget(k); // the head is written whole
   if (start >= size) {
     await putHead(image, head, digests);
     return 0;
@@ -129,11 +128,8 @@ export async function putDelta(
   const kept = sealed ? options.kept ?? null : null;
   const live = !sealed ? null : kept !== null ? kept.acquire(size) : new MappingWindows(Mapping.map(fd, size));
   const copy = new Uint8Array(CHUNK);
-  const old = new Uint8Array(CHUNK);
-  const psize = parent.generation.manifest.imageSize;
-  let parentImage: ChainImage | null = null;
-  let hashed: AsyncGenerator<BigUint64Array> | null = null;
-  let written = 0;
+  const changed = new ChangedChunks(image, parent.generation, parent.blocks, blocks, openParent);
+  let hashed: AsyncGenerator<DigestPiece> | null = null;
   let stepped = start;
   try {
     // Where the data is, per chunk; and the chunks hashed straight from the
@@ -148,9 +144,11 @@ export async function putDelta(
         if (inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b && parentChunkDigest(parent, k, a, b) !== undefined) direct.push(k);
       }
     }
+    // Hashed with their blocks: those whose block digests are not known yet.
+    const fill = Uint8Array.from(direct, (k) => (blocks.known(k) ? 0 : 1));
     // Their digests arrive in order, piece by piece: the changed chunks of
     // one piece are written while the workers hash the next ones.
-    hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size);
+    hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size, fill);
     // The first piece asked for now: workers take their pieces and hash
     // while this thread writes the head. Without workers this thread hashes
     // the first piece first: the same work in another order. Its failure
@@ -158,8 +156,8 @@ export async function putDelta(
     let first = hashed?.next() ?? null;
     first?.catch(() => {});
     await putHead(image, head, digests);
-    let piece: BigUint64Array = new BigUint64Array(0);
-    let pieceStart = 0; // the index in `direct` of piece[0]
+    let piece: DigestPiece = { digests: new BigUint64Array(0), blocks: null };
+    let pieceStart = 0; // the index in `direct` of piece.digests[0]
     let j = 0;
     for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
       const a = k * CHUNK;
@@ -174,16 +172,22 @@ export async function putDelta(
       const empty = inChunk.length === 0;
       const known = parentChunkDigest(parent, k, a, b);
       let now: bigint | undefined = empty ? zeroDigest(b - a) : undefined;
+      let filled: BigUint64Array | null = null;
       if (direct[j] === k) {
-        if (j - pieceStart >= piece.length) {
-          pieceStart += piece.length;
-          piece = (await (first ?? hashed!.next())).value as BigUint64Array;
+        if (j - pieceStart >= piece.digests.length) {
+          pieceStart += piece.digests.length;
+          piece = (await (first ?? hashed!.next())).value as DigestPiece;
           first = null;
         }
-        now = piece[j++ - pieceStart]!;
+        const at = j++ - pieceStart;
+        now = piece.digests[at]!;
+        if (fill[j - 1] === 1) filled = piece.blocks!.subarray(at * BLOCKS_PER_CHUNK, (at + 1) * BLOCKS_PER_CHUNK);
       }
       if (known !== undefined && now === known) {
         digests.setDigest(k, now);
+        // Unchanged: its blocks are the parent's (kept), or those just hashed with it.
+        if (filled !== null) blocks.setChunk(k, filled);
+        else if (empty) blocks.setZero(k);
         continue;
       }
       // Copy out the data runs (holes as zeros), then decide on the copy.
@@ -196,25 +200,8 @@ export async function putDelta(
       const d = empty ? zeroDigest(b - a) : digestOf(bytes);
       digests.setDigest(k, d);
       if (d === known) continue;
-      // The parent's bytes of this chunk (zeros past its end), block by block against the copy.
-      const before = old.subarray(0, b - a);
-      before.fill(0);
-      if (a < psize) {
-        try {
-          parentImage ??= await openParent();
-          await parentImage.read(before, 0, Math.min(b, psize) - a, a);
-        } catch (err) {
-          throw new ParentUnreadable(parent.generation.sequence, err);
-        }
-      }
-      for (let p = 0; p < b - a; p += BLOCK_SIZE) {
-        const q = Math.min(p + BLOCK_SIZE, b - a);
-        const block = bytes.subarray(p, q);
-        if (Buffer.compare(block, before.subarray(p, q)) === 0) continue;
-        const zero = isZero(block);
-        await image.putBlock((a + p) / BLOCK_SIZE, zero ? null : block);
-        if (!zero) written += q - p;
-      }
+      // A chunk hashed with its blocks from a copy of these same bytes (its digest says so): they need no hashing again.
+      await changed.put(k, bytes, filled !== null && d === now ? filled : null);
     }
   } finally {
     try {
@@ -223,8 +210,8 @@ export async function putDelta(
     } finally {
       if (kept !== null) kept.release();
       else live?.mapping.close();
-      await parentImage?.close();
+      await changed.close();
     }
   }
-  return written;
+  return changed.written;
 }

@@ -8,107 +8,14 @@
 // hashes one share of the chunks while the workers hash the others. Small
 // inputs stay on the calling thread, where a message round trip would cost
 // more than it saves.
-import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { digestOf } from '../format/index.js';
-import { WINDOW_BYTES, type MappingWindows } from '../sys/index.js';
+import { BLOCK_SIZE, blockDigestsOf, digestOf } from '../format/index.js';
+import type { MappingWindows } from '../sys/index.js';
+import { workers, type DigestPiece } from './hash-workers.js';
+
+export type { DigestPiece } from './hash-workers.js';
 
 /** Bytes below which everything is hashed on the calling thread. */
 const MIN_PARALLEL_BYTES = 32 << 20;
-/** At most this many workers, whatever the machine. */
-const MAX_WORKERS = 3;
-
-// CommonJS, evaluated in the worker: the same digest as digestOf() (XXH3-64,
-// seed 0), of each listed chunk, through windows of the mapping.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const koffi = require(workerData.koffi);
-const { XXHash3 } = require(workerData.xxhash);
-const WINDOW = workerData.window;
-// The views of the last mapping, one per window, kept across messages: a
-// new view of a large external buffer per message (a capture sends one per
-// 16 MiB piece) made this thread collect garbage every few of them.
-let views = { address: -1n, length: -1, byWindow: [] };
-parentPort.on('message', (m) => {
-  try {
-    if (views.address !== m.address || views.length !== m.length) views = { address: m.address, length: m.length, byWindow: [] };
-    const out = new BigUint64Array(m.indexes.length);
-    for (let i = 0; i < m.indexes.length; i++) {
-      const a = m.indexes[i] * m.chunkSize;
-      const b = Math.min(a + m.chunkSize, m.size);
-      const k = Math.floor(a / WINDOW);
-      const w = k * WINDOW;
-      const view = (views.byWindow[k] ??= new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w))));
-      out[i] = XXHash3.hash(view.subarray(a - w, b - w)).readBigUInt64BE(0);
-    }
-    parentPort.postMessage({ id: m.id, digests: out }, [out.buffer]);
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
-  }
-});
-`;
-
-interface Reply { id: number; digests?: BigUint64Array; error?: string }
-
-/** One worker thread, referenced (keeping the process alive) only while it has work. */
-class HashWorker {
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (d: BigUint64Array) => void; reject: (err: Error) => void }>();
-  #next = 0;
-  broken = false;
-
-  constructor() {
-    const require = createRequire(import.meta.url);
-    this.#worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { koffi: require.resolve('koffi'), xxhash: require.resolve('xxhash-addon'), window: WINDOW_BYTES },
-    });
-    this.#worker.on('message', (reply: Reply) => {
-      const waiter = this.#pending.get(reply.id);
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) this.#worker.unref();
-      if (reply.digests) waiter?.resolve(reply.digests);
-      else waiter?.reject(new Error(reply.error ?? 'no digests'));
-    });
-    const fail = (err: Error): void => {
-      this.broken = true;
-      for (const waiter of this.#pending.values()) waiter.reject(err);
-      this.#pending.clear();
-    };
-    this.#worker.on('error', fail);
-    this.#worker.on('exit', () => fail(new Error('the hashing worker exited')));
-    // After the listeners: adding a 'message' listener refs the worker's port again.
-    this.#worker.unref();
-  }
-
-  digest(job: { address: bigint; length: number; indexes: Float64Array; chunkSize: number; size: number }): Promise<BigUint64Array> {
-    const id = this.#next++;
-    this.#worker.ref();
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, ...job });
-    });
-  }
-}
-
-let pool: HashWorker[] | null = null;
-
-/** The workers (created on first use, one fewer than the machine's cores, at most MAX_WORKERS); [] on one core. */
-function workers(): HashWorker[] {
-  if (pool === null) {
-    pool = [];
-    const n = Math.min(MAX_WORKERS, availableParallelism() - 1);
-    try {
-      for (let i = 0; i < n; i++) pool.push(new HashWorker());
-    } catch {
-      pool = [];
-    }
-  }
-  pool = pool.filter((w) => !w.broken);
-  return pool;
-}
-
 /** Pieces each worker holds at once (at most): the worker's reply waits for this thread's event loop, so one piece alone would leave it idle while this thread is busy. */
 const IN_FLIGHT = 3;
 
@@ -127,22 +34,43 @@ const BATCH = 256;
  * through a mapping of a memory file would allocate it. Workers read the mapping through its address:
  * it must stay mapped until the generator has finished or been returned
  * (return() waits for the pieces in flight). A worker that fails leaves
- * its pieces to this thread.
+ * its pieces to this thread. With `fill` (aligned with `indexes`), each
+ * marked chunk is copied first, and its digest and its BLOCK_SIZE blocks'
+ * digests are of the copy (DigestPiece.blocks): the same bytes, although
+ * the mapping may change meanwhile.
  */
-export async function* digestsInOrder(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): AsyncGenerator<BigUint64Array> {
+export async function* digestsInOrder(
+  windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number, fill: Uint8Array | null = null,
+): AsyncGenerator<DigestPiece> {
   const pieces = Math.ceil(indexes.length / BATCH);
   const helpers = indexes.length * chunkSize >= MIN_PARALLEL_BYTES ? workers() : [];
   const mapping = windows.mapping;
-  const done: Array<BigUint64Array | undefined> = new Array(pieces);
+  const per = Math.ceil(chunkSize / BLOCK_SIZE);
+  const done: Array<DigestPiece | undefined> = new Array(pieces);
   const bounds = (p: number): [number, number] => [p * BATCH, Math.min(indexes.length, (p + 1) * BATCH)];
-  const local = (p: number): BigUint64Array => {
+  const fillOf = (from: number, to: number): Uint8Array | null => {
+    const marks = fill?.subarray(from, to) ?? null;
+    return marks !== null && marks.includes(1) ? marks : null;
+  };
+  let copy: Uint8Array | null = null;
+  const local = (p: number): DigestPiece => {
     const [from, to] = bounds(p);
+    const marks = fillOf(from, to);
     const out = new BigUint64Array(to - from);
+    const blocks = marks === null ? null : new BigUint64Array((to - from) * per);
     for (let i = from; i < to; i++) {
       const a = indexes[i]! * chunkSize;
-      out[i - from] = digestOf(windows.get(a, Math.min(a + chunkSize, size)));
+      const b = Math.min(a + chunkSize, size);
+      if (marks === null || marks[i - from] === 0) {
+        out[i - from] = digestOf(windows.get(a, b));
+        continue;
+      }
+      const c = (copy ??= new Uint8Array(chunkSize)).subarray(0, b - a);
+      c.set(windows.get(a, b));
+      out[i - from] = digestOf(c);
+      blockDigestsOf(c, blocks!.subarray((i - from) * per, (i - from + 1) * per));
     }
-    return out;
+    return { digests: out, blocks };
   };
   let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
   const failures: unknown[] = []; // a piece no thread could hash
@@ -155,7 +83,9 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
       const p = claimed++;
       const [from, to] = bounds(p);
       try {
-        done[p] = await worker.digest({ address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), chunkSize, size });
+        done[p] = await worker.digest({
+          address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), fill: fillOf(from, to), chunkSize, blockSize: BLOCK_SIZE, size,
+        });
       } catch {
         // This worker is done for; its piece is this thread's. Never a rejection nobody handles.
         try {
@@ -206,9 +136,9 @@ export async function* digestsInOrder(windows: MappingWindows, indexes: readonly
 export async function digestChunks(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
   const out = new BigUint64Array(indexes.length);
   let at = 0;
-  for await (const piece of digestsInOrder(windows, indexes, chunkSize, size)) {
-    out.set(piece, at);
-    at += piece.length;
+  for await (const { digests } of digestsInOrder(windows, indexes, chunkSize, size)) {
+    out.set(digests, at);
+    at += digests.length;
   }
   return out;
 }

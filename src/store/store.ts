@@ -5,7 +5,7 @@ import { StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { diskBytesOf, isGone, scanDirectory } from './listing.js';
 import { pruneGenerations } from './prune.js';
-import type { ChunkDigests } from '../format/index.js';
+import type { BlockDigests, ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, type ChainImage } from './chain.js';
 import { readGeneration } from './read-generation.js';
@@ -131,8 +131,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
   diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
 
-  remember(generation: Generation, digests: ChunkDigests): void {
-    if (!this.readOnly) this.#tip.remember(generation, digests);
+  remember(generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null): void {
+    if (!this.readOnly) this.#tip.remember(generation, digests, blocks);
   }
 
   forgetDeltaParent = (): void => this.#tip.forget();

@@ -1,6 +1,6 @@
 // The snapshot store's public shapes. The supervisor (src/host) and the
 // inspection commands (src/cli) are written against these.
-import type { ChunkDigests } from '../format/index.js';
+import type { BlockDigests, ChunkDigests } from '../format/index.js';
 import type { StoreFs } from './fs.js';
 import type { ChainLimits } from './retention.js';
 
@@ -222,9 +222,11 @@ export interface SnapshotStoreApi {
    * whole image, which a capture or a restore just computed: the next
    * capture can then write a delta against it. Digests of another chunk
    * size, or of a generation whose checksum uses another algorithm, forget
-   * it instead (the next capture is full).
+   * it instead (the next capture is full). `blocks`, the digests of its 4 KiB
+   * blocks where known (a delta capture's), spare the next delta reading
+   * the parent's bytes of a changed chunk.
    */
-  remember(generation: Generation, digests: ChunkDigests): void;
+  remember(generation: Generation, digests: ChunkDigests, blocks?: BlockDigests | null): void;
   /** Forgets what remember() kept: the next capture is full (its parent could not be read). */
   forgetDeltaParent(): void;
   /** The generation a capture of an `imageSize`-byte image may write a delta against, with its digests; null when a full one is due. */

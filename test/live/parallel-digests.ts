@@ -5,9 +5,9 @@ import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { randomFillSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { digestOf } from '../../src/format/index.js';
+import { BLOCKS_PER_CHUNK, blockDigestsOf, digestOf } from '../../src/format/index.js';
 import { Mapping, MappingWindows, memfdCreate } from '../../src/sys/index.js';
-import { digestChunks, digestsInOrder } from '../../src/live/parallel-digests.js';
+import { digestChunks, digestsInOrder, type DigestPiece } from '../../src/live/parallel-digests.js';
 
 const MiB = 1 << 20;
 
@@ -80,7 +80,8 @@ t.test('digestsInOrder: pieces in order while the caller works on each; a return
   const all = Array.from({ length: 1536 }, (_, k) => k);
   const seen: bigint[] = [];
   for await (const piece of digestsInOrder(new MappingWindows(mapping), all, 64 * 1024, 96 * MiB)) {
-    seen.push(...piece);
+    seen.push(...piece.digests);
+    t.equal(piece.blocks, null, 'no block digests unless asked');
     // The caller's own work on the piece, as a capture writes its changed chunks.
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -88,7 +89,7 @@ t.test('digestsInOrder: pieces in order while the caller works on each; a return
   // Left after the first piece: the workers stop, and nothing reads the mapping once return() resolved.
   const early = digestsInOrder(new MappingWindows(mapping), all, 64 * 1024, 96 * MiB);
   const first = await early.next();
-  t.equal((first.value as BigUint64Array)[0], digestOf(bytes.subarray(0, 65536)), 'the first piece');
+  t.equal((first.value as DigestPiece).digests[0], digestOf(bytes.subarray(0, 65536)), 'the first piece');
   await early.return(undefined);
   t.same(await early.next(), { done: true, value: undefined }, 'and nothing after a return()');
 });
@@ -153,4 +154,30 @@ t.test('digestsInOrder leaves this thread a share of a small input', async (t) =
   t.equal(digests[47], digestOf(bytes.subarray(47 * 65536, 48 * 65536)), 'the digests');
   t.comment(`${posts.count} of 3 pieces posted to workers`);
   t.ok(posts.count >= 1 && posts.count < 3, 'a worker hashes some, this thread the others');
+});
+
+t.test('digestsInOrder with fill: a marked chunk comes with its blocks\' digests, of the same bytes as its own, on this thread and on the workers', async (t) => {
+  for (const size of [8 * MiB, 64 * MiB]) {
+    const { mapping, bytes } = randomFile(t, size);
+    const all = Array.from({ length: size / 65536 }, (_, k) => k);
+    const fill = Uint8Array.from(all, (k) => (k % 3 === 1 ? 1 : 0));
+    let at = 0;
+    let wrong = 0;
+    let checked = 0;
+    for await (const piece of digestsInOrder(new MappingWindows(mapping), all, 65536, size, fill)) {
+      for (let i = 0; i < piece.digests.length; i++, at++) {
+        const chunk = bytes.subarray(at * 65536, (at + 1) * 65536);
+        if (piece.digests[i] !== digestOf(chunk)) wrong++;
+        if (fill[at] === 0) continue;
+        const expected = new BigUint64Array(BLOCKS_PER_CHUNK);
+        blockDigestsOf(chunk, expected);
+        t.ok(piece.blocks !== null, 'block digests come with a piece that has marked chunks');
+        if (piece.blocks!.subarray(i * BLOCKS_PER_CHUNK, (i + 1) * BLOCKS_PER_CHUNK).some((d, j) => d !== expected[j])) wrong++;
+        checked++;
+      }
+    }
+    t.equal(at, all.length, `${size / MiB} MiB: every chunk`);
+    t.equal(checked, fill.filter((m) => m === 1).length, `${size / MiB} MiB: every marked chunk checked`);
+    t.equal(wrong, 0, `${size / MiB} MiB: every digest right`);
+  }
 });

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { BLOCK_SIZE, ChunkDigests, CHECKSUM_ALGORITHM, IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, type Generation } from '../../src/store/index.js';
 import { DeltaTip } from '../../src/store/delta-tip.js';
+import { BlockDigests } from '../../src/format/index.js';
 
 const SIZE = 4 * IMAGE_CHUNK_SIZE;
 const generation = (chain = { links: 0, bytes: 0 }, algorithm = IMAGE_CHECKSUM_ALGORITHM, imageSize = SIZE): Generation => ({
@@ -22,7 +23,13 @@ t.test('the remembered generation, for an image of its size or larger', async (t
   const g = generation();
   const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
   tip.remember(g, digests);
-  t.same(tip.parentFor(SIZE, limits), { generation: g, digests });
+  t.same(tip.parentFor(SIZE, limits), { generation: g, digests, blocks: null });
+  const blocks = new BlockDigests(SIZE);
+  tip.remember(g, digests, blocks);
+  t.equal(tip.parentFor(SIZE, limits)?.blocks, blocks, 'with its block digests');
+  tip.remember(g, digests, new BlockDigests(SIZE * 2));
+  t.equal(tip.parentFor(SIZE, limits)?.blocks, null, 'block digests of another image size are not kept');
+  t.equal(tip.parentFor(SIZE, limits)?.digests, digests, 'but the chunk digests are');
   t.equal(tip.parentFor(SIZE * 2, limits)?.generation, g, 'a grown file');
   t.equal(tip.parentFor(SIZE - BLOCK_SIZE, limits), null, 'a smaller image: full');
   tip.forget();
