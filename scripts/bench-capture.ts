@@ -284,9 +284,12 @@ library used before (@node-rs/xxhash's streaming \`Xxh3\`, whose one-shot
 \`xxh3.xxh64\` copies its input into the binding). So a
 capture hashes 64 KiB chunks, one call each; a delta inherits every chunk
 whose digest equals the parent's, and compares the 4 KiB blocks of a
-changed chunk with the parent's bytes (read through its chain, from the
-page cache). A change the digest misses needs a 64-bit collision on a
-changed chunk. A delta hashes the whole file to find what changed,
+changed chunk with the parent's block digests, kept in memory
+(BlockDigests, 2 MiB per GiB; learned by the deltas' hashing workers, so
+the first delta after a full generation hashes every block once), or
+where those are not known yet with the parent's bytes, read through its
+chain. A change the digests miss needs a 64-bit collision on a changed
+chunk. A delta hashes the whole file to find what changed,
 straight from the mapping the host keeps of its current file between
 captures (KeptMapping: mapped anew per capture, its page faults and
 munmap cost about 130 ms per GiB here), in 16 MiB pieces shared with a
@@ -305,8 +308,9 @@ fsync; the baseline is the copy and one fsync alone, its copies kept and
 deleted like the store's generations (on this virtual machine, writing
 into memory and disk blocks just freed is several times faster than into
 new ones, which would otherwise favour the baseline). A capture asks the
-kernel to start writing back every 8 MiB while it copies
-(sync_file_range), so the disk works during the copy. Retention runs
+kernel to start writing back what it has written while it copies
+(sync_file_range, one request at a time, the bytes written meanwhile
+merged into the next), so the disk works during the copy. Retention runs
 after the commit, in the background (a capture publishes its
 durable_offset without waiting for it); the next capture waits for it
 before it starts, so in these back-to-back loops its cost (2-3 ms for the
