@@ -195,7 +195,8 @@ export async function putDelta(
       }
       // Copy out the data runs (holes as zeros), then decide on the copy.
       const bytes = copy.subarray(0, b - a);
-      bytes.fill(0);
+      const whole = inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b;
+      if (!whole) bytes.fill(0);
       for (const [r0, r1] of inChunk) {
         if (live) bytes.set(live.get(r0, r1), r0 - a);
         else await readFully(fd, bytes, r0 - a, r1 - r0, r0);
