@@ -22,7 +22,7 @@ export class BlockDigests {
   readonly #digests: BigUint64Array;
   readonly #known: Uint8Array;
 
-  /** A table for `size` bytes that knows no chunk, or a copy of `from`'s first min(size, from.size) bytes' chunks that are whole in both. */
+  /** A table for `size` bytes that knows no chunk, or a copy of what `from` knows of the chunks of equal length in both (its last chunk is dropped when the image grew). */
   constructor(size: number, from?: BlockDigests) {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`an image size must be a non-negative integer, got ${size}`);
     this.size = size;

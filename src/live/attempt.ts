@@ -79,7 +79,12 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     let bytesCopied: number;
     try {
       bytesCopied = await onImage(image, 'write snapshot image', async () => {
-        if (parent !== null) return putDelta(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head, digests, blocks!, options);
+        if (parent !== null) {
+          // A delta may never read its parent (its block digests known): its chain's files are checked here, every time.
+          const problem = await store.chainProblem(parent.generation);
+          if (problem !== null) throw new ParentUnreadable(parent.generation.sequence, new Error(problem));
+          return putDelta(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false }), head, digests, blocks!, options);
+        }
         await putHead(image, head, digests);
         await image.truncate(size);
         return (await copyInto(fd, image, head.length, size, size, digests, () => true, options, 'tail')).bytesCopied;

@@ -15,11 +15,14 @@
 // that differ from the parent's: compared with the parent's block digests
 // where they are known (BlockDigests, kept in memory from earlier deltas),
 // else with the parent's bytes, read through its chain. A full capture
-// hashes 64 KiB chunks only; the block digests of a chunk are learned by
-// the next delta's workers, from a copy, when the chunk turns out
-// unchanged (the first delta after a full generation hashes every chunk's
-// blocks once: about 180 ms more for 1 GiB here), or from a changed
-// chunk's copy. Holes are never touched: their digest is the zero chunk's.
+// hashes 64 KiB chunks only; a delta learns the block digests of each
+// chunk that turns out unchanged while it hashes it (from a copy, on the
+// workers, or this thread below 32 MiB), so the first delta after a full
+// generation or a restore hashes every chunk's blocks once: about 180-200
+// ms more for 1 GiB here; and of a changed chunk from its copy. A file not
+// sealed against shrinking is read through pread, not hashed ahead, and
+// its deltas always compare bytes. Holes are never touched: their digest
+// is the zero chunk's.
 import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, type BlockDigests, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, noHoleBelow, readFully, type Run } from '../sys/index.js';
@@ -148,10 +151,10 @@ export async function putDelta(
       }
     }
     // Hashed with their blocks: those whose block digests are not known yet.
-    const fill = Uint8Array.from(direct, (k) => (blocks.known(k) ? 0 : 1));
+    const withBlocks = Uint8Array.from(direct, (k) => (blocks.known(k) ? 0 : 1));
     // Their digests arrive in order, piece by piece: the changed chunks of
     // one piece are written while the workers hash the next ones.
-    hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size, fill);
+    hashed = live === null || direct.length === 0 ? null : digestsInOrder(live, direct, CHUNK, size, withBlocks);
     // The first piece asked for now: workers take their pieces and hash
     // while this thread writes the head. Without workers this thread hashes
     // the first piece first: the same work in another order. Its failure
@@ -173,9 +176,9 @@ export async function putDelta(
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
       const inChunk = chunks[i]!;
       const empty = inChunk.length === 0;
-      const known = parentChunkDigest(parent, k, a, b);
+      const parentDigest = parentChunkDigest(parent, k, a, b);
       let now: bigint | undefined = empty ? zeroDigest(b - a) : undefined;
-      let filled: BigUint64Array | null = null;
+      let hashedBlocks: BigUint64Array | null = null;
       if (direct[j] === k) {
         if (j - pieceStart >= piece.digests.length) {
           pieceStart += piece.digests.length;
@@ -184,12 +187,12 @@ export async function putDelta(
         }
         const at = j++ - pieceStart;
         now = piece.digests[at]!;
-        if (fill[j - 1] === 1) filled = piece.blocks!.subarray(at * BLOCKS_PER_CHUNK, (at + 1) * BLOCKS_PER_CHUNK);
+        if (withBlocks[j - 1] === 1) hashedBlocks = piece.blocks!.subarray(at * BLOCKS_PER_CHUNK, (at + 1) * BLOCKS_PER_CHUNK);
       }
-      if (known !== undefined && now === known) {
+      if (parentDigest !== undefined && now === parentDigest) {
         digests.setDigest(k, now);
         // Unchanged: its blocks are the parent's (kept), or those just hashed with it.
-        if (filled !== null) blocks.setChunk(k, filled);
+        if (hashedBlocks !== null) blocks.setChunk(k, hashedBlocks);
         else if (empty) blocks.setZero(k);
         continue;
       }
@@ -203,9 +206,9 @@ export async function putDelta(
       }
       const d = empty ? zeroDigest(b - a) : digestOf(bytes);
       digests.setDigest(k, d);
-      if (d === known) continue;
+      if (d === parentDigest) continue;
       // A chunk hashed with its blocks from a copy of these same bytes (its digest says so): they need no hashing again.
-      await changed.put(k, bytes, filled !== null && d === now ? filled : null);
+      await changed.put(k, bytes, hashedBlocks !== null && d === now ? hashedBlocks : null);
     }
   } finally {
     try {

@@ -3,7 +3,7 @@
 // known (BlockDigests, kept in memory with the parent), the copy's blocks
 // are hashed and compared with them: the parent's bytes are not read. Else
 // the copy is compared with the parent's bytes, read through its chain.
-import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, blockDigestsOf, zeroDigest, type BlockDigests } from '../format/index.js';
+import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, blockDigestsOf, type BlockDigests } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { ParentUnreadable } from './errors.js';
 
@@ -52,17 +52,22 @@ export class ChangedChunks {
     const a = k * IMAGE_CHUNK_SIZE;
     const psize = this.#parent.manifest.imageSize;
     const first = k * BLOCKS_PER_CHUNK;
-    // The parent's blocks are zeros past its end; its digests of a chunk of
-    // the same length are known when its table says so.
-    const beyond = a >= psize;
-    if (beyond || (this.#parentBlocks?.known(k) === true && Math.min(IMAGE_CHUNK_SIZE, psize - a) === bytes.length)) {
+    // Past the parent's end its blocks are zeros: compared as bytes, exactly.
+    if (a >= psize) {
+      for (let p = 0; p < bytes.length; p += BLOCK_SIZE) {
+        const block = bytes.subarray(p, Math.min(p + BLOCK_SIZE, bytes.length));
+        if (!isZero(block)) await this.#put(first + p / BLOCK_SIZE, block);
+      }
+      this.#learned(k, hashed);
+      return;
+    }
+    // The parent's digests of a chunk of the same length, where its table knows them.
+    if (this.#parentBlocks?.known(k) === true && Math.min(IMAGE_CHUNK_SIZE, psize - a) === bytes.length) {
       let now: BigUint64Array = this.#digests.subarray(0, Math.ceil(bytes.length / BLOCK_SIZE));
       if (hashed !== null) now = hashed.subarray(0, now.length);
       else blockDigestsOf(bytes, now);
       for (let i = 0; i < now.length; i++) {
-        const block = bytes.subarray(i * BLOCK_SIZE, Math.min((i + 1) * BLOCK_SIZE, bytes.length));
-        const before = beyond ? zeroDigest(block.length) : this.#parentBlocks!.block(first + i);
-        if (now[i] !== before) await this.#put(first + i, block);
+        if (now[i] !== this.#parentBlocks.block(first + i)) await this.#put(first + i, bytes.subarray(i * BLOCK_SIZE, Math.min((i + 1) * BLOCK_SIZE, bytes.length)));
       }
       this.#blocks.setChunk(k, now);
       return;
@@ -81,8 +86,15 @@ export class ChangedChunks {
       const block = bytes.subarray(p, q);
       if (Buffer.compare(block, before.subarray(p, q)) !== 0) await this.#put(first + p / BLOCK_SIZE, block);
     }
-    // Not hashed here (that would cost what the comparison saved): known
-    // again once a later capture finds the chunk unchanged and fills it.
+    this.#learned(k, hashed);
+  }
+
+  /**
+   * The new image's chunk `k` holds the bytes just compared: its block
+   * digests are `hashed` where given, else unknown. Not hashed here (that
+   * would cost what comparing bytes saved): a later capture learns them.
+   */
+  #learned(k: number, hashed: BigUint64Array | null): void {
     if (hashed !== null) this.#blocks.setChunk(k, hashed);
     else this.#blocks.forget(k);
   }

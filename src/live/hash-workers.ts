@@ -11,7 +11,7 @@ const MAX_WORKERS = 3;
 
 // CommonJS, evaluated in the worker: the same digest as digestOf() (XXH3-64,
 // seed 0), of each listed chunk, through windows of the mapping; for a
-// chunk marked in `fill`, of a copy of it, and the digests of the copy's
+// chunk marked in `withBlocks`, of a copy of it, and the digests of the copy's
 // blocks too (blockDigestsOf()), so that both are of the same bytes while
 // the child writes.
 const WORKER_SOURCE = `
@@ -30,14 +30,14 @@ parentPort.on('message', (m) => {
     if (views.address !== m.address || views.length !== m.length) views = { address: m.address, length: m.length, byWindow: [] };
     const out = new BigUint64Array(m.indexes.length);
     const per = Math.ceil(m.chunkSize / m.blockSize);
-    const blocks = m.fill ? new BigUint64Array(m.indexes.length * per) : null;
+    const blocks = m.withBlocks ? new BigUint64Array(m.indexes.length * per) : null;
     for (let i = 0; i < m.indexes.length; i++) {
       const a = m.indexes[i] * m.chunkSize;
       const b = Math.min(a + m.chunkSize, m.size);
       const k = Math.floor(a / WINDOW);
       const w = k * WINDOW;
       const view = (views.byWindow[k] ??= new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w))));
-      if (!m.fill || m.fill[i] === 0) {
+      if (!m.withBlocks || m.withBlocks[i] === 0) {
         out[i] = hash(view.subarray(a - w, b - w));
         continue;
       }
@@ -58,7 +58,7 @@ interface Reply { id: number; digests?: BigUint64Array; blocks?: BigUint64Array 
 
 /**
  * Digests of a run of chunks: `digests[i]` is the digest of the i-th; when
- * chunks were marked to fill, `blocks` holds BLOCKS_PER_CHUNK block digests
+ * chunks were marked in `withBlocks`, `blocks` holds BLOCKS_PER_CHUNK block digests
  * per chunk (from i * BLOCKS_PER_CHUNK; meaningful for marked chunks only),
  * of the same bytes as its digest.
  */
@@ -98,7 +98,7 @@ export class HashWorker {
     this.#worker.unref();
   }
 
-  digest(job: { address: bigint; length: number; indexes: Float64Array; fill: Uint8Array | null; chunkSize: number; blockSize: number; size: number }): Promise<DigestPiece> {
+  digest(job: { address: bigint; length: number; indexes: Float64Array; withBlocks: Uint8Array | null; chunkSize: number; blockSize: number; size: number }): Promise<DigestPiece> {
     const id = this.#next++;
     this.#worker.ref();
     return new Promise((resolve, reject) => {

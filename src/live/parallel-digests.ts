@@ -34,13 +34,13 @@ const BATCH = 256;
  * through a mapping of a memory file would allocate it. Workers read the mapping through its address:
  * it must stay mapped until the generator has finished or been returned
  * (return() waits for the pieces in flight). A worker that fails leaves
- * its pieces to this thread. With `fill` (aligned with `indexes`), each
+ * its pieces to this thread. With `withBlocks` (aligned with `indexes`), each
  * marked chunk is copied first, and its digest and its BLOCK_SIZE blocks'
  * digests are of the copy (DigestPiece.blocks): the same bytes, although
  * the mapping may change meanwhile.
  */
 export async function* digestsInOrder(
-  windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number, fill: Uint8Array | null = null,
+  windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number, withBlocks: Uint8Array | null = null,
 ): AsyncGenerator<DigestPiece> {
   const pieces = Math.ceil(indexes.length / BATCH);
   const helpers = indexes.length * chunkSize >= MIN_PARALLEL_BYTES ? workers() : [];
@@ -48,14 +48,14 @@ export async function* digestsInOrder(
   const per = Math.ceil(chunkSize / BLOCK_SIZE);
   const done: Array<DigestPiece | undefined> = new Array(pieces);
   const bounds = (p: number): [number, number] => [p * BATCH, Math.min(indexes.length, (p + 1) * BATCH)];
-  const fillOf = (from: number, to: number): Uint8Array | null => {
-    const marks = fill?.subarray(from, to) ?? null;
+  const withBlocksOf = (from: number, to: number): Uint8Array | null => {
+    const marks = withBlocks?.subarray(from, to) ?? null;
     return marks !== null && marks.includes(1) ? marks : null;
   };
   let copy: Uint8Array | null = null;
   const local = (p: number): DigestPiece => {
     const [from, to] = bounds(p);
-    const marks = fillOf(from, to);
+    const marks = withBlocksOf(from, to);
     const out = new BigUint64Array(to - from);
     const blocks = marks === null ? null : new BigUint64Array((to - from) * per);
     for (let i = from; i < to; i++) {
@@ -84,7 +84,7 @@ export async function* digestsInOrder(
       const [from, to] = bounds(p);
       try {
         done[p] = await worker.digest({
-          address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), fill: fillOf(from, to), chunkSize, blockSize: BLOCK_SIZE, size,
+          address: mapping.address, length: mapping.length, indexes: Float64Array.from(indexes.slice(from, to)), withBlocks: withBlocksOf(from, to), chunkSize, blockSize: BLOCK_SIZE, size,
         });
       } catch {
         // This worker is done for; its piece is this thread's. Never a rejection nobody handles.

@@ -8,6 +8,7 @@ import { pruneGenerations } from './prune.js';
 import type { BlockDigests, ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, type ChainImage } from './chain.js';
+import { chainFilesProblem } from './chain-files.js';
 import { readGeneration } from './read-generation.js';
 import type { DirectoryLock } from './lock.js';
 import { markCleanEnd, takeCleanEnd } from './clean-end.js';
@@ -131,9 +132,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
   diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
 
-  remember(generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null): void {
-    if (!this.readOnly) this.#tip.remember(generation, digests, blocks);
-  }
+  remember = (generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null): void => { if (!this.readOnly) this.#tip.remember(generation, digests, blocks); };
+  chainProblem = (generation: Generation): Promise<string | null> => chainFilesProblem(this.#fs, this.dir, generation);
 
   forgetDeltaParent = (): void => this.#tip.forget();
 

@@ -227,10 +227,17 @@ export interface SnapshotStoreApi {
    * the parent's bytes of a changed chunk.
    */
   remember(generation: Generation, digests: ChunkDigests, blocks?: BlockDigests | null): void;
+  /**
+   * Null when every link of `generation`'s chain has its manifest and its
+   * data file at the size its manifest gives (stat only, no data read);
+   * else one line naming the first that does not. A capture checks its
+   * parent's chain with it before writing a delta.
+   */
+  chainProblem(generation: Generation): Promise<string | null>;
   /** Forgets what remember() kept: the next capture is full (its parent could not be read). */
   forgetDeltaParent(): void;
-  /** The generation a capture of an `imageSize`-byte image may write a delta against, with its digests; null when a full one is due. */
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests } | null;
+  /** The generation a capture of an `imageSize`-byte image may write a delta against, with its chunk digests and its block digests where known; null when a full one is due. */
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; blocks: BlockDigests | null } | null;
   /** A new temporary image, or a delta of `parent` (throws StoreError READ_ONLY on a read-only store). */
   createImage(options?: { parent?: Generation }): Promise<PendingImage>;
   /** Deletes all but the newest `keep` generations, never the newest verified one; returns the deleted sequences. */
