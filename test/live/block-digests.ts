@@ -9,7 +9,7 @@ import { SnapshotStore, TEMP_PREFIX, realStoreFs, type StoreFs } from '../../src
 import { capture, restoreImage } from '../../src/live/index.js';
 import { BLOCKS_PER_CHUNK, blockDigestsOf } from '../../src/format/index.js';
 import { memfdCreate } from '../../src/sys/index.js';
-import { liveFile, scratchDir } from '../store/helpers.js';
+import { liveFile, scratchDir, withPaths } from '../store/helpers.js';
 
 const MiB = 1 << 20;
 
@@ -22,28 +22,20 @@ function bytesAt(fd: number, at: number, length: number): Buffer {
 
 /** The real file system, counting reads of committed data files (a generation's image or delta file, not one being written). */
 function countingReads(): { sfs: StoreFs; reads: () => number } {
-  const paths = new Map<number, string>();
   let reads = 0;
-  const count = (fd: number): void => {
-    const path = paths.get(fd) ?? '';
+  const count = (path: string): void => {
     if (/\.(img|delta)$/.test(path) && !path.split('/').at(-1)!.startsWith(TEMP_PREFIX)) reads++;
   };
-  const sfs: StoreFs = {
-    ...realStoreFs,
-    open: async (path, flags, mode) => {
-      const fd = await realStoreFs.open(path, flags, mode);
-      paths.set(fd, path);
-      return fd;
-    },
+  const sfs = withPaths((pathOf) => ({
     read: (fd, buf, offset, length, position) => {
-      count(fd);
+      count(pathOf(fd));
       return realStoreFs.read(fd, buf, offset, length, position);
     },
     readSync: (fd, buf, offset, length, position) => {
-      count(fd);
+      count(pathOf(fd));
       return realStoreFs.readSync!(fd, buf, offset, length, position);
     },
-  };
+  }));
   return { sfs, reads: () => reads };
 }
 

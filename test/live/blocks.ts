@@ -3,10 +3,10 @@
 // cannot be read (it becomes a full generation, with a line saying why).
 import t from 'tap';
 import { closeSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { SnapshotStore, realStoreFs, type StoreFs } from '../../src/store/index.js';
+import { SnapshotStore, realStoreFs } from '../../src/store/index.js';
 import { CaptureError, KeptMapping, capture, restoreImage } from '../../src/live/index.js';
 import { memfdCreate } from '../../src/sys/index.js';
-import { liveFile, scratchDir } from '../store/helpers.js';
+import { liveFile, scratchDir, withPaths } from '../store/helpers.js';
 
 /** `length` bytes of file `fd` at `at`. */
 function bytesAt(fd: number, at: number, length: number): Buffer {
@@ -66,20 +66,13 @@ t.test('a delta whose head cannot be written while workers hash its tail: one io
   // write surfaces inside it), and the tail is large enough for workers.
   const size = 64 << 20;
   const dir = scratchDir(t, 'blocks-head');
-  const paths = new Map<number, string>();
   let failDeltas = false;
-  const sfs: StoreFs = {
-    ...realStoreFs,
-    open: async (path, flags, mode) => {
-      const fd = await realStoreFs.open(path, flags, mode);
-      paths.set(fd, path);
-      return fd;
-    },
+  const sfs = withPaths((pathOf) => ({
     write: async (fd, buf, offset, length, position) => {
-      if (failDeltas && paths.get(fd)?.endsWith('.delta')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      if (failDeltas && pathOf(fd).endsWith('.delta')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       return realStoreFs.write(fd, buf, offset, length, position);
     },
-  };
+  }));
   const store = await SnapshotStore.open(dir, { fs: sfs, chain: { maxChain: 4 } });
   t.teardown(() => store.close());
   const { fd, state } = liveFile(t, size, 4096, 4 << 20);

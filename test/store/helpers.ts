@@ -123,3 +123,18 @@ export function recording(options: { completions?: boolean } = {}): { sfs: Store
   };
   return { sfs, log };
 }
+
+/** The real file system with `overrides`, which may name a descriptor's path (`pathOf`: '' for one this file system did not open). */
+export function withPaths(overrides: (pathOf: (fd: number) => string) => Partial<StoreFs>): StoreFs {
+  const paths = new Map<number, string>();
+  const pathOf = (fd: number): string => paths.get(fd) ?? '';
+  return {
+    ...realStoreFs,
+    open: async (path, flags, mode) => {
+      const fd = await realStoreFs.open(path, flags, mode);
+      paths.set(fd, path);
+      return fd;
+    },
+    ...overrides(pathOf),
+  };
+}
