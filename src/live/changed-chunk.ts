@@ -56,7 +56,7 @@ export class ChangedChunks {
     if (a >= psize) {
       for (let p = 0; p < bytes.length; p += BLOCK_SIZE) {
         const block = bytes.subarray(p, Math.min(p + BLOCK_SIZE, bytes.length));
-        if (!isZero(block)) await this.#put(first + p / BLOCK_SIZE, block);
+        if (!isZero(block)) await this.#put(first + p / BLOCK_SIZE, block, false);
       }
       this.#learned(k, hashed);
       return;
@@ -99,8 +99,8 @@ export class ChangedChunks {
     else this.#blocks.forget(k);
   }
 
-  async #put(index: number, block: Uint8Array): Promise<void> {
-    const zero = isZero(block);
+  /** Writes block `index` (`zero`: whether it is all zeros, when the caller knows). */
+  async #put(index: number, block: Uint8Array, zero = isZero(block)): Promise<void> {
     await this.#image.putBlock(index, zero ? null : block);
     if (!zero) this.written += block.length;
   }

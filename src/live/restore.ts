@@ -26,8 +26,8 @@ import { digestChunks } from './parallel-digests.js';
  * imageChecksum false checks the rest): the image is read once. Afterwards the
  * file's header says that everything in it is durable (durable_offset = end
  * of its latest record, snapshot_seq = the generation), and `store` (when
- * given) remembers the image's chunk digests, so that the next capture can
- * be a delta of it.
+ * given) remembers the image's chunk digests and its chain, so that the
+ * next capture can be a delta of it without reading the manifests again.
  */
 export async function restoreImage(generation: Generation, fd: number, minSize: number, store?: SnapshotStore): Promise<{ size: number }> {
   const { manifest } = generation;
@@ -36,6 +36,7 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
   const size = Math.max(minSize, manifest.imageSize);
   const digests = new ChunkDigests(manifest.imageSize, chunkSize);
   let root = generation.sequence;
+  let links: readonly Generation[] = [generation];
   if (manifest.kind === 'full') await restoreFull(generation, fd, size, digests);
   else {
     if (store === undefined) throw new Error('restoring a delta generation needs its store');
@@ -49,7 +50,8 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
       if (err instanceof StoreError && err.code === 'CORRUPT') throw new UnusableGeneration(generation, err.problem, err);
       throw err;
     }
-    root = chain.chain[chain.chain.length - 1]!.sequence;
+    links = chain.chain;
+    root = links[links.length - 1]!.sequence;
     try {
       await restoreChain(generation, chain, fd, size, digests);
     } finally {
@@ -61,7 +63,7 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
   if (manifest.configured && manifest.latest !== null && manifest.imageSize >= HEADER_SIZE) {
     publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
   }
-  store?.remember(generation, digests);
+  store?.remember(generation, digests, null, links);
   return { size };
 }
 

@@ -2,13 +2,13 @@
 // its deltas apply to (docs/FORMAT.md, section 9), and the image it stands
 // for, read block by block from whichever link holds each block.
 import fs from 'node:fs';
-import { basename } from 'node:path';
 import { StoreError, errorCode } from './errors.js';
 import { readDeltaIndex, type DeltaIndex } from './delta-file.js';
 import { readFullyWith, readSmallWith, type StoreFs } from './fs.js';
 import { generationPaths } from './names.js';
 import { readGeneration } from './read-generation.js';
 import type { Generation, GenerationFile } from './types.js';
+import { fileSizeMismatch, fileUnopenable, linkName } from './unusable.js';
 
 /**
  * The chain of `generation`, newest first, ending with a full generation:
@@ -95,21 +95,19 @@ export class ChainImage {
     };
     const blockSize = chain[0]!.manifest.delta?.blockSize ?? 4096;
     for (const g of chain) {
-      const name = basename(g.imagePath);
-      const what = g === chain[0] ? name : `${name} (generation ${g.sequence}, which it depends on)`;
+      const what = linkName(g, chain[0]!);
       let fd: number;
       try {
         fd = await sfs.open(g.imagePath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
       } catch (err) {
-        const code = errorCode(err);
-        return fail(code === 'ENOENT' ? `${what} is missing` : `${what} cannot be opened (${code ?? String(err)})`);
+        return fail(fileUnopenable(what, err));
       }
       links.push({ generation: g, fd, size: 0, index: null });
       const stat = await sfs.fstat(fd);
       if (!stat.isFile()) return fail(`${what} is not a regular file`);
       const m = g.manifest;
       if (m.delta === null) {
-        if (stat.size !== m.imageSize) return fail(`${what} has ${stat.size} bytes but its manifest says ${m.imageSize} (truncated or replaced)`);
+        if (stat.size !== m.imageSize) return fail(fileSizeMismatch(what, stat.size, m.imageSize));
         links[links.length - 1] = { generation: g, fd, size: stat.size, index: null };
         continue;
       }
@@ -216,9 +214,14 @@ export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Genera
   return chain;
 }
 
-/** The image of `generation` through its chain, every link checked (file checksums too with `checkFiles`); a broken one thrown as StoreError CORRUPT. */
-export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles = true): Promise<ChainImage> {
-  const image = await ChainImage.open(sfs, await chainOrThrow(sfs, dir, generation), checkFiles);
+/**
+ * The image of `generation` through its chain, every link checked (file
+ * checksums too with `checkFiles`); a broken one thrown as StoreError
+ * CORRUPT. `chain`, when given, is the chain resolveChain() would give
+ * (the store keeps its delta parent's): its manifests are not read again.
+ */
+export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles = true, chain: readonly Generation[] | null = null): Promise<ChainImage> {
+  const image = await ChainImage.open(sfs, chain ?? await chainOrThrow(sfs, dir, generation), checkFiles);
   if (typeof image === 'string') {
     throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be read: ${image}`, { path: generation.imagePath, hint: BROKEN_HINT });
   }

@@ -11,6 +11,8 @@ export interface DeltaParent {
   readonly digests: ChunkDigests;
   /** Its blocks' digests where known; null: none. */
   readonly blocks: BlockDigests | null;
+  /** Its chain as resolveChain() gives it (itself first, down to the full generation), when known here; null: read from the manifests. */
+  readonly chain: readonly Generation[] | null;
 }
 
 export class DeltaTip {
@@ -20,11 +22,18 @@ export class DeltaTip {
    * Keeps `generation` as the parent to be, with its chunk digests and its
    * block digests (null, or a table of another size: none known); chunk
    * digests of another chunk size or checksum algorithm forget it instead.
+   * Its chain is `chain` when given (resolveChain()'s, generation first);
+   * else known for a full generation, and for a delta written against the
+   * parent kept until now (that parent's chain and itself).
    */
-  remember(generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null): void {
+  remember(generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null, chain: readonly Generation[] | null = null): void {
     const usable = digests.chunkSize === IMAGE_CHUNK_SIZE && generation.manifest.checksum.algorithm === IMAGE_CHECKSUM_ALGORITHM
       && digests.size === generation.manifest.imageSize;
-    this.#tip = usable ? { generation, digests, blocks: blocks?.size === digests.size ? blocks : null } : null;
+    const before = this.#tip;
+    let known = chain !== null && chain[0] === generation ? chain : null;
+    if (known === null && generation.manifest.kind === 'full') known = [generation];
+    if (known === null && before?.chain != null && before.generation.sequence === generation.manifest.parent) known = [generation, ...before.chain];
+    this.#tip = usable ? { generation, digests, blocks: blocks?.size === digests.size ? blocks : null, chain: known } : null;
   }
 
   forget(): void {

@@ -5,7 +5,6 @@ import { StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { diskBytesOf, isGone, scanDirectory } from './listing.js';
 import { pruneGenerations } from './prune.js';
-import type { BlockDigests, ChunkDigests } from '../format/index.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, type ChainImage } from './chain.js';
 import { chainFilesProblem } from './chain-files.js';
@@ -121,9 +120,9 @@ export class SnapshotStore implements SnapshotStoreApi {
     return chainOrThrow(this.#fs, this.dir, generation);
   }
 
-  async openChain(generation: Generation, options: { checkFiles?: boolean } = {}): Promise<ChainImage> {
+  async openChain(generation: Generation, options: { checkFiles?: boolean; chain?: readonly Generation[] | null } = {}): Promise<ChainImage> {
     this.#usable();
-    return openChainOrThrow(this.#fs, this.dir, generation, options.checkFiles ?? true);
+    return openChainOrThrow(this.#fs, this.dir, generation, options.checkFiles ?? true, options.chain ?? null);
   }
 
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
@@ -132,8 +131,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
   diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
 
-  remember = (generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null): void => { if (!this.readOnly) this.#tip.remember(generation, digests, blocks); };
-  chainProblem = (generation: Generation): Promise<string | null> => chainFilesProblem(this.#fs, this.dir, generation);
+  remember: SnapshotStoreApi['remember'] = (generation, digests, blocks = null, chain = null) => { if (!this.readOnly) this.#tip.remember(generation, digests, blocks, chain); };
+  chainProblem: SnapshotStoreApi['chainProblem'] = (generation, chain = null) => chainFilesProblem(this.#fs, this.dir, generation, chain);
 
   forgetDeltaParent = (): void => this.#tip.forget();
 

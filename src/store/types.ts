@@ -214,7 +214,7 @@ export interface SnapshotStoreApi {
    * false` the deltas' file checksums are not read (each link's header and
    * index still are). close() it.
    */
-  openChain(generation: Generation, options?: { checkFiles?: boolean }): Promise<import('./chain.js').ChainImage>;
+  openChain(generation: Generation, options?: { checkFiles?: boolean; chain?: readonly Generation[] | null }): Promise<import('./chain.js').ChainImage>;
   /** The files of one generation (its data file and its manifest), for copying it elsewhere. */
   filesOf(generation: Generation): GenerationFile[];
   /**
@@ -224,20 +224,21 @@ export interface SnapshotStoreApi {
    * size, or of a generation whose checksum uses another algorithm, forget
    * it instead (the next capture is full). `blocks`, the digests of its 4 KiB
    * blocks where known (a delta capture's), spare the next delta reading
-   * the parent's bytes of a changed chunk.
+   * the parent's bytes of a changed chunk. `chain`: its chain (resolveChain()'s),
+   * from a restore; a capture's is known (a full one, or the parent's and itself).
    */
-  remember(generation: Generation, digests: ChunkDigests, blocks?: BlockDigests | null): void;
+  remember(generation: Generation, digests: ChunkDigests, blocks?: BlockDigests | null, chain?: readonly Generation[] | null): void;
   /**
    * Null when every link of `generation`'s chain has its manifest and its
-   * data file at the size its manifest gives (stat only, no data read);
-   * else one line naming the first that does not. A capture checks its
-   * parent's chain with it before writing a delta.
+   * data file at the size its manifest gives; else one line naming the
+   * first that does not. With `chain` (deltaParent()'s) stat(2) only; without,
+   * the manifests are read first. A capture checks its parent's chain before a delta.
    */
-  chainProblem(generation: Generation): Promise<string | null>;
+  chainProblem(generation: Generation, chain?: readonly Generation[] | null): Promise<string | null>;
   /** Forgets what remember() kept: the next capture is full (its parent could not be read). */
   forgetDeltaParent(): void;
   /** The generation a capture of an `imageSize`-byte image may write a delta against, with its chunk digests and its block digests where known; null when a full one is due. */
-  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; blocks: BlockDigests | null } | null;
+  deltaParent(imageSize: number): { generation: Generation; digests: ChunkDigests; blocks: BlockDigests | null; chain: readonly Generation[] | null } | null;
   /** A new temporary image, or a delta of `parent` (throws StoreError READ_ONLY on a read-only store). */
   createImage(options?: { parent?: Generation }): Promise<PendingImage>;
   /** Deletes all but the newest `keep` generations, never the newest verified one; returns the deleted sequences. */

@@ -7,13 +7,27 @@ import type { Generation, Manifest } from './types.js';
 
 const codeOf = (err: unknown): string => errorCode(err) ?? (err instanceof Error ? err.message : String(err));
 
+/**
+ * A data file of a chain as a reader names it: the generation's own file
+ * by name; a link it depends on with that link's sequence too.
+ */
+export const linkName = (link: Generation, of: Generation): string =>
+  (link === of ? basename(link.imagePath) : `${basename(link.imagePath)} (generation ${link.sequence}, which it depends on)`);
+
+/** File `what` (a name as linkName() gives it, or "image NAME") cannot be opened (`err`, from open(2) or stat(2)). */
+export const fileUnopenable = (what: string, err: unknown): string =>
+  (errorCode(err) === 'ENOENT' ? `${what} is missing` : `${what} cannot be opened (${codeOf(err)})`);
+
+/** File `what` has `size` bytes where its manifest says `expected`. */
+export const fileSizeMismatch = (what: string, size: number, expected: number): string =>
+  `${what} has ${size} bytes but its manifest says ${expected} (truncated or replaced)`;
+
 /** The image file of a full generation cannot be opened (`err`, from open(2)). */
-export const imageUnopenable = (imagePath: string, err: unknown): string =>
-  (errorCode(err) === 'ENOENT' ? `image ${basename(imagePath)} is missing` : `image ${basename(imagePath)} cannot be opened (${codeOf(err)})`);
+export const imageUnopenable = (imagePath: string, err: unknown): string => fileUnopenable(`image ${basename(imagePath)}`, err);
 
 /** The image file has `size` bytes where its manifest says `imageSize`. */
 export const imageSizeMismatch = (imagePath: string, size: number, imageSize: number): string =>
-  `image ${basename(imagePath)} has ${size} bytes but its manifest says ${imageSize} (truncated or replaced)`;
+  fileSizeMismatch(`image ${basename(imagePath)}`, size, imageSize);
 
 /** Reading the image of a full generation failed. */
 export const imageUnreadable = (imagePath: string, err: unknown): string => `image ${basename(imagePath)} cannot be read (${codeOf(err)})`;

@@ -20,11 +20,14 @@ function bytesAt(fd: number, at: number, length: number): Buffer {
   return out;
 }
 
-/** The real file system, counting reads of committed data files (a generation's image or delta file, not one being written). */
-function countingReads(): { sfs: StoreFs; reads: () => number } {
+/** The real file system, counting reads of committed data files (a generation's image or delta file, not one being written), and of manifests. */
+function countingReads(): { sfs: StoreFs; reads: () => number; manifestReads: () => number } {
   let reads = 0;
+  let manifestReads = 0;
   const count = (path: string): void => {
-    if (/\.(img|delta)$/.test(path) && !path.split('/').at(-1)!.startsWith(TEMP_PREFIX)) reads++;
+    if (path.split('/').at(-1)!.startsWith(TEMP_PREFIX)) return;
+    if (/\.(img|delta)$/.test(path)) reads++;
+    if (path.endsWith('.json')) manifestReads++;
   };
   const sfs = withPaths((pathOf) => ({
     read: (fd, buf, offset, length, position) => {
@@ -36,13 +39,13 @@ function countingReads(): { sfs: StoreFs; reads: () => number } {
       return realStoreFs.readSync!(fd, buf, offset, length, position);
     },
   }));
-  return { sfs, reads: () => reads };
+  return { sfs, reads: () => reads, manifestReads: () => manifestReads };
 }
 
 for (const grow of [false, true]) {
   t.test(`a delta whose parent's block digests are known reads none of the parent's data${grow ? ', the file grown since' : ''}, and restores exactly`, async (t) => {
     const dir = scratchDir(t, 'block-digests');
-    const { sfs, reads } = countingReads();
+    const { sfs, reads, manifestReads } = countingReads();
     const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 }, fs: sfs });
     t.teardown(() => store.close());
     const size = 8 * MiB;
@@ -68,8 +71,10 @@ for (const grow of [false, true]) {
     }
     state.commit(new TextEncoder().encode('three'));
     const before = reads();
+    const manifestsBefore = manifestReads();
     const result = await capture(fd, store, 'request');
     t.equal(reads() - before, 0, 'no read of any image or delta file');
+    t.equal(manifestReads() - manifestsBefore, 0, 'no manifest read either: the chain check knows the chain');
     t.equal(result.generation.manifest.kind, 'delta', 'a delta');
     t.equal(result.generation.manifest.parent, learned.sequence);
     t.same(await store.verify(result.generation), { ok: true }, 'it verifies');
@@ -82,6 +87,12 @@ for (const grow of [false, true]) {
     const head = Math.ceil(tailBase / 65536) * 16;
     const held = result.generation.manifest.delta!.held;
     t.equal(held, head + 7 + (grow ? 256 : 0), `it holds the head's ${head} blocks and the changed ones (${held})`);
+    // The restore told the store the chain it read: a delta of it reads no manifest again.
+    writeSync(out, Buffer.from('after the restore'), 0, 17, tailBase + 5000);
+    const afterRestore = manifestReads();
+    const next = await capture(out, store, 'request');
+    t.equal(next.generation.manifest.parent, result.generation.sequence, 'a delta of the restored generation');
+    t.equal(manifestReads() - afterRestore, 0, 'no manifest read: the restore gave the store the chain');
   });
 }
 
@@ -104,7 +115,7 @@ t.test('after a full generation the first delta reads the parent (its block dige
 
 // A delta that needs none of its parent's bytes must still not be written
 // on a chain that can no longer be restored.
-for (const damage of ['missing', 'truncated'] as const) {
+for (const damage of ['missing', 'truncated', 'without its manifest'] as const) {
   t.test(`a link of the parent's chain ${damage}: the next capture is full and says why, although nothing changed`, async (t) => {
     const dir = scratchDir(t, 'block-digests');
     const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 } });
@@ -116,12 +127,18 @@ for (const damage of ['missing', 'truncated'] as const) {
     const delta = (await capture(fd, store, 'request')).generation;
     t.equal(delta.manifest.kind, 'delta');
     if (damage === 'missing') renameSync(full.imagePath, `${full.imagePath}.away`);
-    else truncateSync(full.imagePath, 4096);
+    else if (damage === 'truncated') truncateSync(full.imagePath, 4096);
+    else renameSync(full.manifestPath, `${full.manifestPath}.away`);
     state.commit(new TextEncoder().encode('b'));
     const result = await capture(fd, store, 'request');
     t.equal(result.generation.manifest.kind, 'full', 'a full generation');
     const name = basename(full.imagePath).replace('.', '\\.');
-    t.match(result.fullBecause, new RegExp(`^the parent of the delta, generation ${delta.sequence}, could not be read \\(generation ${delta.sequence} cannot be read: ${name} \\(generation ${full.sequence}, which it depends on\\) ${damage === 'missing' ? 'is missing' : 'has 4096 bytes but its manifest says 4194304 \\(truncated or replaced\\)'}\\): a full generation is written instead$`));
+    const why = {
+      missing: `${name} \\(generation ${full.sequence}, which it depends on\\) is missing`,
+      truncated: `${name} \\(generation ${full.sequence}, which it depends on\\) has 4096 bytes but its manifest says 4194304 \\(truncated or replaced\\)`,
+      'without its manifest': `its chain is broken: generation ${full.sequence} is missing`,
+    }[damage];
+    t.match(result.fullBecause, new RegExp(`^the parent of the delta, generation ${delta.sequence}, could not be read \\(generation ${delta.sequence} cannot be read: ${why}\\): a full generation is written instead$`));
     t.same(await store.verify(result.generation), { ok: true }, 'and it verifies');
   });
 }

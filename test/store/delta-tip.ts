@@ -23,7 +23,7 @@ t.test('the remembered generation, for an image of its size or larger', async (t
   const g = generation();
   const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
   tip.remember(g, digests);
-  t.same(tip.parentFor(SIZE, limits), { generation: g, digests, blocks: null });
+  t.same(tip.parentFor(SIZE, limits), { generation: g, digests, blocks: null, chain: null });
   const blocks = new BlockDigests(SIZE);
   tip.remember(g, digests, blocks);
   t.equal(tip.parentFor(SIZE, limits)?.blocks, blocks, 'with its block digests');
@@ -58,4 +58,25 @@ t.test('the chain limits: links and the deltas\' bytes against the image', async
   tip.remember(generation({ links: 1, bytes: SIZE / 4 + 1 }), digests);
   t.equal(tip.parentFor(SIZE, limits), null, 'past a quarter: full');
   t.equal(tip.parentFor(SIZE, { maxChain: 0, maxChainRatio: 10 }), null, 'maxChain 0: every generation full');
+});
+
+t.test('the chain is known: a full generation\'s, a delta\'s written against the tip, or one given (a restore\'s)', async (t) => {
+  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
+  const link = (sequence: number, parent: number | null): Generation => ({
+    sequence, imagePath: `/d/gen-${sequence}`, manifestPath: `/d/gen-${sequence}.json`,
+    manifest: { kind: parent === null ? 'full' : 'delta', parent, imageSize: SIZE, chain: { links: 0, bytes: 0 }, checksum: { algorithm: IMAGE_CHECKSUM_ALGORITHM, value: '0' } },
+  } as unknown as Generation);
+  const [full, d1, d2, other] = [link(1, null), link(2, 1), link(3, 2), link(9, 8)];
+  const tip = new DeltaTip();
+  tip.remember(full, digests);
+  t.same(tip.parentFor(SIZE, limits)?.chain, [full], 'a full generation: itself');
+  tip.remember(d1, digests);
+  tip.remember(d2, digests);
+  t.same(tip.parentFor(SIZE, limits)?.chain?.map((g) => g.sequence), [3, 2, 1], 'deltas written one on another: their parent\'s chain and themselves');
+  tip.remember(other, digests);
+  t.equal(tip.parentFor(SIZE, limits)?.chain, null, 'a delta of another parent: not known (its manifests are read)');
+  tip.remember(d2, digests, null, [d2, d1, full]);
+  t.same(tip.parentFor(SIZE, limits)?.chain?.map((g) => g.sequence), [3, 2, 1], 'given with it (a restore)');
+  tip.remember(d2, digests, null, [d1, full]);
+  t.equal(tip.parentFor(SIZE, limits)?.chain, null, 'given, but not starting with it: ignored');
 });
