@@ -1,47 +1,74 @@
-// Whether a chain's files are all there, without reading them: checked
-// before every delta is written, since a delta that finds its parent's
-// block digests known may never open the parent's chain (src/live/
-// changed-chunk.ts), and a lost or cut link would otherwise go unnoticed
-// until a restore, with deltas stacked on it meanwhile. The store keeps
-// its delta parent's chain (DeltaTip): manifests never change once
-// written, so a capture needs only stat(2), not their bytes again.
+// Whether a chain's files are all there, without reading their data:
+// checked before every delta is written, since a delta that finds its
+// parent's block digests known may never open the parent's chain (src/live/
+// changed-chunk.ts), and a lost, cut or damaged link would otherwise go
+// unnoticed until a restore, with deltas stacked on it meanwhile. The store
+// keeps its delta parent's chain (DeltaTip) and what it saw of each link's
+// manifest file (inode, size, change time): a manifest is read again only
+// when it was not read since it was written, or its file changed since.
+import { resolveChain } from './chain.js';
+import { deltaFileSize } from './delta-file.js';
 import type { StoreFs } from './fs.js';
-import { generationFiles, resolveChain } from './chain.js';
 import { readGeneration } from './read-generation.js';
 import type { Generation } from './types.js';
-import { fileSizeMismatch, fileUnopenable, linkName } from './unusable.js';
+import type { Stats } from 'node:fs';
+import { deltaSizeMismatch, fileSizeMismatch, fileUnopenable, linkName } from './unusable.js';
+
+/** What a store saw of each generation's manifest file when it last found it fit: its stat identity. */
+export type ManifestsSeen = WeakMap<Generation, string>;
+
+const identity = (s: Stats): string => `${s.ino}/${s.size}/${s.ctimeMs}`;
 
 /**
- * Null when every link of `generation`'s chain has its manifest and its
- * data file, at the size the manifest gives (a full image's imageSize, a
- * delta file's fileBytes); else one line naming the first link that does
- * not, in the words a restore would use. `chain` is the chain as
- * resolveChain() gives it (generation first), when the caller knows it:
- * then only stat(2) is called, one per file, all at once; else the
- * manifests are read to resolve it first. A file's bytes are verify's to
- * check.
+ * Null when every link of `generation`'s chain has a readable manifest that
+ * fits the chain and its data file at the size the manifest gives (a full
+ * image's imageSize, a delta file's size from its block counts); else one
+ * line naming the first link that does not, in the words a restore would
+ * use (all manifests are looked at before any data file, as a restore
+ * reads them). `chain` is the chain as resolveChain() gives it (generation
+ * first), when the caller knows it: then each file gets one stat(2), and
+ * a manifest is read only when `seen` does not hold its file's identity;
+ * without it the manifests are read to resolve the chain first. No data
+ * file is read: their bytes are verify's to check.
  */
-export async function chainFilesProblem(sfs: StoreFs, dir: string, generation: Generation, chain: readonly Generation[] | null = null): Promise<string | null> {
-  const links = chain ?? await resolveChain(sfs, dir, generation);
+export async function chainFilesProblem(
+  sfs: StoreFs, dir: string, generation: Generation, chain: readonly Generation[] | null = null, seen: ManifestsSeen = new WeakMap(),
+): Promise<string | null> {
+  const resolved = chain === null ? await resolveChain(sfs, dir, generation) : chain;
   const cannot = (reason: string): string => `generation ${generation.sequence} cannot be read: ${reason}`;
-  if (typeof links === 'string') return cannot(links);
-  // Each link's manifest first: a generation gone whole is said as a missing generation.
-  const files = links.map((g) => generationFiles(g).sort((a, b) => Number(b.role === 'manifest') - Number(a.role === 'manifest')));
-  const stats = await Promise.all(files.flat().map((f) => sfs.stat(f.path).then((s) => s.size, (err: unknown) => err)));
-  for (let i = 0, at = 0; i < links.length; i++) {
-    const g = links[i]!;
-    for (const file of files[i]!) {
-      const size = stats[at++];
-      if (file.role === 'manifest') {
-        if (typeof size === 'number') continue;
-        // Gone or unreadable since it was written: as resolveChain() would say it.
-        const read = await readGeneration(sfs, dir, g.sequence);
-        if ('unreadable' in read) return cannot(g === generation ? read.problem : `its chain is broken: ${read.line}`);
-        continue;
-      }
-      if (typeof size !== 'number') return cannot(fileUnopenable(linkName(g, generation), size));
-      if (size !== file.bytes) return cannot(fileSizeMismatch(linkName(g, generation), size, file.bytes!));
+  if (typeof resolved === 'string') return cannot(resolved);
+  const stats = await Promise.all(resolved.flatMap((g) => [g.manifestPath, g.imagePath]).map((path) => sfs.stat(path).then((s) => s, (err: unknown) => ({ err }))));
+  // The manifests first; each as read now where it was not seen as it is.
+  const links = [...resolved];
+  for (let i = 0; i < links.length; i++) {
+    const g = resolved[i]!;
+    const stat = stats[2 * i];
+    const id = 'err' in stat! ? null : identity(stat!);
+    // resolveChain() read every manifest but the generation's own just now.
+    if (id !== null && (seen.get(g) === id || (chain === null && i > 0))) {
+      seen.set(g, id);
+      continue;
     }
+    const read = await readGeneration(sfs, dir, g.sequence);
+    if ('unreadable' in read) return cannot(i === 0 ? read.problem : `its chain is broken: ${read.line}`);
+    // A manifest that now names another parent: the chain is not the one kept.
+    if (read.manifest.parent !== g.manifest.parent) return chainFilesProblem(sfs, dir, generation, null, seen);
+    if (i > 0 && read.manifest.chain.links !== links[i - 1]!.manifest.chain.links - 1) {
+      return cannot(`its chain is broken: generation ${g.sequence} is not the parent generation ${links[i - 1]!.sequence} was written against (chain lengths disagree)`);
+    }
+    links[i] = read;
+    if (id !== null) seen.set(g, id);
+  }
+  // Then each data file, at the size its manifest gives.
+  for (let i = 0; i < links.length; i++) {
+    const g = links[i]!;
+    const stat = stats[2 * i + 1]!;
+    const what = linkName(g, links[0]!);
+    if ('err' in stat) return cannot(fileUnopenable(what, stat.err));
+    const { size } = stat;
+    const d = g.manifest.delta;
+    if (d === null && size !== g.manifest.imageSize) return cannot(fileSizeMismatch(what, size, g.manifest.imageSize));
+    if (d !== null && size !== deltaFileSize(d.blockSize, d.held, d.stored)) return cannot(`${what} is damaged: ${deltaSizeMismatch(size, deltaFileSize(d.blockSize, d.held, d.stored))}`);
   }
   return null;
 }

@@ -217,11 +217,14 @@ export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Genera
 /**
  * The image of `generation` through its chain, every link checked (file
  * checksums too with `checkFiles`); a broken one thrown as StoreError
- * CORRUPT. `chain`, when given, is the chain resolveChain() would give
- * (the store keeps its delta parent's): its manifests are not read again.
+ * CORRUPT. `chain`, when given and starting with `generation`, is the
+ * chain resolveChain() would give (the store keeps its delta parent's):
+ * its manifests are not read again; any other is ignored.
  */
 export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles = true, chain: readonly Generation[] | null = null): Promise<ChainImage> {
-  const image = await ChainImage.open(sfs, chain ?? await chainOrThrow(sfs, dir, generation), checkFiles);
+  // A chain given must be this generation's: one of another would read another image.
+  const links = chain !== null && chain[0] === generation ? chain : await chainOrThrow(sfs, dir, generation);
+  const image = await ChainImage.open(sfs, links, checkFiles);
   if (typeof image === 'string') {
     throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be read: ${image}`, { path: generation.imagePath, hint: BROKEN_HINT });
   }

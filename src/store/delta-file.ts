@@ -13,6 +13,7 @@
 import { ChunkDigests, digestOf } from '../format/index.js';
 import { readFullyWith, writeFullyWith, type StoreFs } from './fs.js';
 import { WritebackPump } from './writeback-pump.js';
+import { deltaSizeMismatch } from './unusable.js';
 
 export const DELTA_MAGIC = 'SHMDELTA';
 export const DELTA_VERSION = 1;
@@ -181,7 +182,7 @@ export async function readDeltaIndex(
   sfs: StoreFs, fd: number, fileBytes: number, expect: { blockSize: number; imageSize: number; held: number; stored: number; checksum?: string },
 ): Promise<DeltaIndex | string> {
   if (fileBytes !== deltaFileSize(expect.blockSize, expect.held, expect.stored)) {
-    return `it has ${fileBytes} bytes, its manifest implies ${deltaFileSize(expect.blockSize, expect.held, expect.stored)} (truncated or replaced)`;
+    return deltaSizeMismatch(fileBytes, deltaFileSize(expect.blockSize, expect.held, expect.stored));
   }
   const page = new Uint8Array(DELTA_HEADER_SIZE);
   await readFullyWith(sfs, fd, page, 0, DELTA_HEADER_SIZE, 0);

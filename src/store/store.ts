@@ -7,7 +7,7 @@ import { diskBytesOf, isGone, scanDirectory } from './listing.js';
 import { pruneGenerations } from './prune.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, generationFiles, openChainOrThrow, type ChainImage } from './chain.js';
-import { chainFilesProblem } from './chain-files.js';
+import { chainFilesProblem, type ManifestsSeen } from './chain-files.js';
 import { readGeneration } from './read-generation.js';
 import type { DirectoryLock } from './lock.js';
 import { markCleanEnd, takeCleanEnd } from './clean-end.js';
@@ -132,7 +132,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
 
   remember: SnapshotStoreApi['remember'] = (generation, digests, blocks = null, chain = null) => { if (!this.readOnly) this.#tip.remember(generation, digests, blocks, chain); };
-  chainProblem: SnapshotStoreApi['chainProblem'] = (generation, chain = null) => chainFilesProblem(this.#fs, this.dir, generation, chain);
+  readonly #manifestsSeen: ManifestsSeen = new WeakMap();
+  chainProblem: SnapshotStoreApi['chainProblem'] = (generation, chain = null) => chainFilesProblem(this.#fs, this.dir, generation, chain, this.#manifestsSeen);
 
   forgetDeltaParent = (): void => this.#tip.forget();
 

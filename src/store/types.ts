@@ -203,16 +203,16 @@ export interface SnapshotStoreApi {
   /** The newest generation that verifies, and the newer ones skipped with why. */
   newestVerified(): Promise<NewestVerified>;
   /**
-   * The generations `generation` needs to be restored, newest first: itself,
-   * its parent, ... down to a full generation ([generation] for a full one).
-   * Throws StoreError CORRUPT when a link is missing or unreadable.
+   * The generations `generation` needs to be restored, newest first, down to a full
+   * one ([generation] for a full one). StoreError CORRUPT: a link missing or unreadable.
    */
   chainOf(generation: Generation): Promise<Generation[]>;
   /**
    * The image `generation` stands for, through its chain, every link
    * checked (StoreError CORRUPT names a broken one); with `checkFiles:
    * false` the deltas' file checksums are not read (each link's header and
-   * index still are). close() it.
+   * index still are); `chain`, deltaParent()'s (starting with `generation`),
+   * spares reading its manifests again. close() it.
    */
   openChain(generation: Generation, options?: { checkFiles?: boolean; chain?: readonly Generation[] | null }): Promise<import('./chain.js').ChainImage>;
   /** The files of one generation (its data file and its manifest), for copying it elsewhere. */
@@ -231,8 +231,8 @@ export interface SnapshotStoreApi {
   /**
    * Null when every link of `generation`'s chain has its manifest and its
    * data file at the size its manifest gives; else one line naming the
-   * first that does not. With `chain` (deltaParent()'s) stat(2) only; without,
-   * the manifests are read first. A capture checks its parent's chain before a delta.
+   * first that does not. With `chain` (deltaParent()'s): stat(2), and a manifest read only when
+   * new or changed since last read. A capture checks its parent's chain before a delta.
    */
   chainProblem(generation: Generation, chain?: readonly Generation[] | null): Promise<string | null>;
   /** Forgets what remember() kept: the next capture is full (its parent could not be read). */

@@ -22,6 +22,9 @@ export const fileUnopenable = (what: string, err: unknown): string =>
 export const fileSizeMismatch = (what: string, size: number, expected: number): string =>
   `${what} has ${size} bytes but its manifest says ${expected} (truncated or replaced)`;
 
+/** A delta file has `size` bytes where its manifest's block counts imply `expected` (said after "X is damaged: "). */
+export const deltaSizeMismatch = (size: number, expected: number): string => `it has ${size} bytes, its manifest implies ${expected} (truncated or replaced)`;
+
 /** The image file of a full generation cannot be opened (`err`, from open(2)). */
 export const imageUnopenable = (imagePath: string, err: unknown): string => fileUnopenable(`image ${basename(imagePath)}`, err);
 
