@@ -51,7 +51,9 @@ export class CaptureQueue {
       const result = await capture(fd, this.#store, reason, { postMortem, kept: this.keptMapping(fd) });
       this.#state.captured(result, reason);
       this.onStored(result);
-      // Interval captures are routine; the live channel's status shows the last one.
+      // A delta that could not be written is said for every capture; interval
+      // captures are otherwise routine (the live channel's status shows the last one).
+      if (result.fullBecause !== null) this.#log.log('warn', 'full-generation', result.fullBecause, { sequence: result.generation.manifest.sequence });
       if (reason !== 'interval') this.#logCaptured(result, reason);
       return result;
     } catch (err) {
@@ -74,7 +76,6 @@ export class CaptureQueue {
 
   #logCaptured(result: CaptureResult, reason: Reason): void {
     const m = result.generation.manifest;
-    if (result.fullBecause !== null) this.#log.log('warn', 'full-generation', result.fullBecause, { sequence: m.sequence });
     // A delta's size is what it cost on disk; a full image's, the data copied from memory.
     const what = m.delta === null ? `full, ${humanBytes(result.bytesCopied)} copied` : `a delta of ${m.parent}, ${humanBytes(m.delta.fileBytes)} written`;
     this.#log.log('info', 'captured', `captured generation ${m.sequence} (${reason}): ${m.records} records, ${what} in ${Math.round(result.durationMs)} ms`, {

@@ -1,9 +1,11 @@
 // The host's start without a file to carry over: the newest generation
-// that verifies, restored into a new shared file, or an empty one.
+// that verifies, restored into a new shared file; an empty one when there
+// is none at all; a refusal when there are some and none restores.
 import { closeSync } from 'node:fs';
 import { UnusableGeneration, type Generation, type SnapshotStore } from '../store/index.js';
 import { createSharedFile, restoreImage } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
+import { ShmHostError } from '../errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -15,22 +17,24 @@ import type { Logger } from './logger.js';
  * restored (restoreImage): a large image is read once, not once to verify
  * and again to copy. One whose checksum fails is skipped like one that
  * fails verify; each skipped one is logged ('fallback'), then what was
- * restored ('restored') or that nothing was ('empty'). A generation whose
+ * restored ('restored') or that there was nothing to restore ('empty').
+ * When generations exist but none restores, this throws ShmHostError
+ * NO_USABLE_GENERATION instead of starting empty. A generation whose
  * files cannot be read (UnusableGeneration) is skipped too; what else
  * restoreImage throws (a failed write into the new file) is thrown, after
  * the generations skipped so far are logged.
  */
 export async function restoreNewest(store: SnapshotStore, file: { dir: string; size: number; name: string }, log: Logger): Promise<{ fd: number; generation: Generation | null }> {
-  const skipped: Array<{ sequence: number; reason: string }> = [];
+  const skipped: Array<{ sequence: number; reason: string; generation: boolean }> = [];
   // "Falling back" only while an older one is left: with none found, the last one skipped was the oldest.
   const logSkipped = (found: boolean): void => {
-    for (const s of skipped) log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${found || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left'}`, s);
+    for (const s of skipped) log.log('warn', 'fallback', `generation ${s.sequence} is unusable (${s.reason}); ${found || s !== skipped.at(-1) ? 'falling back to an older one' : 'no older one is left'}`, { sequence: s.sequence, reason: s.reason });
   };
   let restored: { fd: number; generation: Generation; size: number } | null = null;
   try {
     for await (const { listed, verdict } of store.verifyAll({ imageChecksum: false })) {
       if (!listed.ok || !verdict.ok) {
-        skipped.push({ sequence: listed.sequence, reason: verdict.ok ? '' : verdict.reason });
+        skipped.push({ sequence: listed.sequence, reason: verdict.ok ? '' : verdict.reason, generation: listed.ok });
         continue;
       }
       const { ok: _ok, ...generation } = listed;
@@ -41,7 +45,7 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
       } catch (err) {
         closeSync(fd);
         if (!(err instanceof UnusableGeneration)) throw err;
-        skipped.push({ sequence: generation.sequence, reason: err.reason });
+        skipped.push({ sequence: generation.sequence, reason: err.reason, generation: true });
         continue;
       }
       restored = { fd, generation, size };
@@ -53,9 +57,20 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
     throw err;
   }
   logSkipped(restored !== null);
+  // A file named like a manifest that does not parse is not a generation (docs/FORMAT.md): retention never deletes it.
+  const generations = skipped.filter((s) => s.generation).length;
+  if (restored === null && generations > 0) {
+    // Starting empty would let retention delete them once new generations
+    // exist, although their records may be intact (a damaged tail fails the
+    // whole checksum): the only copy of the state, lost without a word.
+    throw new ShmHostError('NO_USABLE_GENERATION', `no generation in ${file.dir} can be restored (${generations} found, each logged above with why)`, {
+      hint: `the host does not start empty over them, which would let retention delete them: \`shm-host verify --all --dir ${file.dir}\` says what is wrong with each; move the directory aside to start empty`,
+      path: file.dir,
+    });
+  }
   if (restored === null) {
     const fd = createSharedFile(file.size, file.name);
-    const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation verifies (each is logged above with why)';
+    const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation to restore (the files skipped above do not parse as manifests: they are not generations)';
     log.log('info', 'empty', `${none} in ${file.dir}: starting with an empty ${humanBytes(file.size)} shared file`);
     return { fd, generation: null };
   }

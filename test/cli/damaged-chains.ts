@@ -71,16 +71,21 @@ t.test('a full generation that fails its checksum: export offers one that verifi
   t.equal(none.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (no older generation verifies either; see shm-host verify --all)\n');
 });
 
-t.test('a host starting where no generation verifies says so, and never "falling back" past the oldest', async (t) => {
+t.test('a host starting where no generation verifies says so, never "falling back" past the oldest, and does not start empty over them', async (t) => {
   const { dir } = await chain(t);
   fs.rmSync(join(dir, name(2, 'delta')));
   fs.truncateSync(join(dir, name(1, 'img')), 100);
+  // The generations' files; the host's own marks (clean-end, lock) may come and go.
+  const generations = (): string[] => fs.readdirSync(dir).filter((f) => f.startsWith('gen-')).sort();
+  const before = generations();
   const r = await runBin(['--dir', dir, '--interval', '0', '--', 'true']);
-  t.equal(r.code, 0, r.stderr);
+  t.equal(r.code, 1, r.stderr);
   const lines = r.stderr.split('\n');
   t.match(lines[0], /^shm-host: warn: generation 4 is unusable \(gen-0+2\.delta \(generation 2, which it depends on\) is missing\); falling back to an older one$/);
   t.match(lines[3], /^shm-host: warn: generation 1 is unusable \(image gen-0+1\.img has 100 bytes but its manifest says 65536 \(truncated or replaced\)\); no older one is left$/);
-  t.equal(lines[4], `shm-host: no generation verifies (each is logged above with why) in ${dir}: starting with an empty 64 MiB shared file`);
+  t.equal(lines[4], `shm-host: no generation in ${dir} can be restored (4 found, each logged above with why) (the host does not start empty over them, which would let retention delete them: \`shm-host verify --all --dir ${dir}\` says what is wrong with each; move the directory aside to start empty)`);
+  t.equal(lines.length, 6, 'one line more than the fallbacks, then the end');
+  t.same(generations(), before, 'no generation\'s file deleted or added');
 });
 
 t.test('a host starting where the newest images fail only their checksums: each found while it is restored, skipped, and the next one restored', async (t) => {

@@ -4,7 +4,8 @@
 // every generation (verifyAll() with the image checksum) must fail exactly
 // the ones skipped. Real memfds, a real store, real files damaged.
 import t, { type Test } from 'tap';
-import { closeSync, fstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { SnapshotStore, type VerifyOptions } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
 import { Mapping } from '../../src/sys/index.js';
@@ -29,8 +30,7 @@ async function chainOf3(t: Test): Promise<{ store: SnapshotStore; fd: number }> 
 }
 
 /** restoreNewest() with its log lines; the restored file's bytes, or null for an empty start. */
-async function start(store: SnapshotStore): Promise<{ lines: string[]; bytes: Buffer | null }> {
-  const lines: string[] = [];
+async function start(store: SnapshotStore, lines: string[] = []): Promise<{ lines: string[]; bytes: Buffer | null }> {
   const log = createLogger({ format: 'text', quiet: false, write: (line) => void lines.push(line.trimEnd()) });
   const { fd, generation } = await restoreNewest(store, { dir: store.dir, size: SIZE, name: 'restore-newest-test' }, log);
   try {
@@ -74,20 +74,21 @@ t.test('intact: the newest generation is restored, nothing skipped', async (t) =
 /** Descriptors open in this process. */
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
-t.test('the full image damaged where no delta holds the block: every generation skipped at its restore, as a full verify says, and no file left open', async (t) => {
+t.test('the full image damaged where no delta holds the block: every generation skipped at its restore, as a full verify says, no file left open, and no empty start over them', async (t) => {
   const { store } = await chainOf3(t);
   await damageFull(store, SIZE - 100);
   const before = openFds();
-  const { lines, bytes } = await start(store);
+  const lines: string[] = [];
+  await t.rejects(start(store, lines), { code: 'NO_USABLE_GENERATION', message: new RegExp(`^no generation in ${store.dir} can be restored \\(3 found, each logged above with why\\): the host does not start empty over them`) });
   const composed = /^shm-host: warn: generation (\d) is unusable \(checksum mismatch: the image its chain composes is not the one it was written for \(manifest [0-9a-f]{16}, chain [0-9a-f]{16}\); full generation 1 at the chain's root changed after it was written\); falling back to an older one$/;
   t.match(lines[0], composed);
   t.match(lines[0], /generation 3 is unusable/);
   t.match(lines[1], composed);
   t.match(lines[1], /generation 2 is unusable/);
   t.match(lines[2], /^shm-host: warn: generation 1 is unusable \(checksum mismatch: image gen-0000000000000001\.img changed after it was written \(manifest [0-9a-f]{16}, image [0-9a-f]{16}\)\); no older one is left$/);
-  t.match(lines[3], /no generation verifies \(each is logged above with why\)/);
-  t.equal(bytes, null, 'an empty start');
+  t.equal(lines.length, 3, 'nothing more is logged: the caller says why it stops');
   t.equal(openFds(), before, 'the three files restored into and dropped are closed');
+  t.same((await store.list()).map((g) => g.sequence), [3, 2, 1], 'every generation is still there');
   t.same(await failingVerify(store), [3, 2, 1], 'the oracle: a full verify fails the same three');
 });
 
@@ -139,4 +140,14 @@ t.test('a failure after some generations were skipped: those are still logged, t
   const log = createLogger({ format: 'text', quiet: false, write: (line) => void lines.push(line.trimEnd()) });
   await t.rejects(restoreNewest(failing, { dir: 'the directory', size: SIZE, name: 'restore-newest-test' }, log), { message: 'the disk went away' });
   t.same(lines, ['shm-host: warn: generation 3 is unusable (damaged in this test); falling back to an older one']);
+});
+
+t.test('only a file named like a manifest that does not parse (not a generation, never deleted): an empty start, saying so', async (t) => {
+  const dir = scratchDir(t, 'restore-newest');
+  const store = await SnapshotStore.open(dir, { keep: 3 });
+  t.teardown(() => store.close());
+  writeFileSync(join(dir, 'gen-0000000000000009.json'), 'not a manifest');
+  const { lines, bytes } = await start(store);
+  t.equal(bytes, null, 'an empty start');
+  t.match(lines.at(-1), /^shm-host: no generation to restore \(the files skipped above do not parse as manifests: they are not generations\) in .*: starting with an empty /);
 });

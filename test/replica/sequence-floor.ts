@@ -79,8 +79,9 @@ t.test('started while the replica is down, a host numbers above the floor a rest
 
   back();
   await until('a generation of this host on the replica', async () => [...(await remote(root)).entries()].some(([s, g]) => s > highest && g.host.endsWith(b)), 30_000);
+  // The replica's retention may have deleted some of the first host's by now (this one shipped its backlog): none was overwritten.
   const after = await remote(root);
-  for (const [s, g] of held) t.same(after.get(s), g, `generation ${s} on the replica is still the first host's`);
+  for (const [s, g] of after) if (s <= highest) t.same(g, held.get(s), `generation ${s} on the replica is still the first host's`);
 });
 
 t.test('a directory behind its replica: a generation of the same number is not uploaded over the replica\'s; the next, full, ships', async (t) => {

@@ -98,6 +98,8 @@ async function checkOpened(store: SnapshotStore, want: Expectation): Promise<str
     } else {
       const started = await hostStart(store, 64 * 1024);
       if (started.sequence !== null) problems.push(`the host's start restores generation ${started.sequence} where newestVerified() finds none`);
+      // With generations there but none restorable the host refuses to start (restore-newest.ts); with none, it starts empty.
+      if (started.error !== null && (await store.list()).length === 0) problems.push(`the host's start fails on a directory without generations: ${started.error}`);
     }
     // Never a corrupt generation: whatever is not what was captured fails
     // verification. And every acknowledged generation the run had not
