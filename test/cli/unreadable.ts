@@ -1,0 +1,52 @@
+// What verify and list say of a generation whose files cannot be read:
+// verify <ref> reports one it cannot read as a bad result, in the shape
+// verify --all uses; list says, from stat(2) alone, which generations (or
+// the chain links they need) lack their data files. Snapshot directories
+// written by real captures.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { writeGenerations, type WrittenGeneration } from '../../fixtures/cli-store.js';
+import { isOneLineError, runCli } from './harness.js';
+
+const name = (sequence: number, ext: string): string => `gen-${String(sequence).padStart(16, '0')}.${ext}`;
+
+async function generations(t: Test, options: Record<string, number> = {}): Promise<{ dir: string; written: WrittenGeneration[] }> {
+  const dir = join(t.testdir(), 'snapshots');
+  return { dir, written: await writeGenerations(dir, { generations: 3, ...options }) };
+}
+
+t.test('verify <ref> of a generation whose manifest cannot be read: a bad result, as verify --all has it', async (t) => {
+  const { dir, written } = await generations(t);
+  const damages: Array<[string, () => void, RegExp]> = [
+    ['another generation\'s manifest', () => fs.copyFileSync(join(dir, name(1, 'json')), join(dir, name(2, 'json'))), /^the manifest says sequence 1, but its file name says 2$/],
+    ['garbage', () => fs.writeFileSync(join(dir, name(2, 'json')), '{"format":1,'), /not valid JSON/],
+  ];
+  for (const [what, damage, problem] of damages) {
+    damage();
+    for (const ref of ['2', written[1]!.imagePath]) {
+      const text = await runCli(['verify', ref, '--dir', dir]);
+      t.equal(text.code, 1, `${what}, verify ${ref}: exit 1 as for any bad generation`);
+      t.equal(text.stderr, '', `${what}: no error line`);
+      t.match(text.out, /^generation 2: bad: .+\n$/, what);
+      const json = await runCli(['verify', ref, '--dir', dir, '--json']);
+      t.equal(json.code, 1);
+      const doc = JSON.parse(json.out);
+      t.same(Object.keys(doc).sort(), ['ok', 'results'], `${what}: the shape of verify --all`);
+      t.match(doc, { ok: false, results: [{ kind: 'generation', sequence: 2, ok: false, path: written[1]!.imagePath, problem }] }, what);
+      const all = JSON.parse((await runCli(['verify', '--all', '--dir', dir, '--json'])).out);
+      t.same(doc.results[0], all.results.find((r: { sequence: number }) => r.sequence === 2), `${what}: the same result as verify --all`);
+    }
+  }
+  // No generation 9 at all, nor 2 once its manifest is gone (an image without one was never committed, and --all
+  // lists no such generation): nothing to verify, the ref is wrong (as before).
+  fs.rmSync(join(dir, name(2, 'json')));
+  for (const sequence of [9, 2]) {
+    const none = await runCli(['verify', String(sequence), '--dir', dir]);
+    t.equal(none.code, 1);
+    t.ok(isOneLineError(none.stderr), none.stderr);
+    t.match(none.stderr, new RegExp(`there is no generation ${sequence} in `));
+  }
+  const all = JSON.parse((await runCli(['verify', '--all', '--dir', dir, '--json'])).out);
+  t.same(all.results.map((r: { sequence: number }) => r.sequence), [3, 1]);
+});
