@@ -50,3 +50,24 @@ t.test('verify <ref> of a generation whose manifest cannot be read: a bad result
   const all = JSON.parse((await runCli(['verify', '--all', '--dir', dir, '--json'])).out);
   t.same(all.results.map((r: { sequence: number }) => r.sequence), [3, 1]);
 });
+t.test('list without --verify: a generation whose data file, or a chain link\'s, is missing or cut short is bad, from stat(2) alone', async (t) => {
+  const { dir } = await generations(t, { generations: 4, maxChain: 3 });
+  const clean = await runCli(['list', '--dir', dir, '--json']);
+  t.equal(clean.code, 0);
+  t.same(JSON.parse(clean.out).generations.map((g: { state: string }) => g.state), ['unchecked', 'unchecked', 'unchecked', 'unchecked']);
+  fs.rmSync(join(dir, name(3, 'delta')));
+  fs.truncateSync(join(dir, name(1, 'img')), 1000);
+  const r = await runCli(['list', '--dir', dir]);
+  t.equal(r.code, 1, 'exit 1: a generation is bad');
+  for (const sequence of [4, 3, 2, 1]) t.match(r.out, new RegExp(`^\\s+${sequence}\\s.*\\sbad\\s`, 'm'), `row ${sequence}: bad`);
+  t.match(r.out, /^generation 4: bad: gen-0+3\.delta \(generation 3, which it depends on\) is missing$/m);
+  t.match(r.out, /^generation 3: bad: gen-0+3\.delta is missing$/m);
+  t.match(r.out, /^generation 2: bad: gen-0+1\.img \(generation 1, which it depends on\) has 1000 bytes but its manifest says 65536 \(truncated or replaced\)$/m);
+  t.match(r.out, /^generation 1: bad: gen-0+1\.img has 1000 bytes but its manifest says 65536 \(truncated or replaced\)$/m);
+  const j = JSON.parse((await runCli(['list', '--dir', dir, '--json'])).out);
+  t.match(j.generations[1], { sequence: 3, state: 'bad', problem: /is missing/, diskBytes: null });
+  // A link whose manifest is gone: the chain is broken there, as a restore would say.
+  fs.rmSync(join(dir, name(2, 'json')));
+  const broken = JSON.parse((await runCli(['list', '--dir', dir, '--json'])).out);
+  t.match(broken.generations[0], { sequence: 4, state: 'bad', problem: /its chain is broken: generation 2 is missing/ });
+});
