@@ -3,7 +3,7 @@
 import { U64_MAX, type Slot } from '../format/index.js';
 import { recordBytes, type ImageFile, type ImageInfo } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { describeDamage } from './damage.js';
+import { describeDamage, refuseUnlessIntact } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import type { OutputSink } from './io.js';
 import { withGenerationRef, exampleLines } from './options.js';
@@ -120,6 +120,8 @@ export const catCommand = defineCommand({
         } catch (err) {
           throw await describeDamage(source, err);
         }
+        // Before a byte is written: a damaged image prints nothing.
+        await refuseUnlessIntact(source, image, info);
         if (!info.configured) {
           throw new CommandFailure('NOT_CONFIGURED', `${source.label} is a raw capture of a file no writer configured: it has no records and no tail`, 'use a generation taken after the child attached');
         }

@@ -2,7 +2,9 @@
 // is wrong, and what to use instead: a generation that verifies, named, or
 // the plain fact that none older does.
 import { FormatError } from '../format/index.js';
-import type { SnapshotStore } from '../store/index.js';
+import {
+  chunkSizeOf, checksumMismatch, imageDisagreement, unknownAlgorithm, type ImageFile, type ImageInfo, type SnapshotStore,
+} from '../store/index.js';
 import { CommandFailure } from './errors.js';
 import type { Source } from './source.js';
 
@@ -35,4 +37,30 @@ export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 
 export async function describeDamage(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation'>, err: unknown): Promise<unknown> {
   if (!(err instanceof FormatError)) return err;
   return new CommandFailure(err.code, `${source.label} is damaged: ${err.problem}`, await fixFor(source), { cause: err });
+}
+
+/**
+ * Throws a CommandFailure CORRUPT (one line, with a fix) unless `image`,
+ * the image of `source` that inspect() gave `info` for, is the one its
+ * manifest describes: its size and layout facts, then its checksum, read
+ * whole from the same descriptor the command then prints from. What cat and
+ * show print is thereby what was written (as export and verify check it).
+ * A bare image has no manifest: inspect() checked its layout, all there is.
+ */
+export async function refuseUnlessIntact(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo): Promise<void> {
+  const manifest = source.manifest;
+  if (manifest === null) return;
+  const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
+  const problem = imageDisagreement(info, manifest) ?? (chunkSize === null ? unknownAlgorithm(manifest) : await checksumProblem(source, await image.checksum(chunkSize)));
+  if (problem !== null) throw await damaged(source, problem);
+}
+
+/** Null when `actual` is the manifest's checksum; else the mismatch, in verify's words for a generation. */
+async function checksumProblem(source: Pick<Source, 'store' | 'generation' | 'manifest'>, actual: string): Promise<string | null> {
+  const { manifest, generation, store } = source;
+  if (actual === manifest!.checksum.value) return null;
+  if (generation === null || store === null) return `checksum mismatch: the image is not the one its manifest was written for (manifest ${manifest!.checksum.value}, image ${actual})`;
+  // A delta's mismatch names the full generation at its chain's root (resolved again: an error path only).
+  const root = generation.manifest.kind === 'delta' ? (await store.chainOf(generation)).at(-1)!.sequence : generation.sequence;
+  return checksumMismatch(generation, actual, root);
 }

@@ -1,5 +1,5 @@
 // shm-host list: the generations of a snapshot directory, newest first.
-import type { ListedGeneration } from '../store/index.js';
+import type { Generation, ListedGeneration, SnapshotStore } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
 import { listReplica, withReplicaConnection } from './replica-list.js';
@@ -19,7 +19,10 @@ export interface ListRow {
   readonly latest: { readonly offset: string; readonly length: number } | null;
   readonly writeOffset: string | null;
   readonly checksum: { readonly algorithm: string; readonly value: string } | null;
-  /** `ok`/`bad` after --verify; `unchecked` without it; `bad` when the manifest cannot be read. */
+  /**
+   * `ok`/`bad` after --verify; without it `unchecked`, or `bad` when a file it needs (its own data file, its
+   * chain's) is missing or not at its manifest's size; `bad` when the manifest cannot be read.
+   */
   readonly state: CheckState;
   readonly problem: string | null;
   readonly image: string;
@@ -48,6 +51,26 @@ function row(listed: ListedGeneration, state: CheckState, problem: string | null
   };
 }
 
+/**
+ * Why `g` cannot be read, from stat(2) alone (list reads no image bytes):
+ * a file of it or of its chain missing or not at its manifest's size; null
+ * when each is there. Its chain is taken from the listing; a link the
+ * listing lacks is left to the store to resolve and word.
+ */
+async function filesProblem(store: SnapshotStore, g: Generation, bySequence: ReadonlyMap<number, ListedGeneration>): Promise<string | null> {
+  const chain: Generation[] = [g];
+  for (let link: Generation = g; link.manifest.kind === 'delta' && chain.length <= bySequence.size;) {
+    const parent = bySequence.get(link.manifest.parent!);
+    if (parent === undefined || !parent.ok) break;
+    chain.push((link = parent));
+  }
+  const whole = chain.at(-1)!.manifest.kind === 'full';
+  const problem = await store.chainProblem(g, whole ? chain : null);
+  // The row names the generation already.
+  const prefix = `generation ${g.sequence} cannot be read: `;
+  return problem?.startsWith(prefix) ? problem.slice(prefix.length) : problem;
+}
+
 export const listCommand = defineCommand({
   command: 'list',
   describe: 'List the generations in the snapshot directory, newest first',
@@ -66,12 +89,19 @@ export const listCommand = defineCommand({
       const rows: ListRow[] = [];
       const total = args.verify ? listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0) : 0;
       const progress = ctx.progress('verifying', total, { json: args.json });
+      const bySequence = new Map(listed.map((g) => [g.sequence, g]));
       try {
         for (const g of listed) {
           // Pruned by a running host since the directory was read: it no longer exists, so it is not listed.
           if (!g.ok && (await store.gone(g))) continue;
-          if (!g.ok || !args.verify) {
-            rows.push(row(g, 'unchecked', null, await store.diskBytes(g)));
+          if (!g.ok) {
+            rows.push(row(g, 'bad', null, await store.diskBytes(g)));
+            continue;
+          }
+          if (!args.verify) {
+            const problem = await filesProblem(store, g, bySequence);
+            if (problem !== null && (await store.gone(g))) continue;
+            rows.push(row(g, problem === null ? 'unchecked' : 'bad', problem, await store.diskBytes(g)));
             continue;
           }
           const verdict = await store.verify(g);

@@ -1,7 +1,7 @@
 // shm-host show <ref>: one generation's manifest, header, records and tail.
 import type { ImageInfo, Manifest } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { describeDamage } from './damage.js';
+import { describeDamage, refuseUnlessIntact } from './damage.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
@@ -17,7 +17,7 @@ function manifestText(m: Manifest): string {
     ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes`],
     ['chain', m.delta === null ? 'none (a full generation needs no other)' : `${m.chain.links} delta${m.chain.links === 1 ? '' : 's'} (${humanBytes(m.chain.bytes)} in delta files) over a full generation`],
     ['image size', sized(m.imageSize)],
-    ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (not checked here: see shm-host verify)`],
+    ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (matches the image)`],
     ['configured', m.configured ? 'yes' : 'no (a raw capture of a file no writer configured)'],
     ['records', String(m.records)],
     ['latest', m.latest === null ? 'none' : `offset ${m.latest.offset}, ${m.latest.length} bytes`],
@@ -62,9 +62,13 @@ export const showCommand = defineCommand({
       const image = await source.openImage();
       let info: ImageInfo;
       try {
-        info = await image.inspect({ raw: source.manifest?.configured === false });
-      } catch (err) {
-        throw await describeDamage(source, err);
+        try {
+          info = await image.inspect({ raw: source.manifest?.configured === false });
+        } catch (err) {
+          throw await describeDamage(source, err);
+        }
+        // What show decodes from the image (header, records) is shown only if the image is the one its manifest describes.
+        await refuseUnlessIntact(source, image, info);
       } finally {
         await image.close();
       }

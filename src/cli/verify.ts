@@ -1,13 +1,16 @@
 // shm-host verify [<ref>|--all]: checksum, sizes, layout and every valid
 // record's bounds; what is wrong, per generation; exit 1 if anything is.
 import fs from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { FormatError } from '../format/index.js';
-import { ExportFormatError, imageDisagreement, readExport, type ListedGeneration, type SnapshotStore } from '../store/index.js';
+import {
+  ExportFormatError, StoreError, imageDisagreement, parseGenerationFileName, readExport, type ListedGeneration, type SnapshotStore,
+} from '../store/index.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 import { REF_HELP, withDir, withJson, exampleLines } from './options.js';
 import type { Progress } from './progress.js';
-import { PRUNED_RETRIES, openReadOnly, resolveSource, type Source } from './source.js';
+import { PRUNED_RETRIES, openReadOnly, parseRef, resolveSource, type Source } from './source.js';
 
 /** One verified snapshot, as `verify --json` prints it. */
 export interface VerifyResult {
@@ -92,7 +95,15 @@ async function verifyAll(store: SnapshotStore, listed: readonly ListedGeneration
  */
 async function verifyRef(ref: string, dir: string, ctx: CommandContext, json: boolean): Promise<VerifyResult> {
   for (let attempt = 0; ; attempt++) {
-    const source = await resolveSource(ref, dir);
+    let source: Source;
+    try {
+      source = await resolveSource(ref, dir);
+    } catch (err) {
+      // A generation that exists but cannot be read is a bad one, as --all reports it; a ref that names none stays an error.
+      const unreadable = err instanceof StoreError && err.code === 'BAD_MANIFEST' ? await unreadableResult(ref, dir) : null;
+      if (unreadable === null) throw err;
+      return unreadable;
+    }
     try {
       const progress = ctx.progress('verifying', sizeOf(source), { json });
       let result: VerifyResult;
@@ -106,6 +117,34 @@ async function verifyRef(ref: string, dir: string, ctx: CommandContext, json: bo
     } finally {
       await source.close();
     }
+  }
+}
+
+/**
+ * The bad result verify --all gives for the generation `ref` names (a
+ * sequence of `dir`, or a gen-* file in some snapshot directory) when the
+ * listing holds it but its manifest cannot be read (not JSON, another
+ * generation's...); null when it names none.
+ */
+async function unreadableResult(ref: string, dir: string): Promise<VerifyResult | null> {
+  const parsed = parseRef(ref);
+  let sequence: number;
+  if (parsed.kind === 'sequence') {
+    sequence = parsed.sequence;
+  } else if (parsed.kind === 'path') {
+    const named = parseGenerationFileName(basename(parsed.path));
+    if (named === null || (named.kind !== 'image' && named.kind !== 'delta')) return null;
+    sequence = named.sequence;
+    dir = dirname(resolve(parsed.path));
+  } else {
+    return null;
+  }
+  const store = await openReadOnly(dir);
+  try {
+    const entry = (await store.list()).find((g) => g.sequence === sequence);
+    return entry === undefined || entry.ok ? null : result({ kind: 'generation', path: entry.imagePath }, sequence, entry.reason);
+  } finally {
+    await store.close();
   }
 }
 

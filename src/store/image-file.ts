@@ -6,12 +6,13 @@
 // mapping: an image truncated while it is read gives an error, not SIGBUS.
 import fs from 'node:fs';
 import {
-  DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
+  ChunkDigests, DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
   checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
 } from '../format/index.js';
 import { dataRuns } from '../sys/index.js';
+import { digestImage } from './checksum-file.js';
 import { StoreError } from './errors.js';
-import { realStoreFs, type StoreFs } from './fs.js';
+import { readFullyWith, realStoreFs, type StoreFs } from './fs.js';
 import type { ChainImage } from './chain.js';
 
 /** Bytes read per step when streaming a large part of an image. */
@@ -165,6 +166,25 @@ export class ImageFile {
       // A new buffer each step: a stream may still hold the previous chunk after write() returned.
       yield await this.read(at, length);
     }
+  }
+
+  /**
+   * The checksum of the whole image in chunks of `chunkSize` bytes, as a
+   * manifest's checksum.value gives it (docs/FORMAT.md), from the bytes this
+   * descriptor (or chain) reads: what read() and chunks() return is what was
+   * checked. A file's holes are hashed as zeros without being read.
+   */
+  async checksum(chunkSize: number): Promise<string> {
+    const digests = new ChunkDigests(this.size, chunkSize);
+    if (this.#chain !== null) {
+      const chain = this.#chain;
+      await digestImage((buf, offset, length, position) => chain.read(buf, offset, length, position), digests);
+    } else {
+      const base = this.#base;
+      const runs = dataRuns(this.#fd, base, base + this.size).map(([a, b]): [number, number] => [a - base, b - base]);
+      await digestImage((buf, offset, length, position) => readFullyWith(this.#sfs, this.#fd, buf, offset, length, base + position), digests, runs);
+    }
+    return digests.value();
   }
 
   /** True while the file still holds image bytes up to `end` (a hole is only zeros if the file did not shrink). */
