@@ -9,7 +9,7 @@ import { ExportFormatError, exportFileStream, importExport, type Generation, typ
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { withDir, withJson, exampleLines } from './options.js';
-import { openForWriting } from './writable-store.js';
+import { openForWriting, undoingNewDirectory } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
 
@@ -42,7 +42,7 @@ export const importCommand = defineCommand({
       input.once('close', () => { void handle.close(); });
     }
     try {
-      return await importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file);
+      return await undoingNewDirectory(args.dir, 'import', () => importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file));
     } finally {
       input.destroy();
     }
