@@ -98,6 +98,21 @@ t.test('an export path that cannot be written: one line naming it (not the tempo
   t.same(names(join(base, 'adir')), [], 'nothing left in the directory');
 });
 
+t.test('an export file that cannot be read: one line naming it and the fix, and no directory made', async (t) => {
+  const base = t.testdir({ afile: 'x' });
+  for (const [what, file, pattern] of [
+    ['missing', join(base, 'nodir', 'x.shmx'), /: no such file \(ENOENT\) \(check the path of the export file, or give - to read one from stdin\)/],
+    ['below a file', join(base, 'afile', 'x.shmx'), /: a part of its path is not a directory \(ENOTDIR\)/],
+  ] as const) {
+    const r = await runBin(['import', file, '--dir', join(base, 'state')]);
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.ok(isOneLineError(r.stderr), `${what}: one line (${r.stderr.trim()})`);
+    t.match(r.stderr, new RegExp(`^shm-host: cannot import ${file}`), `${what}: names the file`);
+    t.match(r.stderr, pattern, what);
+  }
+  t.same(names(base), ['afile'], 'no snapshot directory made');
+});
+
 t.test('roll back through real pipes: export latest~2 - | import -', async (t) => {
   const { dir } = await store(t, 3);
   const before = JSON.parse((await runCli(['list', '--dir', dir, '--json'])).out).generations.map((g: any) => g.sequence);
