@@ -13,14 +13,19 @@ const FLAGS = new Set(['--help', '-h', '--version', '--json', '--verify', '--qui
 /** True when `arg` is an option whose value is the next word. */
 const takesValue = (arg: string): boolean => arg.startsWith('--') && !arg.includes('=') && !FLAGS.has(arg) && !arg.startsWith('--no-');
 
+/** True when `word` is `--` or an option, which no option takes as its value. */
+const isOptionLike = (word: string | undefined): boolean => word !== undefined && /^-./.test(word);
+
 /** The first word of argv before `--` that is neither an option nor an option's value, and where it is. */
 export function firstWord(argv: readonly string[]): { word: string; index: number } | null {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return null;
     if (!a.startsWith('-')) return { word: a, index: i };
-    // `--` is never an option's value (`--dri -- true`: the program follows).
-    if (takesValue(a) && argv[i + 1] !== '--') i++;
+    // Neither `--` nor an option is an option's value (`--dri -- true`: the program follows;
+    // `--keep --interval 1s`: --keep lacks its value, which yargs says). A lone `-` is one (stdin, stdout);
+    // a negative number was attached to its option before (attachMinusValues).
+    if (takesValue(a) && !isOptionLike(argv[i + 1])) i++;
   }
   return null;
 }

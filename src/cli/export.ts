@@ -1,4 +1,6 @@
 // shm-host export <ref> <file|->: a generation as one portable, checksummed file.
+import fs from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, imageDisagreement, writeExport } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { damaged, describeDamage } from './damage.js';
@@ -7,15 +9,49 @@ import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
 
-/** The export file, durable once committed; an existing one is replaced only with --force. */
+/**
+ * Why the export file `path` cannot be written, as one line naming it (the
+ * errno error names the temporary file beside it, which the user never
+ * gave) and the fix; any other error as it is.
+ */
+function destinationFailure(path: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const parent = dirname(path);
+  let parentStat: fs.Stats | undefined;
+  try {
+    parentStat = fs.statSync(parent);
+  } catch {
+    // Missing, or below a file: said by the errno below.
+  }
+  const fail = (problem: string, fix: string): CommandFailure => new CommandFailure(typeof code === 'string' ? code : 'EXPORT_PATH', problem, fix, { cause: err });
+  switch (code) {
+    case 'ENOENT':
+      // A parent that exists yet gives ENOENT makes no files (/proc).
+      if (parentStat?.isDirectory() === true) return fail(`cannot write ${path}: ${parent} takes no new files (ENOENT)`, 'give a path on a disk file system');
+      return fail(`cannot write ${path}: the directory ${parent} does not exist (ENOENT)`, 'create it or give another path');
+    case 'ENOTDIR': return fail(`cannot write ${path}: ${parentStat ? parent : `a part of ${parent}`} is not a directory (ENOTDIR)`, 'give a path in an existing directory');
+    case 'EISDIR': return isDirectory(path);
+    case 'EACCES': case 'EPERM': return fail(`cannot write ${path}: permission denied in ${parent} (${code})`, 'give a path in a directory you can write');
+    case 'EROFS': return fail(`cannot write ${path}: ${parent} is on a read-only file system (EROFS)`, 'give a path on a writable file system');
+    case 'ENOSPC': case 'EDQUOT': return fail(`cannot write ${path}: no space left for it (${code})`, 'free some space or give a path on another file system');
+    default: return err;
+  }
+}
+
+const isDirectory = (path: string): CommandFailure =>
+  new CommandFailure('EISDIR', `${path} is a directory`, `give a file path, e.g. ${join(path, 'state.shmx')}`);
+
+/** The export file, durable once committed; an existing one is replaced only with --force, a directory never. */
 async function createExportFile(path: string, force: boolean): Promise<DurableFile> {
+  // Before "already exists": --force would not help, and rename(2) would refuse it only once everything is written.
+  if ((await fs.promises.stat(path).catch(() => null))?.isDirectory() === true) throw isDirectory(path);
   try {
     return await DurableFile.create(path, force);
   } catch (err) {
     if (err instanceof StoreError && err.code === 'EXISTS') {
       throw new CommandFailure('EXISTS', `${path} already exists`, 'remove it, choose another name, or pass --force', { cause: err });
     }
-    throw err;
+    throw destinationFailure(path, err);
   }
 }
 
@@ -64,7 +100,9 @@ export const exportCommand = defineCommand({
           if (!(err instanceof StoreError) || err.code !== 'CORRUPT') throw err;
           throw await damaged(source, 'its image does not match its checksum', err);
         }
-        await file?.commit();
+        await file?.commit().catch((err: unknown) => {
+          throw destinationFailure(args.file, err);
+        });
       } catch (err) {
         await file?.abort();
         throw err;

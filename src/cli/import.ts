@@ -9,7 +9,7 @@ import { ExportFormatError, exportFileStream, importExport, type Generation, typ
 import { defineCommand, type CommandContext } from './command.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { withDir, withJson, exampleLines } from './options.js';
-import { openForWriting } from './writable-store.js';
+import { openForWriting, undoingNewDirectory } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
 
@@ -31,7 +31,9 @@ export const importCommand = defineCommand({
       input = ctx.io.stdin;
     } else {
       // Open first, so a missing file fails before the directory is touched.
-      const handle = await fs.promises.open(args.file, 'r');
+      const handle = await fs.promises.open(args.file, 'r').catch((err: unknown) => {
+        throw unreadableExport(args.file, err);
+      });
       const stat = await handle.stat();
       if (!stat.isFile()) {
         await handle.close();
@@ -42,7 +44,7 @@ export const importCommand = defineCommand({
       input.once('close', () => { void handle.close(); });
     }
     try {
-      return await importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file);
+      return await undoingNewDirectory(args.dir, 'import', () => importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file));
     } finally {
       input.destroy();
     }
@@ -86,4 +88,13 @@ async function importFrom(input: Readable, args: { dir: string; json: boolean },
   } finally {
     await store.close();
   }
+}
+
+/** Why the export file `file` cannot be opened, as one line with the fix; any other error as it is. */
+function unreadableExport(file: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const why: Record<string, string> = { ENOENT: 'no such file', ENOTDIR: 'a part of its path is not a directory', EACCES: 'permission denied', ELOOP: 'too many symbolic links' };
+  if (typeof code !== 'string' || why[code] === undefined) return err;
+  const fix = code === 'EACCES' ? 'give an export file you can read' : 'check the path of the export file, or give - to read one from stdin';
+  return new CommandFailure(code, `cannot import ${file}: ${why[code]} (${code})`, fix, { cause: err });
 }

@@ -4,7 +4,7 @@ import { defineCommand } from './command.js';
 import { exampleLines, withDir, withJson } from './options.js';
 import { openReplicaFromArgs, replicaFailure, withReplicaConnection } from './replica-options.js';
 import { UsageError } from './errors.js';
-import { lockedFailure } from './writable-store.js';
+import { lockedFailure, undoingNewDirectory } from './writable-store.js';
 
 export const restoreCommand = defineCommand({
   command: 'restore',
@@ -21,11 +21,11 @@ export const restoreCommand = defineCommand({
     const client = await openReplicaFromArgs('--from', args.from, args);
     const { restoreFromReplica, verifyStoreGeneration } = await import('../replica/index.js');
     try {
-      const result = await restoreFromReplica({
+      const result = await undoingNewDirectory(args.dir, 'restore', () => restoreFromReplica({
         client, dir: args.dir, verify: verifyStoreGeneration,
         ...(sequence === undefined ? {} : { sequence }),
         onFallback: (s, reason) => ctx.io.stderr.write(`shm-host: replica generation ${s} passed over: ${reason}\n`),
-      });
+      }));
       const g = result.generation;
       if (args.json) await ctx.out.json({ dir: args.dir, sequence: g.sequence, offset: g.offset, chain: result.chain, files: result.files, fallbacks: result.fallbacks });
       else await ctx.out.write(`restored generation ${g.sequence} (offset ${g.offset ?? 'none'}, ${result.files.length} files) from ${args.from} into ${args.dir}\n`);

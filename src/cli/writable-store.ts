@@ -3,15 +3,19 @@
 // directory another writer holds: importing under a running child would be
 // pointless (its next capture supersedes the import), a host prunes by its
 // own --keep, and two writers of one directory could mix two histories.
-import { DirectoryLockedError, SnapshotStore, holderLine } from '../store/index.js';
+import { DirectoryLockedError, SnapshotStore, holderLine, missingDirectories, removeNewDirectories } from '../store/index.js';
 import { CommandFailure } from './errors.js';
 
-/** Opens `dir` for writing (`what`: import, prune), turning "another writer holds the lock" into one line. */
-export async function openForWriting(dir: string, what: string): Promise<SnapshotStore> {
+/**
+ * Opens `dir` for writing (`what`: import, prune), turning "another writer
+ * holds the lock" into one line. `create` false (prune): a directory that
+ * does not exist is refused as the read commands refuse it, and nothing is made.
+ */
+export async function openForWriting(dir: string, what: string, create = true): Promise<SnapshotStore> {
   // Keep every generation there is: retention on commit must not delete any
   // (the host applies its own --keep at its next capture).
   try {
-    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER, writer: what });
+    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER, writer: what, create });
   } catch (err) {
     throw lockedFailure(err, what, dir);
   }
@@ -28,4 +32,20 @@ export function lockedFailure(err: unknown, what: string, dir: string): unknown 
     return new CommandFailure('LOCKED', `cannot ${what}: a host is running on ${dir} (${holderLine(err.holderPid, null)})`, `stop the host first, then ${what} again`, { cause: err });
   }
   return new CommandFailure('LOCKED', `cannot ${what}: another shm-host is writing ${dir} (${holderLine(err.holderPid, err.holderRole)})`, `wait for the ${err.holderRole} to finish, then ${what} again`, { cause: err });
+}
+
+/**
+ * Runs `write`, the work of `what` (import, restore) into `dir`; when it
+ * fails and `dir` did not exist before, removes the directories it made
+ * (removeNewDirectories: only while they hold nothing but its lock), then
+ * rethrows.
+ */
+export async function undoingNewDirectory<T>(dir: string, what: string, write: () => Promise<T>): Promise<T> {
+  const created = await missingDirectories(dir);
+  try {
+    return await write();
+  } catch (err) {
+    await removeNewDirectories(created, what);
+    throw err;
+  }
 }

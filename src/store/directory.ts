@@ -19,10 +19,10 @@ const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
  */
 export async function prepareDirectory(sfs: StoreFs, dir: string): Promise<void> {
   try {
-    let stat = await statOrNull(sfs, dir);
+    let stat = await statOrNull(sfs, dir, true);
     if (stat === null) {
       await createDirectory(sfs, dir);
-      stat = await statOrNull(sfs, dir);
+      stat = await statOrNull(sfs, dir, true);
       if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} vanished right after it was created`, { path: dir, hint: 'check what removes it' });
     }
     checkDirectory(dir, stat);
@@ -56,9 +56,9 @@ export async function refuseUnfinishedRestore(sfs: StoreFs, dir: string): Promis
 /** Checks an existing `dir` for a read-only store: it must exist and be a directory. Throws a DirectoryPathError. */
 export async function requireDirectory(sfs: StoreFs, dir: string): Promise<void> {
   try {
-    const stat = await statOrNull(sfs, dir);
+    const stat = await statOrNull(sfs, dir, false);
     if (stat === null) throw new StoreError('NOT_FOUND', `snapshot directory ${dir} does not exist`, { path: dir, hint: 'check the snapshot directory path', option: 'dir' });
-    if (!stat.isDirectory()) throw notADirectory(dir);
+    if (!stat.isDirectory()) throw notADirectory(dir, dir, false);
   } catch (err) {
     throw asPathError(err);
   }
@@ -90,7 +90,7 @@ async function createDirectory(sfs: StoreFs, dir: string): Promise<void> {
 }
 
 function checkDirectory(dir: string, stat: fs.Stats): void {
-  if (!stat.isDirectory()) throw notADirectory(dir);
+  if (!stat.isDirectory()) throw notADirectory(dir, dir, true);
   const uid = process.getuid?.();
   if (uid !== undefined && stat.uid !== uid) {
     throw new StoreError('UNSAFE_DIRECTORY', `snapshot directory ${dir} belongs to user ${stat.uid}, not to this user (${uid})`, {
@@ -107,17 +107,38 @@ function checkDirectory(dir: string, stat: fs.Stats): void {
   }
 }
 
-function notADirectory(dir: string): StoreError {
-  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, { path: dir, hint: 'name a directory (or a path that does not exist yet)', option: 'dir' });
+/**
+ * `file` (`dir` itself, or a path above it) is not a directory. A writer
+ * (`creates`) may also be given a path that does not exist yet; a reader
+ * only the directory a host wrote.
+ */
+function notADirectory(dir: string, file: string, creates: boolean): StoreError {
+  if (file !== dir) {
+    return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir}: ${file} exists but is not a directory`, { path: file, hint: 'name a path whose parents are directories', option: 'dir' });
+  }
+  return new StoreError('NOT_A_DIRECTORY', `snapshot path ${dir} exists but is not a directory`, {
+    path: dir,
+    hint: creates ? 'name a directory, or a path that does not exist yet' : 'name the snapshot directory a host wrote',
+    option: 'dir',
+  });
 }
 
-async function statOrNull(sfs: StoreFs, dir: string): Promise<fs.Stats | null> {
+/** The nearest path above `dir` that exists and is not a directory (what ENOTDIR from stat(2) of `dir` is about), or `dir`. */
+async function fileAbove(sfs: StoreFs, dir: string): Promise<string> {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    const stat = await sfs.stat(d).catch(() => null);
+    if (stat !== null) return stat.isDirectory() ? dir : d;
+  }
+  return dir;
+}
+
+async function statOrNull(sfs: StoreFs, dir: string, creates: boolean): Promise<fs.Stats | null> {
   try {
     return await sfs.stat(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'ENOTDIR') throw notADirectory(dir);
+    if (code === 'ENOTDIR') throw notADirectory(dir, await fileAbove(sfs, dir), creates);
     throw storeIoError('inspect the snapshot directory', dir, err);
   }
 }

@@ -15,6 +15,7 @@ export { SnapshotStore } from './store.js';
 export { StoreError, DirectoryLockedError, DirectoryPathError, holderLine, storeIoError, type StoreErrorCode } from './errors.js';
 export { UnusableGeneration, chainUnreadable, checksumMismatch, imageSizeMismatch, imageUnopenable, imageUnreadable, unknownAlgorithm } from './unusable.js';
 export { DirectoryLock } from './lock.js';
+export { missingDirectories, removeNewDirectories } from './new-directory.js';
 export { raiseSequenceFloorIn, readSequenceFloor } from './sequence-floor.js';
 export { markRestoreInProgress, clearRestoreMarker } from './restore-marker.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';

@@ -119,6 +119,24 @@ export class DirectoryLock {
       await this.#sfs.close(fd);
     }
   }
+
+  /**
+   * Removes the lock file, then releases the lock: for a holder about to
+   * remove a directory it created (a failed import's). Unlinked while
+   * held, so no other writer can have taken it meanwhile; one that opened
+   * the file before finds it held by this process and refuses.
+   */
+  async releaseRemoving(): Promise<void> {
+    if (this.#fd === null) return;
+    const fd = this.#fd;
+    this.#fd = null;
+    try {
+      await this.#sfs.unlink(this.path);
+      unlock(fd);
+    } finally {
+      await this.#sfs.close(fd);
+    }
+  }
 }
 
 /** The pid written in the lock file, when it names a process that is alive, and what it said it does (null when it did not). */

@@ -1,7 +1,7 @@
 // What opening a snapshot directory for writing does before the store
 // exists: the directory made and checked, the lock taken, an interrupted
 // restore refused, debris swept, and the next sequence decided.
-import { asPathError, prepareDirectory, refuseUnfinishedRestore } from './directory.js';
+import { asPathError, prepareDirectory, refuseUnfinishedRestore, requireDirectory } from './directory.js';
 import { DirectoryLockedError, storeIoError } from './errors.js';
 import type { StoreFs } from './fs.js';
 import { DirectoryLock } from './lock.js';
@@ -9,7 +9,8 @@ import { readSequenceFloor } from './sequence-floor.js';
 import { settleDirectory } from './settle.js';
 
 /**
- * Prepares `dir` for a writer (`what`, written in the lock file) and
+ * Prepares `dir` for a writer (`what`, written in the lock file; `create`:
+ * make `dir` when missing, else require it, see StoreOptions.create) and
  * returns its lock, held, with the next sequence: one above the newest
  * generation and above the recorded sequence floor (sequence-floor.ts),
  * and the sequences stray files hold.
@@ -17,7 +18,8 @@ import { settleDirectory } from './settle.js';
  * DirectoryPathError for a path that cannot be used (INTERRUPTED_RESTORE
  * for a directory an unfinished restore marked); StoreError otherwise.
  */
-export async function openForWriting(sfs: StoreFs, dir: string, what: string): Promise<{ lock: DirectoryLock; nextSequence: number; strays: ReadonlySet<number> }> {
+export async function openForWriting(sfs: StoreFs, dir: string, what: string, create = true): Promise<{ lock: DirectoryLock; nextSequence: number; strays: ReadonlySet<number> }> {
+  if (!create) await requireDirectory(sfs, dir);
   await prepareDirectory(sfs, dir);
   // The lock file is the first file written: a directory on a read-only
   // file system, or one this user cannot write, fails here.

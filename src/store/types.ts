@@ -101,11 +101,10 @@ export interface StoreOptions {
    * generation.
    */
   readonly firstSequence?: number;
-  /**
-   * What the writer is, one word written in the lock file beside its pid
-   * (`host` by default; `import`, `prune`): a second writer's refusal names it.
-   */
+  /** What the writer is (`host` by default; `import`, `prune`), written in the lock file beside its pid: a second writer's refusal names it. */
   readonly writer?: string;
+  /** Writable: create a missing `dir` and parents (default true); false: DirectoryPathError NOT_FOUND, as for readOnly (prune). */
+  readonly create?: boolean;
 }
 
 /** One file of a generation, for a tool that copies generations (replication). `bytes` is null for the manifest. */

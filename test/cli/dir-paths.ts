@@ -48,8 +48,47 @@ t.test('a directory its file system will not create (/proc/foo)', async (t) => {
 
 t.test('a file where the directory should be, and a file in the middle of the path', async (t) => {
   const base = t.testdir({ file: 'x' });
-  await expectPathProblem(t, join(base, 'file'), /not a directory/);
-  await expectPathProblem(t, join(base, 'file', 'below'), /not a directory/);
+  const file = join(base, 'file');
+  await expectPathProblem(t, file, /not a directory/);
+  await expectPathProblem(t, join(file, 'below'), /not a directory/);
+  // The line names the file in the path, not the path below it (status: the control socket's path, src/host/control).
+  const stores = COMMANDS.filter(([n]) => n !== 'status');
+  await expectPathProblem(t, join(file, 'below'), new RegExp(`: ${file} exists but is not a directory`), stores);
+  await expectPathProblem(t, join(file, 'below', 'deeper'), new RegExp(`: ${file} exists but is not a directory`), stores);
+  // A command that only reads is not told it may name a path that does not exist yet; a host is.
+  const readers = COMMANDS.filter(([n]) => n !== 'run' && n !== 'status');
+  await expectPathProblem(t, file, /^(?![^]*does not exist yet)[^]*not a directory/, readers);
+  await expectPathProblem(t, file, /or a path that does not exist yet/, COMMANDS.filter(([n]) => n === 'run'));
+});
+
+t.test('prune, import and restore on a directory that does not exist: nothing is left behind', async (t) => {
+  const base = t.testdir({ 'bad.shmx': 'not an export\n', replica: {}, kept: { other: 'x' } });
+  // prune: the read commands' line (nothing to prune there), and nothing made.
+  await expectPathProblem(t, join(base, 'nope', 'deep', 'er'), /snapshot directory .*nope\/deep\/er does not exist/, COMMANDS.filter(([n]) => n === 'prune'));
+  t.equal(fs.existsSync(join(base, 'nope')), false, 'prune made no directory');
+  const failed = async (argv: string[], pattern: RegExp): Promise<void> => {
+    const r = await shmHost(argv);
+    t.equal(r.code, 1, `${argv[0]}: exit 1 (${r.stderr.trim()})`);
+    t.ok(isOneLineError(r.stderr), `${argv[0]}: one line`);
+    t.match(r.stderr, pattern);
+  };
+  // A failed import or restore removes the directories it made, and only those.
+  await failed(['import', join(base, 'bad.shmx'), '--dir', join(base, 'new', 'state')], /cannot import/);
+  t.equal(fs.existsSync(join(base, 'new')), false, 'the failed import left no directory');
+  await failed(['restore', '--from', `file://${join(base, 'replica')}`, '--dir', join(base, 'new2', 'state')], /no generation/);
+  t.equal(fs.existsSync(join(base, 'new2')), false, 'the failed restore left no directory');
+  await failed(['import', join(base, 'bad.shmx'), '--dir', join(base, 'kept', 'state')], /cannot import/);
+  t.same(fs.readdirSync(join(base, 'kept')), ['other'], 'the parent that existed stays, with what it held');
+  fs.mkdirSync(join(base, 'empty'), { mode: 0o700 });
+  await failed(['import', join(base, 'bad.shmx'), '--dir', join(base, 'empty')], /cannot import/);
+  t.equal(fs.existsSync(join(base, 'empty')), true, 'a directory that existed stays');
+  // A successful one keeps its new directory.
+  const state = join(base, 'made', 'state');
+  t.equal((await shmHost(['--dir', join(base, 'source'), '--restart', 'never', '--', 'true'])).code, 0);
+  t.equal((await shmHost(['export', 'latest', join(base, 'one.shmx'), '--dir', join(base, 'source')])).code, 0);
+  const imported = await shmHost(['import', join(base, 'one.shmx'), '--dir', state]);
+  t.equal(imported.code, 0, imported.stderr);
+  t.ok(fs.readdirSync(state).includes('lock'), 'the import\'s directory holds its generation');
 });
 
 t.test('a symbolic link loop, and a name longer than the file system allows', async (t) => {
@@ -98,5 +137,6 @@ t.test('a read-only file system', { skip: isRoot ? false : 'needs root to mount 
   await execa('mount', ['-o', 'remount,ro', mnt]);
   const writers = COMMANDS.filter(([n]) => n === 'run' || n === 'prune');
   await expectPathProblem(t, mnt, /read-only/, writers);
-  await expectPathProblem(t, join(mnt, 'new'), /read-only/, writers);
+  // prune makes no directory: a missing one is "does not exist", as for the read commands.
+  await expectPathProblem(t, join(mnt, 'new'), /read-only/, writers.filter(([n]) => n === 'run'));
 });

@@ -76,6 +76,43 @@ t.test('an existing file is kept unless --force; stdout must not be a terminal',
   t.match(noManifest.stderr, /has no manifest to export with/);
 });
 
+t.test('an export path that cannot be written: one line naming it (not the temporary file) and the fix', async (t) => {
+  const { base, dir } = await store(t, 1);
+  fs.writeFileSync(join(base, 'afile'), 'x');
+  fs.mkdirSync(join(base, 'adir'));
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a missing directory', [join(base, 'nodir', 'x.shmx')], new RegExp(`^shm-host: cannot write ${join(base, 'nodir', 'x.shmx')}: the directory ${join(base, 'nodir')} does not exist .*\\(create it or give another path\\)\n$`)],
+    ['a directory', [join(base, 'adir')], new RegExp(`^shm-host: ${join(base, 'adir')} is a directory \\(give a file path, e.g. ${join(base, 'adir', 'state.shmx')}\\)\n$`)],
+    ['a directory, with --force', [join(base, 'adir'), '--force'], /adir is a directory \(give a file path/],
+    ['a file as its directory', [join(base, 'afile', 'x.shmx')], new RegExp(`cannot write .*: ${join(base, 'afile')} is not a directory`)],
+    ['a file system that makes no files', ['/proc/shm-host-test.shmx'], /cannot write \/proc\/shm-host-test.shmx: \/proc takes no new files/],
+  ];
+  for (const [what, argv, pattern] of cases) {
+    // The binary: the errno errors come from its own system calls.
+    const r = await runBin(['export', 'latest', '--dir', dir, ...argv]);
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.ok(isOneLineError(r.stderr), `${what}: one line (${r.stderr.trim()})`);
+    t.match(r.stderr, pattern, what);
+    t.notMatch(r.stderr, /\.tmp-/, `${what}: no temporary file named`);
+  }
+  t.same(names(join(base, 'adir')), [], 'nothing left in the directory');
+});
+
+t.test('an export file that cannot be read: one line naming it and the fix, and no directory made', async (t) => {
+  const base = t.testdir({ afile: 'x' });
+  for (const [what, file, pattern] of [
+    ['missing', join(base, 'nodir', 'x.shmx'), /: no such file \(ENOENT\) \(check the path of the export file, or give - to read one from stdin\)/],
+    ['below a file', join(base, 'afile', 'x.shmx'), /: a part of its path is not a directory \(ENOTDIR\)/],
+  ] as const) {
+    const r = await runBin(['import', file, '--dir', join(base, 'state')]);
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.ok(isOneLineError(r.stderr), `${what}: one line (${r.stderr.trim()})`);
+    t.match(r.stderr, new RegExp(`^shm-host: cannot import ${file}`), `${what}: names the file`);
+    t.match(r.stderr, pattern, what);
+  }
+  t.same(names(base), ['afile'], 'no snapshot directory made');
+});
+
 t.test('roll back through real pipes: export latest~2 - | import -', async (t) => {
   const { dir } = await store(t, 3);
   const before = JSON.parse((await runCli(['list', '--dir', dir, '--json'])).out).generations.map((g: any) => g.sequence);
