@@ -64,7 +64,7 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
     // exist, although their records may be intact (a damaged tail fails the
     // whole checksum): the only copy of the state, lost without a word.
     throw new ShmHostError('NO_USABLE_GENERATION', `no generation in ${file.dir} can be restored (${generations} found, each logged above with why)`, {
-      hint: `the host does not start empty over them, which would let retention delete them: \`shm-host verify --all --dir ${file.dir}\` says what is wrong with each; move the directory aside to start empty`,
+      hint: 'the host does not start empty over them, which would let retention delete them: shm-host verify says what is wrong with each; move the directory aside to start empty',
       path: file.dir,
     });
   }
