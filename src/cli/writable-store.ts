@@ -3,7 +3,7 @@
 // directory another writer holds: importing under a running child would be
 // pointless (its next capture supersedes the import), a host prunes by its
 // own --keep, and two writers of one directory could mix two histories.
-import { DirectoryLockedError, SnapshotStore, holderLine, missingDirectories, removeNewDirectories } from '../store/index.js';
+import { DirectoryLockedError, SnapshotStore, holderLine, missingDirectories, removeNewDirectories, sweptLine } from '../store/index.js';
 import { CommandFailure } from './errors.js';
 
 /**
@@ -15,7 +15,9 @@ export async function openForWriting(dir: string, what: string, create = true): 
   // Keep every generation there is: retention on commit must not delete any
   // (the host applies its own --keep at its next capture).
   try {
-    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER, writer: what, create });
+    // What the open's sweep removed is said, as a host logs it: a generation whose manifest went loses its data here.
+    const onSwept = (paths: readonly string[]): void => void process.stderr.write(`shm-host: ${what}: ${sweptLine(paths)}\n`);
+    return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER, writer: what, create, onSwept });
   } catch (err) {
     throw lockedFailure(err, what, dir);
   }

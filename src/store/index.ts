@@ -35,3 +35,4 @@ export { exportFileStream } from './export-file-stream.js';
 export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, IMAGE_CHECKSUM_ALGORITHM, ChunkDigests, chunkSizeOf } from '../format/index.js';
 export { writeExport, importExport, type ImportProgress } from './transfer.js';
 export { ShmHostError, type ShmHostErrorOptions } from '../errors.js';
+export { sweptLine } from './settle.js';

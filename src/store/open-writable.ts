@@ -13,12 +13,15 @@ import { settleDirectory } from './settle.js';
  * make `dir` when missing, else require it, see StoreOptions.create) and
  * returns its lock, held, with the next sequence: one above the newest
  * generation and above the recorded sequence floor (sequence-floor.ts),
- * and the sequences stray files hold.
+ * and the sequences stray files hold. `onSwept` is told the data files
+ * the sweep removed (settleDirectory()), when there are any.
  * @throws DirectoryLockedError when another writer holds the lock;
  * DirectoryPathError for a path that cannot be used (INTERRUPTED_RESTORE
  * for a directory an unfinished restore marked); StoreError otherwise.
  */
-export async function openForWriting(sfs: StoreFs, dir: string, what: string, create = true): Promise<{ lock: DirectoryLock; nextSequence: number; strays: ReadonlySet<number> }> {
+export async function openForWriting(
+  sfs: StoreFs, dir: string, what: string, create = true, onSwept?: (paths: readonly string[]) => void,
+): Promise<{ lock: DirectoryLock; nextSequence: number; strays: ReadonlySet<number> }> {
   if (!create) await requireDirectory(sfs, dir);
   await prepareDirectory(sfs, dir);
   // The lock file is the first file written: a directory on a read-only
@@ -29,7 +32,8 @@ export async function openForWriting(sfs: StoreFs, dir: string, what: string, cr
   try {
     // With the lock held: a restore that runs holds it too (we would not be here), so a marker is an interrupted one's.
     await refuseUnfinishedRestore(sfs, dir);
-    const { nextSequence, strays } = await settleDirectory(sfs, dir);
+    const { nextSequence, strays, swept } = await settleDirectory(sfs, dir);
+    if (swept.length > 0) onSwept?.(swept);
     const floor = await readSequenceFloor(sfs, dir);
     return { lock, nextSequence: Math.max(nextSequence, floor + 1), strays };
   } catch (err) {

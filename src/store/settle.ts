@@ -8,20 +8,29 @@ import { mapInOrder } from './in-order.js';
 import { readManifestText, scanDirectory } from './listing.js';
 import { parseManifest } from './manifest.js';
 import { generationPaths } from './names.js';
+import { basename } from 'node:path';
+
+/** The data files a sweep removed (`paths`, from StoreOptions.onSwept), in one line, as the host logs them and the CLI's writers print them. */
+export const sweptLine = (paths: readonly string[]): string =>
+  `removed ${paths.length} data file${paths.length === 1 ? '' : 's'} no manifest names (an interrupted write's, or a generation whose manifest was deleted): ${paths.map((p) => basename(p)).join(', ')}`;
 
 /**
  * Removes temporary files and images with no manifest from `dir`, fsyncs
  * the directory and every one above it, and returns the sequence the next
- * generation takes (after the newest real one) and the sequences stray
- * files hold (never written over). Failures are StoreErrors naming the step.
+ * generation takes (after the newest real one), the sequences stray
+ * files hold (never written over) and the data files removed (`swept`). Failures are StoreErrors naming the step.
  */
-export async function settleDirectory(sfs: StoreFs, dir: string): Promise<{ nextSequence: number; strays: ReadonlySet<number> }> {
+export async function settleDirectory(sfs: StoreFs, dir: string): Promise<{ nextSequence: number; strays: ReadonlySet<number>; swept: string[] }> {
   let step = 'clean up snapshot directory';
   try {
     const scan = await scanDirectory(sfs, dir);
     for (const name of scan.temporaries) await removeIfPresentWith(sfs, join(dir, name));
-    for (const sequence of scan.orphanImages) await removeIfPresentWith(sfs, generationPaths(dir, sequence).imagePath);
-    for (const sequence of scan.orphanDeltas) await removeIfPresentWith(sfs, generationPaths(dir, sequence, 'delta').imagePath);
+    // Data files no manifest names: said to the caller (a generation whose manifest was deleted loses its data here).
+    const swept = [
+      ...scan.orphanImages.map((sequence) => generationPaths(dir, sequence).imagePath),
+      ...scan.orphanDeltas.map((sequence) => generationPaths(dir, sequence, 'delta').imagePath),
+    ];
+    for (const path of swept) await removeIfPresentWith(sfs, path);
     // What an earlier process left may not be on the disk yet; it is now,
     // before this one restores from it or adds to it.
     step = 'sync snapshot directory';
@@ -31,7 +40,7 @@ export async function settleDirectory(sfs: StoreFs, dir: string): Promise<{ next
     // must not move it, or use it up.
     step = 'read the manifests of';
     const { generations, strays } = await classify(sfs, dir, scan.sequences);
-    return { nextSequence: (generations[0] ?? 0) + 1, strays: new Set(strays) };
+    return { nextSequence: (generations[0] ?? 0) + 1, strays: new Set(strays), swept };
   } catch (err) {
     throw storeIoError(step, dir, err);
   }

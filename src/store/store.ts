@@ -74,7 +74,7 @@ export class SnapshotStore implements SnapshotStoreApi {
       });
       return new SnapshotStore(sfs, dir, keep, true, null, 0, limits);
     }
-    const { lock, nextSequence, strays } = await openForWriting(sfs, dir, options.writer ?? 'host', options.create !== false);
+    const { lock, nextSequence, strays } = await openForWriting(sfs, dir, options.writer ?? 'host', options.create !== false, options.onSwept);
     return new SnapshotStore(sfs, dir, keep, false, lock, Math.max(nextSequence, options.firstSequence ?? 1), limits, strays, options.spare);
   }
 

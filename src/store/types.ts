@@ -78,11 +78,7 @@ export interface NewestVerified {
 export interface StoreOptions {
   /** Generations kept by retention (>= 2, default 3). */
   readonly keep?: number;
-  /**
-   * Inspect only: no lock, no directory creation, no sweep of temporary
-   * files, no writes. What list/show/verify/cat/export use, so they work
-   * beside a running host and on directories they may only read.
-   */
+  /** Inspect only: no lock, no directory creation, no sweep, no writes (list/show/verify/cat/export, beside a running host). */
   readonly readOnly?: boolean;
   /** The file-system operations to use (default: the real file system); a test substitutes a recording one. */
   readonly fs?: StoreFs;
@@ -105,6 +101,8 @@ export interface StoreOptions {
   readonly writer?: string;
   /** Writable: create a missing `dir` and parents (default true); false: DirectoryPathError NOT_FOUND, as for readOnly (prune). */
   readonly create?: boolean;
+  /** Told the data files the open removed because no manifest names them (debris of an interrupted write, or a generation whose manifest went): absolute paths. */
+  readonly onSwept?: (paths: readonly string[]) => void;
 }
 
 /** One file of a generation, for a tool that copies generations (replication). `bytes` is null for the manifest. */

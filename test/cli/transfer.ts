@@ -228,3 +228,13 @@ t.test('prune keeps the newest N, and always the newest generation that verifies
   t.equal((await runCli(['verify', '3', '--dir', dir])).code, 0);
   t.ok(isOneLineError((await runCli(['prune', '--keep', '2', '--dir', join(dir, 'gen-0000000000000003.img')])).stderr));
 });
+
+t.test('prune says which data files without a manifest its open removed, as a host logs them', async (t) => {
+  const dir = join(t.testdir(), 'snapshots');
+  await writeGenerations(dir, { generations: 2 });
+  fs.writeFileSync(join(dir, 'gen-0000000000000009.img'), 'an image whose manifest was deleted');
+  const r = await runBin(['prune', '--keep', '2', '--dir', dir]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stderr, 'shm-host: prune: removed 1 data file no manifest names (an interrupted write\'s, or a generation whose manifest was deleted): gen-0000000000000009.img\n');
+  t.notOk(fs.existsSync(join(dir, 'gen-0000000000000009.img')));
+});

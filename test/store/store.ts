@@ -107,8 +107,10 @@ t.test('open sweeps temporary files and images without a manifest, and numbers o
   writeFileSync(join(dir, '.tmp-gen-0000000000000003.json'), '{"format":');
   writeFileSync(join(dir, generationFileName(4, 'image')), 'renamed image, manifest never committed');
   writeFileSync(join(dir, 'notes.txt'), 'not ours: left alone');
-  store = await SnapshotStore.open(dir);
+  const swept: string[] = [];
+  store = await SnapshotStore.open(dir, { onSwept: (paths) => swept.push(...paths) });
   t.teardown(() => store.close());
+  t.same(swept, [join(dir, generationFileName(4, 'image'))], 'the data file without a manifest is named to the caller; temporary files are not');
   t.same(readdirSync(dir).sort(), ['gen-0000000000000001.img', 'gen-0000000000000001.json', 'gen-0000000000000002.delta', 'gen-0000000000000002.json', 'lock', 'notes.txt'], 'the second capture is a delta of the first');
   const { generation } = await capture(fd, store, 'request');
   // Numbering follows the newest generation: the orphan was never a
