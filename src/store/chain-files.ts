@@ -51,8 +51,11 @@ export async function chainFilesProblem(
     }
     const read = await readGeneration(sfs, dir, g.sequence);
     if ('unreadable' in read) return cannot(i === 0 ? read.problem : `its chain is broken: ${read.line}`);
-    // A manifest that now names another parent: the chain is not the one kept.
-    if (read.manifest.parent !== g.manifest.parent) return chainFilesProblem(sfs, dir, generation, null, seen);
+    // A manifest that now names another parent: the chain kept is not the one on the disk; resolved from it once, or said.
+    if (read.manifest.parent !== g.manifest.parent) {
+      if (chain !== null) return chainFilesProblem(sfs, dir, generation, null, seen);
+      return cannot(`the manifest of generation ${g.sequence} changed since it was read (it names parent ${read.manifest.parent ?? 'none'}, not ${g.manifest.parent ?? 'none'})`);
+    }
     if (i > 0 && read.manifest.chain.links !== links[i - 1]!.manifest.chain.links - 1) {
       return cannot(`its chain is broken: generation ${g.sequence} is not the parent generation ${links[i - 1]!.sequence} was written against (chain lengths disagree)`);
     }

@@ -2,7 +2,7 @@
 // in memory from the captures before it, instead of the parent's bytes.
 import t from 'tap';
 import fc from 'fast-check';
-import { closeSync, ftruncateSync, readSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readFileSync, readSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { SnapshotStore, TEMP_PREFIX, realStoreFs, type Generation, type StoreFs } from '../../src/store/index.js';
@@ -153,6 +153,25 @@ for (const [damage, inflict] of Object.entries(damages)) {
     t.same(await store.verify(result.generation), { ok: true }, 'and it verifies');
   });
 }
+
+t.test('the parent\'s own manifest replaced by one naming another parent: the next capture is full and says so (it once recursed without end)', async (t) => {
+  const dir = scratchDir(t, 'block-digests');
+  const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 } });
+  t.teardown(() => store.close());
+  const { fd, state } = liveFile(t, 4 * MiB, 64, 65536);
+  const full = (await capture(fd, store, 'request')).generation;
+  state.commit(new TextEncoder().encode('a'));
+  const middle = (await capture(fd, store, 'request')).generation;
+  state.commit(new TextEncoder().encode('b'));
+  const tip = (await capture(fd, store, 'request')).generation;
+  t.equal(tip.manifest.parent, middle.sequence);
+  // Still a valid manifest, naming an older generation that exists.
+  writeFileSync(tip.manifestPath, readFileSync(tip.manifestPath, 'utf8').replace(`"parent": ${middle.sequence}`, `"parent": ${full.sequence}`));
+  state.commit(new TextEncoder().encode('c'));
+  const result = await capture(fd, store, 'request');
+  t.equal(result.generation.manifest.kind, 'full');
+  t.match(result.fullBecause, `could not be read (generation ${tip.sequence} cannot be read: the manifest of generation ${tip.sequence} changed since it was read (it names parent ${full.sequence}, not ${middle.sequence})): a full generation is written instead`);
+});
 
 t.test('the parent\'s own manifest missing: the next capture is full and says so', async (t) => {
   const dir = scratchDir(t, 'block-digests');
