@@ -53,7 +53,7 @@ export const importCommand = defineCommand({
 
 /** Checks the export on `input` and commits it as the newest generation of `args.dir`. */
 async function importFrom(input: Readable, args: { dir: string; json: boolean }, ctx: CommandContext, name: string): Promise<number> {
-  const store = await openForWriting(args.dir, 'import');
+  const store = await openForWriting(args.dir, 'import', ctx.io.stderr);
   try {
     let generation: Generation;
     let from: Manifest;

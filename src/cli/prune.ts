@@ -19,7 +19,7 @@ export const pruneCommand = defineCommand({
     if (!Number.isSafeInteger(keep) || keep < MIN_KEEP) {
       throw new UsageError(`--keep ${args.keep}: not a whole number of at least ${MIN_KEEP}`, `e.g. --keep ${MIN_KEEP}: one bad write must never leave nothing to restore`);
     }
-    const store = await openForWriting(args.dir, 'prune', false);
+    const store = await openForWriting(args.dir, 'prune', ctx.io.stderr, false);
     try {
       const deleted = await store.prune(keep);
       const kept = (await store.list()).filter((g) => g.ok).map((g) => g.sequence);

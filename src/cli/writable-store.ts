@@ -5,18 +5,20 @@
 // own --keep, and two writers of one directory could mix two histories.
 import { DirectoryLockedError, SnapshotStore, holderLine, missingDirectories, removeNewDirectories, sweptLine } from '../store/index.js';
 import { CommandFailure } from './errors.js';
+import type { OutputStream } from './io.js';
 
 /**
  * Opens `dir` for writing (`what`: import, prune), turning "another writer
- * holds the lock" into one line. `create` false (prune): a directory that
+ * holds the lock" into one line; what the open's sweep removed is written
+ * to `stderr` (the command's). `create` false (prune): a directory that
  * does not exist is refused as the read commands refuse it, and nothing is made.
  */
-export async function openForWriting(dir: string, what: string, create = true): Promise<SnapshotStore> {
+export async function openForWriting(dir: string, what: string, stderr: OutputStream, create = true): Promise<SnapshotStore> {
   // Keep every generation there is: retention on commit must not delete any
   // (the host applies its own --keep at its next capture).
   try {
     // What the open's sweep removed is said, as a host logs it: a generation whose manifest went loses its data here.
-    const onSwept = (paths: readonly string[]): void => void process.stderr.write(`shm-host: ${what}: ${sweptLine(paths)}\n`);
+    const onSwept = (paths: readonly string[]): void => void stderr.write(`shm-host: ${what}: ${sweptLine(paths)}\n`);
     return await SnapshotStore.open(dir, { keep: Number.MAX_SAFE_INTEGER, writer: what, create, onSwept });
   } catch (err) {
     throw lockedFailure(err, what, dir);

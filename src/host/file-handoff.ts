@@ -9,6 +9,7 @@ import {
   HeaderWatch, carryOver, copyMemoryFile, createSharedFile, publishDurable, sealAgainstShrink, sizeOf, type CarryOver,
 } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
+import { ShmHostError } from '../errors.js';
 import type { CaptureOutcome, CaptureQueue } from './capture-queue.js';
 import { KeptFiles } from './kept-files.js';
 import { restoreNewest } from './restore-newest.js';
@@ -206,8 +207,10 @@ export class SharedFiles {
       try {
         fd = await this.#restoredFile();
       } catch (err) {
+        // A memory that proved nothing, and generations none of which restores: the host stops as at its start, touching none of them.
+        if (captured.kind === 'rejected' && err instanceof ShmHostError && err.code === 'NO_USABLE_GENERATION') throw err;
         // The old file still holds the state: better it than nothing.
-        this.#log.log('error', 'restore-failed', `no generation could be restored (${err instanceof Error ? err.message : String(err)}); carrying the child's memory over as it is`);
+        this.#log.log('error', 'restore-failed', `no generation could be restored (${err instanceof ShmHostError ? err.problem : err instanceof Error ? err.message : String(err)}); carrying the child's memory over as it is`);
       }
     }
     if (fd === null) {

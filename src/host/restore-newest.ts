@@ -63,14 +63,14 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
     // Starting empty would let retention delete them once new generations
     // exist, although their records may be intact (a damaged tail fails the
     // whole checksum): the only copy of the state, lost without a word.
-    throw new ShmHostError('NO_USABLE_GENERATION', `no generation in ${file.dir} can be restored (${generations} found, each logged above with why)`, {
+    throw new ShmHostError('NO_USABLE_GENERATION', `no generation in ${file.dir} can be restored (${generations} found, none of which verifies)`, {
       hint: 'the host does not start empty over them, which would let retention delete them: shm-host verify says what is wrong with each; move the directory aside to start empty',
       path: file.dir,
     });
   }
   if (restored === null) {
     const fd = createSharedFile(file.size, file.name);
-    const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation to restore (the files skipped above do not parse as manifests: they are not generations)';
+    const none = skipped.length === 0 ? 'no snapshot to restore' : 'no generation to restore (the files skipped cannot be read as manifests: they are not generations)';
     log.log('info', 'empty', `${none} in ${file.dir}: starting with an empty ${humanBytes(file.size)} shared file`);
     return { fd, generation: null };
   }

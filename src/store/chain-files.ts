@@ -51,9 +51,8 @@ export async function chainFilesProblem(
     }
     const read = await readGeneration(sfs, dir, g.sequence);
     if ('unreadable' in read) return cannot(i === 0 ? read.problem : `its chain is broken: ${read.line}`);
-    // A manifest that now names another parent: the chain kept is not the one on the disk; resolved from it once, or said.
+    // A manifest that now names another parent: the chain (and the digests) kept are not the disk's, so no delta on them.
     if (read.manifest.parent !== g.manifest.parent) {
-      if (chain !== null) return chainFilesProblem(sfs, dir, generation, null, seen);
       return cannot(`the manifest of generation ${g.sequence} changed since it was read (it names parent ${read.manifest.parent ?? 'none'}, not ${g.manifest.parent ?? 'none'})`);
     }
     if (i > 0 && read.manifest.chain.links !== links[i - 1]!.manifest.chain.links - 1) {

@@ -67,6 +67,22 @@ t.test('a child that breaks its header and dies: its successor gets the last goo
   t.equal(jsonLines(host.stdout.lines).filter((l) => 'resumed' in l).length, 2, 'one restart, no loop');
 });
 
+t.test('a child that breaks its header and dies when no generation restores: the host stops, as at its start, and deletes nothing', async (t) => {
+  const work = scratch(t);
+  const state = `${work.dir}/state`;
+  const marker = `${work.dir}/vandalized`;
+  const host = work.start(['--dir', state, '--interval', '50ms', '--size', '256K', '--restart-delay', '0ms',
+    '--', process.execPath, vandal, '--commits', '5', '--vandalize', marker, '--wreck', state]);
+  await host.stderr.waitFor(/post-mortem capture failed: child wrote an invalid layout/, 20_000);
+  const exit = await host.exited;
+  t.equal(exit.code, 1, host.stderr.lines.join('\n'));
+  t.match(host.stderr.lines.at(-1), new RegExp(`^shm-host: no generation in ${state} can be restored \\(\\d+ found, none of which verifies\\) \\(the host does not start empty over them`));
+  const after = host.stderr.lines.slice(host.stderr.lines.findIndex((l) => /post-mortem capture failed/.test(l)));
+  t.notOk(after.some((l) => /restore-failed|carrying the child's memory over|starting with an empty/.test(l)), 'neither the broken memory nor an empty file was given to a child');
+  t.equal(jsonLines(host.stdout.lines).filter((l) => 'resumed' in l).length, 1, 'no second child');
+  t.ok((await storedSequences(state)).length > 0, 'the generations are still there');
+});
+
 t.test('a file a stray process still commits into: never trusted beyond what was proven', async (t) => {
   const work = scratch(t);
   const state = `${work.dir}/state`;

@@ -79,7 +79,7 @@ t.test('the full image damaged where no delta holds the block: every generation 
   await damageFull(store, SIZE - 100);
   const before = openFds();
   const lines: string[] = [];
-  await t.rejects(start(store, lines), { code: 'NO_USABLE_GENERATION', message: new RegExp(`^no generation in ${store.dir} can be restored \\(3 found, each logged above with why\\): the host does not start empty over them`) });
+  await t.rejects(start(store, lines), { code: 'NO_USABLE_GENERATION', message: new RegExp(`^no generation in ${store.dir} can be restored \\(3 found, none of which verifies\\): the host does not start empty over them`) });
   const composed = /^shm-host: warn: generation (\d) is unusable \(checksum mismatch: the image its chain composes is not the one it was written for \(manifest [0-9a-f]{16}, chain [0-9a-f]{16}\); full generation 1 at the chain's root changed after it was written\); falling back to an older one$/;
   t.match(lines[0], composed);
   t.match(lines[0], /generation 3 is unusable/);
@@ -149,5 +149,5 @@ t.test('only a file named like a manifest that does not parse (not a generation,
   writeFileSync(join(dir, 'gen-0000000000000009.json'), 'not a manifest');
   const { lines, bytes } = await start(store);
   t.equal(bytes, null, 'an empty start');
-  t.match(lines.at(-1), /^shm-host: no generation to restore \(the files skipped above do not parse as manifests: they are not generations\) in .*: starting with an empty /);
+  t.match(lines.at(-1), /^shm-host: no generation to restore \(the files skipped cannot be read as manifests: they are not generations\) in .*: starting with an empty /);
 });

@@ -173,6 +173,31 @@ t.test('the parent\'s own manifest replaced by one naming another parent: the ne
   t.match(result.fullBecause, `could not be read (generation ${tip.sequence} cannot be read: the manifest of generation ${tip.sequence} changed since it was read (it names parent ${full.sequence}, not ${middle.sequence})): a full generation is written instead`);
 });
 
+t.test('a link deeper in the chain rewritten into another consistent chain: the next capture is full, not a delta on the chain kept', async (t) => {
+  const dir = scratchDir(t, 'block-digests');
+  const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 } });
+  t.teardown(() => store.close());
+  const { fd, state } = liveFile(t, 4 * MiB, 64, 65536);
+  const gens: Generation[] = [];
+  for (const c of 'abcd') {
+    state.commit(new TextEncoder().encode(c));
+    gens.push((await capture(fd, store, 'request')).generation);
+  }
+  const [full, , third, tip] = gens as [Generation, Generation, Generation, Generation];
+  const edit = (g: Generation, change: (m: Record<string, any>) => void): void => {
+    const m = JSON.parse(readFileSync(g.manifestPath, 'utf8')) as Record<string, any>;
+    change(m);
+    writeFileSync(g.manifestPath, `${JSON.stringify(m, null, 2)}\n`);
+  };
+  // Generation 3 now says it was written on 1, one link shorter, and 4 agrees: a chain that resolves from the disk.
+  edit(third, (m) => { m.parent = full.sequence; m.chain.links -= 1; });
+  edit(tip, (m) => { m.chain.links -= 1; });
+  state.commit(new TextEncoder().encode('e'));
+  const result = await capture(fd, store, 'request');
+  t.equal(result.generation.manifest.kind, 'full', 'no delta on the chain kept in memory');
+  t.match(result.fullBecause, `the manifest of generation ${third.sequence} changed since it was read (it names parent ${full.sequence}, not ${third.sequence - 1})`);
+});
+
 t.test('the parent\'s own manifest missing: the next capture is full and says so', async (t) => {
   const dir = scratchDir(t, 'block-digests');
   const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 } });
