@@ -52,7 +52,7 @@ function row(listed: ListedGeneration, state: CheckState, problem: string | null
 }
 
 /**
- * Why `g` cannot be read, from stat(2) alone (list reads no image bytes):
+ * Why `g` cannot be read, without reading image bytes (stat(2), and its manifests once more):
  * a file of it or of its chain missing or not at its manifest's size; null
  * when each is there. Its chain is taken from the listing; a link the
  * listing lacks is left to the store to resolve and word.
@@ -65,10 +65,7 @@ async function filesProblem(store: SnapshotStore, g: Generation, bySequence: Rea
     chain.push((link = parent));
   }
   const whole = chain.at(-1)!.manifest.kind === 'full';
-  const problem = await store.chainProblem(g, whole ? chain : null);
-  // The row names the generation already.
-  const prefix = `generation ${g.sequence} cannot be read: `;
-  return problem?.startsWith(prefix) ? problem.slice(prefix.length) : problem;
+  return store.chainProblem(g, whole ? chain : null);
 }
 
 export const listCommand = defineCommand({

@@ -82,7 +82,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
         if (parent !== null) {
           // A delta may never read its parent (its block digests known): its chain's files are checked here, every time.
           const problem = await store.chainProblem(parent.generation, parent.chain);
-          if (problem !== null) throw new ParentUnreadable(parent.generation.sequence, new Error(problem));
+          if (problem !== null) throw new ParentUnreadable(parent.generation.sequence, new Error(`generation ${parent.generation.sequence} cannot be read: ${problem}`));
           return putDelta(fd, image, parent, () => store.openChain(parent.generation, { checkFiles: false, chain: parent.chain }), head, digests, blocks!, options);
         }
         await putHead(image, head, digests);

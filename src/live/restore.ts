@@ -35,7 +35,6 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
   if (chunkSize === null) throw new UnusableGeneration(generation, unknownAlgorithm(manifest));
   const size = Math.max(minSize, manifest.imageSize);
   const digests = new ChunkDigests(manifest.imageSize, chunkSize);
-  let root = generation.sequence;
   let links: readonly Generation[] = [generation];
   if (manifest.kind === 'full') await restoreFull(generation, fd, size, digests);
   else {
@@ -51,7 +50,6 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
       throw err;
     }
     links = chain.chain;
-    root = links[links.length - 1]!.sequence;
     try {
       await restoreChain(generation, chain, fd, size, digests);
     } finally {
@@ -59,7 +57,8 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
     }
   }
   const actual = digests.value();
-  if (actual !== manifest.checksum.value) throw new UnusableGeneration(generation, checksumMismatch(generation, actual, root));
+  // A delta's mismatch names the full generation at its chain's root.
+  if (actual !== manifest.checksum.value) throw new UnusableGeneration(generation, checksumMismatch(generation, actual, links.at(-1)!.sequence));
   if (manifest.configured && manifest.latest !== null && manifest.imageSize >= HEADER_SIZE) {
     publishDurable(fd, BigInt(manifest.latest.offset) + BigInt(manifest.latest.length), manifest.sequence);
   }

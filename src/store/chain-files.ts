@@ -22,9 +22,9 @@ const identity = (s: Stats): string => `${s.ino}/${s.size}/${s.ctimeMs}`;
 /**
  * Null when every link of `generation`'s chain has a readable manifest that
  * fits the chain and its data file at the size the manifest gives (a full
- * image's imageSize, a delta file's size from its block counts); else one
- * line naming the first link that does not, in the words a restore would
- * use (all manifests are looked at before any data file, as a restore
+ * image's imageSize, a delta file's size from its block counts); else why
+ * the first link does not, in the words verify uses for `generation` (the
+ * caller says which generation it is about) (all manifests are looked at before any data file, as a restore
  * reads them). `chain` is the chain as resolveChain() gives it (generation
  * first), when the caller knows it: then each file gets one stat(2), and
  * a manifest is read only when `seen` does not hold its file's identity;
@@ -35,8 +35,7 @@ export async function chainFilesProblem(
   sfs: StoreFs, dir: string, generation: Generation, chain: readonly Generation[] | null = null, seen: ManifestsSeen = new WeakMap(),
 ): Promise<string | null> {
   const resolved = chain === null ? await resolveChain(sfs, dir, generation) : chain;
-  const cannot = (reason: string): string => `generation ${generation.sequence} cannot be read: ${reason}`;
-  if (typeof resolved === 'string') return cannot(resolved);
+  if (typeof resolved === 'string') return resolved;
   const stats = await Promise.all(resolved.flatMap((g) => [g.manifestPath, g.imagePath]).map((path) => sfs.stat(path).then((s) => s, (err: unknown) => ({ err }))));
   // The manifests first; each as read now where it was not seen as it is.
   const links = [...resolved];
@@ -50,13 +49,13 @@ export async function chainFilesProblem(
       continue;
     }
     const read = await readGeneration(sfs, dir, g.sequence);
-    if ('unreadable' in read) return cannot(i === 0 ? read.problem : `its chain is broken: ${read.line}`);
+    if ('unreadable' in read) return i === 0 ? read.problem : `its chain is broken: ${read.line}`;
     // A manifest that now names another parent: the chain (and the digests) kept are not the disk's, so no delta on them.
     if (read.manifest.parent !== g.manifest.parent) {
-      return cannot(`the manifest of generation ${g.sequence} changed since it was read (it names parent ${read.manifest.parent ?? 'none'}, not ${g.manifest.parent ?? 'none'})`);
+      return `the manifest of generation ${g.sequence} changed since it was read (it names parent ${read.manifest.parent ?? 'none'}, not ${g.manifest.parent ?? 'none'})`;
     }
     if (i > 0 && read.manifest.chain.links !== links[i - 1]!.manifest.chain.links - 1) {
-      return cannot(`its chain is broken: generation ${g.sequence} is not the parent generation ${links[i - 1]!.sequence} was written against (chain lengths disagree)`);
+      return `its chain is broken: generation ${g.sequence} is not the parent generation ${links[i - 1]!.sequence} was written against (chain lengths disagree)`;
     }
     links[i] = read;
     if (id !== null) seen.set(g, id);
@@ -66,11 +65,12 @@ export async function chainFilesProblem(
     const g = links[i]!;
     const stat = stats[2 * i + 1]!;
     const what = linkName(g, links[0]!);
-    if ('err' in stat) return cannot(fileUnopenable(what, stat.err));
-    const { size } = stat;
+    if ('err' in stat) return fileUnopenable(what, stat.err);
     const d = g.manifest.delta;
-    if (d === null && size !== g.manifest.imageSize) return cannot(fileSizeMismatch(what, size, g.manifest.imageSize));
-    if (d !== null && size !== deltaFileSize(d.blockSize, d.held, d.stored)) return cannot(`${what} is damaged: ${deltaSizeMismatch(size, deltaFileSize(d.blockSize, d.held, d.stored))}`);
+    const expected = d === null ? g.manifest.imageSize : deltaFileSize(d.blockSize, d.held, d.stored);
+    if (stat.size === expected) continue;
+    // Worded as ChainImage.open words it: a delta file's size is its header's and index's check.
+    return d === null ? fileSizeMismatch(what, stat.size, expected) : `${what} is damaged: ${deltaSizeMismatch(stat.size, expected)}`;
   }
   return null;
 }
