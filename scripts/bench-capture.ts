@@ -275,13 +275,16 @@ writes every block in which anything changed, so 10 MiB of scattered
 4 KiB writes cost 10 MiB with 4 KiB blocks, 20 MiB with 8 KiB (the 2x
 limit) and 160 MiB with 64 KiB. Why the checksum and the comparison work
 in 64 KiB chunks (\`IMAGE_CHUNK_SIZE\`): XXH3-64 costs a fixed amount per
-call besides its bytes; xxhash-addon's \`XXHash3.hash\` hashes about 5 GB/s
-in 4 KiB calls and 24-29 GB/s in 64 KiB and 1 MiB calls when its input is
-in the caches, and reads the input where it is (no copy). Read from a
-mapping of a memory file larger than the caches, every library here runs
-slower than that; the table below compares it, in the same run, with the
-library used before (@node-rs/xxhash's streaming \`Xxh3\`, whose one-shot
-\`xxh3.xxh64\` copies its input into the binding). So a
+call besides its bytes. xxhash-addon (chosen over @node-rs/xxhash, whose
+streaming \`Xxh3\` read a mapping 1.6x slower, and whose one-shot call
+copies its input) hashes 24-29 GB/s in 64 KiB calls when its input is in
+the caches and reads the input where it is; but its own \`XXHash3.hash\`
+costs about 0.8-1 us per call besides the hashing (it allocates the
+result's Buffer), so 4 KiB calls ran at about 5 GB/s. The capture calls the
+same C function of the same library through koffi (src/sys/xxh3.ts), at
+about 0.15 us per 4 KiB call; the table below compares the two calls in
+the same run. Read from a mapping of a memory file larger than the
+caches, both run slower than in the caches. So a
 capture hashes 64 KiB chunks, one call each; a delta inherits every chunk
 whose digest equals the parent's, and compares the 4 KiB blocks of a
 changed chunk with the parent's block digests, kept in memory

@@ -26,7 +26,7 @@ const MAX_LINES = 250;
 /** What each folder may import (besides itself and the shared leaves). Skipping a layer downwards is fine. */
 const ALLOWED = {
   sys: [],
-  format: [],
+  format: ['sys'],
   client: ['format', 'sys'],
   store: ['format', 'sys'],
   live: ['store', 'format', 'sys'],

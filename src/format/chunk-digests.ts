@@ -9,7 +9,9 @@
 // with its own dispatch to the CPU's vector instructions; it reads the
 // input in place). Read from a mapping of a memory file larger than the
 // caches, the second still hashes about 1.6 times as fast as the first
-// (docs/BENCHMARKS.md, Capture). So: XXH3-64, seed 0, through xxhash-addon.
+// (docs/BENCHMARKS.md, Capture). So: XXH3-64, seed 0, through xxhash-addon,
+// whose C function is called through koffi (sys/xxh3.ts: the addon's own
+// call costs about 1 us more per call, which 4 KiB blocks feel).
 // 64 bits per 1 MiB chunk leave a random corruption undetected with odds of
 // 2^-64, which is what a checksum against bit rot and torn files needs.
 //
@@ -25,6 +27,7 @@
 // elsewhere that lost its holes. Chunks also let a delta capture compare
 // each chunk's digest with its parent's, and inherit the unchanged ones.
 import { createRequire } from 'node:module';
+import { xxh3 } from '../sys/index.js';
 
 /** The `checksum.algorithm` of format-1 manifests (1 MiB chunks); still read and verified. */
 export const CHECKSUM_ALGORITHM = 'xxh3-64/chunks-1MiB';
@@ -87,9 +90,9 @@ function hasherOf(): Hasher {
   return theHasher;
 }
 
-/** XXH3-64 (seed 0) of `bytes`: a block's or a chunk's digest. */
+/** XXH3-64 (seed 0) of `bytes`: a block's or a chunk's digest (through the library's C function where it binds: sys/xxh3.ts). */
 export function digestOf(bytes: Uint8Array): bigint {
-  return addon().XXHash3.hash(bytes).readBigUInt64BE(0);
+  return xxh3(bytes);
 }
 
 const ZEROS = new Uint8Array(CHUNK_SIZE);

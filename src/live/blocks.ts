@@ -76,12 +76,26 @@ export async function putHead(image: PendingImage, head: Uint8Array, digests: Ch
   if (run >= 0) await image.write(head, run, head.length - run, run);
 }
 
-/** The data runs of each chunk of [start, size) (start a chunk boundary), clipped to it. */
-function chunkRuns(runs: readonly Run[], start: number, size: number): Run[][] {
-  const cursor = new RunCursor(runs);
-  const out: Run[][] = [];
-  for (let a = start; a < size; a += CHUNK) out.push(cursor.within(a, Math.min(a + CHUNK, size)));
-  return out;
+const EMPTY = 0;
+const WHOLE = 1;
+const PARTLY = 2;
+
+/**
+ * Per chunk of [start, size) (start a chunk boundary), whether it holds no
+ * data (EMPTY), only data (WHOLE) or both (PARTLY): one byte each, not a
+ * list of runs per chunk (16,384 of them for 1 GiB, which the garbage
+ * collector then copied while the capture held them).
+ */
+function chunkKinds(runs: readonly Run[], start: number, size: number): Uint8Array {
+  const kinds = new Uint8Array(Math.ceil((size - start) / CHUNK));
+  let r = 0;
+  for (let i = 0, a = start; a < size; i++, a += CHUNK) {
+    const b = Math.min(a + CHUNK, size);
+    while (r < runs.length && runs[r]![1] <= a) r++;
+    if (r >= runs.length || runs[r]![0] >= b) kinds[i] = EMPTY;
+    else kinds[i] = runs[r]![0] <= a && runs[r]![1] >= b ? WHOLE : PARTLY;
+  }
+  return kinds;
 }
 
 /** The parent's digest of chunk `k` = [a, b) if its chunk spans the same bytes (zeros past its end), else undefined. */
@@ -140,14 +154,12 @@ export async function putDelta(
   try {
     // Where the data is, per chunk; and the chunks hashed straight from the
     // mapping (all data, with a parent digest to compare with), on every core.
-    const chunks = chunkRuns(runs, start, size);
+    const kinds = chunkKinds(runs, start, size);
+    const cursor = new RunCursor(runs);
     const direct: number[] = [];
     if (live !== null) {
       for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
-        const a = k * CHUNK;
-        const b = Math.min(a + CHUNK, size);
-        const inChunk = chunks[i]!;
-        if (inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b && parentChunkDigest(parent, k, a, b) !== undefined) direct.push(k);
+        if (kinds[i] === WHOLE && parentChunkDigest(parent, k, k * CHUNK, Math.min(k * CHUNK + CHUNK, size)) !== undefined) direct.push(k);
       }
     }
     // Hashed with their blocks: those whose block digests are not known yet.
@@ -174,8 +186,7 @@ export async function putDelta(
       }
       // A huge file that barely changed would otherwise hold the event loop for the whole walk.
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
-      const inChunk = chunks[i]!;
-      const empty = inChunk.length === 0;
+      const empty = kinds[i] === EMPTY;
       const parentDigest = parentChunkDigest(parent, k, a, b);
       let now: bigint | undefined = empty ? zeroDigest(b - a) : undefined;
       let hashedBlocks: BigUint64Array | null = null;
@@ -198,8 +209,8 @@ export async function putDelta(
       }
       // Copy out the data runs (holes as zeros), then decide on the copy.
       const bytes = copy.subarray(0, b - a);
-      const whole = inChunk.length === 1 && inChunk[0]![0] === a && inChunk[0]![1] === b;
-      if (!whole) bytes.fill(0);
+      const inChunk: Run[] = kinds[i] === WHOLE ? [[a, b]] : cursor.within(a, b);
+      if (kinds[i] !== WHOLE) bytes.fill(0);
       for (const [r0, r1] of inChunk) {
         if (live) bytes.set(live.get(r0, r1), r0 - a);
         else await readFully(fd, bytes, r0 - a, r1 - r0, r0);

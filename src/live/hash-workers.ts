@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { WINDOW_BYTES } from '../sys/index.js';
+import { WINDOW_BYTES, xxh3Library } from '../sys/index.js';
 
 /** At most this many workers, whatever the machine. */
 const MAX_WORKERS = 3;
@@ -19,21 +19,32 @@ const { parentPort, workerData } = require('node:worker_threads');
 const koffi = require(workerData.koffi);
 const { XXHash3 } = require(workerData.xxhash);
 const WINDOW = workerData.window;
+// By address through the C function where it binds (sys/xxh3.ts), else through views.
+const lib = workerData.xxh3;
+const clib = lib === null ? null : koffi.load(lib.path);
+const byAddress = clib === null ? null : clib.func('uint64_t ' + lib.symbol + '(uintptr_t data, size_t length)');
+const byBytes = clib === null ? null : clib.func('uint64_t ' + lib.symbol + '(const void *data, size_t length)');
+const big = (d) => (typeof d === 'bigint' ? d : BigInt(d));
 // The views of the last mapping, one per window, kept across messages: a
 // new view of a large external buffer per message (a capture sends one per
 // 16 MiB piece) made this thread collect garbage every few of them.
 let views = { address: -1n, length: -1, byWindow: [] };
 let copy = new Uint8Array(0);
-const hash = (bytes) => XXHash3.hash(bytes).readBigUInt64BE(0);
+const hash = (bytes) => (byBytes === null ? XXHash3.hash(bytes).readBigUInt64BE(0) : big(byBytes(bytes, bytes.length)));
 parentPort.on('message', (m) => {
   try {
     if (views.address !== m.address || views.length !== m.length) views = { address: m.address, length: m.length, byWindow: [] };
     const out = new BigUint64Array(m.indexes.length);
     const per = Math.ceil(m.chunkSize / m.blockSize);
     const blocks = m.withBlocks ? new BigUint64Array(m.indexes.length * per) : null;
+    const base = Number(m.address); // below 2^47: exact
     for (let i = 0; i < m.indexes.length; i++) {
       const a = m.indexes[i] * m.chunkSize;
       const b = Math.min(a + m.chunkSize, m.size);
+      if (byAddress !== null && (!m.withBlocks || m.withBlocks[i] === 0)) {
+        out[i] = big(byAddress(base + a, b - a));
+        continue;
+      }
       const k = Math.floor(a / WINDOW);
       const w = k * WINDOW;
       const view = (views.byWindow[k] ??= new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w))));
@@ -78,7 +89,7 @@ export class HashWorker {
     const require = createRequire(import.meta.url);
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { koffi: require.resolve('koffi'), xxhash: require.resolve('xxhash-addon'), window: WINDOW_BYTES },
+      workerData: { koffi: require.resolve('koffi'), xxhash: require.resolve('xxhash-addon'), window: WINDOW_BYTES, xxh3: xxh3Library() },
     });
     this.#worker.on('message', (reply: Reply) => {
       const waiter = this.#pending.get(reply.id);

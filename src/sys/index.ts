@@ -1,4 +1,5 @@
-// Every libc call Node lacks, typed, with errors that carry the errno name.
+// Every libc call Node lacks, typed, with errors that carry the errno name;
+// and the one other C function called through koffi, the image digest.
 export { SysError, errnoName } from './errors.js';
 export {
   memfdCreate, addSeals, getSeals,
@@ -19,3 +20,4 @@ export { memfdHolders, commandName } from './holders.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
 export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';
 export { futexWake } from './futex.js';
+export { xxh3, xxh3Library, type Xxh3Library } from './xxh3.js';

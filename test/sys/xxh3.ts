@@ -1,0 +1,51 @@
+// xxh3: the xxHash C library's XXH3-64 reached through koffi computes what
+// the addon's own call computes, for any bytes at any offset of a buffer;
+// and on the platforms the addon ships binaries for, the fast path is the
+// one taken (a silent fallback would only make captures slower).
+import t from 'tap';
+import fc from 'fast-check';
+import { createRequire } from 'node:module';
+import { xxh3, xxh3Library } from '../../src/sys/index.js';
+
+const { XXHash3 } = createRequire(import.meta.url)('xxhash-addon') as { XXHash3: { hash(data: Uint8Array): Buffer } };
+
+t.test('the C function is bound where the addon ships a binary', async (t) => {
+  const library = xxh3Library();
+  if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
+    t.pass(`no expectation on ${process.platform}-${process.arch}`);
+    return;
+  }
+  t.ok(library, 'bound');
+  t.match(library?.path ?? '', /xxhash-addon\/.*\.node$/, "the addon's own binary");
+});
+
+t.test('xxh3 equals the addon’s XXHash3.hash, at any offset and length', async (t) => {
+  const buffer = new Uint8Array(300_000);
+  for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 2654435761) >>> 23;
+  fc.assert(
+    fc.property(fc.nat(buffer.length), fc.nat(140_000), (offset, length) => {
+      const bytes = buffer.subarray(offset, Math.min(buffer.length, offset + length));
+      return xxh3(bytes) === XXHash3.hash(bytes).readBigUInt64BE(0);
+    }),
+    { numRuns: 500 },
+  );
+  t.pass('500 inputs agree');
+  t.equal(xxh3(new Uint8Array(0)), 0x2d06800538d394c2n, 'empty: the published value');
+  t.equal(typeof xxh3(new TextEncoder().encode('abc')), 'bigint', 'always a bigint (koffi gives small uint64 values as numbers)');
+});
+
+t.test('digests below 2^53 come back as bigints', async (t) => {
+  // Search inputs until one hashes below 2^53 (about 1 in 2048): koffi returns those as numbers.
+  const bytes = new Uint8Array(8);
+  const view = new DataView(bytes.buffer);
+  let found = -1;
+  for (let i = 0; i < 200_000 && found < 0; i++) {
+    view.setUint32(0, i, true);
+    if (XXHash3.hash(bytes).readBigUInt64BE(0) < 2n ** 53n) found = i;
+  }
+  t.ok(found >= 0, 'an input with a small digest exists');
+  view.setUint32(0, found, true);
+  const d = xxh3(bytes);
+  t.equal(typeof d, 'bigint');
+  t.equal(d, XXHash3.hash(bytes).readBigUInt64BE(0));
+});
