@@ -47,7 +47,7 @@ export const RUN_OPTIONS = {
   interval: { type: 'string', requiresArg: true, default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
   keep: { type: 'string', requiresArg: true, default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' },
   'max-chain': { type: 'string', requiresArg: true, default: '10', describe: 'Delta generations between two full ones; a delta stores only the 4 KiB blocks changed since the generation before it (0: every generation full)' },
-  'max-chain-ratio': { type: 'string', requiresArg: true, default: '0.25', describe: 'Write a full generation instead of a delta once the delta files of the chain hold this fraction of the image size (0 to 10)' },
+  'max-chain-ratio': { type: 'string', requiresArg: true, default: '0.25', describe: 'Write a full generation instead of a delta once the delta files of the chain hold this fraction of the image size (0 to 10; 0: every generation full)' },
   restart: { type: 'string', requiresArg: true, default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
   'max-restarts': { type: 'string', requiresArg: true, default: '10', describe: 'Give up after this many restarts within --restart-window' },
   'restart-window': { type: 'string', requiresArg: true, default: '60s', describe: 'The window --max-restarts counts in' },

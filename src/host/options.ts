@@ -28,8 +28,8 @@ export interface SupervisorOptions {
   /**
    * When a capture writes a full generation instead of a delta
    * (docs/FORMAT.md, section 9): more than `maxChain` deltas (0..1000,
-   * default 10; 0 = every generation full), or deltas holding more than
-   * `maxChainRatio` (0..10, default 0.25) times the image size.
+   * default 10), or deltas holding `maxChainRatio` (0..10, default 0.25)
+   * times the image size or more; either 0 = every generation full.
    */
   readonly chain?: { readonly maxChain?: number; readonly maxChainRatio?: number };
   readonly restart: RestartPolicyOptions;
@@ -114,7 +114,7 @@ function validateReplicaOptions(replica: ReplicaOptions | undefined): void {
 /**
  * The chain limits a host's store uses: `options.chain` over the store's
  * defaults (a full generation past 10 deltas, or once the chain's deltas
- * hold a quarter of the image; `maxChain: 0` writes every generation full).
+ * hold a quarter of the image; either limit 0 writes every generation full).
  */
 export function hostChainLimits(options: Pick<SupervisorOptions, 'chain'>): { maxChain?: number; maxChainRatio?: number } {
   return { ...options.chain };

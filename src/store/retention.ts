@@ -50,7 +50,12 @@ export function dependentRetentionVictims(
 export interface ChainLimits {
   /** Deltas after a full generation before the next full one (0: every generation is full). */
   readonly maxChain: number;
-  /** Bytes of a chain's delta files, as a fraction of the image size, before the next full one. */
+  /**
+   * Bytes of a chain's delta files, as a fraction of the image size, at
+   * which the next generation is full (0: every generation is full). A
+   * delta's size is known only once written, so the last delta may take
+   * the chain past it.
+   */
   readonly maxChainRatio: number;
 }
 
@@ -76,7 +81,14 @@ export function checkChainLimits(limits: ChainLimits): ChainLimits {
   return limits;
 }
 
-/** True when a delta on `parent` (links, bytes of its chain) stays within `limits` for an image of `imageSize` bytes. */
+/**
+ * True when a delta on `parent` (links, bytes of its chain's delta files)
+ * stays within `limits` for an image of `imageSize` bytes: it would be at
+ * most the `maxChain`th delta, and the chain's deltas hold less than
+ * `maxChainRatio` of the image. Either limit 0: never (a user reads 0 as
+ * "no deltas"; a ratio checked with <= let one delta follow every full
+ * generation, whose chain holds 0 bytes).
+ */
 export function deltaAllowed(parent: { readonly links: number; readonly bytes: number }, imageSize: number, limits: ChainLimits): boolean {
-  return parent.links + 1 <= limits.maxChain && parent.bytes <= limits.maxChainRatio * imageSize;
+  return parent.links + 1 <= limits.maxChain && parent.bytes < limits.maxChainRatio * imageSize;
 }

@@ -53,10 +53,12 @@ t.test('the chain limits: links and the deltas\' bytes against the image', async
   t.ok(tip.parentFor(SIZE, limits), 'the 10th delta is allowed');
   tip.remember(generation({ links: 10, bytes: 0 }), digests);
   t.equal(tip.parentFor(SIZE, limits), null, 'an 11th is not');
+  tip.remember(generation({ links: 1, bytes: SIZE / 4 - 1 }), digests);
+  t.ok(tip.parentFor(SIZE, limits), 'deltas holding just under a quarter of the image: still allowed');
   tip.remember(generation({ links: 1, bytes: SIZE / 4 }), digests);
-  t.ok(tip.parentFor(SIZE, limits), 'deltas holding a quarter of the image: still allowed');
-  tip.remember(generation({ links: 1, bytes: SIZE / 4 + 1 }), digests);
-  t.equal(tip.parentFor(SIZE, limits), null, 'past a quarter: full');
+  t.equal(tip.parentFor(SIZE, limits), null, 'a quarter reached: full');
+  tip.remember(generation(), digests);
+  t.equal(tip.parentFor(SIZE, { maxChain: 10, maxChainRatio: 0 }), null, 'maxChainRatio 0: full, even on a full parent');
   t.equal(tip.parentFor(SIZE, { maxChain: 0, maxChainRatio: 10 }), null, 'maxChain 0: every generation full');
 });
 

@@ -191,3 +191,32 @@ t.test('a directory written by format 1 (full images, 1 MiB checksum) keeps work
   t.ok((await restored(t, store, delta.generation)).equals(contents(fd)));
   t.equal(join(dir), dir);
 });
+
+t.test('the chain limits as a user reads them: 0 means no deltas; a bound is reached, not passed', async (t) => {
+  let runs = 0;
+  const write = async (chain: { maxChain?: number; maxChainRatio?: number }, captures: number): Promise<Generation[]> => {
+    const store = await SnapshotStore.open(scratchDir(t, `limits-${runs++}`), { keep: captures + 1, chain });
+    const { fd, state } = liveFile(t, SIZE, 32, 32 * 1024);
+    const out: Generation[] = [];
+    try {
+      for (let i = 0; i < captures; i++) {
+        // The same change each time: every delta has the same size.
+        commitRecords(state, 3, 'the same');
+        state.tail.fill(i + 1, 0, 100);
+        out.push((await capture(fd, store, 'interval')).generation);
+      }
+    } finally {
+      await store.close();
+    }
+    return out;
+  };
+  const kinds = async (chain: { maxChain?: number; maxChainRatio?: number }, captures: number): Promise<string[]> =>
+    (await write(chain, captures)).map((g) => g.manifest.kind);
+  t.same(await kinds({ maxChainRatio: 0 }, 4), ['full', 'full', 'full', 'full'], 'maxChainRatio 0: every generation full');
+  t.same(await kinds({ maxChain: 0 }, 3), ['full', 'full', 'full'], 'maxChain 0: every generation full');
+  t.same(await kinds({ maxChain: 1 }, 5), ['full', 'delta', 'full', 'delta', 'full'], 'maxChain 1: one delta between full ones');
+  const one = (await write({}, 2))[1]!.manifest.chain.bytes;
+  t.ok(one > 0, 'a delta file has bytes');
+  t.same(await kinds({ maxChainRatio: one / SIZE }, 4), ['full', 'delta', 'full', 'delta'], 'deltas holding exactly the ratio: the next is full');
+  t.same(await kinds({ maxChainRatio: (one + 1) / SIZE }, 4), ['full', 'delta', 'delta', 'full'], 'just under it: one more delta');
+});

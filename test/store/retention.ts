@@ -30,8 +30,13 @@ t.test('with dependencies: what the newest N and the protected one need stays, n
   t.same(dependentRetentionVictims([3, 2, 1], 2, 3, new Map([[3, 2]])), [1], 'an unreadable manifest (2) stays while kept, and keeps nothing');
   t.equal(deltaAllowed({ links: 9, bytes: 0 }, 100, DEFAULT_CHAIN_LIMITS), true);
   t.equal(deltaAllowed({ links: 10, bytes: 0 }, 100, DEFAULT_CHAIN_LIMITS), false, 'past maxChain: a full one');
-  t.equal(deltaAllowed({ links: 1, bytes: 51 }, 100, DEFAULT_CHAIN_LIMITS), false, 'past half the image in deltas: a full one');
+  t.equal(deltaAllowed({ links: 1, bytes: 51 }, 100, DEFAULT_CHAIN_LIMITS), false, 'past a quarter of the image in deltas: a full one');
   t.equal(deltaAllowed({ links: 0, bytes: 0 }, 100, { maxChain: 0, maxChainRatio: 0.5 }), false, 'maxChain 0: always full');
+  t.equal(deltaAllowed({ links: 0, bytes: 0 }, 100, { maxChain: 10, maxChainRatio: 0 }), false, 'maxChainRatio 0: always full, even on a full parent');
+  t.equal(deltaAllowed({ links: 1, bytes: 25 }, 100, DEFAULT_CHAIN_LIMITS), false, 'deltas holding exactly the ratio: a full one');
+  t.equal(deltaAllowed({ links: 1, bytes: 24 }, 100, DEFAULT_CHAIN_LIMITS), true, 'just under it: a delta');
+  t.equal(deltaAllowed({ links: 999, bytes: 0 }, 100, { maxChain: 1000, maxChainRatio: 10 }), true, 'the highest limits: the 1000th delta');
+  t.equal(deltaAllowed({ links: 1000, bytes: 0 }, 100, { maxChain: 1000, maxChainRatio: 10 }), false, 'but not a 1001st');
   t.throws(() => checkChainLimits({ maxChain: -1, maxChainRatio: 0.5 }), RangeError);
   t.throws(() => checkChainLimits({ maxChain: 3, maxChainRatio: Number.NaN }), RangeError);
 });
