@@ -8,7 +8,7 @@ import { CommandFailure, UsageError } from './errors.js';
 import type { OutputSink } from './io.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource, type Source } from './source.js';
-import { parseSize } from './run-options.js';
+import { parseSize } from './values.js';
 
 type Format = 'raw' | 'hex' | 'base64';
 type Configured = Extract<ImageInfo, { configured: true }>;
@@ -95,8 +95,8 @@ export const catCommand = defineCommand({
     withGenerationRef(yargs)
       .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
-      .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G), e.g. 4G' })
-      .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G; default: to its end)' })
+      .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G; 0 to the tail\'s size), e.g. 4G' })
+      .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G; up to the tail\'s end; default: to its end)' })
       .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
       .example(exampleLines('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder'))
       .example(exampleLines('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64'))

@@ -1,41 +1,14 @@
 // Parsing and validating the `run` command's options: each bad value gets
 // one line naming the option, what is wrong and an example that works.
 import type { RestartMode } from '../host/index.js';
+import { MAX_CHAIN_LIMITS, MIN_KEEP } from '../store/index.js';
 import { UsageError } from './errors.js';
 import { REPLICA_CONNECTION_OPTIONS, checkReplicaUrl } from './replica-options.js';
+import { MAX_TIMER, parseDuration, parseSize, parseTimer, wholeNumber } from './values.js';
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
-const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `64M`, `1G`, `1T`, `4096` (bytes) -> bytes; units are binary (K = 1024). */
-export function parseSize(option: string, value: string): number {
-  if (/^\s*-/.test(value)) throw new UsageError(`${option} ${value}: a size cannot be negative`, `give a positive size, e.g. ${option} 64M`);
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = m?.[2]?.toLowerCase() ?? '';
-  const scale = SIZE_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a size`, `use a number with K, M, G or T, e.g. ${option} 64M`);
-  const bytes = Math.round(Number(m[1]) * scale);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${value}: too large`, `e.g. ${option} 1G`);
-  return bytes;
-}
-
-/**
- * `250ms`, `1s`, `2m`, `1h`, `0` -> milliseconds. A number without a unit
- * other than 0 is refused: `--interval 1` reads as one millisecond to some
- * and one second to others, and either guess is wrong for someone.
- */
-export function parseDuration(option: string, value: string): number {
-  if (/^\s*-/.test(value)) throw new UsageError(`${option} ${value}: a duration cannot be negative`, `e.g. ${option} 1s, or ${option} 0`);
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = m?.[2]?.toLowerCase() ?? '';
-  if (m && unit === '' && Number(m[1]) !== 0) {
-    const n = m[1]!;
-    throw new UsageError(`${option} ${value}: a duration needs a unit`, `write ${option} ${n}s or ${option} ${Number(n) * 1000}ms; units are ms, s, m, h`);
-  }
-  const scale = unit === '' ? 1 : TIME_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s, m or h, e.g. ${option} 500ms`);
-  return Math.round(Number(m[1]) * scale);
-}
+const MAX_CHAIN = MAX_CHAIN_LIMITS.maxChain;
+const MAX_RATIO = MAX_CHAIN_LIMITS.maxChainRatio;
+const TIMER = `0 to ${MAX_TIMER.text}`;
 
 /**
  * The run command's options besides --dir, as yargs declares them: one
@@ -44,22 +17,22 @@ export function parseDuration(option: string, value: string): number {
  */
 export const RUN_OPTIONS = {
   size: { type: 'string', requiresArg: true, default: '64M', describe: 'Size of the shared file: 12K to 1T (K, M, G, T: binary units); never smaller than the snapshot restored' },
-  interval: { type: 'string', requiresArg: true, default: '1s', describe: 'Time between captures, with a unit: ms, s, m or h (1s, 250ms); 0 = only when the child dies or the host stops' },
-  keep: { type: 'string', requiresArg: true, default: '3', describe: 'Snapshot generations kept (at least 2), with the generations they depend on' },
-  'max-chain': { type: 'string', requiresArg: true, default: '10', describe: 'Delta generations between two full ones; a delta stores only the 4 KiB blocks changed since the generation before it (0: every generation full)' },
-  'max-chain-ratio': { type: 'string', requiresArg: true, default: '0.25', describe: 'Write a full generation instead of a delta once the delta files of the chain hold this fraction of the image size (0 to 10; 0: every generation full)' },
+  interval: { type: 'string', requiresArg: true, default: '1s', describe: `Time between captures, with a unit: ms, s, m, h or d (1s, 250ms), ${TIMER}; 0 = only when the child dies or the host stops` },
+  keep: { type: 'string', requiresArg: true, default: '3', describe: `Snapshot generations kept (at least ${MIN_KEEP}), with the generations they depend on` },
+  'max-chain': { type: 'string', requiresArg: true, default: '10', describe: `Delta generations between two full ones (0 to ${MAX_CHAIN}; 0: every generation full); a delta stores only the 4 KiB blocks changed since the generation before it` },
+  'max-chain-ratio': { type: 'string', requiresArg: true, default: '0.25', describe: `Write a full generation instead of a delta once the delta files of the chain hold this fraction of the image size (0 to ${MAX_RATIO}; 0: every generation full)` },
   restart: { type: 'string', requiresArg: true, default: 'on-failure', describe: 'When to restart the child: never, on-failure (a signal or a non-zero exit), always' },
-  'max-restarts': { type: 'string', requiresArg: true, default: '10', describe: 'Give up after this many restarts within --restart-window' },
-  'restart-window': { type: 'string', requiresArg: true, default: '60s', describe: 'The window --max-restarts counts in' },
-  'restart-delay': { type: 'string', requiresArg: true, default: '100ms', describe: 'First restart delay (systemd RestartSec=, pm2 restart_delay); doubles after each quick failure up to --restart-max-delay, back to this once the child ran 10s' },
-  'restart-max-delay': { type: 'string', requiresArg: true, defaultDescription: '30s', describe: 'Longest restart delay (systemd RestartMaxDelaySec= with RestartSteps=, pm2 exp_backoff_restart_delay); equal to --restart-delay: a constant delay' },
-  'stop-timeout': { type: 'string', requiresArg: true, default: '10s', describe: 'On SIGTERM/SIGINT/SIGHUP: send it to the child\'s process group, SIGKILL the group if any member still runs this long after' },
+  'max-restarts': { type: 'string', requiresArg: true, default: '10', describe: 'Give up after this many restarts within --restart-window (0 or more; 0: at the first failure)' },
+  'restart-window': { type: 'string', requiresArg: true, default: '60s', describe: 'The window --max-restarts counts in (longer than 0)' },
+  'restart-delay': { type: 'string', requiresArg: true, default: '100ms', describe: `First restart delay, ${TIMER} (systemd RestartSec=, pm2 restart_delay); doubles after each quick failure up to --restart-max-delay, back to this once the child ran 10s` },
+  'restart-max-delay': { type: 'string', requiresArg: true, defaultDescription: '30s', describe: `Longest restart delay, --restart-delay to ${MAX_TIMER.text} (systemd RestartMaxDelaySec= with RestartSteps=, pm2 exp_backoff_restart_delay); equal to --restart-delay: a constant delay` },
+  'stop-timeout': { type: 'string', requiresArg: true, default: '10s', describe: `On SIGTERM/SIGINT/SIGHUP: send it to the child's process group, SIGKILL the group if any member still runs this long after (${TIMER})` },
   'log-format': { type: 'string', requiresArg: true, default: 'text', describe: 'text, or json (one JSON object per line on stderr)' },
   quiet: { type: 'boolean', default: false, describe: 'Log only errors' },
   replica: { type: 'string', requiresArg: true, describe: 'Replicate every durable generation to s3://BUCKET/PREFIX or file:///path; an empty --dir is restored from it (docs/REPLICA.md). Credentials: the AWS SDK default chain only' },
   ...REPLICA_CONNECTION_OPTIONS,
   'replica-keep': { type: 'string', requiresArg: true, defaultDescription: '8', describe: 'Generations kept on the replica (at least 1)' },
-  'replica-keep-for': { type: 'string', requiresArg: true, defaultDescription: '0', describe: 'Also keep every replicated generation younger than this (s, m, h, d)' },
+  'replica-keep-for': { type: 'string', requiresArg: true, defaultDescription: '0', describe: 'Also keep every replicated generation younger than this (s, m, h, d; 0 or more)' },
   'replica-takeover': { type: 'boolean', describe: "Replace another live host's writer lease on the replica prefix" },
 } as const;
 
@@ -117,12 +90,6 @@ export interface RawRunOptions {
 const MIN_SIZE = 3 * 4096;
 const MAX_SIZE = 2 ** 40;
 
-function wholeNumber(option: string, value: string | number, min: number): number {
-  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${option} ${value}: not a whole number of at least ${min}`, `e.g. ${option} ${Math.max(min, 3)}`);
-  return n;
-}
-
 /** Validates what yargs parsed into the options a Supervisor takes. */
 export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   const size = parseSize('--size', raw.size);
@@ -131,25 +98,24 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
     throw new UsageError(`--restart ${raw.restart}: unknown policy`, 'use never, on-failure or always');
   }
   if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: unknown format`, 'use text or json');
-  const keep = wholeNumber('--keep', raw.keep, 2);
-  const maxChain = wholeNumber('--max-chain', raw['max-chain'], 0);
-  if (maxChain > 1000) throw new UsageError(`--max-chain ${raw['max-chain']}: more than 1000 deltas`, 'e.g. --max-chain 10 (0: every generation full)');
+  const keep = wholeNumber('--keep', raw.keep, MIN_KEEP);
+  const maxChain = wholeNumber('--max-chain', raw['max-chain'], 0, MAX_CHAIN);
   const maxChainRatio = Number(raw['max-chain-ratio']);
-  if (String(raw['max-chain-ratio']).trim() === '' || !Number.isFinite(maxChainRatio) || maxChainRatio < 0 || maxChainRatio > 10) {
-    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to 10`, 'e.g. --max-chain-ratio 0.25');
+  if (String(raw['max-chain-ratio']).trim() === '' || !Number.isFinite(maxChainRatio) || maxChainRatio < 0 || maxChainRatio > MAX_RATIO) {
+    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to ${MAX_RATIO}`, 'e.g. --max-chain-ratio 0.25 (0: every generation full)');
   }
-  const restartDelayMs = parseDuration('--restart-delay', raw['restart-delay']);
+  const restartDelayMs = parseTimer('--restart-delay', raw['restart-delay']);
   const rawMax = raw['restart-max-delay'];
   // Not given: undefined, and the host's restart policy applies its own default (restartPolicyOptions()).
-  const restartMaxDelayMs = rawMax === undefined ? undefined : parseDuration('--restart-max-delay', rawMax);
+  const restartMaxDelayMs = rawMax === undefined ? undefined : parseTimer('--restart-max-delay', rawMax);
   if (restartMaxDelayMs !== undefined && restartMaxDelayMs < restartDelayMs) {
     throw new UsageError(`--restart-max-delay ${rawMax}: shorter than --restart-delay ${raw['restart-delay']}`, `give at least the first delay; equal means a constant delay, e.g. --restart-delay ${raw['restart-delay']} --restart-max-delay ${raw['restart-delay']}`);
   }
   const restartWindowMs = parseDuration('--restart-window', raw['restart-window']);
   if (restartWindowMs <= 0) throw new UsageError(`--restart-window ${raw['restart-window']}: must be longer than 0`, 'e.g. --restart-window 60s');
   // The options first: `--size -5M` without a command is about the size.
-  const stopTimeoutMs = parseDuration('--stop-timeout', raw['stop-timeout']);
-  const intervalMs = parseDuration('--interval', raw.interval);
+  const stopTimeoutMs = parseTimer('--stop-timeout', raw['stop-timeout']);
+  const intervalMs = parseTimer('--interval', raw.interval);
   const maxRestarts = wholeNumber('--max-restarts', raw['max-restarts'], 0);
   const [command, ...args] = raw.command;
   if (command === undefined || command === '') {

@@ -10,7 +10,7 @@ import { flagName } from './hints.js';
 import { humanBytes } from './text.js';
 
 /** The first lines of the run command's help, which is also the program's. */
-export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. A capture stores only the blocks that changed since the one before (a delta), with a full one now and then (--max-chain). Durations take a unit (ms, s, m, h); sizes K, M, G or T (binary). The other commands inspect and manage the snapshots and their replicas (shm-host <command> --help).';
+export const RUN_USAGE = 'shm-host [run] [options] -- <command> [args...]\n\nRun <command> with a shared memory file on fd 3 (LISTEN_FDS) and keep what it commits across crashes, SIGKILL and host restarts. A capture stores only the blocks that changed since the one before (a delta), with a full one now and then (--max-chain). Durations take a unit (ms, s, m, h, d); sizes K, M, G or T (binary). The other commands inspect and manage the snapshots and their replicas (shm-host <command> --help).';
 
 /**
  * Refuses, before anything is written, a --size this machine cannot give a

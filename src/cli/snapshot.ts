@@ -3,7 +3,7 @@
 import { requestSnapshot, type SnapshotResult } from '../host/control/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
-import { parseDuration } from './run-options.js';
+import { MAX_TIMER, parseTimer } from './values.js';
 
 export const snapshotCommand = defineCommand({
   command: 'snapshot',
@@ -11,11 +11,11 @@ export const snapshotCommand = defineCommand({
   builder: (yargs) =>
     withJson(withDir(yargs))
       .option('wait', { type: 'boolean', default: false, describe: 'Wait until the capture is durable and print its sequence' })
-      .option('timeout', { type: 'string', requiresArg: true, describe: 'How long to wait for the host (default 5s, with --wait 10m)' })
+      .option('timeout', { type: 'string', requiresArg: true, describe: `How long to wait for the host, 0 to ${MAX_TIMER.text} (default 5s, with --wait 10m)` })
       .example(exampleLines('shm-host snapshot --wait && shm-host export latest backup.shmx', 'Capture now, then keep it'))
       .example(exampleLines('shm-host snapshot --wait --json | jq .sequence', 'The sequence of the new generation')),
   handler: async (args, ctx) => {
-    const timeoutMs = parseDuration('--timeout', args.timeout ?? (args.wait ? '10m' : '5s'));
+    const timeoutMs = parseTimer('--timeout', args.timeout ?? (args.wait ? '10m' : '5s'));
     const reply = await requestSnapshot(args.dir, args.wait, timeoutMs);
     if (!args.wait) {
       if (args.json) await ctx.out.json({ accepted: true });

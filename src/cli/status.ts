@@ -3,7 +3,7 @@
 import { fetchStatus, type HostStatus } from '../host/control/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
-import { parseDuration } from './run-options.js';
+import { MAX_TIMER, parseTimer } from './values.js';
 import { fields, humanBytes, humanDuration, shortTime } from './text.js';
 
 function statusText(s: HostStatus): string {
@@ -47,11 +47,11 @@ export const statusCommand = defineCommand({
   describe: 'Show the running host\'s state (exit 3 when no host runs on --dir)',
   builder: (yargs) =>
     withJson(withDir(yargs))
-      .option('timeout', { type: 'string', default: '5s', requiresArg: true, describe: 'How long to wait for the host\'s answer' })
+      .option('timeout', { type: 'string', default: '5s', requiresArg: true, describe: `How long to wait for the host's answer (0 to ${MAX_TIMER.text})` })
       .example(exampleLines('shm-host status --json | jq .restarts', 'How often the child was restarted'))
       .example(exampleLines('shm-host status >/dev/null 2>&1; [ $? = 3 ] && echo "no host"', 'Is a host running?')),
   handler: async (args, ctx) => {
-    const timeoutMs = parseDuration('--timeout', args.timeout);
+    const timeoutMs = parseTimer('--timeout', args.timeout);
     const status = await fetchStatus(args.dir, timeoutMs);
     if (args.json) await ctx.out.json(status);
     else await ctx.out.write(statusText(status));

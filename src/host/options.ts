@@ -1,4 +1,5 @@
 // What supervise() takes, checked before anything starts, as attach() checks its own.
+import { MAX_CHAIN_LIMITS } from '../store/index.js';
 import type { Logger } from './logger.js';
 import type { RestartPolicyOptions } from './restart-policy.js';
 
@@ -63,7 +64,9 @@ export const ownName: OptionName = (option) => option;
 const MIN_SIZE = 3 * 4096;
 const MODES = ['never', 'on-failure', 'always'];
 
-const isCount = (v: unknown, min = 0): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+const isCount = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+/** The longest timer: setTimeout() takes a 32-bit signed count of ms and fires after 1 ms past it (Node's TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Throws a TypeError or RangeError naming the first option that is wrong
@@ -77,19 +80,20 @@ export function validateSupervisorOptions(options: SupervisorOptions): void {
   if (typeof options.logger?.log !== 'function') throw new TypeError('options.logger must have a log() method (see createLogger())');
   if (options.optionName !== undefined && typeof options.optionName !== 'function') throw new TypeError('options.optionName must be a function from an option path to its name');
   if (!isCount(options.size, MIN_SIZE)) throw new RangeError(`options.size must be a whole number of bytes, at least ${MIN_SIZE}; got ${options.size}`);
-  if (!isCount(options.intervalMs)) throw new RangeError(`options.intervalMs must be a whole number of ms (0: no interval captures); got ${options.intervalMs}`);
+  if (!isCount(options.intervalMs, 0, MAX_TIMER_MS)) throw new RangeError(`options.intervalMs must be a whole number of ms from 0 to ${MAX_TIMER_MS} (0: no interval captures); got ${options.intervalMs}`);
   if (!isCount(options.keep, 2)) throw new RangeError(`options.keep must be a whole number of generations, at least 2; got ${options.keep}`);
   const chain = options.chain ?? {};
-  if (chain.maxChain !== undefined && (!isCount(chain.maxChain) || chain.maxChain > 1000)) throw new RangeError(`options.chain.maxChain must be a whole number of deltas from 0 to 1000; got ${chain.maxChain}`);
-  if (chain.maxChainRatio !== undefined && !(typeof chain.maxChainRatio === 'number' && chain.maxChainRatio >= 0 && chain.maxChainRatio <= 10)) {
-    throw new RangeError(`options.chain.maxChainRatio must be a fraction of the image size from 0 to 10; got ${chain.maxChainRatio}`);
+  const { maxChain, maxChainRatio } = MAX_CHAIN_LIMITS;
+  if (chain.maxChain !== undefined && !isCount(chain.maxChain, 0, maxChain)) throw new RangeError(`options.chain.maxChain must be a whole number of deltas from 0 to ${maxChain}; got ${chain.maxChain}`);
+  if (chain.maxChainRatio !== undefined && !(typeof chain.maxChainRatio === 'number' && chain.maxChainRatio >= 0 && chain.maxChainRatio <= maxChainRatio)) {
+    throw new RangeError(`options.chain.maxChainRatio must be a fraction of the image size from 0 to ${maxChainRatio}; got ${chain.maxChainRatio}`);
   }
-  if (!isCount(options.stopTimeoutMs)) throw new RangeError(`options.stopTimeoutMs must be a whole number of ms; got ${options.stopTimeoutMs}`);
+  if (!isCount(options.stopTimeoutMs, 0, MAX_TIMER_MS)) throw new RangeError(`options.stopTimeoutMs must be a whole number of ms from 0 to ${MAX_TIMER_MS}; got ${options.stopTimeoutMs}`);
   validateReplicaOptions(options.replica);
   const r = options.restart;
   if (typeof r !== 'object' || r === null || !MODES.includes(r.mode)) throw new TypeError(`options.restart.mode must be one of ${MODES.join(', ')}`);
-  for (const [name, min] of [['maxRestarts', 0], ['windowMs', 1], ['initialDelayMs', 0], ['maxDelayMs', 0], ['stableAfterMs', 0]] as const) {
-    if (!isCount(r[name], min)) throw new RangeError(`options.restart.${name} must be a whole number of at least ${min}; got ${r[name]}`);
+  for (const [name, min, max] of [['maxRestarts', 0], ['windowMs', 1], ['initialDelayMs', 0, MAX_TIMER_MS], ['maxDelayMs', 0, MAX_TIMER_MS], ['stableAfterMs', 0]] as const) {
+    if (!isCount(r[name], min, max)) throw new RangeError(`options.restart.${name} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}; got ${r[name]}`);
   }
   if (r.maxDelayMs < r.initialDelayMs) {
     throw new RangeError(`options.restart.maxDelayMs (${r.maxDelayMs}) must be at least initialDelayMs (${r.initialDelayMs}); equal means a constant delay`);

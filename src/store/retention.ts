@@ -70,13 +70,17 @@ export interface ChainLimits {
  */
 export const DEFAULT_CHAIN_LIMITS: ChainLimits = { maxChain: 10, maxChainRatio: 0.25 };
 
-/** Throws a RangeError unless the limits are sane. */
+/** The highest limits a store takes (each from 0): past them a restart's chain walk and restore grow without a purpose. */
+export const MAX_CHAIN_LIMITS: ChainLimits = { maxChain: 1000, maxChainRatio: 10 };
+
+/** Throws a RangeError unless the limits are within 0..MAX_CHAIN_LIMITS. */
 export function checkChainLimits(limits: ChainLimits): ChainLimits {
-  if (!Number.isSafeInteger(limits.maxChain) || limits.maxChain < 0 || limits.maxChain > 1000) {
-    throw new RangeError(`maxChain must be a whole number of deltas from 0 to 1000; got ${limits.maxChain}`);
+  const { maxChain, maxChainRatio } = MAX_CHAIN_LIMITS;
+  if (!Number.isSafeInteger(limits.maxChain) || limits.maxChain < 0 || limits.maxChain > maxChain) {
+    throw new RangeError(`maxChain must be a whole number of deltas from 0 to ${maxChain}; got ${limits.maxChain}`);
   }
-  if (!Number.isFinite(limits.maxChainRatio) || limits.maxChainRatio < 0 || limits.maxChainRatio > 10) {
-    throw new RangeError(`maxChainRatio must be a fraction of the image size from 0 to 10; got ${limits.maxChainRatio}`);
+  if (!Number.isFinite(limits.maxChainRatio) || limits.maxChainRatio < 0 || limits.maxChainRatio > maxChainRatio) {
+    throw new RangeError(`maxChainRatio must be a fraction of the image size from 0 to ${maxChainRatio}; got ${limits.maxChainRatio}`);
   }
   return limits;
 }

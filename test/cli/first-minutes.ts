@@ -81,7 +81,7 @@ t.test('a duration without a unit is refused with both readings, except 0', asyn
     await usage(t, [option, '5', '--', 'true'], `${option} 5: a duration needs a unit (write ${option} 5s or ${option} 5000ms; units are ms, s, m, h)`);
   }
   await usage(t, ['status', '--timeout', '2'], '--timeout 2: a duration needs a unit (write --timeout 2s or --timeout 2000ms; units are ms, s, m, h)');
-  const { parseDuration } = await import('../../src/cli/run-options.js');
+  const { parseDuration } = await import('../../src/cli/values.js');
   t.equal(parseDuration('--interval', '0'), 0);
   t.equal(parseDuration('--interval', '1h'), 3_600_000);
   t.equal(parseDuration('--interval', '250ms'), 250);

@@ -17,6 +17,8 @@ const good: SupervisorOptions = {
 
 t.test('valid options pass', async (t) => {
   t.doesNotThrow(() => validateSupervisorOptions(good));
+  const longest = 2 ** 31 - 1;
+  t.doesNotThrow(() => validateSupervisorOptions({ ...good, intervalMs: longest, stopTimeoutMs: longest, chain: { maxChain: 1000, maxChainRatio: 10 } }), 'the longest timers and chains');
 });
 
 t.test('each bad option is named', async (t) => {
@@ -35,6 +37,13 @@ t.test('each bad option is named', async (t) => {
     [{ restart: { ...good.restart, windowMs: 0 } }, /^options\.restart\.windowMs/],
     [{ restart: { ...good.restart, maxDelayMs: 99 } }, /^options\.restart\.maxDelayMs \(99\) must be at least initialDelayMs \(100\); equal means a constant delay/],
     [{ restart: { ...good.restart, maxDelayMs: -1 } }, /^options\.restart\.maxDelayMs must be a whole number/],
+    // Past setTimeout()'s 32-bit count of ms a timer fires after 1 ms: a stop would SIGKILL at once, an interval capture every ms.
+    [{ intervalMs: 2 ** 31 }, /^options\.intervalMs must be a whole number of ms from 0 to 2147483647/],
+    [{ stopTimeoutMs: 2 ** 31 }, /^options\.stopTimeoutMs must be a whole number of ms from 0 to 2147483647/],
+    [{ restart: { ...good.restart, initialDelayMs: 2 ** 31, maxDelayMs: 2 ** 31 } }, /^options\.restart\.initialDelayMs must be a whole number from 0 to 2147483647/],
+    [{ restart: { ...good.restart, maxDelayMs: 2 ** 31 } }, /^options\.restart\.maxDelayMs must be a whole number from 0 to 2147483647/],
+    [{ chain: { maxChain: 1001 } }, /^options\.chain\.maxChain must be a whole number of deltas from 0 to 1000; got 1001/],
+    [{ chain: { maxChainRatio: 10.5 } }, /^options\.chain\.maxChainRatio must be a fraction of the image size from 0 to 10/],
   ];
   for (const [change, message] of cases) {
     t.throws(() => validateSupervisorOptions({ ...good, ...change } as SupervisorOptions), { message }, JSON.stringify(change));

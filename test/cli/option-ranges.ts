@@ -1,0 +1,122 @@
+// Every option of every subcommand that takes a bounded number says its
+// range in --help, and a value past either end is a usage error naming the
+// option (exit 2, one line) before anything is created or asked. An option
+// added later is either listed here with its range or as one that takes no
+// number: the test fails until it is.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import yargs from 'yargs';
+import type { CliCommand } from '../../src/cli/command.js';
+import { interpretRunOptions, type RawRunOptions } from '../../src/cli/run-options.js';
+import { isOneLineError, runCli } from './harness.js';
+
+const COMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
+  run: async () => (await import('../../src/cli/run.js')).runCommand,
+  list: async () => (await import('../../src/cli/list.js')).listCommand,
+  show: async () => (await import('../../src/cli/show.js')).showCommand,
+  verify: async () => (await import('../../src/cli/verify.js')).verifyCommand,
+  cat: async () => (await import('../../src/cli/cat.js')).catCommand,
+  export: async () => (await import('../../src/cli/export.js')).exportCommand,
+  import: async () => (await import('../../src/cli/import.js')).importCommand,
+  prune: async () => (await import('../../src/cli/prune.js')).pruneCommand,
+  restore: async () => (await import('../../src/cli/restore.js')).restoreCommand,
+  status: async () => (await import('../../src/cli/status.js')).statusCommand,
+  snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
+};
+
+/** A bounded option: the range its --help states, and values past each end (with what else the command line needs). */
+interface Bounded {
+  readonly range: RegExp;
+  readonly refused: readonly string[];
+  readonly before?: readonly string[];
+}
+const TIMER = { range: /0 to 24d/, refused: ['-1s', '25d'] };
+const BOUNDED: Record<string, Record<string, Bounded>> = {
+  run: {
+    size: { range: /12K to 1T/, refused: ['11K', '2T'] },
+    interval: TIMER,
+    keep: { range: /at least 2/, refused: ['1'] },
+    'max-chain': { range: /0 to 1000/, refused: ['-1', '1001'] },
+    'max-chain-ratio': { range: /0 to 10/, refused: ['-0.1', '10.5'] },
+    'max-restarts': { range: /0 or more/, refused: ['-1'] },
+    'restart-window': { range: /longer than 0/, refused: ['0'] },
+    'restart-delay': TIMER,
+    'restart-max-delay': { range: /--restart-delay to 24d/, refused: ['25d'], before: ['--restart-delay', '1s'] },
+    'stop-timeout': TIMER,
+    'replica-keep': { range: /at least 1/, refused: ['0'], before: ['--replica', 'file:///nowhere'] },
+    'replica-keep-for': { range: /0 or more/, refused: ['-1s'], before: ['--replica', 'file:///nowhere'] },
+  },
+  // Bounded by the tail of the generation read: a value past it is exit 1 (test/cli/inspect.ts).
+  cat: { offset: { range: /0 to the tail's size/, refused: [] }, length: { range: /up to the tail's end/, refused: [] } },
+  prune: { keep: { range: /at least 2/, refused: ['1'] } },
+  restore: { sequence: { range: /1 or more/, refused: ['0'], before: ['--from', 'file:///nowhere'] } },
+  status: { timeout: TIMER },
+  snapshot: { timeout: TIMER },
+};
+/** Options that take a value other than a number. */
+const NOT_NUMBERS = new Set(['dir', 'restart', 'log-format', 'replica', 'replica-endpoint', 'replica-region', 'record', 'format', 'from']);
+
+/** The options of `command` that take a value, its positionals left out. */
+function valueOptions(command: CliCommand<any>): string[] {
+  const usage = [command.command].flat().join(' ');
+  const positionals = new Set([...usage.matchAll(/[<[]([\w-]+)(?:\.\.)?[>\]]/g)].map((m) => m[1]));
+  const parser = command.builder(yargs()) as unknown as { getOptions(): { string: string[] } };
+  return parser.getOptions().string.filter((name) => name.length > 1 && !/[A-Z]/.test(name) && !positionals.has(name));
+}
+
+/** The text --help gives `--option`, its wrapped lines joined. */
+function helpOf(help: string, option: string): string {
+  const lines = help.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s+(-\\w, )?--${option}\\s`).test(l));
+  if (at < 0) return '';
+  const own = [lines[at]!];
+  for (const l of lines.slice(at + 1)) {
+    if (/^\s+(-\w, )?--\w/.test(l) || l.trim() === '') break;
+    own.push(l);
+  }
+  return own.join(' ').replace(/\s+/g, ' ');
+}
+
+t.test('every value option is a bounded number whose --help states its range, or no number at all', async (t) => {
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const help = (await runCli([name, '--help'])).out;
+    for (const option of valueOptions(await load())) {
+      const bounded = BOUNDED[name]?.[option];
+      if (bounded === undefined) {
+        t.ok(NOT_NUMBERS.has(option), `${name} --${option}: listed here, with its range or as no number`);
+        continue;
+      }
+      t.match(helpOf(help, option), bounded.range, `${name} --${option}: --help states ${bounded.range.source}`);
+    }
+  }
+});
+
+t.test('a value past either end: one line naming the option, exit 2, nothing created', async (t) => {
+  const dir = t.testdir();
+  const state = join(dir, 'state');
+  for (const [name, options] of Object.entries(BOUNDED)) {
+    for (const [option, { refused, before = [] }] of Object.entries(options)) {
+      for (const value of refused) {
+        const argv = name === 'run' ? ['--dir', state, ...before, `--${option}=${value}`, '--', 'true'] : [name, '--dir', state, ...before, `--${option}=${value}`];
+        const r = await runCli(argv);
+        t.equal(r.code, 2, `${argv.join(' ')}: exit 2 (${r.stderr.trim()})`);
+        t.ok(isOneLineError(r.stderr), `${argv.join(' ')}: one line`);
+        t.match(r.stderr, `--${option} ${value}`, `${argv.join(' ')}: names the option and the value`);
+      }
+    }
+  }
+  t.same(fs.readdirSync(dir), [], 'nothing was created');
+});
+
+t.test('the run options at their bounds are taken as given', async (t) => {
+  const raw = (extra: Partial<RawRunOptions>): RawRunOptions => ({
+    dir: 'd', size: '64M', interval: '1s', keep: '3', 'max-chain': '10', 'max-chain-ratio': '0.25', restart: 'on-failure', 'max-restarts': '10',
+    'restart-window': '60s', 'restart-delay': '100ms', 'stop-timeout': '10s', 'log-format': 'text', quiet: false, command: ['true'], ...extra,
+  });
+  const day = 86_400_000;
+  t.match(interpretRunOptions(raw({ size: '12K', 'max-chain': '0', 'max-chain-ratio': '0', 'max-restarts': '0', interval: '0', 'stop-timeout': '0' })),
+    { size: 12 * 1024, maxChain: 0, maxChainRatio: 0, maxRestarts: 0, intervalMs: 0, stopTimeoutMs: 0 });
+  t.match(interpretRunOptions(raw({ size: '1T', 'max-chain': '1000', 'max-chain-ratio': '10', interval: '24d', 'stop-timeout': '24d', 'restart-delay': '24d', 'restart-max-delay': '24d' })),
+    { size: 2 ** 40, maxChain: 1000, maxChainRatio: 10, intervalMs: 24 * day, stopTimeoutMs: 24 * day, restartDelayMs: 24 * day, restartMaxDelayMs: 24 * day });
+});
