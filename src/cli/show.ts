@@ -5,16 +5,26 @@ import { describeDamage, refuseUnlessIntact } from './damage.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
-import { MAGIC_HEX, imageJson } from './views.js';
+import { MAGIC_HEX, deltaBlocks, imageJson } from './views.js';
 
 const sized = (n: number): string => (n < 1024 ? `${n} bytes` : `${humanBytes(n)} (${n} bytes)`);
+
+/** What a delta's file holds of its image, and what its parent gives: `3 of 48 blocks of 4096 bytes stored in its file, the other 45 from generation 7`. */
+function blocksText(m: Manifest): string {
+  const b = deltaBlocks(m)!;
+  const parts = [`${b.stored} of ${b.image} block${b.image === 1 ? '' : 's'} of ${b.blockSize} bytes stored in its file`];
+  if (b.zeros > 0) parts.push(`${b.zeros} more set to zeros (no bytes stored)`);
+  parts.push(b.fromParent === 0 ? `none from generation ${m.parent}` : `the other ${b.fromParent} from generation ${m.parent}`);
+  return parts.join(', ');
+}
 
 function manifestText(m: Manifest): string {
   return fields([
     ['sequence', String(m.sequence)],
     ['time', shortTime(m.time)],
     ['reason', m.reason],
-    ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes`],
+    ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}`],
+    ...(m.delta === null ? [] : [['blocks', blocksText(m)] as [string, string]]),
     ['chain', m.delta === null ? 'none (a full generation needs no other)' : `${m.chain.links} delta${m.chain.links === 1 ? '' : 's'} (${humanBytes(m.chain.bytes)} in delta files) over a full generation`],
     ['image size', sized(m.imageSize)],
     ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (matches the image)`],
@@ -79,6 +89,7 @@ export const showCommand = defineCommand({
           source: { kind: source.kind, path: source.path },
           sequence: source.manifest?.sequence ?? null,
           diskBytes,
+          blocks: source.manifest ? deltaBlocks(source.manifest) : null,
           manifest: source.manifest,
           image: imageJson(info, args.slots),
         });

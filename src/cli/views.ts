@@ -1,7 +1,30 @@
 // The JSON shapes the inspection commands print (documented in docs/CLI.md).
 // Stream offsets and extension words are decimal strings: they can pass 2^53.
 import { MAGIC, type Slot } from '../format/index.js';
-import type { ImageInfo } from '../store/index.js';
+import type { ImageInfo, Manifest } from '../store/index.js';
+
+/**
+ * A delta generation's blocks, for show: of the `image` blocks of
+ * `blockSize` bytes (the last one may be short), the delta holds `held`:
+ * `stored` with their bytes in its file, `zeros` set to zeros (no bytes in
+ * the file); the other `fromParent` are its parent's. Null for a full
+ * generation (every block in its image file).
+ */
+export interface DeltaBlocks {
+  readonly blockSize: number;
+  readonly image: number;
+  readonly held: number;
+  readonly stored: number;
+  readonly zeros: number;
+  readonly fromParent: number;
+}
+
+export function deltaBlocks(m: Manifest): DeltaBlocks | null {
+  if (m.delta === null) return null;
+  const { blockSize, held, stored } = m.delta;
+  const image = Math.ceil(m.imageSize / blockSize);
+  return { blockSize, image, held, stored, zeros: held - stored, fromParent: image - held };
+}
 
 /** The layout's magic as show prints it. */
 export const MAGIC_HEX = `0x${MAGIC.toString(16).padStart(16, '0')}`;

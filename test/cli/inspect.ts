@@ -29,7 +29,7 @@ t.test('list: newest first, as a table and as JSON', async (t) => {
   t.match(lines[0], /^SEQ\s+TIME\s+REASON\s+KIND\s+PARENT\s+SIZE\s+ON DISK\s+CHECK\s+RECORDS\s+LATEST\s+LENGTH\s+IMAGE$/);
   t.same(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[0])), [3, 2, 1]);
   t.match(lines[1], /interval\s+delta\s+2\s+64 KiB\s+\S+ \S+\s+unchecked\s+12\s+264\s+24\s+\S+gen-0000000000000003\.delta$/);
-  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2: \d+ blocks of 4096 bytes\n  chain: +2 deltas \(.* in delta files\) over a full generation\n/, 'show says a delta is one, and of what');
+  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2\n  blocks: +\d+ of 16 blocks of 4096 bytes stored in its file, .*from generation 2\n  chain: +2 deltas \(.* in delta files\) over a full generation\n/, 'show says a delta is one, and of what');
   t.match((await runCli(['show', '1', '--dir', dir])).out, /\n  kind: +full \(a whole image\)\n  chain: +none/);
 
   const json = await runCli(['list', '--dir', dir, '--json']);
@@ -52,7 +52,8 @@ t.test('list: newest first, as a table and as JSON', async (t) => {
 });
 
 t.test('show: text and JSON carry the same facts: kind, parent, chain, bytes on disk (as list has them)', async (t) => {
-  const { dir } = await threeGenerations(t, { maxChain: 3 });
+  // 256 KiB: past the first 64 KiB (which a delta holds whole), the parent gives the blocks that did not change.
+  const { dir } = await threeGenerations(t, { maxChain: 3, size: 256 * 1024 });
   const list = JSON.parse((await runBin(['list', '--dir', dir, '--json'])).out);
   for (const row of list.generations) {
     const [text, json] = await Promise.all([runBin(['show', String(row.sequence), '--dir', dir]), runBin(['show', String(row.sequence), '--dir', dir, '--json'])]);
@@ -64,10 +65,19 @@ t.test('show: text and JSON carry the same facts: kind, parent, chain, bytes on 
     t.match(field('on disk'), new RegExp(`\\(${doc.diskBytes} bytes\\)$`), `generation ${row.sequence}: on disk`);
     if (m.kind === 'full') {
       t.equal(field('kind'), 'full (a whole image)');
+      t.equal(field('blocks'), '', 'a full generation has no blocks line: its image file has every block');
+      t.equal(doc.blocks, null);
       t.same([m.parent, m.chain.links], [null, 0]);
       t.match(field('chain'), /^none/);
     } else {
-      t.match(field('kind'), new RegExp(`^delta of generation ${m.parent}: ${m.delta.held} blocks of ${m.delta.blockSize} bytes$`));
+      t.equal(field('kind'), `delta of generation ${m.parent}`);
+      // The blocks the file stores, those it sets to zeros, and those the parent gives: never one count for all of them.
+      const image = Math.ceil(m.imageSize / m.delta.blockSize);
+      const blocks = { blockSize: m.delta.blockSize, image, held: m.delta.held, stored: m.delta.stored, zeros: m.delta.held - m.delta.stored, fromParent: image - m.delta.held };
+      t.same(doc.blocks, blocks, `generation ${row.sequence}: JSON blocks`);
+      t.ok(blocks.stored < blocks.image && blocks.fromParent > 0, `generation ${row.sequence}: a delta that stores part of the image (${JSON.stringify(blocks)})`);
+      const zeros = blocks.zeros > 0 ? `, ${blocks.zeros} more set to zeros (no bytes stored)` : '';
+      t.equal(field('blocks'), `${blocks.stored} of ${image} blocks of 4096 bytes stored in its file${zeros}, the other ${blocks.fromParent} from generation ${m.parent}`, `generation ${row.sequence}: text blocks`);
       t.match(field('chain'), new RegExp(`^${m.chain.links} deltas? \\(`), `generation ${row.sequence}: chain length`);
     }
   }
