@@ -69,7 +69,7 @@ export const exportCommand = defineCommand({
     const toStdout = args.file === '-';
     if (toStdout && args.json) throw new UsageError('--json cannot be combined with export to - (stdout carries the export)', 'write to a file to get a JSON summary');
     if (toStdout && ctx.out.isTTY) throw new UsageError('refusing to write a binary export to a terminal', 'redirect stdout (> state.shmx) or give a file name');
-    const source = await resolveSource(args.ref, args.dir);
+    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host export ${ref} ${args.file}`);
     try {
       const manifest = source.manifest;
       if (manifest === null) {

@@ -67,7 +67,11 @@ async function importFrom(input: Readable, args: { dir: string; json: boolean },
       }));
     } catch (err) {
       if (err instanceof ExportFormatError) {
-        throw new CommandFailure(err.code, `cannot import ${name}: ${err.problem}`, 'nothing was imported; give a complete file written by shm-host export', { cause: err });
+        // A generation's own data file: import takes it as an export of its generation, made in its snapshot directory.
+        const fix = err.found === null
+          ? 'nothing was imported; give a complete file written by shm-host export'
+          : 'nothing was imported; export its generation from the snapshot directory it belongs to and import that: shm-host export <sequence> --dir <that directory> FILE.shmx';
+        throw new CommandFailure(err.code, `cannot import ${name}: ${err.problem}`, fix, { cause: err });
       }
       throw err;
     } finally {

@@ -4,11 +4,11 @@
 import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
-  EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-  StoreError, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
+  EXPORT_HEADER_SIZE, ImageFile, SnapshotStore, looksLikeDelta, looksLikeExport, StoreError, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
 import { insteadOf } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
+import { exportSource, loneDelta, readStart, type CommandFor } from './file-source.js';
 import { REF_HELP } from './options.js';
 
 /** A parsed `<ref>`. */
@@ -68,10 +68,11 @@ const isGone = (err: unknown): boolean => err instanceof CommandFailure && err.c
  * For `latest~N` the image is opened at once, and when a running host
  * deleted it between the listing and the open, resolved again: the command
  * then reads whatever is newest, never fails on a race it cannot see.
+ * `command` gives the command line a refused file's hint says to run instead.
  */
-export async function resolveSource(text: string, dir: string): Promise<Source> {
+export async function resolveSource(text: string, dir: string, command: CommandFor = (ref) => `shm-host show ${ref}`): Promise<Source> {
   const ref = parseRef(text);
-  if (ref.kind === 'path') return resolvePath(ref.path, text);
+  if (ref.kind === 'path') return resolvePath(ref.path, text, command);
   const store = await openReadOnly(dir);
   try {
     for (let attempt = 0; ; attempt++) {
@@ -173,7 +174,7 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
   };
 }
 
-async function resolvePath(path: string, text: string): Promise<Source> {
+async function resolvePath(path: string, text: string, command: CommandFor): Promise<Source> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);
@@ -192,11 +193,13 @@ async function resolvePath(path: string, text: string): Promise<Source> {
       return generationSource(store, await store.get(named.sequence), false);
     } catch (err) {
       await store.close();
-      throw err;
+      // A delta file without its generation's manifest beside it: said below, as a lone one.
+      if (named.kind !== 'delta' || (err as { code?: unknown }).code !== 'NOT_FOUND') throw err;
     }
   }
   const head = await readStart(path, EXPORT_HEADER_SIZE);
   if (looksLikeExport(head)) return exportSource(path, head, stat.size);
+  if (looksLikeDelta(head)) throw loneDelta(path, command);
   return {
     kind: 'image',
     label: `image ${path}`,
@@ -206,42 +209,6 @@ async function resolvePath(path: string, text: string): Promise<Source> {
     store: null,
     relative: false,
     openImage: () => ImageFile.open(path),
-    close: async () => {},
-  };
-}
-
-async function readStart(path: string, length: number): Promise<Uint8Array> {
-  const handle = await fs.promises.open(path, 'r');
-  try {
-    const buf = new Uint8Array(length);
-    const { bytesRead } = await handle.read(buf, 0, length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** An export file read in place: its manifest, and its image as a slice of the file. */
-async function exportSource(path: string, head: Uint8Array, fileSize: number): Promise<Source> {
-  const header = decodeExportHeader(head);
-  if (exportFileSize(header) !== fileSize) {
-    throw new ExportFormatError(`the export ${path} has ${fileSize} bytes but its header describes ${exportFileSize(header)} (truncated or extended)`);
-  }
-  const manifestBytes = (await readStart(path, EXPORT_HEADER_SIZE + header.manifestLength)).subarray(EXPORT_HEADER_SIZE);
-  const manifest = parseEmbeddedManifest(manifestBytes);
-  if (manifest.imageSize !== header.imageLength) {
-    throw new ExportFormatError(`the export ${path} is damaged: its manifest says ${manifest.imageSize} image bytes, its header ${header.imageLength}`);
-  }
-  const slice = { offset: EXPORT_HEADER_SIZE + header.manifestLength, length: header.imageLength };
-  return {
-    kind: 'export',
-    label: `export ${path}`,
-    path,
-    generation: null,
-    manifest,
-    store: null,
-    relative: false,
-    openImage: () => ImageFile.open(path, slice),
     close: async () => {},
   };
 }

@@ -4,6 +4,9 @@ import {
 import { FormatError, hex, invalidLayoutError } from './errors.js';
 import { wordsOf } from './words.js';
 
+/** The first bytes of a delta generation's data file (docs/FORMAT.md section 9): `SHMDELTA`, never an image. */
+const DELTA_FILE_MAGIC = [...'SHMDELTA'].map((c) => c.charCodeAt(0));
+
 /** Where everything lives in a configured file; all sizes in bytes. */
 export interface Layout {
   /** Size of the file or image the layout was read from. */
@@ -76,6 +79,9 @@ export function readHeader(bytes: Uint8Array, fileSize: number = bytes.byteLengt
   const magic = words.load(MAGIC_AT);
   if (magic === 0n) return { configured: false };
   if (magic !== MAGIC) {
+    if (DELTA_FILE_MAGIC.every((b, i) => bytes[i] === b)) {
+      throw new FormatError('BAD_MAGIC', "a delta generation's data file (magic SHMDELTA), not an image: it holds only the blocks changed since its parent, and is read through its chain (docs/FORMAT.md section 9)");
+    }
     throw new FormatError('BAD_MAGIC', `not a shm-host file: magic is ${hex(magic)}, expected ${hex(MAGIC)}`);
   }
   const layout = layoutOf(fileSize, words.load(ENTRY_MASK_AT), words.load(DATA_MASK_AT));

@@ -15,7 +15,9 @@ import { readFullyWith, writeFullyWith, type StoreFs } from './fs.js';
 import { WritebackPump } from './writeback-pump.js';
 import { deltaSizeMismatch } from './unusable.js';
 
-export const DELTA_MAGIC = 'SHMDELTA';
+import { DELTA_MAGIC } from './file-kind.js';
+
+export { DELTA_MAGIC };
 export const DELTA_VERSION = 1;
 /** Bytes of the header page; the blocks start after it, page-aligned. */
 export const DELTA_HEADER_SIZE = 4096;

@@ -19,6 +19,7 @@
 // `head -c -40 FILE | sha256sum` recomputes it with common tools.
 import type { Hash } from 'node:crypto';
 import { ShmHostError } from '../errors.js';
+import { looksLikeDelta, looksLikeImage } from './file-kind.js';
 import { parseManifest } from './manifest.js';
 import type { Manifest } from './types.js';
 
@@ -34,9 +35,12 @@ export const MAX_EXPORT_IMAGE_BYTES = 2 ** 40;
 /** An export file's contents do not follow the format. */
 export class ExportFormatError extends ShmHostError {
   declare readonly code: 'BAD_EXPORT';
-  constructor(message: string) {
+  /** What the file is instead, when it is another file of shm-host's: a generation's `image` or `delta` data file; else null. */
+  readonly found: 'image' | 'delta' | null;
+  constructor(message: string, found: 'image' | 'delta' | null = null) {
     super('BAD_EXPORT', message);
     this.name = 'ExportFormatError';
+    this.found = found;
   }
 }
 
@@ -66,7 +70,11 @@ export function decodeExportHeader(bytes: Uint8Array): ExportHeader {
   if (bytes.length === 0) throw new ExportFormatError('not a shm-host export: it is empty');
   if (bytes.length < EXPORT_HEADER_SIZE) throw new ExportFormatError(`not a shm-host export: it has ${bytes.length} bytes, less than the ${EXPORT_HEADER_SIZE}-byte header`);
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, EXPORT_HEADER_SIZE);
-  if (!looksLikeExport(b)) throw new ExportFormatError('not a shm-host export: the file does not start with the export magic');
+  if (!looksLikeExport(b)) {
+    if (looksLikeDelta(b)) throw new ExportFormatError("not a shm-host export but a delta generation's data file (magic SHMDELTA), which holds only the blocks changed since its parent", 'delta');
+    if (looksLikeImage(b)) throw new ExportFormatError('not a shm-host export but a snapshot image, which has no manifest', 'image');
+    throw new ExportFormatError('not a shm-host export: the file does not start with the export magic');
+  }
   const version = b.readUInt32LE(8);
   if (version !== EXPORT_VERSION) throw new ExportFormatError(`unsupported export version ${version} (this shm-host reads version ${EXPORT_VERSION}): use a matching shm-host`);
   const headerSize = b.readUInt32LE(12);

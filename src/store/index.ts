@@ -25,6 +25,7 @@ export { MIN_KEEP, DEFAULT_KEEP } from './retention.js';
 export { serializeManifest } from './manifest.js';
 export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';
 export { DurableFile } from './durable-file.js';
+export { DELTA_MAGIC, looksLikeDelta, looksLikeImage } from './file-kind.js';
 export {
   EXPORT_HEADER_SIZE, MAX_EXPORT_IMAGE_BYTES, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
   looksLikeExport, parseEmbeddedManifest, type ExportHeader,

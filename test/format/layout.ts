@@ -84,6 +84,10 @@ t.test('hostile headers: each validation rule has its own error', async (t) => {
   throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { magic: 0x1234n })), 'BAD_MAGIC', /not a shm-host file: magic is 0x1234/);
   // The magic of another layout version, byte-swapped: still foreign.
   throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { magic: 0xb31985b6f4a6c296n })), 'BAD_MAGIC', /expected 0x96c2a6f4b68519b3/);
+  // A delta generation's data file (docs/FORMAT.md section 9) is shm-host's own: said as such, not as a foreign magic.
+  const delta = new Uint8Array(3 * PAGE_SIZE);
+  delta.set(new TextEncoder().encode('SHMDELTA'));
+  throwsFormatError(t, () => readHeader(delta), 'BAD_MAGIC', /^a delta generation's data file \(magic SHMDELTA\), not an image: .* read through its chain/);
 
   // Masks that are not 2^k - 1.
   throwsFormatError(t, () => readHeader(image(3 * PAGE_SIZE, { entryMask: 5n, dataMask: 4095n })), 'BAD_ENTRY_MASK', /entry_mask 0x5 is not a power of two minus one/);
