@@ -12,7 +12,7 @@
 // meanwhile is refused, naming it, and never takes its files for debris.
 import { join } from 'node:path';
 import {
-  DirectoryLock, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, clearRestoreMarker, fsyncDirectoryWith, makeDirectoryDurably, markRestoreInProgress, parseGenerationFileName,
+  DirectoryLock, CLEAN_END_MARKER, directoryPathProblem, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX, clearRestoreMarker, fsyncDirectoryWith, markRestoreInProgress, prepareDirectory, parseGenerationFileName,
   realStoreFs, removeIfPresentWith,
   type StoreFs,
 } from '../store/index.js';
@@ -37,7 +37,7 @@ const keptByRestore = (name: string): boolean => [RESTORE_MARKER, LOCK_NAME, CLE
 const writtenByRestore = (name: string): boolean =>
   keptByRestore(name) || name === SEQUENCE_FLOOR_NAME || name.startsWith(TEMP_PREFIX) || parseGenerationFileName(name) !== null;
 
-/** The state of `dir` for a restore, and its names. @throws ReplicaError LOCAL when it cannot be read. */
+/** The state of `dir` for a restore, and its names. @throws DirectoryPathError when it is no directory; ReplicaError LOCAL when it cannot be read. */
 async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestoreState; names: string[] }> {
   let names: string[];
   try {
@@ -45,6 +45,9 @@ async function inspect(sfs: StoreFs, dir: string): Promise<{ state: LocalRestore
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'missing', names: [] };
+    // A path that is no directory (a file, or under one): said as the store says it for every command.
+    const problem = await directoryPathProblem(dir, true, sfs);
+    if (problem !== null) throw problem;
     throw new ReplicaError('LOCAL', `cannot read ${dir} (${code ?? String(e)})`, { hint: 'restore into an empty directory you can write', path: dir, retryable: false, cause: e });
   }
   if (names.every((n) => n === LOCK_NAME || n === CLEAN_END_MARKER)) return { state: 'empty', names };
@@ -82,17 +85,13 @@ const localFailure = (what: string, dir: string, err: unknown): ReplicaError =>
  * the lock, which finishRestore releases.
  * @throws DirectoryLockedError (a StoreError, LOCKED, naming the holder's
  * pid) when another restore, a host, an import or a prune holds it;
+ * DirectoryPathError when `dir` cannot be made or is no directory;
  * ReplicaError LOCAL when `dir` is in use or cannot be written.
  */
 export async function beginRestore(sfs: StoreFs, dir: string, url: string): Promise<DirectoryLock> {
-  if ((await requireRestorable(sfs, dir)).state === 'missing') {
-    try {
-      await makeDirectoryDurably(sfs, dir, 0o700);
-    } catch (err) {
-      // Another restore or host may have created it meanwhile: the lock decides.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw localFailure('create', dir, err);
-    }
-  }
+  // Created as the store creates a snapshot directory (0700, durable, ours), and refused in its words when it cannot be
+  // (a file system that takes no directories, permission denied...). Made meanwhile by another restore or host: the lock decides.
+  if ((await requireRestorable(sfs, dir)).state === 'missing') await prepareDirectory(sfs, dir);
   const lock = await DirectoryLock.acquire(sfs, dir, 'restore').catch((err: unknown) => {
     throw err instanceof ReplicaError || (err as Error).name === 'DirectoryLockedError' ? err : localFailure('lock', dir, err);
   });

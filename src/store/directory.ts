@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DirectoryPathError, StoreError, errorCode, storeIoError } from './errors.js';
-import { makeDirectoryDurably, type StoreFs } from './fs.js';
+import { makeDirectoryDurably, realStoreFs, type StoreFs } from './fs.js';
 import { RESTORE_MARKER } from './names.js';
 
 const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
@@ -61,6 +61,26 @@ export async function requireDirectory(sfs: StoreFs, dir: string): Promise<void>
     if (!stat.isDirectory()) throw notADirectory(dir, dir, false);
   } catch (err) {
     throw asPathError(err);
+  }
+}
+
+/**
+ * What is wrong with `dir` as a snapshot directory's path, from stat(2)
+ * alone: null when it is a directory or does not exist; else the
+ * DirectoryPathError opening a store gives (it is a file, a file stands
+ * above it, permission denied...), with a writer's fix (`creates`: a path
+ * that does not exist yet would do) or a reader's. For those that reach
+ * the directory another way (the live channel's socket, a restore's
+ * listing) and fail: they then say what is wrong with the path in the
+ * words every other command uses.
+ */
+export async function directoryPathProblem(dir: string, creates: boolean, sfs: StoreFs = realStoreFs): Promise<DirectoryPathError | null> {
+  try {
+    const stat = await statOrNull(sfs, dir, creates);
+    if (stat !== null && !stat.isDirectory()) throw notADirectory(dir, dir, creates);
+    return null;
+  } catch (err) {
+    return asPathError(err);
   }
 }
 

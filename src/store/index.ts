@@ -16,6 +16,7 @@ export { StoreError, DirectoryLockedError, DirectoryPathError, holderLine, store
 export { UnusableGeneration, chainUnreadable, checksumMismatch, imageSizeMismatch, imageUnopenable, imageUnreadable, unknownAlgorithm } from './unusable.js';
 export { DirectoryLock } from './lock.js';
 export { missingDirectories, removeNewDirectories } from './new-directory.js';
+export { directoryPathProblem, prepareDirectory } from './directory.js';
 export { raiseSequenceFloorIn, readSequenceFloor } from './sequence-floor.js';
 export { markRestoreInProgress, clearRestoreMarker } from './restore-marker.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';

@@ -20,7 +20,7 @@ async function shmHost(argv: string[], options: { uid?: number } = {}): Promise<
   return { code: r.exitCode ?? -1, stderr: String(r.stderr) + '\n', timedOut: r.timedOut };
 }
 
-/** Each way of naming the snapshot directory that reads (list), writes (prune, run) or reaches a host (status). */
+/** Each way of naming the snapshot directory that reads (list), writes (prune, run, restore) or reaches a host (status, snapshot). */
 const COMMANDS: Array<[string, string[]]> = [
   ['run', ['--', 'true']],
   ['list', ['list']],
@@ -28,7 +28,11 @@ const COMMANDS: Array<[string, string[]]> = [
   ['verify', ['verify', '--all']],
   ['prune', ['prune', '--keep', '2']],
   ['status', ['status']],
+  ['snapshot', ['snapshot']],
+  ['restore', ['restore', '--from', `file://${join(os.tmpdir(), 'shm-host-dir-paths-no-replica')}`]],
 ];
+/** Those that reach a host: on a directory that does not exist, no host runs (exit 3), which is not a path problem. */
+const HOST_CLIENTS = ['status', 'snapshot'];
 
 async function expectPathProblem(t: Test, dir: string, pattern: RegExp, commands = COMMANDS, uid?: number): Promise<void> {
   await Promise.all(commands.map(async ([name, argv]) => {
@@ -42,7 +46,7 @@ async function expectPathProblem(t: Test, dir: string, pattern: RegExp, commands
 
 t.test('a directory its file system will not create (/proc/foo)', async (t) => {
   // status on a directory that does not exist answers "no host" (exit 3): it is not a path problem.
-  await expectPathProblem(t, '/proc/shm-host-test/state', /\/proc\/shm-host-test\/state.*(takes no new directories|does not exist)/, COMMANDS.filter(([n]) => n !== 'status'));
+  await expectPathProblem(t, '/proc/shm-host-test/state', /\/proc\/shm-host-test\/state.*(takes no new directories|does not exist)/, COMMANDS.filter(([n]) => !HOST_CLIENTS.includes(n)));
   t.equal(fs.existsSync('/proc/shm-host-test'), false);
 });
 
@@ -51,14 +55,14 @@ t.test('a file where the directory should be, and a file in the middle of the pa
   const file = join(base, 'file');
   await expectPathProblem(t, file, /not a directory/);
   await expectPathProblem(t, join(file, 'below'), /not a directory/);
-  // The line names the file in the path, not the path below it (status: the control socket's path, src/host/control).
-  const stores = COMMANDS.filter(([n]) => n !== 'status');
-  await expectPathProblem(t, join(file, 'below'), new RegExp(`: ${file} exists but is not a directory`), stores);
-  await expectPathProblem(t, join(file, 'below', 'deeper'), new RegExp(`: ${file} exists but is not a directory`), stores);
-  // A command that only reads is not told it may name a path that does not exist yet; a host is.
-  const readers = COMMANDS.filter(([n]) => n !== 'run' && n !== 'status');
-  await expectPathProblem(t, file, /^(?![^]*does not exist yet)[^]*not a directory/, readers);
-  await expectPathProblem(t, file, /or a path that does not exist yet/, COMMANDS.filter(([n]) => n === 'run'));
+  // The line names the file in the path, not the path below it, nor the control socket's path (status, snapshot), in the same words everywhere.
+  await expectPathProblem(t, file, new RegExp(`^shm-host: snapshot path ${file} exists but is not a directory \\(`));
+  await expectPathProblem(t, join(file, 'below'), new RegExp(`^shm-host: snapshot path ${file}/below: ${file} exists but is not a directory \\(name a path whose parents are directories: --dir\\)`));
+  await expectPathProblem(t, join(file, 'below', 'deeper'), new RegExp(`: ${file} exists but is not a directory`));
+  // A command that only reads is not told it may name a path that does not exist yet; a host and a restore are.
+  const writers = ['run', 'restore'];
+  await expectPathProblem(t, file, /^(?![^]*does not exist yet)[^]*not a directory/, COMMANDS.filter(([n]) => !writers.includes(n)));
+  await expectPathProblem(t, file, /or a path that does not exist yet/, COMMANDS.filter(([n]) => writers.includes(n)));
 });
 
 t.test('prune, import and restore on a directory that does not exist: nothing is left behind', async (t) => {

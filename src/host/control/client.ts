@@ -12,9 +12,23 @@ const NO_HOST_HINT = 'start a host on that directory';
 /**
  * Sends one request to the host running on `dir` and resolves with its
  * result. Throws a ControlError: NO_HOST when nothing listens there,
- * TIMEOUT, BAD_REPLY, or REFUSED with the host's own message.
+ * TIMEOUT, BAD_REPLY, REFUSED with the host's own message, or BAD_PATH;
+ * but a `dir` that is no directory (a file, or under one) or cannot be
+ * inspected is the store's DirectoryPathError, worded as every command
+ * that reads the directory words it (not as the socket's path).
  */
 export async function requestHost(dir: string, body: RequestBody, timeoutMs: number): Promise<unknown> {
+  try {
+    return await ask(dir, body, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof ControlError) || err.code !== 'BAD_PATH') throw err;
+    // Loaded on this error path only: status and snapshot need no store otherwise.
+    const { directoryPathProblem } = await import('../../store/index.js');
+    throw (await directoryPathProblem(dir, false)) ?? err;
+  }
+}
+
+async function ask(dir: string, body: RequestBody, timeoutMs: number): Promise<unknown> {
   const path = socketPath(dir);
   let address;
   try {
