@@ -76,3 +76,21 @@ export function restoreDashes(args: Record<string, unknown>): Record<string, unk
   for (const [k, v] of Object.entries(args)) if (v === DASH) args[k] = '-';
   return args;
 }
+
+/**
+ * Whether `argv`, a command line yargs may not have parsed, asks for --json:
+ * its first word names a subcommand that `takesJson`, and its last --json,
+ * --json=true, --json=false or --no-json before `--` says so. Its error is
+ * then a document too.
+ */
+export function jsonAsked(argv: readonly string[], takesJson: (command: string) => boolean): boolean {
+  const first = firstWord(argv);
+  if (first === null || !takesJson(first.word)) return false;
+  let json = false;
+  for (const a of argv) {
+    if (a === '--') break;
+    if (a === '--json' || a === '--json=true') json = true;
+    else if (a === '--no-json' || a === '--json=false') json = false;
+  }
+  return json;
+}

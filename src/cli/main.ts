@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import type { CliCommand, CommandContext } from './command.js';
-import { asDefault, attachMinusValues, firstWord, nameOf, protectDashes, restoreDashes } from './argv.js';
+import { asDefault, attachMinusValues, firstWord, jsonAsked, nameOf, protectDashes, restoreDashes } from './argv.js';
 import { UsageError, explain } from './errors.js';
 import { fastRunArgs } from './fast-run.js';
 import { EXIT_CODES } from './options.js';
@@ -119,7 +119,8 @@ export async function main(given: readonly string[], io: CliIo = processIo()): P
       });
     }
   } catch (err) {
-    return report(err, io, false);
+    // Every subcommand but run takes --json.
+    return report(err, io, jsonAsked(argv, (word) => NAMES.includes(word) && word !== 'run'));
   }
   if (selected === null) {
     // --help or --version: yargs produced the text instead of choosing a command.
@@ -145,11 +146,16 @@ function startingAtRunUsage(help: string): string {
   return at > 0 ? help.slice(at) : help;
 }
 
-/** Prints one line for `err` (and with --json, an error document on stdout); returns the exit code. */
+/**
+ * Prints one line for `err` and, with --json, an error document on stdout,
+ * usage errors (exit 2) included: a script reading --json output then finds
+ * exactly one document whatever happened, and branches on its code (an
+ * unusable --dir is a usage error, and often the state of a machine, not
+ * of the script: a directory not made yet). Returns the exit code.
+ */
 function report(err: unknown, io: CliIo, json: boolean): number {
   const { exitCode, code, line, expected } = explain(err);
-  // A usage error is about the command line, not a result: no document for it.
-  if (json && !(err instanceof UsageError)) io.stdout.write(`${JSON.stringify({ error: { code, message: line, exitCode } }, null, 2)}\n`);
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message: line, exitCode } }, null, 2)}\n`);
   io.stderr.write(`shm-host: ${line}\n`);
   if (!expected && io.env.SHM_HOST_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return exitCode;

@@ -61,7 +61,9 @@ t.test('usage errors: one line naming the problem and the fix, exit 2', async (t
     t.equal(r.code, 2, `${argv.join(' ')} exits 2`);
     t.match(r.stderr, expected, argv.join(' '));
     t.ok(isOneLineError(r.stderr), `${argv.join(' ')}: one line`);
-    t.equal(r.out, '', `${argv.join(' ')}: nothing on stdout`);
+    // With --json, the error as a document (test/cli/json-errors.ts); else nothing on stdout.
+    if (argv.includes('--json')) t.match(JSON.parse(r.out), { error: { code: 'USAGE', exitCode: 2 } }, `${argv.join(' ')}: an error document`);
+    else t.equal(r.out, '', `${argv.join(' ')}: nothing on stdout`);
   }
 });
 
