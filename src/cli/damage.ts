@@ -48,18 +48,36 @@ export async function describeDamage(source: Pick<Source, 'kind' | 'label' | 'st
  * A bare image has no manifest: inspect() checked its layout, all there is.
  */
 export async function refuseUnlessIntact(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo): Promise<void> {
-  const manifest = source.manifest;
-  if (manifest === null) return;
-  const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
-  const problem = imageDisagreement(info, manifest) ?? (chunkSize === null ? unknownAlgorithm(manifest) : await checksumProblem(source, await image.checksum(chunkSize)));
+  const problem = await intactProblem(source, image, info, false);
   if (problem !== null) throw await damaged(source, problem);
 }
 
-/** Null when `actual` is the manifest's checksum; else the mismatch, in verify's words for a generation. */
-async function checksumProblem(source: Pick<Source, 'store' | 'generation' | 'manifest'>, actual: string): Promise<string | null> {
+/**
+ * Null when `image` is the one its manifest describes (as refuseUnlessIntact
+ * checks it); else what is wrong, in verify's words. `linksUnchecked`: a delta's chain was opened
+ * without its files' checksums (a salvage), so a mismatch is said as
+ * verify finds it, naming the damaged link rather than assuming the root.
+ */
+export async function intactProblem(
+  source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo, linksUnchecked: boolean,
+): Promise<string | null> {
+  const manifest = source.manifest;
+  if (manifest === null) return null;
+  const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
+  return imageDisagreement(info, manifest)
+    ?? (chunkSize === null ? unknownAlgorithm(manifest) : checksumProblem(source, await image.checksum(chunkSize), linksUnchecked));
+}
+
+/** Null when `actual` is the manifest's checksum; else the mismatch, in verify's words for a generation (`linksUnchecked`: see intactProblem). */
+export async function checksumProblem(source: Pick<Source, 'store' | 'generation' | 'manifest'>, actual: string, linksUnchecked: boolean): Promise<string | null> {
   const { manifest, generation, store } = source;
   if (actual === manifest!.checksum.value) return null;
   if (generation === null || store === null) return `checksum mismatch: the image is not the one its manifest was written for (manifest ${manifest!.checksum.value}, image ${actual})`;
+  if (linksUnchecked && generation.manifest.kind === 'delta') {
+    // Which link changed: verify checks each delta file's own checksum first (an error path: it reads the chain again).
+    const verdict = await store.verify(generation);
+    if (!verdict.ok) return verdict.reason;
+  }
   // A delta's mismatch names the full generation at its chain's root (resolved again: an error path only).
   const root = generation.manifest.kind === 'delta' ? (await store.chainOf(generation)).at(-1)!.sequence : generation.sequence;
   return checksumMismatch(generation, actual, root);

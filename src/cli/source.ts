@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
   EXPORT_HEADER_SIZE, ExportFormatError, ImageFile, SnapshotStore, decodeExportHeader, exportFileSize, looksLikeExport, parseEmbeddedManifest,
-  StoreError, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
+  parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
-import { insteadOf } from './damage.js';
+import { openGenerationImage } from './salvage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { REF_HELP } from './options.js';
 
@@ -68,15 +68,17 @@ const isGone = (err: unknown): boolean => err instanceof CommandFailure && err.c
  * For `latest~N` the image is opened at once, and when a running host
  * deleted it between the listing and the open, resolved again: the command
  * then reads whatever is newest, never fails on a race it cannot see.
+ * `salvage` (--ignore-checksum): a delta's chain is opened without its
+ * files' checksums (salvage.ts).
  */
-export async function resolveSource(text: string, dir: string): Promise<Source> {
+export async function resolveSource(text: string, dir: string, salvage = false): Promise<Source> {
   const ref = parseRef(text);
-  if (ref.kind === 'path') return resolvePath(ref.path, text);
+  if (ref.kind === 'path') return resolvePath(ref.path, text, salvage);
   const store = await openReadOnly(dir);
   try {
     for (let attempt = 0; ; attempt++) {
       const generation = await findGeneration(store, ref, text);
-      const source = generationSource(store, generation, ref.kind === 'latest');
+      const source = generationSource(store, generation, ref.kind === 'latest', salvage);
       if (ref.kind !== 'latest') return source;
       try {
         return withOpenImage(source, await source.openImage());
@@ -144,7 +146,7 @@ function liveEntry(store: SnapshotStore, text: string, live: ReadableGeneration[
   return generation;
 }
 
-function generationSource(store: SnapshotStore | null, generation: Generation, relative: boolean): Source {
+function generationSource(store: SnapshotStore, generation: Generation, relative: boolean, salvage: boolean): Source {
   const label = `generation ${generation.sequence}`;
   return {
     kind: 'generation',
@@ -157,23 +159,20 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
     openImage: async () => {
       try {
         // A delta reads as the whole image it stands for: cat, show and export never see a delta file.
-        if (generation.manifest.kind === 'delta' && store !== null) return ImageFile.fromChain(await store.openChain(generation));
-        return await ImageFile.open(generation.imagePath);
+        return await openGenerationImage(store, generation, salvage);
       } catch (err) {
         // A chain link deleted meanwhile is a pruned generation too, once its own manifest is gone.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && store !== null && (await store.gone(generation)))) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && (await store.gone(generation)))) {
           throw new CommandFailure('GONE', `the image of ${label} is gone (pruned by the host while this command ran?)`, 'run the command again', { cause: err });
         }
-        // A broken chain link: the store names it; what to read instead is found here.
-        if (err instanceof StoreError && err.code === 'CORRUPT' && store !== null) throw new CommandFailure('CORRUPT', err.problem, await insteadOf(store, generation.sequence), { cause: err });
         throw err;
       }
     },
-    close: async () => store?.close(),
+    close: async () => store.close(),
   };
 }
 
-async function resolvePath(path: string, text: string): Promise<Source> {
+async function resolvePath(path: string, text: string, salvage: boolean): Promise<Source> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);
@@ -189,7 +188,7 @@ async function resolvePath(path: string, text: string): Promise<Source> {
   if (named !== null && (named.kind === 'image' || named.kind === 'delta')) {
     const store = await openReadOnly(dirname(resolve(path)));
     try {
-      return generationSource(store, await store.get(named.sequence), false);
+      return generationSource(store, await store.get(named.sequence), false, salvage);
     } catch (err) {
       await store.close();
       throw err;

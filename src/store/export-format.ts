@@ -34,9 +34,12 @@ export const MAX_EXPORT_IMAGE_BYTES = 2 ** 40;
 /** An export file's contents do not follow the format. */
 export class ExportFormatError extends ShmHostError {
   declare readonly code: 'BAD_EXPORT';
-  constructor(message: string) {
+  /** The export is whole (its SHA-256 matches) but its image is not the one its manifest describes: a damaged generation's, exported as a salvage. */
+  readonly imageMismatch: boolean;
+  constructor(message: string, options: { imageMismatch?: boolean } = {}) {
     super('BAD_EXPORT', message);
     this.name = 'ExportFormatError';
+    this.imageMismatch = options.imageMismatch === true;
   }
 }
 
