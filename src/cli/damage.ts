@@ -40,23 +40,15 @@ export async function describeDamage(source: Pick<Source, 'kind' | 'label' | 'st
 }
 
 /**
- * Throws a CommandFailure CORRUPT (one line, with a fix) unless `image`,
- * the image of `source` that inspect() gave `info` for, is the one its
- * manifest describes: its size and layout facts, then its checksum, read
- * whole from the same descriptor the command then prints from. What cat and
- * show print is thereby what was written (as export and verify check it).
- * A bare image has no manifest: inspect() checked its layout, all there is.
- */
-export async function refuseUnlessIntact(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo): Promise<void> {
-  const problem = await intactProblem(source, image, info, false);
-  if (problem !== null) throw await damaged(source, problem);
-}
-
-/**
- * Null when `image` is the one its manifest describes (as refuseUnlessIntact
- * checks it); else what is wrong, in verify's words. `linksUnchecked`: a delta's chain was opened
- * without its files' checksums (a salvage), so a mismatch is said as
- * verify finds it, naming the damaged link rather than assuming the root.
+ * Null when `image`, the image of `source` that inspect() gave `info` for,
+ * is the one its manifest describes: its size and layout facts, then its
+ * checksum, read whole from the same descriptor the command then prints
+ * from (so what cat and show print is what was written, as export and
+ * verify check it); else what is wrong, in verify's words. A bare image
+ * has no manifest: inspect() checked its layout, all there is.
+ * `linksUnchecked`: a delta's chain was opened without its files'
+ * checksums (a salvage), so a mismatch is said as verify finds it, naming
+ * the damaged link rather than assuming the root.
  */
 export async function intactProblem(
   source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo, linksUnchecked: boolean,

@@ -55,10 +55,11 @@ export async function openGenerationImage(store: SnapshotStore, generation: Gene
 }
 
 /**
- * Throws a CommandFailure unless `image` (of `source`, inspected as `info`)
- * is the one its manifest describes (damage.ts's refuseUnlessIntact) or,
- * with `salvage`, writes one warning line to stderr naming what is wrong
- * and resolves to SALVAGED. Resolves to 0 for an intact image.
+ * Resolves to 0 when `image` (of `source`, inspected as `info`) is the one
+ * its manifest describes (damage.ts's intactProblem); else throws a
+ * CommandFailure CORRUPT (one line, with the generation to read instead)
+ * or, with `salvage`, writes one warning line to stderr naming what is
+ * wrong and resolves to SALVAGED.
  */
 export async function intactOrSalvaged(
   source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo,
