@@ -28,9 +28,16 @@ async function fixFor(source: Pick<Source, 'kind' | 'store' | 'generation'>): Pr
   return 'check that the file is a shm-host snapshot image or export';
 }
 
-/** A CommandFailure CORRUPT saying `problem` of `source` (one line), with a fix that holds. */
+/** How a refusal of bytes that are there, only not the ones written, says that they can be had anyway (salvage.ts). */
+export const SALVAGE_HINT = 'or add --ignore-checksum to take its bytes as they are';
+
+/**
+ * A CommandFailure CORRUPT saying `problem` of `source` (one line), with a
+ * fix that holds: another generation, or the salvage option (`problem` is
+ * one --ignore-checksum lets through: the image does not match its manifest).
+ */
 export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation'>, problem: string, cause?: unknown): Promise<CommandFailure> {
-  return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, await fixFor(source), { cause });
+  return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, `${await fixFor(source)}, ${SALVAGE_HINT}`, { cause });
 }
 
 /** `err` as a CommandFailure naming `source` when it is a layout problem; other errors unchanged. */

@@ -7,7 +7,7 @@
 import type { Argv } from 'yargs';
 import { ImageFile, StoreError, type Generation, type ImageInfo, type SnapshotStore } from '../store/index.js';
 import type { CommandContext } from './command.js';
-import { damaged, insteadOf, intactProblem } from './damage.js';
+import { SALVAGE_HINT, damaged, insteadOf, intactProblem } from './damage.js';
 import { CommandFailure } from './errors.js';
 import type { Source } from './source.js';
 
@@ -50,7 +50,18 @@ export async function openGenerationImage(store: SnapshotStore, generation: Gene
     if (!(err instanceof StoreError) || err.code !== 'CORRUPT' || (await store.gone(generation))) throw err;
     // A broken link: the store names it; what to read instead is found here.
     const instead = await insteadOf(store, generation.sequence);
-    throw new CommandFailure('CORRUPT', err.problem, salvage ? `a chain with a missing or unreadable link cannot be salvaged; ${instead}` : instead, { cause: err });
+    if (salvage) throw new CommandFailure('CORRUPT', err.problem, `a chain with a missing or unreadable link cannot be salvaged; ${instead}`, { cause: err });
+    throw new CommandFailure('CORRUPT', err.problem, (await composes(store, generation)) ? `${instead}, ${SALVAGE_HINT}` : instead, { cause: err });
+  }
+}
+
+/** Whether the chain of `generation` composes an image without its delta files' checksums: a damaged link is then salvageable. */
+async function composes(store: SnapshotStore, generation: Generation): Promise<boolean> {
+  try {
+    await (await store.openChain(generation, { checkFiles: false })).close();
+    return true;
+  } catch {
+    return false;
   }
 }
 

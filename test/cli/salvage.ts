@@ -33,6 +33,7 @@ t.test('a full generation whose tail changed: cat writes its bytes with one warn
 
   const refused = await runCli(['cat', '3', '--tail', '--dir', dir]);
   t.equal(refused.code, 1, 'without the option: refused');
+  t.match(refused.stderr, /\(use generation 2 instead, the newest older one that verifies, or add --ignore-checksum to take its bytes as they are\)\n$/, 'naming the option');
   t.equal(refused.stdout.length, 0);
 
   const tail = await runCli(['cat', '3', '--tail', '--ignore-checksum', '--dir', dir]);
@@ -80,6 +81,7 @@ t.test('a delta: a damaged file of its own is named in the warning; one whose da
   // Every later delta holds every block of this small image: generation 4's image is intact though a link is damaged.
   const refused = await runCli(['cat', '4', '--dir', dir]);
   t.equal(refused.code, 1, 'without the option the damaged link refuses it');
+  t.match(refused.stderr, new RegExp(`^shm-host: generation 4 cannot be read: gen-0000000000000002\\.delta \\(generation 2, which it depends on\\) is damaged: checksum mismatch \\(manifest ${HEX}, file ${HEX}\\): it changed after it was written \\(use generation 1 instead, the newest older one that verifies, or add --ignore-checksum to take its bytes as they are\\)\n$`), 'the refusal names the option: the chain still composes');
   const composed = await runCli(['cat', '4', '--ignore-checksum', '--dir', dir]);
   t.same([composed.code, composed.stderr], [0, ''], 'its image matches its checksum: no warning, exit 0');
 });
