@@ -7,7 +7,8 @@
 // scattered delta of 1 GiB then took 0.9 s, as long as a full copy). Never
 // stored: it costs 8 bytes per block (2 MiB per GiB), and a block's digest
 // is the same function as a chunk's (digestOf: XXH3-64) over 4 KiB.
-import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, digestOf, zeroDigest } from './chunk-digests.js';
+import { xxh3Blocks } from '../sys/index.js';
+import { BLOCK_SIZE, IMAGE_CHUNK_SIZE, zeroDigest } from './chunk-digests.js';
 
 /** Blocks per 64 KiB chunk. */
 export const BLOCKS_PER_CHUNK = IMAGE_CHUNK_SIZE / BLOCK_SIZE;
@@ -91,5 +92,5 @@ function blocksIn(size: number, k: number): number {
  * `out[0..]`.
  */
 export function blockDigestsOf(chunk: Uint8Array, out: BigUint64Array): void {
-  for (let p = 0, i = 0; p < chunk.length; p += BLOCK_SIZE, i++) out[i] = digestOf(chunk.subarray(p, Math.min(p + BLOCK_SIZE, chunk.length)));
+  xxh3Blocks(chunk, BLOCK_SIZE, out);
 }

@@ -56,7 +56,12 @@ parentPort.on('message', (m) => {
       const c = copy.subarray(0, b - a);
       c.set(view.subarray(a - w, b - w));
       out[i] = hash(c);
-      for (let p = 0, j = i * per; p < c.length; p += m.blockSize, j++) blocks[j] = hash(c.subarray(p, Math.min(p + m.blockSize, c.length)));
+      // Each block at its address in the copy: no view per block.
+      const at = byAddress === null ? 0 : Number(koffi.address(c));
+      for (let p = 0, j = i * per; p < c.length; p += m.blockSize, j++) {
+        const n = Math.min(m.blockSize, c.length - p);
+        blocks[j] = byAddress === null ? hash(c.subarray(p, p + n)) : big(byAddress(at + p, n));
+      }
     }
     parentPort.postMessage({ id: m.id, digests: out, blocks }, blocks ? [out.buffer, blocks.buffer] : [out.buffer]);
   } catch (err) {

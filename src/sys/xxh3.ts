@@ -68,6 +68,26 @@ export function xxh3(bytes: Uint8Array): bigint {
 }
 
 /**
+ * XXH3-64, seed 0, of each `blockSize`-byte block of `bytes` (the last may
+ * be shorter) into `out[0..]`: one C call per block at its address, with
+ * no view of the block made (a delta hashes 16 blocks per changed chunk).
+ */
+export function xxh3Blocks(bytes: Uint8Array, blockSize: number, out: BigUint64Array): void {
+  const { byAddress } = load();
+  if (byAddress === null || bytes.length === 0) {
+    for (let p = 0, i = 0; p < bytes.length; p += blockSize, i++) out[i] = xxh3(bytes.subarray(p, Math.min(p + blockSize, bytes.length)));
+    return;
+  }
+  // koffi.address gives the bytes' own address (their offset included) and
+  // moves a small array's bytes off the heap first, where they stay.
+  const base = Number(koffi.address(bytes));
+  for (let p = 0, i = 0; p < bytes.length; p += blockSize, i++) {
+    const d = byAddress(base + p, Math.min(blockSize, bytes.length - p));
+    out[i] = typeof d === 'bigint' ? d : BigInt(d);
+  }
+}
+
+/**
  * The C function a worker thread binds for itself (koffi.load(path), then
  * `uint64_t symbol(uintptr_t data, size_t length)`), or null where only the
  * addon's own call works (hash views then).

@@ -5,7 +5,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { createRequire } from 'node:module';
-import { xxh3, xxh3Library } from '../../src/sys/index.js';
+import { xxh3, xxh3Blocks, xxh3Library } from '../../src/sys/index.js';
 
 const { XXHash3 } = createRequire(import.meta.url)('xxhash-addon') as { XXHash3: { hash(data: Uint8Array): Buffer } };
 
@@ -48,4 +48,27 @@ t.test('digests below 2^53 come back as bigints', async (t) => {
   const d = xxh3(bytes);
   t.equal(typeof d, 'bigint');
   t.equal(d, XXHash3.hash(bytes).readBigUInt64BE(0));
+});
+
+t.test('xxh3Blocks: each block as xxh3 of its bytes, the last one short, at any offset', async (t) => {
+  const buffer = new Uint8Array(200_000);
+  for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 40503) >>> 7;
+  fc.assert(
+    fc.property(fc.nat(buffer.length), fc.nat(70_000), fc.constantFrom(1, 7, 4096), (offset, length, blockSize) => {
+      const bytes = buffer.subarray(offset, Math.min(buffer.length, offset + length));
+      const n = Math.ceil(bytes.length / blockSize);
+      if (n > 20_000) return true;
+      const out = new BigUint64Array(n + 1).fill(1n);
+      xxh3Blocks(bytes, blockSize, out);
+      for (let i = 0; i < n; i++) if (out[i] !== xxh3(bytes.subarray(i * blockSize, Math.min((i + 1) * blockSize, bytes.length)))) return false;
+      return out[n] === 1n; // nothing written past the last block
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 inputs agree');
+  // A small array (its bytes on the V8 heap until their address is taken).
+  const small = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const out = new BigUint64Array(3);
+  xxh3Blocks(small, 4, out);
+  t.same([...out], [xxh3(small.subarray(0, 4)), xxh3(small.subarray(4, 8)), xxh3(small.subarray(8))]);
 });
