@@ -3,12 +3,13 @@
 import { U64_MAX, type Slot } from '../format/index.js';
 import { recordBytes, type ImageFile, type ImageInfo } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { describeDamage, refuseUnlessIntact } from './damage.js';
+import { describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import type { OutputSink } from './io.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource, type Source } from './source.js';
 import { parseSize } from './values.js';
+import { intactOrSalvaged, withIgnoreChecksum } from './salvage.js';
 
 type Format = 'raw' | 'hex' | 'base64';
 type Configured = Extract<ImageInfo, { configured: true }>;
@@ -92,7 +93,7 @@ export const catCommand = defineCommand({
   command: 'cat <ref>',
   describe: 'Write record bytes (raw by default) or the tail to stdout',
   builder: (yargs) =>
-    withGenerationRef(yargs)
+    withIgnoreChecksum(withGenerationRef(yargs), 'write the bytes')
       .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
       .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G; 0 to the tail\'s size), e.g. 4G' })
@@ -101,7 +102,8 @@ export const catCommand = defineCommand({
       .example(exampleLines('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder'))
       .example(exampleLines('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64'))
       .example(exampleLines('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12'))
-      .example(exampleLines('shm-host cat latest --tail --offset 4G --length 1M > part.bin', 'One MiB of the tail, 4 GiB into it')),
+      .example(exampleLines('shm-host cat latest --tail --offset 4G --length 1M > part.bin', 'One MiB of the tail, 4 GiB into it'))
+      .example(exampleLines('shm-host cat 12 --ignore-checksum > salvaged.bin', 'The latest record of a damaged generation, as it is (exit 4)')),
   handler: async (args, ctx) => {
     if (args.tail && args.record !== undefined) throw new UsageError('--tail and --record cannot be combined', 'ask for records or for the tail');
     if (!args.tail && (args.offset !== undefined || args.length !== undefined)) throw new UsageError('--offset and --length select bytes of the tail', 'add --tail');
@@ -110,7 +112,7 @@ export const catCommand = defineCommand({
     if (args.length !== undefined) parseSize('--length', args.length);
     if (args.json && args.format !== undefined) throw new UsageError('--json and --format cannot be combined', '--json always carries bytes as base64');
     const format = (args.format ?? 'raw') as Format;
-    const source: Source = await resolveSource(args.ref, args.dir, (ref) => `shm-host cat ${ref}`);
+    const source: Source = await resolveSource(args.ref, args.dir, (ref) => `shm-host cat ${ref}`, args['ignore-checksum']);
     try {
       const image = await source.openImage();
       try {
@@ -120,8 +122,8 @@ export const catCommand = defineCommand({
         } catch (err) {
           throw await describeDamage(source, err);
         }
-        // Before a byte is written: a damaged image prints nothing.
-        await refuseUnlessIntact(source, image, info);
+        // Before a byte is written: a damaged image prints nothing, or with --ignore-checksum a warning first.
+        const status = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'writing' } : null);
         if (!info.configured) {
           throw new CommandFailure('NOT_CONFIGURED', `${source.label} is a raw capture of a file no writer configured: it has no records and no tail`, 'use a generation taken after the child attached');
         }
@@ -131,7 +133,7 @@ export const catCommand = defineCommand({
           const which = args.record ?? 'latest';
           await writeRecords(ctx.out, info, selectRecords(info, which, source.label), format, args.json, which !== 'all');
         }
-        return 0;
+        return status;
       } finally {
         await image.close();
       }

@@ -28,9 +28,16 @@ async function fixFor(source: Pick<Source, 'kind' | 'store' | 'generation'>): Pr
   return 'check that the file is a shm-host snapshot image or export';
 }
 
-/** A CommandFailure CORRUPT saying `problem` of `source` (one line), with a fix that holds. */
+/** How a refusal of bytes that are there, only not the ones written, says that they can be had anyway (salvage.ts). */
+export const SALVAGE_HINT = 'or add --ignore-checksum to take its bytes as they are';
+
+/**
+ * A CommandFailure CORRUPT saying `problem` of `source` (one line), with a
+ * fix that holds: another generation, or the salvage option (`problem` is
+ * one --ignore-checksum lets through: the image does not match its manifest).
+ */
 export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation'>, problem: string, cause?: unknown): Promise<CommandFailure> {
-  return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, await fixFor(source), { cause });
+  return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, `${await fixFor(source)}, ${SALVAGE_HINT}`, { cause });
 }
 
 /** `err` as a CommandFailure naming `source` when it is a layout problem; other errors unchanged. */
@@ -40,26 +47,36 @@ export async function describeDamage(source: Pick<Source, 'kind' | 'label' | 'st
 }
 
 /**
- * Throws a CommandFailure CORRUPT (one line, with a fix) unless `image`,
- * the image of `source` that inspect() gave `info` for, is the one its
- * manifest describes: its size and layout facts, then its checksum, read
- * whole from the same descriptor the command then prints from. What cat and
- * show print is thereby what was written (as export and verify check it).
- * A bare image has no manifest: inspect() checked its layout, all there is.
+ * Null when `image`, the image of `source` that inspect() gave `info` for,
+ * is the one its manifest describes: its size and layout facts, then its
+ * checksum, read whole from the same descriptor the command then prints
+ * from (so what cat and show print is what was written, as export and
+ * verify check it); else what is wrong, in verify's words. A bare image
+ * has no manifest: inspect() checked its layout, all there is.
+ * `linksUnchecked`: a delta's chain was opened without its files'
+ * checksums (a salvage), so a mismatch is said as verify finds it, naming
+ * the damaged link rather than assuming the root.
  */
-export async function refuseUnlessIntact(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo): Promise<void> {
+export async function intactProblem(
+  source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo, linksUnchecked: boolean,
+): Promise<string | null> {
   const manifest = source.manifest;
-  if (manifest === null) return;
+  if (manifest === null) return null;
   const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
-  const problem = imageDisagreement(info, manifest) ?? (chunkSize === null ? unknownAlgorithm(manifest) : await checksumProblem(source, await image.checksum(chunkSize)));
-  if (problem !== null) throw await damaged(source, problem);
+  return imageDisagreement(info, manifest)
+    ?? (chunkSize === null ? unknownAlgorithm(manifest) : checksumProblem(source, await image.checksum(chunkSize), linksUnchecked));
 }
 
-/** Null when `actual` is the manifest's checksum; else the mismatch, in verify's words for a generation. */
-async function checksumProblem(source: Pick<Source, 'store' | 'generation' | 'manifest'>, actual: string): Promise<string | null> {
+/** Null when `actual` is the manifest's checksum; else the mismatch, in verify's words for a generation (`linksUnchecked`: see intactProblem). */
+export async function checksumProblem(source: Pick<Source, 'store' | 'generation' | 'manifest'>, actual: string, linksUnchecked: boolean): Promise<string | null> {
   const { manifest, generation, store } = source;
   if (actual === manifest!.checksum.value) return null;
   if (generation === null || store === null) return `checksum mismatch: the image is not the one its manifest was written for (manifest ${manifest!.checksum.value}, image ${actual})`;
+  if (linksUnchecked && generation.manifest.kind === 'delta') {
+    // Which link changed: verify checks each delta file's own checksum first (an error path: it reads the chain again).
+    const verdict = await store.verify(generation);
+    if (!verdict.ok) return verdict.reason;
+  }
   // A delta's mismatch names the full generation at its chain's root (resolved again: an error path only).
   const root = generation.manifest.kind === 'delta' ? (await store.chainOf(generation)).at(-1)!.sequence : generation.sequence;
   return checksumMismatch(generation, actual, root);

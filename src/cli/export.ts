@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, imageDisagreement, writeExport } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { damaged, describeDamage } from './damage.js';
+import { checksumProblem, damaged, describeDamage } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
+import { SALVAGED, salvageWarning, withIgnoreChecksum } from './salvage.js';
 
 /**
  * Why the export file `path` cannot be written, as one line naming it (the
@@ -59,7 +60,7 @@ export const exportCommand = defineCommand({
   command: 'export <ref> <file>',
   describe: 'Write one generation (image and manifest, checksummed) to a portable file, or to stdout with -',
   builder: (yargs) =>
-    withGenerationRef(yargs)
+    withIgnoreChecksum(withGenerationRef(yargs), 'export it (the export keeps the manifest\'s checksum: every reader, import included, finds it damaged)')
       .positional('file', { type: 'string', demandOption: true, describe: 'The export file to write, or - for stdout' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' })
       .example(exampleLines('shm-host export latest state.shmx', 'Keep the newest generation'))
@@ -69,7 +70,8 @@ export const exportCommand = defineCommand({
     const toStdout = args.file === '-';
     if (toStdout && args.json) throw new UsageError('--json cannot be combined with export to - (stdout carries the export)', 'write to a file to get a JSON summary');
     if (toStdout && ctx.out.isTTY) throw new UsageError('refusing to write a binary export to a terminal', 'redirect stdout (> state.shmx) or give a file name');
-    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host export ${ref} ${args.file}`);
+    const salvage = args['ignore-checksum'];
+    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host export ${ref} ${args.file}`, salvage);
     try {
       const manifest = source.manifest;
       if (manifest === null) {
@@ -82,7 +84,8 @@ export const exportCommand = defineCommand({
       }
       const file = toStdout ? null : await createExportFile(args.file, args.force);
       const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
-      let written: { sha256: string; bytes: number };
+      let written: { sha256: string; bytes: number; checksum: string };
+      let problem: string | null;
       try {
         // Refuse to carry a damaged generation elsewhere: check it while it is read.
         let info;
@@ -91,15 +94,16 @@ export const exportCommand = defineCommand({
         } catch (err) {
           throw await describeDamage(source, err);
         }
-        const problem = imageDisagreement(info, manifest);
-        if (problem !== null) throw await damaged(source, problem);
+        problem = imageDisagreement(info, manifest);
+        if (problem !== null && !salvage) throw await damaged(source, problem);
         const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
         try {
-          written = await writeExport(image, manifest, write, (n) => progress.advance(n));
+          written = await writeExport(image, manifest, write, (n) => progress.advance(n), { ignoreChecksum: salvage });
         } catch (err) {
           if (!(err instanceof StoreError) || err.code !== 'CORRUPT') throw err;
           throw await damaged(source, 'its image does not match its checksum', err);
         }
+        problem ??= await checksumProblem(source, written.checksum, true);
         await file?.commit().catch((err: unknown) => {
           throw destinationFailure(args.file, err);
         });
@@ -110,12 +114,14 @@ export const exportCommand = defineCommand({
         progress.finish();
         await image.close();
       }
+      // Once the export is whole: a salvage's damage is known only when the image has been read.
+      if (problem !== null) ctx.io.stderr.write(`shm-host: ${salvageWarning(source.label, 'exported', problem)}\n`);
       if (args.json) {
-        await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes: written.bytes, sha256: written.sha256 });
+        await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes: written.bytes, sha256: written.sha256, salvaged: problem !== null });
       } else if (!toStdout) {
-        await ctx.out.write(`exported generation ${manifest.sequence} (${humanBytes(image.size)} image) to ${args.file}\n`);
+        await ctx.out.write(`exported generation ${manifest.sequence} (${humanBytes(image.size)} image) to ${args.file}${problem === null ? '' : ', damaged as it is: import takes it only with --ignore-checksum'}\n`);
       }
-      return 0;
+      return problem === null ? 0 : SALVAGED;
     } finally {
       await source.close();
     }

@@ -47,8 +47,8 @@ export function cliHint(err: ShmHostError): string | undefined {
     return `${err.hint}: shm-host restore --from URL --dir ${err.path} (or a host with --replica URL)`;
   }
   if (err.code === 'NO_USABLE_GENERATION' && err.path !== undefined) {
-    // The host's start refused a directory whose generations all fail: the command that says why, for that directory.
-    return err.hint.replace('shm-host verify', `shm-host verify --all --dir ${err.path}`);
+    // The host refused a directory whose generations all fail (err.path): the command that says why of each, for it.
+    return `${err.hint}: shm-host verify --all --dir ${err.path}`;
   }
   const flag = err.option === undefined ? undefined : FLAGS[err.option];
   return flag === undefined ? err.hint : `${err.hint}: ${flag}`;

@@ -12,12 +12,13 @@ import { withDir, withJson, exampleLines } from './options.js';
 import { openForWriting, undoingNewDirectory } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
+import { SALVAGED, withIgnoreChecksum } from './salvage.js';
 
 export const importCommand = defineCommand({
   command: 'import <file>',
   describe: 'Check an export file (or - for stdin) and add it as the newest generation, restored at the next start',
   builder: (yargs) =>
-    withJson(withDir(yargs))
+    withIgnoreChecksum(withJson(withDir(yargs)), 'import an export')
       .positional('file', { type: 'string', demandOption: true, describe: 'The export file to read, or - for stdin' })
       .example(exampleLines('shm-host import state.shmx --dir ./state', 'Restore a kept export at the next start'))
       .example(exampleLines('shm-host export latest~2 - | shm-host import -', 'Roll back to an older generation (with the host stopped)')),
@@ -44,7 +45,8 @@ export const importCommand = defineCommand({
       input.once('close', () => { void handle.close(); });
     }
     try {
-      return await undoingNewDirectory(args.dir, 'import', () => importFrom(input, args, ctx, fromStdin ? 'stdin' : args.file));
+      const options = { dir: args.dir, json: args.json, ignoreChecksum: args['ignore-checksum'] };
+      return await undoingNewDirectory(args.dir, 'import', () => importFrom(input, options, ctx, fromStdin ? 'stdin' : args.file));
     } finally {
       input.destroy();
     }
@@ -52,43 +54,50 @@ export const importCommand = defineCommand({
 });
 
 /** Checks the export on `input` and commits it as the newest generation of `args.dir`. */
-async function importFrom(input: Readable, args: { dir: string; json: boolean }, ctx: CommandContext, name: string): Promise<number> {
+async function importFrom(input: Readable, args: { dir: string; json: boolean; ignoreChecksum: boolean }, ctx: CommandContext, name: string): Promise<number> {
   const store = await openForWriting(args.dir, 'import', ctx.io.stderr);
   try {
     let generation: Generation;
     let from: Manifest;
+    let salvaged: string | null;
     let progress: Progress | null = null;
     try {
-      ({ generation, from } = await importExport(store, input, {
+      ({ generation, from, salvaged } = await importExport(store, input, {
         onHeader: (header) => {
           progress = ctx.progress('importing', header.imageLength, { json: args.json });
         },
         onChunk: (bytes) => progress?.advance(bytes),
-      }));
+      }, { ignoreChecksum: args.ignoreChecksum }));
     } catch (err) {
       if (err instanceof ExportFormatError) {
         // A generation's own data file: import takes it as an export of its generation, made in its snapshot directory.
-        const fix = err.found === null
-          ? 'nothing was imported; give a complete file written by shm-host export'
-          : 'nothing was imported; export its generation from the snapshot directory it belongs to and import that: shm-host export <sequence> --dir <that directory> FILE.shmx';
+        const fix = err.imageMismatch
+          ? 'nothing was imported; it is the export of a damaged generation: to take its bytes as they are, import it with --ignore-checksum'
+          : err.found === null
+            ? 'nothing was imported; give a complete file written by shm-host export'
+            : 'nothing was imported; export its generation from the snapshot directory it belongs to and import that: shm-host export <sequence> --dir <that directory> FILE.shmx';
         throw new CommandFailure(err.code, `cannot import ${name}: ${err.problem}`, fix, { cause: err });
       }
       throw err;
     } finally {
       (progress as Progress | null)?.finish();
     }
+    if (salvaged !== null) {
+      ctx.io.stderr.write(`shm-host: warning: imported ${name} as generation ${generation.sequence} although its image does not match its manifest's checksum (--ignore-checksum): ${salvaged}; the generation carries its image's own checksum\n`);
+    }
     if (args.json) {
       await ctx.out.json({
         sequence: generation.sequence,
         imageSize: generation.manifest.imageSize,
         from: { sequence: from.sequence, time: from.time, reason: from.reason },
+        salvaged: salvaged !== null,
       });
     } else {
       await ctx.out.write(
         `imported generation ${from.sequence} (${from.reason}, ${shortTime(from.time)}, ${humanBytes(from.imageSize)}) as generation ${generation.sequence} of ${store.dir}: the next start restores it\n`,
       );
     }
-    return 0;
+    return salvaged === null ? 0 : SALVAGED;
   } finally {
     await store.close();
   }

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 export const REF_HELP = 'a <ref> is a sequence number, latest, latest~N, or the path of an image or export file';
 
 /** The end of every --help. */
-export const EXIT_CODES = 'Exit codes: 0 ok, 1 something checked is bad or failed, 2 usage error, 3 no running host (status, snapshot).';
+export const EXIT_CODES = 'Exit codes: 0 ok, 1 something checked is bad or failed, 2 usage error, 3 no running host (status, snapshot), 4 a damaged image written as --ignore-checksum asks (cat, show, export, import).';
 
 /** The snapshot directory's default, as for `shm-host run`. */
 export const DEFAULT_DIR = './.shm-host';

@@ -1,9 +1,10 @@
 // shm-host show <ref>: one generation's manifest, header, records and tail.
 import type { ImageInfo, Manifest } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { describeDamage, refuseUnlessIntact } from './damage.js';
+import { describeDamage } from './damage.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
+import { SALVAGED, intactOrSalvaged, withIgnoreChecksum } from './salvage.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
 import { MAGIC_HEX, deltaBlocks, imageJson } from './views.js';
 
@@ -18,7 +19,7 @@ function blocksText(m: Manifest): string {
   return parts.join(', ');
 }
 
-function manifestText(m: Manifest): string {
+function manifestText(m: Manifest, matches: boolean): string {
   return fields([
     ['sequence', String(m.sequence)],
     ['time', shortTime(m.time)],
@@ -27,7 +28,7 @@ function manifestText(m: Manifest): string {
     ...(m.delta === null ? [] : [['blocks', blocksText(m)] as [string, string]]),
     ['chain', m.delta === null ? 'none (a full generation needs no other)' : `${m.chain.links} delta${m.chain.links === 1 ? '' : 's'} (${humanBytes(m.chain.bytes)} in delta files) over a full generation`],
     ['image size', sized(m.imageSize)],
-    ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (matches the image)`],
+    ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (${matches ? 'matches the image' : 'does NOT match the image: what follows is not what was written'})`],
     ['configured', m.configured ? 'yes' : 'no (a raw capture of a file no writer configured)'],
     ['records', String(m.records)],
     ['latest', m.latest === null ? 'none' : `offset ${m.latest.offset}, ${m.latest.length} bytes`],
@@ -61,16 +62,17 @@ export const showCommand = defineCommand({
   command: 'show <ref>',
   describe: 'Show one generation: manifest, header, valid records, tail',
   builder: (yargs) =>
-    withGenerationRef(yargs)
+    withIgnoreChecksum(withGenerationRef(yargs), 'show it')
       .option('slots', { type: 'boolean', default: false, describe: 'List every valid slot (index, offset, length)' })
       .example(exampleLines('shm-host show latest', 'The newest generation'))
       .example(exampleLines('shm-host show latest~1 --slots --json | jq \'.image.records.list | length\'', 'Count the records of the one before'))
       .example(exampleLines('shm-host show ./backup.shmx', 'An export file, read in place')),
   handler: async (args, ctx) => {
-    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host show ${ref}`);
+    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host show ${ref}`, args['ignore-checksum']);
     try {
       const image = await source.openImage();
       let info: ImageInfo;
+      let status: number;
       try {
         try {
           info = await image.inspect({ raw: source.manifest?.configured === false });
@@ -78,7 +80,7 @@ export const showCommand = defineCommand({
           throw await describeDamage(source, err);
         }
         // What show decodes from the image (header, records) is shown only if the image is the one its manifest describes.
-        await refuseUnlessIntact(source, image, info);
+        status = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'showing' } : null);
       } finally {
         await image.close();
       }
@@ -92,15 +94,16 @@ export const showCommand = defineCommand({
           blocks: source.manifest ? deltaBlocks(source.manifest) : null,
           manifest: source.manifest,
           image: imageJson(info, args.slots),
+          salvaged: status === SALVAGED,
         });
-        return 0;
+        return status;
       }
       let text = `${source.label}${source.kind === 'generation' ? ` in ${source.store?.dir}` : ''}\n`;
       text += fields([['path', source.path], ...(diskBytes === null ? [] : [['on disk', sized(diskBytes)] as [string, string]])], '  ');
-      text += source.manifest ? `manifest\n${manifestText(source.manifest)}` : 'manifest\n  none (a bare image file)\n';
+      text += source.manifest ? `manifest\n${manifestText(source.manifest, status !== SALVAGED)}` : 'manifest\n  none (a bare image file)\n';
       text += imageText(info, args.slots);
       await ctx.out.write(text);
-      return 0;
+      return status;
     } finally {
       await source.close();
     }

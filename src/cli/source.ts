@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
-  EXPORT_HEADER_SIZE, ImageFile, SnapshotStore, looksLikeDelta, looksLikeExport, StoreError, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
+  EXPORT_HEADER_SIZE, ImageFile, SnapshotStore, looksLikeDelta, looksLikeExport, parseGenerationFileName, type Generation, type ListedGeneration, type Manifest,
 } from '../store/index.js';
-import { insteadOf } from './damage.js';
+import { openGenerationImage } from './salvage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { exportSource, loneDelta, readStart, type CommandFor } from './file-source.js';
 import { REF_HELP } from './options.js';
@@ -69,15 +69,17 @@ const isGone = (err: unknown): boolean => err instanceof CommandFailure && err.c
  * deleted it between the listing and the open, resolved again: the command
  * then reads whatever is newest, never fails on a race it cannot see.
  * `command` gives the command line a refused file's hint says to run instead.
+ * `salvage` (--ignore-checksum): a delta's chain is opened without its
+ * files' checksums (salvage.ts).
  */
-export async function resolveSource(text: string, dir: string, command: CommandFor = (ref) => `shm-host show ${ref}`): Promise<Source> {
+export async function resolveSource(text: string, dir: string, command: CommandFor = (ref) => `shm-host show ${ref}`, salvage = false): Promise<Source> {
   const ref = parseRef(text);
-  if (ref.kind === 'path') return resolvePath(ref.path, text, command);
+  if (ref.kind === 'path') return resolvePath(ref.path, text, command, salvage);
   const store = await openReadOnly(dir);
   try {
     for (let attempt = 0; ; attempt++) {
       const generation = await findGeneration(store, ref, text);
-      const source = generationSource(store, generation, ref.kind === 'latest');
+      const source = generationSource(store, generation, ref.kind === 'latest', salvage);
       if (ref.kind !== 'latest') return source;
       try {
         return withOpenImage(source, await source.openImage());
@@ -145,7 +147,7 @@ function liveEntry(store: SnapshotStore, text: string, live: ReadableGeneration[
   return generation;
 }
 
-function generationSource(store: SnapshotStore | null, generation: Generation, relative: boolean): Source {
+function generationSource(store: SnapshotStore, generation: Generation, relative: boolean, salvage: boolean): Source {
   const label = `generation ${generation.sequence}`;
   return {
     kind: 'generation',
@@ -158,23 +160,20 @@ function generationSource(store: SnapshotStore | null, generation: Generation, r
     openImage: async () => {
       try {
         // A delta reads as the whole image it stands for: cat, show and export never see a delta file.
-        if (generation.manifest.kind === 'delta' && store !== null) return ImageFile.fromChain(await store.openChain(generation));
-        return await ImageFile.open(generation.imagePath);
+        return await openGenerationImage(store, generation, salvage);
       } catch (err) {
         // A chain link deleted meanwhile is a pruned generation too, once its own manifest is gone.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && store !== null && (await store.gone(generation)))) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || ((err as { code?: string }).code === 'CORRUPT' && (await store.gone(generation)))) {
           throw new CommandFailure('GONE', `the image of ${label} is gone (pruned by the host while this command ran?)`, 'run the command again', { cause: err });
         }
-        // A broken chain link: the store names it; what to read instead is found here.
-        if (err instanceof StoreError && err.code === 'CORRUPT' && store !== null) throw new CommandFailure('CORRUPT', err.problem, await insteadOf(store, generation.sequence), { cause: err });
         throw err;
       }
     },
-    close: async () => store?.close(),
+    close: async () => store.close(),
   };
 }
 
-async function resolvePath(path: string, text: string, command: CommandFor): Promise<Source> {
+async function resolvePath(path: string, text: string, command: CommandFor, salvage: boolean): Promise<Source> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);
@@ -190,7 +189,7 @@ async function resolvePath(path: string, text: string, command: CommandFor): Pro
   if (named !== null && (named.kind === 'image' || named.kind === 'delta')) {
     const store = await openReadOnly(dirname(resolve(path)));
     try {
-      return generationSource(store, await store.get(named.sequence), false);
+      return generationSource(store, await store.get(named.sequence), false, salvage);
     } catch (err) {
       await store.close();
       // A delta file without its generation's manifest beside it: said below, as a lone one.

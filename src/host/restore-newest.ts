@@ -64,8 +64,10 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
     // exist, although their records may be intact (a damaged tail fails the
     // whole checksum): the only copy of the state, lost without a word.
     throw new ShmHostError('NO_USABLE_GENERATION', `no generation in ${file.dir} can be restored (${generations} found, none of which verifies)`, {
-      hint: 'the host does not start empty over them, which would let retention delete them: shm-host verify says what is wrong with each; move the directory aside to start empty',
+      // Words only: a command line adds the command that verifies `path` (option: the directory is the one to move aside).
+      hint: 'the host does not start empty over them, which would let retention delete them; move the directory aside to start empty, or verify every generation in it to see what is wrong with each',
       path: file.dir,
+      option: 'dir',
     });
   }
   if (restored === null) {

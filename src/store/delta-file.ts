@@ -13,7 +13,7 @@
 import { ChunkDigests, digestOf } from '../format/index.js';
 import { readFullyWith, writeFullyWith, type StoreFs } from './fs.js';
 import { WritebackPump } from './writeback-pump.js';
-import { deltaSizeMismatch } from './unusable.js';
+import { deltaReservedNotZero, deltaSizeMismatch } from './unusable.js';
 
 import { DELTA_MAGIC } from './file-kind.js';
 
@@ -21,6 +21,8 @@ export { DELTA_MAGIC };
 export const DELTA_VERSION = 1;
 /** Bytes of the header page; the blocks start after it, page-aligned. */
 export const DELTA_HEADER_SIZE = 4096;
+/** Where the header's reserved bytes start: [48, 4096) are zeros. */
+const DELTA_RESERVED = 48;
 /** Bytes written at once (also the chunk of the file checksum). */
 const BATCH = 1 << 20;
 
@@ -202,6 +204,9 @@ export async function readDeltaIndex(
     || header.indexOffset !== DELTA_HEADER_SIZE + expect.stored * expect.blockSize) {
     return 'its header disagrees with its manifest';
   }
+  // Outside the file checksum: zeros are their only check (a later layout that uses them is a new version).
+  const nonZero = page.findIndex((b, i) => i >= DELTA_RESERVED && b !== 0);
+  if (nonZero !== -1) return deltaReservedNotZero(nonZero, page[nonZero]!);
   if (expect.checksum !== undefined) {
     const actual = await payloadChecksum(sfs, fd, fileBytes);
     if (actual !== expect.checksum) return `checksum mismatch (manifest ${expect.checksum}, file ${actual}): it changed after it was written`;

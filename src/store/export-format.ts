@@ -37,10 +37,13 @@ export class ExportFormatError extends ShmHostError {
   declare readonly code: 'BAD_EXPORT';
   /** What the file is instead, when it is another file of shm-host's: a generation's `image` or `delta` data file; else null. */
   readonly found: 'image' | 'delta' | null;
-  constructor(message: string, found: 'image' | 'delta' | null = null) {
+  /** The export is whole (its SHA-256 matches) but its image is not the one its manifest describes: a damaged generation's, exported as a salvage. */
+  readonly imageMismatch: boolean;
+  constructor(message: string, options: { found?: 'image' | 'delta'; imageMismatch?: boolean } = {}) {
     super('BAD_EXPORT', message);
     this.name = 'ExportFormatError';
-    this.found = found;
+    this.found = options.found ?? null;
+    this.imageMismatch = options.imageMismatch === true;
   }
 }
 
@@ -71,8 +74,8 @@ export function decodeExportHeader(bytes: Uint8Array): ExportHeader {
   if (bytes.length < EXPORT_HEADER_SIZE) throw new ExportFormatError(`not a shm-host export: it has ${bytes.length} bytes, less than the ${EXPORT_HEADER_SIZE}-byte header`);
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, EXPORT_HEADER_SIZE);
   if (!looksLikeExport(b)) {
-    if (looksLikeDelta(b)) throw new ExportFormatError("not a shm-host export but a delta generation's data file (magic SHMDELTA), which holds only the blocks changed since its parent", 'delta');
-    if (looksLikeImage(b)) throw new ExportFormatError('not a shm-host export but a snapshot image, which has no manifest', 'image');
+    if (looksLikeDelta(b)) throw new ExportFormatError("not a shm-host export but a delta generation's data file (magic SHMDELTA), which holds only the blocks changed since its parent", { found: 'delta' });
+    if (looksLikeImage(b)) throw new ExportFormatError('not a shm-host export but a snapshot image, which has no manifest', { found: 'image' });
     throw new ExportFormatError('not a shm-host export: the file does not start with the export magic');
   }
   const version = b.readUInt32LE(8);

@@ -14,6 +14,8 @@ import {
 export interface ExportContents {
   readonly header: ExportHeader;
   readonly manifest: Manifest;
+  /** The image's checksum as read (in the manifest's algorithm): the manifest's, unless options.ignoreChecksum let another through. */
+  readonly checksum: string;
 }
 
 /** Exact-size reads over a stream's chunks. */
@@ -71,12 +73,16 @@ class ByteReader {
  * Reads the export on `input`, handing each image chunk (up to 1 MiB, at
  * its image position) to `onImage`. Resolves once the whole export was read
  * and its trailer, the image checksum and the manifest agree; throws
- * ExportFormatError otherwise (after onImage may have seen bytes).
+ * ExportFormatError otherwise (after onImage may have seen bytes). With
+ * `ignoreChecksum` (a salvaged export) an image checksum that is not the
+ * manifest's is returned rather than refused; the trailer's SHA-256 still
+ * must match.
  */
 export async function readExport(
   input: Readable,
   onImage: (chunk: Uint8Array, position: number) => Promise<void> | void,
   onHeader?: (header: ExportHeader, manifest: Manifest) => void,
+  options: { ignoreChecksum?: boolean } = {},
 ): Promise<ExportContents> {
   const reader = new ByteReader(input);
   try {
@@ -105,10 +111,11 @@ export async function readExport(
     }
     checkTrailer(await reader.exactly(TRAILER_SIZE, 'trailer'), hash.digest());
     if (!(await reader.atEnd())) throw new ExportFormatError('the export has bytes after its trailer (two exports concatenated?)');
-    if (digests.value() !== manifest.checksum.value) {
-      throw new ExportFormatError(`the exported image does not match its manifest's checksum (${manifest.checksum.value}): it was damaged before it was exported`);
+    const checksum = digests.value();
+    if (checksum !== manifest.checksum.value && options.ignoreChecksum !== true) {
+      throw new ExportFormatError(`the exported image does not match its manifest's checksum (${manifest.checksum.value}): it was damaged before it was exported`, { imageMismatch: true });
     }
-    return { header, manifest };
+    return { header, manifest, checksum };
   } finally {
     await reader.stop();
   }

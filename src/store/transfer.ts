@@ -18,14 +18,16 @@ import type { Generation, Manifest, PendingImage, SnapshotStoreApi } from './typ
  * chunk by chunk (`onChunk` is told each image chunk's length). The image
  * is checked against the manifest's checksum as it is read; on a mismatch
  * this throws StoreError CORRUPT before the trailer, so what was written
- * is rejected by any reader as truncated. An image larger than an export
+ * is rejected by any reader as truncated. With `ignoreChecksum` (a salvage)
+ * the trailer is written anyway: the export carries the manifest's checksum
+ * unchanged, so every reader finds its image damaged. An image larger than an export
  * may hold (1 TiB: a child may grow its file past it) is an
  * ExportFormatError before anything is written. Resolves to the export's SHA-256
- * (hex) and its size in bytes.
+ * (hex), its size in bytes, and the image's checksum as computed (in the manifest's algorithm).
  */
 export async function writeExport(
-  image: ImageFile, manifest: Manifest, write: (chunk: Uint8Array) => Promise<void>, onChunk?: (bytes: number) => void,
-): Promise<{ sha256: string; bytes: number }> {
+  image: ImageFile, manifest: Manifest, write: (chunk: Uint8Array) => Promise<void>, onChunk?: (bytes: number) => void, options: { ignoreChecksum?: boolean } = {},
+): Promise<{ sha256: string; bytes: number; checksum: string }> {
   if (image.size > MAX_EXPORT_IMAGE_BYTES) {
     throw new ExportFormatError(`the image has ${image.size} bytes, more than an export holds (1 TiB)`);
   }
@@ -46,12 +48,13 @@ export async function writeExport(
     await write(chunk);
     onChunk?.(chunk.length);
   }
-  if (digests.value() !== manifest.checksum.value) {
+  const checksum = digests.value();
+  if (checksum !== manifest.checksum.value && options.ignoreChecksum !== true) {
     throw new StoreError('CORRUPT', `image ${image.path} does not match its checksum`, { path: image.path, hint: 'export an older generation' });
   }
   const digest = hash.digest();
   await write(encodeTrailer(digest));
-  return { sha256: digest.toString('hex'), bytes: exportFileSize({ manifestLength: manifestBytes.length, imageLength: image.size }) };
+  return { sha256: digest.toString('hex'), bytes: exportFileSize({ manifestLength: manifestBytes.length, imageLength: image.size }), checksum };
 }
 
 const ZEROS = Buffer.alloc(CHUNK_SIZE);
@@ -68,13 +71,19 @@ export interface ImportProgress {
  * image's layout against its manifest) and commits it to `store` as the
  * newest generation (reason `import`). A damaged or incomplete export
  * throws ExportFormatError and leaves nothing behind. Resolves to the new
- * generation and the manifest the export carried.
+ * generation, the manifest the export carried, and `salvaged`: null, or
+ * with `ignoreChecksum` why the image is not the one that manifest
+ * describes (a salvaged export: its SHA-256 and layout hold, its image
+ * checksum or facts do not); the generation then carries the image's own
+ * checksum and facts, as any capture of those bytes would.
  */
-export async function importExport(store: SnapshotStoreApi, input: Readable, progress: ImportProgress = {}): Promise<{ generation: Generation; from: Manifest }> {
+export async function importExport(
+  store: SnapshotStoreApi, input: Readable, progress: ImportProgress = {}, options: { ignoreChecksum?: boolean } = {},
+): Promise<{ generation: Generation; from: Manifest; salvaged: string | null }> {
   const pending = await store.createImage();
   try {
-    const from = await receive(pending, input, progress);
-    return { generation: await checkAndCommit(pending, from), from };
+    const { manifest: from, checksum } = await receive(pending, input, progress, options.ignoreChecksum === true);
+    return { ...(await checkAndCommit(pending, from, checksum, options.ignoreChecksum === true)), from };
   } catch (err) {
     await pending.abort();
     throw err;
@@ -82,7 +91,7 @@ export async function importExport(store: SnapshotStoreApi, input: Readable, pro
 }
 
 /** Streams the export on `input` into the pending image, checked on the way (see readExport). */
-async function receive(pending: PendingImage, input: Readable, progress: ImportProgress): Promise<Manifest> {
+async function receive(pending: PendingImage, input: Readable, progress: ImportProgress, ignoreChecksum: boolean): Promise<{ manifest: Manifest; checksum: string }> {
   const contents = await readExport(
     input,
     async (chunk, position) => {
@@ -91,13 +100,14 @@ async function receive(pending: PendingImage, input: Readable, progress: ImportP
       progress.onChunk?.(chunk.length);
     },
     (header) => progress.onHeader?.(header),
+    { ignoreChecksum },
   );
   await pending.truncate(contents.header.imageLength);
-  return contents.manifest;
+  return contents;
 }
 
-/** Checks the image written to `pending` against its manifest, then commits it (reason `import`). */
-async function checkAndCommit(pending: PendingImage, manifest: Manifest): Promise<Generation> {
+/** Checks the image written to `pending` (whose checksum is `checksum`) against its manifest, then commits it (reason `import`). */
+async function checkAndCommit(pending: PendingImage, manifest: Manifest, checksum: string, ignoreChecksum: boolean): Promise<{ generation: Generation; salvaged: string | null }> {
   const image = await ImageFile.open(pending.path);
   let info: ImageInfo;
   try {
@@ -108,7 +118,9 @@ async function checkAndCommit(pending: PendingImage, manifest: Manifest): Promis
   } finally {
     await image.close();
   }
-  const problem = imageDisagreement(info, manifest);
-  if (problem !== null) throw new ExportFormatError(`the export is damaged: ${problem}`);
-  return pending.commit({ reason: 'import', checksum: manifest.checksum, ...fieldsOfImage(info) });
+  const mismatch = checksum === manifest.checksum.value ? null : `its image's checksum is ${checksum}, its manifest's ${manifest.checksum.value}`;
+  const problem = imageDisagreement(info, manifest) ?? mismatch;
+  if (problem !== null && !ignoreChecksum) throw new ExportFormatError(`the export is damaged: ${problem}`, { imageMismatch: true });
+  const generation = await pending.commit({ reason: 'import', checksum: { algorithm: manifest.checksum.algorithm, value: checksum }, ...fieldsOfImage(info) });
+  return { generation, salvaged: problem };
 }

@@ -25,6 +25,14 @@ export const fileSizeMismatch = (what: string, size: number, expected: number): 
 /** A delta file has `size` bytes where its manifest's block counts imply `expected` (said after "X is damaged: "). */
 export const deltaSizeMismatch = (size: number, expected: number): string => `it has ${size} bytes, its manifest implies ${expected} (truncated or replaced)`;
 
+/**
+ * A delta file's header page has byte `at` (of the reserved bytes 48..4096,
+ * which are zeros: docs/FORMAT.md, section 9) set to `value` (said after
+ * "X is damaged: ").
+ */
+export const deltaReservedNotZero = (at: number, value: number): string =>
+  `byte ${at} of its header page is 0x${value.toString(16).padStart(2, '0')} where the format reserves zeros (bytes 48..4096): the header changed after it was written`;
+
 /** The image file of a full generation cannot be opened (`err`, from open(2)). */
 export const imageUnopenable = (imagePath: string, err: unknown): string => fileUnopenable(`image ${basename(imagePath)}`, err);
 

@@ -49,7 +49,7 @@ t.test('cat and show refuse a full generation whose record bytes fail its checks
   const { base, dir, written } = await generations(t);
   const path = written[2]!.imagePath;
   flipByte(path, newestRecordAt(path, written[2]!));
-  const line = /^shm-host: generation 3 is damaged: checksum mismatch: image gen-0+3\.img changed after it was written \(manifest [0-9a-f]{16}, image [0-9a-f]{16}\) \(use generation 2 instead, the newest older one that verifies\)\n$/;
+  const line = /^shm-host: generation 3 is damaged: checksum mismatch: image gen-0+3\.img changed after it was written \(manifest [0-9a-f]{16}, image [0-9a-f]{16}\) \(use generation 2 instead, the newest older one that verifies, or add --ignore-checksum to take its bytes as they are\)\n$/;
   for (const ref of ['3', 'latest', path]) {
     for (const argv of [['cat', ref], ['cat', ref, '--json'], ['cat', ref, '--record', 'all'], ['cat', ref, '--tail'], ['show', ref], ['show', ref, '--json']]) {
       await refuses(t, [...argv, '--dir', dir], line);
@@ -71,7 +71,7 @@ t.test('cat --tail over a chain whose root full image is damaged where no delta 
   t.match(written[2]!.imagePath, /\.delta$/);
   flipByte(root, MiB - 100);
   await refuses(t, ['cat', '3', '--tail', '--offset', String(MiB - 100 - written[2]!.tailBase), '--length', '1', '--dir', dir],
-    /^shm-host: generation 3 is damaged: checksum mismatch: the image its chain composes is not the one it was written for .*full generation 1 at the chain's root changed after it was written \(no older generation verifies either; see shm-host verify --all\)\n$/);
+    /^shm-host: generation 3 is damaged: checksum mismatch: the image its chain composes is not the one it was written for .*full generation 1 at the chain's root changed after it was written \(no older generation verifies either; see shm-host verify --all, or add --ignore-checksum to take its bytes as they are\)\n$/);
   await refuses(t, ['show', 'latest', '--dir', dir], /^shm-host: generation 3 is damaged: checksum mismatch: the image its chain composes/);
 });
 
@@ -81,7 +81,7 @@ t.test('cat and show refuse an export whose image bytes fail the checksum of the
   t.equal((await runCli(['export', '3', file, '--dir', dir])).code, 0);
   flipByte(file, newestRecordAt(file, written[2]!));
   for (const argv of [['cat', file], ['show', file]]) {
-    await refuses(t, argv, /^shm-host: export .*x\.shmx is damaged: checksum mismatch: .* \(check that the file is a shm-host snapshot image or export\)\n$/);
+    await refuses(t, argv, /^shm-host: export .*x\.shmx is damaged: checksum mismatch: .* \(check that the file is a shm-host snapshot image or export, or add --ignore-checksum to take its bytes as they are\)\n$/);
   }
 });
 

@@ -65,10 +65,10 @@ t.test('a full generation that fails its checksum: export offers one that verifi
   for (const sequence of [2, 3]) damageTail(dir, sequence);
   const r = await runBin(['export', 'latest', join(base, 'x.shmx'), '--dir', dir]);
   t.equal(r.code, 1);
-  t.equal(r.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (use generation 1 instead, the newest older one that verifies)\n');
+  t.equal(r.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (use generation 1 instead, the newest older one that verifies, or add --ignore-checksum to take its bytes as they are)\n');
   fs.truncateSync(join(dir, name(1, 'img')), 40000);
   const none = await runBin(['export', 'latest', join(base, 'x.shmx'), '--dir', dir]);
-  t.equal(none.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (no older generation verifies either; see shm-host verify --all)\n');
+  t.equal(none.stderr, 'shm-host: generation 3 is damaged: its image does not match its checksum (no older generation verifies either; see shm-host verify --all, or add --ignore-checksum to take its bytes as they are)\n');
 });
 
 t.test('a host starting where no generation verifies says so, never "falling back" past the oldest, and does not start empty over them', async (t) => {
@@ -83,7 +83,7 @@ t.test('a host starting where no generation verifies says so, never "falling bac
   const lines = r.stderr.split('\n');
   t.match(lines[0], /^shm-host: warn: generation 4 is unusable \(gen-0+2\.delta \(generation 2, which it depends on\) is missing\); falling back to an older one$/);
   t.match(lines[3], /^shm-host: warn: generation 1 is unusable \(image gen-0+1\.img has 100 bytes but its manifest says 65536 \(truncated or replaced\)\); no older one is left$/);
-  t.equal(lines[4], `shm-host: no generation in ${dir} can be restored (4 found, none of which verifies) (the host does not start empty over them, which would let retention delete them: shm-host verify --all --dir ${dir} says what is wrong with each; move the directory aside to start empty)`);
+  t.equal(lines[4], `shm-host: no generation in ${dir} can be restored (4 found, none of which verifies) (the host does not start empty over them, which would let retention delete them; move the directory aside to start empty, or verify every generation in it to see what is wrong with each: shm-host verify --all --dir ${dir})`);
   t.equal(lines.length, 6, 'one line more than the fallbacks, then the end');
   t.same(generations(), before, 'no generation\'s file deleted or added');
 });

@@ -57,6 +57,13 @@ t.test('the store\'s other hints name no flag either: chain limits, an interrupt
   t.equal(cliHint(restoring), `${restoring.hint}: shm-host restore --from URL --dir ${dir} (or a host with --replica URL)`);
 });
 
+t.test('no generation restores: the library says so in words, the command line adds the command that verifies that directory', async (t) => {
+  const err = new ShmHostError('NO_USABLE_GENERATION', 'no generation in /srv/state can be restored (2 found, none of which verifies)', {
+    hint: 'move the directory aside to start empty, or verify every generation in it', path: '/srv/state', option: 'dir',
+  });
+  t.equal(cliHint(err), 'move the directory aside to start empty, or verify every generation in it: shm-host verify --all --dir /srv/state');
+});
+
 t.test('the replica\'s hints name no flag: region, endpoint, lease; the command line adds --replica-*', async (t) => {
   const region = s3Failure(new Error('Region is missing'), 's3://b/p', 'list', '');
   const endpoint = s3Failure(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 's3://b/p', 'list', '');

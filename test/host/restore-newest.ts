@@ -79,7 +79,14 @@ t.test('the full image damaged where no delta holds the block: every generation 
   await damageFull(store, SIZE - 100);
   const before = openFds();
   const lines: string[] = [];
-  await t.rejects(start(store, lines), { code: 'NO_USABLE_GENERATION', message: new RegExp(`^no generation in ${store.dir} can be restored \\(3 found, none of which verifies\\): the host does not start empty over them`) });
+  await t.rejects(start(store, lines), {
+    code: 'NO_USABLE_GENERATION',
+    problem: `no generation in ${store.dir} can be restored (3 found, none of which verifies)`,
+    // Words only, and the data a command line needs to name its command (the directory, the option it is about).
+    hint: 'the host does not start empty over them, which would let retention delete them; move the directory aside to start empty, or verify every generation in it to see what is wrong with each',
+    path: store.dir,
+    option: 'dir',
+  });
   const composed = /^shm-host: warn: generation (\d) is unusable \(checksum mismatch: the image its chain composes is not the one it was written for \(manifest [0-9a-f]{16}, chain [0-9a-f]{16}\); full generation 1 at the chain's root changed after it was written\); falling back to an older one$/;
   t.match(lines[0], composed);
   t.match(lines[0], /generation 3 is unusable/);

@@ -158,6 +158,34 @@ t.test('a damaged link (truncated, bit flip, missing) is found by verify, and th
   }
 });
 
+t.test('a delta whose reserved header bytes are not zeros is damaged: verify and a restore through its chain say so in the same words', async (t) => {
+  const { dir, gens } = await chainOfThree(t);
+  const cases: Array<[number, string]> = [
+    // The last byte of the index offset: a header field, not reserved.
+    [47, 'its header disagrees with its manifest'],
+    [48, 'byte 48 of its header page is 0x5a where the format reserves zeros (bytes 48..4096): the header changed after it was written'],
+    [4095, 'byte 4095 of its header page is 0x5a where the format reserves zeros (bytes 48..4096): the header changed after it was written'],
+  ];
+  for (const [at, problem] of cases) {
+    const copy = scratchDir(t, `reserved-${at}`);
+    cpSync(dir, copy, { recursive: true });
+    const store = await SnapshotStore.open(copy, { readOnly: true });
+    const link = await store.get(gens[1]!.sequence);
+    const bytes = readFileSync(link.imagePath);
+    bytes[at] = 0x5a;
+    writeFileSync(link.imagePath, bytes);
+    t.same(await store.verify(link), { ok: false, reason: `gen-0000000000000002.delta is damaged: ${problem}` }, `byte ${at}: the delta itself`);
+    const dependent = `gen-0000000000000002.delta (generation 2, which it depends on) is damaged: ${problem}`;
+    const newest = await store.get(gens[2]!.sequence);
+    t.same(await store.verify(newest), { ok: false, reason: dependent }, `byte ${at}: the delta on it`);
+    // A restore reads the header without the file checksums: the check is the header's own.
+    await t.rejects(restoreImage(newest, memoryFile(t, 0), 0, store), { code: 'CORRUPT', reason: dependent }, `byte ${at}: a restore refuses it`);
+    const start = await store.newestVerified();
+    t.equal(start.generation?.sequence, gens[0]!.sequence, `byte ${at}: the start falls back to the full generation`);
+    await store.close();
+  }
+});
+
 t.test('a directory written by format 1 (full images, 1 MiB checksum) keeps working; the next captures start a chain', async (t) => {
   const dir = scratchDir(t, 'v1');
   const { fd, state } = liveFile(t, SIZE, 32, 32 * 1024);

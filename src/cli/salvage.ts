@@ -1,0 +1,84 @@
+// Reading a damaged generation on purpose (--ignore-checksum): cat, show and
+// export write what is there, after one warning line on stderr, and end
+// with their own exit status, so that neither a person nor a script takes
+// the bytes for the ones the manifest describes. What cannot be composed
+// (a chain link missing or unreadable, an invalid layout) is refused as
+// without the option.
+import type { Argv } from 'yargs';
+import { ImageFile, StoreError, type Generation, type ImageInfo, type SnapshotStore } from '../store/index.js';
+import type { CommandContext } from './command.js';
+import { SALVAGE_HINT, damaged, insteadOf, intactProblem } from './damage.js';
+import { CommandFailure } from './errors.js';
+import type { Source } from './source.js';
+
+/** The option's name, as hints give it. */
+export const IGNORE_CHECKSUM = '--ignore-checksum';
+
+/**
+ * Exit status of a command that wrote the bytes of a damaged image
+ * (--ignore-checksum): not 0, so a script keeps them only knowingly; not
+ * 1, which means nothing was written.
+ */
+export const SALVAGED = 4;
+
+/** `--ignore-checksum`: write a damaged image's bytes anyway. */
+export function withIgnoreChecksum<T>(yargs: Argv<T>, what: string) {
+  return yargs.option('ignore-checksum', {
+    type: 'boolean',
+    default: false,
+    describe: `Salvage: ${what} even when the image does not match its manifest's checksum (one warning line on stderr, exit ${SALVAGED})`,
+  });
+}
+
+/** The warning line (without `shm-host: `) for writing `label`'s bytes (`verb`: `writing`, `showing`) although `problem`. */
+export const salvageWarning = (label: string, verb: string, problem: string): string =>
+  `warning: ${verb} ${label} although its bytes do not match its manifest's checksum (${IGNORE_CHECKSUM}): ${problem}`;
+
+/**
+ * The image of `generation` (a delta's through its chain). With `salvage`,
+ * a delta file's own checksum is not checked (the image's checksum, checked
+ * by the command, says whether the bytes are the ones written), but a link
+ * that is missing or whose header or index cannot be read still fails: such
+ * a chain composes no image. A broken link is a CommandFailure CORRUPT
+ * naming it, with the generation to read instead.
+ */
+export async function openGenerationImage(store: SnapshotStore, generation: Generation, salvage: boolean): Promise<ImageFile> {
+  if (generation.manifest.kind === 'full') return ImageFile.open(generation.imagePath);
+  try {
+    return ImageFile.fromChain(await store.openChain(generation, { checkFiles: !salvage }));
+  } catch (err) {
+    if (!(err instanceof StoreError) || err.code !== 'CORRUPT' || (await store.gone(generation))) throw err;
+    // A broken link: the store names it; what to read instead is found here.
+    const instead = await insteadOf(store, generation.sequence);
+    if (salvage) throw new CommandFailure('CORRUPT', err.problem, `a chain with a missing or unreadable link cannot be salvaged; ${instead}`, { cause: err });
+    throw new CommandFailure('CORRUPT', err.problem, (await composes(store, generation)) ? `${instead}, ${SALVAGE_HINT}` : instead, { cause: err });
+  }
+}
+
+/** Whether the chain of `generation` composes an image without its delta files' checksums: a damaged link is then salvageable. */
+async function composes(store: SnapshotStore, generation: Generation): Promise<boolean> {
+  try {
+    await (await store.openChain(generation, { checkFiles: false })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves to 0 when `image` (of `source`, inspected as `info`) is the one
+ * its manifest describes (damage.ts's intactProblem); else throws a
+ * CommandFailure CORRUPT (one line, with the generation to read instead)
+ * or, with `salvage`, writes one warning line to stderr naming what is
+ * wrong and resolves to SALVAGED.
+ */
+export async function intactOrSalvaged(
+  source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo,
+  salvage: { ctx: CommandContext; verb: string } | null,
+): Promise<number> {
+  const problem = await intactProblem(source, image, info, salvage !== null);
+  if (problem === null) return 0;
+  if (salvage === null) throw await damaged(source, problem);
+  salvage.ctx.io.stderr.write(`shm-host: ${salvageWarning(source.label, salvage.verb, problem)}\n`);
+  return SALVAGED;
+}
