@@ -112,7 +112,7 @@ export const catCommand = defineCommand({
     if (args.length !== undefined) parseSize('--length', args.length);
     if (args.json && args.format !== undefined) throw new UsageError('--json and --format cannot be combined', '--json always carries bytes as base64');
     const format = (args.format ?? 'raw') as Format;
-    const source: Source = await resolveSource(args.ref, args.dir, (ref) => `shm-host cat ${ref}`, args['ignore-checksum']);
+    const source: Source = await resolveSource(args.ref, args.dir, { command: (ref) => `shm-host cat ${ref}`, salvage: args['ignore-checksum'] });
     try {
       const image = await source.openImage();
       try {

@@ -71,7 +71,7 @@ export const exportCommand = defineCommand({
     if (toStdout && args.json) throw new UsageError('--json cannot be combined with export to - (stdout carries the export)', 'write to a file to get a JSON summary');
     if (toStdout && ctx.out.isTTY) throw new UsageError('refusing to write a binary export to a terminal', 'redirect stdout (> state.shmx) or give a file name');
     const salvage = args['ignore-checksum'];
-    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host export ${ref} ${args.file}`, salvage);
+    const source = await resolveSource(args.ref, args.dir, { command: (ref) => `shm-host export ${ref} ${args.file}`, salvage });
     try {
       const manifest = source.manifest;
       if (manifest === null) {

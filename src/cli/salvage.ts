@@ -35,23 +35,26 @@ export const salvageWarning = (label: string, verb: string, problem: string): st
   `warning: ${verb} ${label} although its bytes do not match its manifest's checksum (${IGNORE_CHECKSUM}): ${problem}`;
 
 /**
- * The image of `generation` (a delta's through its chain). With `salvage`,
- * a delta file's own checksum is not checked (the image's checksum, checked
+ * The image of `generation` (a delta's through its chain). With `salvage`
+ * true (--ignore-checksum given), a delta file's own checksum is not checked (the image's checksum, checked
  * by the command, says whether the bytes are the ones written), but a link
  * that is missing or whose header or index cannot be read still fails: such
  * a chain composes no image. A broken link is a CommandFailure CORRUPT
- * naming it, with the generation to read instead.
+ * naming it, with the generation to read instead, and, when the command
+ * takes --ignore-checksum (`salvage` not null) and the chain composes
+ * without its files' checksums, the option.
  */
-export async function openGenerationImage(store: SnapshotStore, generation: Generation, salvage: boolean): Promise<ImageFile> {
+export async function openGenerationImage(store: SnapshotStore, generation: Generation, salvage: boolean | null): Promise<ImageFile> {
   if (generation.manifest.kind === 'full') return ImageFile.open(generation.imagePath);
   try {
-    return ImageFile.fromChain(await store.openChain(generation, { checkFiles: !salvage }));
+    return ImageFile.fromChain(await store.openChain(generation, { checkFiles: salvage !== true }));
   } catch (err) {
     if (!(err instanceof StoreError) || err.code !== 'CORRUPT' || (await store.gone(generation))) throw err;
     // A broken link: the store names it; what to read instead is found here.
     const instead = await insteadOf(store, generation.sequence);
-    if (salvage) throw new CommandFailure('CORRUPT', err.problem, `a chain with a missing or unreadable link cannot be salvaged; ${instead}`, { cause: err });
-    throw new CommandFailure('CORRUPT', err.problem, (await composes(store, generation)) ? `${instead}, ${SALVAGE_HINT}` : instead, { cause: err });
+    if (salvage === true) throw new CommandFailure('CORRUPT', err.problem, `a chain with a missing or unreadable link cannot be salvaged; ${instead}`, { cause: err });
+    const offer = salvage === false && (await composes(store, generation));
+    throw new CommandFailure('CORRUPT', err.problem, offer ? `${instead}, ${SALVAGE_HINT}` : instead, { cause: err });
   }
 }
 

@@ -68,7 +68,7 @@ export const showCommand = defineCommand({
       .example(exampleLines('shm-host show latest~1 --slots --json | jq \'.image.records.list | length\'', 'Count the records of the one before'))
       .example(exampleLines('shm-host show ./backup.shmx', 'An export file, read in place')),
   handler: async (args, ctx) => {
-    const source = await resolveSource(args.ref, args.dir, (ref) => `shm-host show ${ref}`, args['ignore-checksum']);
+    const source = await resolveSource(args.ref, args.dir, { command: (ref) => `shm-host show ${ref}`, salvage: args['ignore-checksum'] });
     try {
       const image = await source.openImage();
       let info: ImageInfo;

@@ -63,16 +63,33 @@ export const PRUNED_RETRIES = 5;
 
 const isGone = (err: unknown): boolean => err instanceof CommandFailure && err.code === 'GONE';
 
+/** How a command resolves a `<ref>` (resolveSource). */
+export interface ResolveOptions {
+  /** The command line a refused file's hint says to run instead (default: show). */
+  readonly command?: CommandFor;
+  /**
+   * --ignore-checksum: given (true: a delta's chain is opened without its
+   * files' checksums, salvage.ts), not given (false), or not an option of
+   * this command (null, the default: no hint suggests it).
+   */
+  readonly salvage?: boolean | null;
+  /**
+   * Whether the command reads the image through the source (default true).
+   * Then `latest~N` is opened at once; verify, which checks a generation
+   * through the store and reports what it finds as a row, passes false.
+   */
+  readonly readsImage?: boolean;
+}
+
 /**
  * Resolves `text` against the store in `dir` (used only for store refs).
- * For `latest~N` the image is opened at once, and when a running host
- * deleted it between the listing and the open, resolved again: the command
- * then reads whatever is newest, never fails on a race it cannot see.
- * `command` gives the command line a refused file's hint says to run instead.
- * `salvage` (--ignore-checksum): a delta's chain is opened without its
- * files' checksums (salvage.ts).
+ * For `latest~N` the image is opened at once (unless `readsImage` is
+ * false), and when a running host deleted it between the listing and the
+ * open, resolved again: the command then reads whatever is newest, never
+ * fails on a race it cannot see.
  */
-export async function resolveSource(text: string, dir: string, command: CommandFor = (ref) => `shm-host show ${ref}`, salvage = false): Promise<Source> {
+export async function resolveSource(text: string, dir: string, options: ResolveOptions = {}): Promise<Source> {
+  const { command = (ref: string) => `shm-host show ${ref}`, salvage = null, readsImage = true } = options;
   const ref = parseRef(text);
   if (ref.kind === 'path') return resolvePath(ref.path, text, command, salvage);
   const store = await openReadOnly(dir);
@@ -80,7 +97,7 @@ export async function resolveSource(text: string, dir: string, command: CommandF
     for (let attempt = 0; ; attempt++) {
       const generation = await findGeneration(store, ref, text);
       const source = generationSource(store, generation, ref.kind === 'latest', salvage);
-      if (ref.kind !== 'latest') return source;
+      if (ref.kind !== 'latest' || !readsImage) return source;
       try {
         return withOpenImage(source, await source.openImage());
       } catch (err) {
@@ -147,7 +164,7 @@ function liveEntry(store: SnapshotStore, text: string, live: ReadableGeneration[
   return generation;
 }
 
-function generationSource(store: SnapshotStore, generation: Generation, relative: boolean, salvage: boolean): Source {
+function generationSource(store: SnapshotStore, generation: Generation, relative: boolean, salvage: boolean | null): Source {
   const label = `generation ${generation.sequence}`;
   return {
     kind: 'generation',
@@ -173,7 +190,7 @@ function generationSource(store: SnapshotStore, generation: Generation, relative
   };
 }
 
-async function resolvePath(path: string, text: string, command: CommandFor, salvage: boolean): Promise<Source> {
+async function resolvePath(path: string, text: string, command: CommandFor, salvage: boolean | null): Promise<Source> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);

@@ -97,7 +97,7 @@ async function verifyRef(ref: string, dir: string, ctx: CommandContext, json: bo
   for (let attempt = 0; ; attempt++) {
     let source: Source;
     try {
-      source = await resolveSource(ref, dir, (r) => `shm-host verify ${r}`);
+      source = await resolveSource(ref, dir, { command: (r) => `shm-host verify ${r}`, readsImage: false });
     } catch (err) {
       // A generation that exists but cannot be read is a bad one, as --all reports it; a ref that names none stays an error.
       const unreadable = err instanceof StoreError && err.code === 'BAD_MANIFEST' ? await unreadableResult(ref, dir) : null;

@@ -134,3 +134,28 @@ t.test('a salvaged export keeps the manifest\'s checksum: verify, cat and import
   t.equal(plain.code, 0);
   t.ok(fs.readFileSync(join(base, 'good.shmx')).equals(fs.readFileSync(join(base, 'plain.shmx'))), 'byte for byte the same export');
 });
+
+t.test('verify latest reports a damaged or broken delta as verify N does (a bad row, exit 1); only commands that take --ignore-checksum suggest it', async (t) => {
+  const dir = join(t.testdir(), 'snapshots');
+  await writeGenerations(dir, { generations: 3, maxChain: 3 });
+  const delta = join(dir, name(3, 'delta'));
+  poke(delta, Number(fs.readFileSync(delta).readBigUInt64LE(40)) - 4096 + 100);
+  const byNumber = await runCli(['verify', '3', '--dir', dir]);
+  t.equal(byNumber.code, 1);
+  t.match(byNumber.out, /^generation 3: bad: gen-0000000000000003\.delta is damaged: checksum mismatch/);
+  for (const ref of ['latest', 'latest~0']) {
+    const r = await runCli(['verify', ref, '--dir', dir]);
+    t.same([r.code, r.out, r.stderr], [1, byNumber.out, ''], `verify ${ref}: the same bad row`);
+    const json = await runCli(['verify', ref, '--json', '--dir', dir]);
+    t.same([json.code, JSON.parse(json.out).results[0].sequence, JSON.parse(json.out).ok], [1, 3, false], `verify ${ref} --json`);
+  }
+  const cat = await runCli(['cat', 'latest', '--dir', dir]);
+  t.equal(cat.code, 1);
+  t.match(cat.stderr, /or add --ignore-checksum to take its bytes as they are\)\n$/, 'cat takes the option: its refusal names it');
+
+  fs.rmSync(join(dir, name(2, 'delta')));
+  const missing = await runCli(['verify', '3', '--dir', dir]);
+  t.equal(missing.code, 1);
+  const latest = await runCli(['verify', 'latest', '--dir', dir]);
+  t.same([latest.code, latest.out, latest.stderr], [1, missing.out, ''], 'a missing link: the same bad row');
+});
