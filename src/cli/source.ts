@@ -209,8 +209,9 @@ async function resolvePath(path: string, text: string, command: CommandFor, salv
       return generationSource(store, await store.get(named.sequence), false, salvage);
     } catch (err) {
       await store.close();
-      // A delta file without its generation's manifest beside it: said below, as a lone one.
-      if (named.kind !== 'delta' || (err as { code?: unknown }).code !== 'NOT_FOUND') throw err;
+      // No manifest of its generation beside it (copied alone): an image reads as a bare one,
+      // as under any other name; a delta is refused below, as a lone one.
+      if ((err as { code?: unknown }).code !== 'NOT_FOUND') throw err;
     }
   }
   const head = await readStart(path, EXPORT_HEADER_SIZE);

@@ -50,6 +50,25 @@ t.test('a lone delta file: what it is, and the command to run instead', async (t
   t.match(inPlace.out, /^generation 3 in /);
 });
 
+t.test('a lone image file named as its store names it reads as a bare image, as the same file under another name', async (t) => {
+  const base = t.testdir();
+  const dir = join(base, 'snapshots');
+  await writeGenerations(dir, { generations: 1 });
+  const lone = join(base, 'lone');
+  fs.mkdirSync(lone);
+  const named = join(lone, name(1, 'img'));
+  const renamed = join(lone, 'x.img');
+  fs.copyFileSync(join(dir, name(1, 'img')), named);
+  fs.copyFileSync(join(dir, name(1, 'img')), renamed);
+  for (const argv of [['show'], ['cat'], ['verify'], ['cat', '--tail']]) {
+    const asNamed = await runCli([argv[0]!, named, ...argv.slice(1), '--dir', dir]);
+    const asRenamed = await runCli([argv[0]!, renamed, ...argv.slice(1), '--dir', dir]);
+    t.same([asNamed.code, asNamed.stderr], [0, ''], `${argv.join(' ')} ${name(1, 'img')}: read (${asNamed.stderr.trim()})`);
+    t.equal(asNamed.out.replaceAll(named, renamed), asRenamed.out, `${argv.join(' ')}: as x.img reads`);
+  }
+  t.match((await runCli(['show', named, '--dir', dir])).out, `image ${named}`, 'a bare image, without a manifest');
+});
+
 t.test('import of a generation\'s data file (a .delta or a .img): what it is, and to export its generation first', async (t) => {
   const base = t.testdir();
   const dir = join(base, 'snapshots');
