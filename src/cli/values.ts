@@ -6,6 +6,10 @@ import { UsageError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** The duration units, as hints list them (from the table, so that a hint names every unit taken, and only those). */
+const TIME_UNIT_NAMES = Object.keys(TIME_UNITS);
+const TIME_UNITS_LISTED = TIME_UNIT_NAMES.join(', ');
+const TIME_UNITS_OR = `${TIME_UNIT_NAMES.slice(0, -1).join(', ')} or ${TIME_UNIT_NAMES.at(-1)}`;
 
 /**
  * The longest duration an option that sets a timer takes. Node's
@@ -39,10 +43,10 @@ export function parseDuration(option: string, value: string): number {
   const unit = m?.[2]?.toLowerCase() ?? '';
   if (m && unit === '' && Number(m[1]) !== 0) {
     const n = m[1]!;
-    throw new UsageError(`${option} ${value}: a duration needs a unit`, `write ${option} ${n}s or ${option} ${Number(n) * 1000}ms; units are ms, s, m, h`);
+    throw new UsageError(`${option} ${value}: a duration needs a unit`, `write ${option} ${n}s or ${option} ${Number(n) * 1000}ms; units are ${TIME_UNITS_LISTED}`);
   }
   const scale = unit === '' ? 1 : TIME_UNITS[unit];
-  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ms, s, m or h, e.g. ${option} 500ms`);
+  if (!m || scale === undefined) throw new UsageError(`${option} ${value}: not a duration`, `use ${TIME_UNITS_OR}, e.g. ${option} 500ms`);
   const ms = Math.round(Number(m[1]) * scale);
   if (!Number.isSafeInteger(ms)) throw new UsageError(`${option} ${value}: too long`, `e.g. ${option} 1h`);
   return ms;

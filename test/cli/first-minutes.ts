@@ -76,15 +76,23 @@ t.test('negative sizes, durations and counts name their own problem', async (t) 
 });
 
 t.test('a duration without a unit is refused with both readings, except 0', async (t) => {
-  await usage(t, ['--interval', '1', '--', 'true'], '--interval 1: a duration needs a unit (write --interval 1s or --interval 1000ms; units are ms, s, m, h)');
+  await usage(t, ['--interval', '1', '--', 'true'], '--interval 1: a duration needs a unit (write --interval 1s or --interval 1000ms; units are ms, s, m, h, d)');
   for (const option of ['--restart-window', '--restart-delay', '--stop-timeout']) {
-    await usage(t, [option, '5', '--', 'true'], `${option} 5: a duration needs a unit (write ${option} 5s or ${option} 5000ms; units are ms, s, m, h)`);
+    await usage(t, [option, '5', '--', 'true'], `${option} 5: a duration needs a unit (write ${option} 5s or ${option} 5000ms; units are ms, s, m, h, d)`);
   }
-  await usage(t, ['status', '--timeout', '2'], '--timeout 2: a duration needs a unit (write --timeout 2s or --timeout 2000ms; units are ms, s, m, h)');
+  await usage(t, ['status', '--timeout', '2'], '--timeout 2: a duration needs a unit (write --timeout 2s or --timeout 2000ms; units are ms, s, m, h, d)');
   const { parseDuration } = await import('../../src/cli/values.js');
   t.equal(parseDuration('--interval', '0'), 0);
   t.equal(parseDuration('--interval', '1h'), 3_600_000);
   t.equal(parseDuration('--interval', '250ms'), 250);
+  t.equal(parseDuration('--restart-window', '1d'), 86_400_000);
+  await usage(t, ['--interval', '1w', '--', 'true'], '--interval 1w: not a duration (use ms, s, m, h or d, e.g. --interval 500ms)');
+  // Every unit a hint names is one the parser takes, and the other way round.
+  const named = (argv: string[]) => runCli(argv).then((r) => /units are ([a-z, ]+)\)|use ([a-z, ]+) or ([a-z]+),/.exec(r.stderr)!.slice(1).filter(Boolean).join(', ').split(', '));
+  for (const units of [await named(['--interval', '1', '--', 'true']), await named(['--interval', '1w', '--', 'true'])]) {
+    t.same(units, ['ms', 's', 'm', 'h', 'd'], 'the units named');
+    for (const unit of units) t.ok(parseDuration('--interval', `2${unit}`) > 0, `2${unit} is taken`);
+  }
 });
 
 /** --help of `argv` as an 80-column terminal shows it. */
