@@ -18,13 +18,22 @@ export type CommandFor = (ref: string) => string;
  * its name gives, if it has the name a store gives it).
  */
 export function loneDelta(path: string, command: CommandFor): CommandFailure {
-  const named = parseGenerationFileName(basename(path));
-  const sequence = named?.kind === 'delta' ? String(named.sequence) : '<sequence>';
+  const sequence = namedSequence(path, 'delta');
   return new CommandFailure(
     'BAD_MAGIC',
     `${path} is a delta generation's data file (magic SHMDELTA), not an image: it holds only the blocks that changed since its parent, and is read through its chain`,
     `name its generation in the snapshot directory it belongs to, beside its manifest and the generations it depends on: ${command(sequence)} --dir <its snapshot directory>`,
   );
+}
+
+/**
+ * The sequence a hint gives for `path`, a generation's data file of `kind`
+ * (`image`: gen-N.img, `delta`: gen-N.delta): the one its name gives when
+ * it is named as a snapshot directory names such a file, else `<sequence>`.
+ */
+export function namedSequence(path: string, kind: 'image' | 'delta'): string {
+  const named = parseGenerationFileName(basename(path));
+  return named?.kind === kind ? String(named.sequence) : '<sequence>';
 }
 
 export async function readStart(path: string, length: number): Promise<Uint8Array> {

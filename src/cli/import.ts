@@ -13,6 +13,7 @@ import { openForWriting, undoingNewDirectory } from './writable-store.js';
 import type { Progress } from './progress.js';
 import { humanBytes, shortTime } from './text.js';
 import { SALVAGED, withIgnoreChecksum } from './salvage.js';
+import { namedSequence } from './file-source.js';
 
 export const importCommand = defineCommand({
   command: 'import <file>',
@@ -75,7 +76,7 @@ async function importFrom(input: Readable, args: { dir: string; json: boolean; i
           ? 'nothing was imported; it is the export of a damaged generation: to take its bytes as they are, import it with --ignore-checksum'
           : err.found === null
             ? 'nothing was imported; give a complete file written by shm-host export'
-            : 'nothing was imported; export its generation from the snapshot directory it belongs to and import that: shm-host export <sequence> --dir <that directory> FILE.shmx';
+            : `nothing was imported; export its generation from the snapshot directory it belongs to and import that: shm-host export ${namedSequence(name, err.found)} --dir <that directory> FILE.shmx`;
         throw new CommandFailure(err.code, `cannot import ${name}: ${err.problem}`, fix, { cause: err });
       }
       throw err;

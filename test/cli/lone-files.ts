@@ -5,7 +5,7 @@
 // and the command to run on its generation instead, and import says the
 // same of a `.delta` or a `.img`, not only that the magic is wrong.
 import fs from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import t from 'tap';
 import { writeGenerations } from '../../fixtures/cli-store.js';
 import { isOneLineError, runCli } from './harness.js';
@@ -74,12 +74,20 @@ t.test('import of a generation\'s data file (a .delta or a .img): what it is, an
   const dir = join(base, 'snapshots');
   await writeGenerations(dir, { generations: 2, maxChain: 3 });
   const into = join(base, 'into');
-  for (const [file, what] of [[name(2, 'delta'), "a delta generation's data file \\(magic SHMDELTA\\)"], [name(1, 'img'), 'a snapshot image']] as const) {
-    const r = await runCli(['import', join(dir, file), '--dir', into]);
+  fs.copyFileSync(join(dir, name(2, 'delta')), join(base, 'copy.delta'));
+  const files = [
+    [join(dir, name(2, 'delta')), "a delta generation's data file \\(magic SHMDELTA\\)", '2'],
+    [join(dir, name(1, 'img')), 'a snapshot image', '1'],
+    // Renamed: its name no longer gives its sequence.
+    [join(base, 'copy.delta'), "a delta generation's data file \\(magic SHMDELTA\\)", '<sequence>'],
+  ] as const;
+  for (const [path, what, sequence] of files) {
+    const file = basename(path);
+    const r = await runCli(['import', path, '--dir', into]);
     t.equal(r.code, 1, `import ${file}: exit 1`);
     t.ok(isOneLineError(r.stderr), `import ${file}: one line (${r.stderr.trim()})`);
     t.match(r.stderr, new RegExp(`not a shm-host export but ${what}`), `import ${file}: says what the file is`);
-    t.match(r.stderr, 'shm-host export <sequence> --dir <that directory> FILE.shmx', `import ${file}: and what to run instead`);
+    t.match(r.stderr, `shm-host export ${sequence} --dir <that directory> FILE.shmx`, `import ${file}: and what to run instead, with the sequence its name gives`);
     t.notOk(fs.existsSync(into), `import ${file}: nothing created`);
   }
   const garbage = join(base, 'garbage');
