@@ -6,26 +6,26 @@ import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { SALVAGED, intactOrSalvaged, withIgnoreChecksum } from './salvage.js';
 import { fields, humanBytes, shortTime, table } from './text.js';
-import { MAGIC_HEX, deltaBlocks, imageJson } from './views.js';
+import { MAGIC_HEX, deltaBlocks, imageJson, type DeltaBlocks } from './views.js';
 
 const sized = (n: number): string => (n < 1024 ? `${n} bytes` : `${humanBytes(n)} (${n} bytes)`);
 
 /** What a delta's file holds of its image, and what its parent gives: `3 of 48 blocks of 4096 bytes stored in its file, the other 45 from generation 7`. */
-function blocksText(m: Manifest): string {
-  const b = deltaBlocks(m)!;
+function blocksText(m: Manifest, b: DeltaBlocks): string {
   const parts = [`${b.stored} of ${b.image} block${b.image === 1 ? '' : 's'} of ${b.blockSize} bytes stored in its file`];
   if (b.zeros > 0) parts.push(`${b.zeros} more set to zeros (no bytes stored)`);
+  if (b.pastParentEnd > 0) parts.push(`${b.pastParentEnd} past the end of generation ${m.parent}'s image (zeros)`);
   parts.push(b.fromParent === 0 ? `none from generation ${m.parent}` : `the other ${b.fromParent} from generation ${m.parent}`);
   return parts.join(', ');
 }
 
-function manifestText(m: Manifest, matches: boolean): string {
+function manifestText(m: Manifest, blocks: DeltaBlocks | null, matches: boolean): string {
   return fields([
     ['sequence', String(m.sequence)],
     ['time', shortTime(m.time)],
     ['reason', m.reason],
     ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}`],
-    ...(m.delta === null ? [] : [['blocks', blocksText(m)] as [string, string]]),
+    ...(blocks === null ? [] : [['blocks', blocksText(m, blocks)] as [string, string]]),
     ['chain', m.delta === null ? 'none (a full generation needs no other)' : `${m.chain.links} delta${m.chain.links === 1 ? '' : 's'} (${humanBytes(m.chain.bytes)} in delta files) over a full generation`],
     ['image size', sized(m.imageSize)],
     ['checksum', `${m.checksum.algorithm} ${m.checksum.value} (${matches ? 'matches the image' : 'does NOT match the image: what follows is not what was written'})`],
@@ -73,6 +73,7 @@ export const showCommand = defineCommand({
       const image = await source.openImage();
       let info: ImageInfo;
       let status: number;
+      const blocks = source.manifest === null ? null : deltaBlocks(source.manifest, image.pastParentEnd ?? 0);
       try {
         try {
           info = await image.inspect({ raw: source.manifest?.configured === false });
@@ -91,7 +92,7 @@ export const showCommand = defineCommand({
           source: { kind: source.kind, path: source.path },
           sequence: source.manifest?.sequence ?? null,
           diskBytes,
-          blocks: source.manifest ? deltaBlocks(source.manifest) : null,
+          blocks,
           manifest: source.manifest,
           image: imageJson(info, args.slots),
           salvaged: status === SALVAGED,
@@ -100,7 +101,7 @@ export const showCommand = defineCommand({
       }
       let text = `${source.label}${source.kind === 'generation' ? ` in ${source.store?.dir}` : ''}\n`;
       text += fields([['path', source.path], ...(diskBytes === null ? [] : [['on disk', sized(diskBytes)] as [string, string]])], '  ');
-      text += source.manifest ? `manifest\n${manifestText(source.manifest, status !== SALVAGED)}` : 'manifest\n  none (a bare image file)\n';
+      text += source.manifest ? `manifest\n${manifestText(source.manifest, blocks, status !== SALVAGED)}` : 'manifest\n  none (a bare image file)\n';
       text += imageText(info, args.slots);
       await ctx.out.write(text);
       return status;

@@ -7,7 +7,9 @@ import type { ImageInfo, Manifest } from '../store/index.js';
  * A delta generation's blocks, for show: of the `image` blocks of
  * `blockSize` bytes (the last one may be short), the delta holds `held`:
  * `stored` with their bytes in its file, `zeros` set to zeros (no bytes in
- * the file); the other `fromParent` are its parent's. Null for a full
+ * the file); of the others, `pastParentEnd` lie past the end of its
+ * parent's image, so are zeros (docs/FORMAT.md, "The image a generation
+ * stands for"), and `fromParent` are its parent's. Null for a full
  * generation (every block in its image file).
  */
 export interface DeltaBlocks {
@@ -17,13 +19,15 @@ export interface DeltaBlocks {
   readonly stored: number;
   readonly zeros: number;
   readonly fromParent: number;
+  readonly pastParentEnd: number;
 }
 
-export function deltaBlocks(m: Manifest): DeltaBlocks | null {
+/** `m`'s blocks; `pastParentEnd` from its chain (ImageFile.pastParentEnd). */
+export function deltaBlocks(m: Manifest, pastParentEnd: number): DeltaBlocks | null {
   if (m.delta === null) return null;
   const { blockSize, held, stored } = m.delta;
   const image = Math.ceil(m.imageSize / blockSize);
-  return { blockSize, image, held, stored, zeros: held - stored, fromParent: image - held };
+  return { blockSize, image, held, stored, zeros: held - stored, fromParent: image - held - pastParentEnd, pastParentEnd };
 }
 
 /** The layout's magic as show prints it. */

@@ -55,6 +55,12 @@ export class ChainImage {
   readonly #owner: Uint16Array;
   /** Per block: where its bytes are in the owner's file, -1 for zeros. */
   readonly #where: Float64Array;
+  /**
+   * Blocks past the end of the parent's image that the generation's own
+   * delta does not hold: zeros (docs/FORMAT.md, "The image a generation
+   * stands for"), not its parent's. 0 for a full generation.
+   */
+  readonly pastParentEnd: number = 0;
 
   private constructor(sfs: StoreFs, chain: readonly Generation[], links: Link[], blockSize: number) {
     this.#sfs = sfs;
@@ -78,6 +84,8 @@ export class ChainImage {
         this.#where[b] = index.offsets[i]!;
       }
     }
+    // No older link reaches past the parent's end (sizes never shrink): a block there is the delta's own or zeros.
+    if (full > 0) for (let b = Math.ceil(chain[1]!.manifest.imageSize / blockSize); b < blocks; b++) if (this.#owner[b] !== 0) this.pastParentEnd++;
   }
 
   /**

@@ -93,6 +93,11 @@ export class ImageFile {
     return image;
   }
 
+  /** For a delta's image (fromChain), ChainImage.pastParentEnd: its blocks past its parent's end that it does not hold (zeros); null for an image file. */
+  get pastParentEnd(): number | null {
+    return this.#chain?.pastParentEnd ?? null;
+  }
+
   /** Reads image bytes [position, position + length); the range must lie inside the image. */
   async read(position: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { recordData, writeGenerations, writeRawGeneration, type WrittenGeneration } from '../../fixtures/cli-store.js';
+import { attach } from '../../src/client/index.js';
+import { capture, createSharedFile } from '../../src/live/index.js';
+import { SnapshotStore } from '../../src/store/index.js';
 import { BIN, hostDir, isOneLineError, runBin, runCli, startHost } from './harness.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -73,7 +76,7 @@ t.test('show: text and JSON carry the same facts: kind, parent, chain, bytes on 
       t.equal(field('kind'), `delta of generation ${m.parent}`);
       // The blocks the file stores, those it sets to zeros, and those the parent gives: never one count for all of them.
       const image = Math.ceil(m.imageSize / m.delta.blockSize);
-      const blocks = { blockSize: m.delta.blockSize, image, held: m.delta.held, stored: m.delta.stored, zeros: m.delta.held - m.delta.stored, fromParent: image - m.delta.held };
+      const blocks = { blockSize: m.delta.blockSize, image, held: m.delta.held, stored: m.delta.stored, zeros: m.delta.held - m.delta.stored, fromParent: image - m.delta.held, pastParentEnd: 0 };
       t.same(doc.blocks, blocks, `generation ${row.sequence}: JSON blocks`);
       t.ok(blocks.stored < blocks.image && blocks.fromParent > 0, `generation ${row.sequence}: a delta that stores part of the image (${JSON.stringify(blocks)})`);
       const zeros = blocks.zeros > 0 ? `, ${blocks.zeros} more set to zeros (no bytes stored)` : '';
@@ -81,6 +84,38 @@ t.test('show: text and JSON carry the same facts: kind, parent, chain, bytes on 
       t.match(field('chain'), new RegExp(`^${m.chain.links} deltas? \\(`), `generation ${row.sequence}: chain length`);
     }
   }
+});
+
+t.test('show: a delta of an image that grew counts the blocks past its parent\'s end, which it does not hold, as zeros, not as its parent\'s', async (t) => {
+  const dir = join(t.testdir(), 'snapshots');
+  const store = await SnapshotStore.open(dir, { keep: 10, chain: { maxChain: 3, maxChainRatio: 10 } });
+  const fd = createSharedFile(64 * 1024);
+  const state = attach({ fd, slots: 16, ringSize: 8192 });
+  try {
+    state.commit(recordData(1, 0, 24));
+    await capture(fd, store, 'interval');
+    // Grown to 128 KiB: one block past the old end written, the other 15 left zeros.
+    fs.ftruncateSync(fd, 128 * 1024);
+    fs.writeSync(fd, Buffer.from('past the old end'), 0, 16, 100 * 1024);
+    state.commit(recordData(1, 1, 24));
+    await capture(fd, store, 'interval');
+  } finally {
+    state.close();
+    fs.closeSync(fd);
+    await store.close();
+  }
+  const json = await runCli(['show', '2', '--json', '--dir', dir]);
+  t.equal(json.code, 0, json.stderr);
+  const doc = JSON.parse(json.out);
+  t.equal(doc.manifest.kind, 'delta', 'the grown capture is a delta');
+  const { held, stored } = doc.manifest.delta;
+  // Of 32 blocks: the first 16 are the parent's unless held; of the last 16 the delta holds the written one, the other 15 are zeros.
+  t.same(doc.blocks, { blockSize: 4096, image: 32, held, stored, zeros: held - stored, fromParent: 32 - held - 15, pastParentEnd: 15 });
+  const text = await runCli(['show', '2', '--dir', dir]);
+  const zeros = held > stored ? `, ${held - stored} more set to zeros (no bytes stored)` : '';
+  const parent = 32 - held - 15 === 0 ? 'none from generation 1' : `the other ${32 - held - 15} from generation 1`;
+  t.equal(/\n +blocks: +([^\n]*)\n/.exec(text.out)?.[1], `${stored} of 32 blocks of 4096 bytes stored in its file${zeros}, 15 past the end of generation 1's image (zeros), ${parent}`);
+  t.ok((await runCli(['cat', '2', '--tail', '--dir', dir])).stdout.includes('past the old end'), 'the image read through its chain holds the block written past the old end');
 });
 
 t.test('list: an empty directory, a damaged image, an unreadable manifest', async (t) => {
