@@ -1,5 +1,5 @@
 // shm-host list: the generations of a snapshot directory, newest first.
-import type { Generation, ListedGeneration, SnapshotStore } from '../store/index.js';
+import type { Generation, ListedGeneration, SalvageRecord, SnapshotStore } from '../store/index.js';
 import { defineCommand } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
 import { listReplica, withReplicaConnection } from './replica-list.js';
@@ -33,6 +33,8 @@ export interface ListRow {
   readonly parent: number | null;
   /** Bytes the generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
   readonly diskBytes: number | null;
+  /** The manifest's salvage record (an import that took a damaged export's bytes), or null. */
+  readonly salvaged: SalvageRecord | null;
 }
 
 function row(listed: ListedGeneration, state: CheckState, problem: string | null, diskBytes: number | null): ListRow {
@@ -40,14 +42,14 @@ function row(listed: ListedGeneration, state: CheckState, problem: string | null
     return {
       sequence: listed.sequence, time: null, reason: null, imageSize: null, configured: null, records: null, latest: null,
       writeOffset: null, checksum: null, state: 'bad', problem: listed.reason, image: listed.imagePath, manifest: listed.manifestPath,
-      kind: null, parent: null, diskBytes,
+      kind: null, parent: null, diskBytes, salvaged: null,
     };
   }
   const m = listed.manifest;
   return {
     sequence: listed.sequence, time: m.time, reason: m.reason, imageSize: m.imageSize, configured: m.configured, records: m.records,
     latest: m.latest, writeOffset: m.writeOffset, checksum: m.checksum, state, problem, image: listed.imagePath, manifest: listed.manifestPath,
-    kind: m.kind, parent: m.parent, diskBytes,
+    kind: m.kind, parent: m.parent, diskBytes, salvaged: m.salvaged ?? null,
   };
 }
 
@@ -121,7 +123,7 @@ export const listCommand = defineCommand({
       const text = table(
         ['SEQ', 'TIME', 'REASON', 'KIND', 'PARENT', 'SIZE', 'ON DISK', 'CHECK', 'RECORDS', 'LATEST', 'LENGTH', 'IMAGE'],
         rows.map((r) => [
-          String(r.sequence), r.time === null ? '-' : shortTime(r.time), r.reason ?? '-', r.kind ?? '-', r.parent === null ? '-' : String(r.parent),
+          String(r.sequence), r.time === null ? '-' : shortTime(r.time), r.reason === null ? '-' : r.salvaged === null ? r.reason : `${r.reason} (salvaged)`, r.kind ?? '-', r.parent === null ? '-' : String(r.parent),
           r.imageSize === null ? '-' : humanBytes(r.imageSize), r.diskBytes === null ? '-' : humanBytes(r.diskBytes),
           r.state, r.records === null ? '-' : String(r.records), r.latest?.offset ?? '-', r.latest === null ? '-' : String(r.latest.length), r.image,
         ]),

@@ -24,6 +24,7 @@ function manifestText(m: Manifest, blocks: DeltaBlocks | null, matches: boolean)
     ['sequence', String(m.sequence)],
     ['time', shortTime(m.time)],
     ['reason', m.reason],
+    ...(m.salvaged ? [['salvaged', `from generation ${m.salvaged.sequence} of an export whose image did not match its manifest's checksum ${m.salvaged.checksum}: ${m.salvaged.problem}`] as [string, string]] : []),
     ['kind', m.delta === null ? 'full (a whole image)' : `delta of generation ${m.parent}`],
     ...(blocks === null ? [] : [['blocks', blocksText(m, blocks)] as [string, string]]),
     ['chain', m.delta === null ? 'none (a full generation needs no other)' : `${m.chain.links} delta${m.chain.links === 1 ? '' : 's'} (${humanBytes(m.chain.bytes)} in delta files) over a full generation`],

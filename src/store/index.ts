@@ -4,6 +4,7 @@ export type {
   Reason, Manifest, Generation, ListedGeneration, Verdict, NewestVerified, StoreOptions, ManifestFields, PendingImage,
   SnapshotStoreApi, GenerationCheck, GenerationKind, DeltaFacts, GenerationFile, VerifyOptions,
 } from './types.js';
+export type { SalvageRecord } from './salvage-record.js';
 export { ChainImage, resolveChain } from './chain.js';
 export { DEFAULT_CHAIN_LIMITS, MAX_CHAIN_LIMITS, type ChainLimits } from './retention.js';
 export { asFullManifest, MANIFEST_FORMAT } from './manifest.js';

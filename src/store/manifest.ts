@@ -2,6 +2,7 @@
 // JSON. Parsing checks every field and names the first one that is wrong.
 import { ShmHostError } from '../errors.js';
 import { U64_MAX } from '../format/index.js';
+import { parseSalvageRecord } from './salvage-record.js';
 import { REASONS, type DeltaFacts, type Manifest, type ManifestFields, type Reason } from './types.js';
 
 /** The `format` every manifest this version writes carries; it reads 1 and 2. */
@@ -49,6 +50,8 @@ export function buildManifest(sequence: number, time: Date, imageSize: number, f
     records: fields.records,
     latest: fields.latest === null ? null : { offset: fields.latest.offset, length: fields.latest.length },
     writeOffset: fields.writeOffset,
+    // Only when there is one: a clean generation's manifest is as before the field existed.
+    ...(fields.salvaged ? { salvaged: { ...fields.salvaged } } : {}),
   };
 }
 
@@ -110,6 +113,9 @@ export function parseManifest(text: string, sequence: number): Manifest {
   if (!isU64String(m.writeOffset)) fail('the manifest has no valid writeOffset');
   if (!m.configured && m.records !== 0) fail('the manifest says the file was never configured, yet counts records');
   const chain = m.format === MANIFEST_FORMAT_1 ? FULL : parseChain(m, sequence);
+  // Fields this version does not know are read past; the optional ones it knows are checked.
+  const salvaged = parseSalvageRecord(m.salvaged);
+  if (typeof salvaged === 'string') fail(salvaged);
   return {
     format: m.format,
     kind: chain.delta === null ? 'full' : 'delta',
@@ -125,6 +131,7 @@ export function parseManifest(text: string, sequence: number): Manifest {
     records: m.records,
     latest: latest === null ? null : { offset: latest.offset as string, length: latest.length as number },
     writeOffset: m.writeOffset,
+    ...(salvaged === null ? {} : { salvaged }),
   };
 }
 

@@ -121,6 +121,8 @@ async function checkAndCommit(pending: PendingImage, manifest: Manifest, checksu
   const mismatch = checksum === manifest.checksum.value ? null : `its image's checksum is ${checksum}, its manifest's ${manifest.checksum.value}`;
   const problem = imageDisagreement(info, manifest) ?? mismatch;
   if (problem !== null && !ignoreChecksum) throw new ExportFormatError(`the export is damaged: ${problem}`, { imageMismatch: true });
-  const generation = await pending.commit({ reason: 'import', checksum: { algorithm: manifest.checksum.algorithm, value: checksum }, ...fieldsOfImage(info) });
-  return { generation, salvaged: problem };
+  // The salvage is recorded (or, for an export of a generation salvaged before, kept): its checksum now is the bytes' own.
+  const salvaged = problem === null ? manifest.salvaged ?? null : { sequence: manifest.sequence, checksum: manifest.checksum.value, problem };
+  const fields = { reason: 'import' as const, checksum: { algorithm: manifest.checksum.algorithm, value: checksum }, ...fieldsOfImage(info), salvaged };
+  return { generation: await pending.commit(fields), salvaged: problem };
 }

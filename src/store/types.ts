@@ -3,6 +3,7 @@
 import type { BlockDigests, ChunkDigests } from '../format/index.js';
 import type { StoreFs } from './fs.js';
 import type { ChainLimits } from './retention.js';
+import type { SalvageRecord } from './salvage-record.js';
 
 /** Why a generation can be taken. */
 export const REASONS = ['interval', 'post-mortem', 'shutdown', 'request', 'import'] as const;
@@ -143,6 +144,8 @@ export interface ManifestFields {
   readonly records: number;
   readonly latest: { readonly offset: string; readonly length: number } | null;
   readonly writeOffset: string;
+  /** Set only on a generation whose bytes were salvaged (an import with --ignore-checksum), or imported from one. */
+  readonly salvaged?: SalvageRecord | null;
 }
 
 /**

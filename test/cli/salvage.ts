@@ -159,3 +159,49 @@ t.test('verify latest reports a damaged or broken delta as verify N does (a bad 
   const latest = await runCli(['verify', 'latest', '--dir', dir]);
   t.same([latest.code, latest.out, latest.stderr], [1, missing.out, ''], 'a missing link: the same bad row');
 });
+
+t.test('a salvaged import is marked in its manifest, in list and in show, and the mark travels with its exports; a clean import carries none', async (t) => {
+  const base = t.testdir();
+  const dir = join(base, 'snapshots');
+  const written = await writeGenerations(dir, { generations: 3 });
+  const original = JSON.parse(fs.readFileSync(join(dir, name(3, 'json')), 'utf8'));
+  poke(join(dir, name(3, 'img')), written[2]!.tailBase + 500);
+  const file = join(base, 'salvaged.shmx');
+  t.equal((await runCli(['export', '3', file, '--ignore-checksum', '--dir', dir])).code, 4);
+  const target = join(base, 'other');
+  t.equal((await runCli(['import', file, '--ignore-checksum', '--dir', target])).code, 4);
+
+  const manifest = JSON.parse(fs.readFileSync(join(target, name(1, 'json')), 'utf8'));
+  t.match(manifest.salvaged, { sequence: 3, checksum: original.checksum.value, problem: new RegExp(`^its image's checksum is ${HEX}, its manifest's ${original.checksum.value}$`) }, 'the manifest records the salvage');
+  t.equal(manifest.reason, 'import');
+  t.not(manifest.checksum.value, original.checksum.value, 'and carries the bytes\' own checksum');
+
+  const list = await runCli(['list', '--dir', target]);
+  t.match(list.out, /\n +1 +\S+ +import \(salvaged\) +full /, 'list: the REASON column says so');
+  t.same(JSON.parse((await runCli(['list', '--json', '--dir', target])).out).generations[0].salvaged, manifest.salvaged, 'list --json: the record');
+  const show = await runCli(['show', '1', '--dir', target]);
+  t.equal(show.code, 0, show.stderr);
+  t.equal(/\n +salvaged: +([^\n]*)\n/.exec(show.out)?.[1], `from generation 3 of an export whose image did not match its manifest's checksum ${original.checksum.value}: ${manifest.salvaged.problem}`, 'show: a line');
+  const shown = JSON.parse((await runCli(['show', '1', '--json', '--dir', target])).out);
+  t.same([shown.manifest.salvaged, shown.salvaged], [manifest.salvaged, false], 'show --json: the manifest\'s record; the image matches its own checksum');
+
+  // Exported again, cleanly, and imported: the mark travels.
+  const again = join(base, 'again.shmx');
+  t.equal((await runCli(['export', '1', again, '--dir', target])).code, 0);
+  const third = join(base, 'third');
+  t.equal((await runCli(['import', again, '--dir', third])).code, 0);
+  t.same(JSON.parse(fs.readFileSync(join(third, name(1, 'json')), 'utf8')).salvaged, manifest.salvaged, 'a clean import of a salvaged generation keeps the record');
+
+  const clean = join(base, 'clean');
+  const good = join(base, 'good.shmx');
+  t.equal((await runCli(['export', '2', good, '--dir', dir])).code, 0);
+  t.equal((await runCli(['import', good, '--dir', clean])).code, 0);
+  t.notOk('salvaged' in JSON.parse(fs.readFileSync(join(clean, name(1, 'json')), 'utf8')), 'a clean import: no salvaged field');
+  t.equal(JSON.parse((await runCli(['list', '--json', '--dir', clean])).out).generations[0].salvaged, null);
+  t.notMatch((await runCli(['show', '1', '--dir', clean])).out, /\n +salvaged:/, 'show: no line');
+
+  // A field this version does not know is no reason to refuse a manifest.
+  const path = join(clean, name(1, 'json'));
+  fs.writeFileSync(path, JSON.stringify({ ...JSON.parse(fs.readFileSync(path, 'utf8')), futureField: { a: 1 } }, null, 2) + '\n');
+  t.equal((await runCli(['verify', '1', '--dir', clean])).code, 0, 'an unknown field is read past');
+});

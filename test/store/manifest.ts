@@ -18,6 +18,17 @@ t.test('a built manifest parses back to itself, offsets past 2^53 included', asy
   t.same(parseManifest(text, 7), m);
 });
 
+t.test('a salvage record is written only when there is one, and parses back; a manifest without it, or with a field unknown here, reads', async (t) => {
+  const salvaged = { sequence: 3, checksum: '3782ef824e837bf8', problem: 'its image\'s checksum is 58eb5b3036e55ce9, its manifest\'s 3782ef824e837bf8' };
+  const m = buildManifest(7, new Date('2026-01-02T03:04:05.000Z'), 65536, { ...fields, reason: 'import', salvaged });
+  t.same(parseManifest(serializeManifest(m), 7).salvaged, salvaged);
+  const clean = serializeManifest(buildManifest(7, new Date(), 65536, { ...fields, salvaged: null }));
+  t.notOk('salvaged' in JSON.parse(clean), 'absent from a clean manifest');
+  t.notOk('salvaged' in parseManifest(clean, 7));
+  t.notOk('salvaged' in parseManifest(JSON.stringify({ ...JSON.parse(clean), salvaged: null }), 7), 'null reads as none');
+  t.equal(parseManifest(JSON.stringify({ ...JSON.parse(clean), later: [1] }), 7).sequence, 7, 'an unknown field is read past');
+});
+
 t.test('each broken field is named; only ManifestError is thrown', async (t) => {
   const good = JSON.parse(serializeManifest(buildManifest(7, new Date(), 65536, fields))) as Record<string, unknown>;
   const cases: Array<[string, RegExp]> = [
@@ -34,6 +45,8 @@ t.test('each broken field is named; only ManifestError is thrown', async (t) => 
     [JSON.stringify({ ...good, reason: 'whim' }), /unknown reason "whim"/],
     [JSON.stringify({ ...good, records: 0 }), /counts 0 records but has a latest record/],
     [JSON.stringify({ ...good, writeOffset: '18446744073709551616' }), /no valid writeOffset/],
+    [JSON.stringify({ ...good, salvaged: { sequence: 0, checksum: 'x', problem: 'y' } }), /invalid salvaged record/],
+    [JSON.stringify({ ...good, salvaged: 'yes' }), /invalid salvaged record/],
   ];
   for (const [text, message] of cases) {
     const err = (() => {
