@@ -3,7 +3,7 @@
 // import graph, and fails on
 //   - an import against the one-way flow
 //     cli -> host -> live -> store -> format; replica beside live;
-//     client -> format; sys under all,
+//     client -> format; sys under all (format takes only the digest from it),
 //   - a deep import across folders (anything but a folder's index.ts, or a
 //     sub-folder's, such as host/control/index.ts),
 //   - a file in src/ longer than 250 lines,
@@ -35,6 +35,15 @@ const ALLOWED = {
   cli: ['host', 'live', 'replica', 'store', 'format', 'sys'],
 };
 const SHARED = '(shared)';
+/** Arrows allowed for some names only: format is pure functions over bytes, and takes from sys the digest's C function alone. */
+const ONLY_NAMES = { 'format -> sys': ['xxh3', 'xxh3Blocks'] };
+
+/** The names an import statement takes (`import { a, type B } from`), or null for a namespace, default or re-export of everything. */
+function importedNames(statement) {
+  const braces = /\{([^}]*)\}/.exec(statement);
+  if (braces === null) return null;
+  return braces[1].split(',').map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]).filter((n) => n !== '');
+}
 
 function* sourceFiles(dir, pattern = /\.ts$/) {
   for (const name of readdirSync(dir)) {
@@ -80,6 +89,12 @@ for (const file of sourceFiles(SRC)) {
     }
     if (!(ALLOWED[from] ?? []).includes(to)) {
       problems.push(`${name}: imports ${spec}: ${from} -> ${to} goes against the flow (${from} may import ${ALLOWED[from]?.join(', ') || 'no other folder'})`);
+    }
+    const only = ONLY_NAMES[`${from} -> ${to}`];
+    if (only !== undefined) {
+      const names = importedNames(m[0]);
+      const beyond = names === null ? ['*'] : names.filter((n) => !only.includes(n));
+      if (beyond.length > 0) problems.push(`${name}: imports ${beyond.join(', ')} from ${spec}: ${from} may take only ${only.join(', ')} from ${to}`);
     }
     const inside = relative(join(SRC, to), target).split(sep);
     const isIndex = inside[inside.length - 1] === 'index.ts' && inside.length <= 2;

@@ -8,7 +8,7 @@ export const nameOf = (c: CliCommand<any>): string => usageOf(c).split(' ')[0]!;
 export const usageOf = (c: CliCommand<any>): string => (Array.isArray(c.command) ? c.command[0] : (c.command as string));
 
 /** Options that take no value (every other `--name` without `=` takes the next word). */
-const FLAGS = new Set(['--help', '-h', '--version', '--json', '--verify', '--quiet', '--all', '--slots', '--tail', '--force', '--wait', '--replica-takeover', '--replica-path-style']);
+const FLAGS = new Set(['--help', '-h', '--version', '--json', '--verify', '--quiet', '--all', '--slots', '--tail', '--force', '--wait', '--replica-takeover', '--replica-path-style', '--ignore-checksum']);
 
 /** True when `arg` is an option whose value is the next word. */
 const takesValue = (arg: string): boolean => arg.startsWith('--') && !arg.includes('=') && !FLAGS.has(arg) && !arg.startsWith('--no-');

@@ -1,13 +1,21 @@
 // Parsing and validating the `run` command's options: each bad value gets
 // one line naming the option, what is wrong and an example that works.
 import type { RestartMode } from '../host/index.js';
-import { MAX_CHAIN_LIMITS, MIN_KEEP } from '../store/index.js';
 import { UsageError } from './errors.js';
 import { REPLICA_CONNECTION_OPTIONS, checkReplicaUrl } from './replica-options.js';
 import { MAX_TIMER, parseDuration, parseSize, parseTimer, wholeNumber } from './values.js';
 
-const MAX_CHAIN = MAX_CHAIN_LIMITS.maxChain;
-const MAX_RATIO = MAX_CHAIN_LIMITS.maxChainRatio;
+/**
+ * The store's bounds (MAX_CHAIN_LIMITS, MIN_KEEP), restated: this file is
+ * on the path main.ts imports statically, and importing the store here
+ * would load it, and the layout's endianness check with it, before main()
+ * can report that check's error in one line (test/bin/big-endian.ts).
+ * test/cli/option-ranges.ts holds them equal to the store's.
+ */
+export const STORE_BOUNDS = { maxChain: 1000, maxChainRatio: 10, minKeep: 2 } as const;
+const MAX_CHAIN = STORE_BOUNDS.maxChain;
+const MAX_RATIO = STORE_BOUNDS.maxChainRatio;
+const MIN_KEEP = STORE_BOUNDS.minKeep;
 const TIMER = `0 to ${MAX_TIMER.text}`;
 
 /**

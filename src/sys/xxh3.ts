@@ -10,8 +10,8 @@
 // vector instructions), bound through koffi, costs about 0.15 us per 4 KiB
 // call here, and hashes by address: a worker thread reads a mapping without
 // making views of it (docs/BENCHMARKS.md, Capture). The addon exports the
-// library's symbols; a build that does not falls back to its own call,
-// which computes the same digest.
+// library's symbols (Xxh3Library says which); a build that does not falls
+// back to its own call, which computes the same digest.
 import { createRequire } from 'node:module';
 import koffi from 'koffi';
 
@@ -20,11 +20,20 @@ interface XxhashAddon {
   XXHash3: { hash(data: Uint8Array): Buffer };
 }
 
-/** Where the C function is: the addon's binary and the symbol (runtime dispatch; XXH3_64bits with seed 0 is the addon's XXH3_64bits_withSeed at 0). */
+/**
+ * Where the C function is: the addon's binary and the symbol bound. The
+ * addon's x64 builds export XXH3_64bits_dispatch (runtime dispatch to the
+ * CPU's vector instructions, what its own call uses); its arm64 builds
+ * have no dispatch and export XXH3_64bits (NEON at build time). Both are
+ * XXH3_64bits, the addon's XXH3_64bits_withSeed at seed 0.
+ */
 export interface Xxh3Library {
   readonly path: string;
-  readonly symbol: 'XXH3_64bits_dispatch';
+  readonly symbol: string;
 }
+
+/** The symbols tried, in order. */
+const SYMBOLS = ['XXH3_64bits_dispatch', 'XXH3_64bits'];
 
 type ByBytes = (data: Uint8Array, length: number) => number | bigint;
 type ByAddress = (address: number, length: number) => number | bigint;
@@ -37,23 +46,32 @@ function load(): NonNullable<typeof loaded> {
   const require = createRequire(import.meta.url);
   const addon = require('xxhash-addon') as XxhashAddon;
   loaded = { addon, library: null, byBytes: null, byAddress: null };
+  let path: string;
+  let lib: ReturnType<typeof koffi.load>;
   try {
     // The binary node-gyp-build chose for the addon (its documented path()), resolved from the addon's own folder.
     const addonDir = require.resolve('xxhash-addon/package.json').replace(/package\.json$/, '');
     const gypBuild = createRequire(addonDir)('node-gyp-build') as { path(dir: string): string };
-    const library: Xxh3Library = { path: gypBuild.path(addonDir), symbol: 'XXH3_64bits_dispatch' };
-    const lib = koffi.load(library.path);
-    const byBytes = lib.func(`uint64_t ${library.symbol}(const void *data, size_t length)`) as ByBytes;
-    const byAddress = lib.func(`uint64_t ${library.symbol}(uintptr_t data, size_t length)`) as ByAddress;
-    // Bound only if it computes the addon's digest (a known input, both ways).
-    const probe = Buffer.alloc(100, 7); // off the heap: its address stays put
-    probe[99] = 1;
-    const expected = addon.XXHash3.hash(probe).readBigUInt64BE(0);
-    if (BigInt(byBytes(probe, probe.length)) === expected && BigInt(byAddress(Number(koffi.address(probe)), probe.length)) === expected) {
-      loaded = { addon, library, byBytes, byAddress };
-    }
+    path = gypBuild.path(addonDir);
+    lib = koffi.load(path);
   } catch {
-    // No binary path, no symbol: the addon's own call, below.
+    return loaded; // no binary to bind: the addon's own call
+  }
+  // Bound only if it computes the addon's digest (a known input, both ways).
+  const probe = Buffer.alloc(100, 7); // off the heap: its address stays put
+  probe[99] = 1;
+  const expected = addon.XXHash3.hash(probe).readBigUInt64BE(0);
+  for (const symbol of SYMBOLS) {
+    try {
+      const byBytes = lib.func(`uint64_t ${symbol}(const void *data, size_t length)`) as ByBytes;
+      const byAddress = lib.func(`uint64_t ${symbol}(uintptr_t data, size_t length)`) as ByAddress;
+      if (BigInt(byBytes(probe, probe.length)) === expected && BigInt(byAddress(Number(koffi.address(probe)), probe.length)) === expected) {
+        loaded = { addon, library: { path, symbol }, byBytes, byAddress };
+        break;
+      }
+    } catch {
+      // Not exported by this build: the next one.
+    }
   }
   return loaded;
 }

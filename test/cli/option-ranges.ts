@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import yargs from 'yargs';
 import type { CliCommand } from '../../src/cli/command.js';
-import { interpretRunOptions, type RawRunOptions } from '../../src/cli/run-options.js';
+import { STORE_BOUNDS, interpretRunOptions, type RawRunOptions } from '../../src/cli/run-options.js';
+import { MAX_CHAIN_LIMITS, MIN_KEEP } from '../../src/store/index.js';
 import { isOneLineError, runCli } from './harness.js';
 
 const COMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
@@ -119,4 +120,8 @@ t.test('the run options at their bounds are taken as given', async (t) => {
     { size: 12 * 1024, maxChain: 0, maxChainRatio: 0, maxRestarts: 0, intervalMs: 0, stopTimeoutMs: 0 });
   t.match(interpretRunOptions(raw({ size: '1T', 'max-chain': '1000', 'max-chain-ratio': '10', interval: '24d', 'stop-timeout': '24d', 'restart-delay': '24d', 'restart-max-delay': '24d' })),
     { size: 2 ** 40, maxChain: 1000, maxChainRatio: 10, intervalMs: 24 * day, stopTimeoutMs: 24 * day, restartDelayMs: 24 * day, restartMaxDelayMs: 24 * day });
+});
+
+t.test("the CLI's restated bounds are the store's", async (t) => {
+  t.same(STORE_BOUNDS, { maxChain: MAX_CHAIN_LIMITS.maxChain, maxChainRatio: MAX_CHAIN_LIMITS.maxChainRatio, minKeep: MIN_KEEP });
 });

@@ -1,14 +1,15 @@
 // digestChunks: the same digests as digestOf, chunk by chunk, whether a
-// chunk is hashed on this thread or by a worker viewing the same mapping.
+// chunk is hashed on this thread or by a worker reading the same mapping.
 import t from 'tap';
 import { createRequire } from 'node:module';
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { randomFillSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { BLOCKS_PER_CHUNK, digestOf } from '../../src/format/index.js';
+import { BLOCKS_PER_CHUNK, blockDigestsOf, digestOf } from '../../src/format/index.js';
 import { Mapping, MappingWindows, memfdCreate } from '../../src/sys/index.js';
 import { digestChunks, digestsInOrder, type DigestPiece } from '../../src/live/parallel-digests.js';
+import { HashWorker } from '../../src/live/hash-workers.js';
 
 const MiB = 1 << 20;
 
@@ -189,4 +190,28 @@ t.test('digestsInOrder withBlocks: a marked chunk comes with its blocks\' digest
     if (size >= 32 * MiB && availableParallelism() > 1) t.ok(posts.count > 0, `${size / MiB} MiB: pieces were hashed on the workers (${posts.count})`);
     else t.equal(posts.count, 0, `${size / MiB} MiB: all on this thread`);
   }
+});
+
+t.test('a worker itself hashes by address: its replies are digestOf\'s, with and without block digests (a failing worker would hand its piece back unseen)', async (t) => {
+  const size = 4 * MiB + 12345; // a short last chunk, a short last block
+  const { mapping, bytes } = randomFile(t, size);
+  const chunkSize = 64 * 1024;
+  const n = Math.ceil(size / chunkSize);
+  const indexes = Float64Array.from({ length: n }, (_, i) => i);
+  const withBlocks = Uint8Array.from({ length: n }, (_, i) => i % 3 === 0 ? 1 : 0);
+  const worker = new HashWorker();
+  for (const marks of [null, withBlocks]) {
+    const piece = await worker.digest({ address: mapping.address, length: mapping.length, indexes, withBlocks: marks, chunkSize, blockSize: 4096, size });
+    let wrong = 0;
+    for (let k = 0; k < n; k++) {
+      const chunk = bytes.subarray(k * chunkSize, Math.min((k + 1) * chunkSize, size));
+      if (piece.digests[k] !== digestOf(chunk)) wrong++;
+      if (marks?.[k] !== 1) continue;
+      const expected = new BigUint64Array(BLOCKS_PER_CHUNK);
+      blockDigestsOf(chunk, expected);
+      for (let j = 0; j < Math.ceil(chunk.length / 4096); j++) if (piece.blocks![k * BLOCKS_PER_CHUNK + j] !== expected[j]) wrong++;
+    }
+    t.equal(wrong, 0, marks === null ? 'chunk digests' : 'chunk and block digests');
+  }
+  t.equal(worker.broken, false, 'the worker is still up');
 });
