@@ -83,8 +83,8 @@ const PARTLY = 2;
 /**
  * Per chunk of [start, size) (start a chunk boundary), whether it holds no
  * data (EMPTY), only data (WHOLE) or both (PARTLY): one byte each, not a
- * list of runs per chunk (16,384 of them for 1 GiB, which the garbage
- * collector then copied while the capture held them).
+ * list of runs per chunk (16,384 small arrays for 1 GiB, held for the whole
+ * capture); a PARTLY chunk's runs are found when it is copied.
  */
 function chunkKinds(runs: readonly Run[], start: number, size: number): Uint8Array {
   const kinds = new Uint8Array(Math.ceil((size - start) / CHUNK));
