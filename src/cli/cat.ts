@@ -68,6 +68,10 @@ interface TailRange {
 function tailRange(info: Configured, range: TailRange, label: string): { start: number; end: number } {
   const { tailBase, tailSize } = info.layout;
   const offset = range.offset === undefined ? 0 : parseSize('--offset', range.offset);
+  // Not an empty range past the end: the offset is what is wrong.
+  if (offset > tailSize || (offset === tailSize && range.length !== undefined && parseSize('--length', range.length) > 0)) {
+    throw new CommandFailure('OUT_OF_RANGE', `--offset ${range.offset} is ${offset === tailSize ? 'at' : 'past'} the end of ${label}'s tail, which has ${tailSize} bytes`, `give an --offset below ${tailSize}`);
+  }
   const length = range.length === undefined ? tailSize - Math.min(offset, tailSize) : parseSize('--length', range.length);
   if (offset + length > tailSize) {
     throw new CommandFailure('OUT_OF_RANGE', `${label} has a ${tailSize}-byte tail: bytes [${offset}, ${offset + length}) of it do not exist`, `give --offset and --length within the tail's ${tailSize} bytes`);
@@ -96,8 +100,8 @@ export const catCommand = defineCommand({
     withIgnoreChecksum(withGenerationRef(yargs), 'write the bytes')
       .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
-      .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G; 0 to the tail\'s size), e.g. 4G' })
-      .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G; up to the tail\'s end; default: to its end)' })
+      .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G, T; 0 to the tail\'s size), e.g. 4G' })
+      .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G, T; up to the tail\'s end; default: to its end)' })
       .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
       .example(exampleLines('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder'))
       .example(exampleLines('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64'))
@@ -118,12 +122,12 @@ export const catCommand = defineCommand({
       try {
         let info: ImageInfo;
         try {
-          info = await image.inspect({ raw: source.manifest?.configured === false, rings: !args.tail });
+          info = await image.inspect({ raw: source.manifest?.configured === false, rings: !args.tail, salvage: args['ignore-checksum'] });
         } catch (err) {
           throw await describeDamage(source, err);
         }
         // Before a byte is written: a damaged image prints nothing, or with --ignore-checksum a warning first.
-        const status = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'writing' } : null);
+        const { status } = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'writing' } : null);
         if (!info.configured) {
           throw new CommandFailure('NOT_CONFIGURED', `${source.label} is a raw capture of a file no writer configured: it has no records and no tail`, 'use a generation taken after the child attached');
         }

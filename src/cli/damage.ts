@@ -1,9 +1,10 @@
 // Turning "this snapshot is damaged" into a line that says which one, what
 // is wrong, and what to use instead: a generation that verifies, named, or
 // the plain fact that none older does.
+import fs from 'node:fs';
 import { FormatError } from '../format/index.js';
 import {
-  chunkSizeOf, checksumMismatch, imageDisagreement, unknownAlgorithm, type ImageFile, type ImageInfo, type SnapshotStore,
+  ExportFormatError, chunkSizeOf, checksumMismatch, exportedImageMismatch, readExport, imageDisagreement, unknownAlgorithm, type ImageFile, type ImageInfo, type Manifest, type SnapshotStore,
 } from '../store/index.js';
 import { CommandFailure } from './errors.js';
 import type { Source } from './source.js';
@@ -29,15 +30,18 @@ async function fixFor(source: Pick<Source, 'kind' | 'store' | 'generation'>): Pr
 }
 
 /** How a refusal of bytes that are there, only not the ones written, says that they can be had anyway (salvage.ts). */
-export const SALVAGE_HINT = 'or add --ignore-checksum to take its bytes as they are';
+const IGNORE = '--ignore-checksum';
+export const SALVAGE_HINT = `or add ${IGNORE} to take its bytes as they are`;
 
 /**
  * A CommandFailure CORRUPT saying `problem` of `source` (one line), with a
  * fix that holds: another generation, or the salvage option (`problem` is
  * one --ignore-checksum lets through: the image does not match its manifest).
  */
-export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation'>, problem: string, cause?: unknown): Promise<CommandFailure> {
-  return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, `${await fixFor(source)}, ${SALVAGE_HINT}`, { cause });
+export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, problem: string, cause?: unknown): Promise<CommandFailure> {
+  // An export (whole: its SHA-256 matched) whose image is not its manifest's: its generation was damaged when exported, as verify says.
+  const fix = source.manifest !== null && problem === exportedImageMismatch(source.manifest.checksum.value) ? `it is the export of a damaged generation: to take its bytes as they are, add ${IGNORE}` : `${await fixFor(source)}, ${SALVAGE_HINT}`;
+  return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, fix, { cause });
 }
 
 /** `err` as a CommandFailure naming `source` when it is a layout problem; other errors unchanged. */
@@ -58,19 +62,28 @@ export async function describeDamage(source: Pick<Source, 'kind' | 'label' | 'st
  * the damaged link rather than assuming the root.
  */
 export async function intactProblem(
-  source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo, linksUnchecked: boolean,
+  source: Pick<Source, 'kind' | 'label' | 'path' | 'store' | 'generation' | 'manifest'>, image: ImageFile, info: ImageInfo, linksUnchecked: boolean,
 ): Promise<string | null> {
   const manifest = source.manifest;
   if (manifest === null) return null;
   const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
-  return imageDisagreement(info, manifest)
+  return factsProblem(info, manifest)
     ?? (chunkSize === null ? unknownAlgorithm(manifest) : checksumProblem(source, await image.checksum(chunkSize), linksUnchecked));
 }
 
+/**
+ * imageDisagreement(), except for an image a salvage inspected leaving
+ * records out: its record facts then differ by construction, and the
+ * checksum says better what changed.
+ */
+export const factsProblem = (info: ImageInfo, manifest: Manifest): string | null =>
+  (info.configured && info.skipped.length > 0 ? null : imageDisagreement(info, manifest));
+
 /** Null when `actual` is the manifest's checksum; else the mismatch, in verify's words for a generation (`linksUnchecked`: see intactProblem). */
-export async function checksumProblem(source: Pick<Source, 'store' | 'generation' | 'manifest'>, actual: string, linksUnchecked: boolean): Promise<string | null> {
+export async function checksumProblem(source: Pick<Source, 'kind' | 'path' | 'store' | 'generation' | 'manifest'>, actual: string, linksUnchecked: boolean): Promise<string | null> {
   const { manifest, generation, store } = source;
   if (actual === manifest!.checksum.value) return null;
+  if (source.kind === 'export') return exportProblem(source.path, manifest!.checksum.value);
   if (generation === null || store === null) return `checksum mismatch: the image is not the one its manifest was written for (manifest ${manifest!.checksum.value}, image ${actual})`;
   if (linksUnchecked && generation.manifest.kind === 'delta') {
     // Which link changed: verify checks each delta file's own checksum first (an error path: it reads the chain again).
@@ -80,4 +93,21 @@ export async function checksumProblem(source: Pick<Source, 'store' | 'generation
   // A delta's mismatch names the full generation at its chain's root (resolved again: an error path only).
   const root = generation.manifest.kind === 'delta' ? (await store.chainOf(generation)).at(-1)!.sequence : generation.sequence;
   return checksumMismatch(generation, actual, root);
+}
+
+/**
+ * Why export `path`'s image fails its manifest's `checksum`, as verify says
+ * it: the file changed after it was written (its SHA-256 fails), or it is
+ * whole and its generation was damaged before it was exported. Reads the
+ * whole export again: an error path only.
+ */
+async function exportProblem(path: string, checksum: string): Promise<string> {
+  try {
+    await readExport(fs.createReadStream(path, { highWaterMark: 1 << 20 }), () => {});
+  } catch (err) {
+    // Said after "export X is damaged: ": not twice.
+    if (err instanceof ExportFormatError) return err.problem.replace(/^the export is damaged: /, '');
+    throw err;
+  }
+  return exportedImageMismatch(checksum);
 }

@@ -1,14 +1,14 @@
 // shm-host export <ref> <file|->: a generation as one portable, checksummed file.
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, imageDisagreement, writeExport } from '../store/index.js';
+import { DurableFile, MAX_EXPORT_IMAGE_BYTES, StoreError, writeExport } from '../store/index.js';
 import { defineCommand } from './command.js';
-import { checksumProblem, damaged, describeDamage } from './damage.js';
+import { checksumProblem, damaged, describeDamage, factsProblem, intactProblem } from './damage.js';
 import { CommandFailure, UsageError } from './errors.js';
 import { withGenerationRef, exampleLines } from './options.js';
 import { resolveSource } from './source.js';
 import { humanBytes } from './text.js';
-import { SALVAGED, salvageWarning, withIgnoreChecksum } from './salvage.js';
+import { SALVAGED, salvageWarning, skippedWarning, withIgnoreChecksum } from './salvage.js';
 
 /**
  * Why the export file `path` cannot be written, as one line naming it (the
@@ -86,24 +86,27 @@ export const exportCommand = defineCommand({
       const progress = ctx.progress('exporting', image.size, { json: args.json || toStdout });
       let written: { sha256: string; bytes: number; checksum: string };
       let problem: string | null;
+      let skipped: string | null = null;
       try {
         // Refuse to carry a damaged generation elsewhere: check it while it is read.
         let info;
         try {
-          info = await image.inspect({ raw: !manifest.configured });
+          info = await image.inspect({ raw: !manifest.configured, salvage });
         } catch (err) {
           throw await describeDamage(source, err);
         }
-        problem = imageDisagreement(info, manifest);
+        problem = factsProblem(info, manifest);
         if (problem !== null && !salvage) throw await damaged(source, problem);
         const write = (chunk: Uint8Array): Promise<void> => (file ? file.write(chunk) : ctx.out.write(chunk));
         try {
           written = await writeExport(image, manifest, write, (n) => progress.advance(n), { ignoreChecksum: salvage });
         } catch (err) {
           if (!(err instanceof StoreError) || err.code !== 'CORRUPT') throw err;
-          throw await damaged(source, 'its image does not match its checksum', err);
+          // Which link changed, as cat and show say it (an error path: the image is read again).
+          throw await damaged(source, (await intactProblem(source, image, info, false)) ?? 'its image does not match its checksum', err);
         }
         problem ??= await checksumProblem(source, written.checksum, true);
+        skipped = problem === null && image.skipped.length > 0 ? skippedWarning(source.label, 'exported', image.skipped) : null;
         await file?.commit().catch((err: unknown) => {
           throw destinationFailure(args.file, err);
         });
@@ -116,12 +119,13 @@ export const exportCommand = defineCommand({
       }
       // Once the export is whole: a salvage's damage is known only when the image has been read.
       if (problem !== null) ctx.io.stderr.write(`shm-host: ${salvageWarning(source.label, 'exported', problem)}\n`);
+      if (skipped !== null) ctx.io.stderr.write(`shm-host: ${skipped}\n`);
       if (args.json) {
         await ctx.out.json({ file: args.file, sequence: manifest.sequence, imageSize: image.size, bytes: written.bytes, sha256: written.sha256, salvaged: problem !== null });
       } else if (!toStdout) {
         await ctx.out.write(`exported generation ${manifest.sequence} (${humanBytes(image.size)} image) to ${args.file}${problem === null ? '' : ', damaged as it is: import takes it only with --ignore-checksum'}\n`);
       }
-      return problem === null ? 0 : SALVAGED;
+      return problem === null && skipped === null ? 0 : SALVAGED;
     } finally {
       await source.close();
     }

@@ -74,15 +74,16 @@ export const showCommand = defineCommand({
       const image = await source.openImage();
       let info: ImageInfo;
       let status: number;
+      let matches: boolean;
       const blocks = source.manifest === null ? null : deltaBlocks(source.manifest, image.pastParentEnd ?? 0);
       try {
         try {
-          info = await image.inspect({ raw: source.manifest?.configured === false });
+          info = await image.inspect({ raw: source.manifest?.configured === false, salvage: args['ignore-checksum'] });
         } catch (err) {
           throw await describeDamage(source, err);
         }
         // What show decodes from the image (header, records) is shown only if the image is the one its manifest describes.
-        status = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'showing' } : null);
+        ({ status, matches } = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'showing' } : null));
       } finally {
         await image.close();
       }
@@ -102,7 +103,7 @@ export const showCommand = defineCommand({
       }
       let text = `${source.label}${source.kind === 'generation' ? ` in ${source.store?.dir}` : ''}\n`;
       text += fields([['path', source.path], ...(diskBytes === null ? [] : [['on disk', sized(diskBytes)] as [string, string]])], '  ');
-      text += source.manifest ? `manifest\n${manifestText(source.manifest, blocks, status !== SALVAGED)}` : 'manifest\n  none (a bare image file)\n';
+      text += source.manifest ? `manifest\n${manifestText(source.manifest, blocks, matches)}` : 'manifest\n  none (a bare image file)\n';
       text += imageText(info, args.slots);
       await ctx.out.write(text);
       return status;

@@ -4,7 +4,7 @@ export { FormatError, type FormatErrorCode } from './errors.js';
 export { wordsOf, type Words } from './words.js';
 export { readHeader, readLayout, planLayout, writeHeader, minimumFileSize, type Layout, type HeaderState } from './layout.js';
 export {
-  readSlot, validSlots, latestOf, sortedRecords, checkRecordSet, ringPosition, copyRecord, slotAt,
+  readSlot, validSlots, latestOf, sortedRecords, checkRecordSet, salvageRecordSet, ringPosition, copyRecord, slotAt,
   type Slot, type RecordRef,
 } from './slots.js';
 export { readExtension, writeExtension, readReplicated, writeReplicated, type Extension, type ReplicatedWords } from './extension.js';

@@ -88,15 +88,39 @@ export function checkRecordSet(layout: Layout, slots: readonly Slot[]): Slot[] {
   const oldestAllowed = latestEnd - BigInt(layout.ringSize);
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    if (r.offset < oldestAllowed) {
-      throw invalidLayoutError('BAD_RECORD_SET', `slot ${r.index} record at offset ${r.offset} lies in ring bytes overwritten by the record ending at ${latestEnd}`);
-    }
+    if (r.offset < oldestAllowed) throw invalidLayoutError('BAD_RECORD_SET', overwritten(r, latestEnd));
     const next = records[i + 1];
-    if (next && r.offset + BigInt(r.length) > next.offset) {
-      throw invalidLayoutError('BAD_RECORD_SET', `records in slots ${r.index} and ${next.index} overlap (offsets ${r.offset} and ${next.offset})`);
-    }
+    if (next && r.offset + BigInt(r.length) > next.offset) throw invalidLayoutError('BAD_RECORD_SET', overlap(r, next));
   }
   return records;
+}
+
+const overwritten = (r: Slot, latestEnd: bigint): string => `slot ${r.index} record at offset ${r.offset} lies in ring bytes overwritten by the record ending at ${latestEnd}`;
+const overlap = (r: Slot, next: Slot): string => `records in slots ${r.index} and ${next.index} overlap (offsets ${r.offset} and ${next.offset})`;
+
+/**
+ * checkRecordSet() for a salvage (a damaged image read on purpose): rather
+ * than refuse the set, leaves out both records of each overlapping pair
+ * (which one is damaged cannot be told), then those in ring bytes the
+ * newest one left overwrote, passing each problem to `skip`. Returns the
+ * rest, oldest first.
+ */
+export function salvageRecordSet(layout: Layout, slots: readonly Slot[], skip: (problem: string) => void): Slot[] {
+  const sorted = sortedRecords(slots);
+  const bad = new Set<Slot>();
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const [r, next] = [sorted[i]!, sorted[i + 1]!];
+    if (r.offset + BigInt(r.length) <= next.offset) continue;
+    skip(`${overlap(r, next)}: both left out`);
+    bad.add(r).add(next);
+  }
+  const records = sorted.filter((r) => !bad.has(r));
+  const latest = records[records.length - 1];
+  if (!latest) return records;
+  const latestEnd = latest.offset + BigInt(latest.length);
+  const kept = records.filter((r) => r.offset >= latestEnd - BigInt(layout.ringSize));
+  for (const r of records) if (!kept.includes(r)) skip(`${overwritten(r, latestEnd)}: left out`);
+  return kept;
 }
 
 /** Byte position in the file of stream offset `s`. */

@@ -61,6 +61,8 @@ export class ChainImage {
    * stands for"), not its parent's. 0 for a full generation.
    */
   readonly pastParentEnd: number = 0;
+  /** With checkFiles 'salvage' (no file checksums, reserved header bytes not refused): what was wrong with a link but holds no data, one line each. */
+  readonly skipped: readonly string[] = [];
 
   private constructor(sfs: StoreFs, chain: readonly Generation[], links: Link[], blockSize: number) {
     this.#sfs = sfs;
@@ -94,9 +96,9 @@ export class ChainImage {
    * `checkFiles`) file checksum. Returns the image, or a one-line reason
    * naming the broken link.
    */
-  static async open(sfs: StoreFs, chain: readonly Generation[], checkFiles: boolean): Promise<ChainImage | string> {
+  static async open(sfs: StoreFs, chain: readonly Generation[], checkFiles: boolean | 'salvage'): Promise<ChainImage | string> {
     if (chain.length > 0xffff) return 'its chain is longer than any this version writes';
-    const links: Link[] = [];
+    const links: Link[] = [], skipped: string[] = [];
     const fail = async (reason: string): Promise<string> => {
       for (const l of links) await sfs.close(l.fd).catch(() => {});
       return reason;
@@ -123,15 +125,15 @@ export class ChainImage {
       let index: DeltaIndex | string;
       try {
         index = await readDeltaIndex(sfs, fd, stat.size, {
-          blockSize, imageSize: m.imageSize, held: m.delta.held, stored: m.delta.stored, checksum: checkFiles ? m.delta.fileChecksum : undefined,
-        });
+          blockSize, imageSize: m.imageSize, held: m.delta.held, stored: m.delta.stored, checksum: checkFiles === true ? m.delta.fileChecksum : undefined,
+          skipped: checkFiles === 'salvage' ? (note) => skipped.push(`${what} is damaged: ${note}`) : undefined });
       } catch (err) {
         return fail(`${what} cannot be read (${errorCode(err) ?? String(err)})`);
       }
       if (typeof index === 'string') return fail(`${what} is damaged: ${index}`);
       links[links.length - 1] = { generation: g, fd, size: stat.size, index };
     }
-    return new ChainImage(sfs, chain, links, blockSize);
+    return Object.assign(new ChainImage(sfs, chain, links, blockSize), { skipped });
   }
 
   /**
@@ -229,7 +231,7 @@ export async function chainOrThrow(sfs: StoreFs, dir: string, generation: Genera
  * chain resolveChain() would give (the store keeps its delta parent's):
  * its manifests are not read again; any other is ignored.
  */
-export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles = true, chain: readonly Generation[] | null = null): Promise<ChainImage> {
+export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Generation, checkFiles: boolean | 'salvage' = true, chain: readonly Generation[] | null = null): Promise<ChainImage> {
   // A chain given must be this generation's: one of another would read another image.
   const links = chain !== null && chain[0] === generation ? chain : await chainOrThrow(sfs, dir, generation);
   const image = await ChainImage.open(sfs, links, checkFiles);

@@ -180,10 +180,11 @@ export interface DeltaIndex {
  * Reads the header and index of the delta file `fd` (of `fileBytes` bytes)
  * and checks them against what its manifest says; also checks the file
  * checksum when `checksum` is given. Returns the index, or a one-line
- * reason it cannot be used.
+ * reason it cannot be used; with `skipped`, non-zero reserved header bytes
+ * are passed to it instead (salvage).
  */
 export async function readDeltaIndex(
-  sfs: StoreFs, fd: number, fileBytes: number, expect: { blockSize: number; imageSize: number; held: number; stored: number; checksum?: string },
+  sfs: StoreFs, fd: number, fileBytes: number, expect: { blockSize: number; imageSize: number; held: number; stored: number; checksum?: string; skipped?: (note: string) => void },
 ): Promise<DeltaIndex | string> {
   if (fileBytes !== deltaFileSize(expect.blockSize, expect.held, expect.stored)) {
     return deltaSizeMismatch(fileBytes, deltaFileSize(expect.blockSize, expect.held, expect.stored));
@@ -204,9 +205,10 @@ export async function readDeltaIndex(
     || header.indexOffset !== DELTA_HEADER_SIZE + expect.stored * expect.blockSize) {
     return 'its header disagrees with its manifest';
   }
-  // Outside the file checksum: zeros are their only check (a later layout that uses them is a new version).
+  // Outside the file checksum: zeros are their only check (a later layout that uses them is a new version). Salvage (`skipped` given) notes a non-zero byte and reads on: it holds no data.
   const nonZero = page.findIndex((b, i) => i >= DELTA_RESERVED && b !== 0);
-  if (nonZero !== -1) return deltaReservedNotZero(nonZero, page[nonZero]!);
+  if (nonZero !== -1 && expect.skipped === undefined) return deltaReservedNotZero(nonZero, page[nonZero]!);
+  if (nonZero !== -1) expect.skipped!(deltaReservedNotZero(nonZero, page[nonZero]!));
   if (expect.checksum !== undefined) {
     const actual = await payloadChecksum(sfs, fd, fileBytes);
     if (actual !== expect.checksum) return `checksum mismatch (manifest ${expect.checksum}, file ${actual}): it changed after it was written`;

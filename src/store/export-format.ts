@@ -47,6 +47,10 @@ export class ExportFormatError extends ShmHostError {
   }
 }
 
+/** An export whose image does not match its manifest's `checksum` (verify, import, show and cat say it alike). */
+export const exportedImageMismatch = (checksum: string): string =>
+  `the exported image does not match its manifest's checksum (${checksum}): it was damaged before it was exported`;
+
 export interface ExportHeader {
   readonly manifestLength: number;
   readonly imageLength: number;

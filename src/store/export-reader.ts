@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { BLOCK_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHM, CHUNK_SIZE, ChunkDigests, IMAGE_CHECKSUM_ALGORITHM, chunkSizeOf } from '../format/index.js';
 import type { Manifest } from './types.js';
 import {
-  EXPORT_HEADER_SIZE, ExportFormatError, TRAILER_SIZE, checkTrailer, decodeExportHeader, exportHash, parseEmbeddedManifest,
+  EXPORT_HEADER_SIZE, ExportFormatError, TRAILER_SIZE, exportedImageMismatch, checkTrailer, decodeExportHeader, exportHash, parseEmbeddedManifest,
   type ExportHeader,
 } from './export-format.js';
 
@@ -113,7 +113,7 @@ export async function readExport(
     if (!(await reader.atEnd())) throw new ExportFormatError('the export has bytes after its trailer (two exports concatenated?)');
     const checksum = digests.value();
     if (checksum !== manifest.checksum.value && options.ignoreChecksum !== true) {
-      throw new ExportFormatError(`the exported image does not match its manifest's checksum (${manifest.checksum.value}): it was damaged before it was exported`, { imageMismatch: true });
+      throw new ExportFormatError(exportedImageMismatch(manifest.checksum.value), { imageMismatch: true });
     }
     return { header, manifest, checksum };
   } finally {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import {
   ChunkDigests, DURABLE_OFFSET_AT, EXT_MAGIC, EXT_MAGIC_AT, FormatError, HEADER_SIZE, SNAPSHOT_SEQ_AT,
-  checkRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
+  checkRecordSet, salvageRecordSet, copyRecord, readHeader, validSlots, wordsOf, type Layout, type Slot,
 } from '../format/index.js';
 import { dataRuns } from '../sys/index.js';
 import { digestImage } from './checksum-file.js';
@@ -38,6 +38,8 @@ export type ImageInfo =
     readonly extension: ExtensionWords;
     /** Valid records, oldest first, checked against the commit protocol. */
     readonly records: readonly Slot[];
+    /** Inspected with `salvage`: the records left out of `records` and why, one line each (else empty). */
+    readonly skipped: readonly string[];
     /** Header, entry ring and data ring (what records are copied from), if inspect() was asked for them. */
     readonly rings: Uint8Array | null;
   };
@@ -93,6 +95,11 @@ export class ImageFile {
     return image;
   }
 
+  /** For a delta's image opened for salvage (fromChain), ChainImage.skipped: damage read past that holds no data; [] otherwise. */
+  get skipped(): readonly string[] {
+    return this.#chain?.skipped ?? [];
+  }
+
   /** For a delta's image (fromChain), ChainImage.pastParentEnd: its blocks past its parent's end that it does not hold (zeros); null for an image file. */
   get pastParentEnd(): number | null {
     return this.#chain?.pastParentEnd ?? null;
@@ -126,9 +133,10 @@ export class ImageFile {
    * inconsistent). `raw` says the image is a capture of a file no writer
    * configured, so a file shorter than a header page is fine. Only the
    * header and the entry ring are read, unless `rings` asks for the data
-   * ring too (to copy records out of it).
+   * ring too (to copy records out of it). `salvage` (--ignore-checksum):
+   * records that break the commit protocol are left out (info.skipped), not refused.
    */
-  async inspect(options: { raw?: boolean; rings?: boolean } = {}): Promise<ImageInfo> {
+  async inspect(options: { raw?: boolean; rings?: boolean; salvage?: boolean } = {}): Promise<ImageInfo> {
     if (this.size < HEADER_SIZE && options.raw === true) return { configured: false, size: this.size };
     if (this.size < HEADER_SIZE) readHeader(await this.read(0, this.size)); // throws TOO_SMALL
     const header = await this.read(0, HEADER_SIZE);
@@ -144,12 +152,14 @@ export class ImageFile {
     const state = readHeader(prefix, this.size);
     if (!state.configured) throw new FormatError('BAD_MAGIC', 'the image header changed while it was read');
     const { layout } = state;
-    const records = checkRecordSet(layout, validSlots(prefix, layout));
+    const skipped: string[] = [];
+    const slots = validSlots(prefix, layout);
+    const records = options.salvage === true ? salvageRecordSet(layout, slots, (p) => skipped.push(p)) : checkRecordSet(layout, slots);
     const words = wordsOf(prefix);
     const extension: ExtensionWords = words.load(EXT_MAGIC_AT) === EXT_MAGIC
       ? { present: true, durableOffset: words.load(DURABLE_OFFSET_AT), snapshotSeq: words.load(SNAPSHOT_SEQ_AT) }
       : { present: false, durableOffset: 0n, snapshotSeq: 0n };
-    return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, rings: options.rings === true ? prefix : null };
+    return { configured: true, size: this.size, layout, writeOffset: state.writeOffset, extension, records, skipped, rings: options.rings === true ? prefix : null };
   }
 
   /**

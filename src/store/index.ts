@@ -30,7 +30,7 @@ export { DurableFile } from './durable-file.js';
 export { DELTA_MAGIC, looksLikeDelta, looksLikeImage } from './file-kind.js';
 export {
   EXPORT_HEADER_SIZE, MAX_EXPORT_IMAGE_BYTES, ExportFormatError, decodeExportHeader, encodeExportHeader, encodeTrailer, exportFileSize, exportHash,
-  looksLikeExport, parseEmbeddedManifest, type ExportHeader,
+  exportedImageMismatch, looksLikeExport, parseEmbeddedManifest, type ExportHeader,
 } from './export-format.js';
 export { readExport, type ExportContents } from './export-reader.js';
 export { exportFileStream } from './export-file-stream.js';

@@ -120,7 +120,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     return chainOrThrow(this.#fs, this.dir, generation);
   }
 
-  async openChain(generation: Generation, options: { checkFiles?: boolean; chain?: readonly Generation[] | null } = {}): Promise<ChainImage> {
+  async openChain(generation: Generation, options: { checkFiles?: boolean | 'salvage'; chain?: readonly Generation[] | null } = {}): Promise<ChainImage> {
     this.#usable();
     return openChainOrThrow(this.#fs, this.dir, generation, options.checkFiles ?? true, options.chain ?? null);
   }

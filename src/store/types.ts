@@ -211,10 +211,10 @@ export interface SnapshotStoreApi {
    * The image `generation` stands for, through its chain, every link
    * checked (StoreError CORRUPT names a broken one); with `checkFiles:
    * false` the deltas' file checksums are not read (each link's header and
-   * index still are); `chain`, deltaParent()'s (starting with `generation`),
-   * spares reading its manifests again. close() it.
+   * index still are; `'salvage'`: nor their reserved bytes, see ChainImage.skipped);
+   * `chain`, deltaParent()'s (starting with `generation`), spares reading its manifests again. close() it.
    */
-  openChain(generation: Generation, options?: { checkFiles?: boolean; chain?: readonly Generation[] | null }): Promise<import('./chain.js').ChainImage>;
+  openChain(generation: Generation, options?: { checkFiles?: boolean | 'salvage'; chain?: readonly Generation[] | null }): Promise<import('./chain.js').ChainImage>;
   /** The files of one generation (its data file and its manifest), for copying it elsewhere. */
   filesOf(generation: Generation): GenerationFile[];
   /**

@@ -81,7 +81,7 @@ t.test('cat and show refuse an export whose image bytes fail the checksum of the
   t.equal((await runCli(['export', '3', file, '--dir', dir])).code, 0);
   flipByte(file, newestRecordAt(file, written[2]!));
   for (const argv of [['cat', file], ['show', file]]) {
-    await refuses(t, argv, /^shm-host: export .*x\.shmx is damaged: checksum mismatch: .* \(check that the file is a shm-host snapshot image or export, or add --ignore-checksum to take its bytes as they are\)\n$/);
+    await refuses(t, argv, /^shm-host: export .*x\.shmx is damaged: its SHA-256 does not match its contents \(check that the file is a shm-host snapshot image or export, or add --ignore-checksum to take its bytes as they are\)\n$/);
   }
 });
 

@@ -94,7 +94,7 @@ t.test('a chain with a missing link cannot be salvaged: refused, naming the link
     const r = await runCli([...argv, '--ignore-checksum', '--dir', dir]);
     t.equal(r.code, 1, argv[0]);
     t.ok(isOneLineError(r.stderr), r.stderr);
-    t.equal(r.stderr, 'shm-host: generation 4 cannot be read: gen-0000000000000002.delta (generation 2, which it depends on) is missing (a chain with a missing or unreadable link cannot be salvaged; use generation 1 instead, the newest older one that verifies)\n', argv[0]);
+    t.equal(r.stderr, 'shm-host: generation 4 cannot be read: gen-0000000000000002.delta (generation 2, which it depends on) is missing (a chain whose links do not compose an image cannot be salvaged; use generation 1 instead, the newest older one that verifies)\n', argv[0]);
     t.equal(r.stdout.length, 0);
   }
 });

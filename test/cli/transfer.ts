@@ -190,7 +190,7 @@ t.test('export refuses a damaged generation', async (t) => {
   const file = join(base, 'x.shmx');
   const r = await runCli(['export', 'latest', file, '--dir', dir]);
   t.equal(r.code, 1);
-  t.match(r.stderr, /^shm-host: generation 2 is damaged: its image does not match its checksum \(use generation 1 instead, the newest older one that verifies, or add --ignore-checksum to take its bytes as they are\)\n$/);
+  t.match(r.stderr, /^shm-host: generation 2 is damaged: checksum mismatch: image gen-0000000000000002\.img changed after it was written \(manifest [0-9a-f]{16}, image [0-9a-f]{16}\) \(use generation 1 instead, the newest older one that verifies, or add --ignore-checksum to take its bytes as they are\)\n$/);
   t.notOk(fs.existsSync(file), 'no export file');
   t.same(names(base).filter((n) => n.includes('.tmp-')), [], 'no temporary file left');
 });
