@@ -46,6 +46,8 @@ export interface StoreFs {
   readdir(path: string): Promise<string[]>;
   /** stat(2) of a path, following symbolic links. */
   stat(path: string): Promise<fs.Stats>;
+  /** link(2): a second name for an existing file, where offered. */
+  link?(existing: string, newPath: string): Promise<void>;
 }
 
 /** The real file system, each operation on libuv's thread pool. */
@@ -66,6 +68,7 @@ export const realStoreFs: StoreFs = {
   mkdir: (path, mode) => fs.promises.mkdir(path, { mode }).then(() => {}),
   readdir: (path) => readdir(path),
   stat: (path) => fs.promises.stat(path),
+  link: (existing, newPath) => fs.promises.link(existing, newPath),
 };
 
 /** Reads `length` bytes at `position` into `buf[offset..]` through `sfs`; bytes past the end of the file read as zeros. */

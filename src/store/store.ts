@@ -22,6 +22,7 @@ import type {
 } from './types.js';
 import { verifyGeneration } from './verify.js';
 import { raiseSequenceFloorIn } from './sequence-floor.js';
+import { setAsideIn } from './set-aside.js';
 
 /**
  * A snapshot directory (docs/FORMAT.md, section 9). Open it with SnapshotStore.open();
@@ -115,10 +116,7 @@ export class SnapshotStore implements SnapshotStoreApi {
     throw new StoreError('BAD_MANIFEST', g.line, { path: manifestPath, hint: 'use another generation' });
   }
 
-  async chainOf(generation: Generation): Promise<Generation[]> {
-    this.#usable();
-    return chainOrThrow(this.#fs, this.dir, generation);
-  }
+  chainOf = async (generation: Generation): Promise<Generation[]> => (this.#usable(), chainOrThrow(this.#fs, this.dir, generation));
 
   async openChain(generation: Generation, options: { checkFiles?: boolean | 'salvage'; chain?: readonly Generation[] | null } = {}): Promise<ChainImage> {
     this.#usable();
@@ -126,6 +124,8 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
+  /** Links the files of generations `sequences` and of their chains into the directory's damaged/ (set-aside.ts); returns the names linked. @throws the file system's error. */
+  setAside = async (sequences: readonly number[]): Promise<string[]> => (this.#writable('set generations aside'), setAsideIn(this.#fs, this.dir, sequences, async (s) => (await this.get(s)).manifest.parent));
   /** True once a listed generation's manifest is gone: a running host's retention deleted it since it was listed. */
   gone = (listed: { readonly manifestPath: string }): Promise<boolean> => isGone(this.#fs, listed.manifestPath);
   /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */

@@ -4,7 +4,7 @@
 // every generation (verifyAll() with the image checksum) must fail exactly
 // the ones skipped. Real memfds, a real store, real files damaged.
 import t, { type Test } from 'tap';
-import { closeSync, fstatSync, openSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotStore, type VerifyOptions } from '../../src/store/index.js';
 import { capture } from '../../src/live/index.js';
@@ -127,6 +127,8 @@ t.test('an image that vanishes between its check and its restore: skipped with w
     },
     openChain: store.openChain.bind(store),
     remember: store.remember.bind(store),
+    setAside: store.setAside,
+    dir: store.dir,
   } as unknown as SnapshotStore;
   const { lines } = await start(vanishing);
   t.equal(lines[0], 'shm-host: warn: generation 3 is unusable (image gen-0000000000000003.img is missing); falling back to an older one');
@@ -157,4 +159,38 @@ t.test('only a file named like a manifest that does not parse (not a generation,
   const { lines, bytes } = await start(store);
   t.equal(bytes, null, 'an empty start');
   t.match(lines.at(-1), /^shm-host: no generation to restore \(the files skipped cannot be read as manifests: they are not generations\) in .*: starting with an empty /);
+});
+
+t.test('generations skipped for an older one are set aside in damaged/ (hard links, with their chains), where retention does not reach them; a second start adds nothing', async (t) => {
+  const { store } = await chainOf3(t);
+  // The newest delta cut: 3 is skipped, 2 restored.
+  const newest = (await store.list()).find((g) => g.ok && g.sequence === 3)!;
+  if (!newest.ok) throw new Error('no generation 3');
+  const fd = openSync(newest.imagePath, 'r+');
+  ftruncateSync(fd, fstatSync(fd).size - 8);
+  closeSync(fd);
+  const { lines } = await start(store);
+  t.match(lines.join('\n'), /restored generation 2/);
+  const aside = lines.find((l) => l.includes('could not be restored')) ?? '';
+  t.match(aside, new RegExp(`generation 3 could not be restored: their files and their chains' are linked into ${join(store.dir, 'damaged')} \\(6 new\\)`));
+  const damaged = join(store.dir, 'damaged');
+  const names = readdirSync(damaged).sort();
+  t.same(names, ['gen-0000000000000001.img', 'gen-0000000000000001.json', 'gen-0000000000000002.delta', 'gen-0000000000000002.json', 'gen-0000000000000003.delta', 'gen-0000000000000003.json'], 'the generation and its chain');
+  for (const name of names) t.equal(statSync(join(damaged, name)).ino, statSync(join(store.dir, name)).ino, `${name}: a second name, not a copy`);
+  t.equal(statSync(damaged).mode & 0o777, 0o700);
+  // Retention deletes the originals: the set-aside names keep the bytes, and read as a snapshot directory.
+  const before = readFileSync(join(damaged, 'gen-0000000000000003.delta'));
+  unlinkSync(newest.imagePath);
+  unlinkSync(newest.manifestPath);
+  t.same(readFileSync(join(damaged, 'gen-0000000000000003.delta')), before, 'bytes kept');
+  const aside2 = await SnapshotStore.open(damaged, { readOnly: true });
+  t.teardown(() => aside2.close());
+  t.same((await aside2.list()).map((g) => g.sequence), [3, 2, 1], 'listed there');
+  const verdicts = new Map<number, boolean>();
+  for await (const { listed, verdict } of aside2.verifyAll()) verdicts.set(listed.sequence, verdict.ok);
+  t.same([...verdicts], [[3, false], [2, true], [1, true]], 'what verified in place verifies there');
+  // Damage 2 now: a start skips 2 and restores 1; what damaged/ holds already is left as it is.
+  writeFileSync(join(store.dir, 'gen-0000000000000002.delta'), 'x');
+  const again = await start(store);
+  t.match(again.lines.find((l) => l.includes('could not be restored')) ?? '', /generation 2 could not be restored: .* \(0 new\)/);
 });
