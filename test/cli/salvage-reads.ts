@@ -119,6 +119,10 @@ t.test('cat --tail --offset at or past the tail\'s end says so and the tail\'s s
   const past = await runCli(['cat', '1', '--tail', '--offset', String(whole + 1), '--dir', dir]);
   t.equal(past.code, 1);
   t.equal(past.stderr, `shm-host: --offset ${whole + 1} is past the end of generation 1's tail, which has ${whole} bytes (give an --offset below ${whole})\n`);
+  const at = await runCli(['cat', '1', '--tail', '--offset', String(whole), '--length', '1', '--dir', dir]);
+  t.equal(at.stderr, `shm-host: --offset ${whole} is at the end of generation 1's tail, which has ${whole} bytes (give an --offset below ${whole})\n`);
+  const empty = await runCli(['cat', '1', '--tail', '--offset', String(whole), '--dir', dir]);
+  t.same([empty.code, empty.stdout.length], [0, 0], 'at the end, no --length: the empty rest, as the help says (0 to the tail\'s size)');
   const over = await runCli(['cat', '1', '--tail', '--offset', '1', '--length', String(whole), '--dir', dir]);
   t.equal(over.stderr, `shm-host: generation 1 has a ${whole}-byte tail: bytes [1, ${whole + 1}) of it do not exist (give --offset and --length within the tail's ${whole} bytes)\n`);
   const help = await runCli(['cat', '--help']);
