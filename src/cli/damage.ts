@@ -40,7 +40,7 @@ export const SALVAGE_HINT = `or add ${IGNORE} to take its bytes as they are`;
  */
 export async function damaged(source: Pick<Source, 'kind' | 'label' | 'store' | 'generation' | 'manifest'>, problem: string, cause?: unknown): Promise<CommandFailure> {
   // An export (whole: its SHA-256 matched) whose image is not its manifest's: its generation was damaged when exported, as verify says.
-  const fix = source.manifest !== null && problem === exportedImageMismatch(source.manifest.checksum.value) ? `it is the export of a damaged generation: to take its bytes as they are, add ${IGNORE}` : `${await fixFor(source)}, ${SALVAGE_HINT}`;
+  const fix = source.manifest && problem === exportedImageMismatch(source.manifest.checksum.value) ? `it is the export of a damaged generation: to take its bytes as they are, add ${IGNORE}` : `${await fixFor(source)}, ${SALVAGE_HINT}`;
   return new CommandFailure('CORRUPT', `${source.label} is damaged: ${problem}`, fix, { cause });
 }
 
