@@ -2,7 +2,7 @@
 // that verifies, restored into a new shared file; an empty one when there
 // is none at all; a refusal when there are some and none restores.
 import { closeSync } from 'node:fs';
-import { SET_ASIDE_DIR, UnusableGeneration, type Generation, type SnapshotStore } from '../store/index.js';
+import { UnusableGeneration, setAsideDirOf, type Generation, type SnapshotStore } from '../store/index.js';
 import { createSharedFile, restoreImage } from '../live/index.js';
 import { humanBytes } from '../human-bytes.js';
 import { ShmHostError } from '../errors.js';
@@ -81,7 +81,7 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
   log.log('info', 'restored', `restored generation ${m.sequence} (${m.reason}, ${m.records} records, ${latest}) into a ${humanBytes(restored.size)} shared file`, {
     sequence: m.sequence, reason: m.reason, records: m.records, latestOffset: m.latest?.offset ?? null, size: restored.size,
   });
-  await setAsideSkipped(store, skipped.filter((s) => s.generation).map((s) => s.sequence), file.dir, log);
+  await setAsideSkipped(store, skipped.filter((s) => s.generation).map((s) => s.sequence), log);
   return { fd: restored.fd, generation: restored.generation };
 }
 
@@ -92,10 +92,11 @@ export async function restoreNewest(store: SnapshotStore, file: { dir: string; s
  * delete the only copy of the records they may still hold; said in one
  * line ('set-aside'), or why it could not be done ('set-aside-failed').
  */
-async function setAsideSkipped(store: SnapshotStore, sequences: number[], dir: string, log: Logger): Promise<void> {
+async function setAsideSkipped(store: SnapshotStore, sequences: number[], log: Logger): Promise<void> {
   if (sequences.length === 0) return;
   const which = `generation${sequences.length === 1 ? '' : 's'} ${sequences.join(', ')}`;
-  const into = `${dir}/${SET_ASIDE_DIR}`;
+  // The store's own path for it: the one it links into.
+  const into = setAsideDirOf(store.dir);
   try {
     const linked = await store.setAside(sequences);
     log.log('warn', 'set-aside', `${which} could not be restored: their files and their chains' are linked into ${into} (${linked.length} new), where retention does not delete them; read what is left of their records there as from any snapshot directory, and remove it when done`, { sequences, dir: into, files: linked });

@@ -61,10 +61,10 @@ export class ChainImage {
    * stands for"), not its parent's. 0 for a full generation.
    */
   readonly pastParentEnd: number = 0;
-  /** With checkFiles 'salvage' (no file checksums, reserved header bytes not refused): what was wrong with a link but holds no data, one line each. */
-  readonly skipped: readonly string[] = [];
 
-  private constructor(sfs: StoreFs, chain: readonly Generation[], links: Link[], blockSize: number) {
+  private constructor(sfs: StoreFs, chain: readonly Generation[], links: Link[], blockSize: number,
+    /** With checkFiles 'salvage' (no file checksums, reserved header bytes not refused): what was wrong with a link but holds no data, one line each. */
+    readonly skipped: readonly string[]) {
     this.#sfs = sfs;
     this.chain = chain;
     this.#links = links;
@@ -133,7 +133,7 @@ export class ChainImage {
       if (typeof index === 'string') return fail(`${what} is damaged: ${index}`);
       links[links.length - 1] = { generation: g, fd, size: stat.size, index };
     }
-    return Object.assign(new ChainImage(sfs, chain, links, blockSize), { skipped });
+    return new ChainImage(sfs, chain, links, blockSize, skipped);
   }
 
   /**

@@ -23,7 +23,7 @@ export { markRestoreInProgress, clearRestoreMarker } from './restore-marker.js';
 export { fieldsOfImage, manifestDisagreement, imageDisagreement, type ImageFacts } from './image-facts.js';
 export { checksumOfFile, digestChunksOfFile, digestImage, type ReadAt } from './checksum-file.js';
 export { generationFileName, parseGenerationFileName, CLEAN_END_MARKER, LOCK_NAME, RESTORE_MARKER, SEQUENCE_FLOOR_NAME, TEMP_PREFIX } from './names.js';
-export { SET_ASIDE_DIR } from './set-aside.js';
+export { SET_ASIDE_DIR, setAsideDirOf } from './set-aside.js';
 export { MIN_KEEP, DEFAULT_KEEP } from './retention.js';
 export { serializeManifest } from './manifest.js';
 export { ImageFile, recordBytes, STREAM_CHUNK, type ImageInfo, type ExtensionWords } from './image-file.js';

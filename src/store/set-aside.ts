@@ -20,10 +20,23 @@ import { parseGenerationFileName } from './names.js';
 export const SET_ASIDE_DIR = 'damaged';
 
 /**
- * Links into `dir`/damaged (created if missing, mode 0700) every file of
- * the generations `sequences` and of the generations `parentOf` leads to
- * from them (a generation's parent, or null: full, unknown or unreadable),
- * unless a file of that name is there already; fsyncs it and `dir`.
+ * The directory the generations of snapshot directory `dir` are set aside
+ * in: `dir`/damaged. The one place that path is made, for the store that
+ * links into it and for whoever names it (the host's log).
+ */
+export function setAsideDirOf(dir: string): string {
+  return join(dir, SET_ASIDE_DIR);
+}
+
+/**
+ * Links into setAsideDirOf(`dir`) (created if missing, mode 0700) every
+ * file of the generations `sequences` and of the generations `parentOf`
+ * leads to from them (a generation's parent, or null: full, unknown or
+ * unreadable), unless a file of that name is there already. fsyncs only
+ * what changed: the subdirectory when something was linked, and `dir`
+ * when the subdirectory was created or something was linked into it (its
+ * name may come from a run killed before its fsync: the links are only as
+ * durable as the name that reaches them); nothing when nothing was new.
  * Returns the names linked (empty when nothing was new).
  * @throws the file system's error (EXDEV, EPERM: no hard links here), or an Error when `sfs` offers no link().
  */
@@ -33,9 +46,10 @@ export async function setAsideIn(sfs: StoreFs, dir: string, sequences: readonly 
   for (const first of sequences) {
     for (let s: number | null = first; s !== null && !wanted.has(s); s = await parentOf(s).catch(() => null)) wanted.add(s);
   }
-  const into = join(dir, SET_ASIDE_DIR);
-  await sfs.mkdir(into, 0o700).catch((err: NodeJS.ErrnoException) => {
+  const into = setAsideDirOf(dir);
+  const created = await sfs.mkdir(into, 0o700).then(() => true, (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
+    return false;
   });
   const there = new Set(await sfs.readdir(into));
   const linked: string[] = [];
@@ -45,7 +59,8 @@ export async function setAsideIn(sfs: StoreFs, dir: string, sequences: readonly 
     await sfs.link(join(dir, name), join(into, name));
     linked.push(name);
   }
+  // The links first, then the name of the directory that holds them.
   if (linked.length > 0) await fsyncDirectoryWith(sfs, into);
-  await fsyncDirectoryWith(sfs, dir);
+  if (created || linked.length > 0) await fsyncDirectoryWith(sfs, dir);
   return linked;
 }

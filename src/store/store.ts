@@ -124,7 +124,7 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   filesOf = (generation: Generation): GenerationFile[] => generationFiles(generation);
-  /** Links the files of generations `sequences` and of their chains into the directory's damaged/ (set-aside.ts); returns the names linked. @throws the file system's error. */
+  /** Links the files of generations `sequences` and of their chains into setAsideDirOf(dir) (set-aside.ts); returns the names linked. @throws the file system's error. */
   setAside = async (sequences: readonly number[]): Promise<string[]> => (this.#writable('set generations aside'), setAsideIn(this.#fs, this.dir, sequences, async (s) => (await this.get(s)).manifest.parent));
   /** True once a listed generation's manifest is gone: a running host's retention deleted it since it was listed. */
   gone = (listed: { readonly manifestPath: string }): Promise<boolean> => isGone(this.#fs, listed.manifestPath);

@@ -194,3 +194,22 @@ t.test('generations skipped for an older one are set aside in damaged/ (hard lin
   const again = await start(store);
   t.match(again.lines.find((l) => l.includes('could not be restored')) ?? '', /generation 2 could not be restored: .* \(0 new\)/);
 });
+
+t.test('the set-aside lines name the directory the store links into, whatever the caller calls the directory; a failure names it too', async (t) => {
+  const { store } = await chainOf3(t);
+  const newest = (await store.list()).find((g) => g.ok && g.sequence === 3)!;
+  writeFileSync(newest.imagePath, 'x');
+  const log = (lines: string[]) => createLogger({ format: 'text', quiet: false, write: (line) => void lines.push(line.trimEnd()) });
+  const into = join(store.dir, 'damaged');
+  const lines: string[] = [];
+  closeSync((await restoreNewest(store, { dir: 'the directory', size: SIZE, name: 'restore-newest-test' }, log(lines))).fd);
+  t.match(lines.find((l) => l.includes('could not be restored')), `generation 3 could not be restored: their files and their chains' are linked into ${into} (6 new)`);
+  t.equal(readdirSync(into).length, 6, 'where the line says');
+  // A file system without hard links: the line says where the links would have gone.
+  store.setAside = async () => {
+    throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
+  };
+  const failed: string[] = [];
+  closeSync((await restoreNewest(store, { dir: 'the directory', size: SIZE, name: 'restore-newest-test' }, log(failed))).fd);
+  t.match(failed.find((l) => l.includes('could not be restored')), `generation 3 could not be restored, nor linked into ${into} (EXDEV: cross-device link not permitted): retention will delete them`);
+});
