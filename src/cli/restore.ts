@@ -16,7 +16,8 @@ export const restoreCommand = defineCommand({
       .example(exampleLines('shm-host restore --from s3://bucket/app --dir ./state', 'Fill an empty ./state from the replica, then start a host on it'))
       .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'The same, done by a host that replicates: an empty --dir is restored first')),
   handler: async (args, ctx) => {
-    const sequence = args.sequence === undefined ? undefined : Number(args.sequence);
+    // Digits only: Number() would also take `0x10`, `1e1` or ` 12 `.
+    const sequence = args.sequence === undefined ? undefined : /^[0-9]+$/.test(args.sequence) ? Number(args.sequence) : Number.NaN;
     if (sequence !== undefined && (!Number.isSafeInteger(sequence) || sequence < 1)) throw new UsageError(`--sequence ${args.sequence}: not a generation number`, 'e.g. --sequence 12 (shm-host list --replica URL lists them)');
     const client = await openReplicaFromArgs('--from', args.from, args);
     const { restoreFromReplica, verifyStoreGeneration } = await import('../replica/index.js');
