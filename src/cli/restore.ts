@@ -12,7 +12,7 @@ export const restoreCommand = defineCommand({
   builder: (yargs) =>
     withReplicaConnection(withJson(withDir(yargs)))
       .option('from', { type: 'string', demandOption: true, requiresArg: true, describe: 'The replica: s3://BUCKET/PREFIX or file:///path' })
-      .option('sequence', { type: 'string', requiresArg: true, describe: 'Restore this generation (its sequence number, 1 or more), with what it depends on, instead of the newest' })
+      .option('sequence', { type: 'string', requiresArg: true, defaultDescription: 'the newest that verifies', describe: 'Restore this generation (its sequence number, 1 or more), with what it depends on' })
       .example(exampleLines('shm-host restore --from s3://bucket/app --dir ./state', 'Fill an empty ./state from the replica, then start a host on it'))
       .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'The same, done by a host that replicates: an empty --dir is restored first')),
   handler: async (args, ctx) => {
