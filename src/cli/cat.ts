@@ -98,11 +98,11 @@ export const catCommand = defineCommand({
   describe: 'Write record bytes (raw by default) or the tail to stdout',
   builder: (yargs) =>
     withIgnoreChecksum(withGenerationRef(yargs), 'write the bytes')
-      .option('record', { type: 'string', requiresArg: true, describe: 'latest (default), all (oldest first), or a record\'s stream offset' })
+      .option('record', { type: 'string', requiresArg: true, defaultDescription: 'latest', describe: 'latest, all (oldest first), or a record\'s stream offset' })
       .option('tail', { type: 'boolean', default: false, describe: 'Write the tail (the bytes after the rings) instead of records' })
       .option('offset', { type: 'string', requiresArg: true, describe: 'With --tail: start this many bytes into the tail (K, M, G, T; 0 to the tail\'s size), e.g. 4G' })
-      .option('length', { type: 'string', requiresArg: true, describe: 'With --tail: write this many bytes (K, M, G, T; up to the tail\'s end; default: to its end)' })
-      .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, describe: 'raw (default): bytes back to back; hex, base64: one line per record' })
+      .option('length', { type: 'string', requiresArg: true, defaultDescription: 'to the tail\'s end', describe: 'With --tail: write this many bytes (K, M, G, T; up to the tail\'s end)' })
+      .option('format', { type: 'string', choices: ['raw', 'hex', 'base64'], requiresArg: true, defaultDescription: 'raw', describe: 'raw: bytes back to back; hex, base64: one line per record' })
       .example(exampleLines('shm-host cat latest | my-decoder', 'Feed the newest record to the application\'s decoder'))
       .example(exampleLines('shm-host cat latest --record all --json | jq -r \'.[].base64\'', 'Every record, base64'))
       .example(exampleLines('shm-host cat 12 --tail > tail.bin', 'The tail of generation 12'))

@@ -25,7 +25,32 @@ export interface CliCommand<A = Record<string, unknown>> {
   readonly handler: (args: A, context: CommandContext) => Promise<number>;
 }
 
-/** Helps a command file declare itself with its argument types inferred from the builder. */
+/**
+ * Helps a command file declare itself with its argument types inferred from
+ * the builder; its --help shows every default as typed (plainDefaults()).
+ */
 export function defineCommand<A>(command: CliCommand<A>): CliCommand<A> {
-  return command;
+  return { ...command, builder: (yargs) => plainDefaults(command.builder(yargs)) };
+}
+
+/**
+ * Gives every option (and positional) of `parser` whose default is a
+ * string, and that has no defaultDescription of its own, its value as one:
+ * yargs quotes a string default (`[default: "0.25"]`) and not a number or
+ * boolean, and the options that take numbers are strings here (values.ts
+ * parses them), so --help would quote some defaults and not others.
+ * Returns `parser`.
+ */
+export function plainDefaults<A>(parser: Argv<A>): Argv<A> {
+  const { default: defaults, defaultDescription } = (parser as unknown as { getOptions(): YargsDefaults }).getOptions();
+  for (const [key, value] of Object.entries(defaults)) {
+    if (typeof value === 'string' && value !== '' && !defaultDescription[key]) parser.default(key, value, value);
+  }
+  return parser;
+}
+
+/** The part of yargs' getOptions() plainDefaults() reads. */
+interface YargsDefaults {
+  readonly default: Record<string, unknown>;
+  readonly defaultDescription: Record<string, string | undefined>;
 }

@@ -15,7 +15,7 @@ export const pruneCommand = defineCommand({
       .option('keep', { type: 'string', demandOption: true, requiresArg: true, describe: `Generations to keep (at least ${MIN_KEEP}), with the generations they depend on` })
       .example(exampleLines('shm-host prune --keep 2', 'Keep the two newest generations')),
   handler: async (args, ctx) => {
-    const keep = /^\s*[0-9]+\s*$/.test(args.keep) ? Number(args.keep) : Number.NaN;
+    const keep = /^[0-9]+$/.test(args.keep) ? Number(args.keep) : Number.NaN;
     if (!Number.isSafeInteger(keep) || keep < MIN_KEEP) {
       throw new UsageError(`--keep ${args.keep}: not a whole number of at least ${MIN_KEEP}`, `e.g. --keep ${MIN_KEEP}: one bad write must never leave nothing to restore`);
     }

@@ -9,8 +9,8 @@ import { cliHint } from './hints.js';
 
 /** Where the object storage is (run, list, restore); `run` parses them on its fast path too. */
 export const REPLICA_CONNECTION_OPTIONS = {
-  'replica-endpoint': { type: 'string', requiresArg: true, describe: 'S3 endpoint URL (Ceph, MinIO, R2...); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS\'s own' },
-  'replica-region': { type: 'string', requiresArg: true, describe: 'S3 region; default AWS_REGION or the shared config' },
+  'replica-endpoint': { type: 'string', requiresArg: true, defaultDescription: 'AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or AWS\'s own', describe: 'S3 endpoint URL (Ceph, MinIO, R2...)' },
+  'replica-region': { type: 'string', requiresArg: true, defaultDescription: 'AWS_REGION or the shared config', describe: 'S3 region' },
   'replica-path-style': { type: 'boolean', describe: 'Path-style S3 addressing, for gateways without virtual-host buckets' },
 } as const;
 

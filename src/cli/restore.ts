@@ -12,11 +12,12 @@ export const restoreCommand = defineCommand({
   builder: (yargs) =>
     withReplicaConnection(withJson(withDir(yargs)))
       .option('from', { type: 'string', demandOption: true, requiresArg: true, describe: 'The replica: s3://BUCKET/PREFIX or file:///path' })
-      .option('sequence', { type: 'string', requiresArg: true, describe: 'Restore this generation (its sequence number, 1 or more), with what it depends on, instead of the newest' })
+      .option('sequence', { type: 'string', requiresArg: true, defaultDescription: 'the newest that verifies', describe: 'Restore this generation (its sequence number, 1 or more), with what it depends on' })
       .example(exampleLines('shm-host restore --from s3://bucket/app --dir ./state', 'Fill an empty ./state from the replica, then start a host on it'))
       .example(exampleLines('shm-host --dir ./state --replica s3://bucket/app -- node app.js', 'The same, done by a host that replicates: an empty --dir is restored first')),
   handler: async (args, ctx) => {
-    const sequence = args.sequence === undefined ? undefined : Number(args.sequence);
+    // Digits only: Number() would also take `0x10`, `1e1` or ` 12 `.
+    const sequence = args.sequence === undefined ? undefined : /^[0-9]+$/.test(args.sequence) ? Number(args.sequence) : Number.NaN;
     if (sequence !== undefined && (!Number.isSafeInteger(sequence) || sequence < 1)) throw new UsageError(`--sequence ${args.sequence}: not a generation number`, 'e.g. --sequence 12 (shm-host list --replica URL lists them)');
     const client = await openReplicaFromArgs('--from', args.from, args);
     const { restoreFromReplica, verifyStoreGeneration } = await import('../replica/index.js');

@@ -3,7 +3,7 @@
 import type { RestartMode } from '../host/index.js';
 import { UsageError } from './errors.js';
 import { REPLICA_CONNECTION_OPTIONS, checkReplicaUrl } from './replica-options.js';
-import { MAX_TIMER, parseDuration, parseSize, parseTimer, wholeNumber } from './values.js';
+import { MAX_TIMER, decimalNumber, parseDuration, parseSize, parseTimer, wholeNumber } from './values.js';
 
 /**
  * The store's bounds (MAX_CHAIN_LIMITS, MIN_KEEP), restated: this file is
@@ -108,10 +108,9 @@ export function interpretRunOptions(raw: RawRunOptions): RunOptions {
   if (!['text', 'json'].includes(raw['log-format'])) throw new UsageError(`--log-format ${raw['log-format']}: unknown format`, 'use text or json');
   const keep = wholeNumber('--keep', raw.keep, MIN_KEEP);
   const maxChain = wholeNumber('--max-chain', raw['max-chain'], 0, MAX_CHAIN);
-  const maxChainRatio = Number(raw['max-chain-ratio']);
-  if (String(raw['max-chain-ratio']).trim() === '' || !Number.isFinite(maxChainRatio) || maxChainRatio < 0 || maxChainRatio > MAX_RATIO) {
-    throw new UsageError(`--max-chain-ratio ${raw['max-chain-ratio']}: not a fraction of the image size from 0 to ${MAX_RATIO}`, 'e.g. --max-chain-ratio 0.25 (0: every generation full)');
-  }
+  const maxChainRatio = decimalNumber('--max-chain-ratio', raw['max-chain-ratio'], {
+    min: 0, max: MAX_RATIO, what: 'a fraction of the image size', example: 'write a plain decimal, e.g. --max-chain-ratio 0.25 (0: every generation full)',
+  });
   const restartDelayMs = parseTimer('--restart-delay', raw['restart-delay']);
   const rawMax = raw['restart-max-delay'];
   // Not given: undefined, and the host's restart policy applies its own default (restartPolicyOptions()).

@@ -10,13 +10,27 @@ import { MAGIC_HEX, deltaBlocks, imageJson, type DeltaBlocks } from './views.js'
 
 const sized = (n: number): string => (n < 1024 ? `${n} bytes` : `${humanBytes(n)} (${n} bytes)`);
 
-/** What a delta's file holds of its image, and what its parent gives: `3 of 48 blocks of 4096 bytes stored in its file, the other 45 from generation 7`. */
+/**
+ * What a delta's file holds of its image, and what its parent gives: `48
+ * blocks of 4096 bytes: the head's 16 (...) held whole, changed or not (3
+ * stored in its file, 13 as zeros); 2 changed in the tail (...); the other
+ * 30 from generation 7`. The head's blocks are not called changed: a delta
+ * holds all of them, zeros that were zeros in its parent too.
+ */
 function blocksText(m: Manifest, b: DeltaBlocks): string {
-  const parts = [`${b.stored} of ${b.image} block${b.image === 1 ? '' : 's'} of ${b.blockSize} bytes stored in its file`];
-  if (b.zeros > 0) parts.push(`${b.zeros} more set to zeros (no bytes stored)`);
+  const parts: string[] = [];
+  if (b.head === null || b.tail === null) {
+    parts.push(`${b.stored} of ${b.image} block${b.image === 1 ? '' : 's'} of ${b.blockSize} bytes stored in its file`);
+    if (b.zeros > 0) parts.push(`${b.zeros} more held as zeros (no bytes stored)`);
+  } else {
+    const { head, tail } = b;
+    const whole = head.held === head.blocks ? 'held whole, changed or not' : `${head.held} held, changed or not`;
+    parts.push(`${b.image} block${b.image === 1 ? '' : 's'} of ${b.blockSize} bytes: the head's ${head.blocks} (header and rings, up to the next 64 KiB boundary) ${whole} (${head.stored} stored in its file, ${head.zeros} as zeros)`);
+    parts.push(tail.changed === 0 ? 'none changed in the tail' : `${tail.changed} changed in the tail (${tail.stored} stored, ${tail.zeros} set to zeros)`);
+  }
   if (b.pastParentEnd > 0) parts.push(`${b.pastParentEnd} past the end of generation ${m.parent}'s image (zeros)`);
   parts.push(b.fromParent === 0 ? `none from generation ${m.parent}` : `the other ${b.fromParent} from generation ${m.parent}`);
-  return parts.join(', ');
+  return parts.join(b.head === null ? ', ' : '; ');
 }
 
 function manifestText(m: Manifest, blocks: DeltaBlocks | null, matches: boolean): string {
@@ -75,13 +89,15 @@ export const showCommand = defineCommand({
       let info: ImageInfo;
       let status: number;
       let matches: boolean;
-      const blocks = source.manifest === null ? null : deltaBlocks(source.manifest, image.pastParentEnd ?? 0);
+      let blocks: DeltaBlocks | null;
       try {
         try {
           info = await image.inspect({ raw: source.manifest?.configured === false, salvage: args['ignore-checksum'] });
         } catch (err) {
           throw await describeDamage(source, err);
         }
+        // The head is found by the image's layout, and split by the delta's index (read while the chain is open).
+        blocks = source.manifest === null ? null : deltaBlocks(source.manifest, image, info.configured ? info.layout.tailBase : null);
         // What show decodes from the image (header, records) is shown only if the image is the one its manifest describes.
         ({ status, matches } = await intactOrSalvaged(source, image, info, args['ignore-checksum'] ? { ctx, verb: 'showing' } : null));
       } finally {

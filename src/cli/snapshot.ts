@@ -11,7 +11,7 @@ export const snapshotCommand = defineCommand({
   builder: (yargs) =>
     withJson(withDir(yargs))
       .option('wait', { type: 'boolean', default: false, describe: 'Wait until the capture is durable and print its sequence' })
-      .option('timeout', { type: 'string', requiresArg: true, describe: `How long to wait for the host, 0 to ${MAX_TIMER.text} (default 5s, with --wait 10m)` })
+      .option('timeout', { type: 'string', requiresArg: true, defaultDescription: '5s, with --wait 10m', describe: `How long to wait for the host, 0 to ${MAX_TIMER.text}` })
       .example(exampleLines('shm-host snapshot --wait && shm-host export latest backup.shmx', 'Capture now, then keep it'))
       .example(exampleLines('shm-host snapshot --wait --json | jq .sequence', 'The sequence of the new generation')),
   handler: async (args, ctx) => {

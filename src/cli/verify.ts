@@ -162,7 +162,7 @@ export const verifyCommand = defineCommand({
   describe: 'Check generations: checksum, sizes, layout, every record\'s bounds and each link of a delta\'s chain (default: latest)',
   builder: (yargs) =>
     withJson(withDir(yargs))
-      .positional('ref', { type: 'string', describe: `${REF_HELP} (default: latest)` })
+      .positional('ref', { type: 'string', defaultDescription: 'latest', describe: REF_HELP })
       .option('all', { type: 'boolean', default: false, describe: 'Check every generation' })
       .example(exampleLines('shm-host verify --all || alert "snapshots damaged"', 'A cron check'))
       .example(exampleLines('shm-host verify ./state.shmx', 'Check an export file before moving it')),

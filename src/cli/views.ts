@@ -1,16 +1,24 @@
 // The JSON shapes the inspection commands print (documented in docs/CLI.md).
 // Stream offsets and extension words are decimal strings: they can pass 2^53.
 import { MAGIC, type Slot } from '../format/index.js';
-import type { ImageInfo, Manifest } from '../store/index.js';
+import { IMAGE_CHUNK_SIZE, type ImageFile, type ImageInfo, type Manifest } from '../store/index.js';
 
 /**
  * A delta generation's blocks, for show: of the `image` blocks of
  * `blockSize` bytes (the last one may be short), the delta holds `held`:
- * `stored` with their bytes in its file, `zeros` set to zeros (no bytes in
+ * `stored` with their bytes in its file, `zeros` held as zeros (no bytes in
  * the file); of the others, `pastParentEnd` lie past the end of its
  * parent's image, so are zeros (docs/FORMAT.md, "The image a generation
  * stands for"), and `fromParent` are its parent's. Null for a full
  * generation (every block in its image file).
+ *
+ * `held` is not what changed: a host's delta holds every block of the
+ * `head` (header, entry ring and data ring, up to the first 64 KiB boundary
+ * after them or the image's end; docs/FORMAT.md "Delta file"), changed or
+ * not, and past it (`tail`) only the blocks that differ from the parent's
+ * (`changed`: `stored` and `zeros`, these set to zeros where the parent had
+ * data). `head` and `tail` are null when the image has no layout to find
+ * the head by (a file no writer configured) or is not read through its chain.
  */
 export interface DeltaBlocks {
   readonly blockSize: number;
@@ -20,14 +28,29 @@ export interface DeltaBlocks {
   readonly zeros: number;
   readonly fromParent: number;
   readonly pastParentEnd: number;
+  readonly head: { readonly blocks: number; readonly held: number; readonly stored: number; readonly zeros: number } | null;
+  readonly tail: { readonly changed: number; readonly stored: number; readonly zeros: number } | null;
 }
 
-/** `m`'s blocks; `pastParentEnd` from its chain (ImageFile.pastParentEnd). */
-export function deltaBlocks(m: Manifest, pastParentEnd: number): DeltaBlocks | null {
+/**
+ * `m`'s blocks, for its `image` read through its chain (ImageFile.fromChain:
+ * pastParentEnd, ownBlocksBelow), `tailBase` from its layout (null: none).
+ */
+export function deltaBlocks(m: Manifest, image: ImageFile, tailBase: number | null): DeltaBlocks | null {
   if (m.delta === null) return null;
   const { blockSize, held, stored } = m.delta;
-  const image = Math.ceil(m.imageSize / blockSize);
-  return { blockSize, image, held, stored, zeros: held - stored, fromParent: image - held - pastParentEnd, pastParentEnd };
+  const blocks = Math.ceil(m.imageSize / blockSize);
+  const pastParentEnd = image.pastParentEnd ?? 0;
+  const counts = { blockSize, image: blocks, held, stored, zeros: held - stored, fromParent: blocks - held - pastParentEnd, pastParentEnd };
+  // The head as the writer draws it (src/live/blocks.ts headEnd()).
+  const headEnd = tailBase === null ? null : Math.min(m.imageSize, Math.ceil(tailBase / IMAGE_CHUNK_SIZE) * IMAGE_CHUNK_SIZE);
+  const own = headEnd === null ? null : image.ownBlocksBelow(Math.ceil(headEnd / blockSize));
+  if (headEnd === null || own === null) return { ...counts, head: null, tail: null };
+  return {
+    ...counts,
+    head: { blocks: Math.ceil(headEnd / blockSize), held: own.held, stored: own.stored, zeros: own.held - own.stored },
+    tail: { changed: held - own.held, stored: stored - own.stored, zeros: held - own.held - (stored - own.stored) },
+  };
 }
 
 /** The layout's magic as show prints it. */

@@ -10,7 +10,7 @@ import { resolveChain } from './chain.js';
 import { deltaFileSize } from './delta-file.js';
 import type { StoreFs } from './fs.js';
 import { readGeneration } from './read-generation.js';
-import type { Generation } from './types.js';
+import type { Generation, GenerationFile } from './types.js';
 import type { Stats } from 'node:fs';
 import { deltaSizeMismatch, fileSizeMismatch, fileUnopenable, linkName } from './unusable.js';
 
@@ -73,4 +73,12 @@ export async function chainFilesProblem(
     return d === null ? fileSizeMismatch(what, stat.size, expected) : `${what} is damaged: ${deltaSizeMismatch(stat.size, expected)}`;
   }
   return null;
+}
+
+/** The files of one generation: its data file (image or delta) and its manifest. */
+export function generationFiles(generation: Generation): GenerationFile[] {
+  return [
+    { role: generation.manifest.kind === 'full' ? 'image' : 'delta', path: generation.imagePath, bytes: generation.manifest.delta?.fileBytes ?? generation.manifest.imageSize },
+    { role: 'manifest', path: generation.manifestPath, bytes: null },
+  ];
 }

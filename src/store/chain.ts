@@ -7,7 +7,7 @@ import { readDeltaIndex, type DeltaIndex } from './delta-file.js';
 import { readFullyWith, readSmallWith, type StoreFs } from './fs.js';
 import { generationPaths } from './names.js';
 import { readGeneration } from './read-generation.js';
-import type { Generation, GenerationFile } from './types.js';
+import type { Generation } from './types.js';
 import { fileSizeMismatch, fileUnopenable, linkName } from './unusable.js';
 
 /**
@@ -174,8 +174,7 @@ export class ChainImage {
     const buf = new Uint8Array(Math.max(bs, Math.floor((1 << 20) / bs) * bs));
     for (let k = this.#links.length - 2; k >= 0; k--) {
       const { index, fd } = this.#links[k]!;
-      let bufStart = -1;
-      let bufEnd = -1;
+      let bufStart = -1, bufEnd = -1;
       for (let i = 0; i < index!.blocks.length; i++) {
         const b = index!.blocks[i]!;
         if (this.#owner[b] !== k || b * bs >= this.size) continue;
@@ -195,6 +194,14 @@ export class ChainImage {
         put(buf.subarray(at - bufStart, at - bufStart + length), b * bs);
       }
     }
+  }
+
+  /** Of the blocks the generation's own delta holds, those below block `end` (`held`), `stored` of them in its file, the others as zeros; 0, 0 for a full one. */
+  ownBlocksBelow(end: number): { held: number; stored: number } {
+    const index = this.#links[0]!.index;
+    let held = 0, stored = 0;
+    for (; index !== null && held < index.blocks.length && index.blocks[held]! < end; held++) if (index.offsets[held]! >= 0) stored++;
+    return { held, stored };
   }
 
   /** The full generation's image file, open. */
@@ -239,12 +246,4 @@ export async function openChainOrThrow(sfs: StoreFs, dir: string, generation: Ge
     throw new StoreError('CORRUPT', `generation ${generation.sequence} cannot be read: ${image}`, { path: generation.imagePath, hint: BROKEN_HINT });
   }
   return image;
-}
-
-/** The files of one generation: its data file (image or delta) and its manifest. */
-export function generationFiles(generation: Generation): GenerationFile[] {
-  return [
-    { role: generation.manifest.kind === 'full' ? 'image' : 'delta', path: generation.imagePath, bytes: generation.manifest.delta?.fileBytes ?? generation.manifest.imageSize },
-    { role: 'manifest', path: generation.manifestPath, bytes: null },
-  ];
 }

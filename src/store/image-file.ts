@@ -105,6 +105,11 @@ export class ImageFile {
     return this.#chain?.pastParentEnd ?? null;
   }
 
+  /** For a delta's image (fromChain), ChainImage.ownBlocksBelow(end): its own delta's held and stored blocks below block `end`; null for an image file. */
+  ownBlocksBelow(end: number): { held: number; stored: number } | null {
+    return this.#chain?.ownBlocksBelow(end) ?? null;
+  }
+
   /** Reads image bytes [position, position + length); the range must lie inside the image. */
   async read(position: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {

@@ -32,7 +32,7 @@ t.test('list: newest first, as a table and as JSON', async (t) => {
   t.match(lines[0], /^SEQ\s+TIME\s+REASON\s+KIND\s+PARENT\s+SIZE\s+ON DISK\s+CHECK\s+RECORDS\s+LATEST\s+LENGTH\s+IMAGE$/);
   t.same(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[0])), [3, 2, 1]);
   t.match(lines[1], /interval\s+delta\s+2\s+64 KiB\s+\S+ \S+\s+unchecked\s+12\s+264\s+24\s+\S+gen-0000000000000003\.delta$/);
-  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2\n  blocks: +\d+ of 16 blocks of 4096 bytes stored in its file, .*from generation 2\n  chain: +2 deltas \(.* in delta files\) over a full generation\n/, 'show says a delta is one, and of what');
+  t.match((await runCli(['show', 'latest', '--dir', dir])).out, /\n  kind: +delta of generation 2\n  blocks: +16 blocks of 4096 bytes: the head's 16 \(header and rings, up to the next 64 KiB boundary\) held whole, changed or not \(\d+ stored in its file, \d+ as zeros\); none changed in the tail; none from generation 2\n  chain: +2 deltas \(.* in delta files\) over a full generation\n/, 'show says a delta is one, and of what');
   t.match((await runCli(['show', '1', '--dir', dir])).out, /\n  kind: +full \(a whole image\)\n  chain: +none/);
 
   const json = await runCli(['list', '--dir', dir, '--json']);
@@ -74,16 +74,60 @@ t.test('show: text and JSON carry the same facts: kind, parent, chain, bytes on 
       t.match(field('chain'), /^none/);
     } else {
       t.equal(field('kind'), `delta of generation ${m.parent}`);
-      // The blocks the file stores, those it sets to zeros, and those the parent gives: never one count for all of them.
+      // The blocks the file stores, those it holds as zeros, and those the parent gives: never one count for all of them; the head's
+      // (held whole, up to the 64 KiB boundary after the rings) apart from the tail's, which changed.
       const image = Math.ceil(m.imageSize / m.delta.blockSize);
-      const blocks = { blockSize: m.delta.blockSize, image, held: m.delta.held, stored: m.delta.stored, zeros: m.delta.held - m.delta.stored, fromParent: image - m.delta.held, pastParentEnd: 0 };
-      t.same(doc.blocks, blocks, `generation ${row.sequence}: JSON blocks`);
-      t.ok(blocks.stored < blocks.image && blocks.fromParent > 0, `generation ${row.sequence}: a delta that stores part of the image (${JSON.stringify(blocks)})`);
-      const zeros = blocks.zeros > 0 ? `, ${blocks.zeros} more set to zeros (no bytes stored)` : '';
-      t.equal(field('blocks'), `${blocks.stored} of ${image} blocks of 4096 bytes stored in its file${zeros}, the other ${blocks.fromParent} from generation ${m.parent}`, `generation ${row.sequence}: text blocks`);
+      const headBlocks = Math.ceil(Math.min(m.imageSize, Math.ceil(doc.image.tail.offset / 65536) * 65536) / 4096);
+      const b = doc.blocks;
+      t.match(b, { blockSize: m.delta.blockSize, image, held: m.delta.held, stored: m.delta.stored, zeros: m.delta.held - m.delta.stored, fromParent: image - m.delta.held, pastParentEnd: 0 },
+        `generation ${row.sequence}: JSON blocks`);
+      t.same([b.head.blocks, b.head.held, b.head.stored + b.head.zeros], [headBlocks, headBlocks, headBlocks], `generation ${row.sequence}: the head held whole (${JSON.stringify(b.head)})`);
+      t.same(b.tail, { changed: b.held - headBlocks, stored: b.stored - b.head.stored, zeros: b.zeros - b.head.zeros }, `generation ${row.sequence}: the tail's changed blocks`);
+      t.ok(b.stored < b.image && b.fromParent > 0, `generation ${row.sequence}: a delta that stores part of the image (${JSON.stringify(b)})`);
+      const tail = b.tail.changed === 0 ? 'none changed in the tail' : `${b.tail.changed} changed in the tail (${b.tail.stored} stored, ${b.tail.zeros} set to zeros)`;
+      t.equal(field('blocks'), `${image} blocks of 4096 bytes: the head's ${headBlocks} (header and rings, up to the next 64 KiB boundary) held whole, changed or not `
+        + `(${b.head.stored} stored in its file, ${b.head.zeros} as zeros); ${tail}; the other ${b.fromParent} from generation ${m.parent}`, `generation ${row.sequence}: text blocks`);
       t.match(field('chain'), new RegExp(`^${m.chain.links} deltas? \\(`), `generation ${row.sequence}: chain length`);
     }
   }
+});
+
+t.test('show: a delta\'s head, held whole, is told apart from the tail\'s changed blocks: zeros it holds there are not called changed', async (t) => {
+  const dir = join(t.testdir(), 'snapshots');
+  const store = await SnapshotStore.open(dir, { keep: 10, chain: { maxChain: 3, maxChainRatio: 10 } });
+  const fd = createSharedFile(256 * 1024);
+  const state = attach({ fd, slots: 16, ringSize: 8192 });
+  try {
+    fs.writeSync(fd, Buffer.alloc(4096, 7), 0, 4096, 100 * 1024);
+    state.commit(recordData(1, 0, 24));
+    await capture(fd, store, 'interval');
+    // A record only: the rings change, the tail does not.
+    state.commit(recordData(1, 1, 24));
+    await capture(fd, store, 'interval');
+    // The tail's block 25 set back to zeros, block 40 written.
+    fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, 100 * 1024);
+    fs.writeSync(fd, Buffer.from('changed'), 0, 7, 160 * 1024);
+    state.commit(recordData(1, 2, 24));
+    await capture(fd, store, 'interval');
+  } finally {
+    state.close();
+    fs.closeSync(fd);
+    await store.close();
+  }
+  const show = async (sequence: number) => {
+    const [text, json] = await Promise.all([runCli(['show', String(sequence), '--dir', dir]), runCli(['show', String(sequence), '--dir', dir, '--json'])]);
+    t.equal(text.code, 0, text.stderr);
+    return { line: /\n +blocks: +([^\n]*)\n/.exec(text.out)?.[1] ?? '', blocks: JSON.parse(json.out).blocks };
+  };
+  const rings = await show(2);
+  const { head } = rings.blocks;
+  t.ok(head.zeros > 0, `the head holds zero blocks (${JSON.stringify(head)}), zeros in generation 1 too`);
+  t.same(rings.blocks, { blockSize: 4096, image: 64, held: 16, stored: head.stored, zeros: head.zeros, fromParent: 48, pastParentEnd: 0, head: { blocks: 16, held: 16, stored: head.stored, zeros: head.zeros }, tail: { changed: 0, stored: 0, zeros: 0 } });
+  t.equal(rings.line, `64 blocks of 4096 bytes: the head's 16 (header and rings, up to the next 64 KiB boundary) held whole, changed or not (${head.stored} stored in its file, ${head.zeros} as zeros); none changed in the tail; the other 48 from generation 1`);
+  t.notMatch(rings.line, /set to zeros/, 'no block is said to be set to zeros: none changed to zeros');
+  const tail = await show(3);
+  t.same(tail.blocks.tail, { changed: 2, stored: 1, zeros: 1 }, 'the tail: one block written, one set to zeros');
+  t.match(tail.line, /; 2 changed in the tail \(1 stored, 1 set to zeros\); the other 46 from generation 2$/);
 });
 
 t.test('show: a delta of an image that grew counts the blocks past its parent\'s end, which it does not hold, as zeros, not as its parent\'s', async (t) => {
@@ -110,11 +154,15 @@ t.test('show: a delta of an image that grew counts the blocks past its parent\'s
   t.equal(doc.manifest.kind, 'delta', 'the grown capture is a delta');
   const { held, stored } = doc.manifest.delta;
   // Of 32 blocks: the first 16 are the parent's unless held; of the last 16 the delta holds the written one, the other 15 are zeros.
-  t.same(doc.blocks, { blockSize: 4096, image: 32, held, stored, zeros: held - stored, fromParent: 32 - held - 15, pastParentEnd: 15 });
+  // The head is the first 16 (the rings end before 64 KiB), held whole; the block written past the old end is the tail's one change.
+  t.same(doc.blocks, {
+    blockSize: 4096, image: 32, held, stored, zeros: held - stored, fromParent: 32 - held - 15, pastParentEnd: 15,
+    head: { blocks: 16, held: 16, stored: stored - 1, zeros: held - stored }, tail: { changed: 1, stored: 1, zeros: 0 },
+  });
   const text = await runCli(['show', '2', '--dir', dir]);
-  const zeros = held > stored ? `, ${held - stored} more set to zeros (no bytes stored)` : '';
   const parent = 32 - held - 15 === 0 ? 'none from generation 1' : `the other ${32 - held - 15} from generation 1`;
-  t.equal(/\n +blocks: +([^\n]*)\n/.exec(text.out)?.[1], `${stored} of 32 blocks of 4096 bytes stored in its file${zeros}, 15 past the end of generation 1's image (zeros), ${parent}`);
+  t.equal(/\n +blocks: +([^\n]*)\n/.exec(text.out)?.[1], `32 blocks of 4096 bytes: the head's 16 (header and rings, up to the next 64 KiB boundary) held whole, changed or not `
+    + `(${stored - 1} stored in its file, ${held - stored} as zeros); 1 changed in the tail (1 stored, 0 set to zeros); 15 past the end of generation 1's image (zeros); ${parent}`);
   t.ok((await runCli(['cat', '2', '--tail', '--dir', dir])).stdout.includes('past the old end'), 'the image read through its chain holds the block written past the old end');
 });
 

@@ -26,35 +26,57 @@ const COMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
   snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
 };
 
-/** A bounded option: the range its --help states, and values past each end (with what else the command line needs). */
+/**
+ * A bounded option: what it takes (a whole number, a fraction, a size or a
+ * duration), the range its --help states, values past each end, and what
+ * else the command line needs.
+ */
 interface Bounded {
+  readonly kind: 'whole' | 'fraction' | 'size' | 'duration';
   readonly range: RegExp;
   readonly refused: readonly string[];
   readonly before?: readonly string[];
 }
-const TIMER = { range: /0 to 24d/, refused: ['-1s', '25d'] };
+const TIMER = { kind: 'duration', range: /0 to 24d/, refused: ['-1s', '25d'] } as const;
 const BOUNDED: Record<string, Record<string, Bounded>> = {
   run: {
-    size: { range: /12K to 1T/, refused: ['11K', '2T'] },
+    size: { kind: 'size', range: /12K to 1T/, refused: ['11K', '2T'] },
     interval: TIMER,
-    keep: { range: /at least 2/, refused: ['1'] },
-    'max-chain': { range: /0 to 1000/, refused: ['-1', '1001'] },
-    'max-chain-ratio': { range: /0 to 10/, refused: ['-0.1', '10.5'] },
-    'max-restarts': { range: /0 or more/, refused: ['-1'] },
-    'restart-window': { range: /longer than 0/, refused: ['0'] },
+    keep: { kind: 'whole', range: /at least 2/, refused: ['1'] },
+    'max-chain': { kind: 'whole', range: /0 to 1000/, refused: ['-1', '1001'] },
+    'max-chain-ratio': { kind: 'fraction', range: /0 to 10/, refused: ['-0.1', '10.5'] },
+    'max-restarts': { kind: 'whole', range: /0 or more/, refused: ['-1'] },
+    'restart-window': { kind: 'duration', range: /longer than 0/, refused: ['0'] },
     'restart-delay': TIMER,
-    'restart-max-delay': { range: /--restart-delay to 24d/, refused: ['25d'], before: ['--restart-delay', '1s'] },
+    'restart-max-delay': { kind: 'duration', range: /--restart-delay to 24d/, refused: ['25d'], before: ['--restart-delay', '1s'] },
     'stop-timeout': TIMER,
-    'replica-keep': { range: /at least 1/, refused: ['0'], before: ['--replica', 'file:///nowhere'] },
-    'replica-keep-for': { range: /0 or more/, refused: ['-1s'], before: ['--replica', 'file:///nowhere'] },
+    'replica-keep': { kind: 'whole', range: /at least 1/, refused: ['0'], before: ['--replica', 'file:///nowhere'] },
+    'replica-keep-for': { kind: 'duration', range: /0 or more/, refused: ['-1s'], before: ['--replica', 'file:///nowhere'] },
   },
   // Bounded by the tail of the generation read: a value past it is exit 1 (test/cli/inspect.ts).
-  cat: { offset: { range: /0 to the tail's size/, refused: [] }, length: { range: /up to the tail's end/, refused: [] } },
-  prune: { keep: { range: /at least 2/, refused: ['1'] } },
-  restore: { sequence: { range: /1 or more/, refused: ['0'], before: ['--from', 'file:///nowhere'] } },
+  cat: {
+    offset: { kind: 'size', range: /0 to the tail's size/, refused: [], before: ['latest', '--tail'] },
+    length: { kind: 'size', range: /up to the tail's end/, refused: [], before: ['latest', '--tail'] },
+  },
+  prune: { keep: { kind: 'whole', range: /at least 2/, refused: ['1'] } },
+  restore: { sequence: { kind: 'whole', range: /1 or more/, refused: ['0'], before: ['--from', 'file:///nowhere'] } },
   status: { timeout: TIMER },
   snapshot: { timeout: TIMER },
 };
+/**
+ * Values of each kind that JavaScript's Number() or a lax pattern would
+ * read as a number, and that are not a plain decimal (with the kind's unit):
+ * each is refused, not read as 1, 10, 16 or Infinity.
+ */
+const NOT_PLAIN: Record<Bounded['kind'], readonly string[]> = {
+  whole: ['0x3', '1e1', '3e0', 'Infinity', ' 3', '3 ', '+3', '3.', '0b11', '3_0', '３'],
+  fraction: ['0x1', '1e-1', '1e1', 'Infinity', 'NaN', ' 0.5', '0.5 ', '+0.5', '0.', '0b1', '0o1', '1_0', '', ' '],
+  size: ['0x1M', '1e3', '1e1M', 'InfinityK', ' 64M', '64M ', '64 M', '+64M', '0.1K', '1.5'],
+  duration: ['0x1s', '1e1s', '1e3ms', 'Infinitys', ' 1s', '1s ', '1 s', '+1s', '0.0001s', '1.5ms'],
+};
+/** A plain value of each kind, taken (in its range for every option that kind has here). */
+const PLAIN: Record<Bounded['kind'], readonly string[]> = { whole: [], fraction: ['.5', '0.25', '3', '0', '10'], size: [], duration: [] };
+
 /** Options that take a value other than a number. */
 const NOT_NUMBERS = new Set(['dir', 'restart', 'log-format', 'replica', 'replica-endpoint', 'replica-region', 'record', 'format', 'from']);
 
@@ -124,4 +146,35 @@ t.test('the run options at their bounds are taken as given', async (t) => {
 
 t.test("the CLI's restated bounds are the store's", async (t) => {
   t.same(STORE_BOUNDS, { maxChain: MAX_CHAIN_LIMITS.maxChain, maxChainRatio: MAX_CHAIN_LIMITS.maxChainRatio, minKeep: MIN_KEEP });
+});
+
+t.test('a number that is not a plain decimal: one line naming the option and the value, exit 2, nothing created', async (t) => {
+  const dir = t.testdir();
+  const state = join(dir, 'state');
+  let checked = 0;
+  for (const [name, options] of Object.entries(BOUNDED)) {
+    for (const [option, { kind, before = [] }] of Object.entries(options)) {
+      for (const value of NOT_PLAIN[kind]) {
+        const argv = name === 'run' ? ['--dir', state, ...before, `--${option}=${value}`, '--', 'true'] : [name, '--dir', state, ...before, `--${option}=${value}`];
+        const r = await runCli(argv);
+        t.equal(r.code, 2, `${JSON.stringify(argv)}: exit 2 (${r.stderr.trim()})`);
+        t.ok(isOneLineError(r.stderr), `${JSON.stringify(argv)}: one line`);
+        // An empty value is refused by name alone (`--x needs a value`, test/cli/option-values.ts).
+        t.match(r.stderr, value.trim() === '' ? `--${option}` : `--${option} ${value}`, `${JSON.stringify(argv)}: names the option and the value`);
+        t.match(r.stderr, /e\.g\. --|needs a value/, `${JSON.stringify(argv)}: gives an example`);
+        checked++;
+      }
+    }
+  }
+  t.ok(checked > 150, `${checked} command lines checked`);
+  t.same(fs.readdirSync(dir), [], 'nothing was created');
+});
+
+t.test('plain decimals are taken as the numbers they read as', async (t) => {
+  const raw = (ratio: string): RawRunOptions => ({
+    dir: 'd', size: '64M', interval: '1s', keep: '3', 'max-chain': '10', 'max-chain-ratio': ratio, restart: 'on-failure', 'max-restarts': '10',
+    'restart-window': '60s', 'restart-delay': '100ms', 'stop-timeout': '10s', 'log-format': 'text', quiet: false, command: ['true'],
+  });
+  for (const value of PLAIN.fraction) t.equal(interpretRunOptions(raw(value)).maxChainRatio, Number(value), `--max-chain-ratio ${value}`);
+  t.match(interpretRunOptions({ ...raw('0.25'), size: '1.5M', interval: '1.5s', 'stop-timeout': '.5s' }), { size: 1.5 * 1024 * 1024, intervalMs: 1500, stopTimeoutMs: 500 });
 });

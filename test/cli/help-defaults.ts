@@ -1,0 +1,76 @@
+// Every subcommand's --help shows each default the same way: `[default: X]`
+// with X as a user types it (yargs quotes a string default and not a
+// number, and the options that take numbers are strings), and no option
+// states its default in its description instead.
+import t from 'tap';
+import yargs from 'yargs';
+import type { CliCommand } from '../../src/cli/command.js';
+import { runCli } from './harness.js';
+
+const COMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
+  run: async () => (await import('../../src/cli/run.js')).runCommand,
+  list: async () => (await import('../../src/cli/list.js')).listCommand,
+  show: async () => (await import('../../src/cli/show.js')).showCommand,
+  verify: async () => (await import('../../src/cli/verify.js')).verifyCommand,
+  cat: async () => (await import('../../src/cli/cat.js')).catCommand,
+  export: async () => (await import('../../src/cli/export.js')).exportCommand,
+  import: async () => (await import('../../src/cli/import.js')).importCommand,
+  prune: async () => (await import('../../src/cli/prune.js')).pruneCommand,
+  restore: async () => (await import('../../src/cli/restore.js')).restoreCommand,
+  status: async () => (await import('../../src/cli/status.js')).statusCommand,
+  snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
+};
+
+/** Each option (and positional) of `command` with a default, and how --help must show it. */
+function defaults(command: CliCommand<any>): Map<string, string> {
+  const parser = command.builder(yargs()) as unknown as { getOptions(): { default: Record<string, unknown>; defaultDescription: Record<string, string | undefined> } };
+  const { default: values, defaultDescription } = parser.getOptions();
+  const shown = new Map<string, string>();
+  for (const key of new Set([...Object.keys(values), ...Object.keys(defaultDescription)])) {
+    if (key.length < 2 || /[A-Z]/.test(key)) continue; // yargs' camel-case and one-letter aliases
+    shown.set(key, defaultDescription[key] ?? String(values[key]));
+  }
+  return shown;
+}
+
+/** The text --help gives the option or positional `name`, its wrapped lines joined. */
+function entryOf(help: string, name: string): string {
+  const lines = help.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s+((-\\w, )?--)?${name}\\s`).test(l));
+  if (at < 0) return '';
+  const own = [lines[at]!];
+  for (const l of lines.slice(at + 1)) {
+    if (/^\s+(-\w, )?--\w/.test(l) || l.trim() === '') break;
+    own.push(l);
+  }
+  return own.join(' ').replace(/\s+/g, ' ');
+}
+
+t.test('every default of every subcommand reads [default: X], unquoted, and only there', async (t) => {
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const help = (await runCli([name, '--help'])).out;
+    t.notMatch(help, /\[default: "/, `${name} --help quotes no default`);
+    const shown = defaults(await load());
+    t.ok(shown.has('dir'), `${name}: its defaults were found (${[...shown.keys()].join(', ')})`);
+    for (const [option, text] of shown) {
+      const entry = entryOf(help, option);
+      t.ok(entry.includes(`[default: ${text}]`), `${name} --${option}: [default: ${text}] (${entry})`);
+      t.notMatch(entry.replace(/\[default: [^\]]*\]/, ''), /\bdefault\b(?! chain)/i, `${name} --${option}: no default stated in its description`);
+    }
+  }
+  // The program's own help is run's.
+  const program = (await runCli(['--help'])).out;
+  t.notMatch(program, /\[default: "/, 'shm-host --help quotes no default');
+  t.match(entryOf(program, 'max-chain-ratio'), /\[default: 0\.25\]/);
+});
+
+t.test('an option without a default of its own states none in its description either', async (t) => {
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const help = (await runCli([name, '--help'])).out;
+    const shown = defaults(await load());
+    const options = [...help.matchAll(/^\s+(?:-\w, )?--([\w-]+)\s/gm)].map((m) => m[1]!).filter((o) => !shown.has(o) && o !== 'help' && o !== 'version');
+    for (const option of options) {
+      t.notMatch(entryOf(help, option), /\bdefault\b(?! chain)/i, `${name} --${option}: says no default outside [default: ...]`);
+    }
+  }
+});
