@@ -1,7 +1,8 @@
 // shm-host list: the generations of a snapshot directory, newest first.
 import type { Generation, ListedGeneration, SalvageRecord, SnapshotStore } from '../store/index.js';
-import { defineCommand } from './command.js';
+import { defineCommand, type CommandContext } from './command.js';
 import { withDir, withJson, exampleLines } from './options.js';
+import { aroundOrphans, orphanLine } from './orphans.js';
 import { listReplica, withReplicaConnection } from './replica-list.js';
 import { openReadOnly } from './source.js';
 import { humanBytes, shortTime, table } from './text.js';
@@ -84,40 +85,15 @@ export const listCommand = defineCommand({
     if (args.replica !== undefined) return listReplica(args.replica, args, ctx);
     const store = await openReadOnly(args.dir);
     try {
-      const listed = await store.list();
-      const rows: ListRow[] = [];
-      const total = args.verify ? listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0) : 0;
-      const progress = ctx.progress('verifying', total, { json: args.json });
-      const bySequence = new Map(listed.map((g) => [g.sequence, g]));
-      try {
-        for (const g of listed) {
-          // Pruned by a running host since the directory was read: it no longer exists, so it is not listed.
-          if (!g.ok && (await store.gone(g))) continue;
-          if (!g.ok) {
-            rows.push(row(g, 'bad', null, await store.diskBytes(g)));
-            continue;
-          }
-          if (!args.verify) {
-            const problem = await filesProblem(store, g, bySequence);
-            if (problem !== null && (await store.gone(g))) continue;
-            rows.push(row(g, problem === null ? 'unchecked' : 'bad', problem, await store.diskBytes(g)));
-            continue;
-          }
-          const verdict = await store.verify(g);
-          progress.advance(g.manifest.imageSize);
-          if (!verdict.ok && (await store.gone(g))) continue;
-          rows.push(verdict.ok ? row(g, 'ok', null, await store.diskBytes(g)) : row(g, 'bad', verdict.reason, await store.diskBytes(g)));
-        }
-      } finally {
-        progress.finish();
-      }
+      const { value: rows, orphans } = await aroundOrphans(store, () => listRows(store, args.verify, args.json, ctx));
       const exitCode = rows.some((r) => r.state === 'bad') ? 1 : 0;
       if (args.json) {
-        await ctx.out.json({ dir: store.dir, generations: rows });
+        await ctx.out.json({ dir: store.dir, generations: rows, orphans });
         return exitCode;
       }
+      const notes = orphans.map(orphanLine).join('');
       if (rows.length === 0) {
-        await ctx.out.write(`no generations in ${store.dir} yet\n`);
+        await ctx.out.write(`no generations in ${store.dir} yet\n${notes}`);
         return 0;
       }
       const text = table(
@@ -130,10 +106,42 @@ export const listCommand = defineCommand({
         ['right', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right', 'right', 'right', 'left'],
       );
       const problems = rows.filter((r) => r.problem !== null).map((r) => `generation ${r.sequence}: bad: ${r.problem}\n`);
-      await ctx.out.write(text + problems.join(''));
+      await ctx.out.write(text + problems.join('') + notes);
       return exitCode;
     } finally {
       await store.close();
     }
   },
 });
+
+/** The rows of the generations in `store`, newest first (with `verify`, each image checked). */
+async function listRows(store: SnapshotStore, verify: boolean, json: boolean, ctx: CommandContext): Promise<ListRow[]> {
+  const listed = await store.list();
+  const rows: ListRow[] = [];
+  const total = verify ? listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0) : 0;
+  const progress = ctx.progress('verifying', total, { json });
+  const bySequence = new Map(listed.map((g) => [g.sequence, g]));
+  try {
+    for (const g of listed) {
+      // Pruned by a running host since the directory was read: it no longer exists, so it is not listed.
+      if (!g.ok && (await store.gone(g))) continue;
+      if (!g.ok) {
+        rows.push(row(g, 'bad', null, await store.diskBytes(g)));
+        continue;
+      }
+      if (!verify) {
+        const problem = await filesProblem(store, g, bySequence);
+        if (problem !== null && (await store.gone(g))) continue;
+        rows.push(row(g, problem === null ? 'unchecked' : 'bad', problem, await store.diskBytes(g)));
+        continue;
+      }
+      const verdict = await store.verify(g);
+      progress.advance(g.manifest.imageSize);
+      if (!verdict.ok && (await store.gone(g))) continue;
+      rows.push(verdict.ok ? row(g, 'ok', null, await store.diskBytes(g)) : row(g, 'bad', verdict.reason, await store.diskBytes(g)));
+    }
+  } finally {
+    progress.finish();
+  }
+  return rows;
+}

@@ -136,6 +136,12 @@ async function findGeneration(store: SnapshotStore, ref: Exclude<Ref, { kind: 'p
   for (let attempt = 0; ; attempt++) {
     const listed = await store.list();
     if (listed.length === 0) {
+      // Data files without their manifests (deleted by mistake?) are said here too: the next host start deletes them.
+      const orphans = await store.orphans();
+      if (orphans.length > 0) {
+        const files = orphans.map((o) => basename(o.path)).join(', ');
+        throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir}, only data files no manifest names (${files})`, 'the next start of a host on it deletes them; see shm-host list for how to keep them');
+      }
       throw new CommandFailure('NOT_FOUND', `there are no generations in ${store.dir} yet`, 'a host stores one once its child has committed; see shm-host list');
     }
     // latest~N counts generations only: a file named like a manifest that

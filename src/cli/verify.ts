@@ -9,6 +9,7 @@ import {
 import { defineCommand, type CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 import { REF_HELP, withDir, withJson, exampleLines } from './options.js';
+import { aroundOrphans, orphanLine, type OrphanRow } from './orphans.js';
 import type { Progress } from './progress.js';
 import { PRUNED_RETRIES, openReadOnly, parseRef, resolveSource, type Source } from './source.js';
 
@@ -169,30 +170,42 @@ export const verifyCommand = defineCommand({
   handler: async (args, ctx) => {
     if (args.all && args.ref !== undefined) throw new UsageError(`give either a <ref> (${args.ref}) or --all, not both`, 'see shm-host verify --help');
     let results: VerifyResult[];
+    let orphans: OrphanRow[] = [];
     if (args.all) {
       const store = await openReadOnly(args.dir);
       try {
-        const listed = await store.list();
-        const progress = ctx.progress('verifying', listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0), { json: args.json });
-        try {
-          results = await verifyAll(store, listed, progress);
-        } finally {
-          progress.finish();
-        }
+        ({ value: results, orphans } = await aroundOrphans(store, async () => {
+          const listed = await store.list();
+          const progress = ctx.progress('verifying', listed.reduce((sum, g) => sum + (g.ok ? g.manifest.imageSize : 0), 0), { json: args.json });
+          try {
+            return await verifyAll(store, listed, progress);
+          } finally {
+            progress.finish();
+          }
+        }));
       } finally {
         await store.close();
       }
     } else {
-      results = [await verifyRef(args.ref ?? 'latest', args.dir, ctx, args.json)];
+      const ref = args.ref ?? 'latest';
+      // A generation of --dir: the directory's orphans too. A file named by its path: that file only.
+      const store = parseRef(ref).kind === 'path' ? null : await openReadOnly(args.dir);
+      try {
+        const verifyOne = async (): Promise<VerifyResult[]> => [await verifyRef(ref, args.dir, ctx, args.json)];
+        if (store === null) results = await verifyOne();
+        else ({ value: results, orphans } = await aroundOrphans(store, verifyOne));
+      } finally {
+        await store?.close();
+      }
     }
     const ok = results.every((r) => r.ok);
     if (args.json) {
-      await ctx.out.json({ ok, results });
+      await ctx.out.json({ ok, results, orphans });
     } else if (results.length === 0) {
-      await ctx.out.write('no generations to verify\n');
+      await ctx.out.write(`no generations to verify\n${orphans.map(orphanLine).join('')}`);
     } else {
       const name = (r: VerifyResult): string => (r.kind === 'generation' ? `generation ${r.sequence}` : `${r.kind} ${r.path}`);
-      await ctx.out.write(results.map((r) => `${name(r)}: ${r.ok ? 'ok' : `bad: ${r.problem}`}\n`).join(''));
+      await ctx.out.write(results.map((r) => `${name(r)}: ${r.ok ? 'ok' : `bad: ${r.problem}`}\n`).join('') + orphans.map(orphanLine).join(''));
     }
     return ok ? 0 : 1;
   },

@@ -5,6 +5,7 @@ export type {
   SnapshotStoreApi, GenerationCheck, GenerationKind, DeltaFacts, GenerationFile, VerifyOptions,
 } from './types.js';
 export type { SalvageRecord } from './salvage-record.js';
+export type { OrphanDataFile } from './orphans.js';
 export { ChainImage, resolveChain } from './chain.js';
 export { DEFAULT_CHAIN_LIMITS, MAX_CHAIN_LIMITS, type ChainLimits } from './retention.js';
 export { asFullManifest, MANIFEST_FORMAT } from './manifest.js';

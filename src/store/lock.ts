@@ -139,6 +139,16 @@ export class DirectoryLock {
   }
 }
 
+/**
+ * True when the lock file of `dir` names a process that is alive: a writer
+ * (a host, an import, a prune, a restore) may be changing the directory.
+ * Reads the file only (no flock, which would make a starting writer retry),
+ * so a reader beside a host may ask; pid reuse can make it true wrongly.
+ */
+export async function writerMayBeActive(sfs: StoreFs, dir: string): Promise<boolean> {
+  return (await readHolder(sfs, join(dir, LOCK_NAME))) !== null;
+}
+
 /** The pid written in the lock file, when it names a process that is alive, and what it said it does (null when it did not). */
 async function readHolder(sfs: StoreFs, path: string): Promise<{ pid: number; what: string | null } | null> {
   try {

@@ -4,6 +4,7 @@ import { asPathError, requireDirectory } from './directory.js';
 import { StoreError, storeIoError } from './errors.js';
 import { realStoreFs, removeIfPresentWith, type StoreFs } from './fs.js';
 import { diskBytesOf, isGone, scanDirectory } from './listing.js';
+import { orphanDataFiles, type OrphanDataFile } from './orphans.js';
 import { pruneGenerations } from './prune.js';
 import { DeltaTip, type DeltaParent } from './delta-tip.js';
 import { chainOrThrow, openChainOrThrow, type ChainImage } from './chain.js';
@@ -32,7 +33,6 @@ export class SnapshotStore implements SnapshotStoreApi {
   readonly dir: string;
   readonly keep: number;
   readonly readOnly: boolean;
-  readonly chainLimits: ChainLimits;
   #lock: DirectoryLock | null;
   /** The newest generation this store wrote or restored, with its chunks' digests: the parent of the next delta. */
   readonly #tip = new DeltaTip();
@@ -45,8 +45,7 @@ export class SnapshotStore implements SnapshotStoreApi {
   /** Retention after the last commit (never rejects). */
   #pruning: Promise<void> = Promise.resolve();
 
-  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, limits: ChainLimits, strays: ReadonlySet<number> = new Set(), readonly spare: () => ReadonlySet<number> = () => new Set()) {
-    this.chainLimits = limits;
+  private constructor(sfs: StoreFs, dir: string, keep: number, readOnly: boolean, lock: DirectoryLock | null, nextSequence: number, readonly chainLimits: ChainLimits, strays: ReadonlySet<number> = new Set(), readonly spare: () => ReadonlySet<number> = () => new Set()) {
     this.#fs = sfs;
     this.dir = dir;
     this.keep = keep;
@@ -57,10 +56,9 @@ export class SnapshotStore implements SnapshotStoreApi {
   }
 
   /**
-   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses a path that is not a private
-   * directory, takes the lock (a second host gets StoreError LOCKED naming the holder's pid), and removes what
-   * interrupted writes left (temporary files, images with no manifest), then fsyncs the directory and every one
-   * above it (syncDirectoryPath). `readOnly`: none of that, for inspecting a directory beside its host.
+   * Opens `dir`. Writable (the default): creates it 0700 if missing, refuses a path that is not a private directory, takes the lock
+   * (a second host gets StoreError LOCKED naming the holder's pid), removes what interrupted writes left (temporary files, data files
+   * no manifest names), then fsyncs the directory and every one above it (syncDirectoryPath). `readOnly`: none of that, for inspecting.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<SnapshotStore> {
     const keep = keepOption(options.keep ?? DEFAULT_KEEP, dir);
@@ -130,11 +128,12 @@ export class SnapshotStore implements SnapshotStoreApi {
   gone = (listed: { readonly manifestPath: string }): Promise<boolean> => isGone(this.#fs, listed.manifestPath);
   /** Bytes a listed generation's own data file takes on disk (allocated blocks: holes cost nothing), null when it is missing. */
   diskBytes = (listed: { readonly imagePath: string }): Promise<number | null> => diskBytesOf(this.#fs, listed.imagePath);
+  /** Data files no manifest names (orphans.ts): one look, or with `seen` those of an earlier look still orphans. @throws StoreError. */
+  orphans = (seen?: readonly OrphanDataFile[]): Promise<OrphanDataFile[]> => (this.#usable(), orphanDataFiles(this.#fs, this.dir, seen));
 
   remember: SnapshotStoreApi['remember'] = (generation, digests, blocks = null, chain = null) => { if (!this.readOnly) this.#tip.remember(generation, digests, blocks, chain); };
   readonly #manifestsSeen: ManifestsSeen = new WeakMap();
   chainProblem: SnapshotStoreApi['chainProblem'] = (generation, chain = null) => chainFilesProblem(this.#fs, this.dir, generation, chain, this.#manifestsSeen);
-
   forgetDeltaParent = (): void => this.#tip.forget();
 
   /**

@@ -171,7 +171,7 @@ t.test('list: an empty directory, a damaged image, an unreadable manifest', asyn
   const empty = join(base, 'empty');
   fs.mkdirSync(empty);
   t.same(await runCli(['list', '--dir', empty]).then((r) => [r.code, r.out]), [0, `no generations in ${empty} yet\n`]);
-  t.same(JSON.parse((await runCli(['list', '--dir', empty, '--json'])).out), { dir: empty, generations: [] });
+  t.same(JSON.parse((await runCli(['list', '--dir', empty, '--json'])).out), { dir: empty, generations: [], orphans: [] });
 
   const fd = fs.openSync(written[1]!.imagePath, 'r+');
   fs.writeSync(fd, Buffer.from([0xff]), 0, 1, 20000); // a byte of the tail

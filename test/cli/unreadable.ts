@@ -32,7 +32,7 @@ t.test('verify <ref> of a generation whose manifest cannot be read: a bad result
       const json = await runCli(['verify', ref, '--dir', dir, '--json']);
       t.equal(json.code, 1);
       const doc = JSON.parse(json.out);
-      t.same(Object.keys(doc).sort(), ['ok', 'results'], `${what}: the shape of verify --all`);
+      t.same(Object.keys(doc).sort(), ['ok', 'orphans', 'results'], `${what}: the shape of verify --all`);
       t.match(doc, { ok: false, results: [{ kind: 'generation', sequence: 2, ok: false, path: written[1]!.imagePath, problem }] }, what);
       const all = JSON.parse((await runCli(['verify', '--all', '--dir', dir, '--json'])).out);
       t.same(doc.results[0], all.results.find((r: { sequence: number }) => r.sequence === 2), `${what}: the same result as verify --all`);
