@@ -36,7 +36,7 @@ const ALLOWED = {
 };
 const SHARED = '(shared)';
 /** Arrows allowed for some names only: format is pure functions over bytes, and takes from sys the digest's C function alone. */
-const ONLY_NAMES = { 'format -> sys': ['xxh3', 'xxh3Blocks'] };
+const ONLY_NAMES = { 'format -> sys': ['XXH3_LONG_INPUT', 'xxh3', 'xxh3Blocks', 'xxh3Wide'] };
 
 /** The names an import statement takes (`import { a, type B } from`), or null for a namespace, default or re-export of everything. */
 function importedNames(statement) {

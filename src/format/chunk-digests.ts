@@ -26,8 +26,9 @@
 // be recomputed from the image file alone: by verify, or on a copy exported
 // elsewhere that lost its holes. Chunks also let a delta capture compare
 // each chunk's digest with its parent's, and inherit the unchanged ones.
-import { createRequire } from 'node:module';
 import { xxh3 } from '../sys/index.js';
+import { runsDigest, runsWideDigest } from './runs-digest.js';
+import { wideDigestOf, zeroWide } from './wide-digest.js';
 
 /** The `checksum.algorithm` of format-1 manifests (1 MiB chunks); still read and verified. */
 export const CHECKSUM_ALGORITHM = 'xxh3-64/chunks-1MiB';
@@ -66,39 +67,9 @@ export function chunkSizeOf(algorithm: string): number | null {
   return null;
 }
 
-/** The streaming XXH3 hasher of xxhash-addon (update/digest/reset; digest() is the canonical big-endian form). */
-interface Hasher {
-  update(data: Uint8Array): void;
-  digest(): Buffer;
-  reset(): void;
-}
-interface XxhashAddon {
-  XXHash3: { new (seed: Uint8Array): Hasher; hash(data: Uint8Array): Buffer };
-}
-let theAddon: XxhashAddon | null = null;
-let theHasher: Hasher | null = null;
-
-// Loaded on first use: src/format is also what a child's client loads, and
-// a child never hashes images, so it need not load the native addon.
-function addon(): XxhashAddon {
-  theAddon ??= createRequire(import.meta.url)('xxhash-addon') as XxhashAddon;
-  return theAddon;
-}
-
-function hasherOf(): Hasher {
-  theHasher ??= new (addon().XXHash3)(new Uint8Array(8)); // seed 0
-  return theHasher;
-}
-
 /** XXH3-64 (seed 0) of `bytes`: a block's or a chunk's digest (through the library's C function where it binds: sys/xxh3.ts). */
 export function digestOf(bytes: Uint8Array): bigint {
   return xxh3(bytes);
-}
-
-const ZEROS = new Uint8Array(CHUNK_SIZE);
-/** `length` zero bytes to hash, at most a chunk at a time. */
-function hashZeros(hasher: Hasher, length: number): void {
-  for (let left = length; left > 0; left -= CHUNK_SIZE) hasher.update(ZEROS.subarray(0, Math.min(left, CHUNK_SIZE)));
 }
 
 const zeroDigests = new Map<number, bigint>();
@@ -119,6 +90,9 @@ export function chunkRange(index: number, size: number, chunkSize = CHUNK_SIZE):
   return { start, end: Math.min(start + chunkSize, size) };
 }
 
+/** #set: the chunk's digest and the high half of its 128-bit digest are recorded. */
+const WIDE = 2;
+
 /**
  * The digests of an image's chunks, filled in any order, then folded into
  * the checksum. Use one per image being written, restored or verified.
@@ -128,15 +102,21 @@ export class ChunkDigests {
   /** Bytes per chunk: the checksum algorithm's (chunkSizeOf). */
   readonly chunkSize: number;
   readonly #digests: BigUint64Array;
+  /** The high halves of the chunks' 128-bit digests (wide-digest.ts), where #set is WIDE. */
+  readonly #high: BigUint64Array;
   readonly #set: Uint8Array;
+  readonly #wide: boolean;
   #remaining: number;
 
-  constructor(size: number, chunkSize = CHUNK_SIZE) {
+  /** `wide`: hash whole chunks and zero chunks to 128 bits (high()), for a delta to compare with; a capture's and a restore's are. */
+  constructor(size: number, chunkSize = CHUNK_SIZE, wide = false) {
     this.size = size;
     this.chunkSize = chunkSize;
     const n = Math.ceil(size / chunkSize);
     this.#digests = new BigUint64Array(n);
+    this.#high = new BigUint64Array(wide ? n : 0);
     this.#set = new Uint8Array(n);
+    this.#wide = wide;
     this.#remaining = n;
   }
 
@@ -146,7 +126,13 @@ export class ChunkDigests {
     if (bytes !== null && bytes.length !== end - start) {
       throw new RangeError(`chunk ${index} has ${end - start} bytes, got ${bytes.length}`);
     }
-    this.#record(index, bytes === null ? zeroDigest(end - start) : digestOf(bytes));
+    this.#whole(index, bytes, end - start);
+  }
+
+  /** Records chunk `index` of `length` bytes, `bytes` (null: zeros), to 128 bits when wide. */
+  #whole(index: number, bytes: Uint8Array | null, length: number): void {
+    if (!this.#wide) this.#record(index, bytes === null ? zeroDigest(length) : digestOf(bytes));
+    else this.#record(index, ...(bytes === null ? zeroWide(length) : wideDigestOf(bytes)));
   }
 
   /**
@@ -158,19 +144,8 @@ export class ChunkDigests {
    */
   setRuns(index: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
     const { start, end } = chunkRange(index, this.size, this.chunkSize);
-    const hasher = hasherOf();
-    hasher.reset();
-    let p = start;
-    for (const [r0, r1] of runs) {
-      const a = Math.max(r0, start);
-      const b = Math.min(r1, end);
-      if (b <= a) continue;
-      if (a > p) hashZeros(hasher, a - p);
-      hasher.update(view.subarray(a - base, b - base));
-      p = b;
-    }
-    if (p < end) hashZeros(hasher, end - p);
-    this.#record(index, hasher.digest().readBigUInt64BE(0));
+    if (this.#wide) this.#record(index, ...runsWideDigest(view, start, end, runs, base));
+    else this.#record(index, runsDigest(view, start, end, runs, base));
   }
 
   /**
@@ -181,11 +156,9 @@ export class ChunkDigests {
   setRange(start: number, end: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
     let r = 0;
     if (runs.length === 0) {
-      // A hole: every whole chunk gets the same digest, looked up once.
-      const whole = zeroDigest(this.chunkSize);
+      // A hole: every chunk of a length gets the same digest, looked up once.
       for (let index = start / this.chunkSize; index * this.chunkSize < end; index++) {
-        const c1 = Math.min((index + 1) * this.chunkSize, this.size);
-        this.#record(index, c1 - index * this.chunkSize === this.chunkSize ? whole : zeroDigest(c1 - index * this.chunkSize));
+        this.#whole(index, null, Math.min((index + 1) * this.chunkSize, this.size) - index * this.chunkSize);
       }
       return;
     }
@@ -194,9 +167,9 @@ export class ChunkDigests {
       const c1 = Math.min(c0 + this.chunkSize, this.size);
       while (r < runs.length && runs[r]![1] <= c0) r++;
       if (r >= runs.length || runs[r]![0] >= c1) {
-        this.#record(index, zeroDigest(c1 - c0));
+        this.#whole(index, null, c1 - c0);
       } else if (runs[r]![0] <= c0 && runs[r]![1] >= c1) {
-        this.#record(index, digestOf(view.subarray(c0 - base, c1 - base)));
+        this.#whole(index, view.subarray(c0 - base, c1 - base), c1 - c0);
       } else {
         this.setRuns(index, view, runs.slice(r), base);
       }
@@ -210,18 +183,24 @@ export class ChunkDigests {
 
   /** Chunk `index`'s digest (undefined until recorded). */
   get(index: number): bigint | undefined {
-    return this.#set[index] === 1 ? this.#digests[index] : undefined;
+    return this.#set[index] !== 0 ? this.#digests[index] : undefined;
   }
 
-  /** Records a digest known without hashing (a block a delta inherits from its parent). */
-  setDigest(index: number, digest: bigint): void {
-    this.#record(index, digest);
+  /** The high half of chunk `index`'s 128-bit digest, where it was recorded (whole and zero chunks of a wide ChunkDigests), else undefined. */
+  high(index: number): bigint | undefined {
+    return this.#set[index] === WIDE ? this.#high[index] : undefined;
   }
 
-  #record(index: number, digest: bigint): void {
+  /** Records a digest known without hashing (a chunk a delta inherits from its parent), with the high half of its 128-bit digest where known. */
+  setDigest(index: number, digest: bigint, high?: bigint): void {
+    this.#record(index, digest, high);
+  }
+
+  #record(index: number, digest: bigint, high?: bigint): void {
     this.#digests[index] = digest;
     if (this.#set[index] === 0) this.#remaining -= 1;
-    this.#set[index] = 1;
+    this.#set[index] = high !== undefined && this.#wide ? WIDE : 1;
+    if (this.#set[index] === WIDE) this.#high[index] = high!;
   }
 
   /** Indexes of the chunks not yet recorded. */

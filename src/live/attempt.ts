@@ -73,7 +73,7 @@ async function captureConfigured(fd: number, live: Uint8Array, layout: Layout, s
     // 6. the tail, after the pre-scan: up to the first chunk boundary into
     // memory beside the rings (the head), the rest from the live file.
     readInto(fd, head, layout.tailBase);
-    const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
+    const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE, true);
     // A delta's block digests: the parent's, and those this capture learns.
     const blocks = parent === null ? null : new BlockDigests(size, parent.blocks ?? undefined);
     let bytesCopied: number;
@@ -123,7 +123,7 @@ async function captureRaw(fd: number, store: SnapshotStore, reason: Reason, opti
   if (size < HEADER_SIZE) throw invalidLayout(`the shared file shrank to ${size} bytes during the capture`);
   return withImage(store, null, async (image) => {
     await onImage(image, 'size snapshot image', () => image.truncate(size));
-    const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
+    const digests = new ChunkDigests(size, IMAGE_CHUNK_SIZE, true);
     const { bytesCopied } = await copyInto(fd, image, 0, size, size, digests, () => true, options, 'raw');
     const copied = await onImage(image, 'finish snapshot image', () => readImageHeader(image.fd));
     if (copied.magic !== 0n) return { kind: 'configured-meanwhile' } as const;

@@ -23,7 +23,7 @@
 // sealed against shrinking is read through pread, not hashed ahead, and
 // its deltas always compare bytes. Holes are never touched: their digest
 // is the zero chunk's.
-import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, type BlockDigests, type ChunkDigests, digestOf, zeroDigest } from '../format/index.js';
+import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, type BlockDigests, type ChunkDigests, wideDigestOf, zeroWide } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, noHoleBelow, readFully, type Run } from '../sys/index.js';
 import { digestsInOrder, type DigestPiece } from './parallel-digests.js';
@@ -98,12 +98,19 @@ function chunkKinds(runs: readonly Run[], start: number, size: number): Uint8Arr
   return kinds;
 }
 
-/** The parent's digest of chunk `k` = [a, b) if its chunk spans the same bytes (zeros past its end), else undefined. */
-function parentChunkDigest(parent: Parent, k: number, a: number, b: number): bigint | undefined {
+/**
+ * The parent's 128-bit digest of chunk `k` = [a, b) (wide-digest.ts: its
+ * chunk digest and the high half) if its chunk spans the same bytes (zeros
+ * past its end) and both halves are known, else undefined: the chunk is
+ * then compared block by block.
+ */
+function parentChunkDigest(parent: Parent, k: number, a: number, b: number): readonly [bigint, bigint] | undefined {
   const psize = parent.generation.manifest.imageSize;
-  if (a >= psize) return zeroDigest(b - a);
+  if (a >= psize) return zeroWide(b - a);
   if (Math.min(CHUNK, psize - a) !== b - a) return undefined;
-  return parent.digests.get(k);
+  const low = parent.digests.get(k);
+  const high = parent.digests.high(k);
+  return low === undefined || high === undefined ? undefined : [low, high];
 }
 
 /**
@@ -174,7 +181,7 @@ export async function putDelta(
     let first = hashed?.next() ?? null;
     first?.catch(() => {});
     await putHead(image, head, digests);
-    let piece: DigestPiece = { digests: new BigUint64Array(0), blocks: null };
+    let piece: DigestPiece = { digests: new BigUint64Array(0), highs: new BigUint64Array(0), blocks: null };
     let pieceStart = 0; // the index in `direct` of piece.digests[0]
     let j = 0;
     for (let k = start / CHUNK, i = 0; k * CHUNK < size; k++, i++) {
@@ -188,7 +195,7 @@ export async function putDelta(
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
       const empty = kinds[i] === EMPTY;
       const parentDigest = parentChunkDigest(parent, k, a, b);
-      let now: bigint | undefined = empty ? zeroDigest(b - a) : undefined;
+      let now: readonly [bigint, bigint] | undefined = empty ? zeroWide(b - a) : undefined;
       let hashedBlocks: BigUint64Array | null = null;
       if (direct[j] === k) {
         if (j - pieceStart >= piece.digests.length) {
@@ -197,11 +204,11 @@ export async function putDelta(
           first = null;
         }
         const at = j++ - pieceStart;
-        now = piece.digests[at]!;
+        now = [piece.digests[at]!, piece.highs[at]!];
         if (withBlocks[j - 1] === 1) hashedBlocks = piece.blocks!.subarray(at * BLOCKS_PER_CHUNK, (at + 1) * BLOCKS_PER_CHUNK);
       }
-      if (parentDigest !== undefined && now === parentDigest) {
-        digests.setDigest(k, now);
+      if (parentDigest !== undefined && now !== undefined && now[0] === parentDigest[0] && now[1] === parentDigest[1]) {
+        digests.setDigest(k, now[0], now[1]);
         // Unchanged: its blocks are the parent's (kept), or those just hashed with it.
         if (hashedBlocks !== null) blocks.setChunk(k, hashedBlocks);
         else if (empty) blocks.setZero(k);
@@ -215,11 +222,11 @@ export async function putDelta(
         if (live) bytes.set(live.get(r0, r1), r0 - a);
         else await readFully(fd, bytes, r0 - a, r1 - r0, r0);
       }
-      const d = empty ? zeroDigest(b - a) : digestOf(bytes);
-      digests.setDigest(k, d);
-      if (d === parentDigest) continue;
+      const d = empty ? zeroWide(b - a) : wideDigestOf(bytes);
+      digests.setDigest(k, d[0], d[1]);
+      if (parentDigest !== undefined && d[0] === parentDigest[0] && d[1] === parentDigest[1]) continue;
       // A chunk hashed with its blocks from a copy of these same bytes (its digest says so): they need no hashing again.
-      await changed.put(k, bytes, hashedBlocks !== null && d === now ? hashedBlocks : null);
+      await changed.put(k, bytes, hashedBlocks !== null && now !== undefined && d[0] === now[0] && d[1] === now[1] ? hashedBlocks : null);
     }
   } finally {
     try {

@@ -8,7 +8,7 @@
 // hashes one share of the chunks while the workers hash the others. Small
 // inputs stay on the calling thread, where a message round trip would cost
 // more than it saves.
-import { BLOCK_SIZE, blockDigestsOf, digestOf } from '../format/index.js';
+import { BLOCK_SIZE, blockDigestsOf, wideDigestOf } from '../format/index.js';
 import type { MappingWindows } from '../sys/index.js';
 import { workers, type DigestPiece } from './hash-workers.js';
 
@@ -23,7 +23,7 @@ const IN_FLIGHT = 3;
 const BATCH = 256;
 
 /**
- * The digests (digestOf: XXH3-64, seed 0) of chunks `indexes` (chunk k is
+ * The digests (wideDigestOf: XXH3-64, and the high half of XXH3-128) of chunks `indexes` (chunk k is
  * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
  * `windows` views), in order, as consecutive pieces aligned with
  * `indexes`, each yielded as soon as it and every piece before it are
@@ -57,20 +57,21 @@ export async function* digestsInOrder(
     const [from, to] = bounds(p);
     const marks = withBlocksOf(from, to);
     const out = new BigUint64Array(to - from);
+    const highs = new BigUint64Array(to - from);
     const blocks = marks === null ? null : new BigUint64Array((to - from) * per);
     for (let i = from; i < to; i++) {
       const a = indexes[i]! * chunkSize;
       const b = Math.min(a + chunkSize, size);
       if (marks === null || marks[i - from] === 0) {
-        out[i - from] = digestOf(windows.get(a, b));
+        [out[i - from], highs[i - from]] = wideDigestOf(windows.get(a, b));
         continue;
       }
       const c = (copy ??= new Uint8Array(chunkSize)).subarray(0, b - a);
       c.set(windows.get(a, b));
-      out[i - from] = digestOf(c);
+      [out[i - from], highs[i - from]] = wideDigestOf(c);
       blockDigestsOf(c, blocks!.subarray((i - from) * per, (i - from + 1) * per));
     }
-    return { digests: out, blocks };
+    return { digests: out, highs, blocks };
   };
   let claimed = 0; // pieces [0, claimed) are taken, by a worker or this thread
   const failures: unknown[] = []; // a piece no thread could hash
@@ -132,13 +133,15 @@ export async function* digestsInOrder(
   }
 }
 
-/** All of digestsInOrder() at once: the digests aligned with `indexes`. */
-export async function digestChunks(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): Promise<BigUint64Array> {
+/** All of digestsInOrder() at once: the digests and the high halves of the 128-bit digests, aligned with `indexes`. */
+export async function digestChunks(windows: MappingWindows, indexes: readonly number[], chunkSize: number, size: number): Promise<{ digests: BigUint64Array; highs: BigUint64Array }> {
   const out = new BigUint64Array(indexes.length);
+  const highsOut = new BigUint64Array(indexes.length);
   let at = 0;
-  for await (const { digests } of digestsInOrder(windows, indexes, chunkSize, size)) {
+  for await (const { digests, highs } of digestsInOrder(windows, indexes, chunkSize, size)) {
     out.set(digests, at);
+    highsOut.set(highs, at);
     at += digests.length;
   }
-  return out;
+  return { digests: out, highs: highsOut };
 }

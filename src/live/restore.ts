@@ -3,7 +3,7 @@
 // the newest delta that holds it. Either way the memory file is hashed
 // afterwards and must match the manifest's checksum of the whole image.
 import fs from 'node:fs';
-import { ChunkDigests, HEADER_SIZE, chunkSizeOf } from '../format/index.js';
+import { ChunkDigests, HEADER_SIZE, IMAGE_CHUNK_SIZE, chunkSizeOf } from '../format/index.js';
 import {
   StoreError, UnusableGeneration, chainUnreadable, checksumMismatch, imageSizeMismatch, imageUnopenable, imageUnreadable, storeIoError, unknownAlgorithm,
   type ChainImage, type Generation, type SnapshotStore,
@@ -34,7 +34,8 @@ export async function restoreImage(generation: Generation, fd: number, minSize: 
   const chunkSize = chunkSizeOf(manifest.checksum.algorithm);
   if (chunkSize === null) throw new UnusableGeneration(generation, unknownAlgorithm(manifest));
   const size = Math.max(minSize, manifest.imageSize);
-  const digests = new ChunkDigests(manifest.imageSize, chunkSize);
+  // To 128 bits where the next capture may be a delta of it (wide-digest.ts).
+  const digests = new ChunkDigests(manifest.imageSize, chunkSize, chunkSize === IMAGE_CHUNK_SIZE);
   let links: readonly Generation[] = [generation];
   if (manifest.kind === 'full') await restoreFull(generation, fd, size, digests);
   else {
@@ -127,7 +128,7 @@ async function restoreChain(generation: Generation, chain: ChainImage, fd: numbe
       digests.setRange(a, b, inChunk.length > 0 ? windows.get(a, b) : new Uint8Array(0), inChunk, a);
     }
     const hashed = await digestChunks(windows, full, cs, chain.size);
-    for (let i = 0; i < full.length; i++) digests.setDigest(full[i]!, hashed[i]!);
+    for (let i = 0; i < full.length; i++) digests.setDigest(full[i]!, hashed.digests[i]!, hashed.highs[i]!);
   } finally {
     mapping.close();
   }

@@ -20,4 +20,4 @@ export { memfdHolders, commandName } from './holders.js';
 export { openDatagramSocket, sendDatagram, bindDatagram, receiveDatagram, type ReceivedDatagram } from './datagram.js';
 export { isCloseOnExec, setCloseOnExec } from './fd-flags.js';
 export { futexWake } from './futex.js';
-export { xxh3, xxh3Blocks, xxh3Library, type Xxh3Library } from './xxh3.js';
+export { XXH3_LONG_INPUT, xxh3, xxh3Blocks, xxh3Library, xxh3Wide, type Xxh3Library } from './xxh3.js';

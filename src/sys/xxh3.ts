@@ -1,6 +1,7 @@
 // XXH3-64 (seed 0): the digest of every chunk and block of an image
-// (format/chunk-digests.ts says why this function), computed by the xxHash C
-// library that the xxhash-addon package carries, called through koffi.
+// (format/chunk-digests.ts says why this function), and XXH3-128, the 128
+// bits a delta compares chunks by (format/wide-digest.ts), computed by the
+// xxHash C library that the xxhash-addon package carries, through koffi.
 //
 // Why not the addon's own `XXHash3.hash`: each of its calls costs about
 // 0.8-1 us besides the hashing (it allocates the result's Buffer), three to
@@ -15,9 +16,10 @@
 import { createRequire } from 'node:module';
 import koffi from 'koffi';
 
-/** The addon's one-shot XXH3-64 (seed 0): its canonical (big-endian) 8 bytes. */
+/** The addon's one-shot XXH3-64 and XXH3-128 (seed 0): their canonical (big-endian) 8 and 16 bytes (high half first). */
 interface XxhashAddon {
   XXHash3: { hash(data: Uint8Array): Buffer };
+  XXHash128: { hash(data: Uint8Array): Buffer };
 }
 
 /**
@@ -30,22 +32,37 @@ interface XxhashAddon {
 export interface Xxh3Library {
   readonly path: string;
   readonly symbol: string;
+  /** XXH3-128's function of the same build (XXH3_128bits_dispatch or XXH3_128bits), returning XXH128_hash_t { low64, high64 }; null if it did not bind. */
+  readonly symbol128: string | null;
 }
 
-/** The symbols tried, in order. */
-const SYMBOLS = ['XXH3_64bits_dispatch', 'XXH3_64bits'];
+/** The symbols tried, in order, each with XXH3-128's of the same build. */
+const SYMBOLS = [['XXH3_64bits_dispatch', 'XXH3_128bits_dispatch'], ['XXH3_64bits', 'XXH3_128bits']] as const;
+
+/**
+ * Inputs longer than this take xxHash's long-input path, which ends XXH3-64
+ * and XXH3-128's low half with the same merge of the same accumulators: the
+ * two are equal there (xxhash.h, XXH3_hashLong_64b_internal and
+ * XXH3_hashLong_128b_internal; test/sys/xxh3.ts holds it). Below, they differ.
+ */
+export const XXH3_LONG_INPUT = 240;
+
+/** XXH128_hash_t, returned by value (two registers on x86-64 and arm64). */
+const XXH128_HASH = koffi.struct({ low64: 'uint64_t', high64: 'uint64_t' });
 
 type ByBytes = (data: Uint8Array, length: number) => number | bigint;
 type ByAddress = (address: number, length: number) => number | bigint;
+type Wide = { low64: number | bigint; high64: number | bigint };
+type WideByAddress = (address: number, length: number) => Wide;
 
-let loaded: { addon: XxhashAddon; library: Xxh3Library | null; byBytes: ByBytes | null; byAddress: ByAddress | null } | null = null;
+let loaded: { addon: XxhashAddon; library: Xxh3Library | null; byBytes: ByBytes | null; byAddress: ByAddress | null; wideByAddress: WideByAddress | null } | null = null;
 
 // Loaded on first use: a child's client never hashes.
 function load(): NonNullable<typeof loaded> {
   if (loaded !== null) return loaded;
   const require = createRequire(import.meta.url);
   const addon = require('xxhash-addon') as XxhashAddon;
-  loaded = { addon, library: null, byBytes: null, byAddress: null };
+  loaded = { addon, library: null, byBytes: null, byAddress: null, wideByAddress: null };
   let path: string;
   let lib: ReturnType<typeof koffi.load>;
   try {
@@ -61,20 +78,35 @@ function load(): NonNullable<typeof loaded> {
   const probe = Buffer.alloc(100, 7); // off the heap: its address stays put
   probe[99] = 1;
   const expected = addon.XXHash3.hash(probe).readBigUInt64BE(0);
-  for (const symbol of SYMBOLS) {
+  const expected128 = addon.XXHash128.hash(probe);
+  for (const [symbol, symbol128] of SYMBOLS) {
     try {
       const byBytes = lib.func(`uint64_t ${symbol}(const void *data, size_t length)`) as ByBytes;
       const byAddress = lib.func(`uint64_t ${symbol}(uintptr_t data, size_t length)`) as ByAddress;
       if (BigInt(byBytes(probe, probe.length)) === expected && BigInt(byAddress(Number(koffi.address(probe)), probe.length)) === expected) {
-        loaded = { addon, library: { path, symbol }, byBytes, byAddress };
+        loaded = { addon, library: { path, symbol, symbol128: null }, byBytes, byAddress, wideByAddress: null };
         break;
       }
     } catch {
       // Not exported by this build: the next one.
     }
   }
+  if (loaded.library !== null) {
+    const symbol128 = SYMBOLS.find(([symbol]) => symbol === loaded!.library!.symbol)![1];
+    try {
+      const wide = lib.func(symbol128, XXH128_HASH, ['uintptr_t', 'size_t']) as WideByAddress;
+      const got = wide(Number(koffi.address(probe)), probe.length);
+      if (BigInt(got.high64) === expected128.readBigUInt64BE(0) && BigInt(got.low64) === expected128.readBigUInt64BE(8)) {
+        loaded = { ...loaded, library: { ...loaded.library, symbol128 }, wideByAddress: wide };
+      }
+    } catch {
+      // Not exported by this build: the addon's own XXH3-128.
+    }
+  }
   return loaded;
 }
+
+const big = (d: number | bigint): bigint => (typeof d === 'bigint' ? d : BigInt(d));
 
 /** XXH3-64, seed 0, of `bytes`. */
 export function xxh3(bytes: Uint8Array): bigint {
@@ -106,9 +138,28 @@ export function xxh3Blocks(bytes: Uint8Array, blockSize: number, out: BigUint64A
 }
 
 /**
- * The C function a worker thread binds for itself (koffi.load(path), then
- * `uint64_t symbol(uintptr_t data, size_t length)`), or null where only the
- * addon's own call works (hash views then).
+ * A 128-bit digest of `bytes`: [XXH3-64, the high half of XXH3-128], both
+ * seed 0. Over XXH3_LONG_INPUT bytes this is XXH3-128 itself (its low half
+ * is XXH3-64) and costs one C call; at or below, two. A delta tells a
+ * chunk unchanged by all 128 bits, so that a change goes unseen only on a
+ * 128-bit collision; the low half alone is the image checksum's digest.
+ */
+export function xxh3Wide(bytes: Uint8Array): [bigint, bigint] {
+  const { addon, wideByAddress } = load();
+  if (wideByAddress === null || bytes.length === 0) {
+    const c = addon.XXHash128.hash(bytes);
+    return [bytes.length > XXH3_LONG_INPUT ? c.readBigUInt64BE(8) : xxh3(bytes), c.readBigUInt64BE(0)];
+  }
+  // koffi.address: as in xxh3Blocks.
+  const got = wideByAddress(Number(koffi.address(bytes)), bytes.length);
+  return [bytes.length > XXH3_LONG_INPUT ? big(got.low64) : xxh3(bytes), big(got.high64)];
+}
+
+/**
+ * The C functions a worker thread binds for itself (koffi.load(path), then
+ * `uint64_t symbol(uintptr_t data, size_t length)` and, where symbol128 is
+ * not null, the same signature returning XXH128_hash_t { low64, high64 }),
+ * or null where only the addon's own calls work (hash views then).
  */
 export function xxh3Library(): Xxh3Library | null {
   return load().library;

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { SnapshotStore, TEMP_PREFIX, realStoreFs, type Generation, type StoreFs } from '../../src/store/index.js';
 import { capture, restoreImage } from '../../src/live/index.js';
-import { BLOCKS_PER_CHUNK, blockDigestsOf } from '../../src/format/index.js';
+import { BLOCKS_PER_CHUNK, blockDigestsOf, wideDigestOf } from '../../src/format/index.js';
 import { memfdCreate } from '../../src/sys/index.js';
 import { liveFile, scratchDir, withPaths } from '../store/helpers.js';
 
@@ -283,4 +283,36 @@ t.test('property: pages changed and changed back, growth to sizes off the block 
       await store.close();
     }
   }), { numRuns: 6 });
+});
+
+t.test('a chunk is inherited only when all 128 bits of its digest equal the parent\'s: a collision of the low 64 bits alone is written', async (t) => {
+  const dir = scratchDir(t, 'block-digests');
+  const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 } });
+  t.teardown(() => store.close());
+  const size = 8 * MiB;
+  const { fd, state } = liveFile(t, size, 64, 65536);
+  const tailBase = state.layout.tailBase;
+  writeSync(fd, randomFillSync(Buffer.alloc(size - tailBase)), 0, size - tailBase, tailBase);
+  state.commit(new TextEncoder().encode('one'));
+  await capture(fd, store, 'request');
+  state.commit(new TextEncoder().encode('two'));
+  await capture(fd, store, 'request'); // learns every chunk's blocks
+  // A page of chunk k changes; then the parent's chunk digest is made to
+  // collide with the new bytes' in its low 64 bits (what XXH3-64 alone
+  // compares), its high half left as the old bytes'.
+  const k = Math.ceil(tailBase / 65536) + 20;
+  writeSync(fd, randomFillSync(Buffer.alloc(4096)), 0, 4096, k * 65536 + 8192);
+  const parent = store.deltaParent(size);
+  if (parent === null) throw new Error('no delta parent');
+  const [newLow] = wideDigestOf(bytesAt(fd, k * 65536, 65536));
+  t.not(parent.digests.get(k), newLow, 'the chunk changed');
+  parent.digests.setDigest(k, newLow, parent.digests.high(k));
+  state.commit(new TextEncoder().encode('three'));
+  const result = await capture(fd, store, 'request');
+  t.equal(result.generation.manifest.kind, 'delta');
+  t.same(await store.verify(result.generation), { ok: true }, 'it verifies');
+  const out = memfdCreate('block-digests-collision');
+  t.teardown(() => closeSync(out));
+  await restoreImage(result.generation, out, 0, store);
+  t.ok(bytesAt(out, k * 65536, 65536).equals(bytesAt(fd, k * 65536, 65536)), 'the changed chunk restores as written, not as the parent\'s');
 });

@@ -1,5 +1,6 @@
-// digestChunks: the same digests as digestOf, chunk by chunk, whether a
-// chunk is hashed on this thread or by a worker reading the same mapping.
+// digestChunks: the same digests as digestOf (and the high halves of
+// XXH3-128), chunk by chunk, whether a chunk is hashed on this thread or by
+// a worker reading the same mapping.
 import t from 'tap';
 import { createRequire } from 'node:module';
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
@@ -12,6 +13,10 @@ import { digestChunks, digestsInOrder, type DigestPiece } from '../../src/live/p
 import { HashWorker } from '../../src/live/hash-workers.js';
 
 const MiB = 1 << 20;
+
+// The reference for the high halves is another binding of XXH3-128 (seed 0), not the code under test.
+const xxh128 = (createRequire(import.meta.url)('@node-rs/xxhash').xxh3 as { xxh128(input: Uint8Array): bigint }).xxh128;
+const highOf = (bytes: Uint8Array): bigint => xxh128(bytes) >> 64n;
 
 /** A memory file of `size` bytes of random data, mapped read-only. */
 function randomFile(t: { teardown(fn: () => void): void }, size: number): { mapping: Mapping; bytes: Buffer } {
@@ -50,9 +55,14 @@ for (const [what, size, chunk] of [
     const { mapping, bytes } = randomFile(t, size);
     const all = Array.from({ length: Math.ceil(size / chunk) }, (_, k) => k);
     const expected = all.map((k) => digestOf(bytes.subarray(k * chunk, Math.min((k + 1) * chunk, size))));
-    t.same([...(await digestChunks(new MappingWindows(mapping), all, chunk, size))], expected, 'every chunk, in order');
+    const highs = all.map((k) => highOf(bytes.subarray(k * chunk, Math.min((k + 1) * chunk, size))));
+    const every = await digestChunks(new MappingWindows(mapping), all, chunk, size);
+    t.same([...every.digests], expected, 'every chunk, in order');
+    t.same([...every.highs], highs, 'and the high halves of their XXH3-128');
     const some = all.filter((k) => k % 3 !== 1);
-    t.same([...(await digestChunks(new MappingWindows(mapping), some, chunk, size))], some.map((k) => expected[k]), 'a subset, aligned with its indexes');
+    const subset = await digestChunks(new MappingWindows(mapping), some, chunk, size);
+    t.same([...subset.digests], some.map((k) => expected[k]), 'a subset, aligned with its indexes');
+    t.same([...subset.highs], some.map((k) => highs[k]), 'their high halves too');
   });
 }
 
@@ -61,9 +71,10 @@ t.test('concurrent calls get their own digests', async (t) => {
   const b = randomFile(t, 40 * MiB);
   const all = Array.from({ length: 640 }, (_, k) => k);
   const [da, db] = await Promise.all([digestChunks(new MappingWindows(a.mapping), all, 64 * 1024, 40 * MiB), digestChunks(new MappingWindows(b.mapping), all, 64 * 1024, 40 * MiB)]);
-  t.equal(da[639], digestOf(a.bytes.subarray(639 * 65536)));
-  t.equal(db[639], digestOf(b.bytes.subarray(639 * 65536)));
-  t.equal(da[100], digestOf(a.bytes.subarray(100 * 65536, 101 * 65536)));
+  t.equal(da.digests[639], digestOf(a.bytes.subarray(639 * 65536)));
+  t.equal(db.digests[639], digestOf(b.bytes.subarray(639 * 65536)));
+  t.equal(da.digests[100], digestOf(a.bytes.subarray(100 * 65536, 101 * 65536)));
+  t.equal(db.highs[100], highOf(b.bytes.subarray(100 * 65536, 101 * 65536)));
   t.comment(`${availableParallelism()} cores: ${availableParallelism() - 1} worker(s) besides this thread`);
 });
 
@@ -72,9 +83,10 @@ t.test('a large input is shared with the workers (a mapping made as a capture ma
   const posts = countPosts(t);
   const { mapping, bytes } = randomFile(t, 64 * MiB);
   const all = Array.from({ length: 1024 }, (_, k) => k);
-  const digests = await digestChunks(new MappingWindows(mapping), all, 64 * 1024, 64 * MiB);
+  const { digests, highs } = await digestChunks(new MappingWindows(mapping), all, 64 * 1024, 64 * MiB);
   t.ok(posts.count > 0, `${posts.count} share(s) posted to a worker`);
   t.equal(digests[1023], digestOf(bytes.subarray(1023 * 65536)), 'and the worker\'s share is right');
+  t.equal(highs[1023], highOf(bytes.subarray(1023 * 65536)), 'to 128 bits');
 });
 
 t.test('digestsInOrder: pieces in order while the caller works on each; a return() waits for the pieces in flight', async (t) => {
@@ -159,7 +171,7 @@ t.test('digestsInOrder leaves this thread a share of a small input', async (t) =
   const all = Array.from({ length: size / 65536 }, (_, k) => k);
   await digestChunks(new MappingWindows(mapping), all, 65536, size); // the pool started
   const posts = countPosts(t);
-  const digests = await digestChunks(new MappingWindows(mapping), all, 65536, size);
+  const { digests } = await digestChunks(new MappingWindows(mapping), all, 65536, size);
   t.equal(digests[47], digestOf(bytes.subarray(47 * 65536, 48 * 65536)), 'the digests');
   t.comment(`${posts.count} of 3 pieces posted to workers`);
   t.ok(posts.count >= 1 && posts.count < 3, 'a worker hashes some, this thread the others');
@@ -180,7 +192,7 @@ t.test('digestsInOrder withBlocks: a marked chunk comes with its blocks\' digest
     for await (const piece of digestsInOrder(new MappingWindows(mapping), all, 65536, size, withBlocks)) {
       for (let i = 0; i < piece.digests.length; i++, at++) {
         const chunk = bytes.subarray(at * 65536, (at + 1) * 65536);
-        if (piece.digests[i] !== xxh3.xxh64(chunk)) wrong++;
+        if (piece.digests[i] !== xxh3.xxh64(chunk) || piece.highs[i] !== highOf(chunk)) wrong++;
         if (withBlocks[at] === 0) continue;
         const expected = Array.from({ length: BLOCKS_PER_CHUNK }, (_, j) => xxh3.xxh64(chunk.subarray(j * 4096, (j + 1) * 4096)));
         if (piece.blocks === null) {
@@ -212,7 +224,7 @@ t.test('a worker itself hashes by address: its replies are digestOf\'s, with and
     let wrong = 0;
     for (let k = 0; k < n; k++) {
       const chunk = bytes.subarray(k * chunkSize, Math.min((k + 1) * chunkSize, size));
-      if (piece.digests[k] !== digestOf(chunk)) wrong++;
+      if (piece.digests[k] !== digestOf(chunk) || piece.highs[k] !== highOf(chunk)) wrong++;
       if (marks?.[k] !== 1) continue;
       const expected = new BigUint64Array(BLOCKS_PER_CHUNK);
       blockDigestsOf(chunk, expected);

@@ -5,7 +5,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { createRequire } from 'node:module';
-import { xxh3, xxh3Blocks, xxh3Library } from '../../src/sys/index.js';
+import { XXH3_LONG_INPUT, xxh3, xxh3Blocks, xxh3Library, xxh3Wide } from '../../src/sys/index.js';
 
 const { XXHash3 } = createRequire(import.meta.url)('xxhash-addon') as { XXHash3: { hash(data: Uint8Array): Buffer } };
 
@@ -18,6 +18,7 @@ t.test('the C function is bound where the addon ships a binary', async (t) => {
   t.ok(library, 'bound');
   // x64: the runtime dispatch to the CPU's vector instructions, not the build-time baseline.
   t.equal(library?.symbol, process.arch === 'x64' ? 'XXH3_64bits_dispatch' : 'XXH3_64bits');
+  t.equal(library?.symbol128, process.arch === 'x64' ? 'XXH3_128bits_dispatch' : 'XXH3_128bits', 'and XXH3-128 of the same build');
   t.match(library?.path ?? '', /xxhash-addon\/.*\.node$/, "the addon's own binary");
 });
 
@@ -73,4 +74,30 @@ t.test('xxh3Blocks: each block as xxh3 of its bytes, the last one short, at any 
   const out = new BigUint64Array(3);
   xxh3Blocks(small, 4, out);
   t.same([...out], [xxh3(small.subarray(0, 4)), xxh3(small.subarray(4, 8)), xxh3(small.subarray(8))]);
+});
+
+t.test('xxh3Wide: XXH3-64 and the high half of XXH3-128, as another binding computes them, at any offset and length', async (t) => {
+  // The reference is @node-rs/xxhash, not the library under test.
+  const oracle = createRequire(import.meta.url)('@node-rs/xxhash').xxh3 as { xxh64(input: Uint8Array): bigint; xxh128(input: Uint8Array): bigint };
+  const buffer = new Uint8Array(140_000);
+  for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 2654435761) >>> 24;
+  const lengths = [0, 1, 16, 17, 128, 129, XXH3_LONG_INPUT, XXH3_LONG_INPUT + 1, 4096, 65536, 65536 + 7];
+  let wrong = 0;
+  const check = (bytes: Uint8Array): void => {
+    const [low, high] = xxh3Wide(bytes);
+    if (low !== oracle.xxh64(bytes) || high !== oracle.xxh128(bytes) >> 64n) wrong++;
+  };
+  for (const n of lengths) check(buffer.subarray(3, 3 + n));
+  fc.assert(fc.property(fc.nat({ max: 70_000 }), fc.nat({ max: 70_000 }), (at, n) => check(buffer.subarray(at, at + n))), { numRuns: 300 });
+  t.equal(wrong, 0, 'every digest as the reference computes it');
+});
+
+t.test('over XXH3_LONG_INPUT bytes, XXH3-128\'s low half is XXH3-64 (the image checksum takes it from there)', async (t) => {
+  const oracle = createRequire(import.meta.url)('@node-rs/xxhash').xxh3 as { xxh64(input: Uint8Array): bigint; xxh128(input: Uint8Array): bigint };
+  const bytes = new Uint8Array(70_000).map((_, i) => (i * 7919) & 0xff);
+  const mask = (1n << 64n) - 1n;
+  let differ = 0;
+  for (let n = XXH3_LONG_INPUT + 1; n < bytes.length; n += 997) if ((oracle.xxh128(bytes.subarray(0, n)) & mask) !== oracle.xxh64(bytes.subarray(0, n))) differ++;
+  t.equal(differ, 0, 'equal for every length tried above it');
+  t.not(oracle.xxh128(bytes.subarray(0, XXH3_LONG_INPUT)) & mask, oracle.xxh64(bytes.subarray(0, XXH3_LONG_INPUT)), 'and not at it: the constant is where the paths part');
 });
