@@ -9,6 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import type { Test } from 'tap';
 import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
+import type { CliCommand } from '../../src/cli/command.js';
 
 export interface CliResult {
   readonly code: number;
@@ -120,3 +121,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     t.notOk(isOneLineError('shm-host: internal error: x\n'));
   });
 }
+
+/** Every subcommand's definition, by name, loaded on demand: for tests that go through each one's options. */
+export const SUBCOMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
+  run: async () => (await import('../../src/cli/run.js')).runCommand,
+  list: async () => (await import('../../src/cli/list.js')).listCommand,
+  show: async () => (await import('../../src/cli/show.js')).showCommand,
+  verify: async () => (await import('../../src/cli/verify.js')).verifyCommand,
+  cat: async () => (await import('../../src/cli/cat.js')).catCommand,
+  export: async () => (await import('../../src/cli/export.js')).exportCommand,
+  import: async () => (await import('../../src/cli/import.js')).importCommand,
+  prune: async () => (await import('../../src/cli/prune.js')).pruneCommand,
+  restore: async () => (await import('../../src/cli/restore.js')).restoreCommand,
+  status: async () => (await import('../../src/cli/status.js')).statusCommand,
+  snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
+};

@@ -5,21 +5,9 @@
 import t from 'tap';
 import yargs from 'yargs';
 import type { CliCommand } from '../../src/cli/command.js';
-import { runCli } from './harness.js';
+import { SUBCOMMANDS, runCli } from './harness.js';
 
-const COMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
-  run: async () => (await import('../../src/cli/run.js')).runCommand,
-  list: async () => (await import('../../src/cli/list.js')).listCommand,
-  show: async () => (await import('../../src/cli/show.js')).showCommand,
-  verify: async () => (await import('../../src/cli/verify.js')).verifyCommand,
-  cat: async () => (await import('../../src/cli/cat.js')).catCommand,
-  export: async () => (await import('../../src/cli/export.js')).exportCommand,
-  import: async () => (await import('../../src/cli/import.js')).importCommand,
-  prune: async () => (await import('../../src/cli/prune.js')).pruneCommand,
-  restore: async () => (await import('../../src/cli/restore.js')).restoreCommand,
-  status: async () => (await import('../../src/cli/status.js')).statusCommand,
-  snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
-};
+const COMMANDS = SUBCOMMANDS;
 
 /** Each option (and positional) of `command` with a default, and how --help must show it. */
 function defaults(command: CliCommand<any>): Map<string, string> {

@@ -10,21 +10,9 @@ import yargs from 'yargs';
 import type { CliCommand } from '../../src/cli/command.js';
 import { STORE_BOUNDS, interpretRunOptions, type RawRunOptions } from '../../src/cli/run-options.js';
 import { MAX_CHAIN_LIMITS, MIN_KEEP } from '../../src/store/index.js';
-import { isOneLineError, runCli } from './harness.js';
+import { SUBCOMMANDS, isOneLineError, runCli } from './harness.js';
 
-const COMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
-  run: async () => (await import('../../src/cli/run.js')).runCommand,
-  list: async () => (await import('../../src/cli/list.js')).listCommand,
-  show: async () => (await import('../../src/cli/show.js')).showCommand,
-  verify: async () => (await import('../../src/cli/verify.js')).verifyCommand,
-  cat: async () => (await import('../../src/cli/cat.js')).catCommand,
-  export: async () => (await import('../../src/cli/export.js')).exportCommand,
-  import: async () => (await import('../../src/cli/import.js')).importCommand,
-  prune: async () => (await import('../../src/cli/prune.js')).pruneCommand,
-  restore: async () => (await import('../../src/cli/restore.js')).restoreCommand,
-  status: async () => (await import('../../src/cli/status.js')).statusCommand,
-  snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
-};
+const COMMANDS = SUBCOMMANDS;
 
 /**
  * A bounded option: what it takes (a whole number, a fraction, a size or a

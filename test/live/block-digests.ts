@@ -42,16 +42,21 @@ function countingReads(): { sfs: StoreFs; reads: () => number; manifestReads: ()
   return { sfs, reads: () => reads, manifestReads: () => manifestsRead.length, manifestsRead };
 }
 
+/** A store (keep 5, chains of up to 10 deltas, through `sfs`) in a scratch directory, and an 8 MiB live file whose tail is random bytes. */
+async function randomTail(t: Parameters<typeof scratchDir>[0], sfs: StoreFs = realStoreFs): Promise<{ store: SnapshotStore; fd: number; state: ReturnType<typeof liveFile>['state']; size: number; tailBase: number }> {
+  const store = await SnapshotStore.open(scratchDir(t, 'block-digests'), { keep: 5, chain: { maxChain: 10 }, fs: sfs });
+  t.teardown(() => store.close());
+  const size = 8 * MiB;
+  const { fd, state } = liveFile(t, size, 64, 65536);
+  const tailBase = state.layout.tailBase;
+  writeSync(fd, randomFillSync(Buffer.alloc(size - tailBase)), 0, size - tailBase, tailBase);
+  return { store, fd, state, size, tailBase };
+}
+
 for (const grow of [false, true]) {
   t.test(`a delta whose parent's block digests are known reads none of the parent's data${grow ? ', the file grown since' : ''}, and restores exactly`, async (t) => {
-    const dir = scratchDir(t, 'block-digests');
     const { sfs, reads, manifestReads, manifestsRead } = countingReads();
-    const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 }, fs: sfs });
-    t.teardown(() => store.close());
-    const size = 8 * MiB;
-    const { fd, state } = liveFile(t, size, 64, 65536);
-    const tailBase = state.layout.tailBase;
-    writeSync(fd, randomFillSync(Buffer.alloc(size - tailBase)), 0, size - tailBase, tailBase);
+    const { store, fd, state, size, tailBase } = await randomTail(t, sfs);
     state.commit(new TextEncoder().encode('one'));
     const full = (await capture(fd, store, 'request')).generation;
     t.equal(full.manifest.kind, 'full');
@@ -286,13 +291,7 @@ t.test('property: pages changed and changed back, growth to sizes off the block 
 });
 
 t.test('a chunk is inherited only when all 128 bits of its digest equal the parent\'s: a collision of the low 64 bits alone is written', async (t) => {
-  const dir = scratchDir(t, 'block-digests');
-  const store = await SnapshotStore.open(dir, { keep: 5, chain: { maxChain: 10 } });
-  t.teardown(() => store.close());
-  const size = 8 * MiB;
-  const { fd, state } = liveFile(t, size, 64, 65536);
-  const tailBase = state.layout.tailBase;
-  writeSync(fd, randomFillSync(Buffer.alloc(size - tailBase)), 0, size - tailBase, tailBase);
+  const { store, fd, state, size, tailBase } = await randomTail(t);
   state.commit(new TextEncoder().encode('one'));
   await capture(fd, store, 'request');
   state.commit(new TextEncoder().encode('two'));
