@@ -136,3 +136,20 @@ export const SUBCOMMANDS: Record<string, () => Promise<CliCommand<any>>> = {
   status: async () => (await import('../../src/cli/status.js')).statusCommand,
   snapshot: async () => (await import('../../src/cli/snapshot.js')).snapshotCommand,
 };
+
+/**
+ * The text `--help` output gives option `name` (or, with `positional`, the
+ * option or positional `name`), its wrapped lines joined, blanks squeezed;
+ * '' when it has no entry.
+ */
+export function helpEntry(help: string, name: string, positional = false): string {
+  const lines = help.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s+${positional ? '((-\\w, )?--)?' : '(-\\w, )?--'}${name}\\s`).test(l));
+  if (at < 0) return '';
+  const own = [lines[at]!];
+  for (const l of lines.slice(at + 1)) {
+    if (/^\s+(-\w, )?--\w/.test(l) || l.trim() === '') break;
+    own.push(l);
+  }
+  return own.join(' ').replace(/\s+/g, ' ');
+}

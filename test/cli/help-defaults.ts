@@ -5,7 +5,7 @@
 import t from 'tap';
 import yargs from 'yargs';
 import type { CliCommand } from '../../src/cli/command.js';
-import { SUBCOMMANDS, runCli } from './harness.js';
+import { SUBCOMMANDS, helpEntry, runCli } from './harness.js';
 
 const COMMANDS = SUBCOMMANDS;
 
@@ -21,19 +21,6 @@ function defaults(command: CliCommand<any>): Map<string, string> {
   return shown;
 }
 
-/** The text --help gives the option or positional `name`, its wrapped lines joined. */
-function entryOf(help: string, name: string): string {
-  const lines = help.split('\n');
-  const at = lines.findIndex((l) => new RegExp(`^\\s+((-\\w, )?--)?${name}\\s`).test(l));
-  if (at < 0) return '';
-  const own = [lines[at]!];
-  for (const l of lines.slice(at + 1)) {
-    if (/^\s+(-\w, )?--\w/.test(l) || l.trim() === '') break;
-    own.push(l);
-  }
-  return own.join(' ').replace(/\s+/g, ' ');
-}
-
 t.test('every default of every subcommand reads [default: X], unquoted, and only there', async (t) => {
   for (const [name, load] of Object.entries(COMMANDS)) {
     const help = (await runCli([name, '--help'])).out;
@@ -41,7 +28,7 @@ t.test('every default of every subcommand reads [default: X], unquoted, and only
     const shown = defaults(await load());
     t.ok(shown.has('dir'), `${name}: its defaults were found (${[...shown.keys()].join(', ')})`);
     for (const [option, text] of shown) {
-      const entry = entryOf(help, option);
+      const entry = helpEntry(help, option, true);
       t.ok(entry.includes(`[default: ${text}]`), `${name} --${option}: [default: ${text}] (${entry})`);
       t.notMatch(entry.replace(/\[default: [^\]]*\]/, ''), /\bdefault\b(?! chain)/i, `${name} --${option}: no default stated in its description`);
     }
@@ -49,7 +36,7 @@ t.test('every default of every subcommand reads [default: X], unquoted, and only
   // The program's own help is run's.
   const program = (await runCli(['--help'])).out;
   t.notMatch(program, /\[default: "/, 'shm-host --help quotes no default');
-  t.match(entryOf(program, 'max-chain-ratio'), /\[default: 0\.25\]/);
+  t.match(helpEntry(program, 'max-chain-ratio', true), /\[default: 0\.25\]/);
 });
 
 t.test('an option without a default of its own states none in its description either', async (t) => {
@@ -58,7 +45,7 @@ t.test('an option without a default of its own states none in its description ei
     const shown = defaults(await load());
     const options = [...help.matchAll(/^\s+(?:-\w, )?--([\w-]+)\s/gm)].map((m) => m[1]!).filter((o) => !shown.has(o) && o !== 'help' && o !== 'version');
     for (const option of options) {
-      t.notMatch(entryOf(help, option), /\bdefault\b(?! chain)/i, `${name} --${option}: says no default outside [default: ...]`);
+      t.notMatch(helpEntry(help, option, true), /\bdefault\b(?! chain)/i, `${name} --${option}: says no default outside [default: ...]`);
     }
   }
 });

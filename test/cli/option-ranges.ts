@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import type { CliCommand } from '../../src/cli/command.js';
 import { STORE_BOUNDS, interpretRunOptions, type RawRunOptions } from '../../src/cli/run-options.js';
 import { MAX_CHAIN_LIMITS, MIN_KEEP } from '../../src/store/index.js';
-import { SUBCOMMANDS, isOneLineError, runCli } from './harness.js';
+import { SUBCOMMANDS, helpEntry, isOneLineError, runCli } from './harness.js';
 
 const COMMANDS = SUBCOMMANDS;
 
@@ -76,19 +76,6 @@ function valueOptions(command: CliCommand<any>): string[] {
   return parser.getOptions().string.filter((name) => name.length > 1 && !/[A-Z]/.test(name) && !positionals.has(name));
 }
 
-/** The text --help gives `--option`, its wrapped lines joined. */
-function helpOf(help: string, option: string): string {
-  const lines = help.split('\n');
-  const at = lines.findIndex((l) => new RegExp(`^\\s+(-\\w, )?--${option}\\s`).test(l));
-  if (at < 0) return '';
-  const own = [lines[at]!];
-  for (const l of lines.slice(at + 1)) {
-    if (/^\s+(-\w, )?--\w/.test(l) || l.trim() === '') break;
-    own.push(l);
-  }
-  return own.join(' ').replace(/\s+/g, ' ');
-}
-
 t.test('every value option is a bounded number whose --help states its range, or no number at all', async (t) => {
   for (const [name, load] of Object.entries(COMMANDS)) {
     const help = (await runCli([name, '--help'])).out;
@@ -98,7 +85,7 @@ t.test('every value option is a bounded number whose --help states its range, or
         t.ok(NOT_NUMBERS.has(option), `${name} --${option}: listed here, with its range or as no number`);
         continue;
       }
-      t.match(helpOf(help, option), bounded.range, `${name} --${option}: --help states ${bounded.range.source}`);
+      t.match(helpEntry(help, option), bounded.range, `${name} --${option}: --help states ${bounded.range.source}`);
     }
   }
 });
