@@ -25,7 +25,8 @@
 // depends only on the image's bytes, never on where its holes are, so it can
 // be recomputed from the image file alone: by verify, or on a copy exported
 // elsewhere that lost its holes. Chunks also let a delta capture compare
-// each chunk's digest with its parent's, and inherit the unchanged ones.
+// each chunk with its parent's, and inherit the unchanged ones: by 128 bits,
+// this digest and the high half of XXH3-128 (wide-digest.ts).
 import { xxh3 } from '../sys/index.js';
 import { runsDigest, runsWideDigest } from './runs-digest.js';
 import { wideDigestOf, zeroWide } from './wide-digest.js';
@@ -105,10 +106,16 @@ export class ChunkDigests {
   /** The high halves of the chunks' 128-bit digests (wide-digest.ts), where #set is WIDE. */
   readonly #high: BigUint64Array;
   readonly #set: Uint8Array;
-  readonly #wide: boolean;
+  /** Whether chunks are hashed to 128 bits too (the constructor's `wide`). */
+  readonly wide: boolean;
   #remaining: number;
 
-  /** `wide`: hash whole chunks and zero chunks to 128 bits (high()), for a delta to compare with; a capture's and a restore's are. */
+  /**
+   * `wide`: every chunk hashed here (set, setRuns, setRange) gets the high
+   * half of its 128-bit digest too (high()), for a delta to compare with; a
+   * capture's and a restore's are. A narrow one drops the high halves
+   * setDigest() is given.
+   */
   constructor(size: number, chunkSize = CHUNK_SIZE, wide = false) {
     this.size = size;
     this.chunkSize = chunkSize;
@@ -116,7 +123,7 @@ export class ChunkDigests {
     this.#digests = new BigUint64Array(n);
     this.#high = new BigUint64Array(wide ? n : 0);
     this.#set = new Uint8Array(n);
-    this.#wide = wide;
+    this.wide = wide;
     this.#remaining = n;
   }
 
@@ -131,7 +138,7 @@ export class ChunkDigests {
 
   /** Records chunk `index` of `length` bytes, `bytes` (null: zeros), to 128 bits when wide. */
   #whole(index: number, bytes: Uint8Array | null, length: number): void {
-    if (!this.#wide) this.#record(index, bytes === null ? zeroDigest(length) : digestOf(bytes));
+    if (!this.wide) this.#record(index, bytes === null ? zeroDigest(length) : digestOf(bytes));
     else this.#record(index, ...(bytes === null ? zeroWide(length) : wideDigestOf(bytes)));
   }
 
@@ -144,7 +151,7 @@ export class ChunkDigests {
    */
   setRuns(index: number, view: Uint8Array, runs: ReadonlyArray<readonly [number, number]>, base = 0): void {
     const { start, end } = chunkRange(index, this.size, this.chunkSize);
-    if (this.#wide) this.#record(index, ...runsWideDigest(view, start, end, runs, base));
+    if (this.wide) this.#record(index, ...runsWideDigest(view, start, end, runs, base));
     else this.#record(index, runsDigest(view, start, end, runs, base));
   }
 
@@ -186,7 +193,7 @@ export class ChunkDigests {
     return this.#set[index] !== 0 ? this.#digests[index] : undefined;
   }
 
-  /** The high half of chunk `index`'s 128-bit digest, where it was recorded (whole and zero chunks of a wide ChunkDigests), else undefined. */
+  /** The high half of chunk `index`'s 128-bit digest where it was recorded (a wide ChunkDigests: every chunk hashed here, and setDigest() given one), else undefined. */
   high(index: number): bigint | undefined {
     return this.#set[index] === WIDE ? this.#high[index] : undefined;
   }
@@ -199,7 +206,7 @@ export class ChunkDigests {
   #record(index: number, digest: bigint, high?: bigint): void {
     this.#digests[index] = digest;
     if (this.#set[index] === 0) this.#remaining -= 1;
-    this.#set[index] = high !== undefined && this.#wide ? WIDE : 1;
+    this.#set[index] = high !== undefined && this.wide ? WIDE : 1;
     if (this.#set[index] === WIDE) this.#high[index] = high!;
   }
 

@@ -3,9 +3,10 @@
 // A delta inherits a chunk from its parent when the chunk's digest equals
 // the parent's; a change whose digest collides with the old bytes' would
 // be lost without a trace (the image checksum is folded from the same
-// digests). So the comparison takes 128 bits: XXH3-128, whose low half is
-// XXH3-64 (the checksum's chunk digest) over 240 bytes, so one call gives
-// both (sys/xxh3.ts). A 4 KiB block of a changed chunk is still told by
+// digests). So the comparison takes 128 bits: the chunk's XXH3-64 (its
+// checksum digest) and the high half of its XXH3-128. Over 240 bytes the
+// two are XXH3-128 itself, whose low half is XXH3-64: one call gives both
+// (sys/xxh3.ts). A 4 KiB block of a changed chunk is still told by
 // its XXH3-64 alone: a block a collision left out makes the chunk's bytes
 // differ from the digest recorded for them, which the checksum catches.
 import { xxh3Wide } from '../sys/index.js';

@@ -7,9 +7,10 @@
 // Change detection needs no help from the child. Each 64 KiB chunk of the
 // tail (IMAGE_CHUNK_SIZE, the image checksum's chunk) is hashed straight
 // from a mapping of the live file, without a copy and on every core
-// (parallel-digests.ts), and compared with the
-// parent's digest of the same chunk: equal, the chunk is the parent's and
-// costs nothing more. Otherwise the chunk is copied out, hashed again in the
+// (parallel-digests.ts), and compared with the parent's 128-bit digest of
+// the same chunk (format/wide-digest.ts): equal, the chunk is the parent's
+// and costs nothing more. Otherwise (or where the parent's high half is
+// not known) the chunk is copied out, hashed again in the
 // copy (the child may write it meanwhile: the digest kept must be that of
 // the bytes stored), and changed-chunk.ts writes the copy's 4 KiB blocks
 // that differ from the parent's: compared with the parent's block digests

@@ -60,7 +60,7 @@ parentPort.on('message', (m) => {
       const w = k * WINDOW;
       const view = (views.byWindow[k] ??= new Uint8Array(koffi.view(m.address + BigInt(w), Math.min(WINDOW, m.length - w))));
       if (!m.withBlocks || m.withBlocks[i] === 0) {
-        // A view is only made of, never read, where the C functions bound.
+        // Where XXH3-128 bound, the view gives the length (and the bytes of a short chunk) only.
         wide(base + a, view.subarray(a - w, b - w), out, highs, i);
         continue;
       }

@@ -21,13 +21,14 @@ export class DeltaTip {
   /**
    * Keeps `generation` as the parent to be, with its chunk digests and its
    * block digests (null, or a table of another size: none known); chunk
-   * digests of another chunk size or checksum algorithm forget it instead.
+   * digests of another chunk size or checksum algorithm, or not wide (no
+   * 128-bit digests to compare chunks by), forget it instead.
    * Its chain is `chain` when given (resolveChain()'s, generation first);
    * else known for a full generation, and for a delta written against the
    * parent kept until now (that parent's chain and itself).
    */
   remember(generation: Generation, digests: ChunkDigests, blocks: BlockDigests | null = null, chain: readonly Generation[] | null = null): void {
-    const usable = digests.chunkSize === IMAGE_CHUNK_SIZE && generation.manifest.checksum.algorithm === IMAGE_CHECKSUM_ALGORITHM
+    const usable = digests.chunkSize === IMAGE_CHUNK_SIZE && digests.wide && generation.manifest.checksum.algorithm === IMAGE_CHECKSUM_ALGORITHM
       && digests.size === generation.manifest.imageSize;
     const before = this.#tip;
     let known = chain !== null && chain[0] === generation ? chain : null;

@@ -42,8 +42,8 @@ const SYMBOLS = [['XXH3_64bits_dispatch', 'XXH3_128bits_dispatch'], ['XXH3_64bit
 /**
  * Inputs longer than this take xxHash's long-input path, which ends XXH3-64
  * and XXH3-128's low half with the same merge of the same accumulators: the
- * two are equal there (xxhash.h, XXH3_hashLong_64b_internal and
- * XXH3_hashLong_128b_internal; test/sys/xxh3.ts holds it). Below, they differ.
+ * two are equal there (xxhash.h: XXH3_finalizeLong_128b's low64 is
+ * XXH3_finalizeLong_64b; test/sys/xxh3.ts holds it). At or below, they differ.
  */
 export const XXH3_LONG_INPUT = 240;
 
@@ -91,16 +91,18 @@ function load(): NonNullable<typeof loaded> {
       // Not exported by this build: the next one.
     }
   }
-  if (loaded.library !== null) {
-    const symbol128 = SYMBOLS.find(([symbol]) => symbol === loaded!.library!.symbol)![1];
+  // XXH3-128 of the same build first (the 64-bit one's pair), then the other.
+  const pairs = SYMBOLS.filter(([symbol]) => symbol === loaded!.library?.symbol).concat(SYMBOLS.filter(([symbol]) => symbol !== loaded!.library?.symbol));
+  for (const [, symbol128] of loaded.library === null ? [] : pairs) {
     try {
       const wide = lib.func(symbol128, XXH128_HASH, ['uintptr_t', 'size_t']) as WideByAddress;
       const got = wide(Number(koffi.address(probe)), probe.length);
       if (BigInt(got.high64) === expected128.readBigUInt64BE(0) && BigInt(got.low64) === expected128.readBigUInt64BE(8)) {
-        loaded = { ...loaded, library: { ...loaded.library, symbol128 }, wideByAddress: wide };
+        loaded = { ...loaded, library: { ...loaded.library!, symbol128 }, wideByAddress: wide };
+        break;
       }
     } catch {
-      // Not exported by this build: the addon's own XXH3-128.
+      // Not exported by this build: the next, else the addon's own XXH3-128.
     }
   }
   return loaded;

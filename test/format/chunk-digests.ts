@@ -4,6 +4,7 @@
 // make every existing directory fail verification. XXH3-64 of "" and of
 // "abc" are the xxHash project's published test values.
 import t from 'tap';
+import { createRequire } from 'node:module';
 import { BLOCK_SIZE, CHUNK_SIZE, ChunkDigests, IMAGE_CHUNK_SIZE, digestOf, zeroDigest } from '../../src/format/index.js';
 
 /** A fixed, non-repeating byte pattern. */
@@ -37,5 +38,39 @@ t.test('image checksums of every chunk size, from data runs (holes) and from who
     const dense = new ChunkDigests(size, chunkSize);
     for (let i = 0; i < dense.count; i++) dense.set(i, image.subarray(i * chunkSize, Math.min((i + 1) * chunkSize, size)));
     t.equal(dense.value(), value, `${chunkSize}-byte chunks, hashed whole`);
+    // Wide (128-bit halves kept too): the same checksum.
+    const wide = new ChunkDigests(size, chunkSize, true);
+    wide.setRange(0, size, image, runs);
+    t.equal(wide.value(), value, `${chunkSize}-byte chunks, wide`);
   }
+});
+
+t.test('a wide ChunkDigests keeps each chunk\'s XXH3-128 high half beside its digest, however it was hashed', async (t) => {
+  // The reference is another binding of XXH3 (seed 0), not the code under test.
+  const oracle = createRequire(import.meta.url)('@node-rs/xxhash').xxh3 as { xxh64(input: Uint8Array): bigint; xxh128(input: Uint8Array): bigint };
+  const size = 5 * IMAGE_CHUNK_SIZE + 200; // a last chunk short of the 240 bytes where XXH3-128's low half is XXH3-64
+  const image = new Uint8Array(size);
+  image.set(pattern(IMAGE_CHUNK_SIZE), IMAGE_CHUNK_SIZE); // chunk 1: all data
+  image.set(pattern(1000), 3 * IMAGE_CHUNK_SIZE + 5000); // chunk 3: partly data
+  image.set(pattern(150), 5 * IMAGE_CHUNK_SIZE + 20); // chunk 5 (200 bytes): partly data
+  const runs: Array<[number, number]> = [[IMAGE_CHUNK_SIZE, 2 * IMAGE_CHUNK_SIZE], [3 * IMAGE_CHUNK_SIZE + 5000, 3 * IMAGE_CHUNK_SIZE + 6000], [5 * IMAGE_CHUNK_SIZE + 20, 5 * IMAGE_CHUNK_SIZE + 170]];
+  const chunk = (k: number): Uint8Array => image.subarray(k * IMAGE_CHUNK_SIZE, Math.min((k + 1) * IMAGE_CHUNK_SIZE, size));
+  const viaRange = new ChunkDigests(size, IMAGE_CHUNK_SIZE, true);
+  viaRange.setRange(0, size, image, runs);
+  const viaSet = new ChunkDigests(size, IMAGE_CHUNK_SIZE, true);
+  for (let k = 0; k < viaSet.count; k++) viaSet.set(k, chunk(k));
+  for (const [how, d] of [['setRange (holes, whole and partly-data chunks)', viaRange], ['set', viaSet]] as const) {
+    const wrong = [...Array(d.count).keys()].filter((k) => d.get(k) !== oracle.xxh64(chunk(k)) || d.high(k) !== oracle.xxh128(chunk(k)) >> 64n);
+    t.same(wrong, [], `${how}: every chunk's digest and high half`);
+  }
+  viaSet.setDigest(2, 7n);
+  t.equal(viaSet.get(2), 7n);
+  t.equal(viaSet.high(2), undefined, 'a digest set without its high half has none (not the old one)');
+  viaSet.setDigest(2, 7n, 9n);
+  t.equal(viaSet.high(2), 9n, 'and with one, that one');
+  const narrow = new ChunkDigests(size, IMAGE_CHUNK_SIZE);
+  narrow.set(1, chunk(1));
+  narrow.setDigest(2, 7n, 9n);
+  t.equal(narrow.wide, false);
+  t.same([narrow.high(1), narrow.high(2)], [undefined, undefined], 'a narrow one keeps no high halves');
 });

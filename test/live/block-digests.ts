@@ -315,3 +315,22 @@ t.test('a chunk is inherited only when all 128 bits of its digest equal the pare
   await restoreImage(result.generation, out, 0, store);
   t.ok(bytesAt(out, k * 65536, 65536).equals(bytesAt(fd, k * 65536, 65536)), 'the changed chunk restores as written, not as the parent\'s');
 });
+
+t.test('a restore, of a full generation or a delta, leaves the store every chunk\'s 128-bit digest: the next delta compares by them', async (t) => {
+  const { store, fd, state, size, tailBase } = await randomTail(t);
+  state.commit(new TextEncoder().encode('one'));
+  const full = (await capture(fd, store, 'request')).generation;
+  writeSync(fd, randomFillSync(Buffer.alloc(4096)), 0, 4096, tailBase + 300 * 4096);
+  state.commit(new TextEncoder().encode('two'));
+  const delta = (await capture(fd, store, 'request')).generation;
+  t.equal(delta.manifest.kind, 'delta');
+  for (const g of [full, delta]) {
+    const out = memfdCreate('block-digests-restored');
+    t.teardown(() => closeSync(out));
+    await restoreImage(g, out, 0, store);
+    const parent = store.deltaParent(size);
+    t.equal(parent?.generation.sequence, g.sequence, `generation ${g.sequence} (${g.manifest.kind}) is the next delta's parent`);
+    const missing = [...Array(parent!.digests.count).keys()].filter((k) => parent!.digests.high(k) === undefined);
+    t.same(missing, [], 'every chunk\'s high half known');
+  }
+});

@@ -21,7 +21,7 @@ t.test('nothing remembered: a full generation', async (t) => {
 t.test('the remembered generation, for an image of its size or larger', async (t) => {
   const tip = new DeltaTip();
   const g = generation();
-  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
+  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE, true);
   tip.remember(g, digests);
   t.same(tip.parentFor(SIZE, limits), { generation: g, digests, blocks: null, chain: null });
   const blocks = new BlockDigests(SIZE);
@@ -40,15 +40,17 @@ t.test('digests it cannot compare with are forgotten at once', async (t) => {
   const tip = new DeltaTip();
   tip.remember(generation(), new ChunkDigests(SIZE, 1 << 20));
   t.equal(tip.parentFor(SIZE, limits), null, 'another chunk size');
-  tip.remember(generation({ links: 0, bytes: 0 }, CHECKSUM_ALGORITHM), new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE));
+  tip.remember(generation({ links: 0, bytes: 0 }, CHECKSUM_ALGORITHM), new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE, true));
   t.equal(tip.parentFor(SIZE, limits), null, 'a manifest of an older checksum');
-  tip.remember(generation(), new ChunkDigests(SIZE * 2, IMAGE_CHUNK_SIZE));
+  tip.remember(generation(), new ChunkDigests(SIZE * 2, IMAGE_CHUNK_SIZE, true));
   t.equal(tip.parentFor(SIZE, limits), null, 'digests of another image size');
+  tip.remember(generation(), new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE));
+  t.equal(tip.parentFor(SIZE, limits), null, 'digests without their 128-bit halves (not wide)');
 });
 
 t.test('the chain limits: links and the deltas\' bytes against the image', async (t) => {
   const tip = new DeltaTip();
-  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
+  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE, true);
   tip.remember(generation({ links: 9, bytes: 0 }), digests);
   t.ok(tip.parentFor(SIZE, limits), 'the 10th delta is allowed');
   tip.remember(generation({ links: 10, bytes: 0 }), digests);
@@ -63,7 +65,7 @@ t.test('the chain limits: links and the deltas\' bytes against the image', async
 });
 
 t.test('the chain is known: a full generation\'s, a delta\'s written against the tip, or one given (a restore\'s)', async (t) => {
-  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE);
+  const digests = new ChunkDigests(SIZE, IMAGE_CHUNK_SIZE, true);
   const link = (sequence: number, parent: number | null): Generation => ({
     sequence, imagePath: `/d/gen-${sequence}`, manifestPath: `/d/gen-${sequence}.json`,
     manifest: { kind: parent === null ? 'full' : 'delta', parent, imageSize: SIZE, chain: { links: 0, bytes: 0 }, checksum: { algorithm: IMAGE_CHECKSUM_ALGORITHM, value: '0' } },
