@@ -1,7 +1,7 @@
 // The JSON shapes the inspection commands print (documented in docs/CLI.md).
 // Stream offsets and extension words are decimal strings: they can pass 2^53.
-import { MAGIC, type Slot } from '../format/index.js';
-import { IMAGE_CHUNK_SIZE, type ImageFile, type ImageInfo, type Manifest } from '../store/index.js';
+import { MAGIC, headEnd, type Slot } from '../format/index.js';
+import type { ImageFile, ImageInfo, Manifest } from '../store/index.js';
 
 /**
  * A delta generation's blocks, for show: of the `image` blocks of
@@ -42,13 +42,13 @@ export function deltaBlocks(m: Manifest, image: ImageFile, tailBase: number | nu
   const blocks = Math.ceil(m.imageSize / blockSize);
   const pastParentEnd = image.pastParentEnd ?? 0;
   const counts = { blockSize, image: blocks, held, stored, zeros: held - stored, fromParent: blocks - held - pastParentEnd, pastParentEnd };
-  // The head as the writer draws it (src/live/blocks.ts headEnd()).
-  const headEnd = tailBase === null ? null : Math.min(m.imageSize, Math.ceil(tailBase / IMAGE_CHUNK_SIZE) * IMAGE_CHUNK_SIZE);
-  const own = headEnd === null ? null : image.ownBlocksBelow(Math.ceil(headEnd / blockSize));
-  if (headEnd === null || own === null) return { ...counts, head: null, tail: null };
+  // The head as the writer draws it.
+  const head = tailBase === null ? null : headEnd(tailBase, m.imageSize);
+  const own = head === null ? null : image.ownBlocksBelow(Math.ceil(head / blockSize));
+  if (head === null || own === null) return { ...counts, head: null, tail: null };
   return {
     ...counts,
-    head: { blocks: Math.ceil(headEnd / blockSize), held: own.held, stored: own.stored, zeros: own.held - own.stored },
+    head: { blocks: Math.ceil(head / blockSize), held: own.held, stored: own.stored, zeros: own.held - own.stored },
     tail: { changed: held - own.held, stored: stored - own.stored, zeros: held - own.held - (stored - own.stored) },
   };
 }

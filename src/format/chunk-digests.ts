@@ -85,6 +85,16 @@ export function zeroDigest(length: number): bigint {
   return d;
 }
 
+/**
+ * Where a capture's head ends in an image of `size` bytes whose rings end
+ * at `tailBase`: the first IMAGE_CHUNK_SIZE boundary at or after it, or the
+ * image's end. A host's delta holds every block below it (docs/FORMAT.md,
+ * "Delta file"); show tells those apart from the tail's changed blocks.
+ */
+export function headEnd(tailBase: number, size: number): number {
+  return Math.min(size, Math.ceil(tailBase / IMAGE_CHUNK_SIZE) * IMAGE_CHUNK_SIZE);
+}
+
 /** Byte range [start, end) of chunk `index` in an image of `size` bytes. */
 export function chunkRange(index: number, size: number, chunkSize = CHUNK_SIZE): { start: number; end: number } {
   const start = index * chunkSize;

@@ -9,7 +9,7 @@ export {
 } from './slots.js';
 export { readExtension, writeExtension, readReplicated, writeReplicated, type Extension, type ReplicatedWords } from './extension.js';
 export { BlockDigests, BLOCKS_PER_CHUNK, blockDigestsOf } from './block-digests.js';
-export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, IMAGE_CHECKSUM_ALGORITHM, ChunkDigests, chunkRange, chunkSizeOf, digestOf, zeroDigest } from './chunk-digests.js';
+export { CHECKSUM_ALGORITHM, CHUNK_SIZE, BLOCK_SIZE, BLOCK_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, IMAGE_CHECKSUM_ALGORITHM, ChunkDigests, chunkRange, chunkSizeOf, digestOf, headEnd, zeroDigest } from './chunk-digests.js';
 export { wideDigestOf, zeroWide } from './wide-digest.js';
 export {
   AttachError, findSharedFd, unsetListenEnvironment, SD_LISTEN_FDS_START, SHARED_FD_NAME, LISTEN_VARIABLES,

@@ -1,10 +1,10 @@
 // One attempt at a capture (docs/FORMAT.md, section 8): a configured file scanned,
 // copied and scanned again, or a file never configured taken raw.
 import { fstatSync, readSync } from 'node:fs';
-import { BlockDigests, IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, latestOf, type Layout } from '../format/index.js';
+import { BlockDigests, IMAGE_CHECKSUM_ALGORITHM, IMAGE_CHUNK_SIZE, ChunkDigests, HEADER_SIZE, MAGIC, headEnd, latestOf, type Layout } from '../format/index.js';
 import { Mapping } from '../sys/index.js';
 import type { ManifestFields, Reason, SnapshotStore } from '../store/index.js';
-import { headEnd, putDelta, putHead } from './blocks.js';
+import { putDelta, putHead } from './blocks.js';
 import { consistentSlots, isStarved, sameRecords } from './consistency.js';
 import { CaptureError, ParentUnreadable, invalidLayout } from './errors.js';
 import { imageHeaderOf, keepOnlyConsistentIn, readImageHeader } from './image-header.js';

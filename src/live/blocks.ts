@@ -24,7 +24,7 @@
 // sealed against shrinking is read through pread, not hashed ahead, and
 // its deltas always compare bytes. Holes are never touched: their digest
 // is the zero chunk's.
-import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, type BlockDigests, type ChunkDigests, wideDigestOf, zeroWide } from '../format/index.js';
+import { BLOCKS_PER_CHUNK, BLOCK_SIZE, IMAGE_CHUNK_SIZE, headEnd, type BlockDigests, type ChunkDigests, wideDigestOf, zeroWide } from '../format/index.js';
 import type { ChainImage, Generation, PendingImage } from '../store/index.js';
 import { F_SEAL_SHRINK, Mapping, MappingWindows, RunCursor, dataRuns, getSeals, noHoleBelow, readFully, type Run } from '../sys/index.js';
 import { digestsInOrder, type DigestPiece } from './parallel-digests.js';
@@ -45,11 +45,6 @@ const STEP = 1 << 20;
 
 /** Tail chunks looked at between two turns of the event loop, when little changed (64 MiB). */
 const YIELD_EVERY = 1024;
-
-/** The head's end: the first chunk boundary at or after `tailBase`, or the image's end. */
-export function headEnd(tailBase: number, size: number): number {
-  return Math.min(size, Math.ceil(tailBase / CHUNK) * CHUNK);
-}
 
 /**
  * Writes `head` (image bytes [0, head.length), where head.length is a
