@@ -23,9 +23,9 @@ const IN_FLIGHT = 3;
 const BATCH = 256;
 
 /**
- * The digests (wideDigestOf: XXH3-64, and the high half of XXH3-128) of chunks `indexes` (chunk k is
- * bytes [k * chunkSize, min((k + 1) * chunkSize, size)) of the mapping
- * `windows` views), in order, as consecutive pieces aligned with
+ * The digests of chunks `indexes` (wideDigestOf: XXH3-64, and the high
+ * half of XXH3-128; chunk k is bytes [k * chunkSize, min((k + 1) *
+ * chunkSize, size)) of the mapping `windows` views), in order, as consecutive pieces aligned with
  * `indexes`, each yielded as soon as it and every piece before it are
  * hashed. Worker threads take pieces from the front, up to IN_FLIGHT each
  * at a time; this thread hashes a piece itself whenever the next one to
